@@ -1,0 +1,95 @@
+"""Processor for structured entries pushed by outside systems (channel ``api``).
+
+Payload (JSON object): ``subject``, ``body``, and optionally ``from_email``,
+``from_phone``, ``from_name``, ``department`` (slug), ``severity`` (1-4), ``ticket``
+(a reference such as ``SD-100001`` to append to), ``occurred_at`` (ISO 8601 with
+offset) and ``external_id`` (makes re-delivery idempotent).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from tickets.errors import InvalidInput
+from tickets.models import Channel, Contact, Department, Message
+from tickets.selectors import contacts_by_email, contacts_by_phone, ticket_by_reference
+from tickets.services import MessageIn, message_add, ticket_open
+
+from .errors import InboundRejected
+from .models import InboundRecord
+from .processors import register
+
+DEFAULT_DEPARTMENT = "customer-support"
+
+
+@register(Channel.API)
+def process_api_entry(record: InboundRecord) -> Message:
+    """Open a ticket for the entry, or append it to the ticket it names."""
+    data = record.payload
+    if not isinstance(data, dict):
+        raise InboundRejected("The payload must be a JSON object.")
+    contact = _find_contact(data)
+    message = MessageIn(
+        channel=Channel.API,
+        body_text=_text(data, "body"),
+        author_contact=contact,
+        occurred_at=_when(data.get("occurred_at")),
+        external_id=data.get("external_id") or record.external_id,
+        metadata={k: data[k] for k in ("from_email", "from_phone", "from_name") if data.get(k)},
+    )
+    if reference := data.get("ticket"):
+        ticket = ticket_by_reference(str(reference))
+        if ticket is None:
+            raise InboundRejected(f"No ticket {reference!r}: check the reference or leave it out.")
+        return message_add(ticket=ticket, message=message).message
+    slug = data.get("department") or DEFAULT_DEPARTMENT
+    department = Department.objects.filter(slug=slug).first()
+    if department is None:
+        raise InboundRejected(f"No department {slug!r}: use one of the department slugs.")
+    return ticket_open(
+        subject=_text(data, "subject"),
+        department=department,
+        message=message,
+        contact=contact,
+        severity=_severity(data.get("severity")),
+    ).message
+
+
+def _severity(value: Any) -> int:
+    if value in (None, ""):
+        return 3
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise InboundRejected(f"severity {value!r} must be 1 (critical) to 4 (low).") from exc
+
+
+def _text(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise InboundRejected(f"{key!r} is required and must be non-empty text.")
+    return value
+
+
+def _when(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise InboundRejected(f"occurred_at {value!r} is not ISO 8601.") from exc
+    if parsed.tzinfo is None:
+        raise InboundRejected("occurred_at needs a UTC offset, e.g. 2026-03-01T10:00:00+01:00.")
+    return parsed
+
+
+def _find_contact(data: dict[str, Any]) -> Contact | None:
+    if email := data.get("from_email"):
+        return contacts_by_email(str(email)).first()
+    if phone := data.get("from_phone"):
+        try:
+            return contacts_by_phone(str(phone)).first()
+        except InvalidInput:
+            return None
+    return None

@@ -1,0 +1,88 @@
+"""Strip quoted history and signatures from the plain text of an email reply.
+
+Pure module (standard library only). The heuristics are conservative: when in doubt, keep
+the text, because a lost sentence in a ticket is worse than a repeated quote.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["strip_reply"]
+
+# Attribution lines that introduce the quoted original (Gmail, Apple Mail, Thunderbird...).
+_ATTRIBUTION_RE = re.compile(
+    r"^\s*(?:"
+    r"On\b.{4,}\bwrote:"  # English
+    r"|Am\b.{4,}\bschrieb\b.*:"  # German
+    r"|Le\b.{4,}\ba écrit\s*:"  # French
+    r"|El\b.{4,}\bescribió:"  # Spanish
+    r"|Op\b.{4,}\bschreef\b.*:"  # Dutch
+    r"|.{4,}\bнаписал(?:а|\(а\))?\s*:"  # Russian
+    r")\s*$",
+    re.IGNORECASE,
+)
+# Outlook-style separators; what follows is the original message.
+_SEPARATOR_RE = re.compile(
+    r"^\s*(?:-{2,}\s*(?:Original Message|Ursprüngliche Nachricht|Message d'origine|"
+    r"Mensaje original|Исходное сообщение|Forwarded message|Weitergeleitete Nachricht)"
+    r"\s*-{2,}|_{20,})\s*$",
+    re.IGNORECASE,
+)
+# An Outlook header block: "From:" followed closely by "Sent:"/"Date:" (any language).
+_FROM_RE = re.compile(r"^\s*\*?(?:From|Von|De|Van|От|Da)\s*:\*?\s*\S", re.IGNORECASE)
+_SENT_RE = re.compile(
+    r"^\s*\*?(?:Sent|Date|Gesendet|Datum|Envoyé|Enviado|Verzonden|Отправлено|Дата|Inviato)"
+    r"\s*:",
+    re.IGNORECASE,
+)
+# Signature starts: the RFC 3676 "-- " delimiter and mobile client footers.
+_SIGNATURE_RE = re.compile(
+    r"^(?:--\s?|Sent from my \w+.*|Von meinem \w+ gesendet.*|Envoyé de mon \w+.*"
+    r"|Отправлено с\w* (?:моего )?\w+.*|Get Outlook for \w+.*)$",
+    re.IGNORECASE,
+)
+
+
+def strip_reply(text: str) -> str:
+    """Return only the new text of a reply, without quoted history or signature.
+
+    Return the original text when stripping would leave nothing, e.g. a bottom-posted reply
+    whose new text cannot be told apart, or a message that is all quote.
+    """
+    lines = text.splitlines()
+    cut = _history_start(lines)
+    kept = [line for line in lines[:cut] if not line.lstrip().startswith(">")]
+    result = "\n".join(kept).strip("\n").rstrip()
+    if result.strip():
+        return result
+    # Bottom-posting: the new text comes after the quote. Keep what is not quoted.
+    unquoted = [
+        line
+        for line in lines
+        if not line.lstrip().startswith(">") and not _ATTRIBUTION_RE.match(line)
+    ]
+    result = "\n".join(unquoted[: _signature_start(unquoted)]).strip("\n").rstrip()
+    return result if result.strip() else text
+
+
+def _history_start(lines: list[str]) -> int:
+    """Return the index of the first line of quoted history or signature (len if none)."""
+    for index, line in enumerate(lines):
+        if _SIGNATURE_RE.match(line) or _SEPARATOR_RE.match(line):
+            return index
+        if _ATTRIBUTION_RE.match(line):
+            return index
+        # Gmail wraps long attributions: "On Mon, ... John <" / "john@x.com> wrote:".
+        if index + 1 < len(lines) and _ATTRIBUTION_RE.match(f"{line} {lines[index + 1]}"):
+            if lines[index + 1].rstrip().endswith(":") and not line.rstrip().endswith(":"):
+                return index
+        if _FROM_RE.match(line) and any(
+            _SENT_RE.match(nxt) for nxt in lines[index + 1 : index + 4]
+        ):
+            return index
+    return len(lines)
+
+
+def _signature_start(lines: list[str]) -> int:
+    return next((i for i, line in enumerate(lines) if _SIGNATURE_RE.match(line)), len(lines))

@@ -1,0 +1,118 @@
+"""Shared fixtures: named actors, real services, and which tests each pass runs.
+
+Two passes run the same suite: embedded (SQLite, filesystem broker) and real
+(PostgreSQL and Redis from DATABASE_URL / REDIS_URL). Tests marked ``postgres`` run only
+on PostgreSQL; ``browser`` tests run when SUPPORTDESK_BROWSER_TESTS=1 (CI's real pass).
+With SUPPORTDESK_REQUIRE_REAL_SERVICES=1 the session refuses to start on anything else.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from supportdesk.celery import app as celery_app
+
+from .factories import AccountFactory, AgentFactory, ContactFactory
+
+SESSION_QUEUE = f"test-{uuid.uuid4().hex[:10]}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Tasks this session sends go to its own queue (and, embedded, its own folder), so a
+    # developer's running desk never sees them and a test worker sees nothing else.
+    celery_app.conf.task_default_queue = SESSION_QUEUE
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        broker_dir = Path(settings.VAR_DIR) / "test-broker"
+        broker_dir.mkdir(parents=True, exist_ok=True)
+        celery_app.conf.broker_transport_options = {
+            "data_folder_in": str(broker_dir),
+            "data_folder_out": str(broker_dir),
+            "processed_folder": str(broker_dir),
+            "control_folder": str(broker_dir / "control"),
+            "store_processed": False,
+        }
+    if os.environ.get("SUPPORTDESK_REQUIRE_REAL_SERVICES") == "1":
+        engine = settings.DATABASES["default"]["ENGINE"]
+        if "postgresql" not in engine or not settings.CELERY_BROKER_URL.startswith("redis://"):
+            raise pytest.UsageError(
+                "SUPPORTDESK_REQUIRE_REAL_SERVICES=1 but the suite is not on PostgreSQL and "
+                f"Redis (engine {engine}, broker {settings.CELERY_BROKER_URL}): set DATABASE_URL "
+                "and REDIS_URL."
+            )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    on_postgres = "postgresql" in settings.DATABASES["default"]["ENGINE"]
+    browser = os.environ.get("SUPPORTDESK_BROWSER_TESTS") == "1"
+    keep, drop = [], []
+    for item in items:
+        if (
+            (item.get_closest_marker("postgres") and not on_postgres)
+            or (item.get_closest_marker("sqlite") and on_postgres)
+            or (item.get_closest_marker("browser") and not browser)
+        ):
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+        reason = []
+        reason.append(
+            "sqlite tests run in the embedded pass"
+            if on_postgres
+            else "postgres tests need DATABASE_URL=postgres://…"
+        )
+        if not browser:
+            reason.append("browser tests need SUPPORTDESK_BROWSER_TESTS=1")
+        config._supportdesk_deselected = (len(drop), "; ".join(reason))  # type: ignore[attr-defined]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    info = getattr(config, "_supportdesk_deselected", None)
+    if info:
+        terminalreporter.write_line(
+            f"supportdesk: {info[0]} test(s) deselected in this pass ({info[1]})."
+        )
+
+
+@pytest.fixture
+def agent(db):
+    """Alice, an active support agent (staff)."""
+    return AgentFactory(username="alice", first_name="Alice", last_name="Agent")
+
+
+@pytest.fixture
+def departments(db) -> dict:
+    """The three standard departments the migrations install, by slug.
+
+    Ensured again here because transactional tests flush the migration's rows.
+    """
+    from tickets.defaults import ensure_standard_departments
+    from tickets.models import Department
+
+    ensure_standard_departments(Department)
+    return {d.slug: d for d in Department.objects.all()}
+
+
+@pytest.fixture
+def reseller(db):
+    """Northwind Domains, a reseller account with ID 200417."""
+    return AccountFactory(name="Northwind Domains", reseller_id="200417")
+
+
+@pytest.fixture
+def anna(reseller):
+    """Anna, the verified owner of the Northwind reseller account."""
+    return ContactFactory(
+        account=reseller,
+        name="Anna de Vries",
+        email="Anna@Northwind.example",
+        role="owner",
+        verified=True,
+    )

@@ -1,0 +1,103 @@
+"""Settings come from the environment; production refuses unsafe ones."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from .processes import BASE_DIR
+
+SAFE_KEY = "k" * 50
+
+
+def load_settings(**env: str) -> subprocess.CompletedProcess[str]:
+    """Import the settings in a fresh interpreter with exactly these variables set."""
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "DEBUG",
+            "SECRET_KEY",
+            "ALLOWED_HOSTS",
+            "SUPPORTDESK_ENV",
+            "DATABASE_URL",
+            "REDIS_URL",
+            "CELERY_BROKER_URL",
+        }
+    }
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.DEBUG, s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "supportdesk.settings", **env},
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"DEBUG": "1", "SECRET_KEY": SAFE_KEY, "ALLOWED_HOSTS": "desk.example"},
+            "refuses DEBUG=1",
+        ),
+        ({"DEBUG": "0", "ALLOWED_HOSTS": "desk.example"}, "needs SECRET_KEY"),
+        (
+            {"DEBUG": "0", "SECRET_KEY": "short", "ALLOWED_HOSTS": "desk.example"},
+            "needs SECRET_KEY",
+        ),
+        ({"DEBUG": "0", "SECRET_KEY": SAFE_KEY}, "needs ALLOWED_HOSTS"),
+    ],
+)
+def test_production_refuses_unsafe_settings(env, message):
+    result = load_settings(SUPPORTDESK_ENV="production", **env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_production_starts_with_safe_settings():
+    result = load_settings(
+        SUPPORTDESK_ENV="production", DEBUG="0", SECRET_KEY=SAFE_KEY, ALLOWED_HOSTS="desk.example"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == "False"
+
+
+def test_embedded_default_needs_no_service():
+    result = load_settings()
+    assert result.returncode == 0, result.stderr
+    debug, engine, broker = result.stdout.split()
+    assert (debug, engine, broker) == ("True", "django.db.backends.sqlite3", "filesystem://")
+
+
+def test_urls_select_postgres_and_redis():
+    result = load_settings(
+        DATABASE_URL="postgres://u:p@db.example:5432/desk", REDIS_URL="redis://cache.example:6379/0"
+    )
+    assert result.returncode == 0, result.stderr
+    _, engine, broker = result.stdout.split()
+    assert engine == "django.db.backends.postgresql" and broker == "redis://cache.example:6379/0"
+
+
+def test_bad_boolean_is_a_clear_error():
+    result = load_settings(DEBUG="maybe")
+    assert result.returncode != 0 and "is not a boolean" in result.stderr
+
+
+@pytest.mark.sqlite
+@pytest.mark.django_db
+def test_sqlite_runs_in_wal_mode():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        assert cursor.fetchone()[0] == "wal"

@@ -1,0 +1,288 @@
+"""The agents' workspace: ticket queues, one timeline per ticket, accounts and contacts.
+
+Ticket state is never saved by the admin form itself: ``save_model`` hands each changed
+field to the service that owns it, so the admin obeys the same rules as every channel.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+
+from . import selectors, services
+from .errors import TicketError
+from .models import (
+    Account,
+    Attachment,
+    Channel,
+    Contact,
+    ContactEmail,
+    ContactPhone,
+    Department,
+    Direction,
+    Ticket,
+    TicketEvent,
+)
+
+
+class ContactInline(admin.TabularInline):
+    model = Contact
+    fields = ("name", "role", "verified_at", "chat_handle")
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ("name", "reseller_id", "tier", "created_at")
+    list_filter = ("tier",)
+    search_fields = ("name", "reseller_id")
+    inlines = [ContactInline]
+
+
+class ContactEmailInline(admin.TabularInline):
+    model = ContactEmail
+    extra = 1
+
+
+class ContactPhoneInline(admin.TabularInline):
+    model = ContactPhone
+    extra = 1
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ("name", "account", "role", "verified_at", "primary_email")
+    list_filter = ("role",)
+    list_select_related = ("account",)
+    search_fields = (
+        "name",
+        "emails__email",
+        "phones__number",
+        "account__name",
+        "account__reseller_id",
+    )
+    autocomplete_fields = ("account",)
+    inlines = [ContactEmailInline, ContactPhoneInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Contact]:
+        return super().get_queryset(request).prefetch_related("emails")
+
+    @admin.display(description="Email")
+    def primary_email(self, obj: Contact) -> str:
+        emails = list(obj.emails.all())  # prefetched: no query per row
+        return next((e.email for e in emails if e.is_primary), emails[0].email if emails else "")
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "inbox_email", "accepts_chat", "accepts_phone", "is_active")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+class TicketEventInline(admin.TabularInline):
+    model = TicketEvent
+    fields = ("created_at", "kind", "actor", "data")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    classes = ("collapse",)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}), label="Internal note"
+    )
+
+
+# Fields an agent edits on the ticket page, each owned by one service.
+EDITABLE = ("status", "severity", "department", "assignee")
+
+
+@admin.register(Ticket)
+class TicketAdmin(admin.ModelAdmin):
+    list_display = (
+        "reference",
+        "subject",
+        "account",
+        "contact",
+        "origin_channel",
+        "status",
+        "severity",
+        "department",
+        "assignee",
+        "updated_at",
+    )
+    list_display_links = ("reference", "subject")
+    list_filter = ("status", "severity", "department", "origin_channel", "assignee")
+    list_select_related = ("account", "contact", "department", "assignee")
+    search_fields = (
+        "subject",
+        "account__name",
+        "account__reseller_id",
+        "contact__name",
+        "contact__emails__email",
+    )
+    list_per_page = 50
+    show_full_result_count = False  # a second COUNT(*) over every ticket buys nothing
+    readonly_fields = (
+        "reference",
+        "subject",
+        "account",
+        "contact",
+        "origin_channel",
+        "merged_into",
+        "created_at",
+        "updated_at",
+        "solved_at",
+        "closed_at",
+    )
+    fields = (
+        "reference",
+        "subject",
+        *EDITABLE,
+        "account",
+        "contact",
+        "origin_channel",
+        "merged_into",
+        "created_at",
+        "updated_at",
+        "solved_at",
+        "closed_at",
+    )
+    inlines = [TicketEventInline]
+    change_form_template = "admin/tickets/ticket/change_form.html"
+
+    @admin.display(description="Number", ordering="number")
+    def reference(self, obj: Ticket) -> str:
+        return obj.reference
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # tickets are opened by channels (email, portal, chat, phone log)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # history is evidence: close or merge instead
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Ticket], search_term: str
+    ) -> tuple[QuerySet[Ticket], bool]:
+        number = selectors.parse_reference(search_term)
+        if number is not None:
+            return queryset.filter(number=number), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def save_model(
+        self, request: HttpRequest, obj: Ticket, form: forms.ModelForm, change: bool
+    ) -> None:
+        # Replay each changed field through its service; the form never saves the row.
+        original = Ticket.objects.get(pk=obj.pk)
+        actor = request.user
+        steps = {
+            "department": lambda: services.ticket_department_set(
+                ticket=original, department=obj.department, actor=actor
+            ),
+            "severity": lambda: services.ticket_severity_set(
+                ticket=original, severity=obj.severity, actor=actor
+            ),
+            "assignee": lambda: services.ticket_assign(
+                ticket=original, assignee=obj.assignee, actor=actor
+            ),
+            "status": lambda: services.ticket_status_set(
+                ticket=original, status=obj.status, actor=actor
+            ),
+        }
+        for name in form.changed_data:
+            if name in steps:
+                steps[name]()
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except TicketError as exc:
+            self.message_user(request, exc.message, level=messages.ERROR)
+            return HttpResponseRedirect(request.path)
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        *args: Any,
+        obj: Ticket | None = None,
+        **kwargs: Any,
+    ) -> HttpResponse:
+        if obj is not None:
+            context["timeline"] = selectors.ticket_timeline(obj)
+            context["note_form"] = NoteForm()
+            context["note_url"] = reverse("admin:tickets_ticket_note", args=[obj.pk])
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
+    def get_urls(self) -> list:
+        own = [
+            path(
+                "<int:ticket_id>/note/",
+                self.admin_site.admin_view(self.note_view),
+                name="tickets_ticket_note",
+            ),
+            path(
+                "attachment/<int:attachment_id>/",
+                self.admin_site.admin_view(self.attachment_view),
+                name="tickets_attachment_download",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def note_view(self, request: HttpRequest, ticket_id: int) -> HttpResponse:
+        ticket = get_object_or_404(Ticket, pk=ticket_id)
+        if request.method != "POST" or not self.has_change_permission(request, ticket):
+            raise PermissionDenied
+        form = NoteForm(request.POST)
+        target = reverse("admin:tickets_ticket_change", args=[ticket.pk])
+        if not form.is_valid():
+            self.message_user(request, "Write the note before saving it.", level=messages.ERROR)
+            return HttpResponseRedirect(target)
+        try:
+            services.message_add(
+                ticket=ticket,
+                message=services.MessageIn(
+                    channel=Channel.NOTE,
+                    direction=Direction.INTERNAL,
+                    body_text=form.cleaned_data["body"],
+                    author_user=request.user,
+                ),
+                actor=request.user,
+            )
+        except TicketError as exc:
+            self.message_user(request, exc.message, level=messages.ERROR)
+        else:
+            self.message_user(request, "Note added.")
+        return HttpResponseRedirect(target)
+
+    def attachment_view(self, request: HttpRequest, attachment_id: int) -> FileResponse:
+        attachment = get_object_or_404(
+            Attachment.objects.select_related("message__ticket"), pk=attachment_id
+        )
+        if not self.has_view_permission(request, attachment.message.ticket):
+            raise PermissionDenied
+        # Always a download: an HTML or SVG file from a customer must not render in our origin.
+        return FileResponse(
+            attachment.file.open("rb"),
+            as_attachment=True,
+            filename=attachment.filename,
+            content_type="application/octet-stream",
+        )

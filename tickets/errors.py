@@ -1,0 +1,30 @@
+"""Typed errors the ticket services raise; each message says what to do next."""
+
+
+class TicketError(Exception):
+    """Base of every error a ticket service raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(TicketError):  # noqa: N818 - reads better at call sites than InvalidInputError
+    """A value given to a service is not acceptable; ``field`` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.detail = message
+
+
+class InvalidTransition(TicketError):  # noqa: N818
+    """The ticket cannot move from its current state to the one asked for."""
+
+
+class TicketClosed(TicketError):  # noqa: N818
+    """The ticket is closed for good; open a new ticket (linked to it) instead."""
+
+
+class MergeError(TicketError):
+    """The two tickets cannot be merged as asked."""

@@ -1,0 +1,69 @@
+"""Reads shared by the admin, portal, API and channels; query shapes are decided here once."""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.db.models import Prefetch, QuerySet
+
+from .models import Attachment, Contact, Message, Ticket
+from .phones import normalize_phone
+
+
+def contacts_by_email(email: str) -> QuerySet[Contact]:
+    """Return the contacts that own ``email`` (case-insensitive), with their accounts."""
+    return (
+        Contact.objects.select_related("account")
+        .filter(emails__email=(email or "").strip().lower())
+        .distinct()
+    )
+
+
+def contacts_by_phone(raw_number: str) -> QuerySet[Contact]:
+    """Return the contacts with this phone number, however it was written."""
+    return (
+        Contact.objects.select_related("account")
+        .filter(phones__number=normalize_phone(raw_number))
+        .distinct()
+    )
+
+
+def reference_pattern() -> re.Pattern[str]:
+    """Return the pattern of a public ticket reference (``SD-104233``)."""
+    return re.compile(rf"\b{re.escape(settings.SUPPORTDESK_TICKET_PREFIX)}-(\d{{1,18}})\b", re.I)
+
+
+def parse_reference(text: str) -> int | None:
+    """Return the ticket number in ``text`` (``SD-104233`` or ``104233``), if there is one."""
+    text = (text or "").strip()
+    if text.isdigit():
+        return int(text)
+    match = reference_pattern().fullmatch(text)
+    return int(match.group(1)) if match else None
+
+
+def ticket_by_reference(reference: str, *, follow_merges: bool = True) -> Ticket | None:
+    """Return the ticket a reference names; a merged ticket resolves to its survivor."""
+    number = parse_reference(reference)
+    if number is None:
+        return None
+    ticket = Ticket.objects.filter(number=number).select_related("merged_into").first()
+    if ticket is not None and follow_merges and ticket.merged_into_id:
+        return ticket.merged_into  # merges keep pointers flat: one hop reaches the survivor
+    return ticket
+
+
+def ticket_list() -> QuerySet[Ticket]:
+    """Return tickets with everything a list row shows, in one query."""
+    return Ticket.objects.select_related("account", "contact", "department", "assignee")
+
+
+def ticket_timeline(ticket: Ticket) -> list[Message]:
+    """Return the ticket's messages from every channel, oldest first, ready to render."""
+    return list(
+        Message.objects.filter(ticket=ticket)
+        .select_related("author_contact", "author_user", "merged_from")
+        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
+        .order_by("occurred_at", "id")
+    )
