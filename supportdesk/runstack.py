@@ -81,9 +81,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _terminate(procs: dict[str, subprocess.Popen[bytes]]) -> None:
+    # SIGTERM to the leaders only: celery then stops its own pool children gracefully.
     for proc in procs.values():
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
+            proc.terminate()
     deadline = time.monotonic() + GRACE_SECONDS
     for proc in procs.values():
         try:
