@@ -10,6 +10,10 @@ COPY supportdesk ./supportdesk
 COPY tickets ./tickets
 COPY channels_app ./channels_app
 COPY sla ./sla
+COPY portal ./portal
+COPY kb ./kb
+COPY api ./api
+COPY duplicates ./duplicates
 COPY templates ./templates
 COPY manage.py ./
 RUN pip install . && useradd --system --home-dir /app supportdesk \

@@ -8,7 +8,6 @@ offset) and ``external_id`` (makes re-delivery idempotent).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from tickets.errors import InvalidInput
@@ -18,6 +17,7 @@ from tickets.services import MessageIn, message_add, ticket_open
 
 from .errors import InboundRejected
 from .models import InboundRecord
+from .payload import parse_when, required_text
 from .processors import register
 
 DEFAULT_DEPARTMENT = "customer-support"
@@ -32,9 +32,9 @@ def process_api_entry(record: InboundRecord) -> Message:
     contact = _find_contact(data)
     message = MessageIn(
         channel=Channel.API,
-        body_text=_text(data, "body"),
+        body_text=required_text(data, "body"),
         author_contact=contact,
-        occurred_at=_when(data.get("occurred_at")),
+        occurred_at=parse_when(data.get("occurred_at")),
         external_id=data.get("external_id") or record.external_id,
         metadata={k: data[k] for k in ("from_email", "from_phone", "from_name") if data.get(k)},
     )
@@ -48,7 +48,7 @@ def process_api_entry(record: InboundRecord) -> Message:
     if department is None:
         raise InboundRejected(f"No department {slug!r}: use one of the department slugs.")
     return ticket_open(
-        subject=_text(data, "subject"),
+        subject=required_text(data, "subject"),
         department=department,
         message=message,
         contact=contact,
@@ -63,25 +63,6 @@ def _severity(value: Any) -> int:
         return int(value)
     except (TypeError, ValueError) as exc:
         raise InboundRejected(f"severity {value!r} must be 1 (critical) to 4 (low).") from exc
-
-
-def _text(data: dict[str, Any], key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise InboundRejected(f"{key!r} is required and must be non-empty text.")
-    return value
-
-
-def _when(value: Any) -> datetime | None:
-    if value in (None, ""):
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError as exc:
-        raise InboundRejected(f"occurred_at {value!r} is not ISO 8601.") from exc
-    if parsed.tzinfo is None:
-        raise InboundRejected("occurred_at needs a UTC offset, e.g. 2026-03-01T10:00:00+01:00.")
-    return parsed
 
 
 def _find_contact(data: dict[str, Any]) -> Contact | None:

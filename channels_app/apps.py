@@ -6,4 +6,6 @@ class ChannelsAppConfig(AppConfig):
     verbose_name = "Channels"
 
     def ready(self) -> None:
-        from . import api_entries  # noqa: F401 - registers the api channel's processor
+        # Importing registers the processors, the email reply sender and the anymail receiver.
+        from . import api_entries  # noqa: F401
+        from .email import processor, receivers  # noqa: F401

@@ -37,11 +37,13 @@ def inbound_store(
     raw: bytes | None = None,
     payload: dict[str, Any] | None = None,
     external_id: str | None = None,
+    enqueue: bool = True,
 ) -> tuple[InboundRecord, bool]:
     """Durably store one arrival and queue its processing; return (record, created).
 
     The same bytes (or JSON) on the same channel are stored once: a retried webhook or
-    re-read mailbox returns the existing record with ``created`` False.
+    re-read mailbox returns the existing record with ``created`` False. ``enqueue=False``
+    is for callers that process the record in-process right away (``ingest_email --sync``).
     """
     if channel not in Channel.values or channel == Channel.NOTE:
         raise ValueError(f"{channel!r} is not an inbound channel.")
@@ -62,7 +64,7 @@ def inbound_store(
             )
     except IntegrityError:  # the same arrival stored concurrently by another process
         record, created = InboundRecord.objects.get(channel=channel, sha256=digest), False
-    if created:
+    if created and enqueue:
         enqueue_processing(record.pk)
     return record, created
 

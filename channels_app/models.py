@@ -56,3 +56,42 @@ class InboundRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} #{self.pk} from {self.source or 'unknown'}"
+
+
+class OutboundKind(models.TextChoices):
+    AUTO_REPLY = "auto_reply", "Automatic acknowledgement"
+    VERIFICATION = "verification", "Verification request"
+    AGENT_REPLY = "agent_reply", "Agent reply"
+
+
+class OutboundEmail(models.Model):
+    """A mail we sent: its Message-ID threads the customer's answer back to the ticket.
+
+    Automatic replies live only here (they are not agent answers, so they must not count
+    as a first response); agent replies are also timeline messages.
+    """
+
+    message_id = models.CharField(max_length=998, unique=True, help_text="Without <>.")
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="outbound_emails"
+    )
+    kind = models.CharField(max_length=16, choices=OutboundKind.choices)
+    to_email = models.EmailField(max_length=254, db_index=True)
+    subject = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, help_text="Why sending failed, if it did.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["to_email", "kind", "created_at"], name="outbound_rate_window")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=OutboundKind.values), name="outbound_kind_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.to_email}"

@@ -25,3 +25,17 @@ def process_inbound_record(record_id: int) -> str:
 def requeue_stale_inbound() -> int:
     """Re-queue records left waiting (broker outage, lost worker); return how many."""
     return inbound_requeue_stale()
+
+
+@shared_task(name="channels_app.poll_imap_mailbox", soft_time_limit=240, time_limit=300)
+def poll_imap_mailbox(name: str) -> dict:
+    """Poll one configured IMAP mailbox; return the counts (beat runs one per mailbox)."""
+    from .email.imap import mailbox_config, poll_mailbox
+
+    result = poll_mailbox(mailbox_config(name))
+    return {
+        "fetched": result.fetched,
+        "stored": result.stored,
+        "duplicates": result.duplicates,
+        "errors": result.errors,
+    }

@@ -59,6 +59,11 @@ INSTALLED_APPS = [
     "tickets",
     "channels_app",
     "sla",
+    "duplicates",
+    "drf_spectacular",
+    "kb",
+    "portal",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -218,3 +223,103 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Portal, knowledge base, live chat and REST API (issue 5) ----------------------------
+# Magic sign-in links expire after this many seconds and work once.
+SUPPORTDESK_MAGIC_LINK_MAX_AGE = env_int("SUPPORTDESK_MAGIC_LINK_MAX_AGE", 900)
+# An agent counts as online for chat this long after the last heartbeat from the admin.
+SUPPORTDESK_PRESENCE_TIMEOUT = env_int("SUPPORTDESK_PRESENCE_TIMEOUT", 90)
+# Largest attachment the portal and API accept (bytes).
+SUPPORTDESK_PORTAL_MAX_UPLOAD = env_int("SUPPORTDESK_PORTAL_MAX_UPLOAD", 10 * 1024 * 1024)
+# HMAC-SHA256 secrets of integrations that sign request bodies instead of sending a token:
+# "name:secret,name2:secret2" (integrations can also be created in the admin).
+SUPPORTDESK_API_HMAC_SECRETS = dict(
+    item.split(":", 1) for item in env_list("SUPPORTDESK_API_HMAC_SECRETS", []) if ":" in item
+)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.auth.IntegrationTokenAuthentication",
+        "api.auth.HmacSignatureAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.auth.IsIntegration"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "SupportDesk API",
+    "DESCRIPTION": "Push chat lines and call records; list, read and open tickets.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+}
+
+# --- Email channel (issue 3) ------------------------------------------------------------
+# Attachments larger than this, or of a blocked type, are not stored; the message is,
+# with a note saying what was left out.
+SUPPORTDESK_EMAIL_MAX_ATTACHMENT_BYTES = env_int(
+    "SUPPORTDESK_EMAIL_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024
+)
+SUPPORTDESK_EMAIL_BLOCKED_EXTENSIONS = env_list(
+    "SUPPORTDESK_EMAIL_BLOCKED_EXTENSIONS",
+    [".exe", ".scr", ".bat", ".cmd", ".com", ".pif", ".vbs", ".vbe", ".js", ".jse", ".msi",
+     ".hta", ".cpl", ".jar", ".ps1", ".lnk", ".reg", ".wsf", ".dll"],
+)  # fmt: skip
+# The reseller ID customers quote in a subject or body (first group = the ID).
+SUPPORTDESK_RESELLER_PATTERN = env_str(
+    "SUPPORTDESK_RESELLER_PATTERN", r"(?i)reseller\s*(?:id)?\s*[:#]?\s*(\d{3,10})\b"
+)
+# Automatic acknowledgements: on/off, and at most this many per sender per hour.
+SUPPORTDESK_AUTO_REPLY_ENABLED = env_bool("SUPPORTDESK_AUTO_REPLY_ENABLED", True)
+SUPPORTDESK_AUTO_REPLY_PER_HOUR = env_int("SUPPORTDESK_AUTO_REPLY_PER_HOUR", 5)
+# Domain of the Message-IDs we generate (replies thread by them).
+SUPPORTDESK_EMAIL_MESSAGE_ID_DOMAIN = env_str(
+    "SUPPORTDESK_EMAIL_MESSAGE_ID_DOMAIN", "supportdesk.localhost"
+)
+# IMAP mailboxes to poll, as JSON: [{"name": "support", "host": "imap.example.com",
+# "username": "...", "password": "...", "folder": "INBOX", "port": 993,
+# "move_to": "Processed"}]; each gets its own beat entry.
+SUPPORTDESK_IMAP_MAILBOXES = __import__("json").loads(
+    env_str("SUPPORTDESK_IMAP_MAILBOXES", "[]") or "[]"
+)
+SUPPORTDESK_IMAP_POLL_SECONDS = env_int("SUPPORTDESK_IMAP_POLL_SECONDS", 60)
+for _mailbox in SUPPORTDESK_IMAP_MAILBOXES:
+    CELERY_BEAT_SCHEDULE[f"poll-imap-{_mailbox['name']}"] = {
+        "task": "channels_app.poll_imap_mailbox",
+        "schedule": SUPPORTDESK_IMAP_POLL_SECONDS,
+        "args": [_mailbox["name"]],
+    }
+
+# --- SLA (issue 4) ----------------------------------------------------------------------
+from celery.schedules import crontab  # noqa: E402 - kept with the block that uses it
+
+# A running SLA target is "at risk" once this share of its time is used up.
+SLA_AT_RISK_PERCENT = env_int("SLA_AT_RISK_PERCENT", 80)
+# Rows the beat scan handles per run (the rest wait for the next minute).
+SLA_SCAN_BATCH_SIZE = env_int("SLA_SCAN_BATCH_SIZE", 1000)
+# Calendar (slug) for departments without one and policies that name none; empty: 24/7.
+SLA_DEFAULT_CALENDAR = env_str("SLA_DEFAULT_CALENDAR", "cet-office")
+# Who hears about at-risk/breached tickets that have no assignee and no department list.
+SLA_NOTIFY_FALLBACK = env_list("SLA_NOTIFY_FALLBACK", [])
+CELERY_BEAT_SCHEDULE["sla-scan"] = {
+    "task": "sla.scan_deadlines",
+    "schedule": env_int("SLA_SCAN_EVERY_SECONDS", 60),
+}
+# Monthly rather than yearly: the holidays package learns next year's transfers (Russia's
+# decree comes out in the autumn) in a release during the year; re-writing is idempotent.
+CELERY_BEAT_SCHEDULE["sla-sync-holidays"] = {
+    "task": "sla.sync_holidays",
+    "schedule": crontab(minute=17, hour=3, day_of_month=1),
+}
+
+# --- Duplicate detection (issue 6) ------------------------------------------------------
+# Candidates: open tickets of the same contact or account opened within this many days.
+DUPLICATES_WINDOW_DAYS = env_int("DUPLICATES_WINDOW_DAYS", 14)
+# A new inbound message re-runs detection while the ticket is younger than this.
+DUPLICATES_YOUNG_HOURS = env_int("DUPLICATES_YOUNG_HOURS", 24)
+# Flag a pair at this score (0..1); see `manage.py duplicates_eval` to tune it.
+DUPLICATES_THRESHOLD = float(env_str("DUPLICATES_THRESHOLD", "0.5"))
+# Exact re-sends (same normalised text, same contact, within these minutes) are merged
+# into the earlier ticket automatically when enabled, and the customer is told its number.
+DUPLICATES_AUTO_MERGE_EXACT = env_bool("DUPLICATES_AUTO_MERGE_EXACT", True)
+DUPLICATES_EXACT_MINUTES = env_int("DUPLICATES_EXACT_MINUTES", 30)

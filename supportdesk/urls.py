@@ -1,7 +1,7 @@
 """Root URL configuration."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from . import health
 
@@ -12,4 +12,8 @@ admin.site.index_title = "Support desk"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
+    path("anymail/", include("anymail.urls")),
+    path("api/", include("api.urls")),
+    path("kb/", include("kb.urls")),
+    path("portal/", include("portal.urls")),
 ]

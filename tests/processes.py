@@ -120,5 +120,5 @@ def start_worker() -> Process:
         ],
         service_env(),
     )
-    worker.wait_for_output(" ready.")
+    worker.wait_for_output(" ready.", timeout=120)
     return worker

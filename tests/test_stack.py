@@ -107,7 +107,7 @@ def test_admin_action_in_web_process_runs_in_worker_process(stack):
     def processed() -> bool:
         return InboundRecord.objects.get(pk=record.pk).status == InboundStatus.PROCESSED
 
-    wait_until(processed, 60, "the worker to process the record again", process)
+    wait_until(processed, 120, "the worker to process the record again", process)
     assert Ticket.objects.filter(
         subject="Registry timeout", department__slug="second-line"
     ).exists()

@@ -30,6 +30,7 @@ from .models import (
     Ticket,
     TicketEvent,
 )
+from .outbound import reply_sender
 
 
 class ContactInline(admin.TabularInline):
@@ -105,6 +106,12 @@ class NoteForm(forms.Form):
     )
 
 
+class ReplyForm(forms.Form):
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5, "cols": 80}), label="Reply to the customer"
+    )
+
+
 # Fields an agent edits on the ticket page, each owned by one service.
 EDITABLE = ("status", "severity", "department", "assignee")
 
@@ -124,7 +131,14 @@ class TicketAdmin(admin.ModelAdmin):
         "updated_at",
     )
     list_display_links = ("reference", "subject")
-    list_filter = ("status", "severity", "department", "origin_channel", "assignee")
+    list_filter = (
+        "status",
+        "severity",
+        "department",
+        "origin_channel",
+        "needs_verification",
+        "assignee",
+    )
     list_select_related = ("account", "contact", "department", "assignee")
     search_fields = (
         "subject",
@@ -141,6 +155,8 @@ class TicketAdmin(admin.ModelAdmin):
         "account",
         "contact",
         "origin_channel",
+        "needs_verification",
+        "linked_to",
         "merged_into",
         "created_at",
         "updated_at",
@@ -154,6 +170,8 @@ class TicketAdmin(admin.ModelAdmin):
         "account",
         "contact",
         "origin_channel",
+        "needs_verification",
+        "linked_to",
         "merged_into",
         "created_at",
         "updated_at",
@@ -230,6 +248,9 @@ class TicketAdmin(admin.ModelAdmin):
             context["timeline"] = selectors.ticket_timeline(obj)
             context["note_form"] = NoteForm()
             context["note_url"] = reverse("admin:tickets_ticket_note", args=[obj.pk])
+            if reply_sender(Channel.EMAIL) is not None:
+                context["reply_form"] = ReplyForm()
+                context["reply_url"] = reverse("admin:tickets_ticket_reply", args=[obj.pk])
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
     def get_urls(self) -> list:
@@ -238,6 +259,11 @@ class TicketAdmin(admin.ModelAdmin):
                 "<int:ticket_id>/note/",
                 self.admin_site.admin_view(self.note_view),
                 name="tickets_ticket_note",
+            ),
+            path(
+                "<int:ticket_id>/reply/",
+                self.admin_site.admin_view(self.reply_view),
+                name="tickets_ticket_reply",
             ),
             path(
                 "attachment/<int:attachment_id>/",
@@ -271,6 +297,27 @@ class TicketAdmin(admin.ModelAdmin):
             self.message_user(request, exc.message, level=messages.ERROR)
         else:
             self.message_user(request, "Note added.")
+        return HttpResponseRedirect(target)
+
+    def reply_view(self, request: HttpRequest, ticket_id: int) -> HttpResponse:
+        """Send the agent's reply by email (threaded, with the ticket token) and log it."""
+        ticket = get_object_or_404(Ticket, pk=ticket_id)
+        sender = reply_sender(Channel.EMAIL)
+        if request.method != "POST" or sender is None:
+            raise PermissionDenied
+        if not self.has_change_permission(request, ticket):
+            raise PermissionDenied
+        form = ReplyForm(request.POST)
+        target = reverse("admin:tickets_ticket_change", args=[ticket.pk])
+        if not form.is_valid():
+            self.message_user(request, "Write the reply before sending it.", level=messages.ERROR)
+            return HttpResponseRedirect(target)
+        try:
+            sender(ticket=ticket, body=form.cleaned_data["body"], actor=request.user)
+        except TicketError as exc:
+            self.message_user(request, exc.message, level=messages.ERROR)
+        else:
+            self.message_user(request, "Reply sent by email.")
         return HttpResponseRedirect(target)
 
     def attachment_view(self, request: HttpRequest, attachment_id: int) -> FileResponse:

@@ -206,6 +206,17 @@ class Ticket(models.Model):
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_tickets"
     )
+    # Set when the sender could not be confirmed as a verified contact of the account the
+    # mail names (or joined another ticket by its token alone): agents verify first and
+    # give no account information until then.
+    needs_verification = models.BooleanField(
+        default=False, help_text="Confirm the sender before sharing account information."
+    )
+    # A follow-up of a closed ticket (or a quarantined mail quoting another ticket's token)
+    # points at the ticket it refers to.
+    linked_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(default=timezone.now)
     solved_at = models.DateTimeField(null=True, blank=True)

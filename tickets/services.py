@@ -109,11 +109,15 @@ def ticket_open(
     account: Account | None = None,
     severity: int = Severity.S3,
     actor: AbstractBaseUser | None = None,
+    needs_verification: bool = False,
+    linked_to: Ticket | None = None,
 ) -> MessageResult:
     """Open a ticket whose first timeline entry is ``message``.
 
     Idempotent on ``message.external_id``: if that channel already stored the id, return
     the existing message and its ticket with ``created`` False and change nothing.
+    ``linked_to`` names the ticket this one follows up (e.g. a reply to a closed ticket);
+    ``needs_verification`` flags a sender agents must confirm before sharing account data.
     """
     subject = _clean_subject(subject)
     _validate_message(message)
@@ -139,10 +143,18 @@ def ticket_open(
                 account=account,
                 contact=contact,
                 origin_channel=message.channel,
+                needs_verification=needs_verification,
+                linked_to=linked_to,
                 created_at=now,
                 updated_at=now,
             )
-            _record(ticket, EventKind.CREATED, actor, channel=message.channel)
+            _record(
+                ticket,
+                EventKind.CREATED,
+                actor,
+                channel=message.channel,
+                **({"linked_to": linked_to.pk} if linked_to else {}),
+            )
             stored = _insert_message(ticket, message, now)
             _record(ticket, EventKind.MESSAGE_ADDED, actor, **_message_event_data(stored))
     except IntegrityError:

@@ -1,0 +1,163 @@
+"""Shapes of the API's input and output; validation only, writes happen in the services."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from rest_framework import serializers
+
+from portal.submission import TOPICS
+from tickets.errors import InvalidInput
+from tickets.models import Direction, Message, Severity, Status, Ticket
+from tickets.phones import normalize_phone
+
+SPOKEN = [(Direction.INBOUND, "inbound"), (Direction.OUTBOUND, "outbound")]
+
+
+class ChatLineIn(serializers.Serializer):
+    id = serializers.CharField(max_length=300, help_text="The line's id in your system.")
+    conversation_id = serializers.CharField(max_length=150)
+    text = serializers.CharField(max_length=20000)
+    occurred_at = serializers.DateTimeField(required=False)
+    direction = serializers.ChoiceField(choices=SPOKEN, default=Direction.INBOUND)
+    from_email = serializers.EmailField(required=False)
+    from_handle = serializers.CharField(required=False, max_length=200)
+    from_name = serializers.CharField(required=False, max_length=200)
+    agent = serializers.CharField(required=False, max_length=150)
+    subject = serializers.CharField(required=False, max_length=255)
+    department = serializers.SlugField(required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs.get("direction") == Direction.OUTBOUND and not attrs.get("agent"):
+            raise serializers.ValidationError(
+                {"agent": "Outbound lines need the agent's username."}
+            )
+        return attrs
+
+
+class CallIn(serializers.Serializer):
+    call_id = serializers.CharField(max_length=300, help_text="The call's id in your system.")
+    caller = serializers.CharField(max_length=40, help_text="The customer's number, any notation.")
+    direction = serializers.ChoiceField(choices=SPOKEN, default=Direction.INBOUND)
+    started_at = serializers.DateTimeField(required=False)
+    duration_seconds = serializers.IntegerField(min_value=0, default=0)
+    summary = serializers.CharField(max_length=20000)
+    outcome = serializers.CharField(required=False, max_length=50, allow_blank=True)
+    ticket = serializers.CharField(required=False, max_length=40)
+    subject = serializers.CharField(required=False, max_length=255)
+    department = serializers.SlugField(required=False)
+    agent = serializers.CharField(required=False, max_length=150)
+
+    def validate_caller(self, value: str) -> str:
+        try:
+            return normalize_phone(value)
+        except InvalidInput as exc:
+            raise serializers.ValidationError(exc.detail) from exc
+
+
+class InboundAccepted(serializers.Serializer):
+    record = serializers.IntegerField()
+    status = serializers.CharField()
+    ticket = serializers.CharField(required=False)
+    message = serializers.IntegerField(required=False)
+    error = serializers.CharField(required=False)
+
+
+class TicketIn(serializers.Serializer):
+    topic = serializers.ChoiceField(choices=[(k, v[0]) for k, v in TOPICS.items()])
+    subject = serializers.CharField(max_length=255)
+    description = serializers.CharField(max_length=50000)
+    details = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+    happened_at = serializers.DateTimeField(required=False)
+    severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.S3)
+    from_email = serializers.EmailField()
+    reseller_id = serializers.CharField(required=False, max_length=32)
+    external_id = serializers.CharField(required=False, max_length=300)
+
+
+class MessageOut(serializers.ModelSerializer):
+    author = serializers.CharField(source="author_name")
+    attachments = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Message
+        fields = ["id", "channel", "direction", "author", "body_text", "occurred_at", "attachments"]
+
+    def get_attachments(self, obj: Message) -> list[dict]:
+        return [
+            {"filename": a.filename, "size": a.size, "content_type": a.content_type}
+            for a in obj.attachments.all()
+        ]
+
+
+class TicketOut(serializers.ModelSerializer):
+    reference = serializers.CharField()
+    department = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    account = serializers.SerializerMethodField()
+    contact = serializers.SerializerMethodField()
+    status = serializers.ChoiceField(choices=Status.choices)
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "reference",
+            "number",
+            "subject",
+            "status",
+            "severity",
+            "department",
+            "origin_channel",
+            "account",
+            "contact",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_account(self, obj: Ticket) -> dict | None:
+        if obj.account_id is None:
+            return None
+        return {"name": obj.account.name, "reseller_id": obj.account.reseller_id}
+
+    def get_contact(self, obj: Ticket) -> dict | None:
+        if obj.contact_id is None:
+            return None
+        emails = [e.email for e in obj.contact.emails.all()]
+        return {"name": obj.contact.name, "email": emails[0] if emails else ""}
+
+
+def ticket_json(obj: Ticket) -> dict:
+    """Return what TicketOut returns, built directly (5x cheaper for list pages)."""
+    emails = [e.email for e in obj.contact.emails.all()] if obj.contact_id else []
+    return {
+        "reference": obj.reference,
+        "number": obj.number,
+        "subject": obj.subject,
+        "status": obj.status,
+        "severity": obj.severity,
+        "department": obj.department.slug,
+        "origin_channel": obj.origin_channel,
+        "account": {"name": obj.account.name, "reseller_id": obj.account.reseller_id}
+        if obj.account_id
+        else None,
+        "contact": {"name": obj.contact.name, "email": emails[0] if emails else ""}
+        if obj.contact_id
+        else None,
+        "created_at": _iso(obj.created_at),
+        "updated_at": _iso(obj.updated_at),
+    }
+
+
+def _iso(value) -> str:
+    # The same text DRF's DateTimeField renders with USE_TZ and UTC.
+    text = value.astimezone(UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+class TicketDetailOut(TicketOut):
+    timeline = serializers.SerializerMethodField()
+
+    class Meta(TicketOut.Meta):
+        fields = [*TicketOut.Meta.fields, "timeline"]
+
+    def get_timeline(self, obj: Ticket) -> list[dict]:
+        return MessageOut(self.context["timeline"], many=True).data

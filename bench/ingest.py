@@ -1,0 +1,216 @@
+"""Benchmark the whole email pipeline: store → parse → thread → contact → ticket.
+
+Run from the repository root against PostgreSQL and Redis (a throwaway database: the
+script migrates it and adds tickets):
+
+    DATABASE_URL=postgres://user@127.0.0.1:5432/sd_bench REDIS_URL=redis://127.0.0.1:6379/3 \\
+        .venv/bin/python bench/ingest.py [--emails 2000] [--concurrency 2]
+
+The script starts a real Celery worker (prefork, ``--concurrency`` processes) on a queue
+of its own, seeds tickets (untimed), then stores N raw emails the way a webhook does
+(``inbound_store``, one commit each) — half new tickets from known and unknown senders,
+half replies threading by In-Reply-To or by the subject token — and times until the
+worker has processed the last one. It prints emails/second end to end and the worker's
+peak resident memory (main process plus children), and writes bench/results/ingest.json.
+Acknowledgements go to Django's dummy mail backend (sending is not what is measured).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+QUEUE = f"bench-{uuid.uuid4().hex[:8]}"
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportdesk.settings")
+os.environ["SUPPORTDESK_CELERY_QUEUE"] = QUEUE
+os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.dummy.EmailBackend"
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+
+from channels_app.inbound import inbound_process, inbound_store  # noqa: E402
+from channels_app.models import InboundRecord, InboundStatus  # noqa: E402
+from tickets.models import Account, Contact, ContactEmail, Ticket  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results" / "ingest.json"
+INBOXES = ["support@supportdesk.localhost", "tech@supportdesk.localhost"]
+BODY = (
+    "Hello,\n\nthe transfer of example-{n}.com is still pending. Could you check it?\n"
+    "Reseller ID: {reseller}\n\nKind regards\n-- \nSent from my phone\n"
+)
+QUOTE = "\n\nOn Tue, 5 Mar 2024 at 10:15, Support wrote:\n> We are looking into it.\n> " * 1
+
+
+def mail(n: int, *, sender: str, subject: str, reply_to: str | None = None) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = INBOXES[n % 2]
+    msg["Subject"] = subject
+    msg["Date"] = "Tue, 05 Mar 2024 10:15:00 +0100"
+    msg["Message-ID"] = f"<bench-{uuid.uuid4().hex}@example.org>"
+    if reply_to:
+        msg["In-Reply-To"] = f"<{reply_to}>"
+        msg["References"] = f"<{reply_to}>"
+    body = BODY.format(n=n, reseller=200000 + n % 50) + (QUOTE if reply_to else "")
+    msg.set_content(body)
+    if n % 10 == 0:  # every tenth mail carries a small attachment
+        msg.add_attachment(b"log line\n" * 200, maintype="text", subtype="plain", filename="x.log")
+    return msg.as_bytes()
+
+
+def seed(count: int) -> list[tuple[str, str, str]]:
+    """Create accounts, contacts and ``count`` tickets (untimed); return (message id,
+    reference, sender) per ticket."""
+    for i in range(50):
+        account, _ = Account.objects.get_or_create(
+            reseller_id=str(200000 + i), defaults={"name": f"Reseller {i}"}
+        )
+        contact = Contact.objects.create(
+            account=account, name=f"Owner {i}", role="owner", verified_at=datetime.now(UTC)
+        )
+        ContactEmail.objects.get_or_create(contact=contact, email=f"owner{i}@reseller.example")
+    threads = []
+    for i in range(count):
+        sender = f"owner{i % 50}@reseller.example"
+        raw = mail(i, sender=sender, subject=f"Seed {i}")
+        record, _ = inbound_store(channel="email", source="bench-seed", raw=raw, enqueue=False)
+        record = inbound_process(record.pk)
+        threads.append((record.message.external_id, record.message.ticket.reference, sender))
+    return threads
+
+
+def workload(n: int, threads: list[tuple[str, str, str]]) -> list[bytes]:
+    rng = random.Random(42)
+    out = []
+    for i in range(n):
+        kind = i % 4
+        if kind == 0:  # new ticket from a verified reseller contact
+            out.append(mail(i, sender=f"owner{i % 50}@reseller.example", subject=f"Issue {i}"))
+        elif kind == 1:  # new ticket from an unknown sender (no account)
+            out.append(mail(i, sender=f"new{i}@customer.example", subject=f"Question {i}"))
+        elif kind == 2:  # reply threading by In-Reply-To
+            parent, _, sender = rng.choice(threads)
+            out.append(mail(i, sender=sender, subject="Re: x", reply_to=parent))
+        else:  # reply threading by the subject token (sender is a contact of the account)
+            _, ref, sender = rng.choice(threads)
+            out.append(mail(i, sender=sender, subject=f"Re: [{ref}] more"))
+    return out
+
+
+class RssSampler(threading.Thread):
+    """Sample the resident memory of a process tree every 50 ms; keep the peak."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak_total, self.peak_single, self.running = pid, 0, 0, True
+
+    def run(self) -> None:
+        while self.running:
+            sizes = [_rss(p) for p in [self.pid, *_children(self.pid)]]
+            self.peak_total = max(self.peak_total, sum(sizes))
+            self.peak_single = max([self.peak_single, *sizes])
+            time.sleep(0.05)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    kids = [int(p) for p in text.split()]
+    return kids + [g for k in kids for g in _children(k)]
+
+
+def _rss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def start_worker(concurrency: int) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "celery", "-A", "supportdesk", "worker", "-Q", QUEUE,
+           "--concurrency", str(concurrency), "--loglevel", "WARNING", "--without-heartbeat",
+           "--without-mingle", "--without-gossip"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=os.environ.copy(), start_new_session=True)
+    time.sleep(4)  # the worker's startup is not what is measured
+    return proc
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--emails", type=int, default=2000)
+    parser.add_argument("--seed-tickets", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=2)
+    args = parser.parse_args()
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine or not settings.CELERY_BROKER_URL.startswith("redis://"):
+        sys.exit("Set DATABASE_URL (PostgreSQL, a throwaway database) and REDIS_URL.")
+    call_command("migrate", verbosity=0)
+    threads = seed(args.seed_tickets)
+    mails = workload(args.emails, threads)
+    tickets_before = Ticket.objects.count()
+    worker = start_worker(args.concurrency)
+    sampler = RssSampler(worker.pid)
+    sampler.start()
+    ids: list[int] = []
+    try:
+        started = time.perf_counter()
+        for raw in mails:
+            record, _ = inbound_store(channel="email", source="bench", raw=raw)
+            ids.append(record.pk)
+        stored = time.perf_counter() - started
+        pending = InboundRecord.objects.filter(pk__in=ids, status=InboundStatus.RECEIVED)
+        while pending.exists():
+            if worker.poll() is not None:
+                sys.exit("the worker stopped; see its output above")
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - started
+    finally:
+        sampler.running = False
+        os.killpg(worker.pid, 15)
+        worker.wait(timeout=30)
+    statuses = {
+        s: InboundRecord.objects.filter(pk__in=ids, status=s).count() for s in InboundStatus.values
+    }
+    result = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()} {os.cpu_count()} cpu, Python {platform.python_version()}",
+        "emails": args.emails,
+        "worker_concurrency": args.concurrency,
+        "store_seconds": round(stored, 2),
+        "end_to_end_seconds": round(elapsed, 2),
+        "emails_per_second": round(args.emails / elapsed, 1),
+        "new_tickets": Ticket.objects.count() - tickets_before,
+        "statuses": statuses,
+        "worker_peak_rss_mb_total": round(sampler.peak_total / 2**20, 1),
+        "worker_peak_rss_mb_largest_process": round(sampler.peak_single / 2**20, 1),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

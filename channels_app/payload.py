@@ -1,0 +1,42 @@
+"""Reading structured (JSON) inbound payloads: one set of checks for every processor."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+
+from .errors import InboundRejected
+
+
+def required_text(data: dict[str, Any], key: str) -> str:
+    """Return ``data[key]``; reject a missing, empty or non-text value."""
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise InboundRejected(f"{key!r} is required and must be non-empty text.")
+    return value
+
+
+def parse_when(value: Any, field: str = "occurred_at") -> datetime | None:
+    """Return an aware datetime from ISO 8601 text (None when absent); reject naive ones."""
+    if value in (None, ""):
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InboundRejected(f"{field} {value!r} is not ISO 8601.") from exc
+    if parsed.tzinfo is None:
+        raise InboundRejected(f"{field} needs a UTC offset, e.g. 2026-03-01T10:00:00+01:00.")
+    return parsed
+
+
+def agent_by_username(username: Any) -> AbstractBaseUser | None:
+    """Return the active agent with this username (None when not given)."""
+    if not username:
+        return None
+    user = get_user_model().objects.filter(username=str(username), is_active=True).first()
+    if user is None:
+        raise InboundRejected(f"No active agent {username!r}: send the agent's username.")
+    return user

@@ -1,0 +1,101 @@
+"""Agents review duplicate flags: both tickets one click away, merge or dismiss in bulk."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from tickets.errors import MergeError
+from tickets.models import Ticket
+
+from .models import DuplicateFlag, FlagStatus
+from .services import flag_dismiss, flag_merge
+
+
+def _ticket_link(ticket: Ticket) -> str:
+    url = reverse("admin:tickets_ticket_change", args=[ticket.pk])
+    return format_html('<a href="{}">{}</a> {}', url, ticket.reference, ticket.subject[:60])
+
+
+class PossibleDuplicateFilter(admin.SimpleListFilter):
+    """Ticket list filter: tickets with an open (suggested) duplicate flag.
+
+    For ``tickets.admin.TicketAdmin.list_filter``; tickets imports nothing from here, so
+    the lead adds it there (``"duplicates.admin.PossibleDuplicateFilter"`` is not a path
+    Django resolves; import the class).
+    """
+
+    title = "possible duplicate"
+    parameter_name = "possible_duplicate"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [("yes", "Possible duplicate"), ("no", "No open duplicate flag")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
+        flagged = DuplicateFlag.objects.filter(status=FlagStatus.SUGGESTED).values("ticket_id")
+        if self.value() == "yes":
+            return queryset.filter(pk__in=flagged)
+        if self.value() == "no":
+            return queryset.exclude(pk__in=flagged)
+        return queryset
+
+
+@admin.register(DuplicateFlag)
+class DuplicateFlagAdmin(admin.ModelAdmin):
+    list_display = ("ticket_link", "candidate_link", "score", "status", "why", "created_at")
+    list_filter = ("status", "auto_merged", "created_at")
+    list_select_related = ("ticket", "candidate")
+    search_fields = ("ticket__subject", "candidate__subject", "ticket__number", "candidate__number")
+    readonly_fields = (
+        "ticket_link",
+        "candidate_link",
+        "score",
+        "why",
+        "status",
+        "auto_merged",
+        "created_at",
+        "updated_at",
+    )
+    fields = readonly_fields
+    actions = ("merge_into_candidate", "dismiss")
+    ordering = ("-created_at", "-id")
+
+    @admin.display(description="ticket", ordering="ticket__number")
+    def ticket_link(self, obj: DuplicateFlag) -> str:
+        return _ticket_link(obj.ticket)
+
+    @admin.display(description="possible duplicate of", ordering="candidate__number")
+    def candidate_link(self, obj: DuplicateFlag) -> str:
+        return _ticket_link(obj.candidate)
+
+    @admin.display(description="reasons")
+    def why(self, obj: DuplicateFlag) -> str:
+        return "; ".join(obj.reasons)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # flags come from detection
+
+    @admin.action(description="Merge the ticket into its possible duplicate (older ticket)")
+    def merge_into_candidate(self, request: HttpRequest, queryset: QuerySet[DuplicateFlag]) -> None:
+        merged = 0
+        for flag in queryset.select_related("ticket", "candidate"):
+            if flag.status != FlagStatus.SUGGESTED:
+                continue
+            try:
+                flag_merge(flag=flag, actor=request.user)
+                merged += 1
+            except MergeError as exc:
+                self.message_user(request, f"{flag.ticket.reference}: {exc}", messages.ERROR)
+        if merged:
+            self.message_user(request, f"Merged {merged} ticket(s).", messages.SUCCESS)
+
+    @admin.action(description="Dismiss: not a duplicate")
+    def dismiss(self, request: HttpRequest, queryset: QuerySet[DuplicateFlag]) -> None:
+        count = 0
+        for flag in queryset.filter(status=FlagStatus.SUGGESTED):
+            flag_dismiss(flag=flag, actor=request.user)
+            count += 1
+        self.message_user(request, f"Dismissed {count} flag(s).", messages.SUCCESS)

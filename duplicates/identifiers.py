@@ -1,0 +1,126 @@
+"""Pull the identifiers a problem is about out of free text: domains, order, ticket and
+invoice numbers, URLs, e-mail addresses, error codes and IP addresses.
+
+Pure Python (no Django). Two tickets naming the same domain or order are likely about the
+same thing; two tickets naming *different* domains of the same kind are likely not.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+
+# Identifier kinds, strongest first. "error" is weak evidence: many products share codes.
+STRONG_KINDS = ("order", "invoice", "ticket", "domain", "url", "email", "ip")
+WEAK_KINDS = ("error",)
+KINDS = STRONG_KINDS + WEAK_KINDS
+# Kinds whose values, when both tickets have some and none match, point at different things.
+CONFLICT_KINDS = ("order", "invoice", "domain", "email")
+
+_EMAIL = re.compile(r"\b[a-z0-9._%+-]+@((?:[a-z0-9-]+\.)+[a-z]{2,24})\b", re.I)
+_URL = re.compile(r"\bhttps?://[^\s<>\"')\]]+", re.I)
+_DOMAIN = re.compile(
+    r"(?<![@\w.-])(?:www\.)?((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{1,23})"
+    r"(?![\w-]|\.[a-z0-9])",
+    re.I,
+)
+# File names and versions look like domains; their "TLDs" are extensions.
+_NOT_TLDS = frozenset(
+    "png jpg jpeg gif pdf txt log php html htm js css csv zip gz tar exe doc docx xls xlsx "
+    "json xml eml msg py sh bat ini cfg conf yml yaml md rar mov mp4 svg bak sql tmp dll".split()
+)
+_ORDER = re.compile(
+    r"\b(?:order|bestelling|purchase|po)\s*(?:id|no\.?|nr\.?|number|num|#)?\s*[:#]?\s*"
+    r"#?([A-Z]{0,4}-?\d[\dA-Z-]{3,})\b",
+    re.I,
+)
+_INVOICE = re.compile(
+    r"\b(?:invoice|factuur|inv|bill)\s*(?:id|no\.?|nr\.?|number|#)?\s*[:#]?\s*"
+    r"#?([A-Z]{0,4}-?\d[\dA-Z-]{3,})\b",
+    re.I,
+)
+_INVOICE_TOKEN = re.compile(r"\bINV-?\d{2,}(?:-\d+)*\b", re.I)
+_ERROR = re.compile(
+    r"\b(?:error|err|code|status|exception|fout)\s*(?:code)?\s*[:#]?\s*"
+    r"([A-Z]{1,6}[-_]?\d{2,6}|\d{3,6}|0x[0-9a-f]{4,8})\b",
+    re.I,
+)
+_ERROR_TOKEN = re.compile(r"\b(ERR_[A-Z_]{3,}|E[A-Z]{3,}_[A-Z_]+|0x[0-9A-F]{8}|HTTP\s?[45]\d\d)\b")
+_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+_IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-f]{1,4}:){2,7}[0-9a-f]{0,4}(?![\w:])", re.I)
+_RESELLER = re.compile(r"\breseller\s*(?:id|no\.?|number|#)?\s*[:#]?\s*\d+", re.I)
+
+
+def extract_identifiers(text: str, ticket_prefix: str = "SD") -> dict[str, set[str]]:
+    """Return identifiers found in ``text``, by kind, normalised (lower case, no www.)."""
+    found: dict[str, set[str]] = {kind: set() for kind in KINDS}
+    text = _RESELLER.sub(" ", text or "")  # every ticket of an account quotes it: no evidence
+    for match in re.finditer(rf"\b{re.escape(ticket_prefix)}-(\d{{1,18}})\b", text, re.I):
+        found["ticket"].add(match.group(1))
+    for match in _URL.finditer(text):
+        url = match.group(0).rstrip(".,;:!?")
+        found["url"].add(_normalise_url(url))
+        host = re.sub(r"^https?://", "", url, flags=re.I).split("/")[0].split(":")[0]
+        _add_domain(found, host)
+    without_urls = _URL.sub(" ", text)
+    for match in _EMAIL.finditer(without_urls):
+        found["email"].add(match.group(0).lower())
+    without_emails = _EMAIL.sub(" ", without_urls)
+    for match in _DOMAIN.finditer(without_emails):
+        _add_domain(found, match.group(1))
+    for match in _ORDER.finditer(text):
+        found["order"].add(_normalise_number(match.group(1)))
+    for match in _INVOICE.finditer(text):
+        found["invoice"].add(_normalise_number(match.group(1)))
+    for match in _INVOICE_TOKEN.finditer(text):
+        found["invoice"].add(_normalise_number(match.group(0)))
+    for match in _ERROR.finditer(without_emails):
+        found["error"].add(match.group(1).upper())
+    for match in _ERROR_TOKEN.finditer(without_emails):
+        found["error"].add(match.group(1).upper().replace(" ", ""))
+    for candidate in _IPV4.findall(without_urls) + _IPV6.findall(without_urls):
+        try:
+            found["ip"].add(str(ipaddress.ip_address(candidate)))
+        except ValueError:
+            continue
+    return {kind: values for kind, values in found.items() if values}
+
+
+def shared_identifiers(
+    a: Mapping[str, set[str] | list[str]], b: Mapping[str, set[str] | list[str]]
+) -> dict[str, set[str]]:
+    """Return the identifiers both ``a`` and ``b`` name, by kind."""
+    shared = {kind: set(a.get(kind, ())) & set(b.get(kind, ())) for kind in KINDS}
+    return {kind: values for kind, values in shared.items() if values}
+
+
+def conflicting_kinds(
+    a: Mapping[str, set[str] | list[str]], b: Mapping[str, set[str] | list[str]]
+) -> list[str]:
+    """Return the kinds where both name identifiers but none in common (different objects)."""
+    return [
+        kind
+        for kind in CONFLICT_KINDS
+        if a.get(kind) and b.get(kind) and not set(a[kind]) & set(b[kind])
+    ]
+
+
+def _add_domain(found: dict[str, set[str]], host: str) -> None:
+    host = host.lower().strip(".")
+    if host.startswith("www."):
+        host = host[4:]
+    tld = host.rsplit(".", 1)[-1]
+    if "." not in host or tld in _NOT_TLDS or tld.isdigit():
+        return
+    found["domain"].add(host)
+
+
+def _normalise_url(url: str) -> str:
+    url = re.sub(r"^https?://(?:www\.)?", "", url, flags=re.I)
+    host, _, rest = url.partition("/")
+    return f"{host.lower()}/{rest.split('#')[0].rstrip('/')}"
+
+
+def _normalise_number(value: str) -> str:
+    return re.sub(r"[^0-9A-Z]", "", value.upper()).lstrip("0") or "0"

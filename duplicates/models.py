@@ -1,0 +1,92 @@
+"""What duplicate detection stores: each ticket's signature, its indexed retrieval keys,
+and the flags agents act on.
+
+``DuplicateBand`` is the index that keeps candidate retrieval sublinear: a new ticket
+looks up its own few dozen keys (LSH bands and identifiers, namespaced by account or
+contact) instead of scanning open tickets.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from tickets.models import Ticket
+
+
+class TicketSignature(models.Model):
+    """The comparable evidence of one ticket (see ``duplicates.features``)."""
+
+    ticket = models.OneToOneField(
+        Ticket, primary_key=True, on_delete=models.CASCADE, related_name="duplicate_signature"
+    )
+    contact_id = models.BigIntegerField(null=True, blank=True)
+    account_id = models.BigIntegerField(null=True, blank=True)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    text_hash = models.CharField(max_length=32)
+    tokens = models.JSONField(default=list)
+    subject_tokens = models.JSONField(default=list)
+    identifiers = models.JSONField(default=dict)
+    minhash = models.BinaryField(default=bytes, help_text="MinHash, 64 unsigned 64-bit ints")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"signature of ticket {self.ticket_id}"
+
+
+class DuplicateBand(models.Model):
+    """One retrieval key of a ticket; the (band_key, created_at) index answers lookups."""
+
+    band_key = models.BigIntegerField()
+    # No separate index: the unique (ticket, band_key) constraint serves ticket lookups,
+    # and every index is paid on each insert into this, the largest table.
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+", db_index=False)
+    contact_id = models.BigIntegerField(null=True, blank=True)
+    account_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["band_key", "created_at"], name="dupband_key_created")]
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "band_key"], name="dupband_ticket_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.band_key} -> ticket {self.ticket_id}"
+
+
+class FlagStatus(models.TextChoices):
+    SUGGESTED = "suggested", "Suggested"
+    DISMISSED = "dismissed", "Dismissed"
+    MERGED = "merged", "Merged"
+
+
+class DuplicateFlag(models.Model):
+    """``ticket`` is possibly a duplicate of the older ``candidate``."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="duplicate_flags")
+    candidate = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    reasons = models.JSONField(default=list)
+    status = models.CharField(
+        max_length=12, choices=FlagStatus.choices, default=FlagStatus.SUGGESTED, db_index=True
+    )
+    auto_merged = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "candidate"], name="dupflag_pair_unique"),
+            models.CheckConstraint(
+                condition=Q(status__in=FlagStatus.values), name="dupflag_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(ticket=models.F("candidate")), name="dupflag_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"ticket {self.ticket_id} possibly duplicates ticket {self.candidate_id}"

@@ -1,0 +1,130 @@
+"""Reduce a customer's text to what it says: no greetings, signatures, quotes or chat noise.
+
+Pure Python (no Django), so it can be tested and benchmarked alone. The same problem told
+in an email, a chat transcript, a phone summary and a portal form should come out as
+similar token sets; the words that differ only by style are dropped here.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Everything after one of these lines is a quoted earlier message.
+_QUOTE_HEADERS = re.compile(
+    r"^\s*(?:on .{0,200}wrote:\s*$|-{2,}\s*original message\s*-{2,}|-{2,}\s*forwarded message"
+    r"|from:\s.+|begin forwarded message:|op .{0,200}schreef.*:\s*$)",
+    re.I,
+)
+_REPLY_PREFIX = re.compile(r"^\s*(?:re|fw|fwd|aw|wg|sv|antw)\s*(?:\[\d+\])?\s*:\s*", re.I)
+_SIGNATURE_DELIMITER = re.compile(r"^\s*(?:--|__+|sent from my \w+.*)\s*$", re.I)
+_CLOSINGS = re.compile(
+    r"^\s*(?:(?:best|kind|warm|many)?\s*regards|best(?: wishes)?|cheers|thanks?(?: you)?"
+    r"(?: in advance| again)?|thx|sincerely|yours(?: truly| sincerely)?|met vriendelijke groet"
+    r"|mvg|greetings|with regards|have a nice day)\s*[,.!]*\s*$",
+    re.I,
+)
+_GREETING = re.compile(
+    r"^\s*(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|greetings|hallo|goedemiddag"
+    r"|goedemorgen)\b[^\n.!?]{0,60}[,!.:]?\s*$",
+    re.I,
+)
+# Chat transcripts: "[10:42]", "10:42:13", "(2024-05-01 10:42)" and system lines.
+_CHAT_TIMESTAMP = re.compile(
+    r"^\s*[\[(]?\s*(?:\d{4}-\d{2}-\d{2}[ T])?\d{1,2}:\d{2}(?::\d{2})?\s*(?:[ap]m)?"
+    r"\s*[\])]?\s*[-:]?",
+    re.I,
+)
+_CHAT_SYSTEM = re.compile(
+    r"^\s*(?:\*{0,3}\s*)?(?:.{0,60}\b(?:joined|left|has joined|has left|entered|ended|started)"
+    r"\s+(?:the\s+)?(?:chat|conversation|session)|chat (?:started|ended|transferred).*"
+    r"|(?:visitor|customer) is typing.*|conversation (?:rated|closed).*)\s*\**\s*$",
+    re.I,
+)
+_SPEAKER = re.compile(r"^\s*([A-Za-z][\w .'-]{0,40}?)\s*(?:\(([^)]{1,20})\))?\s*:\s+(.*)$")
+# Portal forms and structured mails label their fields; the label is layout, not content.
+_FORM_LABEL = re.compile(
+    r"^\s*(?:category|topic|type|service|product|section|domain(?: name)?|mailbox|url|ip|"
+    r"order(?: id| number)?|invoice(?: number)?|error(?: code)?|file|description|details|"
+    r"problem|issue|message|comment|request|reason|status|since|impact|expected|"
+    r"what happened|reseller id|account|subject|priority|severity)\s*:\s*",
+    re.I,
+)
+_AGENT_WORDS = frozenset({"agent", "support", "operator", "bot", "assistant", "staff", "helpdesk"})
+_PHONE_PREAMBLE = re.compile(
+    r"^\s*(?:call (?:summary|notes?|log)|phone (?:call|note|log)|caller|call from|duration)"
+    r"\b[^\n]{0,80}$",
+    re.I,
+)
+
+
+def strip_ticket_tokens(text: str, prefix: str = "SD") -> str:
+    """Remove ticket tokens such as ``[SD-123456]`` or ``SD-123456``."""
+    return re.sub(rf"\[?\b{re.escape(prefix)}-\d{{1,18}}\b\]?", " ", text, flags=re.I)
+
+
+def strip_subject(subject: str, prefix: str = "SD") -> str:
+    """Return the subject without Re:/Fwd:/AW: prefixes, tickets tokens and tags."""
+    text = strip_ticket_tokens(subject or "", prefix)
+    previous = None
+    while previous != text:
+        previous = text
+        text = _REPLY_PREFIX.sub("", text)
+        text = re.sub(r"^\s*\[[^\]]{0,40}\]\s*", "", text)
+    return " ".join(text.split()).lower()
+
+
+def strip_quotes_and_signature(text: str) -> str:
+    """Return ``text`` without the quoted earlier messages and the signature block."""
+    text = unicodedata.normalize("NFKC", text or "").replace("\r\n", "\n").replace("\r", "\n")
+    lines = _cut_signature(_cut_quotes(text.split("\n")))
+    return "\n".join(line for line in lines if not line.lstrip().startswith(">"))
+
+
+def clean_body(text: str, prefix: str = "SD") -> str:
+    """Return the message text an agent would read: the customer's own new words."""
+    lines = strip_ticket_tokens(strip_quotes_and_signature(text), prefix).split("\n")
+    kept: list[str] = []
+    for index, line in enumerate(lines):
+        if index < 3 and _GREETING.match(line):
+            continue
+        if _CHAT_SYSTEM.match(line) or _PHONE_PREAMBLE.match(line):
+            continue
+        line = _CHAT_TIMESTAMP.sub("", line, count=1)
+        line = _FORM_LABEL.sub("", line, count=1)
+        speaker = _SPEAKER.match(line)
+        # Agents' lines in a transcript are our words, not the customer's problem.
+        if speaker and _is_speaker_label(*speaker.group(1, 2)) and _is_agent(*speaker.group(1, 2)):
+            continue
+        if _GREETING.match(line) or _CLOSINGS.match(line):
+            continue
+        kept.append(line.strip())
+    return "\n".join(line for line in kept if line)
+
+
+def _cut_quotes(lines: list[str]) -> list[str]:
+    for index, line in enumerate(lines):
+        if index > 0 and _QUOTE_HEADERS.match(line):
+            return lines[:index]
+    return lines
+
+
+def _cut_signature(lines: list[str]) -> list[str]:
+    for index, line in enumerate(lines):
+        if _SIGNATURE_DELIMITER.match(line):
+            return lines[:index]
+    # A closing ("Kind regards,") near the end starts the signature block.
+    for index in range(len(lines) - 1, max(-1, len(lines) - 9), -1):
+        if _CLOSINGS.match(lines[index]):
+            return lines[:index]
+    return lines
+
+
+def _is_speaker_label(name: str, role: str | None) -> bool:
+    words = name.split()
+    return role is not None or (1 <= len(words) <= 3 and all(w[:1].isupper() for w in words))
+
+
+def _is_agent(name: str, role: str | None) -> bool:
+    words = {w.lower() for w in name.split()} | ({role.lower()} if role else set())
+    return bool(words & _AGENT_WORDS)

@@ -1,0 +1,68 @@
+"""Keyword search over published articles, and the helpful votes: the KB's only logic."""
+
+from __future__ import annotations
+
+import re
+
+from django.db.models import F, Q, QuerySet
+
+from .models import Article
+
+_WORD = re.compile(r"[\w.-]{3,}", re.UNICODE)
+# Words that match nearly every article and say nothing about the problem.
+_STOP = frozenset(
+    "the and for with not does doesn can cannot how what why when where have has from this that "
+    "you your our are was were will would please help issue problem error".split()
+)
+MAX_CANDIDATES = 200
+
+
+def query_words(text: str) -> list[str]:
+    """Return the distinct, meaningful lower-cased words of ``text`` (at most 8)."""
+    words: list[str] = []
+    for word in _WORD.findall((text or "").lower()):
+        word = word.strip(".-")
+        if len(word) >= 3 and word not in _STOP and word not in words:
+            words.append(word)
+    return words[:8]
+
+
+def article_search(text: str, *, limit: int = 5) -> list[Article]:
+    """Return the published articles that best match ``text``, best first.
+
+    A word in the title counts 3, in the keywords 2, in the body 1; ties go to the
+    article more readers found helpful.
+    """
+    words = query_words(text)
+    if not words:
+        return []
+    match = Q()
+    for word in words:
+        match |= Q(title__icontains=word) | Q(keywords__icontains=word) | Q(body__icontains=word)
+    candidates = list(
+        published_articles().filter(match).select_related("category")[:MAX_CANDIDATES]
+    )
+
+    def score(article: Article) -> tuple[int, int]:
+        title, keywords, body = (
+            article.title.lower(),
+            article.keywords.lower(),
+            article.body.lower(),
+        )
+        points = sum(3 * (w in title) + 2 * (w in keywords) + (w in body) for w in words)
+        return points, article.helpful_yes - article.helpful_no
+
+    candidates.sort(key=score, reverse=True)
+    return candidates[:limit]
+
+
+def published_articles() -> QuerySet[Article]:
+    return Article.objects.filter(published=True)
+
+
+def article_vote(*, article: Article, helpful: bool) -> Article:
+    """Count one "was this helpful?" answer (atomic increment, no lost votes)."""
+    field = "helpful_yes" if helpful else "helpful_no"
+    Article.objects.filter(pk=article.pk).update(**{field: F(field) + 1})
+    article.refresh_from_db(fields=["helpful_yes", "helpful_no"])
+    return article

@@ -1,0 +1,117 @@
+"""Processor for chat lines (channel ``chat``): the portal widget and messenger integrations.
+
+It lives in the portal because the portal owns chat conversations; the raw-first ledger
+in channels_app stores the lines and calls it through the processor registry.
+
+Payload (JSON object), one line per record:
+
+- ``conversation_id`` (required): every line of a conversation lands on one ticket.
+- ``text`` (required), ``occurred_at`` (ISO 8601 with offset; default: now), ``direction``
+  (``inbound`` from the customer, default, or ``outbound`` from an agent).
+- ``from_email`` / ``from_handle`` / ``from_name``: who wrote; matched to a contact.
+- ``agent``: the agent's username for outbound lines.
+- ``subject`` and ``department`` (slug): used when the line opens the conversation.
+
+The record's ``external_id`` (the line's id, prefixed with the source) makes re-delivery
+idempotent. Lines may arrive out of order; the timeline sorts by ``occurred_at``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+
+from channels_app.errors import InboundRejected
+from channels_app.models import InboundRecord
+from channels_app.payload import agent_by_username, parse_when, required_text
+from channels_app.processors import register
+from tickets.models import Channel, Contact, Department, Direction, Message
+from tickets.selectors import contacts_by_email
+from tickets.services import MessageIn, message_add, ticket_open
+
+from .models import ChatConversation
+
+DEFAULT_DEPARTMENT = "customer-support"
+SUBJECT_LENGTH = 80
+
+
+@register(Channel.CHAT)
+def process_chat_line(record: InboundRecord) -> Message:
+    """Append the line to its conversation's ticket, opening both on the first line."""
+    data = record.payload
+    if not isinstance(data, dict):
+        raise InboundRejected("The payload must be a JSON object.")
+    conversation_id = required_text(data, "conversation_id")[:200]
+    text = required_text(data, "text")
+    direction = data.get("direction") or Direction.INBOUND
+    if direction not in (Direction.INBOUND, Direction.OUTBOUND):
+        raise InboundRejected("direction must be 'inbound' (customer) or 'outbound' (agent).")
+    agent = agent_by_username(data.get("agent")) if direction == Direction.OUTBOUND else None
+    contact = _contact(record, data) if direction == Direction.INBOUND else None
+    message = MessageIn(
+        channel=Channel.CHAT,
+        direction=direction,
+        body_text=text,
+        author_contact=contact,
+        author_user=agent,
+        occurred_at=parse_when(data.get("occurred_at")),
+        external_id=record.external_id or data.get("external_id"),
+        metadata={
+            "conversation_id": conversation_id,
+            "source": record.source,
+            **{k: str(data[k]) for k in ("from_email", "from_handle", "from_name") if data.get(k)},
+        },
+    )
+    # The row lock serialises lines of one conversation, so two first lines processed at
+    # once cannot open two tickets (the loser's unique-key error is retried by the task).
+    conversation = (
+        ChatConversation.objects.select_for_update()
+        .select_related("ticket")
+        .filter(conversation_id=conversation_id)
+        .first()
+    )
+    if conversation is not None:
+        return message_add(ticket=conversation.ticket, message=message).message
+    department = _department(data.get("department"))
+    result = ticket_open(
+        subject=data.get("subject") or _subject_from(text),
+        department=department,
+        message=message,
+        contact=contact,
+    )
+    ChatConversation.objects.create(
+        conversation_id=conversation_id,
+        ticket=result.ticket,
+        contact=contact,
+        source=record.source,
+        started_at=message.occurred_at or timezone.now(),
+    )
+    return result.message
+
+
+def _subject_from(text: str) -> str:
+    first = " ".join(text.split())
+    return "Chat: " + (first[:SUBJECT_LENGTH] + "…" if len(first) > SUBJECT_LENGTH else first)
+
+
+def _department(slug: Any) -> Department:
+    slug = slug or DEFAULT_DEPARTMENT
+    department = Department.objects.filter(slug=slug, is_active=True).first()
+    if department is None:
+        raise InboundRejected(f"No active department {slug!r}: use a department slug.")
+    if not department.accepts_chat:
+        raise InboundRejected(f"{department} does not take chats; write to it by email.")
+    return department
+
+
+def _contact(record: InboundRecord, data: dict[str, Any]) -> Contact | None:
+    # The portal knows the signed-in contact; outside systems are matched by address/handle.
+    if record.source == "portal" and data.get("contact_id"):
+        return Contact.objects.filter(pk=data["contact_id"]).first()
+    if email := data.get("from_email"):
+        if found := contacts_by_email(str(email)).first():
+            return found
+    if handle := data.get("from_handle"):
+        return Contact.objects.filter(chat_handle=str(handle)).first()
+    return None

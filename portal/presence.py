@@ -1,0 +1,34 @@
+"""Which agents take chats now, and whether the chat widget is offered."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from .hours import chat_phone_open
+from .models import AgentPresence
+
+
+def presence_set(*, user, available: bool) -> AgentPresence:
+    """Record a heartbeat (and the agent's availability) from the admin's live-chat page."""
+    presence, _ = AgentPresence.objects.update_or_create(
+        user=user, defaults={"available": available, "last_seen_at": timezone.now()}
+    )
+    return presence
+
+
+def agents_online(at: datetime | None = None) -> int:
+    """Return how many agents are available with a heartbeat younger than the timeout."""
+    at = at or timezone.now()
+    since = at - timedelta(seconds=settings.SUPPORTDESK_PRESENCE_TIMEOUT)
+    return AgentPresence.objects.filter(
+        available=True, last_seen_at__gte=since, user__is_active=True
+    ).count()
+
+
+def chat_available(at: datetime | None = None) -> bool:
+    """Return whether to offer live chat: chat hours AND at least one agent online."""
+    at = at or timezone.now()
+    return chat_phone_open(at) and agents_online(at) > 0

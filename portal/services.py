@@ -1,0 +1,44 @@
+"""Account owners manage who may speak for their account (writes Contact rows only)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from tickets.errors import InvalidInput
+from tickets.models import Contact, ContactRole
+
+
+def _check_owner(owner: Contact, contact: Contact) -> None:
+    if not (owner.is_verified and owner.role == ContactRole.OWNER and owner.account_id):
+        raise InvalidInput("owner", "Only the account's owner can change its contact list.")
+    if contact.account_id != owner.account_id:
+        raise InvalidInput("contact", "This person is not on your account's contact list.")
+    if contact.pk == owner.pk:
+        raise InvalidInput("contact", "You cannot change your own entry; ask support.")
+
+
+@transaction.atomic
+def contact_approve(*, owner: Contact, contact: Contact) -> Contact:
+    """Make a pending contact an authorized, verified contact of the owner's account."""
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    _check_owner(owner, contact)
+    if contact.role == ContactRole.UNVERIFIED or contact.verified_at is None:
+        contact.role = (
+            ContactRole.AUTHORIZED if contact.role == ContactRole.UNVERIFIED else contact.role
+        )
+        contact.verified_at = timezone.now()
+        contact.save(update_fields=["role", "verified_at"])
+    return contact
+
+
+@transaction.atomic
+def contact_remove(*, owner: Contact, contact: Contact) -> Contact:
+    """Take a contact off the account: it keeps its history but loses access."""
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    _check_owner(owner, contact)
+    contact.account = None
+    contact.role = ContactRole.UNVERIFIED
+    contact.verified_at = None
+    contact.save(update_fields=["account", "role", "verified_at"])
+    return contact

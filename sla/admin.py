@@ -1,0 +1,234 @@
+"""Admin: calendars and policies editable; ticket SLAs read-only with explanations; a report."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
+from django.utils.html import format_html
+
+from .calendars import calendar_bump, sync_holidays
+from .models import (
+    BusinessCalendar,
+    CalendarException,
+    DepartmentCalendar,
+    SlaAlert,
+    SlaPolicy,
+    TicketSla,
+)
+from .selectors import (
+    REPORT_GROUPS,
+    format_business,
+    overall_state,
+    sla_report,
+    target_statuses,
+)
+
+
+class CalendarExceptionInline(admin.TabularInline):
+    model = CalendarException
+    extra = 1
+    fields = ("date", "kind", "hours", "source", "name")
+    ordering = ("-date",)
+
+
+@admin.register(BusinessCalendar)
+class BusinessCalendarAdmin(admin.ModelAdmin):
+    list_display = ("name", "tz", "holiday_country", "short_day_before_holiday", "version")
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = [CalendarExceptionInline]
+    actions = ["sync_holidays_action"]
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        calendar_bump(form.instance)  # every process rebuilds it on its next use
+
+    @admin.action(description="Write public holidays for this year and the next two")
+    def sync_holidays_action(self, request: HttpRequest, queryset) -> None:
+        year = timezone.now().year
+        for calendar in queryset:
+            count = sync_holidays(calendar, range(year, year + 3))
+            self.message_user(request, f"{calendar}: {count} holiday exception(s) written.")
+
+
+@admin.register(CalendarException)
+class CalendarExceptionAdmin(admin.ModelAdmin):
+    list_display = ("date", "calendar", "kind", "hours", "source", "name")
+    list_filter = ("calendar", "source", "kind")
+    date_hierarchy = "date"
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        calendar_bump(obj.calendar)
+
+    def delete_model(self, request, obj) -> None:
+        super().delete_model(request, obj)
+        calendar_bump(obj.calendar)
+
+    def delete_queryset(self, request, queryset) -> None:
+        calendars = {e.calendar for e in queryset.select_related("calendar")}
+        super().delete_queryset(request, queryset)
+        for calendar in calendars:
+            calendar_bump(calendar)
+
+
+@admin.register(DepartmentCalendar)
+class DepartmentCalendarAdmin(admin.ModelAdmin):
+    list_display = ("department", "calendar", "notify_emails")
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "department",
+        "channel",
+        "severity",
+        "account_tier",
+        "order",
+        "is_active",
+    )
+    list_editable = ("order", "is_active")
+    list_filter = ("is_active", "department", "channel")
+    prepopulated_fields = {"slug": ("name",)}
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "is_active", "order", "description", "calendar")}),
+        (
+            "Matches (empty = any)",
+            {"fields": ("department", "channel", "severity", "account_tier")},
+        ),
+        (
+            "First response",
+            {
+                "fields": (
+                    "first_response_amount",
+                    "first_response_unit",
+                    "first_response_closed_hours",
+                )
+            },
+        ),
+        (
+            "Next response (restarted by each customer follow-up)",
+            {
+                "fields": (
+                    "next_response_amount",
+                    "next_response_unit",
+                    "next_response_closed_hours",
+                )
+            },
+        ),
+        (
+            "Resolution (paused while pending customer / on hold)",
+            {"fields": ("resolution_amount", "resolution_unit", "resolution_closed_hours")},
+        ),
+        ("On breach", {"fields": ("escalate_to",)}),
+    )
+
+
+@admin.register(TicketSla)
+class TicketSlaAdmin(admin.ModelAdmin):
+    list_display = (
+        "ticket",
+        "state",
+        "policy",
+        "first_response_due",
+        "next_response_due",
+        "resolution_due",
+        "time_left",
+    )
+    list_filter = (
+        "policy",
+        "first_response_state",
+        "resolution_state",
+        "paused",
+        "first_response_breached",
+        "resolution_breached",
+    )
+    list_select_related = ("ticket", "policy", "calendar")
+    search_fields = ("ticket__subject",)
+    ordering = ("next_check_at",)
+    readonly_fields = ("ticket", "policy", "calendar", "started_at", "sla_summary")
+    fields = readonly_fields
+    change_list_template = "admin/sla/ticketsla/change_list.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # computed by the workers: view only
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="State")
+    def state(self, obj: TicketSla) -> str:
+        return overall_state(target_statuses(obj, timezone.now()))
+
+    @admin.display(description="Time left (business)")
+    def time_left(self, obj: TicketSla) -> str:
+        left = [s.time_left for s in target_statuses(obj, timezone.now()) if s.time_left]
+        return format_business(min(left)) if left else "–"
+
+    @admin.display(description="Deadlines and why")
+    def sla_summary(self, obj: TicketSla) -> str:
+        from django.template.loader import render_to_string
+
+        now = timezone.now()
+        return format_html(
+            "{}",
+            render_to_string(
+                "admin/sla/ticketsla/summary.html",
+                {
+                    "statuses": target_statuses(obj, now),
+                    "explanation": obj.explanation,
+                    "now": now,
+                },
+            ),
+        )
+
+    def get_urls(self):
+        report = self.admin_site.admin_view(self.report_view)
+        return [path("report/", report, name="sla_ticketsla_report"), *super().get_urls()]
+
+    def report_view(self, request: HttpRequest) -> HttpResponse:
+        group = request.GET.get("group", "department")
+        since, until = _date(request, "since"), _date(request, "until")
+        rows = sla_report(TicketSla.objects.all(), group, since, until)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "SLA report",
+            "rows": [(row, format_business(row.median_first_response)) for row in rows],
+            "group": group,
+            "groups": {k: label for k, (_, label) in REPORT_GROUPS.items()},
+            "group_label": REPORT_GROUPS.get(group, REPORT_GROUPS["department"])[1],
+            "since": since,
+            "until": until,
+        }
+        return TemplateResponse(request, "admin/sla/report.html", context)
+
+
+def _date(request: HttpRequest, name: str) -> date | None:
+    raw = request.GET.get(name, "")
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        messages.warning(request, f"{name}={raw!r} is not a date; use YYYY-MM-DD.")
+        return None
+
+
+@admin.register(SlaAlert)
+class SlaAlertAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "ticket", "target", "kind", "due_at", "escalated_to")
+    list_filter = ("kind", "target")
+    list_select_related = ("ticket", "escalated_to")
+    readonly_fields = [f.name for f in SlaAlert._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

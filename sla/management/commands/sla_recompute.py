@@ -1,0 +1,25 @@
+"""Recompute the SLA clocks of live tickets (after installing SLA or editing policies)."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+
+from sla.services import ticket_sla_recompute
+from tickets.models import Status, Ticket
+
+
+class Command(BaseCommand):
+    help = "Recompute SLA clocks in this process; --all includes solved, closed and merged tickets."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--all", action="store_true", help="every ticket, not only live ones")
+
+    def handle(self, *args, all: bool = False, **options) -> None:  # noqa: A002
+        tickets = Ticket.objects.all()
+        if not all:
+            tickets = tickets.exclude(status__in=[Status.SOLVED, Status.CLOSED, Status.MERGED])
+        count = 0
+        for ticket_id in tickets.values_list("pk", flat=True).iterator():
+            ticket_sla_recompute(ticket_id)
+            count += 1
+        self.stdout.write(f"Recomputed the SLA clocks of {count} ticket(s).")

@@ -1,0 +1,146 @@
+"""Reads for the admin: a ticket's SLA status now, and the SLA report."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import QuerySet
+
+from .calendars import build_calendar
+from .models import TARGET_LABELS, TARGETS, TicketSla
+
+
+@dataclass(frozen=True)
+class TargetStatus:
+    name: str
+    label: str
+    target: str | None
+    state: str  # on track | at risk | breached | paused | met | stopped | none
+    due: datetime | None
+    time_left: timedelta | None  # business time from now to the deadline
+    met_at: datetime | None
+
+    @property
+    def time_left_text(self) -> str:
+        return format_business(self.time_left)
+
+
+def target_statuses(sla: TicketSla, now: datetime) -> list[TargetStatus]:
+    """Return each target's state as the admin shows it, with business time left."""
+    cal = build_calendar(sla.calendar)
+    targets = (sla.explanation or {}).get("targets", {})
+    out = []
+    for name in TARGETS:
+        info = targets.get(name, {})
+        due = _dt(info.get("due"))
+        risk_at = _dt(info.get("risk_at"))
+        raw = info.get("state", "none")
+        breached = bool(info.get("breached")) or (
+            raw in ("running", "paused") and due is not None and now >= due
+        )
+        if raw == "none" or not info.get("target"):
+            state = "none"
+        elif breached:
+            state = "breached"
+        elif raw == "running":
+            state = "at risk" if risk_at is not None and now >= risk_at else "on track"
+        else:
+            state = raw
+        time_left = cal.between(now, due) if due is not None and raw == "running" else None
+        out.append(
+            TargetStatus(
+                name=name,
+                label=TARGET_LABELS[name],
+                target=info.get("target"),
+                state=state,
+                due=due.astimezone(cal.zone) if due else None,
+                time_left=time_left,
+                met_at=_dt(info.get("met_at")),
+            )
+        )
+    return out
+
+
+def overall_state(statuses: list[TargetStatus]) -> str:
+    """Return the worst state among the targets (what a list row shows)."""
+    states = {s.state for s in statuses}
+    for state in ("breached", "at risk", "on track", "paused", "met", "stopped"):
+        if state in states:
+            return state
+    return "none"
+
+
+def format_business(delta: timedelta | None) -> str:
+    if delta is None:
+        return "–"
+    sign = "-" if delta < timedelta(0) else ""
+    minutes = int(abs(delta).total_seconds() // 60)
+    return f"{sign}{minutes // 60}h {minutes % 60:02d}m"
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    key: str
+    tickets: int
+    with_target: int
+    met: int
+    median_first_response: timedelta | None
+
+    @property
+    def met_percent(self) -> float | None:
+        return round(100 * self.met / self.with_target, 1) if self.with_target else None
+
+
+REPORT_GROUPS = {
+    "department": ("ticket__department__name", "Department"),
+    "channel": ("ticket__origin_channel", "Channel"),
+    "policy": ("policy__name", "Policy"),
+}
+
+
+def sla_report(
+    queryset: QuerySet[TicketSla], group: str, since: date | None, until: date | None
+) -> list[ReportRow]:
+    """Return per group: tickets started in the period, % of first responses met on time,
+    the median first response in business time."""
+    field, _ = REPORT_GROUPS.get(group, REPORT_GROUPS["department"])
+    qs = queryset
+    if since:
+        qs = qs.filter(started_at__gte=datetime.combine(since, time(0), tzinfo=UTC))
+    if until:
+        qs = qs.filter(started_at__lt=datetime.combine(until, time(0), tzinfo=UTC) + timedelta(1))
+    buckets: dict[str, dict[str, Any]] = defaultdict(
+        lambda: {"tickets": 0, "with_target": 0, "met": 0, "seconds": []}
+    )
+    rows = qs.values_list(
+        field, "first_response_state", "first_response_breached", "first_response_seconds"
+    )
+    for key, state, breached, seconds in rows.iterator():
+        bucket = buckets[key or "–"]
+        bucket["tickets"] += 1
+        # Decided: answered, or late already; clocks still running on time are left out.
+        if state == "met" or breached:
+            bucket["with_target"] += 1
+            bucket["met"] += int(state == "met" and not breached)
+        if seconds is not None:
+            bucket["seconds"].append(seconds)
+    return [
+        ReportRow(
+            key=key,
+            tickets=b["tickets"],
+            with_target=b["with_target"],
+            met=b["met"],
+            median_first_response=timedelta(seconds=statistics.median(b["seconds"]))
+            if b["seconds"]
+            else None,
+        )
+        for key, b in sorted(buckets.items())
+    ]
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None

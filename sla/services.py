@@ -1,0 +1,282 @@
+"""Choose a ticket's policy and calendar, replay its history, store its `TicketSla`.
+
+`ticket_sla_recompute` is idempotent: it reads only the ticket's current row, events and
+messages (and the alerts already raised), and writes only when something changed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from tickets.models import EventKind, Message, Ticket, TicketEvent
+
+from .calendar import BusinessCalendar as CalendarMath
+from .calendars import build_calendar
+from .clocks import Clock, History, MessageFact, Target, replay
+from .models import (
+    TARGETS,
+    BusinessCalendar,
+    DepartmentCalendar,
+    SlaAlert,
+    SlaPolicy,
+    TargetState,
+    TicketSla,
+)
+
+EXPLAINED_DAYS = 62  # list exceptions (holidays, short days) up to this far per clock
+
+
+def at_risk_fraction() -> float:
+    return getattr(settings, "SLA_AT_RISK_PERCENT", 80) / 100
+
+
+def policy_for(ticket: Ticket) -> SlaPolicy | None:
+    """Return the active policy that matches the ticket most specifically.
+
+    Criteria: department, origin channel, severity, account tier; an empty criterion
+    matches anything. More criteria set wins; then the lower `order`; then the older policy.
+    """
+    tier = ticket.account.tier if ticket.account_id else ""
+    candidates = [
+        policy
+        for policy in SlaPolicy.objects.filter(is_active=True).select_related("calendar")
+        if (policy.department_id in (None, ticket.department_id))
+        and policy.channel in ("", ticket.origin_channel)
+        and policy.severity in (None, ticket.severity)
+        and policy.account_tier in ("", tier)
+    ]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda p: (-p.specificity, p.order, p.pk))
+
+
+def calendar_row_for(ticket: Ticket, policy: SlaPolicy | None) -> BusinessCalendar | None:
+    """Return the policy's calendar, else the department's, else the default preset."""
+    if policy is not None and policy.calendar_id:
+        return policy.calendar
+    link = (
+        DepartmentCalendar.objects.select_related("calendar")
+        .filter(department_id=ticket.department_id)
+        .first()
+    )
+    if link is not None:
+        return link.calendar
+    default = getattr(settings, "SLA_DEFAULT_CALENDAR", "")
+    return BusinessCalendar.objects.filter(slug=default).first() if default else None
+
+
+def policy_targets(policy: SlaPolicy | None) -> dict[str, Target | None]:
+    targets: dict[str, Target | None] = {}
+    for name in TARGETS:
+        amount = getattr(policy, f"{name}_amount", None) if policy else None
+        targets[name] = (
+            Target(
+                amount=amount,
+                unit=getattr(policy, f"{name}_unit"),
+                closed_hours=getattr(policy, f"{name}_closed_hours"),
+            )
+            if amount
+            else None
+        )
+    return targets
+
+
+def ticket_history(ticket: Ticket) -> tuple[History, list[dict[str, Any]]]:
+    """Return the facts the clocks replay, and the escalations (department changes)."""
+    absorbed_start = Ticket.objects.filter(merged_into=ticket).aggregate(s=Min("created_at"))["s"]
+    start = min(filter(None, [ticket.created_at, absorbed_start]))
+    messages = [
+        MessageFact(at=at, direction=direction, channel=channel)
+        for at, direction, channel in Message.objects.filter(ticket=ticket)
+        .order_by("occurred_at", "id")
+        .values_list("occurred_at", "direction", "channel")
+    ]
+    statuses: list[tuple[datetime, str]] = [(ticket.created_at, "new")]
+    merged_at = None
+    escalations = []
+    for kind, data, at in (
+        TicketEvent.objects.filter(ticket=ticket)
+        .order_by("created_at", "id")
+        .values_list("kind", "data", "created_at")
+    ):
+        if kind == EventKind.STATUS_CHANGED:
+            statuses.append((at, data.get("status", "")))
+        elif kind == EventKind.MERGED:
+            merged_at = at
+        elif kind == EventKind.DEPARTMENT_CHANGED:
+            escalations.append(
+                {"at": at.isoformat(), "from": data.get("previous"), "to": data.get("department")}
+            )
+    if ticket.status == "merged" and merged_at is None:
+        merged_at = ticket.updated_at
+    history = History(start=start, messages=messages, statuses=statuses, merged_at=merged_at)
+    return history, escalations
+
+
+def compute(ticket: Ticket, now: datetime) -> dict[str, Any]:
+    """Return the TicketSla field values for the ticket as of `now` (no writes)."""
+    policy = policy_for(ticket)
+    row = calendar_row_for(ticket, policy)
+    cal = build_calendar(row)
+    history, escalations = ticket_history(ticket)
+    targets = policy_targets(policy)
+    clocks = replay(cal, targets, history, now, at_risk_fraction())
+    alerts = set(SlaAlert.objects.filter(ticket=ticket).values_list("target", "kind", "due_at"))
+    alerts = {(t, k, d.astimezone(UTC)) for t, k, d in alerts}
+    fields: dict[str, Any] = {
+        "policy": policy,
+        "calendar": row,
+        "started_at": history.start,
+        "paused": clocks["resolution"].state == TargetState.PAUSED,
+        "next_check_at": _next_check(clocks, alerts),
+        "first_response_at": clocks["first_response"].met_at
+        if clocks["first_response"].state == TargetState.MET
+        else None,
+        "first_response_seconds": _business_seconds(cal, clocks["first_response"]),
+        "resolution_at": clocks["resolution"].met_at
+        if clocks["resolution"].state == TargetState.MET
+        else None,
+    }
+    breach_times = []
+    for name, clock in clocks.items():
+        fields[f"{name}_due"] = clock.due
+        fields[f"{name}_state"] = clock.state
+        fields[f"{name}_breached"] = clock.breached
+        if clock.breached and clock.due is not None:
+            breach_times.append(clock.due)
+    fields["breached_at"] = min(breach_times) if breach_times else None
+    fields["explanation"] = _explain(
+        ticket, policy, row, cal, targets, clocks, escalations, history
+    )
+    return fields
+
+
+def ticket_sla_recompute(ticket_id: int, *, now: datetime | None = None) -> TicketSla | None:
+    """Recompute and store the ticket's SLA clocks; return them (None if the ticket is gone).
+
+    Idempotent: a second run at the same moment finds nothing to change and writes nothing.
+    """
+    now = now or timezone.now()
+    ticket = Ticket.objects.select_related("account").filter(pk=ticket_id).first()
+    if ticket is None:
+        return None
+    fields = compute(ticket, now)
+    for _attempt in range(2):
+        try:
+            with transaction.atomic():
+                current = TicketSla.objects.select_for_update().filter(ticket=ticket).first()
+                if current is None:
+                    return TicketSla.objects.create(ticket=ticket, computed_at=now, **fields)
+                changed = [name for name, value in fields.items() if _differs(current, name, value)]
+                if changed:
+                    for name in changed:
+                        setattr(current, name, fields[name])
+                    current.computed_at = now
+                    current.save(update_fields=[*changed, "computed_at"])
+                return current
+        except IntegrityError:
+            continue  # another worker created the row first: update it instead
+    return TicketSla.objects.get(ticket=ticket)
+
+
+def _differs(current: TicketSla, name: str, value: Any) -> bool:
+    if name in ("policy", "calendar"):
+        return getattr(current, f"{name}_id") != (value.pk if value is not None else None)
+    return getattr(current, name) != value
+
+
+def _next_check(
+    clocks: dict[str, Clock], alerts: set[tuple[str, str, datetime]]
+) -> datetime | None:
+    """Return the earliest at-risk or breach moment of a running clock not yet alerted."""
+    moments = []
+    for name, clock in clocks.items():
+        if clock.state != TargetState.RUNNING or clock.due is None:
+            continue
+        due = clock.due.astimezone(UTC)
+        if clock.risk_at is not None and (name, "at_risk", due) not in alerts:
+            moments.append(clock.risk_at)
+        elif (name, "breached", due) not in alerts:
+            moments.append(due)
+    return min(moments) if moments else None
+
+
+def _business_seconds(cal: CalendarMath, clock: Clock) -> int | None:
+    if clock.started_at is None or clock.met_at is None or clock.state != TargetState.MET:
+        return None
+    return int(cal.between(clock.started_at, clock.met_at).total_seconds())
+
+
+def _explain(
+    ticket: Ticket,
+    policy: SlaPolicy | None,
+    row: BusinessCalendar | None,
+    cal: CalendarMath,
+    targets: dict[str, Target | None],
+    clocks: dict[str, Clock],
+    escalations: list[dict[str, Any]],
+    history: History,
+) -> dict[str, Any]:
+    """Return why each deadline is what it is: policy, target, hours, holidays, pauses."""
+    names = {}
+    if row is not None:
+        names = {e.date: e.name or e.get_kind_display() for e in row.exceptions.all()}
+    out: dict[str, Any] = {
+        "policy": policy.name if policy else None,
+        "policy_id": policy.pk if policy else None,
+        "calendar": row.name if row else "always open (no calendar configured)",
+        "time_zone": cal.zone.key,
+        "started_at": _iso(history.start),
+        "escalations": escalations,
+        "targets": {},
+    }
+    for name, clock in clocks.items():
+        target = targets[name]
+        info: dict[str, Any] = {
+            "target": target.describe() if target else None,
+            "state": clock.state,
+            "started_at": _iso(clock.started_at),
+            "due": _iso(clock.due),
+            "risk_at": _iso(clock.risk_at),
+            "met_at": _iso(clock.met_at),
+            "breached": clock.breached,
+            "pauses": [[_iso(a), _iso(b)] for a, b in clock.pauses],
+            "notes": clock.notes,
+        }
+        if clock.started_at is not None and target is not None:
+            end = clock.due or clock.met_at or clock.started_at
+            info["days"] = _days(cal, clock.started_at, end, names)
+        out["targets"][name] = info
+    return out
+
+
+def _days(
+    cal: CalendarMath, start: datetime, end: datetime, names: dict[date, str]
+) -> list[dict[str, Any]]:
+    """Return each local date from start to end with its hours and why they differ."""
+    first = start.astimezone(cal.zone).date()
+    last = min(end.astimezone(cal.zone).date(), first + timedelta(days=EXPLAINED_DAYS))
+    days = []
+    day = first
+    while day <= last:
+        hours = cal.hours_on(day)
+        days.append(
+            {
+                "date": day.isoformat(),
+                "weekday": day.strftime("%a"),
+                "hours": ", ".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in hours) or "closed",
+                "why": names.get(day, ""),
+            }
+        )
+        day += timedelta(days=1)
+    return days
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value is not None else None

@@ -1,0 +1,44 @@
+"""Celery tasks: thin wrappers that take ids and call the SLA services."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import OperationalError
+from django.utils import timezone
+
+from .calendars import sync_all_holidays
+from .scan import scan_deadlines
+from .services import ticket_sla_recompute
+
+
+@shared_task(
+    name="sla.recompute_ticket",
+    acks_late=True,  # idempotent: a re-delivery recomputes the same clocks
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=30,
+    time_limit=60,
+)
+def recompute_ticket(ticket_id: int) -> None:
+    """Recompute one ticket's SLA clocks from its history."""
+    ticket_sla_recompute(ticket_id)
+
+
+@shared_task(name="sla.scan_deadlines", soft_time_limit=50, time_limit=55, expires=55)
+def scan_deadlines_task() -> dict[str, int]:
+    """Raise the at-risk warnings and breaches that have come due (beat, every minute)."""
+    result = scan_deadlines()
+    return {
+        "checked": result.checked,
+        "at_risk": len(result.at_risk),
+        "breached": len(result.breached),
+        "escalated": len(result.escalated),
+    }
+
+
+@shared_task(name="sla.sync_holidays", soft_time_limit=120, time_limit=180)
+def sync_holidays_task() -> dict[str, int]:
+    """Materialise public holidays for this year and the next two (beat)."""
+    year = timezone.now().year
+    return sync_all_holidays(range(year, year + 3))

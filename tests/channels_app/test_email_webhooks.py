@@ -1,0 +1,162 @@
+"""ESP inbound webhooks through django-anymail: authenticated, stored before the 2xx."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import importlib.util
+import io
+import json
+import time
+
+import pytest
+from django.test import Client
+
+from channels_app.inbound import inbound_process
+from channels_app.models import InboundRecord, InboundStatus
+from tickets.models import Message, Ticket
+
+from .mail_helpers import make_mail
+
+pytestmark = [
+    pytest.mark.django_db,
+    # anymail warns that SendGrid is community-supported only; the webhook still works.
+    pytest.mark.filterwarnings("ignore::anymail.exceptions.AnymailNotSupportedWarning"),
+]
+SECRET = "hook-user:hook-pass-123"
+SIGNING_KEY = "mailgun-signing-key"
+
+
+@pytest.fixture(autouse=True)
+def anymail_settings(settings):
+    settings.ANYMAIL = {
+        "WEBHOOK_SECRET": SECRET,
+        "MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY,
+        "MAILGUN_API_KEY": "key-test",
+    }
+
+
+def auth(secret: str = SECRET) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(secret.encode()).decode()}
+
+
+def mailgun(client: Client, raw: bytes, secret: str = SECRET, key: str = SIGNING_KEY):
+    timestamp, token = str(int(time.time())), "t" * 50
+    signature = hmac.new(key.encode(), f"{timestamp}{token}".encode(), hashlib.sha256).hexdigest()
+    data = {
+        "body-mime": raw.decode(),
+        "timestamp": timestamp,
+        "token": token,
+        "signature": signature,
+        "recipient": "support@supportdesk.localhost",
+        "sender": "carol@example.org",
+    }
+    return client.post("/anymail/mailgun/inbound/", data, **auth(secret))
+
+
+def postmark(client: Client, raw: bytes, secret: str = SECRET):
+    payload = {
+        "FromFull": {"Email": "carol@example.org", "Name": "Carol"},
+        "ToFull": [{"Email": "support@supportdesk.localhost", "Name": ""}],
+        "Subject": "ignored: RawEmail wins",
+        "MessageID": "pm-1",
+        "Headers": [],
+        "RawEmail": raw.decode(),
+    }
+    return client.post(
+        "/anymail/postmark/inbound/", json.dumps(payload), "application/json", **auth(secret)
+    )
+
+
+def sendgrid(client: Client, raw: bytes, secret: str = SECRET):
+    data = {
+        "email": raw.decode(),  # the "POST the raw, full MIME message" option
+        "envelope": json.dumps(
+            {"to": ["support@supportdesk.localhost"], "from": "carol@example.org"}
+        ),
+        "charsets": json.dumps({"to": "UTF-8", "from": "UTF-8", "subject": "UTF-8"}),
+    }
+    return client.post("/anymail/sendgrid/inbound/", data, **auth(secret))
+
+
+def amazon_ses(client: Client, raw: bytes, secret: str = SECRET):
+    ses_event = {
+        "notificationType": "Received",
+        "mail": {"source": "carol@example.org", "destination": ["support@supportdesk.localhost"]},
+        "receipt": {
+            "recipients": ["support@supportdesk.localhost"],
+            "action": {"type": "SNS", "encoding": "BASE64", "topicArn": "arn:aws:sns:x:1:in"},
+        },
+        "content": base64.b64encode(raw).decode(),
+    }
+    sns = {
+        "Type": "Notification",
+        "MessageId": "sns-msg-1",
+        "TopicArn": "arn:aws:sns:x:1:in",
+        "Message": json.dumps(ses_event),
+        "Timestamp": "2024-03-05T10:15:00.000Z",
+        "SignatureVersion": "1",
+        "Signature": "x",
+    }
+    return client.post(
+        "/anymail/amazon_ses/inbound/",
+        json.dumps(sns),
+        "text/plain; charset=UTF-8",
+        HTTP_X_AMZ_SNS_MESSAGE_TYPE="Notification",
+        HTTP_X_AMZ_SNS_MESSAGE_ID="sns-msg-1",
+        **auth(secret),
+    )
+
+
+ESPS = {"mailgun": mailgun, "postmark": postmark, "sendgrid": sendgrid, "amazon_ses": amazon_ses}
+# anymail's SES views need boto3 (django-anymail[amazon-ses]) even for SNS-delivered mail.
+NEEDS_BOTO3 = pytest.mark.skipif(
+    importlib.util.find_spec("boto3") is None,
+    reason="install django-anymail[amazon-ses] (boto3) to run the Amazon SES webhook",
+)
+ESP_PARAMS = [
+    pytest.param(name, marks=NEEDS_BOTO3) if name == "amazon_ses" else name for name in sorted(ESPS)
+]
+
+
+@pytest.mark.parametrize("esp", ESP_PARAMS)
+def test_webhook_stores_raw_mail_that_becomes_a_ticket(client, departments, esp):
+    raw = make_mail(subject=f"Via {esp}", message_id=f"{esp}-1@example.org")
+    response = ESPS[esp](client, raw)
+    assert response.status_code == 200, response.content
+    record = InboundRecord.objects.get()  # stored (committed) before the response
+    assert (
+        record.source.startswith(esp.split("_")[0]) and record.external_id == f"{esp}-1@example.org"
+    )
+    processed = inbound_process(record.pk)
+    assert processed.status == InboundStatus.PROCESSED, processed.error
+    assert processed.message.ticket.subject == f"Via {esp}"
+
+
+@pytest.mark.parametrize("esp", ESP_PARAMS)
+def test_wrong_webhook_secret_is_refused_and_stores_nothing(client, departments, esp):
+    response = ESPS[esp](client, make_mail(), secret="hook-user:wrong")
+    assert response.status_code in (400, 401, 403)
+    assert not InboundRecord.objects.exists()
+
+
+def test_wrong_mailgun_signature_is_refused(client, departments):
+    response = mailgun(client, make_mail(), key="not-the-key")
+    assert response.status_code in (400, 401, 403)
+    assert not InboundRecord.objects.exists()
+
+
+def test_webhook_retry_and_import_of_the_same_mail_make_one_message(client, departments, tmp_path):
+    """A webhook retried by the ESP and the same mail imported from a file."""
+    from django.core.management import call_command
+
+    raw = make_mail(message_id="same-everywhere@example.org")
+    assert mailgun(client, raw).status_code == 200
+    assert postmark(client, raw).status_code == 200
+    for record in InboundRecord.objects.all():
+        inbound_process(record.pk)
+    (tmp_path / "same.eml").write_bytes(raw)
+    call_command("ingest_email", str(tmp_path / "same.eml"), "--sync", stdout=io.StringIO())
+    assert Message.objects.filter(external_id="same-everywhere@example.org").count() == 1
+    assert Ticket.objects.count() == 1

@@ -1,0 +1,75 @@
+"""The flag admin: list with filter and links, merge and dismiss actions; ticket filter."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.admin.sites import site
+from django.test import RequestFactory
+from django.urls import reverse
+
+from duplicates.admin import PossibleDuplicateFilter
+from duplicates.models import DuplicateFlag, FlagStatus
+from duplicates.services import detect_duplicates
+from tickets.models import Channel, Status, Ticket
+
+from ..factories import AgentFactory, open_ticket
+
+pytestmark = pytest.mark.django_db
+
+MAIL = "The transfer of northwind-shop.nl fails: auth code invalid, the domain is unlocked."
+CHAT = "[10:42] Anna: transfer northwind-shop.nl fails, auth code invalid, domain unlocked"
+
+
+@pytest.fixture
+def admin_client(client):
+    client.force_login(AgentFactory(username="boss", is_superuser=True))
+    return client
+
+
+@pytest.fixture
+def flag(departments, anna):
+    first = open_ticket(subject="Transfer failing", body=MAIL, contact=anna)
+    detect_duplicates(first.pk)
+    chat = open_ticket(subject="Chat", channel=Channel.CHAT, body=CHAT, contact=anna)
+    detect_duplicates(chat.pk, notify=False)
+    return DuplicateFlag.objects.get(ticket=chat)
+
+
+def test_changelist_links_both_tickets_and_filters(admin_client, flag):
+    url = reverse("admin:duplicates_duplicateflag_changelist")
+    page = admin_client.get(url).content.decode()
+    for ticket in (flag.ticket, flag.candidate):
+        assert reverse("admin:tickets_ticket_change", args=[ticket.pk]) in page
+        assert ticket.reference in page
+    assert "same domain: northwind-shop.nl" in page
+    assert flag.ticket.reference not in admin_client.get(url + "?status=dismissed").content.decode()
+
+
+def test_merge_action_merges_through_the_service(admin_client, flag):
+    response = admin_client.post(
+        reverse("admin:duplicates_duplicateflag_changelist"),
+        {"action": "merge_into_candidate", "_selected_action": [flag.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    flag.refresh_from_db()
+    assert flag.status == FlagStatus.MERGED
+    assert Ticket.objects.get(pk=flag.ticket_id).status == Status.MERGED
+
+
+def test_dismiss_action(admin_client, flag):
+    admin_client.post(
+        reverse("admin:duplicates_duplicateflag_changelist"),
+        {"action": "dismiss", "_selected_action": [flag.pk]},
+    )
+    flag.refresh_from_db()
+    assert flag.status == FlagStatus.DISMISSED
+
+
+def test_possible_duplicate_ticket_filter(flag):
+    model_admin = site._registry[Ticket]
+    request = RequestFactory().get("/", {"possible_duplicate": "yes"})
+    chosen = PossibleDuplicateFilter(
+        request, {"possible_duplicate": ["yes"]}, Ticket, model_admin
+    ).queryset(request, Ticket.objects.all())
+    assert list(chosen) == [flag.ticket]

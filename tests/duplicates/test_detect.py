@@ -1,0 +1,209 @@
+"""detect_duplicates: flags with reasons, idempotence, auto-merge of exact re-sends,
+notifications, and which tickets are candidates."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from duplicates.models import DuplicateBand, DuplicateFlag, FlagStatus, TicketSignature
+from duplicates.services import detect_duplicates, flag_dismiss, flag_merge
+from tickets import services
+from tickets.models import Channel, Direction, Message, Status, Ticket
+
+from ..factories import AccountFactory, ContactFactory, open_ticket
+
+pytestmark = pytest.mark.django_db
+
+TRANSFER_MAIL = (
+    "Hello,\n\nThe transfer of northwind-shop.nl keeps failing: the control panel says the "
+    "auth code is invalid, although the domain is unlocked.\n\nKind regards,\nAnna"
+)
+TRANSFER_CHAT = (
+    "[10:42] Anna: hi, transfer of northwind-shop.nl fails\n"
+    "[10:43] Agent Mark: Which error do you see?\n"
+    "[10:44] Anna: auth code invalid, but the domain is unlocked"
+)
+
+
+@pytest.fixture
+def mail_ticket(departments, anna, agent):
+    agent.email = "alice@supportdesk.example"
+    agent.save(update_fields=["email"])
+    ticket = open_ticket(
+        subject="Transfer northwind-shop.nl failing",
+        body=TRANSFER_MAIL,
+        contact=anna,
+        department=departments["technical-support"],
+    )
+    services.ticket_assign(ticket=ticket, assignee=agent)
+    detect_duplicates(ticket.pk)
+    return ticket
+
+
+def test_chat_about_the_same_transfer_is_flagged_with_reasons(
+    mail_ticket, anna, agent, departments, django_capture_on_commit_callbacks
+):
+    """A chat in another department about the email's failing transfer is flagged: flag
+    with score and reasons, an internal note on the ticket, and a mail to the assignee."""
+    chat = open_ticket(
+        subject="Chat with Anna",
+        channel=Channel.CHAT,
+        body=TRANSFER_CHAT,
+        contact=anna,
+        department=departments["customer-support"],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        result = detect_duplicates(chat.pk)
+    assert result.flagged == [mail_ticket.pk]
+    flag = DuplicateFlag.objects.get(ticket=chat)
+    assert flag.candidate == mail_ticket and flag.status == FlagStatus.SUGGESTED
+    assert flag.score >= 0.5
+    assert "same domain: northwind-shop.nl" in flag.reasons
+    note = Message.objects.get(ticket=chat, channel=Channel.NOTE)
+    assert note.direction == Direction.INTERNAL
+    assert note.body_text.startswith(f"Possible duplicate of {mail_ticket.reference}")
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == [agent.email]
+    assert chat.reference in mail.outbox[0].subject
+
+
+def test_detection_is_idempotent(mail_ticket, anna, django_capture_on_commit_callbacks):
+    """Running twice keeps one flag, one note, one notification and the same keys."""
+    chat = open_ticket(subject="Chat", channel=Channel.CHAT, body=TRANSFER_CHAT, contact=anna)
+    with django_capture_on_commit_callbacks(execute=True):
+        detect_duplicates(chat.pk)
+        keys = set(DuplicateBand.objects.filter(ticket=chat).values_list("band_key", flat=True))
+        detect_duplicates(chat.pk)
+    assert DuplicateFlag.objects.filter(ticket=chat).count() == 1
+    assert Message.objects.filter(ticket=chat, channel=Channel.NOTE).count() == 1
+    assert len(mail.outbox) == 1
+    assert set(DuplicateBand.objects.filter(ticket=chat).values_list("band_key", flat=True)) == keys
+    assert TicketSignature.objects.filter(ticket=chat).count() == 1
+
+
+def test_dismissed_flag_is_not_raised_again(mail_ticket, anna):
+    chat = open_ticket(subject="Chat", channel=Channel.CHAT, body=TRANSFER_CHAT, contact=anna)
+    detect_duplicates(chat.pk)
+    flag_dismiss(flag=DuplicateFlag.objects.get(ticket=chat))
+    detect_duplicates(chat.pk)
+    assert DuplicateFlag.objects.get(ticket=chat).status == FlagStatus.DISMISSED
+    assert Message.objects.filter(ticket=chat, channel=Channel.NOTE).count() == 1
+
+
+def test_exact_resend_is_merged_and_the_customer_told(
+    mail_ticket, anna, django_capture_on_commit_callbacks
+):
+    """The same mail sent again minutes later joins the first ticket automatically."""
+    again = open_ticket(subject="Re: Transfer failing", body=TRANSFER_MAIL, contact=anna)
+    with django_capture_on_commit_callbacks(execute=True):
+        result = detect_duplicates(again.pk)
+    assert result.merged_into == mail_ticket.pk
+    again.refresh_from_db()
+    assert again.status == Status.MERGED and again.merged_into == mail_ticket
+    flag = DuplicateFlag.objects.get(ticket=again)
+    assert flag.status == FlagStatus.MERGED and flag.auto_merged
+    assert Message.objects.filter(ticket=mail_ticket, merged_from=again).count() == 1
+    customer_mail = [m for m in mail.outbox if m.to == ["anna@northwind.example"]]
+    assert len(customer_mail) == 1
+    assert mail_ticket.reference in customer_mail[0].body
+
+
+def test_auto_merge_can_be_switched_off(mail_ticket, anna, settings):
+    settings.DUPLICATES_AUTO_MERGE_EXACT = False
+    again = open_ticket(subject="Transfer failing", body=TRANSFER_MAIL, contact=anna)
+    result = detect_duplicates(again.pk)
+    assert result.merged_into is None and result.flagged == [mail_ticket.pk]
+    again.refresh_from_db()
+    assert again.status == Status.NEW
+
+
+def test_exact_resend_after_the_window_is_only_flagged(mail_ticket, anna):
+    later = timezone.now() + timedelta(hours=3)
+    again = open_ticket(body=TRANSFER_MAIL, contact=anna, occurred_at=later)
+    result = detect_duplicates(again.pk)
+    assert result.merged_into is None and result.flagged == [mail_ticket.pk]
+
+
+def test_phone_only_contact_is_merged_without_mail(departments, django_capture_on_commit_callbacks):
+    caller = ContactFactory(phone="+31201234567")
+    text = "Caller says the shop checkout gives error 502 since noon, order 7781234 lost."
+    first = open_ticket(channel=Channel.PHONE, body=text, contact=caller)
+    detect_duplicates(first.pk)
+    second = open_ticket(channel=Channel.PHONE, body=text, contact=caller)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert detect_duplicates(second.pk).merged_into == first.pk
+    assert mail.outbox == []
+
+
+def test_other_accounts_and_closed_or_merged_tickets_are_not_candidates(mail_ticket, anna):
+    stranger = ContactFactory(account=AccountFactory(), email="eve@example.com")
+    theirs = open_ticket(body=TRANSFER_MAIL, contact=stranger)
+    assert detect_duplicates(theirs.pk).scored == []
+    services.ticket_status_set(ticket=mail_ticket, status=Status.CLOSED)
+    mine = open_ticket(body=TRANSFER_MAIL, contact=anna)
+    assert detect_duplicates(mine.pk).scored == []
+
+
+def test_tickets_outside_the_window_are_not_candidates(mail_ticket, anna, settings):
+    Ticket.objects.filter(pk=mail_ticket.pk).update(created_at=timezone.now() - timedelta(days=15))
+    DuplicateBand.objects.filter(ticket=mail_ticket).update(
+        created_at=timezone.now() - timedelta(days=15)
+    )
+    chat = open_ticket(channel=Channel.CHAT, body=TRANSFER_CHAT, contact=anna)
+    assert detect_duplicates(chat.pk).scored == []
+
+
+def test_same_account_other_contact_found_through_the_index(mail_ticket, reseller):
+    """A colleague's portal form about the same domain is found by its indexed keys."""
+    colleague = ContactFactory(account=reseller, email="piet@northwind.example")
+    form = open_ticket(
+        channel=Channel.PORTAL,
+        subject="Domain transfer",
+        body="Domain: northwind-shop.nl\nProblem: incoming transfer fails, auth code "
+        "invalid while the domain is unlocked",
+        contact=colleague,
+    )
+    result = detect_duplicates(form.pk)
+    assert result.flagged == [mail_ticket.pk]
+
+
+def test_query_count_does_not_grow_with_unrelated_tickets(departments, anna, mail_ticket):
+    """Retrieval is an indexed key lookup: other accounts' tickets add no queries."""
+
+    def run() -> int:
+        chat = open_ticket(channel=Channel.CHAT, body=TRANSFER_CHAT, contact=anna)
+        with CaptureQueriesContext(connection) as ctx:
+            detect_duplicates(chat.pk, notify=False, auto_merge=False)
+        services.ticket_status_set(ticket=chat, status=Status.CLOSED)
+        return len(ctx.captured_queries)
+
+    before = run()
+    for i in range(30):
+        other = open_ticket(body=TRANSFER_MAIL, contact=ContactFactory(email=f"x{i}@ex.com"))
+        detect_duplicates(other.pk, notify=False)
+    assert run() == before
+
+
+def test_flag_merge_moves_messages_and_marks_the_flag(mail_ticket, anna, agent):
+    chat = open_ticket(subject="Chat", channel=Channel.CHAT, body=TRANSFER_CHAT, contact=anna)
+    detect_duplicates(chat.pk)
+    flag = DuplicateFlag.objects.get(ticket=chat)
+    survivor = flag_merge(flag=flag, actor=agent)
+    assert survivor == mail_ticket
+    flag.refresh_from_db()
+    assert flag.status == FlagStatus.MERGED
+    assert Message.objects.filter(ticket=mail_ticket, merged_from=chat).exists()
+    chat.refresh_from_db()
+    assert chat.status == Status.MERGED
+    merged_event = chat.events.get(kind="merged")
+    assert merged_event.actor == agent and "duplicate" in merged_event.data["reason"]
+
+
+def test_missing_ticket_is_a_no_op(db):
+    assert detect_duplicates(987654).flagged == []

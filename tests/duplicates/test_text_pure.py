@@ -1,0 +1,144 @@
+"""The pure modules: normalisation, identifiers, MinHash/LSH and scoring (no database)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from duplicates import minhash
+from duplicates.features import build_features, retrieval_keys
+from duplicates.identifiers import conflicting_kinds, extract_identifiers
+from duplicates.normalize import clean_body, strip_subject
+from duplicates.scoring import compare
+
+EMAIL = """Hi team,
+
+The transfer of northwind-shop.nl failed again with 'invalid auth code'.
+Order 4471203 is still open.
+
+Kind regards,
+Anna de Vries
+Northwind Domains
+anna@northwind.example
+
+On Mon, 3 Jun 2024 at 10:12, Support wrote:
+> Thank you, your ticket number is [SD-104233].
+"""
+
+CHAT = """*** Mark joined the chat ***
+[10:42] Anna: hello, the domain transfer of northwind-shop.nl fails
+[10:43] Agent Mark: Let me check that for you.
+[10:44] Anna: the control panel says the auth code is invalid
+Chat ended by visitor
+"""
+
+
+def test_clean_body_drops_greeting_signature_quote_and_token():
+    """Greetings, sign-off, signature, quoted reply and ticket tokens are removed."""
+    cleaned = clean_body(EMAIL)
+    assert cleaned.startswith("The transfer of northwind-shop.nl")
+    for noise in ("Hi team", "Kind regards", "Anna de Vries", "SD-104233", "Thank you"):
+        assert noise not in cleaned
+
+
+def test_clean_body_drops_chat_timestamps_system_and_agent_lines():
+    """A transcript keeps only what the customer typed."""
+    cleaned = clean_body(CHAT)
+    assert "joined" not in cleaned and "Let me check" not in cleaned
+    assert "[10:4" not in cleaned and "Chat ended" not in cleaned
+    assert "auth code is invalid" in cleaned
+
+
+def test_strip_subject_removes_prefixes_and_tokens():
+    assert strip_subject("Re: Fwd: [SD-100234] Transfer failing") == "transfer failing"
+    assert strip_subject("AW: RE: [External] DNS") == "dns"
+
+
+def test_extract_identifiers_by_kind():
+    text = (
+        "Transfer of www.Example-Shop.com fails with error 2001, order #A-12345, invoice "
+        "INV-2024-0042, see https://cp.example.net/x?y=1 from 192.168.1.10, mail "
+        "billing@example-shop.com; screenshot.png attached; reseller ID 200417; ticket SD-100001"
+    )
+    found = extract_identifiers(text)
+    assert found["domain"] == {"example-shop.com", "cp.example.net"}
+    assert found["order"] == {"A12345"}
+    assert found["invoice"] == {"INV20240042"}
+    assert found["url"] == {"cp.example.net/x?y=1"}
+    assert found["email"] == {"billing@example-shop.com"}
+    assert found["ip"] == {"192.168.1.10"}
+    assert found["error"] == {"2001"}
+    assert found["ticket"] == {"100001"}
+    assert "200417" not in str(found)  # the reseller id is on every mail of the account
+
+
+def test_conflicting_domains():
+    a = extract_identifiers("transfer of alpha.nl fails")
+    b = extract_identifiers("transfer of beta.nl fails")
+    assert conflicting_kinds(a, b) == ["domain"]
+
+
+def test_minhash_estimates_jaccard_and_is_stable():
+    a = {f"w{i}" for i in range(100)}
+    b = {f"w{i}" for i in range(50, 150)}  # Jaccard 1/3
+    estimate = minhash.estimate_jaccard(minhash.signature(a), minhash.signature(b))
+    assert abs(estimate - 1 / 3) < 0.15
+    assert minhash.signature(a) == minhash.signature(set(a))
+    assert minhash.band_keys(minhash.signature(a), "a1") != minhash.band_keys(
+        minhash.signature(a), "a2"
+    )
+
+
+@given(st.sets(st.text(min_size=1, max_size=8), min_size=1, max_size=40))
+def test_identical_sets_share_every_band(items):
+    sig = minhash.signature(items)
+    assert minhash.estimate_jaccard(sig, sig) == 1.0
+    assert len(minhash.band_keys(sig, "c9")) == minhash.BANDS
+
+
+def _features(subject, body, minutes=0, contact=1):
+    when = datetime(2024, 6, 3, 10, 0, tzinfo=UTC) + timedelta(minutes=minutes)
+    return build_features(
+        subject=subject, body=body, occurred_at=when, contact_id=contact, account_id=7
+    )
+
+
+def test_chat_and_email_about_the_same_transfer_score_as_duplicates():
+    """Different styles, same failing transfer: flagged, with readable reasons."""
+    old = _features("Domain transfer northwind-shop.nl failing", EMAIL)
+    new = _features("Chat with Anna", CHAT, minutes=40)
+    match = compare(new, old)
+    assert match.score >= 0.5
+    assert "same domain: northwind-shop.nl" in match.reasons
+    assert "same contact" in match.reasons
+
+
+def test_same_text_other_domain_is_not_a_duplicate():
+    """Two domains' transfers from one account are two problems."""
+    old = _features("Transfer failing", "The transfer of alpha-shop.nl fails: auth code invalid")
+    new = _features("Transfer failing", "The transfer of beta-shop.nl fails: auth code invalid")
+    match = compare(new, old)
+    assert match.score < 0.5
+    assert "different domains" in match.reasons
+
+
+def test_exact_resend_is_marked_exact():
+    old = _features("Help", "Hello,\n\nOur shop is down since noon.\n\nThanks,\nTom")
+    new = _features("Re: Help", "Hi,\n\nOur shop is down since noon.\n\nCheers,\nTom", 3)
+    match = compare(new, old)
+    assert match.exact and match.score >= 0.9
+
+
+def test_retrieval_keys_need_a_contact_or_account():
+    features = build_features(subject="x", body="the transfer of a.nl fails")
+    assert retrieval_keys(features) == []
+    scoped = _features("x", "the transfer of a.nl fails")
+    assert len(retrieval_keys(scoped)) > minhash.BANDS  # bands + domain + exact text
+
+
+def test_pack_round_trip():
+    sig = minhash.signature({"a", "b", "c"})
+    assert minhash.unpack(minhash.pack(sig)) == sig
+    assert len(minhash.pack(sig)) == 8 * minhash.NUM_PERM

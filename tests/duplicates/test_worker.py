@@ -1,0 +1,53 @@
+"""End to end with a real Celery worker: opening tickets queues detection (receiver ->
+task), the worker flags a cross-channel duplicate and merges an exact re-send."""
+
+from __future__ import annotations
+
+import pytest
+
+from duplicates.models import DuplicateFlag, TicketSignature
+from tickets.models import Channel, Status, Ticket
+
+from ..factories import open_ticket
+from ..processes import start_worker, wait_until
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+MAIL = "The transfer of northwind-shop.nl keeps failing: auth code invalid, domain unlocked."
+CHAT = "[10:42] Anna: transfer northwind-shop.nl fails\n[10:43] Anna: auth code invalid"
+
+
+@pytest.fixture
+def worker(departments):
+    process = start_worker()
+    yield process
+    process.stop()
+
+
+def test_worker_flags_and_merges(worker, anna):
+    first = open_ticket(subject="Transfer failing", body=MAIL, contact=anna)
+    wait_until(
+        lambda: TicketSignature.objects.filter(ticket=first).exists(),
+        60,
+        "detection of the first ticket",
+        worker,
+    )
+    chat = open_ticket(subject="Chat", channel=Channel.CHAT, body=CHAT, contact=anna)
+    flag = wait_until(
+        lambda: DuplicateFlag.objects.filter(ticket=chat).first(), 60, "a flag", worker
+    )
+    assert flag.candidate_id == first.pk
+    again = open_ticket(subject="Transfer failing", body=MAIL, contact=anna)
+    merged = wait_until(
+        lambda: Ticket.objects.filter(pk=again.pk, status=Status.MERGED).first(),
+        60,
+        "the exact re-send to be merged",
+        worker,
+    )
+    assert merged.merged_into_id == first.pk
+    wait_until(  # the log line follows the task's on-commit hooks
+        lambda: any("duplicates.detect" in ln and "succeeded" in ln for ln in worker.lines),
+        30,
+        "the worker to log the task",
+        worker,
+    )
