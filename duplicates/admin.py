@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
 from tickets.errors import MergeError
-from tickets.models import Ticket
+from tickets.models import Ticket, format_reference
 
 from .models import DuplicateFlag, FlagStatus
 from .services import flag_dismiss, flag_merge
@@ -23,9 +24,8 @@ def _ticket_link(ticket: Ticket) -> str:
 class PossibleDuplicateFilter(admin.SimpleListFilter):
     """Ticket list filter: tickets with an open (suggested) duplicate flag.
 
-    For ``tickets.admin.TicketAdmin.list_filter``; tickets imports nothing from here, so
-    the lead adds it there (``"duplicates.admin.PossibleDuplicateFilter"`` is not a path
-    Django resolves; import the class).
+    ``duplicates.apps`` registers it with ``tickets.admin_hooks`` (tickets imports
+    nothing from here).
     """
 
     title = "possible duplicate"
@@ -41,6 +41,83 @@ class PossibleDuplicateFilter(admin.SimpleListFilter):
         if self.value() == "no":
             return queryset.exclude(pk__in=flagged)
         return queryset
+
+
+class _EitherSideFormSet(BaseInlineFormSet):
+    """The flags naming the ticket on either side, with the other ticket annotated.
+
+    Inline formsets only know one foreign key (and overwrite it on each form's instance),
+    so the other ticket's number and subject come as annotations; nothing is ever saved.
+    """
+
+    def get_queryset(self) -> QuerySet[DuplicateFlag]:
+        if not hasattr(self, "_either_side"):
+            me = self.instance.pk
+            mine = Q(ticket_id=me)
+            self._either_side = (
+                DuplicateFlag.objects.filter(mine | Q(candidate_id=me))
+                .annotate(
+                    other_id=Case(When(mine, then=F("candidate_id")), default=F("ticket_id")),
+                    other_number=Case(
+                        When(mine, then=F("candidate__number")), default=F("ticket__number")
+                    ),
+                    other_subject=Case(
+                        When(mine, then=F("candidate__subject")), default=F("ticket__subject")
+                    ),
+                    side=Case(
+                        When(mine, then=Value("possible duplicate of")),
+                        default=Value("possibly duplicated by"),
+                        output_field=CharField(),
+                    ),
+                )
+                .order_by("-score", "-id")
+            )
+        return self._either_side
+
+    def save(self, commit: bool = True) -> list:
+        # Read-only: flags change through duplicates.services. The admin's change message
+        # reads these lists.
+        self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
+        return []
+
+
+class DuplicateFlagInline(admin.TabularInline):
+    """Read-only: the duplicate flags where this ticket is either side, best score first."""
+
+    model = DuplicateFlag
+    fk_name = "ticket"
+    formset = _EitherSideFormSet
+    fields = ("relation", "other_ticket", "score", "reasons_text", "status", "auto_merged")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name = "duplicate flag"
+    verbose_name_plural = "Duplicate flags (either side)"
+
+    def has_add_permission(self, request: HttpRequest, obj: Ticket | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Ticket | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Ticket | None = None) -> bool:
+        return False
+
+    @admin.display(description="relation")
+    def relation(self, obj: DuplicateFlag) -> str:
+        return getattr(obj, "side", "")
+
+    @admin.display(description="other ticket")
+    def other_ticket(self, obj: DuplicateFlag) -> str:
+        if getattr(obj, "other_id", None) is None:
+            return "–"
+        url = reverse("admin:tickets_ticket_change", args=[obj.other_id])
+        reference = format_reference(obj.other_number)
+        return format_html('<a href="{}">{}</a> {}', url, reference, obj.other_subject[:60])
+
+    @admin.display(description="reasons")
+    def reasons_text(self, obj: DuplicateFlag) -> str:
+        return "; ".join(obj.reasons)
 
 
 @admin.register(DuplicateFlag)

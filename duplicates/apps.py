@@ -7,4 +7,10 @@ class DuplicatesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401 - connects the ticket_event receiver
+        from tickets import admin_hooks
+
+        from . import receivers  # noqa: F401 - connects the ticket_event receivers
+        from .admin import DuplicateFlagInline, PossibleDuplicateFilter
+
+        admin_hooks.register_list_filter(PossibleDuplicateFilter)
+        admin_hooks.register_inline(DuplicateFlagInline)

@@ -1,4 +1,5 @@
-"""Queue duplicate detection when a ticket opens or a young ticket hears from the customer."""
+"""Queue duplicate detection when a ticket opens or a young ticket hears from the customer;
+dismiss a pair's flag when an agent un-merges it."""
 
 from __future__ import annotations
 
@@ -26,6 +27,21 @@ def detect_on_ticket_event(
         _enqueue(ticket_id)
     elif kind == EventKind.MESSAGE_ADDED and _young_inbound_follow_up(ticket_id, event_id):
         _enqueue(ticket_id)
+
+
+@receiver(ticket_event, dispatch_uid="duplicates.dismiss_on_unmerge")
+def dismiss_on_unmerge(
+    sender: Any, ticket_id: int, event_id: int, kind: str, **kwargs: Any
+) -> None:
+    """Mark the flag of an un-merged pair dismissed: an agent said they are not duplicates."""
+    if kind != EventKind.UNMERGED:
+        return
+    from .services import flags_dismiss_pair
+
+    data = TicketEvent.objects.filter(pk=event_id).values_list("data", flat=True).first()
+    target = (data or {}).get("target")
+    if target is not None:
+        flags_dismiss_pair(first_id=ticket_id, second_id=int(target))
 
 
 def _young_inbound_follow_up(ticket_id: int, event_id: int) -> bool:

@@ -14,7 +14,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from tickets.errors import MergeError
@@ -184,6 +184,18 @@ def ticket_features(ticket: Ticket) -> Features:
     )
 
 
+def flags_dismiss_pair(*, first_id: int, second_id: int) -> int:
+    """Dismiss the flags between two tickets (either way round); return how many changed.
+
+    Called when an agent un-merges the pair: they are not duplicates after all, so
+    detection must not suggest (or auto-merge) them again.
+    """
+    return DuplicateFlag.objects.filter(
+        Q(ticket_id=first_id, candidate_id=second_id)
+        | Q(ticket_id=second_id, candidate_id=first_id)
+    ).update(status=FlagStatus.DISMISSED, updated_at=timezone.now())
+
+
 def flag_dismiss(*, flag: DuplicateFlag, actor: AbstractBaseUser | None = None) -> DuplicateFlag:
     """Mark the flag as not a duplicate; detection will not raise it again."""
     flag.status, flag.updated_at = FlagStatus.DISMISSED, timezone.now()
@@ -194,14 +206,22 @@ def flag_dismiss(*, flag: DuplicateFlag, actor: AbstractBaseUser | None = None) 
 
 @transaction.atomic
 def flag_merge(
-    *, flag: DuplicateFlag, actor: AbstractBaseUser | None = None, reason: str = ""
+    *,
+    flag: DuplicateFlag,
+    actor: AbstractBaseUser | None = None,
+    reason: str = "",
+    cloned_by_customer: bool = False,
 ) -> Ticket:
-    """Merge the flagged ticket into its (older) candidate via ``tickets.services``."""
+    """Merge the flagged ticket into its (older) candidate via ``tickets.services``.
+
+    ``cloned_by_customer`` marks the merged ticket as a copy the customer sent on their own.
+    """
     survivor = ticket_merge(
         source=flag.ticket,
         target=flag.candidate,
         actor=actor,
         reason=reason or f"duplicate (score {flag.score:.2f}): " + "; ".join(flag.reasons),
+        cloned_by_customer=cloned_by_customer,
     )
     flag.status, flag.updated_at = FlagStatus.MERGED, timezone.now()
     flag.save(update_fields=["status", "updated_at"])
@@ -311,7 +331,9 @@ def _auto_merge(ticket: Ticket, target: TicketSignature, *, notify: bool) -> boo
     try:
         with transaction.atomic():
             survivor = flag_merge(
-                flag=flag, reason=f"exact re-send of {target.ticket.reference} (automatic)"
+                flag=flag,
+                reason=f"exact re-send of {target.ticket.reference} (automatic)",
+                cloned_by_customer=True,
             )
             DuplicateFlag.objects.filter(pk=flag.pk).update(auto_merged=True)
     except MergeError as exc:  # one of them was merged or closed meanwhile

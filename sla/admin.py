@@ -6,10 +6,14 @@ from datetime import date
 
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+
+from tickets.admin_hooks import TicketPanel
+from tickets.models import Ticket
 
 from .calendars import calendar_bump, sync_holidays
 from .models import (
@@ -232,3 +236,20 @@ class SlaAlertAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+def sla_panel(request: HttpRequest, ticket: Ticket) -> TicketPanel | None:
+    """Return the ticket page's SLA panel: each deadline, its state, business time left."""
+    sla = TicketSla.objects.select_related("policy", "calendar").filter(ticket=ticket).first()
+    if sla is None:
+        return None
+    html = render_to_string(
+        "admin/sla/ticketsla/panel.html",
+        {
+            "statuses": target_statuses(sla, timezone.now()),
+            "time_zone": (sla.explanation or {}).get("time_zone", ""),
+            "policy": sla.policy,
+            "detail_url": reverse("admin:sla_ticketsla_change", args=[sla.pk]),
+        },
+    )
+    return TicketPanel(title="SLA", html=html, css_id="sla-panel")  # autoescaped SafeString

@@ -109,6 +109,8 @@ def ticket_history(ticket: Ticket) -> tuple[History, list[dict[str, Any]]]:
             statuses.append((at, data.get("status", "")))
         elif kind == EventKind.MERGED:
             merged_at = at
+        elif kind == EventKind.UNMERGED:
+            merged_at = None  # taken back out: its clocks run again
         elif kind == EventKind.DEPARTMENT_CHANGED:
             escalations.append(
                 {"at": at.isoformat(), "from": data.get("previous"), "to": data.get("department")}

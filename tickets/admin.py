@@ -16,7 +16,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRed
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 
-from . import selectors, services
+from . import admin_hooks, selectors, services
 from .errors import TicketError
 from .models import (
     Account,
@@ -27,6 +27,7 @@ from .models import (
     ContactPhone,
     Department,
     Direction,
+    Status,
     Ticket,
     TicketEvent,
 )
@@ -106,6 +107,15 @@ class NoteForm(forms.Form):
     )
 
 
+class UnmergeForm(forms.Form):
+    reason = forms.CharField(
+        required=False,
+        max_length=500,
+        widget=forms.TextInput(attrs={"size": 60}),
+        label="Why (optional)",
+    )
+
+
 class ReplyForm(forms.Form):
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5, "cols": 80}), label="Reply to the customer"
@@ -137,6 +147,7 @@ class TicketAdmin(admin.ModelAdmin):
         "department",
         "origin_channel",
         "needs_verification",
+        "cloned_by_customer",
         "assignee",
     )
     list_select_related = ("account", "contact", "department", "assignee")
@@ -158,6 +169,7 @@ class TicketAdmin(admin.ModelAdmin):
         "needs_verification",
         "linked_to",
         "merged_into",
+        "cloned_by_customer",
         "created_at",
         "updated_at",
         "solved_at",
@@ -173,6 +185,7 @@ class TicketAdmin(admin.ModelAdmin):
         "needs_verification",
         "linked_to",
         "merged_into",
+        "cloned_by_customer",
         "created_at",
         "updated_at",
         "solved_at",
@@ -190,6 +203,12 @@ class TicketAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # history is evidence: close or merge instead
+
+    def get_list_filter(self, request: HttpRequest) -> tuple:
+        return (*super().get_list_filter(request), *admin_hooks.list_filters())
+
+    def get_inlines(self, request: HttpRequest, obj: Ticket | None) -> list:
+        return [*super().get_inlines(request, obj), *admin_hooks.inlines()]
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Ticket], search_term: str
@@ -248,6 +267,10 @@ class TicketAdmin(admin.ModelAdmin):
             context["timeline"] = selectors.ticket_timeline(obj)
             context["note_form"] = NoteForm()
             context["note_url"] = reverse("admin:tickets_ticket_note", args=[obj.pk])
+            context["panels"] = admin_hooks.panels(request, obj)
+            if obj.status == Status.MERGED:
+                context["unmerge_form"] = UnmergeForm()
+                context["unmerge_url"] = reverse("admin:tickets_ticket_unmerge", args=[obj.pk])
             if reply_sender(Channel.EMAIL) is not None:
                 context["reply_form"] = ReplyForm()
                 context["reply_url"] = reverse("admin:tickets_ticket_reply", args=[obj.pk])
@@ -259,6 +282,11 @@ class TicketAdmin(admin.ModelAdmin):
                 "<int:ticket_id>/note/",
                 self.admin_site.admin_view(self.note_view),
                 name="tickets_ticket_note",
+            ),
+            path(
+                "<int:ticket_id>/unmerge/",
+                self.admin_site.admin_view(self.unmerge_view),
+                name="tickets_ticket_unmerge",
             ),
             path(
                 "<int:ticket_id>/reply/",
@@ -298,6 +326,23 @@ class TicketAdmin(admin.ModelAdmin):
         else:
             self.message_user(request, "Note added.")
         return HttpResponseRedirect(target)
+
+    def unmerge_view(self, request: HttpRequest, ticket_id: int) -> HttpResponse:
+        """Take a merged ticket back out of its survivor (``services.ticket_unmerge``)."""
+        ticket = get_object_or_404(Ticket, pk=ticket_id)
+        if request.method != "POST" or not self.has_change_permission(request, ticket):
+            raise PermissionDenied
+        form = UnmergeForm(request.POST)
+        reason = form.cleaned_data["reason"] if form.is_valid() else ""
+        try:
+            services.ticket_unmerge(ticket=ticket, actor=request.user, reason=reason)
+        except TicketError as exc:
+            self.message_user(request, exc.message, level=messages.ERROR)
+        else:
+            self.message_user(
+                request, f"{ticket.reference} is un-merged: its messages are back on it."
+            )
+        return HttpResponseRedirect(reverse("admin:tickets_ticket_change", args=[ticket.pk]))
 
     def reply_view(self, request: HttpRequest, ticket_id: int) -> HttpResponse:
         """Send the agent's reply by email (threaded, with the ticket token) and log it."""

@@ -217,6 +217,11 @@ class Ticket(models.Model):
     linked_to = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
     )
+    # A merged duplicate the customer opened on their own (a re-send, not asked by
+    # support): SLA reports can leave it out.
+    cloned_by_customer = models.BooleanField(
+        default=False, help_text="Merged as a copy the customer sent again on their own."
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(default=timezone.now)
     solved_at = models.DateTimeField(null=True, blank=True)
@@ -361,6 +366,8 @@ class EventKind(models.TextChoices):
     SEVERITY_CHANGED = "severity_changed", "Severity changed"
     MERGED = "merged", "Merged into another ticket"
     ABSORBED = "absorbed", "Another ticket merged in"
+    UNMERGED = "unmerged", "Un-merged from its survivor"
+    RELEASED = "released", "A merged ticket taken back out"
 
 
 class TicketEvent(models.Model):

@@ -17,11 +17,14 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import BigIntegerField, F, Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .errors import InvalidInput, InvalidTransition, MergeError, TicketClosed
+from .errors import InvalidInput, InvalidTransition, TicketClosed
+from .events import record_event as _record
+
+# Merging lives in its own module; callers use it from here like every other change.
+from .merging import ticket_merge as ticket_merge
+from .merging import ticket_unmerge as ticket_unmerge
 from .models import (
     Account,
     Attachment,
@@ -34,11 +37,9 @@ from .models import (
     Severity,
     Status,
     Ticket,
-    TicketEvent,
 )
 from .numbering import next_ticket_number
 from .sanitize import sanitize_html
-from .signals import ticket_event
 
 # Where a ticket may go next. MERGED is reached only through ticket_merge; CLOSED is final
 # (a customer writing again gets a new ticket linked to the closed one).
@@ -297,64 +298,6 @@ def ticket_severity_set(
     return locked
 
 
-@transaction.atomic
-def ticket_merge(
-    *, source: Ticket, target: Ticket, actor: AbstractBaseUser | None = None, reason: str = ""
-) -> Ticket:
-    """Merge ``source`` into ``target``: move its timeline, keep it as a pointer.
-
-    Both rows are locked (in id order, so two merges of the same pair cannot deadlock or
-    lose a message). The survivor keeps the stricter severity. Tickets that had been
-    merged into ``source`` now point at ``target`` directly, so every old number resolves.
-    """
-    if source.pk == target.pk:
-        raise MergeError("A ticket cannot be merged into itself.")
-    locked = {
-        t.pk: t
-        for t in Ticket.objects.select_for_update()
-        .filter(pk__in=[source.pk, target.pk])
-        .order_by("pk")
-    }
-    src, dst = locked[source.pk], locked[target.pk]
-    for ticket, role in ((src, "source"), (dst, "target")):
-        if ticket.status in (Status.MERGED, Status.CLOSED):
-            raise MergeError(
-                f"The {role} {ticket.reference} is {ticket.get_status_display().lower()}; "
-                "only live tickets can be merged."
-            )
-    moved = list(Message.objects.filter(ticket=src).values_list("pk", flat=True))
-    Message.objects.filter(pk__in=moved).update(
-        ticket=dst,
-        merged_from=Coalesce(F("merged_from"), Value(src.pk), output_field=BigIntegerField()),
-    )
-    Ticket.objects.filter(merged_into=src).update(merged_into=dst)
-    now = timezone.now()
-    _record(
-        src,
-        EventKind.MERGED,
-        actor,
-        target=dst.pk,
-        reason=reason,
-        message_ids=moved,
-        previous_status=src.status,
-    )
-    _record(
-        dst,
-        EventKind.ABSORBED,
-        actor,
-        source=src.pk,
-        reason=reason,
-        message_ids=moved,
-        previous_severity=dst.severity,
-    )
-    src.status, src.merged_into, src.updated_at = Status.MERGED, dst, now
-    src.save(update_fields=["status", "merged_into", "updated_at"])
-    dst.severity = min(dst.severity, src.severity)
-    dst.updated_at = now
-    dst.save(update_fields=["severity", "updated_at"])
-    return dst
-
-
 # --- helpers ---------------------------------------------------------------------------
 
 
@@ -483,12 +426,3 @@ def _set_status(
         ticket.closed_at = now
     else:
         ticket.solved_at = None  # back in work: the earlier solution did not hold
-
-
-def _record(ticket: Ticket, kind: str, actor: AbstractBaseUser | None, **data: Any) -> TicketEvent:
-    event = TicketEvent.objects.create(ticket=ticket, kind=kind, actor=actor, data=data)
-    ticket_id, event_id = ticket.pk, event.pk
-    transaction.on_commit(
-        lambda: ticket_event.send(sender=Ticket, ticket_id=ticket_id, event_id=event_id, kind=kind)
-    )
-    return event

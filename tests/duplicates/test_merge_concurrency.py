@@ -1,5 +1,5 @@
-"""Concurrent merges of the same tickets (PostgreSQL row locks): no message is lost or
-duplicated, whichever merge wins."""
+"""Concurrent merges and un-merges of the same tickets (PostgreSQL row locks): no message
+is lost or duplicated, whichever one wins."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.db import connection
 
 from tickets.errors import MergeError
 from tickets.models import Channel, Message, Status, Ticket
-from tickets.services import MessageIn, message_add, ticket_merge
+from tickets.services import MessageIn, message_add, ticket_merge, ticket_unmerge
 
 from ..factories import open_ticket
 
@@ -101,3 +101,44 @@ def test_merge_racing_a_new_message(departments, anna):
     late = results[1]
     assert isinstance(late, Message)
     _assert_one_survivor(a, b, messages | {late.pk})
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_unmerge_racing_a_merge_of_the_survivor(departments, anna, round_):
+    """B is merged into A; un-merge B while A is merged into C: either order, every
+    message is on exactly one ticket and the pointers agree with the outcome."""
+    a, b, _ = _pair(anna)
+    c = open_ticket(subject="Third", body="c.nl", contact=anna)
+    ticket_merge(source=b, target=a)
+    b_messages = set(Message.objects.filter(merged_from=b).values_list("pk", flat=True))
+    total = Message.objects.count()
+
+    results = run_concurrently(
+        [lambda: ticket_unmerge(ticket=b), lambda: ticket_merge(source=a, target=c)]
+    )
+
+    assert not isinstance(results[1], MergeError)  # the survivor's merge always goes through
+    assert Message.objects.count() == total
+    a, b = Ticket.objects.get(pk=a.pk), Ticket.objects.get(pk=b.pk)
+    assert a.merged_into_id == c.pk
+    on_b = set(Message.objects.filter(ticket=b).values_list("pk", flat=True))
+    if isinstance(results[0], MergeError):  # the merge won: B followed A into C
+        assert "Un-merge" in str(results[0])
+        assert b.merged_into_id == c.pk and on_b == set()
+        assert Message.objects.exclude(ticket=c).count() == 0
+    else:  # the un-merge won: B is back, A's messages (only) went on to C
+        assert b.status != Status.MERGED and b.merged_into is None
+        assert on_b == b_messages
+        assert Message.objects.exclude(ticket__in=[b, c]).count() == 0
+
+
+@pytest.mark.parametrize("round_", range(2))
+def test_same_unmerge_twice_at_once(departments, anna, round_):
+    a, b, messages = _pair(anna)
+    before = set(Message.objects.filter(ticket=b).values_list("pk", flat=True))
+    ticket_merge(source=b, target=a)
+    results = run_concurrently([lambda: ticket_unmerge(ticket=b)] * 2)
+    assert sum(isinstance(r, MergeError) for r in results) == 1
+    assert set(Message.objects.filter(ticket=b).values_list("pk", flat=True)) == before
+    assert Message.objects.count() == len(messages)
+    assert Ticket.objects.get(pk=b.pk).events.filter(kind="unmerged").count() == 1

@@ -81,3 +81,26 @@ def test_calendars_and_policies_are_editable(admin_client, presets):
     )
     assert admin_client.get(reverse("admin:sla_slapolicy_changelist")).status_code == 200
     assert admin_client.get(reverse("admin:sla_calendarexception_changelist")).status_code == 200
+
+
+def test_ticket_page_shows_the_sla_panel(admin_client, answered):
+    """The panel sla registers on the ticket page: deadlines, states, time left, a link."""
+    with time_machine.travel(msk(2026, 11, 23, 10, 0), tick=False):
+        url = reverse("admin:tickets_ticket_change", args=[answered.ticket_id])
+        page = admin_client.get(url).content.decode()
+    panel = page[page.index('id="sla-panel"') :]
+    panel = panel[: panel.index("</fieldset>")]
+    assert "First response" in panel and "Resolution" in panel
+    assert "met" in panel and "on track" in panel and "44h 00m" in panel
+    assert reverse("admin:sla_ticketsla_change", args=[answered.pk]) in panel
+
+
+def test_ticket_without_sla_row_has_no_panel(admin_client, presets):
+    ticket = ticket_open(
+        subject="No clocks yet",
+        department=Department.objects.get(slug="technical-support"),
+        message=MessageIn(channel="email", body_text="hello"),
+    ).ticket
+    TicketSla.objects.filter(ticket=ticket).delete()
+    page = admin_client.get(reverse("admin:tickets_ticket_change", args=[ticket.pk]))
+    assert 'id="sla-panel"' not in page.content.decode()

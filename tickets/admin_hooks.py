@@ -1,0 +1,71 @@
+"""What other apps add to the ticket admin: list filters, inlines and panels.
+
+``tickets`` imports nothing from the apps around it, so an app registers its pieces here
+from its ``AppConfig.ready()`` (``duplicates`` its filter and flag inline, ``sla`` its
+deadlines panel) and ``tickets.admin.TicketAdmin`` reads them on each request.
+Registering the same object twice is a no-op, so a second ``ready()`` changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.safestring import SafeString
+
+from .models import Ticket
+
+
+@dataclass(frozen=True)
+class TicketPanel:
+    """A titled block of (already escaped) HTML shown on the ticket page."""
+
+    title: str
+    html: SafeString
+    css_id: str = ""
+
+
+PanelBuilder = Callable[[HttpRequest, Ticket], TicketPanel | None]
+
+_LIST_FILTERS: list[Any] = []
+_INLINES: list[type[admin.options.InlineModelAdmin]] = []
+_PANELS: list[PanelBuilder] = []
+
+
+def register_list_filter(list_filter: Any) -> Any:
+    """Add a ``list_filter`` entry (a field name or a ListFilter class) to the ticket list."""
+    if list_filter not in _LIST_FILTERS:
+        _LIST_FILTERS.append(list_filter)
+    return list_filter
+
+
+def register_inline(inline: type[admin.options.InlineModelAdmin]) -> type:
+    """Add an inline (whose model points at Ticket) to the ticket page."""
+    if inline not in _INLINES:
+        _INLINES.append(inline)
+    return inline
+
+
+def register_ticket_panel(builder: PanelBuilder) -> PanelBuilder:
+    """Add a panel to the ticket page; ``builder(request, ticket)`` returns it or None."""
+    if builder not in _PANELS:
+        _PANELS.append(builder)
+    return builder
+
+
+def list_filters() -> tuple[Any, ...]:
+    """Return the registered list filters, in registration order."""
+    return tuple(_LIST_FILTERS)
+
+
+def inlines() -> tuple[type[admin.options.InlineModelAdmin], ...]:
+    """Return the registered inline classes, in registration order."""
+    return tuple(_INLINES)
+
+
+def panels(request: HttpRequest, ticket: Ticket) -> list[TicketPanel]:
+    """Return the panels the registered builders make for ``ticket``."""
+    return [panel for builder in _PANELS if (panel := builder(request, ticket)) is not None]
