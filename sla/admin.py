@@ -201,7 +201,12 @@ class TicketSlaAdmin(admin.ModelAdmin):
     def report_view(self, request: HttpRequest) -> HttpResponse:
         group = request.GET.get("group", "department")
         since, until = _date(request, "since"), _date(request, "until")
-        rows = sla_report(TicketSla.objects.all(), group, since, until)
+        # Duplicates the customer cloned on their own are not support's misses (issue 6).
+        include_clones = request.GET.get("clones") == "1"
+        tickets = TicketSla.objects.all()
+        if not include_clones:
+            tickets = tickets.exclude(ticket__cloned_by_customer=True)
+        rows = sla_report(tickets, group, since, until)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -212,6 +217,7 @@ class TicketSlaAdmin(admin.ModelAdmin):
             "group_label": REPORT_GROUPS.get(group, REPORT_GROUPS["department"])[1],
             "since": since,
             "until": until,
+            "include_clones": include_clones,
         }
         return TemplateResponse(request, "admin/sla/report.html", context)
 

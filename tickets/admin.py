@@ -128,6 +128,9 @@ EDITABLE = ("status", "severity", "department", "assignee")
 
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
+    class Media:
+        css = {"all": ("tickets/admin.css",)}
+
     list_display = (
         "reference",
         "subject",

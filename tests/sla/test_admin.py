@@ -9,7 +9,7 @@ from django.urls import reverse
 from sla.models import TicketSla
 from sla.selectors import overall_state, sla_report, target_statuses
 from sla.services import ticket_sla_recompute
-from tickets.models import Department
+from tickets.models import Department, Ticket
 from tickets.services import MessageIn, message_add, ticket_open
 
 from .conftest import msk
@@ -71,6 +71,16 @@ def test_report_counts_met_and_median(admin_client, answered):
     )
     assert page.status_code == 200
     assert "100.0 %" in page.content.decode() and "0h 30m" in page.content.decode()
+
+
+def test_report_leaves_out_customer_clones_unless_asked(admin_client, answered):
+    """A re-send the customer cloned on their own is not support's miss (issue 6)."""
+    Ticket.objects.filter(pk=answered.pk).update(cloned_by_customer=True)
+    url = reverse("admin:sla_ticketsla_report")
+    without = admin_client.get(url, {"group": "department"}).content.decode()
+    assert "Technical support" not in without and "No tickets started" in without
+    with_clones = admin_client.get(url, {"group": "department", "clones": "1"}).content.decode()
+    assert "Technical support" in with_clones and "100.0 %" in with_clones
 
 
 def test_calendars_and_policies_are_editable(admin_client, presets):
