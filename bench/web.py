@@ -36,6 +36,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from pgdb import create_database  # bench/ is the script folder: sys.path[0]
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -48,31 +50,11 @@ def setup_django() -> None:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
         sys.exit("Set DATABASE_URL=postgres://…/<bench database>: this bench is about PostgreSQL.")
-    _create_database(url)
+    create_database(url)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportdesk.settings")
     import django
 
     django.setup()
-
-
-def _create_database(url: str) -> None:
-    import dj_database_url
-    import psycopg2
-
-    params = dj_database_url.parse(url)
-    conn = psycopg2.connect(
-        dbname="postgres",
-        user=params["USER"],
-        password=params["PASSWORD"],
-        host=params["HOST"],
-        port=params["PORT"],
-    )
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [params["NAME"]])
-        if cur.fetchone() is None:
-            cur.execute(f'CREATE DATABASE "{params["NAME"]}"')
-    conn.close()
 
 
 def _copy_sql(

@@ -82,6 +82,19 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
 
 
 @pytest.fixture
+def worker(departments):
+    """A real Celery worker process on this session's queue, against the test database.
+
+    Use with ``django_db(transaction=True)``: the worker only sees committed rows.
+    """
+    from .processes import start_worker
+
+    process = start_worker()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
 def agent(db):
     """Alice, an active support agent (staff)."""
     return AgentFactory(username="alice", first_name="Alice", last_name="Agent")

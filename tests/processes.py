@@ -72,6 +72,19 @@ class Process:
             lambda: any(text in line for line in self.lines), timeout, f"{text!r} in output", self
         )
 
+    def wait_for_task_success(self, task_name: str, timeout: float = 30) -> None:
+        """Wait for the worker's "<task> … succeeded" log line.
+
+        Celery logs it after the task's on-commit hooks ran, so it may trail the database
+        rows the task wrote by a moment.
+        """
+        wait_until(
+            lambda: any(task_name in line and "succeeded" in line for line in self.lines),
+            timeout,
+            f"the worker to log {task_name} succeeded",
+            self,
+        )
+
     def stop(self, sig: int = 15, timeout: float = 30) -> int:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, sig)

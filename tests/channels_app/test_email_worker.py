@@ -5,20 +5,13 @@ from __future__ import annotations
 import pytest
 
 from channels_app.models import InboundRecord, InboundStatus
-from tests.processes import start_worker, wait_until
+from tests.processes import wait_until
 from tickets.models import Ticket
 
 from .mail_helpers import make_mail
 from .test_email_webhooks import SECRET, SIGNING_KEY, mailgun
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def worker(departments):
-    process = start_worker()
-    yield process
-    process.stop()
 
 
 def test_webhook_mail_becomes_a_ticket_in_the_worker(worker, client, settings):
@@ -35,10 +28,4 @@ def test_webhook_mail_becomes_a_ticket_in_the_worker(worker, client, settings):
     assert processed.status == InboundStatus.PROCESSED, processed.error
     ticket = Ticket.objects.get(messages__pk=processed.message_id)
     assert ticket.subject == "Worker round trip"
-    # The worker, not this process, did it (its log line follows the commit shortly).
-    wait_until(
-        lambda: any("process_inbound_record" in ln and "succeeded" in ln for ln in worker.lines),
-        30,
-        "the worker's log line",
-        worker,
-    )
+    worker.wait_for_task_success("process_inbound_record")

@@ -9,19 +9,12 @@ from duplicates.models import DuplicateFlag, TicketSignature
 from tickets.models import Channel, Status, Ticket
 
 from ..factories import open_ticket
-from ..processes import start_worker, wait_until
+from ..processes import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 MAIL = "The transfer of northwind-shop.nl keeps failing: auth code invalid, domain unlocked."
 CHAT = "[10:42] Anna: transfer northwind-shop.nl fails\n[10:43] Anna: auth code invalid"
-
-
-@pytest.fixture
-def worker(departments):
-    process = start_worker()
-    yield process
-    process.stop()
 
 
 def test_worker_flags_and_merges(worker, anna):
@@ -45,9 +38,4 @@ def test_worker_flags_and_merges(worker, anna):
         worker,
     )
     assert merged.merged_into_id == first.pk
-    wait_until(  # the log line follows the task's on-commit hooks
-        lambda: any("duplicates.detect" in ln and "succeeded" in ln for ln in worker.lines),
-        30,
-        "the worker to log the task",
-        worker,
-    )
+    worker.wait_for_task_success("duplicates.detect")

@@ -12,16 +12,9 @@ from sla.scan import scan_deadlines
 from tickets.models import Ticket
 
 from ..channels_app.mail_helpers import SUPPORT, make_mail
-from ..processes import start_worker, wait_until
+from ..processes import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def worker(presets):
-    process = start_worker()
-    yield process
-    process.stop()
 
 
 def test_worker_computes_deadlines_and_beat_scan_raises_the_breach(worker, presets):
@@ -53,12 +46,7 @@ def test_worker_computes_deadlines_and_beat_scan_raises_the_breach(worker, prese
     )
     assert sla.policy.slug == "customer-support"
     assert sla.first_response_state == "running"
-    wait_until(  # the log line follows the task's on-commit hooks
-        lambda: any("sla.recompute_ticket" in ln and "succeeded" in ln for ln in worker.lines),
-        30,
-        "the worker to log the task",
-        worker,
-    )
+    worker.wait_for_task_success("sla.recompute_ticket")
 
     # Beat's scan with the clock moved past the deadline (no sleeping).
     result = scan_deadlines(now=sla.first_response_due + timedelta(minutes=1))
