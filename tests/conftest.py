@@ -95,6 +95,19 @@ def worker(departments):
 
 
 @pytest.fixture
+def boss(db):
+    """A superuser agent."""
+    return AgentFactory(username="boss", is_superuser=True)
+
+
+@pytest.fixture
+def admin(client, boss):
+    """A test client logged in to the admin as ``boss``."""
+    client.force_login(boss)
+    return client
+
+
+@pytest.fixture
 def agent(db):
     """Alice, an active support agent (staff)."""
     return AgentFactory(username="alice", first_name="Alice", last_name="Agent")

@@ -6,6 +6,7 @@ field to the service that owns it, so the admin obeys the same rules as every ch
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -304,16 +305,39 @@ class TicketAdmin(admin.ModelAdmin):
         ]
         return own + super().get_urls()
 
-    def note_view(self, request: HttpRequest, ticket_id: int) -> HttpResponse:
+    def _ticket_action(
+        self,
+        request: HttpRequest,
+        ticket_id: int,
+        form_class: type[forms.Form],
+        act: Callable[[Ticket, forms.Form], str],
+        *,
+        invalid_message: str | None,
+    ) -> HttpResponse:
+        """Run one agent action posted from the ticket page; return there with its outcome.
+
+        ``act`` calls the service and returns the success message; a TicketError it raises
+        is shown instead. An invalid form shows ``invalid_message``, or, when that is None
+        (every field optional), still runs ``act``.
+        """
         ticket = get_object_or_404(Ticket, pk=ticket_id)
         if request.method != "POST" or not self.has_change_permission(request, ticket):
             raise PermissionDenied
-        form = NoteForm(request.POST)
-        target = reverse("admin:tickets_ticket_change", args=[ticket.pk])
-        if not form.is_valid():
-            self.message_user(request, "Write the note before saving it.", level=messages.ERROR)
-            return HttpResponseRedirect(target)
+        form = form_class(request.POST)
+        target = HttpResponseRedirect(reverse("admin:tickets_ticket_change", args=[ticket.pk]))
+        if not form.is_valid() and invalid_message is not None:
+            self.message_user(request, invalid_message, level=messages.ERROR)
+            return target
         try:
+            done = act(ticket, form)
+        except TicketError as exc:
+            self.message_user(request, exc.message, level=messages.ERROR)
+        else:
+            self.message_user(request, done)
+        return target
+
+    def note_view(self, request: HttpRequest, ticket_id: int) -> HttpResponse:
+        def add_note(ticket: Ticket, form: forms.Form) -> str:
             services.message_add(
                 ticket=ticket,
                 message=services.MessageIn(
@@ -324,49 +348,43 @@ class TicketAdmin(admin.ModelAdmin):
                 ),
                 actor=request.user,
             )
-        except TicketError as exc:
-            self.message_user(request, exc.message, level=messages.ERROR)
-        else:
-            self.message_user(request, "Note added.")
-        return HttpResponseRedirect(target)
+            return "Note added."
+
+        return self._ticket_action(
+            request,
+            ticket_id,
+            NoteForm,
+            add_note,
+            invalid_message="Write the note before saving it.",
+        )
 
     def unmerge_view(self, request: HttpRequest, ticket_id: int) -> HttpResponse:
         """Take a merged ticket back out of its survivor (``services.ticket_unmerge``)."""
-        ticket = get_object_or_404(Ticket, pk=ticket_id)
-        if request.method != "POST" or not self.has_change_permission(request, ticket):
-            raise PermissionDenied
-        form = UnmergeForm(request.POST)
-        reason = form.cleaned_data["reason"] if form.is_valid() else ""
-        try:
+
+        def unmerge(ticket: Ticket, form: forms.Form) -> str:
+            reason = form.cleaned_data.get("reason", "") if form.is_valid() else ""
             services.ticket_unmerge(ticket=ticket, actor=request.user, reason=reason)
-        except TicketError as exc:
-            self.message_user(request, exc.message, level=messages.ERROR)
-        else:
-            self.message_user(
-                request, f"{ticket.reference} is un-merged: its messages are back on it."
-            )
-        return HttpResponseRedirect(reverse("admin:tickets_ticket_change", args=[ticket.pk]))
+            return f"{ticket.reference} is un-merged: its messages are back on it."
+
+        return self._ticket_action(request, ticket_id, UnmergeForm, unmerge, invalid_message=None)
 
     def reply_view(self, request: HttpRequest, ticket_id: int) -> HttpResponse:
         """Send the agent's reply by email (threaded, with the ticket token) and log it."""
-        ticket = get_object_or_404(Ticket, pk=ticket_id)
         sender = reply_sender(Channel.EMAIL)
-        if request.method != "POST" or sender is None:
+        if sender is None:
             raise PermissionDenied
-        if not self.has_change_permission(request, ticket):
-            raise PermissionDenied
-        form = ReplyForm(request.POST)
-        target = reverse("admin:tickets_ticket_change", args=[ticket.pk])
-        if not form.is_valid():
-            self.message_user(request, "Write the reply before sending it.", level=messages.ERROR)
-            return HttpResponseRedirect(target)
-        try:
+
+        def reply(ticket: Ticket, form: forms.Form) -> str:
             sender(ticket=ticket, body=form.cleaned_data["body"], actor=request.user)
-        except TicketError as exc:
-            self.message_user(request, exc.message, level=messages.ERROR)
-        else:
-            self.message_user(request, "Reply sent by email.")
-        return HttpResponseRedirect(target)
+            return "Reply sent by email."
+
+        return self._ticket_action(
+            request,
+            ticket_id,
+            ReplyForm,
+            reply,
+            invalid_message="Write the reply before sending it.",
+        )
 
     def attachment_view(self, request: HttpRequest, attachment_id: int) -> FileResponse:
         attachment = get_object_or_404(

@@ -7,19 +7,13 @@ import re
 import pytest
 
 from channels_app.models import InboundStatus, OutboundEmail, OutboundKind
-from tests.factories import AgentFactory, ContactFactory
+from tests.factories import ContactFactory
 from tickets.models import Channel, Direction, Message, Status, Ticket
 from tickets.services import ticket_merge, ticket_status_set
 
 from .mail_helpers import ABUSE, SUPPORT, TECH, deliver, fixture, make_mail
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def boss(db):
-    """A superuser agent."""
-    return AgentFactory(username="boss", is_superuser=True)
 
 
 @pytest.fixture

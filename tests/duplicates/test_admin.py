@@ -12,18 +12,12 @@ from duplicates.models import DuplicateFlag, FlagStatus
 from duplicates.services import detect_duplicates
 from tickets.models import Channel, Status, Ticket
 
-from ..factories import AgentFactory, open_ticket
+from ..factories import open_ticket
 
 pytestmark = pytest.mark.django_db
 
 MAIL = "The transfer of northwind-shop.nl fails: auth code invalid, the domain is unlocked."
 CHAT = "[10:42] Anna: transfer northwind-shop.nl fails, auth code invalid, domain unlocked"
-
-
-@pytest.fixture
-def admin_client(client):
-    client.force_login(AgentFactory(username="boss", is_superuser=True))
-    return client
 
 
 @pytest.fixture
@@ -35,18 +29,18 @@ def flag(departments, anna):
     return DuplicateFlag.objects.get(ticket=chat)
 
 
-def test_changelist_links_both_tickets_and_filters(admin_client, flag):
+def test_changelist_links_both_tickets_and_filters(admin, flag):
     url = reverse("admin:duplicates_duplicateflag_changelist")
-    page = admin_client.get(url).content.decode()
+    page = admin.get(url).content.decode()
     for ticket in (flag.ticket, flag.candidate):
         assert reverse("admin:tickets_ticket_change", args=[ticket.pk]) in page
         assert ticket.reference in page
     assert "same domain: northwind-shop.nl" in page
-    assert flag.ticket.reference not in admin_client.get(url + "?status=dismissed").content.decode()
+    assert flag.ticket.reference not in admin.get(url + "?status=dismissed").content.decode()
 
 
-def test_merge_action_merges_through_the_service(admin_client, flag):
-    response = admin_client.post(
+def test_merge_action_merges_through_the_service(admin, flag):
+    response = admin.post(
         reverse("admin:duplicates_duplicateflag_changelist"),
         {"action": "merge_into_candidate", "_selected_action": [flag.pk]},
         follow=True,
@@ -57,8 +51,8 @@ def test_merge_action_merges_through_the_service(admin_client, flag):
     assert Ticket.objects.get(pk=flag.ticket_id).status == Status.MERGED
 
 
-def test_dismiss_action(admin_client, flag):
-    admin_client.post(
+def test_dismiss_action(admin, flag):
+    admin.post(
         reverse("admin:duplicates_duplicateflag_changelist"),
         {"action": "dismiss", "_selected_action": [flag.pk]},
     )

@@ -11,18 +11,12 @@ from duplicates.services import detect_duplicates, flag_merge
 from tickets.models import Channel, Status, Ticket
 from tickets.services import ticket_unmerge
 
-from ..factories import AgentFactory, open_ticket
+from ..factories import open_ticket
 
 pytestmark = pytest.mark.django_db
 
 MAIL = "The transfer of northwind-shop.nl fails: auth code invalid, the domain is unlocked."
 CHAT = "[10:42] Anna: transfer northwind-shop.nl fails, auth code invalid, domain unlocked"
-
-
-@pytest.fixture
-def admin_client(client):
-    client.force_login(AgentFactory(username="boss", is_superuser=True))
-    return client
 
 
 @pytest.fixture
@@ -66,19 +60,19 @@ def test_unmerge_dismisses_the_pair_and_detection_leaves_it_alone(
     assert Ticket.objects.get(pk=again.pk).status == Status.NEW
 
 
-def test_ticket_page_lists_flags_on_either_side_with_score_and_reasons(admin_client, flag):
+def test_ticket_page_lists_flags_on_either_side_with_score_and_reasons(admin, flag):
     for ticket, other, relation in (
         (flag.ticket, flag.candidate, "possible duplicate of"),
         (flag.candidate, flag.ticket, "possibly duplicated by"),
     ):
         url = reverse("admin:tickets_ticket_change", args=[ticket.pk])
-        page = admin_client.get(url).content.decode()
+        page = admin.get(url).content.decode()
         assert "Duplicate flags (either side)" in page
         assert relation in page and other.reference in page
         assert f"{flag.score}"[:4] in page and flag.reasons[0] in page
 
 
-def test_saving_a_ticket_leaves_its_flags_alone(admin_client, flag):
+def test_saving_a_ticket_leaves_its_flags_alone(admin, flag):
     ticket = flag.candidate
     url = reverse("admin:tickets_ticket_change", args=[ticket.pk])
     data = {
@@ -93,7 +87,7 @@ def test_saving_a_ticket_leaves_its_flags_alone(admin_client, flag):
         "duplicate_flags-0-id": flag.pk,
         "duplicate_flags-0-ticket": ticket.pk,
     }
-    response = admin_client.post(url, data)
+    response = admin.post(url, data)
     assert response.status_code == 302, response.content.decode()[:2000]
     saved = DuplicateFlag.objects.get(pk=flag.pk)
     assert (saved.ticket_id, saved.candidate_id, saved.status) == (
@@ -104,10 +98,10 @@ def test_saving_a_ticket_leaves_its_flags_alone(admin_client, flag):
     assert Ticket.objects.get(pk=ticket.pk).status == Status.OPEN
 
 
-def test_ticket_list_filters_possible_duplicates(admin_client, flag, departments):
+def test_ticket_list_filters_possible_duplicates(admin, flag, departments):
     other = open_ticket(subject="Invoice question", body="Where is invoice 42?")
     url = reverse("admin:tickets_ticket_changelist")
-    page = admin_client.get(url, {"possible_duplicate": "yes"}).content.decode()
+    page = admin.get(url, {"possible_duplicate": "yes"}).content.decode()
     assert flag.ticket.reference in page and other.reference not in page
-    page = admin_client.get(url, {"possible_duplicate": "no"}).content.decode()
+    page = admin.get(url, {"possible_duplicate": "no"}).content.decode()
     assert other.reference in page and flag.ticket.reference not in page

@@ -18,12 +18,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def boss(db):
-    return AgentFactory(username="boss", is_superuser=True)
-
-
-@pytest.fixture
 def admin_client(boss) -> Client:
+    # Its own client: tests here use the default ``client`` for the customer's portal.
     client = Client()
     client.force_login(boss)
     return client

@@ -18,18 +18,6 @@ from ..factories import AgentFactory, ContactFactory, open_ticket
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def boss(db):
-    """A superuser agent logged in to the admin."""
-    return AgentFactory(username="boss", is_superuser=True)
-
-
-@pytest.fixture
-def admin(client, boss):
-    client.force_login(boss)
-    return client
-
-
 def make_tickets(count: int, departments: dict, agent) -> None:
     for i in range(count):
         contact = ContactFactory(email=f"c{i}-{Ticket.objects.count()}@example.com")

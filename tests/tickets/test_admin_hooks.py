@@ -18,17 +18,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def boss(db):
-    return AgentFactory(username="boss", is_superuser=True)
-
-
-@pytest.fixture
-def admin(client, boss):
-    client.force_login(boss)
-    return client
-
-
-@pytest.fixture
 def merged(departments):
     """B merged into A."""
     a = open_ticket(subject="Transfer failing", body="a1")
