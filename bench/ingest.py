@@ -1,18 +1,27 @@
-"""Benchmark the whole email pipeline: store → parse → thread → contact → ticket.
+"""Benchmark the whole email pipeline: store → parse → thread → contact → ticket,
+side by side with django-helpdesk 2.6's ``get_email`` on the same files.
 
 Run from the repository root against PostgreSQL and Redis (a throwaway database: the
 script migrates it and adds tickets):
 
+    python3 -m venv /tmp/helpdesk-venv
+    /tmp/helpdesk-venv/bin/pip install 'django-helpdesk==2.6.1'
     DATABASE_URL=postgres://user@127.0.0.1:5432/sd_bench REDIS_URL=redis://127.0.0.1:6379/3 \\
-        .venv/bin/python bench/ingest.py [--emails 2000] [--concurrency 2]
+        .venv/bin/python bench/ingest.py [--emails 1000] [--runs 3] [--concurrency 2]
 
-The script starts a real Celery worker (prefork, ``--concurrency`` processes) on a queue
-of its own, seeds tickets (untimed), then stores N raw emails the way a webhook does
-(``inbound_store``, one commit each) — half new tickets from known and unknown senders,
-half replies threading by In-Reply-To or by the subject token — and times until the
-worker has processed the last one. It prints emails/second end to end and the worker's
-peak resident memory (main process plus children), and writes bench/results/ingest.json.
-Acknowledgements go to Django's dummy mail backend (sending is not what is measured).
+The script seeds tickets (untimed) and starts a real Celery worker (prefork,
+``--concurrency`` processes) on a queue of its own. Each run writes N mails as .eml files
+into a fresh directory — a quarter new tickets from verified reseller contacts, a quarter
+from unknown senders, a quarter replies threading by In-Reply-To, a quarter by the subject
+token; every tenth with a small attachment — then times ``manage.py ingest_email DIR``
+(stored in chunks, queued, processed by the worker) until the worker has turned the last
+record into a message ("end to end"), and until the follow-up work the tickets queued
+(SLA clocks, duplicate detection) has drained too. The peer (``bench/helpdesk_peer.py``,
+run with ``--peer-python``, default /tmp/helpdesk-venv/bin/python; skipped with a
+message if that python is missing) processes the same directory with SQLite, as its
+documentation sets it up. Worker peak RSS is sampled throughout. Acknowledgements go to
+Django's dummy mail backend (sending is not what is measured). Writes
+bench/results/ingest.json.
 """
 
 from __future__ import annotations
@@ -22,8 +31,10 @@ import json
 import os
 import platform
 import random
+import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -48,6 +59,7 @@ from django.core.management import call_command  # noqa: E402
 
 from channels_app.inbound import inbound_process, inbound_store  # noqa: E402
 from channels_app.models import InboundRecord, InboundStatus  # noqa: E402
+from sla.models import TicketSla  # noqa: E402
 from tickets.models import Account, Contact, ContactEmail, Ticket  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "ingest.json"
@@ -158,58 +170,136 @@ def start_worker(concurrency: int) -> subprocess.Popen:
     return proc
 
 
+def write_mails(folder: Path, mails: list[bytes]) -> None:
+    folder.mkdir(parents=True)
+    for number, raw in enumerate(mails, 1):
+        (folder / f"{number:05d}.eml").write_bytes(raw)
+
+
+def run_ours(folder: Path, source: str, worker: subprocess.Popen) -> dict[str, float | int]:
+    """Import the folder through the worker; return the timings and what it made."""
+    from redis import Redis
+
+    from duplicates.models import TicketSignature
+
+    broker = Redis.from_url(settings.CELERY_BROKER_URL)
+    last_before = Ticket.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    started = time.perf_counter()
+    call_command("ingest_email", str(folder), source=source, stdout=open(os.devnull, "w"))
+    stored = time.perf_counter() - started
+    records = InboundRecord.objects.filter(source=source)
+    while records.filter(status=InboundStatus.RECEIVED).exists():
+        if worker.poll() is not None:
+            sys.exit("the worker stopped; see its output above")
+        time.sleep(0.02)
+    ingested = time.perf_counter() - started
+    new = Ticket.objects.filter(pk__gt=last_before)
+    new_count = new.count()
+    # Follow-ups: the queue is empty and every new ticket has its duplicate signature and
+    # SLA row (detection and the SLA recompute are the last things a new ticket queues).
+    while (
+        broker.llen(QUEUE)
+        or TicketSignature.objects.filter(ticket__in=new).count() < new_count
+        or TicketSla.objects.filter(ticket__in=new).count() < new_count
+    ):
+        time.sleep(0.05)
+    time.sleep(0.2)
+    drained = time.perf_counter() - started
+    statuses = {s: records.filter(status=s).count() for s in InboundStatus.values}
+    total = records.count()
+    return {
+        "emails": total,
+        "store_seconds": round(stored, 2),
+        "end_to_end_seconds": round(ingested, 2),
+        "emails_per_second": round(total / ingested, 1),
+        "with_followups_seconds": round(drained, 2),
+        "with_followups_per_second": round(total / drained, 1),
+        "new_tickets": new_count,
+        **{f"status_{k}": v for k, v in statuses.items()},
+    }
+
+
+def run_peer(python: str, folder: Path) -> dict | None:
+    """Run django-helpdesk's get_email on the folder (once); None if its venv is missing."""
+    if not Path(python).exists():
+        print(f"peer skipped: {python} not found (see the docstring for the install line)")
+        return None
+    out = subprocess.run(
+        [python, str(ROOT / "bench" / "helpdesk_peer.py"), str(folder)],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    )  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--emails", type=int, default=2000)
+    parser.add_argument("--emails", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed-tickets", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--peer-python", default="/tmp/helpdesk-venv/bin/python")  # noqa: S108
     args = parser.parse_args()
     engine = settings.DATABASES["default"]["ENGINE"]
     if "postgresql" not in engine or not settings.CELERY_BROKER_URL.startswith("redis://"):
         sys.exit("Set DATABASE_URL (PostgreSQL, a throwaway database) and REDIS_URL.")
     call_command("migrate", verbosity=0)
     threads = seed(args.seed_tickets)
-    mails = workload(args.emails, threads)
-    tickets_before = Ticket.objects.count()
     worker = start_worker(args.concurrency)
     sampler = RssSampler(worker.pid)
     sampler.start()
-    ids: list[int] = []
+    runs = []
     try:
-        started = time.perf_counter()
-        for raw in mails:
-            record, _ = inbound_store(channel="email", source="bench", raw=raw)
-            ids.append(record.pk)
-        stored = time.perf_counter() - started
-        pending = InboundRecord.objects.filter(pk__in=ids, status=InboundStatus.RECEIVED)
-        while pending.exists():
-            if worker.poll() is not None:
-                sys.exit("the worker stopped; see its output above")
-            time.sleep(0.05)
-        elapsed = time.perf_counter() - started
+        with tempfile.TemporaryDirectory(prefix="sd-ingest-") as tmp:
+            for number in range(args.runs):
+                folder = Path(tmp) / f"run{number}"
+                write_mails(folder, workload(args.emails, threads))
+                ours = run_ours(folder, f"bench-{QUEUE}-{number}", worker)
+                peer = run_peer(args.peer_python, folder)
+                runs.append({"ours": ours, "peer": peer})
+                peer_rate = peer["per_second"] if peer else None
+                print(
+                    f"run {number + 1}: ours {ours['emails_per_second']}/s end to end "
+                    f"({ours['with_followups_per_second']}/s with follow-ups), "
+                    f"django-helpdesk {peer_rate}/s"
+                )
     finally:
         sampler.running = False
         os.killpg(worker.pid, 15)
         worker.wait(timeout=30)
-    statuses = {
-        s: InboundRecord.objects.filter(pk__in=ids, status=s).count() for s in InboundStatus.values
-    }
+
+    def median(key: str, side: str = "ours") -> float | None:
+        values = [r[side][key] for r in runs if r[side]]
+        return round(statistics.median(values), 1) if values else None
+
+    ours_rate, peer_rate = median("emails_per_second"), median("per_second", "peer")
     result = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()} {os.cpu_count()} cpu, Python {platform.python_version()}",
-        "emails": args.emails,
+        "emails_per_run": args.emails,
+        "runs": runs,
         "worker_concurrency": args.concurrency,
-        "store_seconds": round(stored, 2),
-        "end_to_end_seconds": round(elapsed, 2),
-        "emails_per_second": round(args.emails / elapsed, 1),
-        "new_tickets": Ticket.objects.count() - tickets_before,
-        "statuses": statuses,
+        "batch_size": settings.SUPPORTDESK_INBOUND_BATCH,
+        "median_emails_per_second": ours_rate,
+        "median_with_followups_per_second": median("with_followups_per_second"),
+        "median_peer_per_second": peer_rate,
+        "ratio_to_peer": round(ours_rate / peer_rate, 1) if ours_rate and peer_rate else None,
         "worker_peak_rss_mb_total": round(sampler.peak_total / 2**20, 1),
         "worker_peak_rss_mb_largest_process": round(sampler.peak_single / 2**20, 1),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    print()
+    print(f"{'figure':44} {'value':>12}")
+    rows = [
+        ("SupportDesk end to end, emails/s (median)", ours_rate),
+        ("  incl. SLA clocks + duplicate checks", result["median_with_followups_per_second"]),
+        ("django-helpdesk 2.6 get_email, emails/s", peer_rate),
+        ("ratio (ours / peer)", result["ratio_to_peer"]),
+        ("worker peak RSS total, MB", result["worker_peak_rss_mb_total"]),
+        ("worker peak RSS largest process, MB", result["worker_peak_rss_mb_largest_process"]),
+    ]
+    for label, value in rows:
+        print(f"{label:44} {value!s:>12}")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,10 @@
 returns only once the raw data is committed, and queues processing after the commit.
 ``inbound_process`` is what the Celery task runs: idempotent, and a record that cannot
 be processed ends ``failed`` with the reason instead of crashing the worker.
+``inbound_store_many`` / ``inbound_process_many`` do the same for many records at once
+(imports, busy mailboxes): one transaction and bulk lookups per batch; if anything in a
+batch goes wrong the batch is undone and its records are processed one by one, so a bad
+record fails alone and a good one never waits on it.
 """
 
 from __future__ import annotations
@@ -12,19 +16,21 @@ import hashlib
 import json
 import logging
 import traceback
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from tickets.errors import TicketError
+from tickets.events import announcements_batched
 from tickets.models import Channel
 
 from .errors import InboundIgnored, InboundRejected
 from .models import InboundRecord, InboundStatus
-from .processors import processor_for
+from .processors import batch_processor_for, processor_for
 
 logger = logging.getLogger(__name__)
 DONE = frozenset({InboundStatus.PROCESSED, InboundStatus.IGNORED})
@@ -81,6 +87,150 @@ def _send(record_id: int) -> None:
         process_inbound_record.delay(record_id)
     except Exception:  # broker down: the record is stored, beat re-queues it later
         logger.exception("could not queue inbound record %s; beat will re-queue it", record_id)
+
+
+def inbound_store_many(
+    *, channel: str, source: str, raws: Sequence[bytes], enqueue: bool = True
+) -> list[tuple[InboundRecord, bool]]:
+    """Durably store many raw arrivals in one transaction; return (record, created) each.
+
+    Like ``inbound_store`` (bytes already stored come back with ``created`` False, and
+    the second of two equal items in ``raws`` too), but one insert for all of them, and
+    the new records are queued in batches of ``SUPPORTDESK_INBOUND_BATCH``.
+    """
+    if channel not in Channel.values or channel == Channel.NOTE:
+        raise ValueError(f"{channel!r} is not an inbound channel.")
+    digests = [_digest(raw, None) for raw in raws]
+    try:
+        with transaction.atomic():
+            stored = {
+                r.sha256: r
+                for r in InboundRecord.objects.filter(channel=channel, sha256__in=set(digests))
+            }
+            new: dict[str, InboundRecord] = {}
+            for raw, digest in zip(raws, digests, strict=True):
+                if digest not in stored and digest not in new:
+                    new[digest] = InboundRecord(
+                        channel=channel, sha256=digest, source=source[:100], raw=raw
+                    )
+            InboundRecord.objects.bulk_create(list(new.values()))
+            if enqueue and new:
+                enqueue_processing_many([r.pk for r in new.values()])
+    except IntegrityError:  # some were stored concurrently: fall back to one at a time
+        return [
+            inbound_store(channel=channel, source=source, raw=raw, enqueue=enqueue) for raw in raws
+        ]
+    out: list[tuple[InboundRecord, bool]] = []
+    for digest in digests:
+        if digest in new:
+            out.append((new.pop(digest), True))
+            stored[digest] = out[-1][0]
+        else:
+            out.append((stored[digest], False))
+    return out
+
+
+def enqueue_processing_many(record_ids: Sequence[int]) -> None:
+    """Queue the records in batches once the current transaction commits."""
+    size = max(1, settings.SUPPORTDESK_INBOUND_BATCH)
+    chunks = [list(record_ids[i : i + size]) for i in range(0, len(record_ids), size)]
+    transaction.on_commit(lambda: _send_many(chunks))
+
+
+def _send_many(chunks: list[list[int]]) -> None:
+    from .tasks import process_inbound_records
+
+    for chunk in chunks:
+        try:
+            process_inbound_records.delay(chunk)
+        except Exception:  # broker down: the records are stored, beat re-queues them later
+            logger.exception("could not queue inbound records %s…; beat will re-queue", chunk[:3])
+
+
+def inbound_process_many(record_ids: Sequence[int]) -> list[InboundRecord]:
+    """Process several stored records together; safe to run any number of times.
+
+    One transaction, one lock query and the channel's batch processor (bulk lookups and
+    inserts). The ticket events of the whole batch are announced as one list. If the
+    batch raises anything, it is rolled back and every record is processed on its own.
+    """
+    ids = sorted(set(record_ids))
+    if len(ids) <= 1:
+        return [inbound_process(record_id) for record_id in ids]
+    try:
+        with announcements_batched(), transaction.atomic():
+            records = list(
+                InboundRecord.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+            )
+            _process_batch([r for r in records if r.status not in DONE])
+    except Exception:  # incl. DatabaseError: one at a time, each fails (or retries) alone
+        logger.warning("a batch of %d records falls back to one by one", len(ids), exc_info=True)
+        return [inbound_process(record_id) for record_id in ids]
+    return records
+
+
+def _process_batch(records: list[InboundRecord]) -> None:
+    now = timezone.now()
+    by_channel: dict[str, list[InboundRecord]] = {}
+    for record in records:
+        record.attempts += 1
+        record.last_attempt_at = now
+        by_channel.setdefault(record.channel, []).append(record)
+    for channel, group in by_channel.items():
+        batch = batch_processor_for(channel)
+        if batch is not None:
+            outcomes = batch(group)
+        else:
+            outcomes = [_outcome_of(processor_for(channel), record) for record in group]
+        for record, outcome in zip(group, outcomes, strict=True):
+            _apply(record, outcome)
+    _save_outcomes(records)
+
+
+def _save_outcomes(records: list[InboundRecord]) -> None:
+    """Write each record's outcome: one prepared UPDATE run for all rows (the ORM's
+    bulk_update builds a CASE per field and row, which cost more than the mails here)."""
+    if not records:
+        return
+    meta = InboundRecord._meta
+    fields = [meta.get_field(name) for name in ["status", "error", *_FINISH_FIELDS]]
+    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    table, pk = connection.ops.quote_name(meta.db_table), connection.ops.quote_name(meta.pk.column)
+    sql = f"UPDATE {table} SET {assignments} WHERE {pk} = %s"  # noqa: S608 - names from _meta
+    rows = [
+        [f.get_db_prep_save(getattr(r, f.attname), connection) for f in fields] + [r.pk]
+        for r in records
+    ]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # many statements per round trip
+            from psycopg2.extras import execute_batch
+
+            execute_batch(cursor.cursor, sql, rows, page_size=100)
+        else:
+            cursor.executemany(sql, rows)
+
+
+def _outcome_of(processor: Any, record: InboundRecord) -> Any:
+    if processor is None:
+        return InboundRejected(f"No processor handles {record.channel!r} records yet.")
+    try:
+        with transaction.atomic():
+            return processor(record)
+    except (InboundIgnored, InboundRejected, TicketError) as exc:
+        return exc
+
+
+def _apply(record: InboundRecord, outcome: Any) -> None:
+    if isinstance(outcome, InboundIgnored):
+        status, error = InboundStatus.IGNORED, outcome.reason
+    elif isinstance(outcome, InboundRejected | TicketError):
+        status, error = InboundStatus.FAILED, getattr(outcome, "reason", None) or str(outcome)
+    else:
+        record.message = outcome
+        status, error = InboundStatus.PROCESSED, ""
+    record.status = status
+    record.error = error
+    record.processed_at = timezone.now() if status in DONE else None
 
 
 def inbound_process(record_id: int) -> InboundRecord:
@@ -140,25 +290,19 @@ def inbound_requeue_stale(*, older_than: timedelta | None = None, limit: int = 5
         .order_by("received_at")
         .values_list("pk", flat=True)[:limit]
     )
-    for record_id in ids:
-        enqueue_processing(record_id)
+    if ids:
+        enqueue_processing_many(ids)
     return len(ids)
+
+
+_FINISH_FIELDS = ["attempts", "last_attempt_at", "processed_at", "message"]
 
 
 def _finish(record: InboundRecord, status: str, error: str) -> None:
     record.status = status
     record.error = error
     record.processed_at = timezone.now() if status in DONE else None
-    record.save(
-        update_fields=[
-            "status",
-            "error",
-            "attempts",
-            "last_attempt_at",
-            "processed_at",
-            "message",
-        ]
-    )
+    record.save(update_fields=["status", "error", *_FINISH_FIELDS])
 
 
 def _digest(raw: bytes | None, payload: dict[str, Any] | None) -> str:

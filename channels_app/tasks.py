@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import DatabaseError
 
-from .inbound import inbound_process, inbound_requeue_stale
+from .inbound import inbound_process, inbound_process_many, inbound_requeue_stale
 
 
 @shared_task(
@@ -19,6 +19,24 @@ from .inbound import inbound_process, inbound_requeue_stale
 def process_inbound_record(record_id: int) -> str:
     """Process one stored inbound record; return its resulting status."""
     return inbound_process(record_id).status
+
+
+@shared_task(
+    name="channels_app.process_inbound_records",
+    acks_late=True,
+    autoretry_for=(DatabaseError,),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=8,
+    soft_time_limit=240,
+    time_limit=300,
+)
+def process_inbound_records(record_ids: list[int]) -> dict[str, int]:
+    """Process a batch of stored inbound records; return how many ended in each status."""
+    counts: dict[str, int] = {}
+    for record in inbound_process_many(record_ids):
+        counts[record.status] = counts.get(record.status, 0) + 1
+    return counts
 
 
 @shared_task(name="channels_app.requeue_stale_inbound", soft_time_limit=60, time_limit=90)

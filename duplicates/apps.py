@@ -9,7 +9,7 @@ class DuplicatesConfig(AppConfig):
     def ready(self) -> None:
         from tickets import admin_hooks
 
-        from . import receivers  # noqa: F401 - connects the ticket_event receivers
+        from . import receivers  # noqa: F401 - connects the ticket_events receivers
         from .admin import DuplicateFlagInline, PossibleDuplicateFilter
 
         admin_hooks.register_list_filter(PossibleDuplicateFilter)

@@ -8,61 +8,66 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db.models import Min
 from django.dispatch import receiver
 from django.utils import timezone
 
-from tickets.models import Direction, EventKind, Message, TicketEvent
-from tickets.signals import ticket_event
+from tickets.models import Direction, EventKind, Message, Ticket
+from tickets.signals import TicketEventRef, ticket_events
 
 log = logging.getLogger(__name__)
 
 
-@receiver(ticket_event, dispatch_uid="duplicates.detect_on_ticket_event")
-def detect_on_ticket_event(
-    sender: Any, ticket_id: int, event_id: int, kind: str, **kwargs: Any
-) -> None:
-    """Queue detection after ``created``, and after an inbound message on a young ticket."""
-    if kind == EventKind.CREATED:
-        _enqueue(ticket_id)
-    elif kind == EventKind.MESSAGE_ADDED and _young_inbound_follow_up(ticket_id, event_id):
-        _enqueue(ticket_id)
+@receiver(ticket_events, dispatch_uid="duplicates.detect_on_ticket_events")
+def detect_on_ticket_events(sender: Any, events: list[TicketEventRef], **kwargs: Any) -> None:
+    """Queue one detection task for the tickets just opened and the young tickets that
+    just heard again from the customer."""
+    created = {e.ticket_id for e in events if e.kind == EventKind.CREATED}
+    follow_ups = {
+        e.ticket_id: e.data.get("message", 0)
+        for e in events
+        if e.kind == EventKind.MESSAGE_ADDED
+        and e.data.get("direction") == Direction.INBOUND
+        and e.ticket_id not in created  # its first message arrives with ``created``
+    }
+    ticket_ids = sorted(created | _young_with_earlier_messages(follow_ups))
+    if ticket_ids:
+        _enqueue(ticket_ids)
 
 
-@receiver(ticket_event, dispatch_uid="duplicates.dismiss_on_unmerge")
-def dismiss_on_unmerge(
-    sender: Any, ticket_id: int, event_id: int, kind: str, **kwargs: Any
-) -> None:
+@receiver(ticket_events, dispatch_uid="duplicates.dismiss_on_unmerge")
+def dismiss_on_unmerge(sender: Any, events: list[TicketEventRef], **kwargs: Any) -> None:
     """Mark the flag of an un-merged pair dismissed: an agent said they are not duplicates."""
-    if kind != EventKind.UNMERGED:
-        return
     from .services import flags_dismiss_pair
 
-    data = TicketEvent.objects.filter(pk=event_id).values_list("data", flat=True).first()
-    target = (data or {}).get("target")
-    if target is not None:
-        flags_dismiss_pair(first_id=ticket_id, second_id=int(target))
+    for event in events:
+        target = event.data.get("target") if event.kind == EventKind.UNMERGED else None
+        if target is not None:
+            flags_dismiss_pair(first_id=event.ticket_id, second_id=int(target))
 
 
-def _young_inbound_follow_up(ticket_id: int, event_id: int) -> bool:
-    row = TicketEvent.objects.filter(pk=event_id).values_list("data", "ticket__created_at").first()
-    if row is None:
-        return False
-    data, created_at = row
-    young = timezone.now() - created_at <= timedelta(hours=settings.DUPLICATES_YOUNG_HOURS)
-    if data.get("direction") != Direction.INBOUND or not young:
-        return False
-    # The first message arrives with ``created``, which already queued a run.
-    return Message.objects.filter(ticket_id=ticket_id, pk__lt=data.get("message", 0)).exists()
+def _young_with_earlier_messages(follow_ups: dict[int, int]) -> set[int]:
+    """Return the tickets of ``follow_ups`` (ticket id → new message id) that are young
+    and already had a message before the new one (two queries for any number)."""
+    if not follow_ups:
+        return set()
+    since = timezone.now() - timedelta(hours=settings.DUPLICATES_YOUNG_HOURS)
+    young = Ticket.objects.filter(pk__in=follow_ups, created_at__gte=since).values_list(
+        "pk", flat=True
+    )
+    first_messages = (
+        Message.objects.filter(ticket_id__in=list(young))
+        .values("ticket_id")
+        .annotate(first=Min("pk"))
+        .values_list("ticket_id", "first")
+    )
+    return {ticket_id for ticket_id, first in first_messages if first < follow_ups[ticket_id]}
 
 
-def _enqueue(ticket_id: int) -> None:
-    from .tasks import detect
+def _enqueue(ticket_ids: list[int]) -> None:
+    from .tasks import detect_many
 
-    def send() -> None:
-        try:
-            detect.delay(ticket_id)
-        except Exception:  # broker down: ingestion stands; the next message retries
-            log.exception("could not queue duplicate detection of ticket %s", ticket_id)
-
-    transaction.on_commit(send)
+    try:
+        detect_many.delay(ticket_ids)
+    except Exception:  # broker down: ingestion stands; the next message retries
+        log.exception("could not queue duplicate detection of tickets %s", ticket_ids)

@@ -1,23 +1,34 @@
-"""Celery task: a thin wrapper that takes a ticket id and runs detection."""
+"""Celery tasks: thin wrappers that take ticket ids and run detection."""
 
 from __future__ import annotations
+
+import logging
 
 from celery import shared_task
 from django.db import OperationalError
 
 from .services import detect_duplicates
 
+log = logging.getLogger(__name__)
+
 
 @shared_task(
-    name="duplicates.detect",
+    name="duplicates.detect_many",
     acks_late=True,  # idempotent: a re-delivery finds the same flags and changes nothing
     autoretry_for=(OperationalError,),
     retry_backoff=True,
     max_retries=5,
-    soft_time_limit=30,
-    time_limit=60,
+    soft_time_limit=120,
+    time_limit=180,
 )
-def detect(ticket_id: int) -> dict[str, object]:
-    """Detect duplicates of one ticket."""
-    result = detect_duplicates(ticket_id)
-    return {"flagged": result.flagged, "merged_into": result.merged_into}
+def detect_many(ticket_ids: list[int]) -> int:
+    """Detect duplicates of several tickets, oldest first (what one commit opened or
+    heard from); return how many ran."""
+    for ticket_id in sorted(ticket_ids):
+        try:
+            detect_duplicates(ticket_id)
+        except OperationalError:
+            raise  # transient: the retry runs them all again (idempotent)
+        except Exception:  # one ticket's bug must not leave the others unchecked
+            log.exception("duplicate detection of ticket %s failed", ticket_id)
+    return len(ticket_ids)

@@ -8,7 +8,7 @@ class SlaConfig(AppConfig):
     def ready(self) -> None:
         from tickets import admin_hooks
 
-        from . import receivers  # noqa: F401 - connects the ticket_event receiver
+        from . import receivers  # noqa: F401 - connects the ticket_events receiver
         from .admin import sla_panel
 
         admin_hooks.register_ticket_panel(sla_panel)

@@ -1,14 +1,13 @@
-"""Recompute a ticket's SLA clocks whenever the ticket changes (tickets.signals)."""
+"""Recompute SLA clocks whenever tickets change (tickets.signals.ticket_events)."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from django.db import transaction
 from django.dispatch import receiver
 
-from tickets.signals import ticket_event
+from tickets.signals import TicketEventRef, ticket_events
 
 log = logging.getLogger(__name__)
 
@@ -17,17 +16,15 @@ log = logging.getLogger(__name__)
 IGNORED_KINDS = frozenset({"created", "assigned"})
 
 
-@receiver(ticket_event, dispatch_uid="sla.recompute_on_ticket_event")
-def recompute_on_ticket_event(sender: Any, ticket_id: int, kind: str = "", **kwargs: Any) -> None:
-    """Queue a recompute of the ticket after the current transaction (if any) commits."""
-    if kind in IGNORED_KINDS:
+@receiver(ticket_events, dispatch_uid="sla.recompute_on_ticket_events")
+def recompute_on_ticket_events(sender: Any, events: list[TicketEventRef], **kwargs: Any) -> None:
+    """Queue one recompute task for every ticket whose clocks the committed events move."""
+    ticket_ids = sorted({e.ticket_id for e in events if e.kind not in IGNORED_KINDS})
+    if not ticket_ids:
         return
-    from .tasks import recompute_ticket
+    from .tasks import recompute_tickets
 
-    def enqueue() -> None:
-        try:
-            recompute_ticket.delay(ticket_id)
-        except Exception:  # broker down: the ticket change stands; the next event recomputes
-            log.exception("could not queue the SLA recompute of ticket %s", ticket_id)
-
-    transaction.on_commit(enqueue)
+    try:
+        recompute_tickets.delay(ticket_ids)
+    except Exception:  # broker down: the ticket change stands; the next event recomputes
+        log.exception("could not queue the SLA recompute of tickets %s", ticket_ids)

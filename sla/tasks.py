@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
@@ -10,19 +12,28 @@ from .calendars import sync_all_holidays
 from .scan import scan_deadlines
 from .services import ticket_sla_recompute
 
+log = logging.getLogger(__name__)
+
 
 @shared_task(
-    name="sla.recompute_ticket",
+    name="sla.recompute_tickets",
     acks_late=True,  # idempotent: a re-delivery recomputes the same clocks
     autoretry_for=(OperationalError,),
     retry_backoff=True,
     max_retries=5,
-    soft_time_limit=30,
-    time_limit=60,
+    soft_time_limit=120,
+    time_limit=180,
 )
-def recompute_ticket(ticket_id: int) -> None:
-    """Recompute one ticket's SLA clocks from its history."""
-    ticket_sla_recompute(ticket_id)
+def recompute_tickets(ticket_ids: list[int]) -> int:
+    """Recompute the SLA clocks of these tickets from their history; return how many."""
+    for ticket_id in ticket_ids:
+        try:
+            ticket_sla_recompute(ticket_id)
+        except OperationalError:
+            raise  # transient: the retry recomputes them all (idempotent)
+        except Exception:  # one ticket's bug must not leave the others' clocks stale
+            log.exception("SLA recompute of ticket %s failed", ticket_id)
+    return len(ticket_ids)
 
 
 @shared_task(name="sla.scan_deadlines", soft_time_limit=50, time_limit=55, expires=55)

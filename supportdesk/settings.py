@@ -212,6 +212,9 @@ ANYMAIL = {key: value for key, value in ANYMAIL.items() if value is not None}
 SUPPORTDESK_TICKET_PREFIX = env_str("SUPPORTDESK_TICKET_PREFIX", "SD")
 # Raw inbound records still `received` after this long are re-enqueued by beat.
 SUPPORTDESK_REQUEUE_AFTER_SECONDS = env_int("SUPPORTDESK_REQUEUE_AFTER_SECONDS", 120)
+# Records per worker task when many arrive together (imports, mailbox polls, re-queues):
+# one transaction and bulk lookups per batch instead of a task and ~20 queries per mail.
+SUPPORTDESK_INBOUND_BATCH = env_int("SUPPORTDESK_INBOUND_BATCH", 50)
 # Region used to read phone numbers written without a country code (ISO 3166 alpha-2).
 SUPPORTDESK_PHONE_REGION = env_str("SUPPORTDESK_PHONE_REGION", "NL")
 

@@ -1,23 +1,69 @@
-"""Recording what happened to a ticket, and announcing it once the change commits."""
+"""Recording what happened to tickets, and announcing it once the change commits.
+
+Events are announced through ``tickets.signals.ticket_events`` after the commit of the
+transaction that stored them (a rolled-back savepoint announces nothing). Inside
+``announcements_batched()`` the announcements of every commit are gathered and sent as
+one list when the block ends, so a batch of many tickets queues one task per receiver.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from .models import Ticket, TicketEvent
-from .signals import ticket_event
+from .signals import TicketEventRef, ticket_events
+
+_gathering = threading.local()
 
 
 def record_event(
     ticket: Ticket, kind: str, actor: AbstractBaseUser | None, **data: Any
 ) -> TicketEvent:
-    """Store a TicketEvent and send ``ticket_event`` after the transaction commits."""
-    event = TicketEvent.objects.create(ticket=ticket, kind=kind, actor=actor, data=data)
-    ticket_id, event_id = ticket.pk, event.pk
-    transaction.on_commit(
-        lambda: ticket_event.send(sender=Ticket, ticket_id=ticket_id, event_id=event_id, kind=kind)
+    """Store a TicketEvent and announce it after the transaction commits."""
+    return record_events([(ticket, kind, actor, data)])[0]
+
+
+def record_events(
+    items: Sequence[tuple[Ticket, str, AbstractBaseUser | None, dict[str, Any]]],
+) -> list[TicketEvent]:
+    """Store several TicketEvents in one insert; announce them together after commit."""
+    events = TicketEvent.objects.bulk_create(
+        [
+            TicketEvent(ticket=ticket, kind=kind, actor=actor, data=data)
+            for ticket, kind, actor, data in items
+        ]
     )
-    return event
+    refs = [TicketEventRef(e.ticket_id, e.pk, e.kind, e.data) for e in events]
+    if refs:
+        transaction.on_commit(lambda: _announce(refs))
+    return events
+
+
+@contextmanager
+def announcements_batched() -> Iterator[None]:
+    """Gather the announcements committed inside the block; send them as one list at the
+    end (also when the block raises: what committed did happen)."""
+    if getattr(_gathering, "refs", None) is not None:  # nested: the outer block sends
+        yield
+        return
+    _gathering.refs = []
+    try:
+        yield
+    finally:
+        refs, _gathering.refs = _gathering.refs, None
+        if refs:
+            ticket_events.send(sender=Ticket, events=refs)
+
+
+def _announce(refs: list[TicketEventRef]) -> None:
+    gathered = getattr(_gathering, "refs", None)
+    if gathered is not None:
+        gathered.extend(refs)
+    else:
+        ticket_events.send(sender=Ticket, events=refs)

@@ -13,7 +13,7 @@ COUNTER_NAME = "ticket_number"
 FIRST_NUMBER = 100001
 
 
-_BUMP = "UPDATE tickets_ticketcounter SET value = value + 1 WHERE name = %s RETURNING value"
+_BUMP = "UPDATE tickets_ticketcounter SET value = value + %s WHERE name = %s RETURNING value"
 # If the counter row is gone (a flushed database), carry on after the highest number in use.
 _RESEED = (
     "INSERT INTO tickets_ticketcounter (name, value) "
@@ -23,17 +23,26 @@ _RESEED = (
 
 def next_ticket_number() -> int:
     """Return a ticket number no other ticket has or will get."""
+    return next_ticket_numbers(1)[0]
+
+
+def next_ticket_numbers(count: int) -> list[int]:
+    """Return ``count`` ascending ticket numbers no other ticket has or will get (one
+    round trip however many: a batch import opens its tickets together)."""
+    if count <= 0:
+        return []
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("SELECT nextval(%s)", [SEQUENCE_NAME])
-            return int(cursor.fetchone()[0])
-        cursor.execute(_BUMP, [COUNTER_NAME])
+            cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [SEQUENCE_NAME, count])
+            return sorted(int(row[0]) for row in cursor.fetchall())
+        cursor.execute(_BUMP, [count, COUNTER_NAME])
         row = cursor.fetchone()
         if row is None:
             cursor.execute(_RESEED, [COUNTER_NAME, FIRST_NUMBER - 1])
-            cursor.execute(_BUMP, [COUNTER_NAME])
+            cursor.execute(_BUMP, [count, COUNTER_NAME])
             row = cursor.fetchone()
-    return int(row[0])
+    last = int(row[0])
+    return list(range(last - count + 1, last + 1))
 
 
 def install_number_source(schema_editor) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 
-from .models import Attachment, Contact, Message, Ticket
+from .models import Attachment, Contact, ContactEmail, Message, Ticket
 from .phones import normalize_phone
 
 
@@ -18,6 +19,21 @@ def contacts_by_email(email: str) -> QuerySet[Contact]:
         .filter(emails__email=(email or "").strip().lower())
         .distinct()
     )
+
+
+def contacts_by_emails(emails: Iterable[str]) -> dict[str, list[Contact]]:
+    """Return the contacts (with accounts) of each of ``emails`` (lower-cased), in one
+    query: what a batch of mails needs to know about its senders."""
+    wanted = {(e or "").strip().lower() for e in emails} - {""}
+    found: dict[str, list[Contact]] = {}
+    if not wanted:
+        return found
+    rows = ContactEmail.objects.select_related("contact__account").filter(email__in=wanted)
+    for row in rows.order_by("contact__name", "contact_id"):  # as Contact.Meta.ordering
+        contacts = found.setdefault(row.email, [])
+        if all(c.pk != row.contact_id for c in contacts):
+            contacts.append(row.contact)
+    return found
 
 
 def contacts_by_phone(raw_number: str) -> QuerySet[Contact]:

@@ -1,9 +1,23 @@
 """Signals other apps subscribe to (sla, duplicate detection); tickets imports none of them.
 
-``ticket_event`` is sent after the transaction that made the change commits, with
-``ticket_id`` (int), ``event_id`` (int) and ``kind`` (an EventKind value).
+``ticket_events`` is sent after the transaction that made the changes commits, with
+``events``: a list of ``TicketEventRef`` (ticket id, event id, kind, the event's data).
+A single change sends a list of its events; a batch (an email import) sends one list for
+everything it committed, so receivers can queue one task for many tickets.
 """
+
+from typing import Any, NamedTuple
 
 from django.dispatch import Signal
 
-ticket_event = Signal()
+
+class TicketEventRef(NamedTuple):
+    """What a receiver learns about one committed TicketEvent."""
+
+    ticket_id: int
+    event_id: int
+    kind: str
+    data: dict[str, Any]
+
+
+ticket_events = Signal()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
 
-from tickets.models import Channel, Message, Ticket
-from tickets.selectors import ticket_by_reference
+from tickets.models import Channel, Contact, Message, Ticket
 
 from ..models import OutboundEmail
 from .parsing import ParsedEmail
@@ -32,35 +32,67 @@ def find_ticket(parsed: ParsedEmail, sender_email: str) -> TicketMatch:
     ticket number, so a stranger's mail is quarantined instead (a new ticket linked to
     it). Message-IDs are not guessable, so a header match needs no such check.
     """
+    return find_tickets([(parsed, sender_email, None)])[0]
+
+
+def find_tickets(
+    mails: Sequence[tuple[ParsedEmail, str, Sequence[Contact] | None]],
+) -> list[TicketMatch]:
+    """``find_ticket`` for many (mail, sender address, sender's contacts or None): a few
+    queries for the whole batch (tokens, stored and sent Message-IDs, their tickets)."""
     prefix = settings.SUPPORTDESK_TICKET_PREFIX
-    quarantined = None
-    if number := extract_ticket_number(parsed.subject, prefix):
-        ticket = ticket_by_reference(number)
+    numbers = [extract_ticket_number(parsed.subject, prefix) for parsed, _, _ in mails]
+    by_number = _tickets_by_number({int(n) for n in numbers if n})
+    id_lists = [reference_ids(parsed)[:50] for parsed, _, _ in mails]
+    by_message_id = _tickets_by_message_ids({i for ids in id_lists for i in ids})
+    matches = []
+    for (_, email, contacts), number, ids in zip(mails, numbers, id_lists, strict=True):
+        quarantined = None
+        ticket = by_number.get(int(number)) if number else None
         if ticket is not None:
-            if sender_belongs_to(ticket, sender_email):
-                return TicketMatch(ticket, "token")
+            if sender_belongs_to(ticket, email, contacts):
+                matches.append(TicketMatch(ticket, "token"))
+                continue
             quarantined = ticket
-    if ticket := ticket_by_message_ids(reference_ids(parsed)):
-        return TicketMatch(ticket, "headers")
-    return TicketMatch(quarantined_from=quarantined)
+        # ordered: In-Reply-To first, then References newest first
+        found = next((by_message_id[i] for i in ids if i in by_message_id), None)
+        if found is not None:
+            matches.append(TicketMatch(found, "headers"))
+        else:
+            matches.append(TicketMatch(quarantined_from=quarantined))
+    return matches
 
 
 def ticket_by_message_ids(ids: list[str]) -> Ticket | None:
     """Return the ticket of the newest of ``ids`` we stored or sent (merges followed)."""
-    if not ids:
-        return None
     ids = ids[:50]
-    stored = dict(
+    found = _tickets_by_message_ids(set(ids))
+    return next((found[i] for i in ids if i in found), None)
+
+
+def _tickets_by_number(numbers: set[int]) -> dict[int, Ticket]:
+    if not numbers:
+        return {}
+    rows = Ticket.objects.select_related("merged_into").filter(number__in=numbers)
+    return {t.number: (t.merged_into if t.merged_into_id else t) for t in rows}
+
+
+def _tickets_by_message_ids(ids: set[str]) -> dict[str, Ticket]:
+    """Map each of ``ids`` we stored or sent to its ticket (a merged one to its survivor;
+    merges keep pointers flat, so one hop is enough)."""
+    if not ids:
+        return {}
+    ticket_ids = dict(
+        OutboundEmail.objects.filter(message_id__in=ids).values_list("message_id", "ticket_id")
+    )
+    ticket_ids.update(  # a stored message wins over a sent one with the same id
         Message.objects.filter(channel=Channel.EMAIL, external_id__in=ids).values_list(
             "external_id", "ticket_id"
         )
     )
-    sent = dict(
-        OutboundEmail.objects.filter(message_id__in=ids).values_list("message_id", "ticket_id")
-    )
-    for message_id in ids:  # ordered: In-Reply-To first, then References newest first
-        ticket_id = stored.get(message_id) or sent.get(message_id)
-        if ticket_id is not None:
-            ticket = Ticket.objects.select_related("merged_into").get(pk=ticket_id)
-            return ticket.merged_into if ticket.merged_into_id else ticket
-    return None
+    tickets = Ticket.objects.select_related("merged_into").in_bulk(set(ticket_ids.values()))
+    out = {}
+    for message_id, ticket_id in ticket_ids.items():
+        if (ticket := tickets.get(ticket_id)) is not None:
+            out[message_id] = ticket.merged_into if ticket.merged_into_id else ticket
+    return out

@@ -1,31 +1,45 @@
 """Turn a stored raw email (``InboundRecord.raw``) into a timeline message.
 
-Order: parse → duplicate? → loop/list/bounce handling → find the ticket (token, then
-headers) → who wrote (contact, reseller account, verification) → add to the ticket or
-open one (routed by inbox) → queue the acknowledgement. Everything runs in the
-transaction ``inbound_process`` opens, so a failure leaves no half-made ticket.
+Order: parse → loop/list/bounce handling → who wrote (contact, reseller account,
+verification) → find the ticket (token, then headers) → add to the ticket or open one
+(routed by inbox) → queue the acknowledgement. A Message-ID stored before (webhook retry,
+IMAP re-fetch, re-import) comes back from the services as the existing message: one
+message, no second reply. ``process_emails`` does this for a whole batch with bulk
+lookups and inserts; ``process_email`` is the batch of one. Everything runs in the
+transaction ``inbound_process(_many)`` opens, so a failure leaves no half-made ticket.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 
-from tickets.errors import TicketClosed
-from tickets.models import Channel, Direction, Message, Status, Ticket
-from tickets.services import MessageIn, MessageResult, message_add, ticket_open
+from tickets.errors import TicketClosed, TicketError
+from tickets.models import Channel, Department, Direction, Message, Status, Ticket
+from tickets.selectors import contacts_by_emails
+from tickets.services import (
+    MessageAdd,
+    MessageIn,
+    TicketOpen,
+    message_add,
+    messages_add,
+    tickets_open,
+)
 
 from ..errors import InboundIgnored, InboundRejected
 from ..models import InboundRecord, OutboundKind
-from ..processors import register
+from ..processors import register, register_batch
 from .attachments import screen_attachments
-from .matching import TicketMatch, find_ticket, ticket_by_message_ids
-from .outbound import auto_reply_queue, auto_reply_refusal
+from .matching import TicketMatch, find_tickets, ticket_by_message_ids
+from .outbound import AutoReply, auto_replies_queue, auto_replies_sent, auto_reply_refusal
 from .parsing import EmailParseError, ParsedEmail, parse_email
 from .quoting import strip_reply
-from .senders import Sender, identify_sender, our_addresses, route
-from .threading_keys import normalize_subject
+from .senders import Sender, identify_senders, our_addresses, route
+from .threading_keys import normalize_subject, reference_ids
 
 MAX_METADATA_TEXT = 200_000
 NO_SUBJECT = "(no subject)"
@@ -34,58 +48,163 @@ NO_SUBJECT = "(no subject)"
 @register(Channel.EMAIL)
 def process_email(record: InboundRecord) -> Message:
     """Store the mail in ``record`` on the right ticket; raise InboundIgnored/Rejected."""
+    outcome = process_emails([record])[0]
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+@register_batch(Channel.EMAIL)
+def process_emails(records: Sequence[InboundRecord]) -> list[Message | Exception]:
+    """Process many mails with a fixed number of queries; one outcome per record: its
+    Message, or the InboundIgnored / InboundRejected / TicketError saying why not.
+
+    Mails that answer a mail earlier in the same batch wait for the next round, so a
+    thread imported in one go still threads.
+    """
+    outcomes: list[Message | Exception | None] = [None] * len(records)
+    batch = _Batch.load()
+    plain: list[tuple[int, ParsedEmail]] = []
+    for index, record in enumerate(records):
+        try:
+            parsed = _screen(record, batch)
+        except (InboundIgnored, InboundRejected) as exc:
+            outcomes[index] = exc
+            continue
+        if parsed.is_bounce:
+            outcomes[index] = _alone(_record_bounce, parsed)
+        else:
+            plain.append((index, parsed))
+    for round_ in _rounds(plain):
+        _process_round(round_, records, batch, outcomes)
+    return outcomes  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """What every mail of a batch needs and the database says once per batch."""
+
+    departments: list[Department]
+    ours: set[str]
+
+    @classmethod
+    def load(cls) -> _Batch:
+        return cls(list(Department.objects.filter(is_active=True)), our_addresses())
+
+
+def _screen(record: InboundRecord, batch: _Batch) -> ParsedEmail:
+    """Parse the mail; raise for what never becomes a message (unreadable, list, loop)."""
     if record.raw is None:
         raise InboundRejected("The record has no raw email bytes; store the MIME source.")
     try:
         parsed = parse_email(bytes(record.raw))
     except EmailParseError as exc:
         raise InboundRejected(f"Not a readable email: {exc.reason}") from exc
-    # A Message-ID stored before (webhook retry, IMAP re-fetch, re-import) comes back from
-    # the services as the existing message with created False: one message, no second reply.
-    sender_email = parsed.from_email.strip().lower()
     if parsed.is_bounce:
-        return _record_bounce(parsed)
+        return parsed
     if parsed.list_id or (parsed.precedence or "").lower() in ("bulk", "junk", "list"):
         raise InboundIgnored(f"list mail ({parsed.list_id or parsed.precedence}); not a ticket")
-    ours = our_addresses()
-    if sender_email in ours:
+    sender_email = parsed.from_email.strip().lower()
+    if sender_email in batch.ours:
         raise InboundIgnored(f"sent from our own address {sender_email} (mail loop)")
-    match = find_ticket(parsed, sender_email)
-    if parsed.is_auto_reply:
-        return _record_auto_reply(parsed, match)
-    sender = identify_sender(parsed)
-    if match.ticket is not None and match.ticket.status != Status.CLOSED:
-        try:
-            return _append(parsed, match, sender, record).message
-        except TicketClosed:
-            pass  # closed between lookup and lock: open a follow-up below
-    linked = match.ticket or match.quarantined_from
-    return _open(
-        parsed, sender, record, linked_to=linked, quarantined=match.quarantined_from, ours=ours
+    return parsed
+
+
+def _rounds(plain: list[tuple[int, ParsedEmail]]) -> list[list[tuple[int, ParsedEmail]]]:
+    """Split the batch (in order) before each mail that refers to a Message-ID of a mail
+    in the current round: its parent must be stored before it can thread."""
+    rounds: list[list[tuple[int, ParsedEmail]]] = []
+    current: list[tuple[int, ParsedEmail]] = []
+    ids: set[str] = set()
+    for index, parsed in plain:
+        if current and ids.intersection(reference_ids(parsed)):
+            rounds.append(current)
+            current, ids = [], set()
+        current.append((index, parsed))
+        ids.add(parsed.message_id)
+    if current:
+        rounds.append(current)
+    return rounds
+
+
+def _process_round(
+    mails: list[tuple[int, ParsedEmail]],
+    records: Sequence[InboundRecord],
+    batch: _Batch,
+    outcomes: list[Message | Exception | None],
+) -> None:
+    parsed_list = [parsed for _, parsed in mails]
+    contacts = contacts_by_emails(p.from_email.strip().lower() for p in parsed_list)
+    senders = identify_senders(parsed_list, contacts)
+    matches = find_tickets(
+        [(p, s.email, contacts.get(s.email, [])) for p, s in zip(parsed_list, senders, strict=True)]
     )
+    appends: list[tuple[int, ParsedEmail, Sender, TicketMatch]] = []
+    opens: list[tuple[int, ParsedEmail, Sender, Ticket | None, Ticket | None]] = []
+    for (index, parsed), sender, match in zip(mails, senders, matches, strict=True):
+        if parsed.is_auto_reply:
+            outcomes[index] = _alone(_record_auto_reply, parsed, match)
+        elif match.ticket is not None and match.ticket.status != Status.CLOSED:
+            appends.append((index, parsed, sender, match))
+        else:
+            linked = match.ticket or match.quarantined_from
+            opens.append((index, parsed, sender, linked, match.quarantined_from))
+    added = messages_add(
+        [
+            MessageAdd(ticket=m.ticket, message=_reply_message(p, m, s, records[i]))
+            for i, p, s, m in appends
+        ]
+    )
+    for (index, parsed, sender, match), result in zip(appends, added, strict=True):
+        if isinstance(result, TicketClosed):  # closed since the lookup: open a follow-up
+            opens.append((index, parsed, sender, match.ticket, None))
+        else:
+            outcomes[index] = result.message
+    opened = tickets_open(
+        [_new_ticket(p, s, records[i], batch, linked, q) for i, p, s, linked, q in opens]
+    )
+    replies: list[AutoReply] = []
+    sent = auto_replies_sent(s.email for _, _, s, _, _ in opens)
+    for (index, parsed, sender, _, _), result in zip(opens, opened, strict=True):
+        outcomes[index] = result.message
+        if result.created and not auto_reply_refusal(
+            parsed, sender.email, ours=batch.ours, sent_last_hour=sent[sender.email]
+        ):
+            kind = (
+                OutboundKind.VERIFICATION if sender.needs_verification else OutboundKind.AUTO_REPLY
+            )
+            replies.append(AutoReply(result.ticket, parsed, sender.email, kind))
+            sent[sender.email] += 1
+    auto_replies_queue(replies)
 
 
-def _append(
+def _alone(func: Callable[..., Message], *args: Any) -> Message | Exception:
+    """Run one of the rare single-mail paths in a savepoint; return its error as a value."""
+    try:
+        with transaction.atomic():
+            return func(*args)
+    except (InboundIgnored, InboundRejected, TicketError) as exc:
+        return exc
+
+
+def _reply_message(
     parsed: ParsedEmail, match: TicketMatch, sender: Sender, record: InboundRecord
-) -> MessageResult:
-    assert match.ticket is not None
+) -> MessageIn:
     stripped = strip_reply(parsed.text)
     metadata = _metadata(parsed, sender, record, threaded_by=match.via)
     if stripped != parsed.text:
         metadata["full_text"] = parsed.text[:MAX_METADATA_TEXT]
-    message = _message_in(parsed, sender, metadata, body_text=stripped, body_html="")
-    return message_add(ticket=match.ticket, message=message)
+    return _message_in(parsed, sender, metadata, body_text=stripped, body_html="")
 
 
-def _open(
+def _new_ticket(
     parsed: ParsedEmail,
     sender: Sender,
     record: InboundRecord,
-    *,
+    batch: _Batch,
     linked_to: Ticket | None,
     quarantined: Ticket | None,
-    ours: set[str],
-) -> Message:
+) -> TicketOpen:
     metadata = _metadata(parsed, sender, record)
     needs_verification = sender.needs_verification
     if quarantined is not None:
@@ -97,19 +216,15 @@ def _open(
     elif linked_to is not None:
         metadata["follow_up_of"] = linked_to.reference
     subject = normalize_subject(parsed.subject, settings.SUPPORTDESK_TICKET_PREFIX)
-    result = ticket_open(
+    return TicketOpen(
         subject=_no_nul(subject or NO_SUBJECT)[:255] or NO_SUBJECT,
-        department=route(parsed),
+        department=route(parsed, batch.departments),
         message=_message_in(parsed, sender, metadata, parsed.text, parsed.html or ""),
         contact=sender.contact,
         account=sender.account,
         needs_verification=needs_verification,
         linked_to=linked_to,
     )
-    if result.created and auto_reply_refusal(parsed, sender.email, ours=ours) is None:
-        kind = OutboundKind.VERIFICATION if sender.needs_verification else OutboundKind.AUTO_REPLY
-        auto_reply_queue(ticket=result.ticket, parsed=parsed, to_email=sender.email, kind=kind)
-    return result.message
 
 
 def _message_in(

@@ -1,4 +1,4 @@
-"""The ticket_event receiver queues detection after commit, only when it can matter."""
+"""The ticket_events receiver queues detection after commit, only when it can matter."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def delay():
-    with mock.patch("duplicates.tasks.detect.delay") as patched:
+    with mock.patch("duplicates.tasks.detect_many.delay") as patched:
         yield patched
 
 
@@ -28,7 +28,7 @@ def test_new_ticket_queues_one_detection_after_commit(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         ticket = open_ticket(contact=anna, body="The shop is down")
-    delay.assert_called_once_with(ticket.pk)
+    delay.assert_called_once_with([ticket.pk])
 
 
 def test_inbound_follow_up_on_young_ticket_queues_detection(
@@ -40,7 +40,7 @@ def test_inbound_follow_up_on_young_ticket_queues_detection(
             ticket=ticket,
             message=MessageIn(channel=Channel.EMAIL, body_text="still down", author_contact=anna),
         )
-    delay.assert_called_once_with(ticket.pk)
+    delay.assert_called_once_with([ticket.pk])
 
 
 def test_replies_notes_and_old_tickets_queue_nothing(
@@ -82,7 +82,9 @@ def test_broker_outage_does_not_break_ingestion(
 
 
 def test_task_runs_the_service(departments, anna):
-    from duplicates.tasks import detect
+    from duplicates.models import TicketSignature
+    from duplicates.tasks import detect_many
 
     ticket = open_ticket(contact=anna, body="The shop is down")
-    assert detect.run(ticket.pk) == {"flagged": [], "merged_into": None}
+    assert detect_many.run([ticket.pk]) == 1
+    assert TicketSignature.objects.filter(ticket=ticket).exists()

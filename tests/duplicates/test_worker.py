@@ -38,4 +38,4 @@ def test_worker_flags_and_merges(worker, anna):
         worker,
     )
     assert merged.merged_into_id == first.pk
-    worker.wait_for_task_success("duplicates.detect")
+    worker.wait_for_task_success("duplicates.detect_many")

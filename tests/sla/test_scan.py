@@ -101,18 +101,18 @@ def test_ticket_events_queue_one_recompute_each_after_commit(
 ):
     from sla import tasks
 
-    queued: list[int] = []
-    monkeypatch.setattr(tasks.recompute_ticket, "delay", queued.append)
+    queued: list[list[int]] = []
+    monkeypatch.setattr(tasks.recompute_tickets, "delay", queued.append)
     with django_capture_on_commit_callbacks(execute=True):
         ticket = ticket_open(
             subject="Queue me",
             department=Department.objects.get(slug="customer-support"),
             message=MessageIn(channel="email", body_text="hello"),
         ).ticket
-    assert queued == [ticket.pk]  # created + message_added: one task sees both
+    assert queued == [[ticket.pk]]  # created + message_added: one task sees both
     with django_capture_on_commit_callbacks(execute=True):
         ticket_assign(ticket=ticket, assignee=agent)
-    assert queued == [ticket.pk]  # assignment moves no clock
+    assert queued == [[ticket.pk]]  # assignment moves no clock
 
 
 @pytest.mark.postgres

@@ -46,7 +46,7 @@ def test_worker_computes_deadlines_and_beat_scan_raises_the_breach(worker, prese
     )
     assert sla.policy.slug == "customer-support"
     assert sla.first_response_state == "running"
-    worker.wait_for_task_success("sla.recompute_ticket")
+    worker.wait_for_task_success("sla.recompute_tickets")
 
     # Beat's scan with the clock moved past the deadline (no sleeping).
     result = scan_deadlines(now=sla.first_response_due + timedelta(minutes=1))

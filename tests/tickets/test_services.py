@@ -21,7 +21,7 @@ from tickets.models import (
     TicketEvent,
 )
 from tickets.services import AttachmentIn, MessageIn
-from tickets.signals import ticket_event
+from tickets.signals import ticket_events
 
 from ..factories import AgentFactory, open_ticket
 
@@ -326,10 +326,10 @@ def test_html_is_sanitized_before_storage(departments):
 def test_events_are_announced_after_commit(departments, django_capture_on_commit_callbacks):
     received: list[tuple[int, str]] = []
 
-    def listener(sender, ticket_id, event_id, kind, **kwargs):
-        received.append((ticket_id, kind))
+    def listener(sender, events, **kwargs):
+        received.extend((e.ticket_id, e.kind) for e in events)
 
-    ticket_event.connect(listener)
+    ticket_events.connect(listener)
     try:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             ticket = open_ticket()
@@ -337,7 +337,7 @@ def test_events_are_announced_after_commit(departments, django_capture_on_commit
         for callback in callbacks:
             callback()
     finally:
-        ticket_event.disconnect(listener)
+        ticket_events.disconnect(listener)
     assert received == [(ticket.pk, EventKind.CREATED), (ticket.pk, EventKind.MESSAGE_ADDED)]
     assert TicketEvent.objects.filter(ticket=ticket).count() == 2
 

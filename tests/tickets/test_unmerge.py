@@ -198,21 +198,21 @@ def test_cloned_by_customer_is_set_by_merge_and_cleared_by_unmerge(pair):
 
 
 def test_unmerge_announces_both_events_after_commit(pair, django_capture_on_commit_callbacks):
-    from tickets.signals import ticket_event
+    from tickets.signals import ticket_events
 
     a, b = pair
     ticket_merge(source=b, target=a)
     seen: list[tuple[int, str]] = []
 
-    def listener(sender: Any, ticket_id: int, kind: str, **kwargs: Any) -> None:
-        seen.append((ticket_id, kind))
+    def listener(sender: Any, events: list, **kwargs: Any) -> None:
+        seen.extend((e.ticket_id, e.kind) for e in events)
 
-    ticket_event.connect(listener, dispatch_uid="test-unmerge-listener")
+    ticket_events.connect(listener, dispatch_uid="test-unmerge-listener")
     try:
         with django_capture_on_commit_callbacks(execute=True):
             ticket_unmerge(ticket=b)
     finally:
-        ticket_event.disconnect(dispatch_uid="test-unmerge-listener")
+        ticket_events.disconnect(dispatch_uid="test-unmerge-listener")
     assert (b.pk, EventKind.UNMERGED) in seen and (a.pk, EventKind.RELEASED) in seen
 
 

@@ -1,7 +1,8 @@
 """Import mail from .eml files, mbox files and Maildir folders into SupportDesk.
 
 Each mail is stored raw first (like a webhook delivery), then queued for the worker, or
-with ``--sync`` processed right here by the same code the worker runs.
+with ``--sync`` processed right here by the same code the worker runs. Mails are stored
+and processed in chunks of ``SUPPORTDESK_INBOUND_BATCH`` (one transaction each).
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ import time
 from collections import Counter
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError
+from django.db.models import Min
 
-from channels_app.email.sources import iter_mails
-from channels_app.inbound import inbound_process, inbound_store
+from channels_app.email.sources import RawMail, iter_mails
+from channels_app.inbound import inbound_process_many, inbound_store_many
 from channels_app.models import InboundRecord, InboundStatus
 from tickets.models import Channel, Message
 
@@ -39,42 +42,69 @@ class Command(BaseCommand):
         failed: list[str] = []
         tty = self.stdout.isatty()
         started = time.monotonic()
+        chunk: list[RawMail] = []
         for mail in iter_mails(options["paths"]):
             counts["read"] += 1
             if mail.raw is None:
                 failed.append(mail.error)
             else:
-                outcome, reason = self._one(mail.raw, options)
-                counts[outcome] += 1
-                if outcome == "ignored":
-                    ignored[reason] += 1
-                elif outcome == "failed":
-                    failed.append(f"{mail.origin}: {reason}")
+                chunk.append(mail)
+            if len(chunk) >= settings.SUPPORTDESK_INBOUND_BATCH:
+                self._chunk(chunk, options, counts, ignored, failed)
+                chunk = []
             if tty and counts["read"] % 25 == 0:
                 rate = counts["read"] / max(time.monotonic() - started, 1e-6)
                 self.stdout.write(f"\r{counts['read']} mails read ({rate:.0f}/s)", ending="")
                 self.stdout.flush()
+        self._chunk(chunk, options, counts, ignored, failed)
         if tty:
             self.stdout.write("")
         self._summary(counts, ignored, failed, options["sync"], time.monotonic() - started)
 
-    def _one(self, raw: bytes, options: dict[str, Any]) -> tuple[str, str]:
+    def _chunk(
+        self,
+        mails: list[RawMail],
+        options: dict[str, Any],
+        counts: Counter[str],
+        ignored: Counter[str],
+        failed: list[str],
+    ) -> None:
+        """Store a chunk of mails in one go; with --sync, process them right here."""
+        if not mails:
+            return
         sync = options["sync"]
         try:
-            record, created = inbound_store(
-                channel=Channel.EMAIL, source=options["source"], raw=raw, enqueue=not sync
+            stored = inbound_store_many(
+                channel=Channel.EMAIL,
+                source=options["source"],
+                raws=[m.raw for m in mails if m.raw is not None],
+                enqueue=not sync,
             )
         except DatabaseError as exc:
-            return "failed", f"could not store: {exc}"
-        if not created:
-            return "duplicate", ""
+            failed.extend(f"{m.origin}: could not store: {exc}" for m in mails)
+            return
+        new = [
+            (mail, record) for mail, (record, created) in zip(mails, stored, strict=True) if created
+        ]
+        counts["duplicate"] += len(mails) - len(new)
         if not sync:
-            return "queued", ""
+            counts["queued"] += len(new)
+            return
         try:
-            record = inbound_process(record.pk)
-        except DatabaseError as exc:  # stored: beat or a re-run picks it up later
-            return "failed", f"database error while processing (kept, will retry): {exc}"
-        return _outcome(record)
+            processed = {r.pk: r for r in inbound_process_many([r.pk for _, r in new])}
+        except DatabaseError as exc:  # stored: beat or a re-run picks them up later
+            counts["failed"] += len(new)
+            reason = f"database error while processing (kept, will retry): {exc}"
+            failed.extend(f"{mail.origin}: {reason}" for mail, _ in new)
+            return
+        outcomes = _outcomes(list(processed.values()))
+        for mail, record in new:
+            outcome, reason = outcomes[record.pk]
+            counts[outcome] += 1
+            if outcome == "ignored":
+                ignored[reason] += 1
+            elif outcome == "failed":
+                failed.append(f"{mail.origin}: {reason}")
 
     def _summary(
         self,
@@ -113,17 +143,40 @@ class Command(BaseCommand):
         self.stdout.write("\n".join(lines))
 
 
-def _outcome(record: InboundRecord) -> tuple[str, str]:
-    """Classify a processed record for the summary."""
-    if record.status == InboundStatus.IGNORED:
-        return "ignored", record.error
-    if record.status != InboundStatus.PROCESSED or record.message_id is None:
-        return "failed", record.error or record.status
-    message = Message.objects.get(pk=record.message_id)
-    first_record = message.inbound_records.order_by("pk").values_list("pk", flat=True).first()
-    if first_record != record.pk:
-        return "duplicate_message", ""
-    if message.channel == Channel.NOTE:
-        return "note", ""
-    first = Message.objects.filter(ticket_id=message.ticket_id).order_by("pk").first()
-    return ("new_ticket" if first is not None and first.pk == message.pk else "reply"), ""
+def _outcomes(records: list[InboundRecord]) -> dict[int, tuple[str, str]]:
+    """Classify processed records for the summary (three queries for any number)."""
+    out: dict[int, tuple[str, str]] = {}
+    done: dict[int, InboundRecord] = {}
+    for record in records:
+        if record.status == InboundStatus.IGNORED:
+            out[record.pk] = ("ignored", record.error)
+        elif record.status != InboundStatus.PROCESSED or record.message_id is None:
+            out[record.pk] = ("failed", record.error or record.status)
+        else:
+            done[record.pk] = record
+    message_ids = {r.message_id for r in done.values()}
+    messages = dict(Message.objects.filter(pk__in=message_ids).values_list("pk", "ticket_id"))
+    channels = dict(Message.objects.filter(pk__in=message_ids).values_list("pk", "channel"))
+    first_message = dict(
+        Message.objects.filter(ticket_id__in=set(messages.values()))
+        .values("ticket_id")
+        .annotate(first=Min("pk"))
+        .values_list("ticket_id", "first")
+    )
+    first_record = dict(
+        InboundRecord.objects.filter(message_id__in=message_ids)
+        .values("message_id")
+        .annotate(first=Min("pk"))
+        .values_list("message_id", "first")
+    )
+    for pk, record in done.items():
+        message_id = record.message_id
+        if first_record.get(message_id) != pk:
+            out[pk] = ("duplicate_message", "")
+        elif channels[message_id] == Channel.NOTE:
+            out[pk] = ("note", "")
+        elif first_message.get(messages[message_id]) == message_id:
+            out[pk] = ("new_ticket", "")
+        else:
+            out[pk] = ("reply", "")
+    return out

@@ -1,0 +1,168 @@
+"""Many mails processed as one batch follow the same rules as one at a time, at a fixed
+number of queries, and a bad mail fails alone."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from channels_app.email import processor
+from channels_app.inbound import inbound_process_many, inbound_store_many
+from channels_app.models import InboundRecord, InboundStatus, OutboundEmail, OutboundKind
+from tickets.models import Channel, Message, Status, Ticket
+from tickets.services import ticket_status_set
+
+from .mail_helpers import TECH, deliver, fixture, make_mail
+
+pytestmark = pytest.mark.django_db
+
+
+def store(raws: list[bytes]) -> list[int]:
+    return [r.pk for r, _ in inbound_store_many(channel=Channel.EMAIL, source="t", raws=raws)]
+
+
+def process(raws: list[bytes], callbacks) -> list[InboundRecord]:
+    """Store the mails in one go and process them as one batch, after-commit work run."""
+    with callbacks(execute=True):
+        ids = store(raws)
+        inbound_process_many(ids)
+    return [InboundRecord.objects.get(pk=pk) for pk in ids]
+
+
+def test_a_mixed_batch_ends_like_one_at_a_time(
+    departments, anna, mailoutbox, django_capture_on_commit_callbacks
+):
+    """New mails, a token reply from a contact, a reply to a mail of the same batch, a
+    reply to a closed ticket, a re-sent Message-ID, list mail, an unreadable record and
+    an out-of-office: each ends as it would alone."""
+    solved = Ticket.objects.get(
+        pk=deliver(make_mail(sender="anna@northwind.example")).message.ticket_id
+    )
+    ticket_status_set(ticket=solved, status=Status.SOLVED)
+    closed = Ticket.objects.get(
+        pk=deliver(make_mail(sender="anna@northwind.example")).message.ticket_id
+    )
+    ticket_status_set(ticket=closed, status=Status.CLOSED)
+    mailoutbox.clear()
+    raws = [
+        make_mail(subject="Printer on fire", message_id="p1@example.org", to=TECH),
+        make_mail(subject="Re: Printer on fire", message_id="p2@example.org",
+                  headers={"In-Reply-To": "<p1@example.org>"}),  # answers the mail above
+        make_mail(subject=f"Re: [{solved.reference}] not fixed", sender="anna@northwind.example"),
+        make_mail(subject=f"Re: [{closed.reference}] again", sender="anna@northwind.example"),
+        make_mail(subject="Printer on fire", message_id="p1@example.org",
+                  headers={"Received": "from relay2.example"}),  # the same mail re-sent
+        fixture("list_mail.eml"),
+        b"\x00\x01 not a mail",
+        make_mail(subject=f"Out of office [{solved.reference}]", sender="anna@northwind.example",
+                  headers={"Auto-Submitted": "auto-replied"}),
+    ]  # fmt: skip
+    new, threaded, reopened, follow_up, resent, listed, unreadable, ooo = process(
+        raws, django_capture_on_commit_callbacks
+    )
+    assert new.status == InboundStatus.PROCESSED, new.error
+    first = new.message.ticket
+    assert first.department.slug == "technical-support"
+    assert threaded.message.ticket_id == first.pk  # threaded inside the batch
+    assert reopened.message.ticket_id == solved.pk
+    solved.refresh_from_db()
+    assert solved.status == Status.OPEN
+    follow = follow_up.message.ticket
+    assert follow.pk != closed.pk and follow.linked_to_id == closed.pk
+    assert resent.status == InboundStatus.PROCESSED and resent.message_id == new.message_id
+    assert Message.objects.filter(external_id="p1@example.org").count() == 1
+    assert listed.status == InboundStatus.IGNORED and listed.error.startswith("list mail")
+    assert unreadable.status == InboundStatus.FAILED and unreadable.error
+    assert ooo.message.channel == Channel.NOTE and ooo.message.ticket_id == solved.pk
+    # Acknowledgements: one per new ticket (the first mail and the closed-ticket follow-up).
+    acknowledged = sorted(m.subject for m in mailoutbox)
+    assert acknowledged == sorted(
+        [f"Re: [{first.reference}] Printer on fire", f"Re: [{follow.reference}] {follow.subject}"]
+    )
+    assert OutboundEmail.objects.filter(sent_at__isnull=False).count() == 2
+
+
+def test_acknowledgement_limit_counts_the_mails_of_the_batch(
+    departments, mailoutbox, settings, django_capture_on_commit_callbacks
+):
+    settings.SUPPORTDESK_AUTO_REPLY_PER_HOUR = 2
+    raws = [make_mail(subject=f"Question {n}") for n in range(5)]
+    records = process(raws, django_capture_on_commit_callbacks)
+    assert {r.status for r in records} == {InboundStatus.PROCESSED}
+    assert Ticket.objects.count() == 5
+    assert len(mailoutbox) == 2
+    assert OutboundEmail.objects.filter(kind=OutboundKind.AUTO_REPLY).count() == 2
+
+
+def test_a_batch_costs_the_same_queries_for_ten_or_forty_mails(departments, anna):
+    """Bulk lookups and inserts: the query count does not grow with the batch."""
+
+    def queries(count: int) -> int:
+        raws = [
+            make_mail(subject=f"Batch {count} #{n}", sender=f"c{count}-{n}@example.org")
+            for n in range(count)
+        ]
+        raws += [
+            make_mail(subject=f"More {count} #{n}", sender="anna@northwind.example")
+            for n in range(count)
+        ]
+        ids = store(raws)
+        with CaptureQueriesContext(connection) as captured:
+            inbound_process_many(ids)
+        assert InboundRecord.objects.filter(
+            pk__in=ids, status=InboundStatus.PROCESSED
+        ).count() == len(ids)
+        return len(captured)
+
+    small, large = queries(5), queries(20)
+    assert large == small, (small, large)
+
+
+def test_a_mail_that_breaks_the_batch_fails_alone(departments, monkeypatch):
+    """An unexpected error undoes the batch; the records are then processed one by one,
+    so only the bad one fails (with the reason) and the others become tickets."""
+    real_route = processor.route
+
+    def route(parsed, departments=None):
+        if parsed.subject == "boom":
+            raise RuntimeError("routing table corrupt")
+        return real_route(parsed, departments)
+
+    monkeypatch.setattr(processor, "route", route)
+    ids = store(
+        [make_mail(subject="fine 1"), make_mail(subject="boom"), make_mail(subject="fine 2")]
+    )
+    inbound_process_many(ids)
+    fine1, boom, fine2 = (InboundRecord.objects.get(pk=pk) for pk in ids)
+    assert fine1.status == fine2.status == InboundStatus.PROCESSED
+    assert boom.status == InboundStatus.FAILED and "routing table corrupt" in boom.error
+    assert sorted(Ticket.objects.values_list("subject", flat=True)) == ["fine 1", "fine 2"]
+
+
+def test_a_batch_announces_its_events_once(
+    departments, monkeypatch, django_capture_on_commit_callbacks
+):
+    """One SLA recompute task and one detection task for the whole batch."""
+    from duplicates import tasks as duplicate_tasks
+    from sla import tasks as sla_tasks
+
+    sla_calls: list[list[int]] = []
+    detect_calls: list[list[int]] = []
+    monkeypatch.setattr(sla_tasks.recompute_tickets, "delay", sla_calls.append)
+    monkeypatch.setattr(duplicate_tasks.detect_many, "delay", detect_calls.append)
+    records = process(
+        [make_mail(subject=f"Q{n}") for n in range(6)], django_capture_on_commit_callbacks
+    )
+    tickets = sorted(r.message.ticket_id for r in records)
+    assert sla_calls == [tickets] and detect_calls == [tickets]
+
+
+def test_storing_many_keeps_each_mail_once(departments):
+    a, b = make_mail(subject="a"), make_mail(subject="b")
+    first = inbound_store_many(channel=Channel.EMAIL, source="t", raws=[a, b, a], enqueue=False)
+    assert [created for _, created in first] == [True, True, False]
+    assert first[0][0].pk == first[2][0].pk
+    again = inbound_store_many(channel=Channel.EMAIL, source="t", raws=[b], enqueue=False)
+    assert again == [(first[1][0], False)]
+    assert InboundRecord.objects.count() == 2

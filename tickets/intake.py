@@ -1,0 +1,490 @@
+"""Opening tickets and appending messages, one at a time or many in one go.
+
+Re-exported by ``tickets.services``, the one place callers change tickets through.
+``ticket_open`` / ``message_add`` are the batch forms with one item, so a channel that
+imports thousands of mails (``tickets_open`` / ``messages_add``) follows exactly the same
+rules: idempotent on a message's external id, merged tickets forward to their survivor,
+a customer's message reopens a solved ticket, a closed ticket takes notes only.
+A batch costs a fixed number of queries (bulk inserts, one lock query), not a few per item.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .errors import InvalidInput, TicketClosed
+from .events import record_event, record_events
+from .models import (
+    Account,
+    Attachment,
+    Channel,
+    Contact,
+    Department,
+    Direction,
+    EventKind,
+    Message,
+    Severity,
+    Status,
+    Ticket,
+)
+from .numbering import next_ticket_numbers
+from .sanitize import sanitize_html
+
+# A customer's message wakes these up: the problem is not solved after all.
+REOPENED_BY_CUSTOMER = frozenset({Status.PENDING_CUSTOMER, Status.SOLVED})
+MAX_SUBJECT_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class AttachmentIn:
+    """A file to attach to a new message."""
+
+    filename: str
+    content: bytes
+    content_type: str = "application/octet-stream"
+    content_id: str = ""
+    is_inline: bool = False
+
+
+@dataclass(frozen=True)
+class MessageIn:
+    """What a channel knows about one timeline entry."""
+
+    channel: str
+    direction: str = Direction.INBOUND
+    body_text: str = ""
+    body_html: str = ""
+    author_contact: Contact | None = None
+    author_user: AbstractBaseUser | None = None
+    occurred_at: datetime | None = None
+    external_id: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    attachments: Sequence[AttachmentIn] = ()
+
+
+@dataclass(frozen=True)
+class MessageResult:
+    """The message a service stored, or found already stored (``created`` False)."""
+
+    message: Message
+    created: bool
+
+    @property
+    def ticket(self) -> Ticket:
+        return self.message.ticket
+
+
+@dataclass(frozen=True)
+class TicketOpen:
+    """One ticket to open (the arguments of ``ticket_open``)."""
+
+    subject: str
+    department: Department
+    message: MessageIn
+    contact: Contact | None = None
+    account: Account | None = None
+    severity: int = Severity.S3
+    actor: AbstractBaseUser | None = None
+    needs_verification: bool = False
+    linked_to: Ticket | None = None
+
+
+@dataclass(frozen=True)
+class MessageAdd:
+    """One message to append (the arguments of ``message_add``)."""
+
+    ticket: Ticket
+    message: MessageIn
+    actor: AbstractBaseUser | None = None
+
+
+def ticket_open(
+    *,
+    subject: str,
+    department: Department,
+    message: MessageIn,
+    contact: Contact | None = None,
+    account: Account | None = None,
+    severity: int = Severity.S3,
+    actor: AbstractBaseUser | None = None,
+    needs_verification: bool = False,
+    linked_to: Ticket | None = None,
+) -> MessageResult:
+    """Open a ticket whose first timeline entry is ``message``.
+
+    Idempotent on ``message.external_id``: if that channel already stored the id, return
+    the existing message and its ticket with ``created`` False and change nothing.
+    ``linked_to`` names the ticket this one follows up (e.g. a reply to a closed ticket);
+    ``needs_verification`` flags a sender agents must confirm before sharing account data.
+    """
+    item = TicketOpen(
+        subject=subject,
+        department=department,
+        message=message,
+        contact=contact,
+        account=account,
+        severity=severity,
+        actor=actor,
+        needs_verification=needs_verification,
+        linked_to=linked_to,
+    )
+    return tickets_open([item])[0]
+
+
+def tickets_open(items: Sequence[TicketOpen]) -> list[MessageResult]:
+    """Open one ticket per item, in order (numbers ascend with the items); see ticket_open.
+
+    Raises the first item's InvalidInput before writing anything. An item whose message
+    id is already stored (or appears earlier in ``items``) gets that message back.
+    """
+    prepared = [_prepare_open(item) for item in items]
+    results: list[MessageResult | None] = [None] * len(items)
+    existing = _find_external([item.message for item in items])
+    fresh: list[int] = []
+    first_of: dict[tuple[str, str], int] = {}
+    for index, item in enumerate(items):
+        key = _external_key(item.message)
+        if key in existing:
+            results[index] = MessageResult(existing[key], created=False)
+        elif key is not None and key in first_of:
+            continue  # the same id twice in the batch: answered from the first below
+        else:
+            if key is not None:
+                first_of[key] = index
+            fresh.append(index)
+    try:
+        with transaction.atomic():
+            stored = _open_fresh([items[i] for i in fresh], [prepared[i] for i in fresh])
+    except IntegrityError:
+        # A concurrent delivery of the same external id won the race: return its result.
+        if len(items) == 1 and (found := _find_external([items[0].message])):
+            return [MessageResult(next(iter(found.values())), created=False)]
+        raise
+    for index, message in zip(fresh, stored, strict=True):
+        results[index] = MessageResult(message, created=True)
+    for index, item in enumerate(items):
+        if results[index] is None:  # a repeat of an id first seen in this batch
+            first = results[first_of[_external_key(item.message)]]
+            results[index] = MessageResult(first.message, created=False)
+    return results  # type: ignore[return-value]
+
+
+def message_add(
+    *, ticket: Ticket, message: MessageIn, actor: AbstractBaseUser | None = None
+) -> MessageResult:
+    """Append ``message`` to the ticket's timeline (idempotent on its external id).
+
+    A message for a merged ticket lands in the surviving ticket. A customer's message
+    reopens a solved or pending ticket; a closed ticket refuses inbound and outbound
+    messages with TicketClosed (open a new ticket instead), but still takes notes.
+    """
+    result = messages_add([MessageAdd(ticket=ticket, message=message, actor=actor)])[0]
+    if isinstance(result, TicketClosed):
+        raise result
+    return result
+
+
+def messages_add(items: Sequence[MessageAdd]) -> list[MessageResult | TicketClosed]:
+    """Append each item's message, in order; see message_add.
+
+    A message a closed ticket refuses comes back as a TicketClosed (not raised), so the
+    caller can open follow-up tickets for those and keep the rest of the batch.
+    """
+    for item in items:
+        _validate_message(item.message)
+    results: list[MessageResult | TicketClosed | None] = [None] * len(items)
+    existing = _find_external([item.message for item in items])
+    todo: list[int] = []
+    seen: dict[tuple[str, str], int] = {}
+    for index, item in enumerate(items):
+        key = _external_key(item.message)
+        if key in existing:
+            results[index] = MessageResult(existing[key], created=False)
+        elif key is None or key not in seen:
+            if key is not None:
+                seen[key] = index
+            todo.append(index)
+    if todo:
+        try:
+            with transaction.atomic():
+                _append_fresh(items, todo, results)
+        except IntegrityError:
+            if len(items) == 1 and (found := _find_external([items[0].message])):
+                return [MessageResult(next(iter(found.values())), created=False)]
+            raise
+    for index, item in enumerate(items):
+        if results[index] is None:  # a repeat of an id first seen in this batch
+            first = results[seen[_external_key(item.message)]]
+            results[index] = (
+                MessageResult(first.message, False) if isinstance(first, MessageResult) else first
+            )
+    return results  # type: ignore[return-value]
+
+
+# --- the writes -------------------------------------------------------------------------
+
+
+def _open_fresh(
+    items: list[TicketOpen], prepared: list[tuple[str, Account | None]]
+) -> list[Message]:
+    if not items:
+        return []
+    now = timezone.now()
+    numbers = next_ticket_numbers(len(items))
+    tickets = Ticket.objects.bulk_create(
+        [
+            Ticket(
+                number=number,
+                subject=subject,
+                department=item.department,
+                severity=item.severity,
+                account=account,
+                contact=item.contact,
+                origin_channel=item.message.channel,
+                needs_verification=item.needs_verification,
+                linked_to=item.linked_to,
+                created_at=now,
+                updated_at=now,
+            )
+            for item, number, (subject, account) in zip(items, numbers, prepared, strict=True)
+        ]
+    )
+    events: list[tuple[Ticket, str, AbstractBaseUser | None, dict[str, Any]]] = [
+        (
+            ticket,
+            EventKind.CREATED,
+            item.actor,
+            {
+                "channel": item.message.channel,
+                **({"linked_to": item.linked_to.pk} if item.linked_to else {}),
+            },
+        )
+        for ticket, item in zip(tickets, items, strict=True)
+    ]
+    messages = _insert_messages([(t, i.message) for t, i in zip(tickets, items, strict=True)], now)
+    events += [
+        (ticket, EventKind.MESSAGE_ADDED, item.actor, _message_event_data(message))
+        for ticket, item, message in zip(tickets, items, messages, strict=True)
+    ]
+    record_events(events)
+    return messages
+
+
+def _append_fresh(items: Sequence[MessageAdd], todo: list[int], results: list[Any]) -> None:
+    now = timezone.now()
+    survivors = _lock_survivors([items[i].ticket for i in todo])
+    accepted: list[int] = []
+    for index in todo:
+        message = items[index].message
+        ticket = survivors[items[index].ticket.pk]
+        if ticket.status == Status.CLOSED and message.direction != Direction.INTERNAL:
+            results[index] = TicketClosed(
+                f"{ticket.reference} is closed; open a new ticket that refers to it."
+            )
+        else:
+            accepted.append(index)
+    pairs = [(survivors[items[i].ticket.pk], items[i].message) for i in accepted]
+    stored = _insert_messages(pairs, now)
+    record_events(
+        [
+            (ticket, EventKind.MESSAGE_ADDED, items[i].actor, _message_event_data(message))
+            for i, (ticket, _), message in zip(accepted, pairs, stored, strict=True)
+        ]
+    )
+    changed: dict[int, tuple[Ticket, set[str]]] = {}
+    for index, (ticket, message) in zip(accepted, pairs, strict=True):
+        actor = items[index].actor
+        fields = changed.setdefault(ticket.pk, (ticket, {"updated_at"}))[1]
+        if message.direction == Direction.INBOUND and ticket.status in REOPENED_BY_CUSTOMER:
+            set_status(ticket, Status.OPEN, actor, reason="customer wrote again")
+            fields |= {"status", "solved_at"}
+        elif message.direction == Direction.OUTBOUND and ticket.status == Status.NEW:
+            set_status(ticket, Status.OPEN, actor, reason="agent replied")
+            fields |= {"status"}
+        ticket.updated_at = now
+    touched = [t.pk for t, fields in changed.values() if fields == {"updated_at"}]
+    Ticket.objects.filter(pk__in=touched).update(updated_at=now)  # one query for the many
+    for ticket, fields in changed.values():
+        if fields != {"updated_at"}:
+            ticket.save(update_fields=sorted(fields))
+    for index, message in zip(accepted, stored, strict=True):
+        results[index] = MessageResult(message, created=True)
+
+
+def _lock_survivors(tickets: Iterable[Ticket]) -> dict[int, Ticket]:
+    """Lock the tickets (in id order: two batches cannot deadlock on them) and the tickets
+    they were merged into; return each given id's surviving, locked ticket."""
+    wanted = {t.pk for t in tickets}
+    locked: dict[int, Ticket] = {}
+    missing = set(wanted)
+    while missing:
+        rows = Ticket.objects.select_for_update().filter(pk__in=missing).order_by("pk")
+        for row in rows:
+            locked[row.pk] = row
+        missing = {
+            row.merged_into_id
+            for row in locked.values()
+            if row.merged_into_id is not None and row.merged_into_id not in locked
+        }
+    survivors: dict[int, Ticket] = {}
+    for pk in wanted:
+        ticket = locked[pk]
+        while ticket.merged_into_id is not None:
+            ticket = locked[ticket.merged_into_id]
+        survivors[pk] = ticket
+    return survivors
+
+
+def _insert_messages(pairs: list[tuple[Ticket, MessageIn]], now: datetime) -> list[Message]:
+    stored = Message.objects.bulk_create(
+        [
+            Message(
+                ticket=ticket,
+                channel=message.channel,
+                direction=message.direction,
+                author_contact=message.author_contact,
+                author_user=message.author_user,
+                body_text=message.body_text,
+                body_html=sanitize_html(message.body_html) if message.body_html else "",
+                occurred_at=message.occurred_at or now,
+                received_at=now,
+                external_id=message.external_id,
+                metadata=message.metadata,
+            )
+            for ticket, message in pairs
+        ]
+    )
+    for row, (_, message) in zip(stored, pairs, strict=True):
+        if message.attachments:
+            _store_attachments(row, message.attachments)
+    return stored
+
+
+def _store_attachments(message: Message, attachments: Iterable[AttachmentIn]) -> None:
+    for item in attachments:
+        digest = hashlib.sha256(item.content).hexdigest()
+        name = _safe_filename(item.filename)
+        attachment = Attachment(
+            message=message,
+            filename=name,
+            content_type=item.content_type or "application/octet-stream",
+            size=len(item.content),
+            sha256=digest,
+            content_id=item.content_id,
+            is_inline=item.is_inline,
+        )
+        attachment.file.save(name, ContentFile(item.content), save=False)
+        attachment.save()
+
+
+def set_status(ticket: Ticket, status: str, actor: AbstractBaseUser | None, *, reason: str) -> None:
+    """Record a status change on the (locked) ticket and set its timestamps; the caller
+    saves the row."""
+    record_event(
+        ticket,
+        EventKind.STATUS_CHANGED,
+        actor,
+        previous=ticket.status,
+        status=status,
+        reason=reason,
+    )
+    now = timezone.now()
+    ticket.status = status
+    if status == Status.SOLVED:
+        ticket.solved_at = now
+    elif status == Status.CLOSED:
+        ticket.closed_at = now
+    else:
+        ticket.solved_at = None  # back in work: the earlier solution did not hold
+
+
+# --- validation and lookups -------------------------------------------------------------
+
+
+def _prepare_open(item: TicketOpen) -> tuple[str, Account | None]:
+    subject = _clean_subject(item.subject)
+    _validate_message(item.message)
+    if not item.department.is_active:
+        raise InvalidInput(
+            "department", f"{item.department} is inactive; choose an active department."
+        )
+    if item.severity not in Severity.values:
+        raise InvalidInput(
+            "severity", f"{item.severity!r} is not a severity; use 1 (critical) to 4 (low)."
+        )
+    account = item.account
+    if account is None and item.contact is not None:
+        account = item.contact.account
+    return subject, account
+
+
+def _clean_subject(subject: str) -> str:
+    cleaned = " ".join((subject or "").split())
+    if not cleaned:
+        raise InvalidInput(
+            "subject", "A ticket needs a subject; describe the problem in a few words."
+        )
+    if len(cleaned) > MAX_SUBJECT_LENGTH:
+        raise InvalidInput("subject", f"Keep the subject under {MAX_SUBJECT_LENGTH} characters.")
+    return cleaned
+
+
+def _validate_message(message: MessageIn) -> None:
+    if message.channel not in Channel.values:
+        raise InvalidInput(
+            "channel", f"{message.channel!r} is not a channel; use one of {Channel.values}."
+        )
+    if message.direction not in Direction.values:
+        raise InvalidInput("direction", f"{message.direction!r} is not a direction.")
+    if (message.channel == Channel.NOTE) != (message.direction == Direction.INTERNAL):
+        raise InvalidInput(
+            "direction", "Internal notes use channel 'note' and direction 'internal'."
+        )
+    if message.author_contact is not None and message.author_user is not None:
+        raise InvalidInput("author", "A message has one author: a contact or an agent, not both.")
+    if message.occurred_at is not None and timezone.is_naive(message.occurred_at):
+        raise InvalidInput("occurred_at", "Give occurred_at with a time zone (an aware datetime).")
+    if message.external_id is not None and not message.external_id.strip():
+        raise InvalidInput("external_id", "external_id must be non-empty when given.")
+    if not (message.body_text.strip() or message.body_html.strip() or message.attachments):
+        raise InvalidInput("body", "The message is empty: give a text, an HTML body or a file.")
+
+
+def _external_key(message: MessageIn) -> tuple[str, str] | None:
+    return None if message.external_id is None else (message.channel, message.external_id)
+
+
+def _find_external(messages: Iterable[MessageIn]) -> dict[tuple[str, str], Message]:
+    """Return the stored messages with these (channel, external id) pairs, in one query."""
+    keys = {key for m in messages if (key := _external_key(m)) is not None}
+    if not keys:
+        return {}
+    by_channel: dict[str, list[str]] = {}
+    for channel, external_id in keys:
+        by_channel.setdefault(channel, []).append(external_id)
+    condition = Q()
+    for channel, ids in by_channel.items():
+        condition |= Q(channel=channel, external_id__in=ids)
+    found = Message.objects.select_related("ticket").filter(condition)
+    return {(m.channel, m.external_id): m for m in found}
+
+
+def _safe_filename(filename: str) -> str:
+    # Drop any path a sender put in the name and control characters; keep the rest.
+    base = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if ch.isprintable()).strip(" .")
+    return base[:200] or "attachment.bin"
+
+
+def _message_event_data(message: Message) -> dict[str, Any]:
+    return {"message": message.pk, "channel": message.channel, "direction": message.direction}
