@@ -6,6 +6,7 @@ messages (and the alerts already raised), and writes only when something changed
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -36,16 +37,56 @@ def at_risk_fraction() -> float:
     return getattr(settings, "SLA_AT_RISK_PERCENT", 80) / 100
 
 
-def policy_for(ticket: Ticket) -> SlaPolicy | None:
+@dataclass
+class SlaLookups:
+    """What every ticket's recompute reads besides its own rows: the active policies, the
+    departments' calendars, the default calendar and holiday names. Loaded once for a
+    batch of tickets (the recompute task, ``sla_recompute``) instead of once per ticket."""
+
+    policies: list[SlaPolicy]
+    department_calendars: dict[int, BusinessCalendar]
+    default_calendar: BusinessCalendar | None
+    day_names: dict[tuple[int, int], dict[date, str]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls) -> SlaLookups:
+        default = getattr(settings, "SLA_DEFAULT_CALENDAR", "")
+        return cls(
+            policies=list(SlaPolicy.objects.filter(is_active=True).select_related("calendar")),
+            department_calendars={
+                link.department_id: link.calendar
+                for link in DepartmentCalendar.objects.select_related("calendar")
+            },
+            default_calendar=(
+                BusinessCalendar.objects.filter(slug=default).first() if default else None
+            ),
+        )
+
+    def names_of(self, row: BusinessCalendar) -> dict[date, str]:
+        """Return the calendar's named days (holidays, short days), cached per version."""
+        key = (row.pk, row.version)
+        if key not in self.day_names:
+            self.day_names[key] = {
+                e.date: e.name or e.get_kind_display() for e in row.exceptions.all()
+            }
+        return self.day_names[key]
+
+
+def policy_for(ticket: Ticket, lookups: SlaLookups | None = None) -> SlaPolicy | None:
     """Return the active policy that matches the ticket most specifically.
 
     Criteria: department, origin channel, severity, account tier; an empty criterion
     matches anything. More criteria set wins; then the lower `order`; then the older policy.
     """
     tier = ticket.account.tier if ticket.account_id else ""
+    policies = (
+        lookups.policies
+        if lookups is not None
+        else SlaPolicy.objects.filter(is_active=True).select_related("calendar")
+    )
     candidates = [
         policy
-        for policy in SlaPolicy.objects.filter(is_active=True).select_related("calendar")
+        for policy in policies
         if (policy.department_id in (None, ticket.department_id))
         and policy.channel in ("", ticket.origin_channel)
         and policy.severity in (None, ticket.severity)
@@ -56,10 +97,15 @@ def policy_for(ticket: Ticket) -> SlaPolicy | None:
     return min(candidates, key=lambda p: (-p.specificity, p.order, p.pk))
 
 
-def calendar_row_for(ticket: Ticket, policy: SlaPolicy | None) -> BusinessCalendar | None:
+def calendar_row_for(
+    ticket: Ticket, policy: SlaPolicy | None, lookups: SlaLookups | None = None
+) -> BusinessCalendar | None:
     """Return the policy's calendar, else the department's, else the default preset."""
     if policy is not None and policy.calendar_id:
         return policy.calendar
+    if lookups is not None:
+        found = lookups.department_calendars.get(ticket.department_id)
+        return found if found is not None else lookups.default_calendar
     link = (
         DepartmentCalendar.objects.select_related("calendar")
         .filter(department_id=ticket.department_id)
@@ -121,10 +167,11 @@ def ticket_history(ticket: Ticket) -> tuple[History, list[dict[str, Any]]]:
     return history, escalations
 
 
-def compute(ticket: Ticket, now: datetime) -> dict[str, Any]:
+def compute(ticket: Ticket, now: datetime, lookups: SlaLookups | None = None) -> dict[str, Any]:
     """Return the TicketSla field values for the ticket as of `now` (no writes)."""
-    policy = policy_for(ticket)
-    row = calendar_row_for(ticket, policy)
+    lookups = lookups or SlaLookups.load()
+    policy = policy_for(ticket, lookups)
+    row = calendar_row_for(ticket, policy, lookups)
     cal = build_calendar(row)
     history, escalations = ticket_history(ticket)
     targets = policy_targets(policy)
@@ -153,22 +200,24 @@ def compute(ticket: Ticket, now: datetime) -> dict[str, Any]:
         if clock.breached and clock.due is not None:
             breach_times.append(clock.due)
     fields["breached_at"] = min(breach_times) if breach_times else None
-    fields["explanation"] = _explain(
-        ticket, policy, row, cal, targets, clocks, escalations, history
-    )
+    names = lookups.names_of(row) if row is not None else {}
+    fields["explanation"] = _explain(policy, row, cal, targets, clocks, escalations, history, names)
     return fields
 
 
-def ticket_sla_recompute(ticket_id: int, *, now: datetime | None = None) -> TicketSla | None:
+def ticket_sla_recompute(
+    ticket_id: int, *, now: datetime | None = None, lookups: SlaLookups | None = None
+) -> TicketSla | None:
     """Recompute and store the ticket's SLA clocks; return them (None if the ticket is gone).
 
     Idempotent: a second run at the same moment finds nothing to change and writes nothing.
+    ``lookups`` (``SlaLookups.load()``) lets a batch share the policy and calendar reads.
     """
     now = now or timezone.now()
     ticket = Ticket.objects.select_related("account").filter(pk=ticket_id).first()
     if ticket is None:
         return None
-    fields = compute(ticket, now)
+    fields = compute(ticket, now, lookups)
     for _attempt in range(2):
         try:
             with transaction.atomic():
@@ -216,7 +265,6 @@ def _business_seconds(cal: CalendarMath, clock: Clock) -> int | None:
 
 
 def _explain(
-    ticket: Ticket,
     policy: SlaPolicy | None,
     row: BusinessCalendar | None,
     cal: CalendarMath,
@@ -224,11 +272,9 @@ def _explain(
     clocks: dict[str, Clock],
     escalations: list[dict[str, Any]],
     history: History,
+    names: dict[date, str],
 ) -> dict[str, Any]:
     """Return why each deadline is what it is: policy, target, hours, holidays, pauses."""
-    names = {}
-    if row is not None:
-        names = {e.date: e.name or e.get_kind_display() for e in row.exceptions.all()}
     out: dict[str, Any] = {
         "policy": policy.name if policy else None,
         "policy_id": policy.pk if policy else None,

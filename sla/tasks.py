@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from .calendars import sync_all_holidays
 from .scan import scan_deadlines
-from .services import ticket_sla_recompute
+from .services import SlaLookups, ticket_sla_recompute
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +26,10 @@ log = logging.getLogger(__name__)
 )
 def recompute_tickets(ticket_ids: list[int]) -> int:
     """Recompute the SLA clocks of these tickets from their history; return how many."""
+    lookups = SlaLookups.load()
     for ticket_id in ticket_ids:
         try:
-            ticket_sla_recompute(ticket_id)
+            ticket_sla_recompute(ticket_id, lookups=lookups)
         except OperationalError:
             raise  # transient: the retry recomputes them all (idempotent)
         except Exception:  # one ticket's bug must not leave the others' clocks stale

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from sla.services import ticket_sla_recompute
+from sla.services import SlaLookups, ticket_sla_recompute
 from tickets.models import Status, Ticket
 
 
@@ -19,7 +19,8 @@ class Command(BaseCommand):
         if not all:
             tickets = tickets.exclude(status__in=[Status.SOLVED, Status.CLOSED, Status.MERGED])
         count = 0
+        lookups = SlaLookups.load()  # the policies and calendars as they are now, read once
         for ticket_id in tickets.values_list("pk", flat=True).iterator():
-            ticket_sla_recompute(ticket_id)
+            ticket_sla_recompute(ticket_id, lookups=lookups)
             count += 1
         self.stdout.write(f"Recomputed the SLA clocks of {count} ticket(s).")
