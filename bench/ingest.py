@@ -42,6 +42,8 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
+from pgdb import create_database  # bench/ is the script folder: sys.path[0]
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 QUEUE = f"bench-{uuid.uuid4().hex[:8]}"
@@ -60,6 +62,7 @@ from django.core.management import call_command  # noqa: E402
 from channels_app.inbound import inbound_process, inbound_store  # noqa: E402
 from channels_app.models import InboundRecord, InboundStatus  # noqa: E402
 from sla.models import TicketSla  # noqa: E402
+from supportdesk.queues import followup_queue  # noqa: E402
 from tickets.models import Account, Contact, ContactEmail, Ticket  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "ingest.json"
@@ -162,7 +165,7 @@ def _rss(pid: int) -> int:
 
 
 def start_worker(concurrency: int) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "celery", "-A", "supportdesk", "worker", "-Q", QUEUE,
+    cmd = [sys.executable, "-m", "celery", "-A", "supportdesk", "worker",
            "--concurrency", str(concurrency), "--loglevel", "WARNING", "--without-heartbeat",
            "--without-mingle", "--without-gossip"]  # fmt: skip
     proc = subprocess.Popen(cmd, cwd=ROOT, env=os.environ.copy(), start_new_session=True)
@@ -199,6 +202,7 @@ def run_ours(folder: Path, source: str, worker: subprocess.Popen) -> dict[str, f
     # SLA row (detection and the SLA recompute are the last things a new ticket queues).
     while (
         broker.llen(QUEUE)
+        or broker.llen(followup_queue(QUEUE))
         or TicketSignature.objects.filter(ticket__in=new).count() < new_count
         or TicketSla.objects.filter(ticket__in=new).count() < new_count
     ):
@@ -242,6 +246,7 @@ def main() -> None:
     engine = settings.DATABASES["default"]["ENGINE"]
     if "postgresql" not in engine or not settings.CELERY_BROKER_URL.startswith("redis://"):
         sys.exit("Set DATABASE_URL (PostgreSQL, a throwaway database) and REDIS_URL.")
+    create_database(os.environ["DATABASE_URL"])
     call_command("migrate", verbosity=0)
     threads = seed(args.seed_tickets)
     worker = start_worker(args.concurrency)

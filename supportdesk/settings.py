@@ -12,6 +12,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from .env import env_bool, env_int, env_list, env_str
+from .queues import celery_queue_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SUPPORTDESK_VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -160,17 +161,22 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 REDIS_URL = env_str("REDIS_URL")
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
 BROKER_DIR = Path(env_str("SUPPORTDESK_BROKER_DIR", str(VAR_DIR / "broker")))
+# Queues are read in the order CELERY_TASK_QUEUES lists them (below), not round robin.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"queue_order_strategy": "priority"}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # kombu's filesystem transport: the embedded broker, a folder both processes share.
     BROKER_DIR.mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {
         "data_folder_in": str(BROKER_DIR),
         "data_folder_out": str(BROKER_DIR),
         "processed_folder": str(BROKER_DIR),
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
-CELERY_TASK_DEFAULT_QUEUE = env_str("SUPPORTDESK_CELERY_QUEUE", "supportdesk")
+_queues = celery_queue_settings(env_str("SUPPORTDESK_CELERY_QUEUE", "supportdesk"))
+CELERY_TASK_DEFAULT_QUEUE = _queues["task_default_queue"]
+CELERY_TASK_QUEUES = _queues["task_queues"]  # main, then follow-ups (see supportdesk/queues.py)
+CELERY_TASK_ROUTES = _queues["task_routes"]
 CELERY_TASK_ACKS_LATE = True  # tasks are idempotent: a worker crash re-delivers, never loses
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -16,6 +16,7 @@ import pytest
 from django.conf import settings
 
 from supportdesk.celery import app as celery_app
+from supportdesk.queues import celery_queue_settings
 
 from .factories import AccountFactory, AgentFactory, ContactFactory
 
@@ -25,11 +26,12 @@ SESSION_QUEUE = f"test-{uuid.uuid4().hex[:10]}"
 def pytest_configure(config: pytest.Config) -> None:
     # Tasks this session sends go to its own queue (and, embedded, its own folder), so a
     # developer's running desk never sees them and a test worker sees nothing else.
-    celery_app.conf.task_default_queue = SESSION_QUEUE
+    celery_app.conf.update(celery_queue_settings(SESSION_QUEUE))
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
         broker_dir = Path(settings.VAR_DIR) / "test-broker"
         broker_dir.mkdir(parents=True, exist_ok=True)
         celery_app.conf.broker_transport_options = {
+            "queue_order_strategy": "priority",
             "data_folder_in": str(broker_dir),
             "data_folder_out": str(broker_dir),
             "processed_folder": str(broker_dir),

@@ -124,9 +124,7 @@ def start_worker() -> Process:
             "--pool",
             "solo",
             "--loglevel",
-            "INFO",
-            "-Q",
-            celery_app.conf.task_default_queue,
+            "INFO",  # consumes the session's queues (CELERY_TASK_QUEUES), main one first
             "--without-heartbeat",
             "--without-mingle",
             "--without-gossip",

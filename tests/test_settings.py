@@ -101,3 +101,17 @@ def test_sqlite_runs_in_wal_mode():
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA journal_mode")
         assert cursor.fetchone()[0] == "wal"
+
+
+def test_follow_up_tasks_have_their_own_queue_read_after_the_main_one(settings):
+    """SLA recomputes and duplicate checks wait while mail is being turned into tickets."""
+    from supportdesk.celery import app
+    from supportdesk.queues import followup_queue
+
+    main, follow_ups = (q.name for q in app.conf.task_queues)
+    assert main == app.conf.task_default_queue
+    assert follow_ups == followup_queue(main)
+    for task in ("sla.recompute_tickets", "duplicates.detect_many"):
+        assert app.amqp.router.route({}, task)["queue"].name == follow_ups
+    assert app.amqp.router.route({}, "channels_app.process_inbound_records")["queue"].name == main
+    assert app.conf.broker_transport_options["queue_order_strategy"] == "priority"
