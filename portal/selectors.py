@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 
 from tickets.models import (
@@ -17,6 +17,8 @@ from tickets.models import (
     format_reference,
 )
 from tickets.selectors import ticket_list, ticket_timeline
+
+from .models import ChatConversation
 
 
 def portal_tickets(contact: Contact) -> QuerySet[Ticket]:
@@ -77,3 +79,16 @@ def portal_ticket(contact: Contact, number: int) -> Ticket | None:
 def portal_timeline(ticket: Ticket) -> list[Message]:
     """Return the customer-visible timeline: everything but internal notes."""
     return [m for m in ticket_timeline(ticket) if m.channel != Channel.NOTE]
+
+
+def ticket_chats(ticket: Ticket) -> list[ChatConversation]:
+    """Return the live chats that fed ``ticket``, live ones first, then newest first.
+
+    A merge moves a chat's lines to the surviving ticket while the conversation keeps
+    pointing at the merged one, so the survivor also lists the chats of its merged tickets.
+    """
+    return list(
+        ChatConversation.objects.filter(Q(ticket=ticket) | Q(ticket__merged_into=ticket))
+        .select_related("ticket")
+        .order_by(F("ended_at").desc(nulls_first=True), "-started_at")
+    )
