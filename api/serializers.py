@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from portal.submission import TOPICS
 from tickets.errors import InvalidInput
-from tickets.models import Direction, Message, Severity, Status, Ticket
+from tickets.models import Direction, Message, Severity, Status, Ticket, format_reference
 from tickets.phones import normalize_phone
 
 SPOKEN = [(Direction.INBOUND, "inbound"), (Direction.OUTBOUND, "outbound")]
@@ -125,25 +125,28 @@ class TicketOut(serializers.ModelSerializer):
         return {"name": obj.contact.name, "email": emails[0] if emails else ""}
 
 
-def ticket_json(obj: Ticket) -> dict:
-    """Return what TicketOut returns, built directly (5x cheaper for list pages)."""
-    emails = [e.email for e in obj.contact.emails.all()] if obj.contact_id else []
+def ticket_json(row: dict) -> dict:
+    """Return what TicketOut returns for a ``tickets.selectors.ticket_list_rows`` row.
+
+    Built directly from the row (no model instances, no serializer fields): the list is
+    the API's busiest call, and this is several times cheaper than ``TicketOut``.
+    """
     return {
-        "reference": obj.reference,
-        "number": obj.number,
-        "subject": obj.subject,
-        "status": obj.status,
-        "severity": obj.severity,
-        "department": obj.department.slug,
-        "origin_channel": obj.origin_channel,
-        "account": {"name": obj.account.name, "reseller_id": obj.account.reseller_id}
-        if obj.account_id
+        "reference": format_reference(row["number"]),
+        "number": row["number"],
+        "subject": row["subject"],
+        "status": row["status"],
+        "severity": row["severity"],
+        "department": row["department__slug"],
+        "origin_channel": row["origin_channel"],
+        "account": {"name": row["account__name"], "reseller_id": row["account__reseller_id"]}
+        if row["account_id"] is not None
         else None,
-        "contact": {"name": obj.contact.name, "email": emails[0] if emails else ""}
-        if obj.contact_id
+        "contact": {"name": row["contact__name"], "email": row["contact_email"] or ""}
+        if row["contact_id"] is not None
         else None,
-        "created_at": _iso(obj.created_at),
-        "updated_at": _iso(obj.updated_at),
+        "created_at": _iso(row["created_at"]),
+        "updated_at": _iso(row["updated_at"]),
     }
 
 

@@ -20,7 +20,13 @@ from channels_app.models import InboundStatus
 from portal.submission import Submission, submission_open
 from tickets.errors import InvalidInput, TicketError
 from tickets.models import Account, Channel, ContactEmail, Status
-from tickets.selectors import contacts_by_email, ticket_by_reference, ticket_list, ticket_timeline
+from tickets.selectors import (
+    contacts_by_email,
+    ticket_by_reference,
+    ticket_list,
+    ticket_list_rows,
+    ticket_timeline,
+)
 
 from . import serializers as s
 from .models import Integration
@@ -133,9 +139,7 @@ class TicketListView(generics.GenericAPIView):
     serializer_class = s.TicketOut
 
     def get_queryset(self):
-        qs = ticket_list().prefetch_related(
-            Prefetch("contact__emails", queryset=ContactEmail.objects.order_by("-is_primary", "id"))
-        )
+        qs = ticket_list_rows()
         params = self.request.query_params
         if value := params.get("status"):
             if value not in Status.values:

@@ -73,6 +73,8 @@ class DuplicateFlag(models.Model):
         max_length=12, choices=FlagStatus.choices, default=FlagStatus.SUGGESTED, db_index=True
     )
     auto_merged = models.BooleanField(default=False)
+    # Set when the note and the assignee mail went out (the ``duplicates.announce`` task).
+    announced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -1,4 +1,4 @@
-"""Celery tasks: thin wrappers that take ticket ids and run detection."""
+"""Celery tasks: thin wrappers that take ticket ids and call a duplicates service."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.db import OperationalError
 
-from .services import detect_duplicates
+from .services import detect_duplicates, flags_announce
 
 log = logging.getLogger(__name__)
 
@@ -32,3 +32,17 @@ def detect_many(ticket_ids: list[int]) -> int:
         except Exception:  # one ticket's bug must not leave the others unchecked
             log.exception("duplicate detection of ticket %s failed", ticket_id)
     return len(ticket_ids)
+
+
+@shared_task(
+    name="duplicates.announce",
+    acks_late=True,  # idempotent: each flag is announced once
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=30,
+    time_limit=60,
+)
+def announce(ticket_id: int) -> dict[str, object]:
+    """Post the note about a ticket's new duplicate flags and mail the assignees."""
+    return {"announced": flags_announce(ticket_id=ticket_id)}

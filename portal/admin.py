@@ -5,10 +5,15 @@ from __future__ import annotations
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
-from django.urls import path
+from django.template.loader import render_to_string
+from django.urls import path, reverse
+
+from tickets.admin_hooks import TicketPanel
+from tickets.models import Ticket
 
 from . import agent_views
 from .models import AgentPresence, ChatConversation
+from .selectors import ticket_chats
 
 
 @admin.register(ChatConversation)
@@ -44,3 +49,25 @@ class ChatConversationAdmin(admin.ModelAdmin):
 @admin.register(AgentPresence)
 class AgentPresenceAdmin(admin.ModelAdmin):
     list_display = ("user", "available", "last_seen_at")
+
+
+def chat_panel(request: HttpRequest, ticket: Ticket) -> TicketPanel | None:
+    """Return the ticket page's "Live chat" panel: a link to each chat that fed the ticket.
+
+    Agents answer a chat in its chat window (admin:portal_chat_detail), which only agents
+    who may change tickets open; others see the chats without links.
+    """
+    chats = ticket_chats(ticket)
+    if not chats:
+        return None
+    may_answer = request.user.has_perm("tickets.change_ticket")
+    rows = [
+        {
+            "chat": chat,
+            "url": reverse("admin:portal_chat_detail", args=[chat.pk]) if may_answer else "",
+            "merged_from": chat.ticket if chat.ticket_id != ticket.pk else None,
+        }
+        for chat in chats
+    ]
+    html = render_to_string("portal/admin/chat_panel.html", {"rows": rows})
+    return TicketPanel(title="Live chat", html=html, css_id="chat-panel")

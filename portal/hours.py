@@ -1,59 +1,102 @@
-"""Support hours and whether chat and phone are open now, from settings-level constants.
+"""Support hours and whether chat and phone are open now, from the SLA calendar row.
 
-Built on ``sla.calendar.BusinessCalendar`` (pure Python). The SLA engine is getting its
-own calendar rows in the database; until the two are unified these constants are the
-portal's source of truth (see the issue 5 report).
+Live chat and the phone line keep the hours of the SLA engine's ``cet-phone-chat``
+calendar (a ``sla.BusinessCalendar`` row, edited in the admin), so the portal, the chat
+widget and the chat SLA clocks agree, public holidays and days off included. The row is
+read on each call (one indexed query); the calendar math built from it is cached by
+``sla.calendars.build_calendar`` per row version, so an admin edit applies at once.
 """
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from datetime import datetime, time
-from functools import lru_cache
 
 from django.utils import timezone
 
-from sla.calendar import BusinessCalendar
+from sla.calendar import BusinessCalendar, NoOpenTimeError
+from sla.calendars import build_calendar, parse_weekly
+from sla.models import BusinessCalendar as CalendarRow
 
-SUPPORT_TIME_ZONE = "Europe/Amsterdam"
-OFFICE_HOURS = ((time(9, 30), time(17, 0)),)
-# Fridays the team meets 10:30-13:30 and 15:00-15:30: no chat, no phone then.
-FRIDAY_CHAT_PHONE_HOURS = (
-    (time(9, 30), time(10, 30)),
-    (time(13, 30), time(15, 0)),
-    (time(15, 30), time(17, 0)),
-)
-WEEKDAYS = range(5)  # Monday .. Friday
-FRIDAY = 4
+logger = logging.getLogger(__name__)
+
+# The SLA preset calendar chat and phone follow (sla/presets.py).
+CHAT_PHONE_CALENDAR = "cet-phone-chat"
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-@lru_cache(maxsize=1)
-def office_calendar() -> BusinessCalendar:
-    """Return the office-hours calendar (email tickets are answered in these hours)."""
-    return BusinessCalendar(SUPPORT_TIME_ZONE, {day: OFFICE_HOURS for day in WEEKDAYS})
+def _chat_phone_row() -> CalendarRow | None:
+    row = CalendarRow.objects.filter(slug=CHAT_PHONE_CALENDAR).first()
+    if row is None:
+        # Closed rather than always open: a customer is offered the ticket form, never
+        # a chat nobody staffs. Recreate it with `manage.py migrate` or in the admin.
+        logger.warning(
+            "SLA calendar %r is missing: chat and phone show as closed.", CHAT_PHONE_CALENDAR
+        )
+    return row
 
 
-@lru_cache(maxsize=1)
-def chat_phone_calendar() -> BusinessCalendar:
-    """Return the hours in which live chat and the phone line are staffed."""
-    weekly = {day: OFFICE_HOURS for day in WEEKDAYS}
-    weekly[FRIDAY] = FRIDAY_CHAT_PHONE_HOURS
-    return BusinessCalendar(SUPPORT_TIME_ZONE, weekly)
+def chat_phone_calendar() -> BusinessCalendar | None:
+    """Return the hours in which live chat and the phone line are staffed, if configured."""
+    row = _chat_phone_row()
+    return build_calendar(row) if row is not None else None
 
 
 def chat_phone_open(at: datetime | None = None) -> bool:
     """Return whether chat and phone are staffed at ``at`` (default: now)."""
-    return chat_phone_calendar().is_open(at or timezone.now())
+    calendar = chat_phone_calendar()
+    return calendar is not None and calendar.is_open(at or timezone.now())
 
 
-def next_chat_phone_opening(at: datetime | None = None) -> datetime:
-    """Return when chat and phone open next (``at`` itself if open), in Amsterdam time."""
-    return chat_phone_calendar().next_open(at or timezone.now())
+def next_chat_phone_opening(at: datetime | None = None) -> datetime | None:
+    """Return when chat and phone open next (``at`` itself if open), or None if never."""
+    calendar = chat_phone_calendar()
+    if calendar is None:
+        return None
+    try:
+        return calendar.next_open(at or timezone.now())
+    except NoOpenTimeError:  # a calendar with no open hour within its horizon
+        return None
 
 
-def hours_table() -> list[tuple[str, str]]:
-    """Return (days, hours) rows for the portal's support-hours box."""
-    return [
-        ("Monday to Thursday", "09:30 – 17:00 CET (email, chat, phone)"),
-        ("Friday", "09:30 – 17:00 CET; chat and phone closed 10:30 – 13:30 and 15:00 – 15:30"),
-        ("Saturday, Sunday", "closed; email tickets are answered on the next working day"),
-    ]
+@dataclass(frozen=True)
+class SupportHours:
+    """The chat and phone week for the portal's hours box."""
+
+    rows: list[tuple[str, str]]  # (days, hours), consecutive days with equal hours joined
+    place: str  # the time zone's city, e.g. "Amsterdam"
+    holidays: str  # ISO country whose public holidays close the line, or ""
+
+
+def support_hours() -> SupportHours | None:
+    """Return the chat and phone week as the calendar row defines it, if there is one."""
+    row = _chat_phone_row()
+    if row is None:
+        return None
+    weekly = parse_weekly(row.weekly_hours)
+    groups: list[tuple[list[int], list[tuple[time, time]]]] = []
+    for day in range(7):
+        hours = weekly.get(day, [])
+        if groups and groups[-1][1] == hours and groups[-1][0][-1] == day - 1:
+            groups[-1][0].append(day)
+        else:
+            groups.append(([day], hours))
+    return SupportHours(
+        rows=[(_days_label(days), _hours_label(hours)) for days, hours in groups],
+        place=row.tz.rsplit("/", 1)[-1].replace("_", " "),
+        holidays=row.holiday_country,
+    )
+
+
+def _days_label(days: list[int]) -> str:
+    if len(days) == 1:
+        return DAY_NAMES[days[0]]
+    joiner = " and " if len(days) == 2 else " to "
+    return f"{DAY_NAMES[days[0]]}{joiner}{DAY_NAMES[days[-1]]}"
+
+
+def _hours_label(hours: list[tuple[time, time]]) -> str:
+    if not hours:
+        return "closed"
+    return ", ".join(f"{a:%H:%M} – {'24:00' if b == time(0) else f'{b:%H:%M}'}" for a, b in hours)

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 
-from tickets.models import Channel, Contact, ContactRole, Message, Status, Ticket
+from tickets.models import (
+    Channel,
+    Contact,
+    ContactRole,
+    Message,
+    Status,
+    Ticket,
+    format_reference,
+)
 from tickets.selectors import ticket_list, ticket_timeline
+
+from .models import ChatConversation
 
 
 def portal_tickets(contact: Contact) -> QuerySet[Ticket]:
@@ -24,19 +34,14 @@ PAGE_SIZE = 50
 
 def portal_ticket_page(
     contact: Contact, *, before: str | None = None
-) -> tuple[list[dict[str, object]], bool]:
+) -> tuple[list[dict[str, str]], bool]:
     """Return one page of list rows (newest first) and whether older tickets follow.
 
-    Keyset paging on (updated_at, id): ``before`` is the last row's ``cursor``. Rows are
-    plain strings so the template renders 50 of them without a URL reverse per row.
+    Keyset paging on (updated_at, id): ``before`` is the last row's ``cursor``. The list is
+    the portal's busiest page, so rows come from ``values_list`` (no model instances) and
+    are plain strings: the template renders 50 of them without a URL reverse per row.
     """
-    qs = (
-        portal_tickets(contact)
-        .select_related(None)
-        .select_related("department")
-        .only("number", "subject", "status", "updated_at", "department__name")
-        .order_by("-updated_at", "-id")
-    )
+    qs = portal_tickets(contact).order_by("-updated_at", "-id")
     if before:
         stamp, _, pk = before.rpartition("_")
         try:
@@ -44,22 +49,26 @@ def portal_ticket_page(
             qs = qs.filter(Q(updated_at__lt=when) | Q(updated_at=when, id__lt=int(pk)))
         except ValueError:
             pass  # a mangled cursor shows the first page
-    tickets = list(qs[: PAGE_SIZE + 1])
+    found = list(
+        qs.values_list("id", "number", "subject", "status", "updated_at", "department__name")[
+            : PAGE_SIZE + 1
+        ]
+    )
     base = reverse("portal:ticket", args=[0]).removesuffix("0/")
     labels = dict(Status.choices)
     rows = [
         {
-            "url": f"{base}{t.number}/",
-            "reference": t.reference,
-            "subject": t.subject,
-            "status": labels.get(t.status, t.status),
-            "department": t.department.name,
-            "updated": t.updated_at.strftime("%Y-%m-%d %H:%M"),
-            "cursor": f"{t.updated_at.isoformat()}_{t.pk}",
+            "url": f"{base}{number}/",
+            "reference": format_reference(number),
+            "subject": subject,
+            "status": labels.get(status, status),
+            "department": department,
+            "updated": updated_at.strftime("%Y-%m-%d %H:%M"),
+            "cursor": f"{updated_at.isoformat()}_{pk}",
         }
-        for t in tickets[:PAGE_SIZE]
+        for pk, number, subject, status, updated_at, department in found[:PAGE_SIZE]
     ]
-    return rows, len(tickets) > PAGE_SIZE
+    return rows, len(found) > PAGE_SIZE
 
 
 def portal_ticket(contact: Contact, number: int) -> Ticket | None:
@@ -70,3 +79,16 @@ def portal_ticket(contact: Contact, number: int) -> Ticket | None:
 def portal_timeline(ticket: Ticket) -> list[Message]:
     """Return the customer-visible timeline: everything but internal notes."""
     return [m for m in ticket_timeline(ticket) if m.channel != Channel.NOTE]
+
+
+def ticket_chats(ticket: Ticket) -> list[ChatConversation]:
+    """Return the live chats that fed ``ticket``, live ones first, then newest first.
+
+    A merge moves a chat's lines to the surviving ticket while the conversation keeps
+    pointing at the merged one, so the survivor also lists the chats of its merged tickets.
+    """
+    return list(
+        ChatConversation.objects.filter(Q(ticket=ticket) | Q(ticket__merged_into=ticket))
+        .select_related("ticket")
+        .order_by(F("ended_at").desc(nulls_first=True), "-started_at")
+    )

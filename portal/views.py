@@ -26,7 +26,7 @@ from tickets.services import MessageIn, message_add, ticket_status_set
 from . import selectors
 from .auth import SESSION_KEY, contact_required, portal_contact, sign_in
 from .forms import ReplyForm, SignInForm, TicketForm, attachments_in
-from .hours import chat_phone_open, hours_table, next_chat_phone_opening
+from .hours import chat_phone_open, next_chat_phone_opening, support_hours
 from .magic import magic_link_redeem, magic_link_send
 from .presence import chat_available
 from .services import contact_approve, contact_remove
@@ -41,7 +41,7 @@ from .submission import (
 
 def status_context() -> dict:
     return {
-        "hours": hours_table(),
+        "hours": support_hours(),
         "phone_open": chat_phone_open(),
         "chat_open": chat_available(),
         "next_opening": next_chat_phone_opening(),

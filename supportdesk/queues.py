@@ -1,6 +1,6 @@
 """The Celery queues: the main one, and one for follow-up work read only when it is empty.
 
-Follow-up work (SLA clocks, duplicate detection) waits while a burst of mail is turned
+Follow-up work (SLA clocks, duplicate detection and its notes) waits while a burst of mail is turned
 into tickets, and catches up right after: deadlines count from the ticket's start, not
 from when they were computed. Workers consume both queues (no -Q needed), main one first
 (``queue_order_strategy: priority`` in the broker transport options).
@@ -12,7 +12,7 @@ from typing import Any
 
 from kombu import Exchange, Queue
 
-FOLLOWUP_TASKS = ("sla.recompute_tickets", "duplicates.detect_many")
+FOLLOWUP_TASKS = ("sla.recompute_tickets", "duplicates.detect_many", "duplicates.announce")
 
 
 def followup_queue(main: str) -> str:

@@ -1,9 +1,10 @@
 """detect_duplicates: flags with reasons, idempotence, auto-merge of exact re-sends,
-notifications, and which tickets are candidates."""
+the announcement task queued for new flags, and which tickets are candidates."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.core import mail
@@ -12,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from duplicates.models import DuplicateBand, DuplicateFlag, FlagStatus, TicketSignature
-from duplicates.services import detect_duplicates, flag_dismiss, flag_merge
+from duplicates.services import detect_duplicates, flag_dismiss, flag_merge, flags_announce
 from tickets import services
 from tickets.models import Channel, Direction, Message, Status, Ticket
 
@@ -31,6 +32,21 @@ TRANSFER_CHAT = (
 )
 
 
+def announce_run(ticket_id: int) -> object:
+    from duplicates.tasks import announce as task
+
+    return task.run(ticket_id)
+
+
+@pytest.fixture
+def announce():
+    """Run the ``duplicates.announce`` task in-process when detection queues it."""
+    from duplicates.tasks import announce as task
+
+    with mock.patch.object(task, "delay", side_effect=announce_run) as delay:
+        yield delay
+
+
 @pytest.fixture
 def mail_ticket(departments, anna, agent):
     agent.email = "alice@supportdesk.example"
@@ -47,10 +63,11 @@ def mail_ticket(departments, anna, agent):
 
 
 def test_chat_about_the_same_transfer_is_flagged_with_reasons(
-    mail_ticket, anna, agent, departments, django_capture_on_commit_callbacks
+    mail_ticket, anna, agent, departments, announce, django_capture_on_commit_callbacks
 ):
     """A chat in another department about the email's failing transfer is flagged: flag
-    with score and reasons, an internal note on the ticket, and a mail to the assignee."""
+    with score and reasons, then (the queued announcement) an internal note on the ticket
+    and a mail to the assignee."""
     chat = open_ticket(
         subject="Chat with Anna",
         channel=Channel.CHAT,
@@ -61,8 +78,10 @@ def test_chat_about_the_same_transfer_is_flagged_with_reasons(
     with django_capture_on_commit_callbacks(execute=True):
         result = detect_duplicates(chat.pk)
     assert result.flagged == [mail_ticket.pk]
+    announce.assert_called_once_with(chat.pk)
     flag = DuplicateFlag.objects.get(ticket=chat)
     assert flag.candidate == mail_ticket and flag.status == FlagStatus.SUGGESTED
+    assert flag.announced_at is not None
     assert flag.score >= 0.5
     assert "same domain: northwind-shop.nl" in flag.reasons
     note = Message.objects.get(ticket=chat, channel=Channel.NOTE)
@@ -73,7 +92,7 @@ def test_chat_about_the_same_transfer_is_flagged_with_reasons(
     assert chat.reference in mail.outbox[0].subject
 
 
-def test_detection_is_idempotent(mail_ticket, anna, django_capture_on_commit_callbacks):
+def test_detection_is_idempotent(mail_ticket, anna, announce, django_capture_on_commit_callbacks):
     """Running twice keeps one flag, one note, one notification and the same keys."""
     chat = open_ticket(subject="Chat", channel=Channel.CHAT, body=TRANSFER_CHAT, contact=anna)
     with django_capture_on_commit_callbacks(execute=True):
@@ -87,13 +106,64 @@ def test_detection_is_idempotent(mail_ticket, anna, django_capture_on_commit_cal
     assert TicketSignature.objects.filter(ticket=chat).count() == 1
 
 
-def test_dismissed_flag_is_not_raised_again(mail_ticket, anna):
+def test_dismissed_flag_is_not_raised_again(
+    mail_ticket, anna, announce, django_capture_on_commit_callbacks
+):
     chat = open_ticket(subject="Chat", channel=Channel.CHAT, body=TRANSFER_CHAT, contact=anna)
-    detect_duplicates(chat.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        detect_duplicates(chat.pk)
     flag_dismiss(flag=DuplicateFlag.objects.get(ticket=chat))
-    detect_duplicates(chat.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        detect_duplicates(chat.pk)
     assert DuplicateFlag.objects.get(ticket=chat).status == FlagStatus.DISMISSED
     assert Message.objects.filter(ticket=chat, channel=Channel.NOTE).count() == 1
+    assert announce.call_count == 1
+
+
+def test_announcement_is_posted_once(mail_ticket, anna, django_capture_on_commit_callbacks):
+    """A re-delivered announce task finds the flag announced and posts nothing again."""
+    chat = open_ticket(subject="Chat", channel=Channel.CHAT, body=TRANSFER_CHAT, contact=anna)
+    detect_duplicates(chat.pk, notify=False)
+    flag = DuplicateFlag.objects.get(ticket=chat)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert flags_announce(ticket_id=chat.pk) == [flag.pk]
+        assert flags_announce(ticket_id=chat.pk) == []
+    assert Message.objects.filter(ticket=chat, channel=Channel.NOTE).count() == 1
+    assert len(mail.outbox) == 1
+
+
+def test_lost_announcement_is_queued_again_by_the_next_run(
+    mail_ticket, anna, announce, django_capture_on_commit_callbacks
+):
+    """Broker down when the flag was filed: detection stands, and the next run (the
+    ticket's next inbound message) queues the announcement again."""
+    chat = open_ticket(subject="Chat", channel=Channel.CHAT, body=TRANSFER_CHAT, contact=anna)
+    announce.side_effect = ConnectionError("broker down")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert detect_duplicates(chat.pk).flagged == [mail_ticket.pk]
+    assert not Message.objects.filter(ticket=chat, channel=Channel.NOTE).exists()
+    announce.side_effect = announce_run
+    with django_capture_on_commit_callbacks(execute=True):
+        detect_duplicates(chat.pk)
+    assert Message.objects.filter(ticket=chat, channel=Channel.NOTE).count() == 1
+
+
+def test_merged_ticket_gets_no_announcement(mail_ticket, anna, agent):
+    """Merged before the task ran: no note lands in the survivor."""
+    chat = open_ticket(subject="Chat", channel=Channel.CHAT, body=TRANSFER_CHAT, contact=anna)
+    detect_duplicates(chat.pk, notify=False)
+    services.ticket_merge(source=chat, target=mail_ticket, actor=agent, reason="same")
+    assert flags_announce(ticket_id=chat.pk) == []
+    assert not Message.objects.filter(channel=Channel.NOTE).exists()
+
+
+def test_detection_queues_no_announcement_without_notify(
+    mail_ticket, anna, announce, django_capture_on_commit_callbacks
+):
+    chat = open_ticket(subject="Chat", channel=Channel.CHAT, body=TRANSFER_CHAT, contact=anna)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert detect_duplicates(chat.pk, notify=False).flagged == [mail_ticket.pk]
+    announce.assert_not_called()
 
 
 def test_exact_resend_is_merged_and_the_customer_told(
@@ -203,6 +273,26 @@ def test_flag_merge_moves_messages_and_marks_the_flag(mail_ticket, anna, agent):
     assert chat.status == Status.MERGED
     merged_event = chat.events.get(kind="merged")
     assert merged_event.actor == agent and "duplicate" in merged_event.data["reason"]
+
+
+def test_first_run_is_five_statements(departments, anna, mail_ticket, django_assert_num_queries):
+    """Ticket, messages, keys, signature, one candidate lookup; the flag insert is the
+    only addition when something matches."""
+    other = open_ticket(body="The printer in room 4 jams on every page.", contact=anna)
+    with django_assert_num_queries(5):
+        assert detect_duplicates(other.pk).flagged == []
+    chat = open_ticket(channel=Channel.CHAT, body=TRANSFER_CHAT, contact=anna)
+    with django_assert_num_queries(6):
+        assert detect_duplicates(chat.pk, notify=False).flagged == [mail_ticket.pk]
+
+
+def test_candidate_without_signature_is_filed_and_found(departments, anna):
+    """A ticket whose own detection has not run yet is still a candidate."""
+    first = open_ticket(subject="Transfer failing", body=TRANSFER_MAIL, contact=anna)
+    chat = open_ticket(channel=Channel.CHAT, body=TRANSFER_CHAT, contact=anna)
+    assert detect_duplicates(chat.pk, notify=False).flagged == [first.pk]
+    assert TicketSignature.objects.filter(ticket=first).exists()
+    assert DuplicateBand.objects.filter(ticket=first).exists()
 
 
 def test_missing_ticket_is_a_no_op(db):

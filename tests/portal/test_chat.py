@@ -12,7 +12,8 @@ from portal.models import ChatConversation
 from portal.presence import agents_online, chat_available, presence_set
 from tickets.models import Channel, Direction
 
-pytestmark = pytest.mark.django_db
+# Chat hours come from the SLA calendar row: ensured, in case a flush removed it.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("chat_calendar")]
 # Wednesday 2026-06-03 12:00 Amsterdam (CEST, UTC+2) = 10:00 UTC.
 WEDNESDAY_NOON = "2026-06-03 10:00Z"
 
@@ -112,3 +113,66 @@ def test_someone_elses_chat_is_not_visible(signed_in, mallory, agent, department
             ).status_code
             == 404
         )
+
+
+def _chat(signed_in, agent, text: str) -> ChatConversation:
+    with time_machine.travel(WEDNESDAY_NOON):
+        presence_set(user=agent, available=True)
+        signed_in.post("/portal/chat/", {"text": text})
+    return ChatConversation.objects.get(ticket__messages__body_text=text)
+
+
+def test_admin_ticket_page_links_to_its_live_chat(signed_in, agent, admin, departments):
+    """The ticket page shows each chat of the ticket with a link to its chat window."""
+    from django.urls import reverse
+
+    from portal.chat import chat_end
+    from tests.factories import open_ticket
+
+    conversation = _chat(signed_in, agent, "Hello, DNS is down")
+    ticket_page = reverse("admin:tickets_ticket_change", args=[conversation.ticket_id])
+    chat_window = reverse("admin:portal_chat_detail", args=[conversation.pk])
+    page = admin.get(ticket_page).content.decode()
+    assert 'id="chat-panel"' in page and f'href="{chat_window}"' in page
+    assert "answer it in the chat window" in page
+
+    chat_end(conversation)
+    page = admin.get(ticket_page).content.decode()
+    assert f'href="{chat_window}"' in page and "ended" in page  # the transcript stays linked
+
+    other = open_ticket(subject="By email")
+    page = admin.get(reverse("admin:tickets_ticket_change", args=[other.pk])).content.decode()
+    assert 'id="chat-panel"' not in page
+
+
+def test_survivor_of_a_merge_links_the_merged_tickets_chat(signed_in, agent, admin, departments):
+    from django.urls import reverse
+
+    from tests.factories import open_ticket
+    from tickets.services import ticket_merge
+
+    conversation = _chat(signed_in, agent, "Transfer stuck")
+    survivor = open_ticket(subject="Transfer stuck (email)")
+    ticket_merge(source=conversation.ticket, target=survivor, actor=agent)
+    page = admin.get(reverse("admin:tickets_ticket_change", args=[survivor.pk])).content.decode()
+    chat_window = reverse("admin:portal_chat_detail", args=[conversation.pk])
+    assert f'href="{chat_window}"' in page
+    assert f"came in on {conversation.ticket.reference}, merged here" in page
+
+
+def test_agents_who_may_not_answer_see_the_chat_without_a_link(signed_in, agent, departments):
+    from django.contrib.auth.models import Permission
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.factories import AgentFactory
+
+    conversation = _chat(signed_in, agent, "Read only please")
+    viewer = AgentFactory(username="viewer")
+    viewer.user_permissions.add(Permission.objects.get(codename="view_ticket"))
+    client = Client()
+    client.force_login(viewer)
+    page = client.get(reverse("admin:tickets_ticket_change", args=[conversation.ticket_id]))
+    html = page.content.decode()
+    assert 'id="chat-panel"' in html and conversation.conversation_id in html
+    assert reverse("admin:portal_chat_detail", args=[conversation.pk]) not in html

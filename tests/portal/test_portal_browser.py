@@ -87,7 +87,7 @@ def test_customer_signs_in_submits_with_attachment_and_replies(
 
 
 def test_chat_is_offered_when_open_and_staffed_and_falls_back_to_the_form(
-    live_server, departments, anna
+    live_server, departments, anna, chat_calendar
 ):
     agent = AgentFactory(username="alice")
     Article.objects.create(

@@ -161,3 +161,23 @@ def test_list_pages_by_keyset(signed_in, anna, departments):
     second = signed_in.get(f"/portal/tickets/?{older}").content.decode()
     assert "Ticket 1<" in second and "Ticket 0<" in second and "Ticket 2<" not in second
     assert 'id="older"' not in second
+
+
+def test_list_rows_are_escaped_and_link_to_the_ticket(signed_in, anna, departments):
+    """Rows are built outside the template engine: values must still be escaped."""
+    ticket = open_ticket(subject='<script>alert("x")</script> & co', contact=anna)
+    page = signed_in.get("/portal/tickets/").content.decode()
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co" in page
+    assert f'<a href="/portal/tickets/{ticket.number}/">{ticket.reference}</a>' in page
+    assert "<td>New</td><td>Customer support</td>" in page
+
+
+def test_list_query_count_does_not_grow_with_rows(
+    signed_in, anna, departments, django_assert_num_queries
+):
+    for n in range(5):
+        open_ticket(subject=f"T{n}", contact=anna)
+    # session, signed-in contact, one page of rows
+    with django_assert_num_queries(3):
+        assert signed_in.get("/portal/tickets/").status_code == 200
