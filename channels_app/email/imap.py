@@ -19,7 +19,7 @@ from django.conf import settings
 
 from tickets.models import Channel
 
-from ..inbound import inbound_store
+from ..inbound import enqueue_processing_many, inbound_store
 
 logger = logging.getLogger(__name__)
 DEFAULT_BATCH = 200
@@ -59,12 +59,18 @@ def poll_mailbox(
         typ, data = client.uid("SEARCH", None, criterion)
         _check((typ, data), "search the folder")
         uids = (data[0] or b"").split()[: int(config.get("batch", DEFAULT_BATCH))]
-        for uid in uids:
-            try:
-                _one(client, uid, config, move_to, result)
-            except (imaplib.IMAP4.error, OSError) as exc:
-                result.errors.append(f"UID {uid.decode()}: {exc}")
-                logger.warning("IMAP %s UID %s: %s", config["name"], uid, exc)
+        stored: list[int] = []
+        try:
+            for uid in uids:
+                try:
+                    _one(client, uid, config, move_to, result, stored)
+                except (imaplib.IMAP4.error, OSError) as exc:
+                    result.errors.append(f"UID {uid.decode()}: {exc}")
+                    logger.warning("IMAP %s UID %s: %s", config["name"], uid, exc)
+        finally:
+            # Processed in batches once the poll is done (if the poll dies first, beat
+            # re-queues the stored records after SUPPORTDESK_REQUEUE_AFTER_SECONDS).
+            enqueue_processing_many(stored)
     finally:
         try:
             client.logout()
@@ -73,14 +79,25 @@ def poll_mailbox(
     return result
 
 
-def _one(client: Any, uid: bytes, config: dict[str, Any], move_to: str, result: PollResult) -> None:
+def _one(
+    client: Any,
+    uid: bytes,
+    config: dict[str, Any],
+    move_to: str,
+    result: PollResult,
+    stored: list[int],
+) -> None:
     typ, data = client.uid("FETCH", uid, "(BODY.PEEK[])")
     _check((typ, data), f"fetch UID {uid.decode()}")
     raw = next((part[1] for part in data if isinstance(part, tuple) and len(part) > 1), None)
     if not raw:
         raise imaplib.IMAP4.error(f"server returned no body for UID {uid.decode()}")
     result.fetched += 1
-    _, created = inbound_store(channel=Channel.EMAIL, source=f"imap:{config['name']}", raw=raw)
+    record, created = inbound_store(
+        channel=Channel.EMAIL, source=f"imap:{config['name']}", raw=raw, enqueue=False
+    )
+    if created:
+        stored.append(record.pk)
     result.stored += created
     result.duplicates += not created
     # Only now, with the raw mail committed, may the server forget about it.
