@@ -67,10 +67,18 @@ from tickets.models import Account, Contact, ContactEmail, Ticket  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "ingest.json"
 INBOXES = ["support@supportdesk.localhost", "tech@supportdesk.localhost"]
-BODY = (
-    "Hello,\n\nthe transfer of example-{n}.com is still pending. Could you check it?\n"
-    "Reseller ID: {reseller}\n\nKind regards\n-- \nSent from my phone\n"
-)
+# Different problems, so duplicate detection sees ordinary traffic, not one mail repeated.
+PROBLEMS = [
+    "the transfer of example-{n}.com is still pending. Could you check it?",
+    "our invoice INV-{n} shows the wrong VAT rate for the Netherlands.",
+    "the API returns error 502 on POST /v1/orders since this morning (order {n}).",
+    "mail for shop-{n}.nl bounces with 'mailbox unavailable' after the DNS change.",
+    "please add a second administrator to the account; the owner changed jobs.",
+    "the SSL certificate of portal-{n}.example renewed but the browser shows the old one.",
+    "we were charged twice for order {n}; please refund one of the payments.",
+    "after the last update the control panel logs us out every few minutes.",
+]
+BODY = "Hello,\n\n{problem}\nReseller ID: {reseller}\n\nKind regards\n-- \nSent from my phone\n"
 QUOTE = "\n\nOn Tue, 5 Mar 2024 at 10:15, Support wrote:\n> We are looking into it.\n> " * 1
 
 
@@ -84,7 +92,8 @@ def mail(n: int, *, sender: str, subject: str, reply_to: str | None = None) -> b
     if reply_to:
         msg["In-Reply-To"] = f"<{reply_to}>"
         msg["References"] = f"<{reply_to}>"
-    body = BODY.format(n=n, reseller=200000 + n % 50) + (QUOTE if reply_to else "")
+    problem = PROBLEMS[(n // 4) % len(PROBLEMS)].format(n=n)  # n % 4 picks the kind
+    body = BODY.format(problem=problem, reseller=200000 + n % 50) + (QUOTE if reply_to else "")
     msg.set_content(body)
     if n % 10 == 0:  # every tenth mail carries a small attachment
         msg.add_attachment(b"log line\n" * 200, maintype="text", subtype="plain", filename="x.log")
