@@ -5,16 +5,18 @@ from django.db import DatabaseError
 
 from .inbound import inbound_process, inbound_process_many, inbound_requeue_stale
 
+# Processing is idempotent: acknowledged late, retried with backoff on database errors.
+PROCESSING = {
+    "acks_late": True,
+    "autoretry_for": (DatabaseError,),
+    "retry_backoff": True,
+    "retry_backoff_max": 300,
+    "max_retries": 8,
+}
+
 
 @shared_task(
-    name="channels_app.process_inbound_record",
-    acks_late=True,
-    autoretry_for=(DatabaseError,),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=8,
-    soft_time_limit=60,
-    time_limit=90,
+    name="channels_app.process_inbound_record", soft_time_limit=60, time_limit=90, **PROCESSING
 )
 def process_inbound_record(record_id: int) -> str:
     """Process one stored inbound record; return its resulting status."""
@@ -22,14 +24,7 @@ def process_inbound_record(record_id: int) -> str:
 
 
 @shared_task(
-    name="channels_app.process_inbound_records",
-    acks_late=True,
-    autoretry_for=(DatabaseError,),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=8,
-    soft_time_limit=240,
-    time_limit=300,
+    name="channels_app.process_inbound_records", soft_time_limit=240, time_limit=300, **PROCESSING
 )
 def process_inbound_records(record_ids: list[int]) -> dict[str, int]:
     """Process a batch of stored inbound records; return how many ended in each status."""

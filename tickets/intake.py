@@ -11,7 +11,7 @@ A batch costs a fixed number of queries (bulk inserts, one lock query), not a fe
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -148,35 +148,13 @@ def tickets_open(items: Sequence[TicketOpen]) -> list[MessageResult]:
     id is already stored (or appears earlier in ``items``) gets that message back.
     """
     prepared = [_prepare_open(item) for item in items]
-    results: list[MessageResult | None] = [None] * len(items)
-    existing = _find_external([item.message for item in items])
-    fresh: list[int] = []
-    first_of: dict[tuple[str, str], int] = {}
-    for index, item in enumerate(items):
-        key = _external_key(item.message)
-        if key in existing:
-            results[index] = MessageResult(existing[key], created=False)
-        elif key is not None and key in first_of:
-            continue  # the same id twice in the batch: answered from the first below
-        else:
-            if key is not None:
-                first_of[key] = index
-            fresh.append(index)
-    try:
-        with transaction.atomic():
-            stored = _open_fresh([items[i] for i in fresh], [prepared[i] for i in fresh])
-    except IntegrityError:
-        # A concurrent delivery of the same external id won the race: return its result.
-        if len(items) == 1 and (found := _find_external([items[0].message])):
-            return [MessageResult(next(iter(found.values())), created=False)]
-        raise
-    for index, message in zip(fresh, stored, strict=True):
-        results[index] = MessageResult(message, created=True)
-    for index, item in enumerate(items):
-        if results[index] is None:  # a repeat of an id first seen in this batch
-            first = results[first_of[_external_key(item.message)]]
-            results[index] = MessageResult(first.message, created=False)
-    return results  # type: ignore[return-value]
+
+    def write(fresh: list[int], results: list[Any]) -> None:
+        stored = _open_fresh([items[i] for i in fresh], [prepared[i] for i in fresh])
+        for index, message in zip(fresh, stored, strict=True):
+            results[index] = MessageResult(message, created=True)
+
+    return _write_new([item.message for item in items], write)
 
 
 def message_add(
@@ -202,33 +180,45 @@ def messages_add(items: Sequence[MessageAdd]) -> list[MessageResult | TicketClos
     """
     for item in items:
         _validate_message(item.message)
-    results: list[MessageResult | TicketClosed | None] = [None] * len(items)
-    existing = _find_external([item.message for item in items])
-    todo: list[int] = []
-    seen: dict[tuple[str, str], int] = {}
-    for index, item in enumerate(items):
-        key = _external_key(item.message)
+    return _write_new(
+        [item.message for item in items],
+        lambda fresh, results: _append_fresh(items, fresh, results),
+    )
+
+
+def _write_new(
+    messages: list[MessageIn], write: Callable[[list[int], list[Any]], None]
+) -> list[Any]:
+    """Answer the items whose message id is already stored with that message, and the
+    repeats of an id within the batch from its first item; ``write`` stores the rest
+    (their indexes) and fills their results, in one savepoint."""
+    results: list[Any] = [None] * len(messages)
+    existing = _find_external(messages)
+    fresh: list[int] = []
+    first_of: dict[tuple[str, str], int] = {}
+    for index, message in enumerate(messages):
+        key = _external_key(message)
         if key in existing:
             results[index] = MessageResult(existing[key], created=False)
-        elif key is None or key not in seen:
+        elif key is None or key not in first_of:
             if key is not None:
-                seen[key] = index
-            todo.append(index)
-    if todo:
+                first_of[key] = index
+            fresh.append(index)
+    if fresh:
         try:
             with transaction.atomic():
-                _append_fresh(items, todo, results)
+                write(fresh, results)
         except IntegrityError:
-            if len(items) == 1 and (found := _find_external([items[0].message])):
+            # A concurrent delivery of the same external id won the race: return its result.
+            if len(messages) == 1 and (found := _find_external(messages)):
                 return [MessageResult(next(iter(found.values())), created=False)]
             raise
-    for index, item in enumerate(items):
+    for index, message in enumerate(messages):
         if results[index] is None:  # a repeat of an id first seen in this batch
-            first = results[seen[_external_key(item.message)]]
-            results[index] = (
-                MessageResult(first.message, False) if isinstance(first, MessageResult) else first
-            )
-    return results  # type: ignore[return-value]
+            first = results[first_of[_external_key(message)]]
+            is_message = isinstance(first, MessageResult)
+            results[index] = MessageResult(first.message, created=False) if is_message else first
+    return results
 
 
 # --- the writes -------------------------------------------------------------------------
