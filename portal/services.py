@@ -1,12 +1,12 @@
-"""Account owners manage who may speak for their account (writes Contact rows only)."""
+"""Account owners manage who may speak for their account."""
 
 from __future__ import annotations
 
 from django.db import transaction
-from django.utils import timezone
 
 from tickets.errors import InvalidInput
 from tickets.models import Contact, ContactRole
+from tickets.services import contact_verify, contact_tickets_verify
 
 
 def _check_owner(owner: Contact, contact: Contact) -> None:
@@ -20,15 +20,12 @@ def _check_owner(owner: Contact, contact: Contact) -> None:
 
 @transaction.atomic
 def contact_approve(*, owner: Contact, contact: Contact) -> Contact:
-    """Make a pending contact an authorized, verified contact of the owner's account."""
+    """Make a pending contact an authorized, verified contact of the owner's account; the
+    tickets it wrote while pending lose their *needs verification* mark."""
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
     _check_owner(owner, contact)
-    if contact.role == ContactRole.UNVERIFIED or contact.verified_at is None:
-        contact.role = (
-            ContactRole.AUTHORIZED if contact.role == ContactRole.UNVERIFIED else contact.role
-        )
-        contact.verified_at = timezone.now()
-        contact.save(update_fields=["role", "verified_at"])
+    contact = contact_verify(contact=contact)
+    contact_tickets_verify(contact=contact)
     return contact
 
 

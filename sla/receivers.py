@@ -12,8 +12,9 @@ from tickets.signals import TicketEventRef, ticket_events
 log = logging.getLogger(__name__)
 
 # Events that cannot move a clock. `created` is always committed together with the first
-# message's `message_added` (ticket_open), whose task sees both; assignment is no input.
-IGNORED_KINDS = frozenset({"created", "assigned"})
+# message's `message_added` (ticket_open), whose task sees both; assignment and a
+# verified sender are no input.
+IGNORED_KINDS = frozenset({"created", "assigned", "sender_verified"})
 
 
 @receiver(ticket_events, dispatch_uid="sla.recompute_on_ticket_events")

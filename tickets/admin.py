@@ -277,6 +277,8 @@ class TicketAdmin(admin.ModelAdmin):
             context["note_form"] = NoteForm()
             context["note_url"] = reverse("admin:tickets_ticket_note", args=[obj.pk])
             context["panels"] = admin_hooks.panels(request, obj)
+            if obj.needs_verification and obj.status != Status.MERGED:
+                context["verify_url"] = reverse("admin:tickets_ticket_verify", args=[obj.pk])
             if obj.status == Status.MERGED:
                 context["unmerge_form"] = UnmergeForm()
                 context["unmerge_url"] = reverse("admin:tickets_ticket_unmerge", args=[obj.pk])
@@ -296,6 +298,11 @@ class TicketAdmin(admin.ModelAdmin):
                 "<int:ticket_id>/unmerge/",
                 self.admin_site.admin_view(self.unmerge_view),
                 name="tickets_ticket_unmerge",
+            ),
+            path(
+                "<int:ticket_id>/verify-sender/",
+                self.admin_site.admin_view(self.verify_view),
+                name="tickets_ticket_verify",
             ),
             path(
                 "<int:ticket_id>/reply/",
@@ -372,6 +379,16 @@ class TicketAdmin(admin.ModelAdmin):
             return f"{ticket.reference} is un-merged: its messages are back on it."
 
         return self._ticket_action(request, ticket_id, UnmergeForm, unmerge, invalid_message=None)
+
+    def verify_view(self, request: HttpRequest, ticket_id: int) -> HttpResponse:
+        """Confirm the sender of a ticket marked needs verification
+        (``services.ticket_sender_verify``)."""
+
+        def verify(ticket: Ticket, form: forms.Form) -> str:
+            done = services.ticket_sender_verify(ticket=ticket, actor=request.user)
+            return f"{done.contact} is now a verified contact of {done.account}."
+
+        return self._ticket_action(request, ticket_id, forms.Form, verify, invalid_message=None)
 
     def reply_view(self, request: HttpRequest, ticket_id: int) -> HttpResponse:
         """Send the agent's reply by email (threaded, with the ticket token) and log it."""

@@ -368,6 +368,7 @@ class EventKind(models.TextChoices):
     ABSORBED = "absorbed", "Another ticket merged in"
     UNMERGED = "unmerged", "Un-merged from its survivor"
     RELEASED = "released", "A merged ticket taken back out"
+    SENDER_VERIFIED = "sender_verified", "Sender verified by an agent"
 
 
 class TicketEvent(models.Model):

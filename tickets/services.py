@@ -29,7 +29,19 @@ from .intake import ticket_open as ticket_open
 from .intake import tickets_open as tickets_open
 from .merging import ticket_merge as ticket_merge
 from .merging import ticket_unmerge as ticket_unmerge
-from .models import Department, EventKind, Severity, Status, Ticket
+from .models import (
+    Channel,
+    Contact,
+    ContactEmail,
+    ContactRole,
+    Department,
+    Direction,
+    EventKind,
+    Message,
+    Severity,
+    Status,
+    Ticket,
+)
 
 # Where a ticket may go next. MERGED is reached only through ticket_merge; CLOSED is final
 # (a customer writing again gets a new ticket linked to the closed one).
@@ -139,7 +151,87 @@ def ticket_severity_set(
     return locked
 
 
+@transaction.atomic
+def ticket_sender_verify(*, ticket: Ticket, actor: AbstractBaseUser | None = None) -> Ticket:
+    """Confirm the sender of a ticket marked *needs verification*, after an agent checked
+    them (e.g. with the account owner): the sender becomes a verified contact of the
+    ticket's account (added if new), the ticket gets that contact and loses the flag.
+    """
+    locked = _lock(ticket)
+    _ensure_live(locked)
+    if not locked.needs_verification:
+        return locked
+    if locked.account_id is None:
+        raise InvalidInput(
+            "account", f"{locked.reference} names no account: there is nothing to verify for."
+        )
+    contact = locked.contact if locked.contact_id else None
+    email, name = _first_sender(locked)
+    if contact is None or contact.account_id != locked.account_id:
+        if not email:
+            raise InvalidInput(
+                "contact", f"{locked.reference} has no sender address to add as a contact."
+            )
+        contact = Contact.objects.filter(
+            account_id=locked.account_id, emails__email=email
+        ).first() or _contact_add(locked, email, name)
+    contact = contact_verify(contact=contact)
+    _record(locked, EventKind.SENDER_VERIFIED, actor, contact=contact.pk, email=email)
+    locked.contact = contact
+    locked.needs_verification = False
+    locked.updated_at = timezone.now()
+    locked.save(update_fields=["contact", "needs_verification", "updated_at"])
+    return locked
+
+
+@transaction.atomic
+def contact_verify(*, contact: Contact) -> Contact:
+    """Make the contact a verified one of its account (an unverified one becomes an
+    authorized contact); support may then share the account's information with it."""
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    if contact.role == ContactRole.UNVERIFIED or contact.verified_at is None:
+        if contact.role == ContactRole.UNVERIFIED:
+            contact.role = ContactRole.AUTHORIZED
+        contact.verified_at = timezone.now()
+        contact.save(update_fields=["role", "verified_at"])
+    return contact
+
+
+def contact_tickets_verify(*, contact: Contact) -> int:
+    """Clear *needs verification* on the live tickets the contact wrote to its account,
+    once the contact is verified (e.g. approved by the account owner); return how many."""
+    if not contact.is_verified:
+        return 0
+    flagged = Ticket.objects.filter(
+        contact=contact, account_id=contact.account_id, needs_verification=True
+    ).exclude(status__in=[Status.MERGED, Status.CLOSED])
+    count = 0
+    for ticket in flagged:
+        ticket_sender_verify(ticket=ticket)
+        count += 1
+    return count
+
+
 # --- helpers ---------------------------------------------------------------------------
+
+
+def _first_sender(ticket: Ticket) -> tuple[str, str]:
+    """Return the address and name of whoever wrote the ticket's first inbound email."""
+    metadata = (
+        Message.objects.filter(ticket=ticket, direction=Direction.INBOUND, channel=Channel.EMAIL)
+        .order_by("occurred_at", "id")
+        .values_list("metadata", flat=True)
+        .first()
+    ) or {}
+    return (metadata.get("from") or "").strip().lower(), metadata.get("from_name") or ""
+
+
+def _contact_add(ticket: Ticket, email: str, name: str) -> Contact:
+    contact = Contact.objects.create(
+        account_id=ticket.account_id, name=name[:200] or email, role=ContactRole.AUTHORIZED
+    )
+    ContactEmail.objects.create(contact=contact, email=email, is_primary=True)
+    return contact
 
 
 def _lock(ticket: Ticket) -> Ticket:
