@@ -6,7 +6,7 @@ from django.db import transaction
 
 from tickets.errors import InvalidInput
 from tickets.models import Contact, ContactRole
-from tickets.services import contact_verify, contact_tickets_verify
+from tickets.services import contact_tickets_verify, contact_verify
 
 
 def _check_owner(owner: Contact, contact: Contact) -> None:

@@ -6,6 +6,8 @@ messages (and the alerts already raised), and writes only when something changed
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -133,24 +135,59 @@ def policy_targets(policy: SlaPolicy | None) -> dict[str, Target | None]:
     return targets
 
 
-def ticket_history(ticket: Ticket) -> tuple[History, list[dict[str, Any]]]:
+@dataclass
+class HistoryRows:
+    """The rows the clocks of many tickets replay, read in four queries for all of them."""
+
+    absorbed_start: dict[int, datetime]
+    messages: dict[int, list[tuple[datetime, str, str]]]
+    events: dict[int, list[tuple[str, dict[str, Any], datetime]]]
+    alerts: dict[int, set[tuple[str, str, datetime]]]
+
+    @classmethod
+    def load(cls, ticket_ids: Iterable[int]) -> HistoryRows:
+        ids = list(ticket_ids)
+        rows = cls({}, defaultdict(list), defaultdict(list), defaultdict(set))
+        rows.absorbed_start.update(
+            Ticket.objects.filter(merged_into__in=ids)
+            .values("merged_into")
+            .annotate(start=Min("created_at"))
+            .values_list("merged_into", "start")
+        )
+        for ticket_id, *fact in (
+            Message.objects.filter(ticket_id__in=ids)
+            .order_by("ticket_id", "occurred_at", "id")
+            .values_list("ticket_id", "occurred_at", "direction", "channel")
+        ):
+            rows.messages[ticket_id].append(tuple(fact))
+        for ticket_id, *event in (
+            TicketEvent.objects.filter(ticket_id__in=ids)
+            .order_by("ticket_id", "created_at", "id")
+            .values_list("ticket_id", "kind", "data", "created_at")
+        ):
+            rows.events[ticket_id].append(tuple(event))
+        for ticket_id, target, kind, due in SlaAlert.objects.filter(ticket_id__in=ids).values_list(
+            "ticket_id", "target", "kind", "due_at"
+        ):
+            rows.alerts[ticket_id].add((target, kind, due.astimezone(UTC)))
+        return rows
+
+
+def ticket_history(
+    ticket: Ticket, rows: HistoryRows | None = None
+) -> tuple[History, list[dict[str, Any]]]:
     """Return the facts the clocks replay, and the escalations (department changes)."""
-    absorbed_start = Ticket.objects.filter(merged_into=ticket).aggregate(s=Min("created_at"))["s"]
+    rows = rows or HistoryRows.load([ticket.pk])
+    absorbed_start = rows.absorbed_start.get(ticket.pk)
     start = min(filter(None, [ticket.created_at, absorbed_start]))
     messages = [
         MessageFact(at=at, direction=direction, channel=channel)
-        for at, direction, channel in Message.objects.filter(ticket=ticket)
-        .order_by("occurred_at", "id")
-        .values_list("occurred_at", "direction", "channel")
+        for at, direction, channel in rows.messages.get(ticket.pk, [])
     ]
     statuses: list[tuple[datetime, str]] = [(ticket.created_at, "new")]
     merged_at = None
     escalations = []
-    for kind, data, at in (
-        TicketEvent.objects.filter(ticket=ticket)
-        .order_by("created_at", "id")
-        .values_list("kind", "data", "created_at")
-    ):
+    for kind, data, at in rows.events.get(ticket.pk, []):
         if kind == EventKind.STATUS_CHANGED:
             statuses.append((at, data.get("status", "")))
         elif kind == EventKind.MERGED:
@@ -167,17 +204,22 @@ def ticket_history(ticket: Ticket) -> tuple[History, list[dict[str, Any]]]:
     return history, escalations
 
 
-def compute(ticket: Ticket, now: datetime, lookups: SlaLookups | None = None) -> dict[str, Any]:
+def compute(
+    ticket: Ticket,
+    now: datetime,
+    lookups: SlaLookups | None = None,
+    rows: HistoryRows | None = None,
+) -> dict[str, Any]:
     """Return the TicketSla field values for the ticket as of `now` (no writes)."""
     lookups = lookups or SlaLookups.load()
+    rows = rows or HistoryRows.load([ticket.pk])
     policy = policy_for(ticket, lookups)
     row = calendar_row_for(ticket, policy, lookups)
     cal = build_calendar(row)
-    history, escalations = ticket_history(ticket)
+    history, escalations = ticket_history(ticket, rows)
     targets = policy_targets(policy)
     clocks = replay(cal, targets, history, now, at_risk_fraction())
-    alerts = set(SlaAlert.objects.filter(ticket=ticket).values_list("target", "kind", "due_at"))
-    alerts = {(t, k, d.astimezone(UTC)) for t, k, d in alerts}
+    alerts = rows.alerts.get(ticket.pk, set())
     fields: dict[str, Any] = {
         "policy": policy,
         "calendar": row,
@@ -211,26 +253,60 @@ def ticket_sla_recompute(
     """Recompute and store the ticket's SLA clocks; return them (None if the ticket is gone).
 
     Idempotent: a second run at the same moment finds nothing to change and writes nothing.
-    ``lookups`` (``SlaLookups.load()``) lets a batch share the policy and calendar reads.
     """
+    return tickets_sla_recompute([ticket_id], now=now, lookups=lookups)[ticket_id]
+
+
+def tickets_sla_recompute(
+    ticket_ids: Iterable[int], *, now: datetime | None = None, lookups: SlaLookups | None = None
+) -> dict[int, TicketSla | None]:
+    """``ticket_sla_recompute`` for many tickets: the reads are a fixed number of queries
+    (``lookups``, ``HistoryRows``), the writes one per changed ticket."""
     now = now or timezone.now()
-    ticket = Ticket.objects.select_related("account").filter(pk=ticket_id).first()
-    if ticket is None:
-        return None
-    fields = compute(ticket, now, lookups)
+    ids = list(dict.fromkeys(ticket_ids))
+    lookups = lookups or SlaLookups.load()
+    tickets = Ticket.objects.select_related("account").in_bulk(ids)
+    rows = HistoryRows.load(tickets)
+    computed = {pk: compute(ticket, now, lookups, rows) for pk, ticket in tickets.items()}
+    out: dict[int, TicketSla | None] = dict.fromkeys(ids)
+    with transaction.atomic():
+        current = TicketSla.objects.select_for_update().in_bulk(list(computed))  # pk: ticket id
+        for pk, fields in computed.items():
+            if pk in current:
+                out[pk] = _update(current[pk], fields, now)
+        new = [pk for pk in computed if pk not in current]
+        if not new:
+            return out
+        try:
+            with transaction.atomic():
+                created = TicketSla.objects.bulk_create(
+                    [TicketSla(ticket=tickets[pk], computed_at=now, **computed[pk]) for pk in new]
+                )
+                out.update(zip(new, created, strict=True))
+        except IntegrityError:  # another worker created some of them: one at a time
+            for pk in new:
+                out[pk] = _store(tickets[pk], computed[pk], now)
+    return out
+
+
+def _update(current: TicketSla, fields: dict[str, Any], now: datetime) -> TicketSla:
+    changed = [name for name, value in fields.items() if _differs(current, name, value)]
+    if changed:
+        for name in changed:
+            setattr(current, name, fields[name])
+        current.computed_at = now
+        current.save(update_fields=[*changed, "computed_at"])
+    return current
+
+
+def _store(ticket: Ticket, fields: dict[str, Any], now: datetime) -> TicketSla:
     for _attempt in range(2):
         try:
             with transaction.atomic():
                 current = TicketSla.objects.select_for_update().filter(ticket=ticket).first()
                 if current is None:
                     return TicketSla.objects.create(ticket=ticket, computed_at=now, **fields)
-                changed = [name for name, value in fields.items() if _differs(current, name, value)]
-                if changed:
-                    for name in changed:
-                        setattr(current, name, fields[name])
-                    current.computed_at = now
-                    current.save(update_fields=[*changed, "computed_at"])
-                return current
+                return _update(current, fields, now)
         except IntegrityError:
             continue  # another worker created the row first: update it instead
     return TicketSla.objects.get(ticket=ticket)

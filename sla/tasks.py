@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from .calendars import sync_all_holidays
 from .scan import scan_deadlines
-from .services import SlaLookups, ticket_sla_recompute
+from .services import SlaLookups, ticket_sla_recompute, tickets_sla_recompute
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +27,19 @@ log = logging.getLogger(__name__)
 def recompute_tickets(ticket_ids: list[int]) -> int:
     """Recompute the SLA clocks of these tickets from their history; return how many."""
     lookups = SlaLookups.load()
-    for ticket_id in ticket_ids:
-        try:
-            ticket_sla_recompute(ticket_id, lookups=lookups)
-        except OperationalError:
-            raise  # transient: the retry recomputes them all (idempotent)
-        except Exception:  # one ticket's bug must not leave the others' clocks stale
-            log.exception("SLA recompute of ticket %s failed", ticket_id)
+    try:
+        tickets_sla_recompute(ticket_ids, lookups=lookups)
+    except OperationalError:
+        raise  # transient: the retry recomputes them all (idempotent)
+    except Exception:  # one ticket's bug must not leave the others' clocks stale
+        log.exception("SLA recompute of %d tickets failed; one at a time", len(ticket_ids))
+        for ticket_id in ticket_ids:
+            try:
+                ticket_sla_recompute(ticket_id, lookups=lookups)
+            except OperationalError:
+                raise
+            except Exception:
+                log.exception("SLA recompute of ticket %s failed", ticket_id)
     return len(ticket_ids)
 
 

@@ -96,9 +96,8 @@ def test_owner_approval_in_the_portal_clears_the_flag_of_that_contacts_tickets(
         account=anna.account, name="Pending", email="bob@random.example", verified=False
     )
     ticket = flagged_ticket()
-    other = Ticket.objects.get(
-        pk=deliver(make_mail(subject="Reseller ID 200417: hi", sender="eve@else.example")).message.ticket_id
-    )
+    other_mail = make_mail(subject="Reseller ID 200417: hi", sender="eve@else.example")
+    other = Ticket.objects.get(pk=deliver(other_mail).message.ticket_id)
     assert ticket.contact_id == pending.pk and ticket.needs_verification
     contact_approve(owner=anna, contact=pending)
     ticket.refresh_from_db()

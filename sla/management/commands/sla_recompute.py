@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from sla.services import SlaLookups, ticket_sla_recompute
+from sla.services import SlaLookups, tickets_sla_recompute
 from tickets.models import Status, Ticket
+
+CHUNK = 200  # tickets per read of their histories
 
 
 class Command(BaseCommand):
@@ -20,7 +22,8 @@ class Command(BaseCommand):
             tickets = tickets.exclude(status__in=[Status.SOLVED, Status.CLOSED, Status.MERGED])
         count = 0
         lookups = SlaLookups.load()  # the policies and calendars as they are now, read once
-        for ticket_id in tickets.values_list("pk", flat=True).iterator():
-            ticket_sla_recompute(ticket_id, lookups=lookups)
-            count += 1
+        ids = list(tickets.order_by("pk").values_list("pk", flat=True))
+        for start in range(0, len(ids), CHUNK):
+            tickets_sla_recompute(ids[start : start + CHUNK], lookups=lookups)
+            count += len(ids[start : start + CHUNK])
         self.stdout.write(f"Recomputed the SLA clocks of {count} ticket(s).")
