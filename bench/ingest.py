@@ -66,17 +66,19 @@ from supportdesk.queues import followup_queue  # noqa: E402
 from tickets.models import Account, Contact, ContactEmail, Ticket  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "ingest.json"
+SEED_OFFSET = 100_000  # seed mails tell other stories than the measured ones (n % 50 kept)
 INBOXES = ["support@supportdesk.localhost", "tech@supportdesk.localhost"]
-# Different problems, so duplicate detection sees ordinary traffic, not one mail repeated.
+# Different problems, each with its own number, so duplicate detection sees ordinary
+# traffic, not one mail re-sent (which it would merge).
 PROBLEMS = [
     "the transfer of example-{n}.com is still pending. Could you check it?",
     "our invoice INV-{n} shows the wrong VAT rate for the Netherlands.",
     "the API returns error 502 on POST /v1/orders since this morning (order {n}).",
     "mail for shop-{n}.nl bounces with 'mailbox unavailable' after the DNS change.",
-    "please add a second administrator to the account; the owner changed jobs.",
+    "please add a second administrator to account {n}; the owner changed jobs.",
     "the SSL certificate of portal-{n}.example renewed but the browser shows the old one.",
     "we were charged twice for order {n}; please refund one of the payments.",
-    "after the last update the control panel logs us out every few minutes.",
+    "after update {n} the control panel logs us out every few minutes.",
 ]
 BODY = "Hello,\n\n{problem}\nReseller ID: {reseller}\n\nKind regards\n-- \nSent from my phone\n"
 QUOTE = "\n\nOn Tue, 5 Mar 2024 at 10:15, Support wrote:\n> We are looking into it.\n> " * 1
@@ -114,7 +116,7 @@ def seed(count: int) -> list[tuple[str, str, str]]:
     threads = []
     for i in range(count):
         sender = f"owner{i % 50}@reseller.example"
-        raw = mail(i, sender=sender, subject=f"Seed {i}")
+        raw = mail(SEED_OFFSET + i, sender=sender, subject=f"Seed {i}")  # not a re-send
         record, _ = inbound_store(channel="email", source="bench-seed", raw=raw, enqueue=False)
         record = inbound_process(record.pk)
         threads.append((record.message.external_id, record.message.ticket.reference, sender))
@@ -180,6 +182,18 @@ def start_worker(concurrency: int) -> subprocess.Popen:
     proc = subprocess.Popen(cmd, cwd=ROOT, env=os.environ.copy(), start_new_session=True)
     time.sleep(4)  # the worker's startup is not what is measured
     return proc
+
+
+def drain(worker: subprocess.Popen) -> None:
+    """Wait until the worker has taken every queued task (and a moment for the last)."""
+    from redis import Redis
+
+    broker = Redis.from_url(settings.CELERY_BROKER_URL)
+    while broker.llen(QUEUE) or broker.llen(followup_queue(QUEUE)):
+        if worker.poll() is not None:
+            sys.exit("the worker stopped; see its output above")
+        time.sleep(0.1)
+    time.sleep(2)
 
 
 def write_mails(folder: Path, mails: list[bytes]) -> None:
@@ -261,6 +275,7 @@ def main() -> None:
     worker = start_worker(args.concurrency)
     sampler = RssSampler(worker.pid)
     sampler.start()
+    drain(worker)  # the seed tickets' own follow-ups are not what is measured
     runs = []
     try:
         with tempfile.TemporaryDirectory(prefix="sd-ingest-") as tmp:

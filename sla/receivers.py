@@ -20,7 +20,7 @@ IGNORED_KINDS = frozenset({"created", "assigned", "sender_verified"})
 @receiver(ticket_events, dispatch_uid="sla.recompute_on_ticket_events")
 def recompute_on_ticket_events(sender: Any, events: list[TicketEventRef], **kwargs: Any) -> None:
     """Queue one recompute task for every ticket whose clocks the committed events move."""
-    ticket_ids = sorted({e.ticket_id for e in events if e.kind not in IGNORED_KINDS})
+    ticket_ids = sorted({e.ticket_id for e in events if _moves_clocks(e)})
     if not ticket_ids:
         return
     from .tasks import recompute_tickets
@@ -29,3 +29,10 @@ def recompute_on_ticket_events(sender: Any, events: list[TicketEventRef], **kwar
         recompute_tickets.delay(ticket_ids)
     except Exception:  # broker down: the ticket change stands; the next event recomputes
         log.exception("could not queue the SLA recompute of tickets %s", ticket_ids)
+
+
+def _moves_clocks(event: TicketEventRef) -> bool:
+    # An internal note (an agent's, a bounce, an out-of-office) answers nobody.
+    if event.kind == "message_added" and event.data.get("direction") == "internal":
+        return False
+    return event.kind not in IGNORED_KINDS

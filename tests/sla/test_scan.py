@@ -10,7 +10,7 @@ from sla.models import DepartmentCalendar, SlaAlert, SlaPolicy, TicketSla
 from sla.scan import scan_deadlines
 from sla.services import ticket_sla_recompute
 from tickets.models import Department
-from tickets.services import MessageIn, ticket_assign, ticket_open
+from tickets.services import MessageIn, message_add, ticket_assign, ticket_open
 
 from .conftest import msk
 
@@ -113,6 +113,15 @@ def test_ticket_events_queue_one_recompute_each_after_commit(
     with django_capture_on_commit_callbacks(execute=True):
         ticket_assign(ticket=ticket, assignee=agent)
     assert queued == [[ticket.pk]]  # assignment moves no clock
+    with django_capture_on_commit_callbacks(execute=True):
+        message_add(
+            ticket=ticket,
+            message=MessageIn(channel="note", direction="internal", body_text="checked logs"),
+        )
+    assert queued == [[ticket.pk]]  # nor does an internal note
+    with django_capture_on_commit_callbacks(execute=True):
+        message_add(ticket=ticket, message=MessageIn(channel="email", body_text="any news?"))
+    assert queued == [[ticket.pk], [ticket.pk]]  # the customer writing again does
 
 
 @pytest.mark.postgres
