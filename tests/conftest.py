@@ -144,3 +144,24 @@ def anna(reseller):
         role="owner",
         verified=True,
     )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_calendar_cache():
+    """Forget built calendars: a rolled-back test may leave a (pk, version) pair behind."""
+    from sla import calendars
+
+    calendars._CACHE.clear()
+    yield
+    calendars._CACHE.clear()
+
+
+@pytest.fixture
+def presets(departments):
+    """The SLA preset calendars, department links and policies (re-ensured: a transactional
+    test's flush removes the migration's rows)."""
+    from sla.models import BusinessCalendar
+    from sla.presets import ensure_presets
+
+    ensure_presets()
+    return {c.slug: c for c in BusinessCalendar.objects.all()}

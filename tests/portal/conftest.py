@@ -43,21 +43,7 @@ def mallory(db):
     )
 
 
-@pytest.fixture(autouse=True)
-def _fresh_calendar_cache():
-    """Forget built calendars: a rolled-back test may leave a (pk, version) pair behind."""
-    from sla import calendars
-
-    calendars._CACHE.clear()
-    yield
-    calendars._CACHE.clear()
-
-
 @pytest.fixture
-def chat_calendar(departments):
-    """The SLA ``cet-phone-chat`` calendar chat and phone follow (re-created after a flush)."""
-    from sla.models import BusinessCalendar
-    from sla.presets import ensure_presets
-
-    ensure_presets()  # a transactional test's flush removes the migration's rows
-    return BusinessCalendar.objects.get(slug="cet-phone-chat")
+def chat_calendar(presets):
+    """The SLA ``cet-phone-chat`` calendar chat and phone follow."""
+    return presets["cet-phone-chat"]
