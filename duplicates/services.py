@@ -8,12 +8,13 @@ never creates a second flag, note, notification or merge for the same pair.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -49,17 +50,23 @@ class DetectionResult:
     scored: list[ScoredCandidate] = field(default_factory=list)
     flagged: list[int] = field(default_factory=list)
     merged_into: int | None = None
+    to_announce: bool = False  # new flags wait for the ``duplicates.announce`` task
 
 
 def detect_duplicates(
-    ticket_id: int, *, notify: bool = True, auto_merge: bool | None = None
+    ticket_id: int,
+    *,
+    notify: bool = True,
+    auto_merge: bool | None = None,
+    queue_announcement: bool = True,
 ) -> DetectionResult:
     """Compare the ticket with the open tickets of its contact and account; flag matches.
 
     New flags are announced (internal note, assignee mail) by the ``duplicates.announce``
     task queued on commit, so this step stays a few statements per ticket. ``notify``
     False skips that and the customer mail (the evaluation command); ``auto_merge``
-    overrides ``DUPLICATES_AUTO_MERGE_EXACT``.
+    overrides ``DUPLICATES_AUTO_MERGE_EXACT``. ``queue_announcement`` False leaves queueing
+    the announcement to the caller (``result.to_announce``), which batches them.
     """
     result = DetectionResult(ticket_id=ticket_id)
     row = signatures.ticket_row(ticket_id)
@@ -95,9 +102,34 @@ def detect_duplicates(
         if _auto_merge(ticket_id, resend, notify=notify):
             result.merged_into = resend.ticket_id
             return result
-    if notify and waiting:
-        transaction.on_commit(lambda: _queue_announce(ticket_id))
+    result.to_announce = notify and waiting
+    if result.to_announce and queue_announcement:
+        transaction.on_commit(lambda: _queue_announce([ticket_id]))
     return result
+
+
+def detect_duplicates_many(ticket_ids: Iterable[int]) -> int:
+    """Detect duplicates of several tickets, oldest first (what one commit opened or heard
+    from), and queue one announcement task for all their new flags; return how many ran.
+
+    One ticket's unexpected error is logged and does not stop the others; a database
+    outage (OperationalError) stops the run, whose retry is harmless (idempotent).
+    """
+    ids = sorted(set(ticket_ids))
+    waiting: list[int] = []
+    try:
+        for ticket_id in ids:
+            try:
+                if detect_duplicates(ticket_id, queue_announcement=False).to_announce:
+                    waiting.append(ticket_id)
+            except OperationalError:
+                raise
+            except Exception:  # one ticket's bug must not leave the others unchecked
+                log.exception("duplicate detection of ticket %s failed", ticket_id)
+    finally:
+        if waiting:  # what was flagged before a failure is announced all the same
+            transaction.on_commit(lambda: _queue_announce(waiting))
+    return len(ids)
 
 
 @transaction.atomic
@@ -265,10 +297,10 @@ def _auto_merge(ticket_id: int, target: Candidate, *, notify: bool) -> bool:
     return True
 
 
-def _queue_announce(ticket_id: int) -> None:
+def _queue_announce(ticket_ids: list[int]) -> None:
     from .tasks import announce
 
     try:
-        announce.delay(ticket_id)
+        announce.delay(ticket_ids)
     except Exception:  # broker down: the flags stand in the admin; the next run re-queues
-        log.exception("could not queue the announcement of ticket %s's flags", ticket_id)
+        log.exception("could not queue the announcement of tickets %s's flags", ticket_ids)

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
 from celery import shared_task
 from django.db import OperationalError
 
-from .services import detect_duplicates, flags_announce
-
-log = logging.getLogger(__name__)
+from .services import detect_duplicates_many, flags_announce
 
 
 @shared_task(
@@ -22,16 +18,8 @@ log = logging.getLogger(__name__)
     time_limit=180,
 )
 def detect_many(ticket_ids: list[int]) -> int:
-    """Detect duplicates of several tickets, oldest first (what one commit opened or
-    heard from); return how many ran."""
-    for ticket_id in sorted(ticket_ids):
-        try:
-            detect_duplicates(ticket_id)
-        except OperationalError:
-            raise  # transient: the retry runs them all again (idempotent)
-        except Exception:  # one ticket's bug must not leave the others unchecked
-            log.exception("duplicate detection of ticket %s failed", ticket_id)
-    return len(ticket_ids)
+    """Detect duplicates of several tickets; return how many ran."""
+    return detect_duplicates_many(ticket_ids)
 
 
 @shared_task(
@@ -40,9 +28,10 @@ def detect_many(ticket_ids: list[int]) -> int:
     autoretry_for=(OperationalError,),
     retry_backoff=True,
     max_retries=5,
-    soft_time_limit=30,
-    time_limit=60,
+    soft_time_limit=120,
+    time_limit=180,
 )
-def announce(ticket_id: int) -> dict[str, object]:
-    """Post the note about a ticket's new duplicate flags and mail the assignees."""
-    return {"announced": flags_announce(ticket_id=ticket_id)}
+def announce(ticket_ids: list[int]) -> int:
+    """Post the note about each ticket's new duplicate flags and mail the assignees;
+    return how many flags were announced."""
+    return sum(len(flags_announce(ticket_id=ticket_id)) for ticket_id in ticket_ids)

@@ -32,10 +32,10 @@ TRANSFER_CHAT = (
 )
 
 
-def announce_run(ticket_id: int) -> object:
+def announce_run(ticket_ids: list[int]) -> object:
     from duplicates.tasks import announce as task
 
-    return task.run(ticket_id)
+    return task.run(ticket_ids)
 
 
 @pytest.fixture
@@ -78,7 +78,7 @@ def test_chat_about_the_same_transfer_is_flagged_with_reasons(
     with django_capture_on_commit_callbacks(execute=True):
         result = detect_duplicates(chat.pk)
     assert result.flagged == [mail_ticket.pk]
-    announce.assert_called_once_with(chat.pk)
+    announce.assert_called_once_with([chat.pk])
     flag = DuplicateFlag.objects.get(ticket=chat)
     assert flag.candidate == mail_ticket and flag.status == FlagStatus.SUGGESTED
     assert flag.announced_at is not None
@@ -90,6 +90,26 @@ def test_chat_about_the_same_transfer_is_flagged_with_reasons(
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == [agent.email]
     assert chat.reference in mail.outbox[0].subject
+
+
+def test_a_batch_queues_one_announcement_for_all_its_flags(
+    mail_ticket, anna, departments, announce, django_capture_on_commit_callbacks
+):
+    """``detect_many`` (one commit's new tickets) announces its flags in one task."""
+    from duplicates.tasks import detect_many
+
+    chat = open_ticket(subject="Chat", channel=Channel.CHAT, body=TRANSFER_CHAT, contact=anna)
+    other = open_ticket(subject="Printer", body="The office printer jams daily.", contact=anna)
+    phone = open_ticket(
+        subject="Call: transfer northwind-shop.nl", channel=Channel.PHONE,
+        body="Anna called: transfer of northwind-shop.nl fails, auth code invalid.",
+        contact=anna, department=departments["technical-support"],
+    )  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        assert detect_many.run([phone.pk, other.pk, chat.pk]) == 3
+    announce.assert_called_once_with([chat.pk, phone.pk])
+    assert Message.objects.filter(ticket__in=[chat, phone], channel=Channel.NOTE).count() == 2
+    assert not DuplicateFlag.objects.filter(ticket=other).exists()
 
 
 def test_detection_is_idempotent(mail_ticket, anna, announce, django_capture_on_commit_callbacks):
