@@ -123,10 +123,12 @@ def seed(count: int) -> list[tuple[str, str, str]]:
     return threads
 
 
-def workload(n: int, threads: list[tuple[str, str, str]]) -> list[bytes]:
-    rng = random.Random(42)
+def workload(n: int, threads: list[tuple[str, str, str]], start: int = 0) -> list[bytes]:
+    """Return n mails numbered from ``start`` (each run its own numbers: a run must not
+    re-send an earlier run's mails, which duplicate detection would merge)."""
+    rng = random.Random(42 + start)
     out = []
-    for i in range(n):
+    for i in range(start, start + n):
         kind = i % 4
         if kind == 0:  # new ticket from a verified reseller contact
             out.append(mail(i, sender=f"owner{i % 50}@reseller.example", subject=f"Issue {i}"))
@@ -281,7 +283,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="sd-ingest-") as tmp:
             for number in range(args.runs):
                 folder = Path(tmp) / f"run{number}"
-                write_mails(folder, workload(args.emails, threads))
+                write_mails(folder, workload(args.emails, threads, number * args.emails))
                 ours = run_ours(folder, f"bench-{QUEUE}-{number}", worker)
                 peer = run_peer(args.peer_python, folder)
                 runs.append({"ours": ours, "peer": peer})
