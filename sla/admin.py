@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -33,6 +34,44 @@ from .selectors import (
 )
 
 
+class RecomputesOpenTickets:
+    """Admin mix-in: a saved or deleted policy or calendar row moves the deadlines of the
+    open tickets, so their recompute is queued (on the follow-up queue) after the commit."""
+
+    def _recompute_open_tickets(self, request: HttpRequest) -> None:
+        from .tasks import recompute_live
+
+        if getattr(request, "_sla_recompute_queued", False):
+            return  # once per request (a changelist edit saves many rows)
+        request._sla_recompute_queued = True
+
+        def queue() -> None:
+            try:
+                recompute_live.delay()
+            except Exception:  # broker down: say so; `manage.py sla_recompute` does it by hand
+                self.message_user(
+                    request,
+                    "Could not queue the recompute of open tickets' deadlines; run "
+                    "`manage.py sla_recompute`.",
+                    level=messages.WARNING,
+                )
+
+        transaction.on_commit(queue)
+        self.message_user(request, "Open tickets' deadlines are being recomputed.")
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        self._recompute_open_tickets(request)
+
+    def delete_model(self, request, obj) -> None:
+        super().delete_model(request, obj)
+        self._recompute_open_tickets(request)
+
+    def delete_queryset(self, request, queryset) -> None:
+        super().delete_queryset(request, queryset)
+        self._recompute_open_tickets(request)
+
+
 class CalendarExceptionInline(admin.TabularInline):
     model = CalendarException
     extra = 1
@@ -41,7 +80,7 @@ class CalendarExceptionInline(admin.TabularInline):
 
 
 @admin.register(BusinessCalendar)
-class BusinessCalendarAdmin(admin.ModelAdmin):
+class BusinessCalendarAdmin(RecomputesOpenTickets, admin.ModelAdmin):
     list_display = ("name", "tz", "holiday_country", "short_day_before_holiday", "version")
     prepopulated_fields = {"slug": ("name",)}
     inlines = [CalendarExceptionInline]
@@ -60,7 +99,7 @@ class BusinessCalendarAdmin(admin.ModelAdmin):
 
 
 @admin.register(CalendarException)
-class CalendarExceptionAdmin(admin.ModelAdmin):
+class CalendarExceptionAdmin(RecomputesOpenTickets, admin.ModelAdmin):
     list_display = ("date", "calendar", "kind", "hours", "source", "name")
     list_filter = ("calendar", "source", "kind")
     date_hierarchy = "date"
@@ -81,12 +120,12 @@ class CalendarExceptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(DepartmentCalendar)
-class DepartmentCalendarAdmin(admin.ModelAdmin):
+class DepartmentCalendarAdmin(RecomputesOpenTickets, admin.ModelAdmin):
     list_display = ("department", "calendar", "notify_emails")
 
 
 @admin.register(SlaPolicy)
-class SlaPolicyAdmin(admin.ModelAdmin):
+class SlaPolicyAdmin(RecomputesOpenTickets, admin.ModelAdmin):
     list_display = (
         "name",
         "department",

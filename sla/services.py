@@ -289,6 +289,23 @@ def tickets_sla_recompute(
     return out
 
 
+RECOMPUTE_CHUNK = 200  # tickets per read of their histories
+NOT_LIVE = ("solved", "closed", "merged")
+
+
+def recompute_ticket_ids(*, include_done: bool = False) -> list[int]:
+    """Return the tickets whose clocks a policy or calendar change moves: the live ones
+    (every ticket with ``include_done``), in id order."""
+    tickets = Ticket.objects.all()
+    if not include_done:
+        tickets = tickets.exclude(status__in=NOT_LIVE)
+    return list(tickets.order_by("pk").values_list("pk", flat=True))
+
+
+def chunks(ids: list[int], size: int = RECOMPUTE_CHUNK) -> list[list[int]]:
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
+
+
 def _update(current: TicketSla, fields: dict[str, Any], now: datetime) -> TicketSla:
     changed = [name for name, value in fields.items() if _differs(current, name, value)]
     if changed:

@@ -10,7 +10,13 @@ from django.utils import timezone
 
 from .calendars import sync_all_holidays
 from .scan import scan_deadlines
-from .services import SlaLookups, ticket_sla_recompute, tickets_sla_recompute
+from .services import (
+    SlaLookups,
+    chunks,
+    recompute_ticket_ids,
+    ticket_sla_recompute,
+    tickets_sla_recompute,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +47,16 @@ def recompute_tickets(ticket_ids: list[int]) -> int:
             except Exception:
                 log.exception("SLA recompute of ticket %s failed", ticket_id)
     return len(ticket_ids)
+
+
+@shared_task(name="sla.recompute_live", soft_time_limit=120, time_limit=180)
+def recompute_live() -> int:
+    """Queue the recompute of every live ticket in chunks (after a policy or calendar
+    edit); return how many tickets."""
+    ids = recompute_ticket_ids()
+    for chunk in chunks(ids):
+        recompute_tickets.delay(chunk)
+    return len(ids)
 
 
 @shared_task(name="sla.scan_deadlines", soft_time_limit=50, time_limit=55, expires=55)

@@ -12,7 +12,12 @@ from typing import Any
 
 from kombu import Exchange, Queue
 
-FOLLOWUP_TASKS = ("sla.recompute_tickets", "duplicates.detect_many", "duplicates.announce")
+FOLLOWUP_TASKS = (
+    "sla.recompute_tickets",
+    "sla.recompute_live",
+    "duplicates.detect_many",
+    "duplicates.announce",
+)
 
 
 def followup_queue(main: str) -> str:

@@ -114,3 +114,38 @@ def test_ticket_without_sla_row_has_no_panel(admin_client, presets):
     TicketSla.objects.filter(ticket=ticket).delete()
     page = admin_client.get(reverse("admin:tickets_ticket_change", args=[ticket.pk]))
     assert 'id="sla-panel"' not in page.content.decode()
+
+
+def test_editing_a_policy_recomputes_the_open_tickets(
+    presets, admin, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Saving a policy in the admin queues the recompute of live tickets: their deadlines
+    follow the new target without `manage.py sla_recompute`."""
+    from django.forms.models import model_to_dict
+
+    from sla import tasks
+    from sla.models import SlaPolicy
+
+    monkeypatch.setattr(tasks.recompute_live, "delay", tasks.recompute_live.run)
+    monkeypatch.setattr(tasks.recompute_tickets, "delay", tasks.recompute_tickets.run)
+    with time_machine.travel(msk(2026, 11, 23, 9, 0), tick=False):
+        ticket = ticket_open(
+            subject="Slow DNS",
+            department=Department.objects.get(slug="technical-support"),
+            message=MessageIn(channel="email", body_text="Resolution takes minutes"),
+        ).ticket
+        ticket_sla_recompute(ticket.pk)
+        before = TicketSla.objects.get(pk=ticket.pk)
+        policy = before.policy
+        data = {k: ("" if v is None else v) for k, v in model_to_dict(policy).items()}
+        data["first_response_amount"] = policy.first_response_amount + 2
+        with django_capture_on_commit_callbacks(execute=True):
+            response = admin.post(
+                reverse("admin:sla_slapolicy_change", args=[policy.pk]), data, follow=True
+            )
+    assert b"deadlines are being recomputed" in response.content
+    assert (
+        SlaPolicy.objects.get(pk=policy.pk).first_response_amount == data["first_response_amount"]
+    )
+    after = TicketSla.objects.get(pk=ticket.pk)
+    assert after.first_response_due > before.first_response_due

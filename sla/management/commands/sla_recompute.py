@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from sla.services import SlaLookups, tickets_sla_recompute
-from tickets.models import Status, Ticket
-
-CHUNK = 200  # tickets per read of their histories
+from sla.services import SlaLookups, chunks, recompute_ticket_ids, tickets_sla_recompute
 
 
 class Command(BaseCommand):
@@ -17,13 +14,8 @@ class Command(BaseCommand):
         parser.add_argument("--all", action="store_true", help="every ticket, not only live ones")
 
     def handle(self, *args, all: bool = False, **options) -> None:  # noqa: A002
-        tickets = Ticket.objects.all()
-        if not all:
-            tickets = tickets.exclude(status__in=[Status.SOLVED, Status.CLOSED, Status.MERGED])
-        count = 0
+        ids = recompute_ticket_ids(include_done=all)
         lookups = SlaLookups.load()  # the policies and calendars as they are now, read once
-        ids = list(tickets.order_by("pk").values_list("pk", flat=True))
-        for start in range(0, len(ids), CHUNK):
-            tickets_sla_recompute(ids[start : start + CHUNK], lookups=lookups)
-            count += len(ids[start : start + CHUNK])
-        self.stdout.write(f"Recomputed the SLA clocks of {count} ticket(s).")
+        for chunk in chunks(ids):
+            tickets_sla_recompute(chunk, lookups=lookups)
+        self.stdout.write(f"Recomputed the SLA clocks of {len(ids)} ticket(s).")
