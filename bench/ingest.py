@@ -41,6 +41,7 @@ import uuid
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 from pgdb import create_database  # bench/ is the script folder: sys.path[0]
 
@@ -186,12 +187,17 @@ def start_worker(concurrency: int) -> subprocess.Popen:
     return proc
 
 
+def queued(broker: Any) -> int:
+    """Return how many tasks wait on the bench's main and follow-up queues."""
+    return broker.llen(QUEUE) + broker.llen(followup_queue(QUEUE))
+
+
 def drain(worker: subprocess.Popen) -> None:
     """Wait until the worker has taken every queued task (and a moment for the last)."""
     from redis import Redis
 
     broker = Redis.from_url(settings.CELERY_BROKER_URL)
-    while broker.llen(QUEUE) or broker.llen(followup_queue(QUEUE)):
+    while queued(broker):
         if worker.poll() is not None:
             sys.exit("the worker stopped; see its output above")
         time.sleep(0.1)
@@ -226,8 +232,7 @@ def run_ours(folder: Path, source: str, worker: subprocess.Popen) -> dict[str, f
     # Follow-ups: the queue is empty and every new ticket has its duplicate signature and
     # SLA row (detection and the SLA recompute are the last things a new ticket queues).
     while (
-        broker.llen(QUEUE)
-        or broker.llen(followup_queue(QUEUE))
+        queued(broker)
         or TicketSignature.objects.filter(ticket__in=new).count() < new_count
         or TicketSla.objects.filter(ticket__in=new).count() < new_count
     ):

@@ -34,6 +34,8 @@ from .processors import batch_processor_for, processor_for
 
 logger = logging.getLogger(__name__)
 DONE = frozenset({InboundStatus.PROCESSED, InboundStatus.IGNORED})
+# What processing writes on a record, besides its status and error.
+_FINISH_FIELDS = ["attempts", "last_attempt_at", "processed_at", "message"]
 
 
 def inbound_store(
@@ -211,6 +213,8 @@ def _save_outcomes(records: list[InboundRecord]) -> None:
 
 
 def _outcome_of(processor: Any, record: InboundRecord) -> Any:
+    """Run the processor in a savepoint (a failure undoes its half-done writes); return
+    its Message, or the InboundIgnored / InboundRejected / TicketError it raised."""
     if processor is None:
         return InboundRejected(f"No processor handles {record.channel!r} records yet.")
     try:
@@ -241,25 +245,16 @@ def inbound_process(record_id: int) -> InboundRecord:
             return record
         record.attempts += 1
         record.last_attempt_at = timezone.now()
-        processor = processor_for(record.channel)
         try:
-            if processor is None:
-                raise InboundRejected(f"No processor handles {record.channel!r} records yet.")
-            with transaction.atomic():  # a failure undoes the processor's half-done writes
-                message = processor(record)
-        except InboundIgnored as exc:
-            _finish(record, InboundStatus.IGNORED, exc.reason)
-        except (InboundRejected, TicketError) as exc:
-            _finish(record, InboundStatus.FAILED, getattr(exc, "reason", None) or str(exc))
+            outcome = _outcome_of(processor_for(record.channel), record)
         except DatabaseError:
             raise  # transient (lock, connection): the task retries the whole attempt
         except Exception as exc:  # a bug or a message we did not foresee: keep it, say why
             logger.exception("inbound record %s failed", record_id)
             detail = "".join(traceback.format_exception_only(exc)).strip()
-            _finish(record, InboundStatus.FAILED, f"Unexpected error: {detail}")
-        else:
-            record.message = message
-            _finish(record, InboundStatus.PROCESSED, "")
+            outcome = InboundRejected(f"Unexpected error: {detail}")
+        _apply(record, outcome)
+        record.save(update_fields=["status", "error", *_FINISH_FIELDS])
         return record
 
 
@@ -293,16 +288,6 @@ def inbound_requeue_stale(*, older_than: timedelta | None = None, limit: int = 5
     if ids:
         enqueue_processing_many(ids)
     return len(ids)
-
-
-_FINISH_FIELDS = ["attempts", "last_attempt_at", "processed_at", "message"]
-
-
-def _finish(record: InboundRecord, status: str, error: str) -> None:
-    record.status = status
-    record.error = error
-    record.processed_at = timezone.now() if status in DONE else None
-    record.save(update_fields=["status", "error", *_FINISH_FIELDS])
 
 
 def _digest(raw: bytes | None, payload: dict[str, Any] | None) -> str:
