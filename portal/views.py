@@ -10,6 +10,7 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseBase,
     HttpResponseRedirect,
     JsonResponse,
 )
@@ -19,6 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kb.search import article_search
+from tickets import list_cache
 from tickets.errors import InvalidInput, TicketError
 from tickets.models import Attachment, Channel, Contact, ContactRole, Status
 from tickets.services import MessageIn, message_add, ticket_status_set
@@ -107,9 +109,19 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 # --- tickets ------------------------------------------------------------------------------
 
 
-@contact_required
 @require_GET
-def ticket_list(request: HttpRequest) -> HttpResponse:
+def ticket_list(request: HttpRequest) -> HttpResponseBase:
+    # A cached copy was made for this contact while it was verified; removing or changing
+    # a contact moves the lists version on, so the copy is never served past that.
+    contact_id = request.session.get(SESSION_KEY)
+    if contact_id is None:
+        return _ticket_list(request)  # the sign-in redirect
+    key = f"portal:{contact_id}:{request.get_full_path()}"
+    return list_cache.cached_page(request, key, lambda: _ticket_list(request))
+
+
+@contact_required
+def _ticket_list(request: HttpRequest) -> HttpResponse:
     rows, more = selectors.portal_ticket_page(request.contact, before=request.GET.get("before"))
     older = "?" + urlencode({"before": rows[-1]["cursor"]}) if more else ""
     return render(

@@ -27,6 +27,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # Tasks this session sends go to its own queue (and, embedded, its own folder), so a
     # developer's running desk never sees them and a test worker sees nothing else.
     celery_app.conf.update(celery_queue_settings(SESSION_QUEUE))
+    if "KEY_PREFIX" in settings.CACHES["default"]:  # Redis: this session's keys only
+        settings.CACHES["default"]["KEY_PREFIX"] = f"sdcache-{SESSION_QUEUE}"
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
         broker_dir = Path(settings.VAR_DIR) / "test-broker"
         broker_dir.mkdir(parents=True, exist_ok=True)

@@ -28,6 +28,8 @@ def service_env(**extra: str) -> dict[str, str]:
         "SUPPORTDESK_DB_NAME": str(connection.settings_dict["NAME"]),
         "SUPPORTDESK_CELERY_QUEUE": celery_app.conf.task_default_queue,
     }
+    if prefix := settings.CACHES["default"].get("KEY_PREFIX"):
+        env["CACHE_KEY_PREFIX"] = prefix  # the same cached pages and lists version
     options = celery_app.conf.broker_transport_options or {}
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
         env["SUPPORTDESK_BROKER_DIR"] = options["data_folder_in"]

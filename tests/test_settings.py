@@ -27,11 +27,14 @@ def load_settings(**env: str) -> subprocess.CompletedProcess[str]:
             "DATABASE_URL",
             "REDIS_URL",
             "CELERY_BROKER_URL",
+            "CACHE_URL",
+            "SUPPORTDESK_LIST_CACHE_SECONDS",
         }
     }
     code = (
         "import django; django.setup(); from django.conf import settings as s; "
-        "print(s.DEBUG, s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL)"
+        "print(s.DEBUG, s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, "
+        "s.CACHES['default']['BACKEND'], s.SESSION_ENGINE, s.SUPPORTDESK_LIST_CACHE_SECONDS)"
     )
     return subprocess.run(
         [sys.executable, "-c", code],
@@ -75,8 +78,10 @@ def test_production_starts_with_safe_settings():
 def test_embedded_default_needs_no_service():
     result = load_settings()
     assert result.returncode == 0, result.stderr
-    debug, engine, broker = result.stdout.split()
+    debug, engine, broker, cache, sessions, list_cache = result.stdout.split()
     assert (debug, engine, broker) == ("True", "django.db.backends.sqlite3", "filesystem://")
+    # No shared cache: sessions in the database, ticket lists never replayed.
+    assert cache.endswith("LocMemCache") and sessions.endswith(".db") and list_cache == "0"
 
 
 def test_urls_select_postgres_and_redis():
@@ -84,8 +89,10 @@ def test_urls_select_postgres_and_redis():
         DATABASE_URL="postgres://u:p@db.example:5432/desk", REDIS_URL="redis://cache.example:6379/0"
     )
     assert result.returncode == 0, result.stderr
-    _, engine, broker = result.stdout.split()
+    _, engine, broker, cache, sessions, list_cache = result.stdout.split()
     assert engine == "django.db.backends.postgresql" and broker == "redis://cache.example:6379/0"
+    assert cache == "django_redis.cache.RedisCache" and sessions.endswith(".cached_db")
+    assert int(list_cache) > 0
 
 
 def test_bad_boolean_is_a_clear_error():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from django.conf import settings
 
 from channels_app.inbound import inbound_store
 from channels_app.models import InboundRecord, InboundStatus
@@ -38,3 +39,23 @@ def test_stored_record_is_processed_by_the_worker_process(worker):
     assert ticket.subject == "Round trip"
     # The worker process, not this one, did it: its log names the task.
     worker.wait_for_task_success("channels_app.process_inbound_record")
+
+
+# The real pass (PostgreSQL and Redis): the list cache is on only with a shared cache.
+@pytest.mark.postgres
+def test_a_ticket_the_worker_opens_shows_in_a_cached_list(worker, admin):
+    assert settings.SUPPORTDESK_LIST_CACHE_SECONDS > 0
+    admin.get("/admin/tickets/ticket/")  # cached by this (web) process
+    record, _ = inbound_store(
+        channel=Channel.API,
+        source="test",
+        payload={"subject": "Opened by the worker", "body": "x", "external_id": "lc-1"},
+    )
+    wait_until(
+        lambda: InboundRecord.objects.get(pk=record.pk).status == InboundStatus.PROCESSED,
+        120,
+        "the worker to process the record",
+        worker,
+    )
+    # The worker moved the shared lists version on: the list is rendered anew.
+    assert "Opened by the worker" in admin.get("/admin/tickets/ticket/").content.decode()

@@ -13,11 +13,17 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+)
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 
-from . import admin_hooks, selectors, services
+from . import admin_hooks, list_cache, selectors, services
 from .admin_list import CappedCountPaginator, TicketChangeList
 from .errors import TicketError
 from .models import (
@@ -209,6 +215,17 @@ class TicketAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # history is evidence: close or merge instead
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponseBase:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        # Per agent (the page shows who is signed in) and URL (filters, search, page).
+        key = f"admin:{request.user.pk}:{request.get_full_path()}"
+        return list_cache.cached_page(
+            request, key, lambda: super(TicketAdmin, self).changelist_view(request, extra_context)
+        )
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[TicketChangeList]:
         return TicketChangeList  # renders the rows without a template per cell

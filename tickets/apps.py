@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class TicketsConfig(AppConfig):
     name = "tickets"
     verbose_name = "Tickets"
+
+    def ready(self) -> None:
+        from django.contrib.auth import get_user_model
+
+        from . import list_cache
+        from .models import Account, Contact, ContactEmail, Department, Ticket
+
+        # What the ticket lists show; service changes also bump through record_events.
+        list_cache.watch(Ticket, Account, Contact, ContactEmail, Department, get_user_model())

@@ -1,0 +1,151 @@
+"""Cached ticket lists: replayed while current, rendered anew after any change they show.
+
+Runs in both passes: on Redis in the real one (every process shares it), on the
+in-process memory cache in the embedded one (where the desk itself keeps the cache off
+because its worker is another process; here the test is that one process).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib import messages
+from django.contrib.messages.storage.fallback import FallbackStorage
+from django.contrib.sessions.backends.cache import SessionStore
+from django.http import HttpResponse
+from django.test import Client, RequestFactory
+
+from portal.services import contact_remove
+from tests.factories import AgentFactory, ContactFactory, open_ticket
+from tests.portal.conftest import sign_in_link
+from tickets import list_cache, services
+from tickets.intake import TicketOpen, tickets_open
+from tickets.models import Department, Status
+from tickets.services import MessageIn
+
+# Real commits: lists move on when a transaction commits.
+pytestmark = pytest.mark.django_db(transaction=True)
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([A-Za-z0-9]+)"')
+
+
+@pytest.fixture(autouse=True)
+def cache_on(settings):
+    settings.SUPPORTDESK_LIST_CACHE_SECONDS = 60
+
+
+@pytest.fixture
+def signed_in(anna) -> Client:
+    client = Client(enforce_csrf_checks=True)
+    page = client.get("/portal/sign-in/").content.decode()
+    client.post(
+        "/portal/sign-in/",
+        {"email": anna.emails.get().email, "csrfmiddlewaretoken": TOKEN.search(page)[1]},
+    )
+    link = sign_in_link()
+    page = client.get(link).content.decode()
+    client.post(link, {"csrfmiddlewaretoken": TOKEN.search(page)[1]})
+    return client
+
+
+def _queries_beyond_session(settings) -> int:
+    return 1 if settings.SESSION_ENGINE.endswith(".db") else 0
+
+
+def test_portal_list_is_replayed_until_a_ticket_changes(
+    signed_in, anna, departments, settings, django_assert_num_queries
+):
+    ticket = open_ticket(subject="Zone transfer stuck", contact=anna)
+    assert "Zone transfer stuck" in signed_in.get("/portal/tickets/").content.decode()
+    # Replayed: no contact, no rows read (the session still is, without Redis).
+    with django_assert_num_queries(_queries_beyond_session(settings)):
+        page = signed_in.get("/portal/tickets/").content.decode()
+    assert "Zone transfer stuck" in page and "Open" not in page.split("Zone transfer")[1][:80]
+
+    services.ticket_status_set(ticket=ticket, status=Status.OPEN)
+    page = signed_in.get("/portal/tickets/").content.decode()
+    assert "Open" in page.split("Zone transfer stuck")[1][:80]
+
+    open_ticket(subject="Second problem", contact=anna)
+    assert "Second problem" in signed_in.get("/portal/tickets/").content.decode()
+
+
+def test_a_batch_of_new_tickets_renders_the_lists_anew(signed_in, anna, departments):
+    signed_in.get("/portal/tickets/")
+    tickets_open(
+        [
+            TicketOpen(
+                subject=f"Imported {n}",
+                department=departments["customer-support"],
+                contact=anna,
+                message=MessageIn(channel="email", body_text="x", author_contact=anna),
+            )
+            for n in range(2)
+        ]
+    )
+    page = signed_in.get("/portal/tickets/").content.decode()
+    assert "Imported 0" in page and "Imported 1" in page
+
+
+def test_a_removed_contact_gets_no_cached_page(signed_in, anna, reseller, departments):
+    bert = ContactFactory(account=reseller, name="Bert", email="bert@nw.example", verified=True)
+    open_ticket(subject="Bert's ticket", contact=bert)
+    bert_client = Client()
+    session = bert_client.session
+    session["portal_contact_id"] = bert.pk
+    session.save()
+    assert "Bert&#x27;s ticket" in bert_client.get("/portal/tickets/").content.decode()
+
+    contact_remove(owner=anna, contact=bert)
+    response = bert_client.get("/portal/tickets/")
+    assert response.status_code == 302 and "/portal/sign-in/" in response["Location"]
+
+
+def test_each_replay_carries_a_fresh_working_csrf_token(signed_in, anna, departments):
+    open_ticket(subject="Anything", contact=anna)
+    first = TOKEN.search(signed_in.get("/portal/tickets/").content.decode())[1]
+    replayed = signed_in.get("/portal/tickets/").content.decode()
+    token = TOKEN.search(replayed)[1]
+    assert token != first and "csrf-token" not in replayed
+    # The replayed page's sign-out form works (the client enforces CSRF checks).
+    response = signed_in.post("/portal/sign-out/", {"csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    assert signed_in.get("/portal/tickets/").status_code == 302  # signed out: no replay
+
+
+def test_a_page_with_messages_to_show_is_not_cached_or_replayed():
+    request = RequestFactory().get("/portal/tickets/")
+    request.session = SessionStore()
+    request._messages = FallbackStorage(request)
+    messages.success(request, "Your reply was added.")
+    calls = []
+
+    def render() -> HttpResponse:
+        calls.append(1)
+        return HttpResponse(b"page")
+
+    list_cache.cached_page(request, "k", render)
+    list_cache.cached_page(request, "k", render)
+    assert len(calls) == 2
+
+
+def test_admin_list_is_per_agent_and_still_checks_access(boss, departments):
+    ticket = open_ticket(subject="Agent view")
+    # Everyone signs in first: a sign-in saves the user, which renders the lists anew.
+    clients = {}
+    for user in (boss, AgentFactory(username="carol", is_superuser=True), AgentFactory()):
+        clients[user.username] = Client()
+        clients[user.username].force_login(user)
+    boss_client, carol_client, plain_client = clients.values()
+
+    assert "Agent view" in boss_client.get("/admin/tickets/ticket/").content.decode()
+    page = carol_client.get("/admin/tickets/ticket/").content.decode()
+    assert "<strong>carol</strong>" in page and "<strong>boss</strong>" not in page
+    # A staff member without the permission is refused, cached pages or not.
+    assert plain_client.get("/admin/tickets/ticket/").status_code == 403
+
+    # An edit saved in the admin (a plain save, no service) renders the list anew.
+    department = Department.objects.get(pk=ticket.department_id)
+    department.name = "Renamed department"
+    department.save()
+    assert "Renamed department" in boss_client.get("/admin/tickets/ticket/").content.decode()
