@@ -14,4 +14,4 @@ class ApiConfig(AppConfig):
         from .models import Integration
 
         # A cached ticket list answers for a token: a changed integration renders anew.
-        list_cache.watch(Integration)
+        list_cache.watch_directory(Integration)

@@ -148,7 +148,10 @@ class TicketListView(generics.GenericAPIView):
         credentials = hashlib.sha256(request.META.get("HTTP_AUTHORIZATION", "").encode())
         key = f"api:{credentials.hexdigest()}:{request.build_absolute_uri()}"
         return list_cache.cached_page(
-            request, key, lambda: super(TicketListView, self).dispatch(request, *args, **kwargs)
+            request,
+            key,
+            [list_cache.ALL],
+            lambda: super(TicketListView, self).dispatch(request, *args, **kwargs),
         )
 
     def get_queryset(self):

@@ -112,16 +112,19 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 @require_GET
 def ticket_list(request: HttpRequest) -> HttpResponseBase:
     # A cached copy was made for this contact while it was verified; removing or changing
-    # a contact moves the lists version on, so the copy is never served past that.
+    # a contact moves the directory scope on, so the copy is never served past that.
     contact_id = request.session.get(SESSION_KEY)
     if contact_id is None:
         return _ticket_list(request)  # the sign-in redirect
     key = f"portal:{contact_id}:{request.get_full_path()}"
-    return list_cache.cached_page(request, key, lambda: _ticket_list(request))
+    scopes = [list_cache.DIRECTORY, list_cache.contact_scope(contact_id)]
+    return list_cache.cached_page(request, key, scopes, lambda: _ticket_list(request))
 
 
 @contact_required
 def _ticket_list(request: HttpRequest) -> HttpResponse:
+    if request.contact.account_id:  # owners see the account's tickets: read before the rows
+        list_cache.depends_on(request, list_cache.account_scope(request.contact.account_id))
     rows, more = selectors.portal_ticket_page(request.contact, before=request.GET.get("before"))
     older = "?" + urlencode({"before": rows[-1]["cursor"]}) if more else ""
     return render(

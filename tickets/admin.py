@@ -224,7 +224,10 @@ class TicketAdmin(admin.ModelAdmin):
         # Per agent (the page shows who is signed in) and URL (filters, search, page).
         key = f"admin:{request.user.pk}:{request.get_full_path()}"
         return list_cache.cached_page(
-            request, key, lambda: super(TicketAdmin, self).changelist_view(request, extra_context)
+            request,
+            key,
+            [list_cache.ALL],
+            lambda: super(TicketAdmin, self).changelist_view(request, extra_context),
         )
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[TicketChangeList]:

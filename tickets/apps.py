@@ -11,5 +11,6 @@ class TicketsConfig(AppConfig):
         from . import list_cache
         from .models import Account, Contact, ContactEmail, Department, Ticket
 
-        # What the ticket lists show; service changes also bump through record_events.
-        list_cache.watch(Ticket, Account, Contact, ContactEmail, Department, get_user_model())
+        # What the ticket lists show; service changes also count through record_events.
+        list_cache.watch_tickets(Ticket)
+        list_cache.watch_directory(Account, Contact, ContactEmail, Department, get_user_model())

@@ -42,7 +42,7 @@ def record_events(
     )
     refs = [TicketEventRef(e.ticket_id, e.pk, e.kind, e.data) for e in events]
     if refs:
-        list_cache.lists_changed()
+        list_cache.tickets_changed(ticket for ticket, *_ in items)
         transaction.on_commit(lambda: _announce(refs))
     return events
 

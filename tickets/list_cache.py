@@ -2,21 +2,27 @@
 
 The portal's, the API's and the admin's ticket lists are the pages reloaded all day, and
 building one costs several ORM queries and a template over 50 rows: ~5–30 ms of CPU,
-where a page read back from Redis costs ~0.3 ms. Every cached page is stored under one
-*lists version*, a counter in the cache that any write to what a list shows moves on:
+where a page read back from Redis costs ~0.3 ms. A cached page records the *versions* of
+the scopes it was built from — counters in the cache that writes move on:
 
-* ``tickets.events.record_events`` (every service change to a ticket, single or batch,
-  including the bulk inserts of an email import) calls ``lists_changed``;
-* ``post_save`` / ``post_delete`` of the models a list shows (tickets, accounts,
-  contacts and their addresses, departments, agents) and of API integrations (a cached
-  API answer stands for a token that was valid) do too — admin edits and deletions.
+* ``ALL`` — every change below: the agents' and the API's lists show every ticket;
+* ``DIRECTORY`` — accounts, contacts and their addresses, departments, agents, API
+  integrations (``post_save`` / ``post_delete``): names on every list, and who may see
+  what (a removed contact, a disabled token);
+* ``account_scope(id)`` / ``contact_scope(id)`` — tickets of that account / contact:
+  ``tickets.events.record_events`` (every service change to a ticket, single or batch,
+  including an email import's bulk inserts) and ticket saves and deletions (admin edits).
+  A save that may move a ticket to another account or contact moves ``DIRECTORY`` on too.
 
-The version moves on once per transaction, when it commits: every request that starts
-after the commit renders the page anew (a reader that started before it stores what it
-read under the old number, which is already outdated). The version is global, so a busy
-desk renders more often than a quiet one — it never shows rows older than the last
-commit. Entries also expire after ``SUPPORTDESK_LIST_CACHE_SECONDS`` as a net for writes
-outside Django.
+A customer's portal list depends on ``DIRECTORY`` and its own contact and account scopes
+only, so a desk busy with other customers' tickets keeps replaying it.
+
+Versions move on when the transaction commits (outside one: at once), never before: a
+reader that saw a new number with the old rows would store them under it. Versions are
+read before a page's rows are (``depends_on`` for a scope found while rendering), so a
+page stored from rows older than a commit carries a number that commit outdated; every
+request after a commit renders anew. Entries also expire after
+``SUPPORTDESK_LIST_CACHE_SECONDS`` as a net for writes outside Django.
 
 Only active with a cache every process shares (Redis, ``CACHE_URL``/``REDIS_URL``): with
 the embedded demo's per-process memory cache the web server would never see the worker's
@@ -32,7 +38,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -45,69 +52,128 @@ from django.utils.translation import get_language
 
 log = logging.getLogger(__name__)
 
-VERSION_KEY = "lists:version"
+ALL = "all"
+DIRECTORY = "directory"
 _CSRF_VALUE = re.compile(rb'(name="csrfmiddlewaretoken" value=")[A-Za-z0-9]+(")')
 _CSRF_PLACEHOLDER = b"\x00csrf-token\x00"
 _KEPT_HEADERS = ("Content-Type", "Cache-Control", "Expires", "Vary", "Content-Language")
+_DEPS = "_list_cache_deps"  # request attribute: the scope versions read while rendering
+
+
+def account_scope(account_id: int) -> str:
+    return f"account:{account_id}"
+
+
+def contact_scope(contact_id: int) -> str:
+    return f"contact:{contact_id}"
 
 
 def enabled() -> bool:
     return settings.SUPPORTDESK_LIST_CACHE_SECONDS > 0
 
 
-def lists_changed() -> None:
-    """Say that something a ticket list shows changed: cached lists are rendered anew."""
+def tickets_changed(tickets: Iterable[Any]) -> None:
+    """Say that these tickets changed (anything with ``account_id`` and ``contact_id``)."""
+    scopes = set()
+    for ticket in tickets:
+        if ticket.account_id is not None:
+            scopes.add(account_scope(ticket.account_id))
+        if ticket.contact_id is not None:
+            scopes.add(contact_scope(ticket.contact_id))
+    lists_changed(scopes)
+
+
+def lists_changed(scopes: Collection[str] = ()) -> None:
+    """Say that what ``scopes`` (and so ``ALL``) cover changed: their pages render anew."""
     if not enabled():
         return
-    # When the transaction commits (outside one: at once). Not before: a reader that saw
-    # the new number but the old rows would store them under it.
-    transaction.on_commit(_bump)
+    keys = [_version_key(s) for s in {ALL, *scopes}]
+    transaction.on_commit(lambda: _bump(keys))
 
 
-def _bump() -> None:
+def _version_key(scope: str) -> str:
+    return f"lists:v:{scope}"
+
+
+def _bump(keys: list[str]) -> None:
     try:
-        try:
-            cache.incr(VERSION_KEY)
-        except ValueError:  # no version yet (a fresh or flushed cache): nothing is cached
-            cache.add(VERSION_KEY, 1, timeout=None)
+        for key in keys:
+            try:
+                cache.incr(key)
+            except ValueError:  # no version yet (or evicted): start one no page carries
+                cache.add(key, time.time_ns(), timeout=None)
     except Exception:  # noqa: BLE001 - the cache being down must not fail the write
-        log.warning("could not move the ticket lists' cache version on", exc_info=True)
+        log.warning("could not move the ticket lists' cache versions on", exc_info=True)
+
+
+def _versions(scopes: Collection[str], found: dict[str, Any] | None = None) -> dict[str, int]:
+    """Return the current version of each scope, starting the missing ones.
+
+    A version starts at the clock in nanoseconds, not at 0 or 1: a counter Redis lost
+    (a restart, an eviction) must not come back at a number an old page was stored with.
+    """
+    if found is None:
+        found = cache.get_many([_version_key(s) for s in scopes])
+    versions = {s: found.get(_version_key(s)) for s in scopes}
+    missing = [s for s, v in versions.items() if v is None]
+    if missing:
+        for scope in missing:
+            cache.add(_version_key(scope), time.time_ns(), timeout=None)
+        again = cache.get_many([_version_key(s) for s in missing])
+        versions |= {s: again.get(_version_key(s)) for s in missing}
+    if None in versions.values():  # a cache that keeps nothing: never store or replay
+        raise RuntimeError("the cache did not keep a ticket lists version")
+    return {s: int(v) for s, v in versions.items()}
+
+
+def depends_on(request: HttpRequest, scope: str) -> None:
+    """Record that the page being rendered shows ``scope``; call before reading its rows."""
+    deps = getattr(request, _DEPS, None)
+    if deps is not None and scope not in deps:
+        try:
+            deps.update(_versions([scope]))
+        except Exception:  # noqa: BLE001 - the page is rendered; it will not be stored
+            log.warning("ticket list cache unavailable", exc_info=True)
+            setattr(request, _DEPS, None)
 
 
 def cached_page(
-    request: HttpRequest, key: str, render: Callable[[], HttpResponseBase]
+    request: HttpRequest,
+    key: str,
+    scopes: Collection[str],
+    render: Callable[[], HttpResponseBase],
 ) -> HttpResponseBase:
     """Return the page ``render()`` makes for ``key``, from the cache while it is current.
 
     ``key`` must name everything the page depends on besides the lists' data: who asks
-    (contact, agent, token) and the full URL. One entry per key, stamped with the version
-    it was rendered at, so the version and the entry come back in one round trip.
+    (contact, agent, token) and the full URL. ``scopes`` are the scopes known up front;
+    the view adds those it finds while rendering with ``depends_on``. The entry and the
+    known scopes' versions come back in one round trip.
     """
     if not enabled() or request.method != "GET" or len(get_messages(request)):
         return render()
     digest = hashlib.sha256(f"{get_language()}\n{key}".encode()).hexdigest()
     page_key = f"lists:page:{digest}"
     try:
-        found = cache.get_many([VERSION_KEY, page_key])
-        version = found.get(VERSION_KEY)
-        if version is None:  # a fresh or flushed cache
-            cache.add(VERSION_KEY, 1, timeout=None)
-            version = cache.get(VERSION_KEY, 1)
+        found = cache.get_many([page_key, *(_version_key(s) for s in scopes)])
+        known = _versions(scopes, found)
+        stored = found.get(page_key)
+        if stored is not None and _current(stored["deps"], known):
+            return _replay(request, stored)
     except Exception:  # noqa: BLE001 - no cache: the view answers as it would without one
         log.warning("ticket list cache unavailable", exc_info=True)
         return render()
-    stored = found.get(page_key)
-    if stored is not None and stored["version"] == version:
-        return _replay(request, stored)
+    setattr(request, _DEPS, dict(known))
     response = render()
+    deps = getattr(request, _DEPS, None)
     if hasattr(response, "render") and not getattr(response, "is_rendered", True):
         response.render()
     # The CSRF cookie a view may set is set again on every replay (get_token); any other
     # cookie is about this one request, and so is a page that sets one.
     cookies = set(response.cookies) - {settings.CSRF_COOKIE_NAME}
-    if response.status_code == 200 and not response.streaming and not cookies:
+    if deps is not None and response.status_code == 200 and not response.streaming and not cookies:
         frozen = {
-            "version": version,  # read before rendering: a bump meanwhile outdates it
+            "deps": deps,  # read before the rows: a commit meanwhile outdates them
             "content": _CSRF_VALUE.sub(rb"\1" + _CSRF_PLACEHOLDER + rb"\2", response.content),
             "headers": [(k, response[k]) for k in _KEPT_HEADERS if response.has_header(k)],
         }
@@ -116,6 +182,14 @@ def cached_page(
         except Exception:  # noqa: BLE001
             log.warning("could not cache a ticket list", exc_info=True)
     return response
+
+
+def _current(deps: dict[str, int], known: dict[str, int]) -> bool:
+    """Whether every scope the stored page showed is still at the version it was read at."""
+    unknown = [s for s in deps if s not in known]
+    if unknown:
+        known = {**known, **_versions(unknown)}
+    return all(known[s] == v for s, v in deps.items())
 
 
 def _replay(request: HttpRequest, stored: dict[str, Any]) -> HttpResponse:
@@ -128,14 +202,35 @@ def _replay(request: HttpRequest, stored: dict[str, Any]) -> HttpResponse:
     return response
 
 
-def watch(*models: type) -> None:
-    """Move the lists version on whenever a row of these models is saved or deleted."""
+def watch_directory(*models: type) -> None:
+    """Move ``DIRECTORY`` on whenever a row of these models is saved or deleted."""
     from django.db.models.signals import post_delete, post_save
 
     for model in models:
-        post_save.connect(_changed, sender=model, dispatch_uid=f"lists-{model._meta.label}")
-        post_delete.connect(_changed, sender=model, dispatch_uid=f"lists-del-{model._meta.label}")
+        uid = f"lists-{model._meta.label}"
+        post_save.connect(_directory_changed, sender=model, dispatch_uid=uid)
+        post_delete.connect(_directory_changed, sender=model, dispatch_uid=f"{uid}-deleted")
 
 
-def _changed(**_: Any) -> None:
-    lists_changed()
+def watch_tickets(model: type) -> None:
+    """Move a saved or deleted ticket's account and contact scopes on."""
+    from django.db.models.signals import post_delete, post_save
+
+    post_save.connect(_ticket_saved, sender=model, dispatch_uid="lists-ticket")
+    post_delete.connect(_ticket_deleted, sender=model, dispatch_uid="lists-ticket-deleted")
+
+
+def _directory_changed(**_: Any) -> None:
+    lists_changed([DIRECTORY])
+
+
+def _ticket_saved(instance: Any, created: bool, update_fields: Any = None, **_: Any) -> None:
+    tickets_changed([instance])
+    # The scopes it left are unknown here: a save that may have moved it re-renders all.
+    moved = update_fields is None or {"account", "contact"} & set(update_fields)
+    if moved and not created:
+        lists_changed([DIRECTORY])
+
+
+def _ticket_deleted(instance: Any, **_: Any) -> None:
+    tickets_changed([instance])

@@ -17,7 +17,7 @@ from django.http import HttpResponse
 from django.test import Client, RequestFactory
 
 from portal.services import contact_remove
-from tests.factories import AgentFactory, ContactFactory, open_ticket
+from tests.factories import AccountFactory, AgentFactory, ContactFactory, open_ticket
 from tests.portal.conftest import sign_in_link
 from tickets import list_cache, services
 from tickets.intake import TicketOpen, tickets_open
@@ -68,6 +68,33 @@ def test_portal_list_is_replayed_until_a_ticket_changes(
 
     open_ticket(subject="Second problem", contact=anna)
     assert "Second problem" in signed_in.get("/portal/tickets/").content.decode()
+
+
+def test_other_customers_tickets_leave_a_portal_list_replayed(
+    signed_in, anna, boss, departments, settings, django_assert_num_queries
+):
+    other = ContactFactory(account=AccountFactory(), email="o@other.example", verified=True)
+    agents = Client()
+    agents.force_login(boss)
+    open_ticket(subject="Anna's own", contact=anna)
+    signed_in.get("/portal/tickets/")
+    agents.get("/admin/tickets/ticket/")
+
+    open_ticket(subject="Someone else's", contact=other)
+    # Anna's list shows nothing of that account: replayed, no rows read.
+    with django_assert_num_queries(_queries_beyond_session(settings)):
+        assert "Anna&#x27;s own" in signed_in.get("/portal/tickets/").content.decode()
+    # The agents' list shows every ticket: rendered anew.
+    assert "Someone else" in agents.get("/admin/tickets/ticket/").content.decode()
+
+
+def test_a_colleagues_ticket_renders_the_owners_list_anew(signed_in, anna, reseller, departments):
+    open_ticket(subject="Anna's own", contact=anna)
+    signed_in.get("/portal/tickets/")
+    bert = ContactFactory(account=reseller, name="Bert", email="bert@nw.example", verified=True)
+    signed_in.get("/portal/tickets/")  # (a new contact is a directory change: rendered)
+    open_ticket(subject="Bert's problem", contact=bert)
+    assert "Bert&#x27;s problem" in signed_in.get("/portal/tickets/").content.decode()
 
 
 def test_a_batch_of_new_tickets_renders_the_lists_anew(signed_in, anna, departments):
@@ -124,8 +151,8 @@ def test_a_page_with_messages_to_show_is_not_cached_or_replayed():
         calls.append(1)
         return HttpResponse(b"page")
 
-    list_cache.cached_page(request, "k", render)
-    list_cache.cached_page(request, "k", render)
+    list_cache.cached_page(request, "k", [list_cache.ALL], render)
+    list_cache.cached_page(request, "k", [list_cache.ALL], render)
     assert len(calls) == 2
 
 
