@@ -58,6 +58,8 @@ _CSRF_VALUE = re.compile(rb'(name="csrfmiddlewaretoken" value=")[A-Za-z0-9]+(")'
 _CSRF_PLACEHOLDER = b"\x00csrf-token\x00"
 _KEPT_HEADERS = ("Content-Type", "Cache-Control", "Expires", "Vary", "Content-Language")
 _DEPS = "_list_cache_deps"  # request attribute: the scope versions read while rendering
+_RENDER_LOCK_SECONDS = 10  # a render lock a crashed process left behind expires
+_RENDER_WAIT = 0.5  # seconds a request waits for another's render before doing its own
 
 
 def account_scope(account_id: int) -> str:
@@ -163,8 +165,21 @@ def cached_page(
     except Exception:  # noqa: BLE001 - no cache: the view answers as it would without one
         log.warning("ticket list cache unavailable", exc_info=True)
         return render()
+    # One render per page and change: a request finding the page being rendered by
+    # another process waits for that (a few ms) instead of rendering it a second time.
+    lock = f"lists:rendering:{digest}"
+    try:
+        rendering_elsewhere = not cache.add(lock, 1, timeout=_RENDER_LOCK_SECONDS)
+    except Exception:  # noqa: BLE001
+        rendering_elsewhere = False
+    if rendering_elsewhere and (waited := _wait_for(page_key, lock, scopes)) is not None:
+        return _replay(request, waited)
     setattr(request, _DEPS, dict(known))
-    response = render()
+    try:
+        response = render()
+    finally:
+        if not rendering_elsewhere:
+            cache.delete(lock)
     deps = getattr(request, _DEPS, None)
     if hasattr(response, "render") and not getattr(response, "is_rendered", True):
         response.render()
@@ -182,6 +197,24 @@ def cached_page(
         except Exception:  # noqa: BLE001
             log.warning("could not cache a ticket list", exc_info=True)
     return response
+
+
+def _wait_for(page_key: str, lock: str, scopes: Collection[str]) -> dict[str, Any] | None:
+    """Return the page another process is rendering once it is stored and current, or
+    None when that process is done without it or takes longer than ``_RENDER_WAIT``."""
+    deadline = time.monotonic() + _RENDER_WAIT
+    try:
+        while time.monotonic() < deadline:
+            time.sleep(0.005)
+            found = cache.get_many([page_key, lock, *(_version_key(s) for s in scopes)])
+            stored = found.get(page_key)
+            if stored is not None and _current(stored["deps"], _versions(scopes, found)):
+                return stored
+            if lock not in found:
+                return None
+    except Exception:  # noqa: BLE001
+        log.warning("ticket list cache unavailable", exc_info=True)
+    return None
 
 
 def _current(deps: dict[str, int], known: dict[str, int]) -> bool:

@@ -7,14 +7,19 @@ because its worker is another process; here the test is that one process).
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
+import time
 
 import pytest
 from django.contrib import messages
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.contrib.sessions.backends.cache import SessionStore
+from django.core.cache import cache
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
+from django.utils.translation import get_language
 
 from portal.services import contact_remove
 from tests.factories import AccountFactory, AgentFactory, ContactFactory, open_ticket
@@ -176,3 +181,41 @@ def test_admin_list_is_per_agent_and_still_checks_access(boss, departments):
     department.name = "Renamed department"
     department.save()
     assert "Renamed department" in boss_client.get("/admin/tickets/ticket/").content.decode()
+
+
+def test_a_page_being_rendered_elsewhere_is_waited_for_not_rendered_twice():
+    renders = []
+
+    def slow_render() -> HttpResponse:
+        renders.append(1)
+        time.sleep(0.2)
+        return HttpResponse(b"rows")
+
+    first: list[HttpResponse] = []
+    other = threading.Thread(
+        target=lambda: first.append(
+            list_cache.cached_page(
+                RequestFactory().get("/x/"), "shared", [list_cache.ALL], slow_render
+            )
+        )
+    )
+    other.start()
+    time.sleep(0.05)  # the other request is rendering now
+    second = list_cache.cached_page(
+        RequestFactory().get("/x/"), "shared", [list_cache.ALL], slow_render
+    )
+    other.join()
+    assert len(renders) == 1
+    assert second.content == first[0].content == b"rows"
+
+
+def test_a_render_left_unfinished_elsewhere_delays_a_request_only_briefly():
+    list_cache.cached_page(RequestFactory().get("/x/"), "k2", [list_cache.ALL], HttpResponse)
+    list_cache.lists_changed()  # the stored page is outdated
+    digest = hashlib.sha256(f"{get_language()}\nk2".encode()).hexdigest()
+    cache.add(f"lists:rendering:{digest}", 1, timeout=60)  # a process died rendering it
+    began = time.monotonic()
+    response = list_cache.cached_page(
+        RequestFactory().get("/x/"), "k2", [list_cache.ALL], lambda: HttpResponse(b"mine")
+    )
+    assert response.content == b"mine" and time.monotonic() - began < 2
