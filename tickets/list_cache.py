@@ -58,6 +58,7 @@ _CSRF_VALUE = re.compile(rb'(name="csrfmiddlewaretoken" value=")[A-Za-z0-9]+(")'
 _CSRF_PLACEHOLDER = b"\x00csrf-token\x00"
 _KEPT_HEADERS = ("Content-Type", "Cache-Control", "Expires", "Vary", "Content-Language")
 _DEPS = "_list_cache_deps"  # request attribute: the scope versions read while rendering
+_FORMAT = 2  # of stored pages: another release's entries are other keys
 _RENDER_LOCK_SECONDS = 10  # a render lock a crashed process left behind expires
 _RENDER_WAIT = 0.5  # seconds a request waits for another's render before doing its own
 
@@ -155,12 +156,12 @@ def cached_page(
     if not enabled() or request.method != "GET" or len(get_messages(request)):
         return render()
     digest = hashlib.sha256(f"{get_language()}\n{key}".encode()).hexdigest()
-    page_key = f"lists:page:{digest}"
+    page_key = f"lists:page:{_FORMAT}:{digest}"
     try:
         found = cache.get_many([page_key, *(_version_key(s) for s in scopes)])
         known = _versions(scopes, found)
         stored = found.get(page_key)
-        if stored is not None and _current(stored["deps"], known):
+        if _usable(stored) and _current(stored["deps"], known):
             return _replay(request, stored)
     except Exception:  # noqa: BLE001 - no cache: the view answers as it would without one
         log.warning("ticket list cache unavailable", exc_info=True)
@@ -208,13 +209,18 @@ def _wait_for(page_key: str, lock: str, scopes: Collection[str]) -> dict[str, An
             time.sleep(0.005)
             found = cache.get_many([page_key, lock, *(_version_key(s) for s in scopes)])
             stored = found.get(page_key)
-            if stored is not None and _current(stored["deps"], _versions(scopes, found)):
+            if _usable(stored) and _current(stored["deps"], _versions(scopes, found)):
                 return stored
             if lock not in found:
                 return None
     except Exception:  # noqa: BLE001
         log.warning("ticket list cache unavailable", exc_info=True)
     return None
+
+
+def _usable(stored: Any) -> bool:
+    """Whether ``stored`` is a page entry of this format (not left by another release)."""
+    return isinstance(stored, dict) and {"deps", "content", "headers"} <= stored.keys()
 
 
 def _current(deps: dict[str, int], known: dict[str, int]) -> bool:

@@ -219,3 +219,21 @@ def test_a_render_left_unfinished_elsewhere_delays_a_request_only_briefly():
         RequestFactory().get("/x/"), "k2", [list_cache.ALL], lambda: HttpResponse(b"mine")
     )
     assert response.content == b"mine" and time.monotonic() - began < 2
+
+
+def test_an_entry_it_cannot_read_is_rendered_over(settings):
+    def key_of(name: str) -> str:
+        digest = hashlib.sha256(f"{get_language()}\n{name}".encode()).hexdigest()
+        return f"lists:page:{list_cache._FORMAT}:{digest}"
+
+    cache.set(key_of("k3"), {"version": 1, "content": b"old format"}, 60)
+    calls = []
+
+    def render() -> HttpResponse:
+        calls.append(1)
+        return HttpResponse(b"fresh")
+
+    for _ in range(2):
+        page = list_cache.cached_page(RequestFactory().get("/x/"), "k3", [list_cache.ALL], render)
+        assert page.content == b"fresh"
+    assert len(calls) == 1  # rendered over the unreadable entry, then replayed
