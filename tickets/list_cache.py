@@ -24,6 +24,12 @@ page stored from rows older than a commit carries a number that commit outdated;
 request after a commit renders anew. Entries also expire after
 ``SUPPORTDESK_LIST_CACHE_SECONDS`` as a net for writes outside Django.
 
+A page is rendered once per change: a request that finds it being rendered by another
+process waits for that render. The agents' list, which every ticket change outdates,
+answers such requests with the copy from before the change instead (``stale_seconds``,
+at most 5 s old); the agent who made the change gets a fresh one anyway, because the
+admin's redirect after a save carries a message.
+
 Only active with a cache every process shares (Redis, ``CACHE_URL``/``REDIS_URL``): with
 the embedded demo's per-process memory cache the web server would never see the worker's
 bumps, so ``SUPPORTDESK_LIST_CACHE_SECONDS`` is 0 (off) there.
@@ -58,7 +64,7 @@ _CSRF_VALUE = re.compile(rb'(name="csrfmiddlewaretoken" value=")[A-Za-z0-9]+(")'
 _CSRF_PLACEHOLDER = b"\x00csrf-token\x00"
 _KEPT_HEADERS = ("Content-Type", "Cache-Control", "Expires", "Vary", "Content-Language")
 _DEPS = "_list_cache_deps"  # request attribute: the scope versions read while rendering
-_FORMAT = 2  # of stored pages: another release's entries are other keys
+_FORMAT = 3  # of stored pages: another release's entries are other keys
 _RENDER_LOCK_SECONDS = 10  # a render lock a crashed process left behind expires
 _RENDER_WAIT = 0.5  # seconds a request waits for another's render before doing its own
 
@@ -145,6 +151,8 @@ def cached_page(
     key: str,
     scopes: Collection[str],
     render: Callable[[], HttpResponseBase],
+    *,
+    stale_seconds: float = 0,
 ) -> HttpResponseBase:
     """Return the page ``render()`` makes for ``key``, from the cache while it is current.
 
@@ -152,6 +160,11 @@ def cached_page(
     (contact, agent, token) and the full URL. ``scopes`` are the scopes known up front;
     the view adds those it finds while rendering with ``depends_on``. The entry and the
     known scopes' versions come back in one round trip.
+
+    ``stale_seconds``: while another process renders the page anew, answer with the
+    outdated copy if it is at most this old, instead of waiting for the render. For lists
+    that many people reload at once (the agents'), where a save's own redirect carries a
+    message and so always renders: the person who changed something sees it at once.
     """
     if not enabled() or request.method != "GET" or len(get_messages(request)):
         return render()
@@ -173,8 +186,11 @@ def cached_page(
         rendering_elsewhere = not cache.add(lock, 1, timeout=_RENDER_LOCK_SECONDS)
     except Exception:  # noqa: BLE001
         rendering_elsewhere = False
-    if rendering_elsewhere and (waited := _wait_for(page_key, lock, scopes)) is not None:
-        return _replay(request, waited)
+    if rendering_elsewhere:
+        if _usable(stored) and time.time() - stored["rendered_at"] <= stale_seconds:
+            return _replay(request, stored)
+        if (waited := _wait_for(page_key, lock, scopes)) is not None:
+            return _replay(request, waited)
     setattr(request, _DEPS, dict(known))
     try:
         response = render()
@@ -190,6 +206,7 @@ def cached_page(
     if deps is not None and response.status_code == 200 and not response.streaming and not cookies:
         frozen = {
             "deps": deps,  # read before the rows: a commit meanwhile outdates them
+            "rendered_at": time.time(),
             "content": _CSRF_VALUE.sub(rb"\1" + _CSRF_PLACEHOLDER + rb"\2", response.content),
             "headers": [(k, response[k]) for k in _KEPT_HEADERS if response.has_header(k)],
         }
@@ -220,7 +237,8 @@ def _wait_for(page_key: str, lock: str, scopes: Collection[str]) -> dict[str, An
 
 def _usable(stored: Any) -> bool:
     """Whether ``stored`` is a page entry of this format (not left by another release)."""
-    return isinstance(stored, dict) and {"deps", "content", "headers"} <= stored.keys()
+    keys = {"deps", "rendered_at", "content", "headers"}
+    return isinstance(stored, dict) and keys <= stored.keys()
 
 
 def _current(deps: dict[str, int], known: dict[str, int]) -> bool:

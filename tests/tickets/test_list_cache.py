@@ -237,3 +237,22 @@ def test_an_entry_it_cannot_read_is_rendered_over(settings):
         page = list_cache.cached_page(RequestFactory().get("/x/"), "k3", [list_cache.ALL], render)
         assert page.content == b"fresh"
     assert len(calls) == 1  # rendered over the unreadable entry, then replayed
+
+
+def test_a_list_being_rendered_anew_answers_with_its_recent_copy_if_allowed():
+    def page(content: bytes, stale: float) -> bytes:
+        response = list_cache.cached_page(
+            RequestFactory().get("/x/"),
+            "k4",
+            [list_cache.ALL],
+            lambda: HttpResponse(content),
+            stale_seconds=stale,
+        )
+        return response.content
+
+    assert page(b"before", 5) == b"before"
+    list_cache.lists_changed()  # a ticket changed: the copy is outdated
+    digest = hashlib.sha256(f"{get_language()}\nk4".encode()).hexdigest()
+    cache.add(f"lists:rendering:{digest}", 1, timeout=60)  # another process renders it now
+    assert page(b"after", 5) == b"before"  # the agents' list: the copy from just before
+    assert page(b"after", 0) == b"after"  # others wait for the render, then do their own
