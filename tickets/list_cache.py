@@ -269,6 +269,16 @@ def watch_directory(*models: type) -> None:
         post_delete.connect(_directory_changed, sender=model, dispatch_uid=f"{uid}-deleted")
 
 
+def watch_relations(*through_models: type) -> None:
+    """Move ``DIRECTORY`` on when these many-to-many relations change (an agent's groups
+    and permissions decide what the admin's pages show them)."""
+    from django.db.models.signals import m2m_changed
+
+    for through in through_models:
+        uid = f"lists-{through._meta.label}"
+        m2m_changed.connect(_directory_changed, sender=through, dispatch_uid=uid)
+
+
 def watch_tickets(model: type) -> None:
     """Move a saved or deleted ticket's account and contact scopes on."""
     from django.db.models.signals import post_delete, post_save

@@ -256,3 +256,16 @@ def test_a_list_being_rendered_anew_answers_with_its_recent_copy_if_allowed():
     cache.add(f"lists:rendering:{digest}", 1, timeout=60)  # another process renders it now
     assert page(b"after", 5) == b"before"  # the agents' list: the copy from just before
     assert page(b"after", 0) == b"after"  # others wait for the render, then do their own
+
+
+def test_a_permission_granted_to_an_agent_shows_in_the_next_list(departments):
+    from django.contrib.auth.models import Permission
+
+    agent = AgentFactory(username="erin")
+    agent.user_permissions.add(Permission.objects.get(codename="view_ticket"))
+    client = Client()
+    client.force_login(agent)
+    assert "/admin/tickets/account/" not in client.get("/admin/tickets/ticket/").content.decode()
+
+    agent.user_permissions.add(Permission.objects.get(codename="view_account"))
+    assert "/admin/tickets/account/" in client.get("/admin/tickets/ticket/").content.decode()
