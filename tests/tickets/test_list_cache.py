@@ -269,3 +269,14 @@ def test_a_permission_granted_to_an_agent_shows_in_the_next_list(departments):
 
     agent.user_permissions.add(Permission.objects.get(codename="view_account"))
     assert "/admin/tickets/account/" in client.get("/admin/tickets/ticket/").content.decode()
+
+
+def test_a_version_the_cache_lost_comes_back_at_a_number_no_page_carries():
+    scope = list_cache.account_scope(987654)
+    before = list_cache._versions([scope])[scope]
+    list_cache.lists_changed([scope])
+    moved = list_cache._versions([scope])[scope]
+    assert moved == before + 1
+    cache.delete(list_cache._version_key(scope))  # Redis restarted or evicted it
+    list_cache.lists_changed([scope])
+    assert list_cache._versions([scope])[scope] > moved
