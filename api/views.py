@@ -144,7 +144,7 @@ class TicketListView(generics.GenericAPIView):
         if request.method != "GET":
             return super().dispatch(request, *args, **kwargs)
         # The key holds the credentials as sent: a cached answer is only ever replayed to
-        # the same token, and changing an integration moves the lists version on.
+        # the same token, and changing an integration moves the directory scope on.
         credentials = hashlib.sha256(request.META.get("HTTP_AUTHORIZATION", "").encode())
         key = f"api:{credentials.hexdigest()}:{request.build_absolute_uri()}"
         return list_cache.cached_page(

@@ -185,6 +185,13 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 180)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stale-inbound": {
+        "task": "channels_app.requeue_stale_inbound",
+        "schedule": env_int("SUPPORTDESK_REQUEUE_EVERY_SECONDS", 300),
+    },
+}
 
 # --- Cache and sessions -----------------------------------------------------------------
 # With Redis, sessions are read from it (``cached_db``: written through to the database,
@@ -206,13 +213,6 @@ if CACHE_URL:
 # they show, for at most this long (tickets/list_cache.py). Only with a cache all
 # processes share: 0 (off) without Redis.
 SUPPORTDESK_LIST_CACHE_SECONDS = env_int("SUPPORTDESK_LIST_CACHE_SECONDS", 300) if CACHE_URL else 0
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE = {
-    "requeue-stale-inbound": {
-        "task": "channels_app.requeue_stale_inbound",
-        "schedule": env_int("SUPPORTDESK_REQUEUE_EVERY_SECONDS", 300),
-    },
-}
 
 # --- Email ------------------------------------------------------------------------------
 # Any anymail ESP backend works (e.g. anymail.backends.mailgun.EmailBackend); the
