@@ -167,3 +167,10 @@ def presets(departments):
 
     ensure_presets()
     return {c.slug: c for c in BusinessCalendar.objects.all()}
+
+
+@pytest.fixture
+def session_reads() -> int:
+    """Queries a signed-in request spends reading its session: 1 from the database, 0 when
+    sessions live in Redis (``cached_db``, the real pass)."""
+    return 1 if settings.SESSION_ENGINE.endswith(".db") else 0
