@@ -288,7 +288,7 @@ def watch_relations(*through_models: type) -> None:
 
     for through in through_models:
         uid = f"lists-{through._meta.label}"
-        m2m_changed.connect(_directory_changed, sender=through, dispatch_uid=uid)
+        m2m_changed.connect(_relation_changed, sender=through, dispatch_uid=uid)
 
 
 def watch_tickets(model: type) -> None:
@@ -301,6 +301,11 @@ def watch_tickets(model: type) -> None:
 
 def _directory_changed(**_: Any) -> None:
     lists_changed([DIRECTORY])
+
+
+def _relation_changed(action: str, **_: Any) -> None:
+    if action.startswith("post_"):  # not its pre_ twin too: one change, one bump
+        lists_changed([DIRECTORY])
 
 
 def _ticket_saved(instance: Any, created: bool, update_fields: Any = None, **_: Any) -> None:
