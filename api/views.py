@@ -58,6 +58,8 @@ class _InboundView(APIView):
             **request.data,
             **_jsonable(checked.validated_data),
             "integration": integration.name,
+            # The integration's line: its chats and calls are that line's tickets.
+            **({"line": integration.line.slug} if integration.line_id else {}),
         }
         record, created = inbound_store(
             channel=self.channel,
@@ -223,6 +225,7 @@ class TicketListView(generics.GenericAPIView):
                     account=account,
                     from_email=data["from_email"],
                     external_id=f"{integration.name}:{external}" if external else None,
+                    line=integration.line,
                 )
             )
         except InvalidInput as exc:

@@ -17,8 +17,9 @@ from tickets.errors import TicketError
 from .auth import contact_required
 from .chat import chat_line_from_customer, chat_lines_after
 from .forms import ChatStartForm
+from .lines import portal_line
 from .models import ChatConversation
-from .presence import chat_available
+from .presence import chat_allowed, chat_available
 from .views import _primary_email
 
 POLL_SECONDS = 3
@@ -38,6 +39,14 @@ def _fallback(request: HttpRequest, text: str = "") -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def chat_start(request: HttpRequest) -> HttpResponse:
     form = ChatStartForm(request.POST or None)
+    line = portal_line(request)
+    if not chat_allowed(line, request.contact):
+        messages.info(
+            request,
+            f"Live chat on {line} is for resellers: send us a ticket instead; we answer it "
+            "by email.",
+        )
+        return HttpResponseRedirect(reverse("portal:ticket_new"))
     if not chat_available():
         return _fallback(request, request.POST.get("text", ""))
     suggestions = []
@@ -53,6 +62,7 @@ def chat_start(request: HttpRequest) -> HttpResponse:
                     contact=request.contact,
                     text=text,
                     email=_primary_email(request.contact),
+                    line=line.slug,
                 )
             except TicketError as exc:
                 form.add_error(None, exc.message)

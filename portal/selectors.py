@@ -1,4 +1,5 @@
-"""What a signed-in contact may see: its own tickets, or its account's for owners."""
+"""What a signed-in contact may see: its own tickets, or its account's for the account's
+owner and registrant (who manage its contacts)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from django.urls import reverse
 from tickets.models import (
     Channel,
     Contact,
-    ContactRole,
     Message,
     Status,
     Ticket,
@@ -24,7 +24,7 @@ from .models import ChatConversation
 def portal_tickets(contact: Contact) -> QuerySet[Ticket]:
     """Return the tickets ``contact`` may see (never another account's)."""
     visible = Q(contact=contact)
-    if contact.role == ContactRole.OWNER and contact.is_verified and contact.account_id:
+    if contact.manages_contacts:
         visible |= Q(account_id=contact.account_id)
     return ticket_list().filter(visible).exclude(status=Status.MERGED)
 

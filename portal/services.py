@@ -1,4 +1,4 @@
-"""Account owners manage who may speak for their account."""
+"""Account owners and registrants manage who may speak for their account."""
 
 from __future__ import annotations
 
@@ -10,8 +10,12 @@ from tickets.services import contact_tickets_verify, contact_verify
 
 
 def _check_owner(owner: Contact, contact: Contact) -> None:
-    if not (owner.is_verified and owner.role == ContactRole.OWNER and owner.account_id):
-        raise InvalidInput("owner", "Only the account's owner can change its contact list.")
+    # The site's owner and the contact from the registration form both issue the list of
+    # contact persons support may talk to.
+    if not owner.manages_contacts:
+        raise InvalidInput(
+            "owner", "Only the account's owner or registrant can change its contact list."
+        )
     if contact.account_id != owner.account_id:
         raise InvalidInput("contact", "This person is not on your account's contact list.")
     if contact.pk == owner.pk:

@@ -1,8 +1,9 @@
 """The portal's "submit a ticket" rules, shared by the portal form and ``POST /api/v1/tickets/``.
 
-Who / what / when become one first message; the topic picks the department: technical
-problems go to technical support (the only place severity 1 is accepted), abuse reports
-to the legal team, and custom development is not a support ticket at all.
+Who / what / when become one first message; the topic picks the department of the
+support line (the portal's or the integration's): technical problems go to technical
+support (where the line allows severity 1 only there), abuse reports to the legal team,
+and custom development is not a support ticket where the line sends it to its forum.
 """
 
 from __future__ import annotations
@@ -15,7 +16,16 @@ from django.conf import settings
 from django.core.mail import send_mail
 
 from tickets.errors import InvalidInput
-from tickets.models import Account, Contact, Department, Severity, Ticket
+from tickets.lines import default_line, line_department, severity_check
+from tickets.models import (
+    Account,
+    Contact,
+    Department,
+    DepartmentKind,
+    Severity,
+    SupportLine,
+    Ticket,
+)
 from tickets.services import AttachmentIn, MessageIn, MessageResult, ticket_open
 
 TECHNICAL, ACCOUNT, ABUSE, CUSTOM_DEVELOPMENT = (
@@ -25,15 +35,22 @@ TECHNICAL, ACCOUNT, ABUSE, CUSTOM_DEVELOPMENT = (
     "custom_development",
 )
 TOPICS = {
-    ACCOUNT: ("Account, billing or settings question", "customer-support"),
-    TECHNICAL: ("Technical problem (errors, API, domains, orders)", "technical-support"),
-    ABUSE: ("Abuse report (phishing, fraud, copyright)", "legal-abuse"),
+    ACCOUNT: ("Account, billing or settings question", DepartmentKind.CUSTOMER_SUPPORT),
+    TECHNICAL: (
+        "Technical problem (errors, API, domains, orders)",
+        DepartmentKind.TECHNICAL_SUPPORT,
+    ),
+    ABUSE: ("Abuse report (phishing, fraud, copyright)", DepartmentKind.LEGAL_ABUSE),
     CUSTOM_DEVELOPMENT: ("Custom development request", None),
 }
 CUSTOM_DEVELOPMENT_ANSWER = (
     "Custom development is not handled by support. Describe what you need on the community "
     "forum: our developers pick up requests there and offer co-development when several "
     "customers need the same feature."
+)
+REGISTER_FIRST = (
+    "You must register first: technical support takes requests only from registered "
+    "contacts. Ask your site's owner to add you as a contact person."
 )
 SEVERITY_1_RULE = (
     "Severity 1 (critical) is for technical problems only and goes to technical support: "
@@ -57,26 +74,49 @@ class Submission:
     from_email: str = ""
     external_id: str | None = None
     attachments: Sequence[AttachmentIn] = field(default_factory=tuple)
+    line: SupportLine | None = None  # the portal's or the integration's; None: the default
 
 
-def submission_check(*, topic: str, severity: int) -> Department:
-    """Return the department for ``topic``; raise InvalidInput for a request support refuses."""
+def submission_check(*, topic: str, severity: int, line: SupportLine | None = None) -> Department:
+    """Return the line's department for ``topic``; raise InvalidInput for a request support
+    refuses: custom development where the line sends it to the forum, severity 1 outside
+    technical support where the line's rule says so, abuse that goes to no legal team."""
+    line = line or default_line()
     if topic not in TOPICS:
         raise InvalidInput("topic", f"Choose one of: {', '.join(TOPICS)}.")
     if topic == CUSTOM_DEVELOPMENT:
-        raise InvalidInput("topic", CUSTOM_DEVELOPMENT_ANSWER)
-    if severity == Severity.S1 and topic != TECHNICAL:
+        if line.customisation_to_forum:
+            raise InvalidInput("topic", CUSTOM_DEVELOPMENT_ANSWER)
+        topic = ACCOUNT  # a line without a forum takes it as a question
+    if severity == Severity.S1 and topic != TECHNICAL and line.severity_1_technical_only:
         raise InvalidInput("severity", SEVERITY_1_RULE)
-    slug = TOPICS[topic][1]
-    department = Department.objects.filter(slug=slug, is_active=True).first()
+    kind = TOPICS[topic][1]
+    department = line_department(line, kind)
+    if department is None and kind == DepartmentKind.TECHNICAL_SUPPORT:
+        department = line_department(line, DepartmentKind.CUSTOMER_SUPPORT)
+    if department is None and kind == DepartmentKind.LEGAL_ABUSE:  # the desk's legal team
+        department = Department.objects.filter(is_active=True, kind=kind).first()
     if department is None:
-        raise InvalidInput("topic", f"The {slug} department is not set up; write to us by email.")
+        raise InvalidInput("topic", f"{line} has no department for this; write to us by email.")
+    severity_check(line=line, department=department, severity=severity)
     return department
 
 
 def submission_open(submission: Submission) -> MessageResult:
     """Open the ticket for a submission (idempotent on its external id)."""
-    department = submission_check(topic=submission.topic, severity=submission.severity)
+    department = submission_check(
+        topic=submission.topic, severity=submission.severity, line=submission.line
+    )
+    if department.registered_contacts_only and not (
+        submission.contact is not None and submission.contact.is_verified
+    ):
+        raise InvalidInput("from_email", REGISTER_FIRST)
+    # Abuse goes to the legal team wherever it sits (it may serve the whole desk).
+    line = (
+        submission.line
+        if department.line_id in (None, getattr(submission.line, "pk", None))
+        else None
+    )
     account = submission.account or (submission.contact.account if submission.contact else None)
     parts = [submission.description.strip()]
     if submission.details.strip():
@@ -90,12 +130,15 @@ def submission_open(submission: Submission) -> MessageResult:
         metadata["from"] = submission.from_email
     if submission.happened_at:
         metadata["happened_at"] = submission.happened_at.isoformat()
+    if account is not None and line is not None and account.line_id not in (None, line.pk):
+        account = None  # another line's customer: no account information here
     return ticket_open(
         subject=submission.subject,
         department=department,
         severity=submission.severity,
         contact=submission.contact,
         account=account,
+        line=line,
         message=MessageIn(
             channel=submission.channel,
             body_text="\n\n".join(parts),

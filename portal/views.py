@@ -22,13 +22,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from kb.search import article_search
 from tickets import list_cache
 from tickets.errors import InvalidInput, TicketError
-from tickets.models import Attachment, Channel, Contact, ContactRole, Status
+from tickets.models import Attachment, Channel, Contact, Status
 from tickets.services import MessageIn, message_add, ticket_status_set
 
 from . import selectors
 from .auth import SESSION_KEY, contact_required, portal_contact, sign_in
 from .forms import ReplyForm, SignInForm, TicketForm, attachments_in
 from .hours import chat_phone_open, next_chat_phone_opening, support_hours
+from .lines import line_hint, portal_line
 from .magic import magic_link_redeem, magic_link_send
 from .presence import chat_available
 from .services import contact_approve, contact_remove
@@ -116,7 +117,7 @@ def ticket_list(request: HttpRequest) -> HttpResponseBase:
     contact_id = request.session.get(SESSION_KEY)
     if contact_id is None:
         return _ticket_list(request)  # the sign-in redirect
-    key = f"portal:{contact_id}:{request.get_full_path()}"
+    key = f"portal:{contact_id}:{line_hint(request)}:{request.get_full_path()}"
     scopes = [list_cache.DIRECTORY, list_cache.contact_scope(contact_id)]
     return list_cache.cached_page(request, key, scopes, lambda: _ticket_list(request))
 
@@ -164,6 +165,7 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
                         channel=Channel.PORTAL,
                         contact=contact,
                         attachments=attachments_in(data["attachments"]),
+                        line=portal_line(request),
                     )
                 )
             except InvalidInput as exc:
@@ -275,8 +277,8 @@ def attachment_download(request: HttpRequest, attachment_id: int) -> FileRespons
 @require_http_methods(["GET", "POST"])
 def contacts(request: HttpRequest) -> HttpResponse:
     owner = request.contact
-    if owner.role != ContactRole.OWNER or owner.account_id is None:
-        raise Http404("Only account owners manage contacts.")
+    if not owner.manages_contacts:
+        raise Http404("Only the account's owner or registrant manages contacts.")
     if request.method == "POST":
         target = get_object_or_404(Contact, pk=request.POST.get("contact"), account=owner.account)
         action = contact_approve if request.POST.get("action") == "approve" else contact_remove

@@ -19,11 +19,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import Count
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from tickets.errors import InvalidInput
-from tickets.models import Channel, Direction, Message, Ticket
+from tickets.line_texts import auto_reply_content
+from tickets.lines import texts_of
+from tickets.models import Channel, Direction, Message, TextKey, Ticket
 from tickets.outbound import register_reply_sender
 from tickets.services import MessageIn, message_add
 
@@ -49,6 +50,8 @@ class AutoReply:
     parsed: ParsedEmail
     to_email: str
     kind: str
+    # Which of the line's texts it carries (tickets.line_texts.auto_reply_content).
+    text_key: str = TextKey.AUTO_REPLY
 
 
 def auto_reply_refusal(
@@ -98,9 +101,14 @@ def auto_replies_sent(addresses: Iterable[str]) -> Counter[str]:
     return Counter(dict(rows))
 
 
-def auto_reply_queue(*, ticket: Ticket, parsed: ParsedEmail, to_email: str, kind: str) -> None:
+def auto_reply_queue(
+    *, ticket: Ticket, parsed: ParsedEmail, to_email: str, kind: str, text_key: str = ""
+) -> None:
     """Record an acknowledgement (or verification request) and send it after commit."""
-    auto_replies_queue([AutoReply(ticket, parsed, to_email, kind)])
+    key = text_key or (
+        TextKey.VERIFICATION if kind == OutboundKind.VERIFICATION else TextKey.AUTO_REPLY
+    )
+    auto_replies_queue([AutoReply(ticket, parsed, to_email, kind, key)])
 
 
 def auto_replies_queue(replies: Sequence[AutoReply]) -> None:
@@ -108,11 +116,12 @@ def auto_replies_queue(replies: Sequence[AutoReply]) -> None:
     connection to the mail backend."""
     rows: list[OutboundEmail] = []
     mails: list[EmailMessage] = []
+    table = texts_of({reply.ticket.line for reply in replies}) if replies else {}
     for reply in replies:
         message_id = new_message_id()
-        subject = f"[{reply.ticket.reference}] {reply.ticket.subject}"[:255]
+        content = auto_reply_content(reply.ticket, reply.text_key, table)
+        subject = content.subject
         verification = reply.kind == OutboundKind.VERIFICATION
-        template = "email/verification_request.txt" if verification else "email/auto_reply.txt"
         rows.append(
             OutboundEmail(
                 message_id=message_id,
@@ -125,7 +134,7 @@ def auto_replies_queue(replies: Sequence[AutoReply]) -> None:
         mails.append(
             EmailMessage(
                 subject=subject if verification else f"Re: {subject}",
-                body=render_to_string(template, {"ticket": reply.ticket}),
+                body=content.body,
                 from_email=_from_address(reply.ticket),
                 to=[reply.to_email],
                 headers={
