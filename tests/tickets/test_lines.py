@@ -170,3 +170,10 @@ def test_the_default_line_is_unique(lines):
 
 def test_check_migrations_are_complete():
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+def test_the_admin_edits_a_line_with_its_inboxes_and_texts(admin, lines):
+    reseller = lines["reseller"]
+    page = admin.get(f"/admin/tickets/supportline/{reseller.pk}/change/").content.decode()
+    assert "reseller-nl@supportdesk.localhost" in page and "Netherlands support line" in page
+    assert admin.get("/admin/tickets/supportline/").status_code == 200
