@@ -253,6 +253,7 @@ class TicketDetailView(APIView):
 def _detail(ticket) -> dict:
     ticket = (
         ticket_list()
+        .select_related("line")
         .prefetch_related(
             Prefetch("contact__emails", queryset=ContactEmail.objects.order_by("-is_primary", "id"))
         )

@@ -173,3 +173,40 @@ def _period(qs: QuerySet[TicketSla], since: date | None, until: date | None) -> 
     if until:
         qs = qs.filter(started_at__lt=datetime.combine(until, time(0), tzinfo=UTC) + timedelta(1))
     return qs
+
+
+def sla_json(ticket: Any, now: datetime | None = None) -> dict[str, Any] | None:
+    """Return the ticket's SLA as the API shows it: per target the due time (ISO 8601 with
+    the calendar's offset), its state now, the policy and the explanation; None until the
+    ticket's clocks are first computed."""
+    from django.utils import timezone
+
+    sla = TicketSla.objects.select_related("policy", "calendar").filter(ticket=ticket).first()
+    if sla is None:
+        return None
+    explanation = sla.explanation or {}
+    zone = explanation.get("time_zone") or "UTC"
+    policy = explanation.get("policy")
+    targets = []
+    for status in target_statuses(sla, now or timezone.now()):
+        if status.state == "none":
+            continue
+        targets.append(
+            {
+                "target": status.name,
+                "promise": status.target,
+                "due": status.due.isoformat() if status.due else None,
+                "state": status.state,
+                "policy": policy,
+                "explanation": status.summary,
+            }
+        )
+    return {
+        "line": explanation.get("line", ""),
+        "policy": policy,
+        "why": explanation.get("match", {}).get("why", ""),
+        "warning": explanation.get("warning", ""),
+        "calendar": explanation.get("calendar", ""),
+        "time_zone": zone,
+        "targets": targets,
+    }
