@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "kb",
     "portal",
     "api",
+    "workspace",
 ]
 
 MIDDLEWARE = [
@@ -136,6 +137,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LANGUAGE_CODE = "en-us"
+# The agents' workspace speaks these (each agent picks one in the workspace settings).
+LANGUAGES = [("en", "English"), ("ru", "Русский")]
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
