@@ -21,6 +21,12 @@
     }
   });
 
+  document.addEventListener("htmx:configRequest", function (e) {
+    if (e.detail.elt && e.detail.elt.id === "presence") {
+      e.detail.parameters.typing = window.sdTyping ? "1" : "0";
+    }
+  });
+
   // Countdowns stay current without reloading the list.
   function span(seconds) {
     var m = Math.floor(Math.abs(seconds) / 60), d = Math.floor(m / 1440), h = Math.floor((m % 1440) / 60), mm = m % 60;
