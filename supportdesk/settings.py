@@ -345,6 +345,12 @@ CELERY_BEAT_SCHEDULE["sla-sync-holidays"] = {
     "schedule": crontab(minute=17, hour=3, day_of_month=1),
 }
 
+# The workspace turns SLA alerts on an agent's tickets into notifications.
+CELERY_BEAT_SCHEDULE["workspace-sla-alerts"] = {
+    "task": "workspace.collect_sla_alerts",
+    "schedule": env_int("SLA_SCAN_EVERY_SECONDS", 60),
+}
+
 # --- Duplicate detection (issue 6) ------------------------------------------------------
 # Candidates: open tickets of the same contact or account opened within this many days.
 DUPLICATES_WINDOW_DAYS = env_int("DUPLICATES_WINDOW_DAYS", 14)
