@@ -55,7 +55,7 @@ def _agent_login(page, base: str, username: str) -> None:
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
-    page.wait_for_selector("#ticket-table")
+    page.wait_for_url("**/desk/views/mine/")
 
 
 def _customer_login(page, base: str, email: str) -> None:
