@@ -277,3 +277,13 @@ def test_read_only_agents_cannot_change(client, departments, anna):
         f"/desk/t/{ticket.number}/update/", {"version": _version(ticket), "status": "open"}
     )
     assert response.status_code == 403
+
+
+def test_admin_ticket_page_blocks_remote_images_too(admin, departments, anna):
+    ticket = open_ticket(
+        subject="Pixel",
+        contact=anna,
+        body_html='<p>Hello<img src="https://tracker.example/open.gif"></p>',
+    )
+    html = admin.get(f"/admin/tickets/ticket/{ticket.pk}/change/").content.decode()
+    assert "Hello" in html and "tracker.example" not in html
