@@ -34,6 +34,7 @@ from .models import (
     TicketSla,
 )
 from .policies import Facts, Resolution, resolve
+from .signals import deadlines_changed
 
 
 def at_risk_fraction() -> float:
@@ -272,7 +273,12 @@ def tickets_sla_recompute(
     rows = HistoryRows.load(tickets)
     computed = {pk: compute(ticket, now, lookups, rows) for pk, ticket in tickets.items()}
     out: dict[int, TicketSla | None] = dict.fromkeys(ids)
+    stored = sorted(computed)
     with transaction.atomic():
+        if stored:  # registered inside the block: sent once the clocks below are committed
+            transaction.on_commit(
+                lambda: deadlines_changed.send(sender=TicketSla, ticket_ids=stored)
+            )
         current = TicketSla.objects.select_for_update().in_bulk(list(computed))  # pk: ticket id
         for pk, fields in computed.items():
             if pk in current:

@@ -11,12 +11,15 @@
 Mails go through the real email pipeline (stored raw, then processed in-process), so
 their lines, departments, languages and auto-replies come from the same rules as
 production mail. Idempotent: every demo message has an external id, so running it again
-changes nothing (except the demo agent's password, which is new each run and printed).
+changes nothing. The demo agent's password is derived from SECRET_KEY: the same on every
+run (and restart) of one install, printed each time.
 """
 
 from __future__ import annotations
 
-import secrets
+import hashlib
+import hmac
+import os
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -194,6 +197,17 @@ VENDOR_MAILS = [
 ]
 
 
+def _portal_emails() -> list[str]:
+    """Return the demo customers who can sign in to the portal (verified contacts)."""
+    return [person[3] for *_, people in ACCOUNTS for person in people if person[2]]
+
+
+def demo_password(username: str) -> str:
+    """Return the demo login's password: stable for this install's SECRET_KEY."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"demo:{username}".encode(), hashlib.sha256)
+    return "demo-" + digest.hexdigest()[:10]
+
+
 class Command(BaseCommand):
     help = "Load idempotent demo data of both support operations and print a demo agent login."
 
@@ -204,6 +218,19 @@ class Command(BaseCommand):
             self._mails(RESELLER_MAILS + VENDOR_MAILS)
             self._tickets(contacts, agent)
         self.stdout.write(self.style.SUCCESS("Demo data ready: both support operations."))
+        if not settings.PRODUCTION:
+            port = os.environ.get("PORT", "8000")
+            base = f"http://127.0.0.1:{port}"
+            self.stdout.write(
+                f"Workspace (agents): {base}/desk/\n"
+                f"Customer portal:    {base}/portal/  (sign in as any of: "
+                + ", ".join(_portal_emails())
+                + ")\n"
+                f"  the reseller's portal: {base}/portal/line/reseller/ "
+                f"(the vendor's: {base}/portal/line/ecommerce/)\n"
+                f"Knowledge base:     {base}/kb/\n"
+                f"Admin (configuration): {base}/admin/?config=1"
+            )
 
     def _accounts_and_contacts(self) -> dict[str, Contact]:
         lines = {line.slug: line for line in SupportLine.objects.all()}
@@ -245,7 +272,7 @@ class Command(BaseCommand):
                 "email": "agent@supportdesk.localhost",
             },
         )
-        password = secrets.token_urlsafe(9)
+        password = demo_password("agent")
         agent.is_staff = agent.is_superuser = True
         agent.set_password(password)
         agent.save()
