@@ -47,7 +47,7 @@ def chat_start(request: HttpRequest) -> HttpResponse:
             "by email.",
         )
         return HttpResponseRedirect(reverse("portal:ticket_new"))
-    if not chat_available():
+    if not chat_available(line=line):
         return _fallback(request, request.POST.get("text", ""))
     suggestions = []
     if request.method == "POST" and form.is_valid():

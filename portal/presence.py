@@ -30,10 +30,12 @@ def agents_online(at: datetime | None = None) -> int:
     ).count()
 
 
-def chat_available(at: datetime | None = None) -> bool:
-    """Return whether to offer live chat: chat hours AND at least one agent online."""
+def chat_available(at: datetime | None = None, line: SupportLine | None = None) -> bool:
+    """Return whether to offer live chat: the line's chat hours AND an agent online."""
     at = at or timezone.now()
-    return chat_phone_open(at) and agents_online(at) > 0
+    if line is not None and not line.takes("chat"):
+        return False
+    return chat_phone_open(at, line) and agents_online(at) > 0
 
 
 def chat_allowed(line: SupportLine, contact: Contact | None) -> bool:

@@ -17,12 +17,14 @@ from django.http import (
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kb.search import article_search
 from tickets import list_cache
 from tickets.errors import InvalidInput, TicketError
-from tickets.models import Attachment, Channel, Contact, Status
+from tickets.line_texts import line_wording
+from tickets.models import Attachment, Channel, Contact, Status, SupportLine, TextKey
 from tickets.services import MessageIn, message_add, ticket_status_set
 
 from . import selectors
@@ -42,26 +44,39 @@ from .submission import (
 )
 
 
-def status_context() -> dict:
+def status_context(line: SupportLine) -> dict:
+    """Return the line's hours box: its chat and phone week, whether each is open now, its
+    phone number, and its notice (ask non-urgent questions after the weekend)."""
+    takes_phone = line.takes("phone") and bool(line.phone_number)
     return {
-        "hours": support_hours(),
-        "phone_open": chat_phone_open(),
-        "chat_open": chat_available(),
-        "next_opening": next_chat_phone_opening(),
+        "hours": support_hours(line),
+        "phone_open": takes_phone and chat_phone_open(line=line),
+        "chat_open": chat_available(line=line),
+        "next_opening": next_chat_phone_opening(line=line),
+        "takes_chat": line.takes("chat"),
+        "takes_phone": takes_phone,
+        "notice": line_wording(line, TextKey.PORTAL_NOTICE, get_language()),
+        "intro": line_wording(line, TextKey.PORTAL_INTRO, get_language()),
     }
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    contact = portal_contact(request)
+    request.contact = contact
     return render(
-        request, "portal/home.html", {"contact": portal_contact(request), **status_context()}
+        request,
+        "portal/home.html",
+        {"contact": contact, **status_context(portal_line(request))},
     )
 
 
 @require_GET
 def status_json(request: HttpRequest) -> JsonResponse:
     """Return whether chat and phone are open now (the portal refreshes its badges)."""
-    return JsonResponse({"chat_open": chat_available(), "phone_open": chat_phone_open()})
+    line = portal_line(request)
+    phone = line.takes("phone") and bool(line.phone_number) and chat_phone_open(line=line)
+    return JsonResponse({"chat_open": chat_available(line=line), "phone_open": phone})
 
 
 # --- sign-in ------------------------------------------------------------------------------
@@ -165,7 +180,7 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
                         channel=Channel.PORTAL,
                         contact=contact,
                         attachments=attachments_in(data["attachments"]),
-                        line=portal_line(request),
+                        line=portal_line(request) if portal_line(request).pk else None,
                     )
                 )
             except InvalidInput as exc:

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from .lines import TextTable, line_text
-from .models import Language, TextKey, Ticket
+from .models import Language, SupportLine, TextKey, Ticket
 
 STANDARD_TEXTS = {
     TextKey.AUTO_REPLY: gettext_noop(
@@ -46,7 +46,7 @@ STANDARD_TEXTS = {
         "and when it happened."
     ),
     TextKey.PORTAL_NOTICE: gettext_noop(
-        "We recommend asking non-urgent and uncritical questions after the weekend."
+        "It is recommended to ask non-urgent and uncritical questions after the weekend."
     ),
 }
 
@@ -56,6 +56,11 @@ class MailContent:
     subject: str
     body: str
     language: str
+
+
+def line_wording(line: SupportLine, key: str, language: str) -> str:
+    """Return the line's text ``key`` (e.g. the portal's notice) in ``language``."""
+    return line_text(line, key, language, STANDARD_TEXTS[TextKey(key)])
 
 
 def text_for(ticket: Ticket, key: str, table: TextTable | None = None) -> str:

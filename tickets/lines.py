@@ -177,7 +177,7 @@ def line_text(
     the outbox renders auto-replies with this, so each line words them its own way.
     ``table`` (``texts_of``) saves the query when many texts are needed at once.
     """
-    if line is not None:
+    if line is not None and line.pk:
         table = texts_of([line]) if table is None else table
         texts = {lang: text for (lid, k, lang), text in table.items() if (lid, k) == (line.pk, key)}
         if language in texts:

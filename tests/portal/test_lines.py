@@ -126,3 +126,17 @@ def test_technical_support_by_api_needs_a_registered_contact(departments):
     )
     assert response.status_code == 400
     assert "register first" in response.json()["from_email"][0]
+
+
+def test_each_portal_shows_its_lines_phone_number_hours_and_weekend_hint(client, presets):
+    """Rule 14: the portal shows the line's phone number, and the hint to ask non-urgent
+    questions after the weekend."""
+    vendor = client.get("/portal/").content.decode()
+    assert "ask non-urgent and uncritical questions after the weekend" in vendor
+    assert 'id="line-phone"' not in vendor  # text only: no phone line
+    assert "Moscow time" in vendor
+    client.get("/portal/line/reseller/")
+    reseller = client.get("/portal/").content.decode()
+    assert '<strong id="line-phone">+31 (0)10 4482299</strong>' in reseller
+    assert "Amsterdam time" in reseller
+    assert "after the weekend" in reseller
