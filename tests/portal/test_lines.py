@@ -140,3 +140,39 @@ def test_each_portal_shows_its_lines_phone_number_hours_and_weekend_hint(client,
     assert '<strong id="line-phone">+31 (0)10 4482299</strong>' in reseller
     assert "Amsterdam time" in reseller
     assert "after the weekend" in reseller
+
+
+@pytest.fixture
+def api(db):
+    """An integration of no particular line (the default one) that pushes chats and calls."""
+    integration = Integration.objects.create(name="pbx", can_push_chat=True, can_push_phone=True)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {integration.issue_token()}")
+    return client
+
+
+def test_legal_takes_email_only_and_the_vendor_chats_in_customer_support(api, departments):
+    """Seed pages: "Our legal team is only available by email"; the vendor's customer
+    support works in chats ("Text only, voice calls are not included")."""
+    refused = api.post(
+        "/api/v1/channels/chat/?sync=1",
+        {"id": "l-1", "conversation_id": "c-legal", "text": "phishing!",
+         "department": "legal-abuse"},
+        format="json",
+    )  # fmt: skip
+    assert refused.status_code == 422 and "does not take chats" in refused.json()["error"]
+    call = api.post(
+        "/api/v1/channels/phone/?sync=1",
+        {"call_id": "c-legal", "caller": "+31 20 123 4567", "summary": "phishing",
+         "department": "legal-abuse"},
+        format="json",
+    )  # fmt: skip
+    assert call.status_code == 422 and "takes no calls" in call.json()["error"]
+    chat = api.post(
+        "/api/v1/channels/chat/?sync=1",
+        {"id": "v-1", "conversation_id": "c-vendor", "text": "How do I set VAT?"},
+        format="json",
+    )
+    assert chat.status_code == 201, chat.json()
+    ticket = Ticket.objects.get()
+    assert (ticket.line.slug, ticket.department.slug) == ("ecommerce", "customer-support")
