@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kb.search import article_search
@@ -28,8 +29,10 @@ POLL_SECONDS = 3
 def _fallback(request: HttpRequest, text: str = "") -> HttpResponse:
     messages.info(
         request,
-        "Live chat is not available right now (outside chat hours or no agent online). "
-        "Send us a ticket instead; we answer it by email.",
+        _(
+            "Live chat is not available right now (outside chat hours or no agent online). "
+            "Send us a ticket instead; we answer it by email."
+        ),
     )
     query = urlencode({"subject": text[:80], "text": text}) if text else ""
     return HttpResponseRedirect(reverse("portal:ticket_new") + (f"?{query}" if query else ""))
@@ -43,8 +46,11 @@ def chat_start(request: HttpRequest) -> HttpResponse:
     if not chat_allowed(line, request.contact):
         messages.info(
             request,
-            f"Live chat on {line} is for resellers: send us a ticket instead; we answer it "
-            "by email.",
+            _(
+                "Live chat on %(line)s is for resellers: send us a ticket instead; we answer "
+                "it by email."
+            )
+            % {"line": line},
         )
         return HttpResponseRedirect(reverse("portal:ticket_new"))
     if not chat_available(line=line):

@@ -27,8 +27,9 @@ def line_hint(request: HttpRequest) -> str:
     return f"{_host(request)}|{request.session.get(SESSION_KEY, '')}"
 
 
-def portal_line(request: HttpRequest) -> SupportLine:
-    """Return the request's support line (one query, once per request)."""
+def portal_line(request: HttpRequest, *, remember: bool = True) -> SupportLine:
+    """Return the request's support line (one query, once per request; ``remember=False``
+    before the view knows the signed-in contact)."""
     cached = getattr(request, "_support_line", None)
     if cached is not None:
         return cached
@@ -46,7 +47,8 @@ def portal_line(request: HttpRequest) -> SupportLine:
         # A desk without any line (being set up): pages still render, without line texts.
         or SupportLine(name="Support", slug="")
     )
-    request._support_line = line  # type: ignore[attr-defined]
+    if remember:
+        request._support_line = line  # type: ignore[attr-defined]
     return line
 
 
@@ -60,7 +62,15 @@ def line_select(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def line_context(request: HttpRequest) -> dict:
-    """Template context: ``support_line``, read only when a template uses it."""
+    """Template context: ``support_line`` and its ``portal_languages`` (read only when a
+    template uses them) and the ``time_zone_name`` the page's times are in."""
+    from django.utils import timezone
     from django.utils.functional import SimpleLazyObject
 
-    return {"support_line": SimpleLazyObject(lambda: portal_line(request))}
+    from .i18n import portal_languages
+
+    return {
+        "support_line": SimpleLazyObject(lambda: portal_line(request)),
+        "portal_languages": SimpleLazyObject(lambda: portal_languages(request)),
+        "time_zone_name": timezone.get_current_timezone_name(),
+    }

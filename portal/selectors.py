@@ -7,6 +7,7 @@ from datetime import datetime
 
 from django.db.models import F, Q, QuerySet
 from django.urls import reverse
+from django.utils import timezone
 
 from tickets.models import (
     Channel,
@@ -61,9 +62,9 @@ def portal_ticket_page(
             "url": f"{base}{number}/",
             "reference": format_reference(number),
             "subject": subject,
-            "status": labels.get(status, status),
+            "status": str(labels.get(status, status)),
             "department": department,
-            "updated": updated_at.strftime("%Y-%m-%d %H:%M"),
+            "updated": timezone.localtime(updated_at).strftime("%Y-%m-%d %H:%M"),
             "cursor": f"{updated_at.isoformat()}_{pk}",
         }
         for pk, number, subject, status, updated_at, department in found[:PAGE_SIZE]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from tickets.errors import InvalidInput
-from tickets.models import Contact, ContactRole
+from tickets.models import Contact, ContactRole, Language
 from tickets.services import contact_tickets_verify, contact_verify
 
 
@@ -30,6 +30,16 @@ def contact_approve(*, owner: Contact, contact: Contact) -> Contact:
     _check_owner(owner, contact)
     contact = contact_verify(contact=contact)
     contact_tickets_verify(contact=contact)
+    return contact
+
+
+def contact_language_set(*, contact: Contact, language: str) -> Contact:
+    """Remember the contact's preferred language (portal, auto-replies, notifications)."""
+    if language not in Language.values:
+        raise InvalidInput("language", f"Choose one of {', '.join(Language.values)}.")
+    if contact.language != language:
+        contact.language = language
+        contact.save(update_fields=["language"])
     return contact
 
 

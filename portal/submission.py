@@ -14,6 +14,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.utils.translation import gettext_lazy as _
 
 from tickets.errors import InvalidInput
 from tickets.lines import default_line, line_department, severity_check
@@ -35,24 +36,24 @@ TECHNICAL, ACCOUNT, ABUSE, CUSTOM_DEVELOPMENT = (
     "custom_development",
 )
 TOPICS = {
-    ACCOUNT: ("Account, billing or settings question", DepartmentKind.CUSTOMER_SUPPORT),
+    ACCOUNT: (_("Account, billing or settings question"), DepartmentKind.CUSTOMER_SUPPORT),
     TECHNICAL: (
-        "Technical problem (errors, API, domains, orders)",
+        _("Technical problem (errors, API, domains, orders)"),
         DepartmentKind.TECHNICAL_SUPPORT,
     ),
-    ABUSE: ("Abuse report (phishing, fraud, copyright)", DepartmentKind.LEGAL_ABUSE),
-    CUSTOM_DEVELOPMENT: ("Custom development request", None),
+    ABUSE: (_("Abuse report (phishing, fraud, copyright)"), DepartmentKind.LEGAL_ABUSE),
+    CUSTOM_DEVELOPMENT: (_("Custom development request"), None),
 }
-CUSTOM_DEVELOPMENT_ANSWER = (
+CUSTOM_DEVELOPMENT_ANSWER = _(
     "Custom development is not handled by support. Describe what you need on the community "
     "forum: our developers pick up requests there and offer co-development when several "
     "customers need the same feature."
 )
-REGISTER_FIRST = (
+REGISTER_FIRST = _(
     "You must register first: technical support takes requests only from registered "
     "contacts. Ask your site's owner to add you as a contact person."
 )
-SEVERITY_1_RULE = (
+SEVERITY_1_RULE = _(
     "Severity 1 (critical) is for technical problems only and goes to technical support: "
     "choose 'Technical problem' or a lower severity."
 )
@@ -83,7 +84,7 @@ def submission_check(*, topic: str, severity: int, line: SupportLine | None = No
     technical support where the line's rule says so, abuse that goes to no legal team."""
     line = line or default_line()
     if topic not in TOPICS:
-        raise InvalidInput("topic", f"Choose one of: {', '.join(TOPICS)}.")
+        raise InvalidInput("topic", _("Choose one of: %(topics)s.") % {"topics": ", ".join(TOPICS)})
     if topic == CUSTOM_DEVELOPMENT:
         if line.customisation_to_forum:
             raise InvalidInput("topic", CUSTOM_DEVELOPMENT_ANSWER)
@@ -97,7 +98,10 @@ def submission_check(*, topic: str, severity: int, line: SupportLine | None = No
     if department is None and kind == DepartmentKind.LEGAL_ABUSE:  # the desk's legal team
         department = Department.objects.filter(is_active=True, kind=kind).first()
     if department is None:
-        raise InvalidInput("topic", f"{line} has no department for this; write to us by email.")
+        raise InvalidInput(
+            "topic",
+            _("%(line)s has no department for this; write to us by email.") % {"line": line},
+        )
     severity_check(line=line, department=department, severity=severity)
     return department
 

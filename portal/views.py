@@ -16,8 +16,10 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kb.search import article_search
@@ -105,7 +107,7 @@ def sign_in_link(request: HttpRequest, token: str) -> HttpResponse:
     contact = magic_link_redeem(token)
     if contact is None:
         messages.error(
-            request, "This sign-in link has expired or was used already; ask for a new one."
+            request, _("This sign-in link has expired or was used already; ask for a new one.")
         )
         return HttpResponseRedirect(reverse("portal:sign_in"))
     sign_in(request, contact)
@@ -132,7 +134,9 @@ def ticket_list(request: HttpRequest) -> HttpResponseBase:
     contact_id = request.session.get(SESSION_KEY)
     if contact_id is None:
         return _ticket_list(request)  # the sign-in redirect
-    key = f"portal:{contact_id}:{line_hint(request)}:{request.get_full_path()}"
+    # The page is in the customer's language and zone (portal.i18n), both in its key.
+    where = f"{line_hint(request)}:{get_language()}:{timezone.get_current_timezone_name()}"
+    key = f"portal:{contact_id}:{where}:{request.get_full_path()}"
     scopes = [list_cache.DIRECTORY, list_cache.contact_scope(contact_id)]
     return list_cache.cached_page(request, key, scopes, lambda: _ticket_list(request))
 
@@ -251,7 +255,7 @@ def ticket_reply(request: HttpRequest, number: int) -> HttpResponse:
     except TicketError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Your reply was added.")
+        messages.success(request, _("Your reply was added."))
     return _to_detail(ticket)
 
 
@@ -264,7 +268,7 @@ def ticket_solve(request: HttpRequest, number: int) -> HttpResponse:
     except TicketError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Marked as solved. Reply if the problem comes back.")
+        messages.success(request, _("Marked as solved. Reply if the problem comes back."))
     return _to_detail(ticket)
 
 
@@ -302,8 +306,12 @@ def contacts(request: HttpRequest) -> HttpResponse:
         except InvalidInput as exc:
             messages.error(request, exc.detail)
         else:
-            verb = "approved" if action is contact_approve else "removed from the account"
-            messages.success(request, f"{target} {verb}.")
+            done = (
+                _("%(name)s approved.")
+                if action is contact_approve
+                else _("%(name)s removed from the account.")
+            )
+            messages.success(request, done % {"name": target})
         return HttpResponseRedirect(reverse("portal:contacts"))
     people = Contact.objects.filter(account=owner.account).prefetch_related("emails")
     return render(request, "portal/contacts.html", {"contact": owner, "people": people})

@@ -81,15 +81,10 @@ LINE_OF_DEPARTMENT = {
 REGISTERED_ONLY = {"technical-support"}
 STANDARD_INBOXES = [
     # address, line, department slug, language, label
-    ("support@supportdesk.localhost", VENDOR, "customer-support", "en", "Customer support"),
-    ("tech@supportdesk.localhost", VENDOR, "technical-support", "en", "Technical support"),
-    (
-        "reseller@supportdesk.localhost",
-        RESELLER,
-        "reseller-support",
-        "en",
-        "Worldwide support line",
-    ),
+    # An empty language: the contact's preference or the mail's language, else the line's.
+    ("support@supportdesk.localhost", VENDOR, "customer-support", "", "Customer support"),
+    ("tech@supportdesk.localhost", VENDOR, "technical-support", "", "Technical support"),
+    ("reseller@supportdesk.localhost", RESELLER, "reseller-support", "", "Worldwide support line"),
     (
         "reseller-nl@supportdesk.localhost",
         RESELLER,
@@ -111,7 +106,7 @@ STANDARD_INBOXES = [
         "ru",
         "Russian support line",
     ),
-    ("abuse@supportdesk.localhost", RESELLER, "legal-abuse", "en", "Legal team (abuse)"),
+    ("abuse@supportdesk.localhost", RESELLER, "legal-abuse", "", "Legal team (abuse)"),
 ]
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from django.db.models import F, Q
 from django.utils import translation
+from django.utils.translation import gettext_lazy
 
 from .errors import InvalidInput
 from .models import (
@@ -26,7 +27,7 @@ from .models import (
     SupportLine,
 )
 
-SEVERITY_1_RULE = (
+SEVERITY_1_RULE = gettext_lazy(
     "Severity 1 (critical) is for technical problems only and goes to technical support: "
     "choose technical support or a lower severity."
 )

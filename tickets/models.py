@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .line_models import Language, LineInbox, LineText, SupportLine, TextKey
 
@@ -18,12 +19,12 @@ __all__ = ["Language", "LineInbox", "LineText", "SupportLine", "TextKey"]  # wit
 
 
 class Channel(models.TextChoices):
-    EMAIL = "email", "Email"
-    CHAT = "chat", "Chat"
-    PHONE = "phone", "Phone"
-    PORTAL = "portal", "Portal"
-    API = "api", "API"
-    NOTE = "note", "Internal note"
+    EMAIL = "email", _("Email")
+    CHAT = "chat", _("Chat")
+    PHONE = "phone", _("Phone")
+    PORTAL = "portal", _("Portal")
+    API = "api", _("API")
+    NOTE = "note", _("Internal note")
 
 
 class Direction(models.TextChoices):
@@ -33,20 +34,20 @@ class Direction(models.TextChoices):
 
 
 class Status(models.TextChoices):
-    NEW = "new", "New"
-    OPEN = "open", "Open"
-    PENDING_CUSTOMER = "pending_customer", "Pending customer"
-    ON_HOLD = "on_hold", "On hold"
-    SOLVED = "solved", "Solved"
-    CLOSED = "closed", "Closed"
-    MERGED = "merged", "Merged"
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    PENDING_CUSTOMER = "pending_customer", _("Pending customer")
+    ON_HOLD = "on_hold", _("On hold")
+    SOLVED = "solved", _("Solved")
+    CLOSED = "closed", _("Closed")
+    MERGED = "merged", _("Merged")
 
 
 class Severity(models.IntegerChoices):
-    S1 = 1, "S1 critical"
-    S2 = 2, "S2 high"
-    S3 = 3, "S3 normal"
-    S4 = 4, "S4 low"
+    S1 = 1, _("S1 critical")
+    S2 = 2, _("S2 high")
+    S3 = 3, _("S3 normal")
+    S4 = 4, _("S4 low")
 
 
 class Tier(models.TextChoices):
@@ -56,10 +57,10 @@ class Tier(models.TextChoices):
 
 
 class ContactRole(models.TextChoices):
-    OWNER = "owner", "Owner"
-    REGISTRANT = "registrant", "Registrant (from the registration form)"
-    AUTHORIZED = "authorized", "Authorized contact"
-    UNVERIFIED = "unverified", "Unverified"
+    OWNER = "owner", _("Owner")
+    REGISTRANT = "registrant", _("Registrant (from the registration form)")
+    AUTHORIZED = "authorized", _("Authorized contact")
+    UNVERIFIED = "unverified", _("Unverified")
 
 
 class DepartmentKind(models.TextChoices):

@@ -54,6 +54,10 @@ def test_each_regional_inbox_opens_a_reseller_ticket_in_its_language(
     assert ticket.language == language and not ticket.needs_verification
     assert ticket.account == northwind
     assert f"[{ticket.reference}]" in mailoutbox[0].subject
+    # Rule 12: the auto-reply is in the inbox's language.
+    greeting = {"en": "Hello", "nl": "Hallo", "es": "Hola", "ru": "Здравствуйте"}[language]
+    assert mailoutbox[0].body.startswith(greeting)
+    assert ticket.reference in mailoutbox[0].body
 
 
 def test_the_vendors_inboxes_open_vendor_tickets(run):
@@ -148,3 +152,23 @@ def test_customisation_requests_by_email_get_the_forum_answer(run, mailoutbox, s
 def test_an_ordinary_question_is_not_a_customisation_request(run, mailoutbox):
     ticket = run(make_mail(to=SUPPORT, subject="VAT settings", body="Where do I set VAT?"))
     assert ticket.status == Status.NEW and "forum" not in mailoutbox[-1].body
+
+
+def test_the_reply_follows_the_contacts_preference_then_the_mails_language(
+    run, northwind, mailoutbox
+):
+    """Rule 12: on the worldwide (English) line, a Russian mail gets a Russian reply; a
+    contact who prefers Spanish gets Spanish whatever they write in."""
+    ru = run(
+        make_mail(
+            to=WORLDWIDE, subject="ID реселлера 200417: не работает перенос домена",
+            body="Здравствуйте! Перенос домена не работает уже третий день, помогите.",
+            sender="anna@northwind.example",
+        )
+    )  # fmt: skip
+    assert ru.language == "ru" and "заявка" in mailoutbox[-1].body
+    northwind.contacts.update(language="es")
+    es = run(
+        make_mail(to=WORLDWIDE, subject="Reseller ID 200417: help", sender="anna@northwind.example")
+    )
+    assert es.language == "es" and mailoutbox[-1].body.startswith("Hola")
