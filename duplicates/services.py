@@ -166,7 +166,7 @@ def flags_announce(*, ticket_id: int) -> list[int]:
             metadata={"duplicates": flag_ids},
         ),
     )
-    transaction.on_commit(lambda: notifications.tell_assignees(flag_ids=flag_ids))
+    notifications.tell_assignees(flag_ids=flag_ids)  # stored with the note, sent after commit
     return flag_ids
 
 
@@ -287,13 +287,11 @@ def _auto_merge(ticket_id: int, target: Candidate, *, notify: bool) -> bool:
             DuplicateFlag.objects.filter(pk=flag.pk).update(
                 auto_merged=True, announced_at=timezone.now()
             )
+            if notify:  # stored with the merge: the customer hears of it exactly when it holds
+                notifications.tell_customer_merged(ticket_id=ticket_id, survivor=survivor)
     except MergeError as exc:  # one of them was merged or closed meanwhile
         log.info("auto-merge of ticket %s skipped: %s", ticket_id, exc)
         return False
-    if notify:
-        transaction.on_commit(
-            lambda: notifications.tell_customer_merged(ticket_id=ticket_id, survivor=survivor)
-        )
     return True
 
 

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "channels_app",
     "sla",
     "duplicates",
+    "outbox",
     "drf_spectacular",
     "kb",
     "portal",
@@ -225,6 +226,8 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# Seconds an SMTP connection may hang before the send counts as a temporary failure.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 ANYMAIL = {
     # Shared secret for inbound/tracking webhooks ("user:password" basic auth).
     "WEBHOOK_SECRET": env_str("ANYMAIL_WEBHOOK_SECRET") or None,
@@ -353,3 +356,20 @@ DUPLICATES_THRESHOLD = float(env_str("DUPLICATES_THRESHOLD", "0.5"))
 # into the earlier ticket automatically when enabled, and the customer is told its number.
 DUPLICATES_AUTO_MERGE_EXACT = env_bool("DUPLICATES_AUTO_MERGE_EXACT", True)
 DUPLICATES_EXACT_MINUTES = env_int("DUPLICATES_EXACT_MINUTES", 30)
+
+# --- Outbox: every outgoing mail is stored, then sent by a worker (issue 11) -------------
+# Mails per send task (one mail-server connection each).
+SUPPORTDESK_OUTBOX_BATCH = env_int("SUPPORTDESK_OUTBOX_BATCH", 50)
+# Temporary failures wait this long, doubling per attempt up to the maximum, and give up
+# (status failed, "send again" in the admin) once the mail is this many hours old.
+SUPPORTDESK_OUTBOX_RETRY_BASE_SECONDS = env_int("SUPPORTDESK_OUTBOX_RETRY_BASE_SECONDS", 30)
+SUPPORTDESK_OUTBOX_RETRY_MAX_SECONDS = env_int("SUPPORTDESK_OUTBOX_RETRY_MAX_SECONDS", 3600)
+SUPPORTDESK_OUTBOX_GIVE_UP_HOURS = env_int("SUPPORTDESK_OUTBOX_GIVE_UP_HOURS", 48)
+# A worker's claim on a mail; longer than the send task's time limit (300 s).
+SUPPORTDESK_OUTBOX_LEASE_SECONDS = env_int("SUPPORTDESK_OUTBOX_LEASE_SECONDS", 600)
+# Beat queues again mails waiting this long past their time, every so many seconds.
+SUPPORTDESK_OUTBOX_REQUEUE_AFTER_SECONDS = env_int("SUPPORTDESK_OUTBOX_REQUEUE_AFTER_SECONDS", 30)
+CELERY_BEAT_SCHEDULE["outbox-requeue"] = {
+    "task": "outbox.requeue_mails",
+    "schedule": env_int("SUPPORTDESK_OUTBOX_REQUEUE_EVERY_SECONDS", 60),
+}

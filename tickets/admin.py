@@ -415,13 +415,12 @@ class TicketAdmin(admin.ModelAdmin):
 
     def reply_view(self, request: HttpRequest, ticket_id: int) -> HttpResponse:
         """Send the agent's reply by email (threaded, with the ticket token) and log it."""
-        sender = reply_sender(Channel.EMAIL)
-        if sender is None:
+        if reply_sender(Channel.EMAIL) is None:
             raise PermissionDenied
 
         def reply(ticket: Ticket, form: forms.Form) -> str:
-            sender(ticket=ticket, body=form.cleaned_data["body"], actor=request.user)
-            return "Reply sent by email."
+            services.ticket_reply(ticket=ticket, body=form.cleaned_data["body"], actor=request.user)
+            return "Reply saved; it is on its way by email (Outbox > Outgoing mails)."
 
         return self._ticket_action(
             request,

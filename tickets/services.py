@@ -42,6 +42,7 @@ from .models import (
     Status,
     Ticket,
 )
+from .outbound import ticket_reply as ticket_reply
 
 # Where a ticket may go next. MERGED is reached only through ticket_merge; CLOSED is final
 # (a customer writing again gets a new ticket linked to the closed one).
