@@ -197,10 +197,12 @@ def flag_merge(
     actor: AbstractBaseUser | None = None,
     reason: str = "",
     cloned_by_customer: bool = False,
+    confirm_cross_account: bool = False,
 ) -> Ticket:
     """Merge the flagged ticket into its (older) candidate via ``tickets.services``.
 
-    ``cloned_by_customer`` marks the merged ticket as a copy the customer sent on their own.
+    ``cloned_by_customer`` marks the merged ticket as a copy the customer sent on their own;
+    a pair of two accounts needs ``confirm_cross_account`` (see ``ticket_merge``).
     """
     survivor = ticket_merge(
         source=flag.ticket,
@@ -208,6 +210,7 @@ def flag_merge(
         actor=actor,
         reason=reason or f"duplicate (score {flag.score:.2f}): " + "; ".join(flag.reasons),
         cloned_by_customer=cloned_by_customer,
+        confirm_cross_account=confirm_cross_account,
     )
     flag.status, flag.updated_at = FlagStatus.MERGED, timezone.now()
     flag.save(update_fields=["status", "updated_at"])

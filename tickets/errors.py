@@ -28,3 +28,7 @@ class TicketClosed(TicketError):  # noqa: N818
 
 class MergeError(TicketError):
     """The two tickets cannot be merged as asked."""
+
+
+class CrossAccountMerge(MergeError):  # noqa: N818
+    """The tickets belong to two accounts: merging needs ``confirm_cross_account=True``."""

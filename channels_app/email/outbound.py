@@ -29,7 +29,7 @@ from outbox.services import (
     new_message_id,
 )
 from tickets.errors import InvalidInput
-from tickets.models import Channel, Direction, Message, Ticket
+from tickets.models import Channel, ContactEmail, Direction, Message, Ticket
 from tickets.outbound import register_reply_sender
 from tickets.services import AttachmentIn, MessageIn, message_add
 
@@ -179,13 +179,47 @@ def _from_address(ticket: Ticket) -> str:
 
 
 def _customer_address(ticket: Ticket, history: list[tuple]) -> str:
+    """Return where the agent's reply goes: the newest mail from the ticket's own people
+    (its contact, a contact of its account, or, on a ticket without a contact, whoever
+    opened it), to its Reply-To if it has one; else the contact's primary address.
+
+    A mail from anyone else (say, one that quoted our Message-ID) never redirects the
+    reply: its Reply-To could be anybody's.
+    """
+    trusted = _ticket_people(ticket)
     for _, direction, metadata in history:
-        if direction == Direction.INBOUND:
+        if direction != Direction.INBOUND:
+            continue
+        sender = (metadata.get("from") or "").strip().lower()
+        if sender and sender in trusted:
             reply_to = metadata.get("reply_to") or []
-            if reply_to or metadata.get("from"):
-                return (reply_to[0] if reply_to else metadata["from"]).lower()
+            return (reply_to[0] if reply_to else sender).lower()
     if ticket.contact_id:
         email = ticket.contact.emails.order_by("-is_primary", "id").first()
         if email is not None:
             return email.email
-    return ""
+    return _opener(ticket)
+
+
+def _ticket_people(ticket: Ticket) -> set[str]:
+    """Return the addresses that speak for the ticket: its contact's, its account's
+    contacts', and without a contact the address that opened it."""
+    people = ContactEmail.objects.none()
+    if ticket.contact_id:
+        people = people | ContactEmail.objects.filter(contact_id=ticket.contact_id)
+    if ticket.account_id:
+        people = people | ContactEmail.objects.filter(contact__account_id=ticket.account_id)
+    trusted = {email.lower() for email in people.values_list("email", flat=True)}
+    if not ticket.contact_id and (opener := _opener(ticket)):
+        trusted.add(opener)
+    return trusted
+
+
+def _opener(ticket: Ticket) -> str:
+    first = (
+        Message.objects.filter(ticket=ticket, channel=Channel.EMAIL, direction=Direction.INBOUND)
+        .order_by("occurred_at", "id")
+        .values_list("metadata", flat=True)
+        .first()
+    ) or {}
+    return (first.get("from") or "").strip().lower()
