@@ -262,8 +262,6 @@ LOGGING = {
 SUPPORTDESK_MAGIC_LINK_MAX_AGE = env_int("SUPPORTDESK_MAGIC_LINK_MAX_AGE", 900)
 # An agent counts as online for chat this long after the last heartbeat from the admin.
 SUPPORTDESK_PRESENCE_TIMEOUT = env_int("SUPPORTDESK_PRESENCE_TIMEOUT", 90)
-# Largest attachment the portal and API accept (bytes).
-SUPPORTDESK_PORTAL_MAX_UPLOAD = env_int("SUPPORTDESK_PORTAL_MAX_UPLOAD", 10 * 1024 * 1024)
 # HMAC-SHA256 secrets of integrations that sign request bodies instead of sending a token:
 # "name:secret,name2:secret2" (integrations can also be created in the admin).
 SUPPORTDESK_API_HMAC_SECRETS = dict(
@@ -287,17 +285,26 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
 }
 
-# --- Email channel (issue 3) ------------------------------------------------------------
-# Attachments larger than this, or of a blocked type, are not stored; the message is,
-# with a note saying what was left out.
-SUPPORTDESK_EMAIL_MAX_ATTACHMENT_BYTES = env_int(
-    "SUPPORTDESK_EMAIL_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024
+# --- Attachments: one policy for every channel (tickets/attachment_policy.py) ----------
+# Files larger than this, of a blocked extension or type, or with executable content are
+# never stored: email keeps the mail with a note, the portal and the API refuse the file.
+# (The SUPPORTDESK_EMAIL_* names are the former, email-only ones, still read.)
+SUPPORTDESK_ATTACHMENT_MAX_BYTES = env_int(
+    "SUPPORTDESK_ATTACHMENT_MAX_BYTES",
+    env_int("SUPPORTDESK_EMAIL_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024),
 )
-SUPPORTDESK_EMAIL_BLOCKED_EXTENSIONS = env_list(
-    "SUPPORTDESK_EMAIL_BLOCKED_EXTENSIONS",
-    [".exe", ".scr", ".bat", ".cmd", ".com", ".pif", ".vbs", ".vbe", ".js", ".jse", ".msi",
-     ".hta", ".cpl", ".jar", ".ps1", ".lnk", ".reg", ".wsf", ".dll"],
+SUPPORTDESK_ATTACHMENT_BLOCKED_EXTENSIONS = env_list(
+    "SUPPORTDESK_ATTACHMENT_BLOCKED_EXTENSIONS",
+    env_list(
+        "SUPPORTDESK_EMAIL_BLOCKED_EXTENSIONS",
+        [".exe", ".scr", ".bat", ".cmd", ".com", ".pif", ".vbs", ".vbe", ".js", ".jse", ".msi",
+         ".msp", ".hta", ".cpl", ".jar", ".ps1", ".psm1", ".lnk", ".reg", ".wsf", ".wsh",
+         ".dll", ".sys", ".gadget", ".application", ".appx", ".msix"],
+    ),
 )  # fmt: skip
+SUPPORTDESK_EMAIL_MAX_ATTACHMENT_BYTES = SUPPORTDESK_ATTACHMENT_MAX_BYTES
+
+# --- Email channel (issue 3) ------------------------------------------------------------
 # The reseller ID customers quote in a subject or body (first group = the ID).
 SUPPORTDESK_RESELLER_PATTERN = env_str(
     "SUPPORTDESK_RESELLER_PATTERN", r"(?i)reseller\s*(?:id)?\s*[:#]?\s*(\d{3,10})\b"

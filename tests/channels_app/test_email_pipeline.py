@@ -236,7 +236,7 @@ def test_acknowledgements_are_rate_limited_per_sender(run, mailoutbox, settings)
 
 
 def test_oversize_and_executable_attachments_are_noted_not_stored(run, settings):
-    settings.SUPPORTDESK_EMAIL_MAX_ATTACHMENT_BYTES = 1000
+    settings.SUPPORTDESK_ATTACHMENT_MAX_BYTES = 1000
     raw = make_mail(
         attachments=[
             ("big.pdf", b"x" * 5000, "application/pdf"),
@@ -343,8 +343,8 @@ def test_outlook_reply_threads_by_references_to_a_mail_we_sent(run):
 
 
 def test_a_large_attachment_over_the_limit_keeps_the_message(run, settings):
-    settings.SUPPORTDESK_EMAIL_MAX_ATTACHMENT_BYTES = 2 * 1024 * 1024  # keeps the test quick
-    big = settings.SUPPORTDESK_EMAIL_MAX_ATTACHMENT_BYTES + 1
+    settings.SUPPORTDESK_ATTACHMENT_MAX_BYTES = 2 * 1024 * 1024  # keeps the test quick
+    big = settings.SUPPORTDESK_ATTACHMENT_MAX_BYTES + 1
     raw = make_mail(attachments=[("dump.bin", b"\0" * big, "application/octet-stream")])
     message = run(raw).message
     assert message.attachments.count() == 0
