@@ -11,6 +11,7 @@ part of our transaction. The Message-ID stays the same, so mail clients show one
 from __future__ import annotations
 
 import logging
+import smtplib
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -36,6 +37,7 @@ def mails_send(mail_ids: Sequence[int]) -> Counter[str]:
     outcome: Counter[str] = Counter()
     retries: dict[int, list[int]] = defaultdict(list)
     connection = None
+    down: DeliveryError | None = None  # the server could not be reached: skip the rest
     try:
         for mail_id in sorted(set(mail_ids)):
             mail = _claim(mail_id)
@@ -45,6 +47,9 @@ def mails_send(mail_ids: Sequence[int]) -> Counter[str]:
             if mail.expires_at is not None and timezone.now() >= mail.expires_at:
                 _finish(mail, MailStatus.FAILED, error="expired before it could be sent")
                 outcome[MailStatus.FAILED] += 1
+                continue
+            if down is not None:  # each would wait for the same timeout: retry them later
+                outcome[_failed(mail, down, retries)] += 1
                 continue
             try:
                 if connection is None:
@@ -60,6 +65,10 @@ def mails_send(mail_ids: Sequence[int]) -> Counter[str]:
                 outcome[_failed(mail, error, retries)] += 1
                 if error.transient and connection is not None:
                     connection = _drop(connection)  # a fresh connection for the next mail
+                if error.transient and _unreachable(exc):
+                    down = DeliveryError(
+                        True, f"not tried, the server was unreachable: {error.reason}"
+                    )
             else:
                 outcome[MailStatus.SENT] += 1
     finally:
@@ -68,6 +77,14 @@ def mails_send(mail_ids: Sequence[int]) -> Counter[str]:
         for delay, ids in retries.items():
             mails_dispatch(ids, countdown=delay)
     return outcome
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Return whether ``exc`` says the mail server (or ESP) could not be reached at all,
+    rather than that it refused this one mail."""
+    if isinstance(exc, smtplib.SMTPServerDisconnected | smtplib.SMTPConnectError):
+        return True
+    return isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException)
 
 
 def _claim(mail_id: int) -> OutgoingMail | None:

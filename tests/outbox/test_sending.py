@@ -63,10 +63,13 @@ def test_a_temporary_refusal_waits_with_backoff_then_sends(smtp_settings, mail_s
 
 
 def test_a_server_that_is_down_is_a_temporary_failure(smtp_settings, mail_server):
-    mail = queue()  # the server is not started: the port refuses connections
-    assert mails_send([mail.pk])["retry"] == 1
-    mail = reload(mail)
-    assert mail.status == MailStatus.PENDING and "ConnectionRefusedError" in mail.error
+    first, second = queue(), queue()  # the server is not started: the port refuses
+    assert mails_send([first.pk, second.pk])["retry"] == 2
+    first, second = reload(first), reload(second)
+    assert first.status == second.status == MailStatus.PENDING
+    assert "ConnectionRefusedError" in first.error
+    # The rest of the batch waits for the next attempt instead of each timing out.
+    assert "not tried, the server was unreachable" in second.error
 
 
 def test_the_backoff_doubles_up_to_its_cap(settings):
