@@ -15,3 +15,20 @@ def deliver() -> list[mail.EmailMessage]:
         list(OutgoingMail.objects.filter(status=MailStatus.PENDING).values_list("pk", flat=True))
     )
     return mail.outbox
+
+
+def deliver_from_another_thread() -> list[mail.EmailMessage]:
+    """``deliver`` for browser tests: Playwright's event loop runs in the test's thread,
+    where Django refuses database calls, so a worker thread sends (as a worker would)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    def run() -> list[mail.EmailMessage]:
+        try:
+            return deliver()
+        finally:
+            connection.close()  # the thread's own connection, or the test database stays busy
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
