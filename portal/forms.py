@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from tickets.attachment_policy import HEAD_BYTES, attachment_refusal
 from tickets.models import Severity
 from tickets.services import AttachmentIn
 
@@ -34,13 +34,14 @@ class MultipleFileField(forms.FileField):
             raise forms.ValidationError(
                 _("Attach at most %(count)d files; zip the rest.") % {"count": MAX_FILES}
             )
-        limit = settings.SUPPORTDESK_PORTAL_MAX_UPLOAD
-        for f in files:
-            if f.size > limit:
-                raise forms.ValidationError(
-                    _("%(name)s is larger than %(size)d MB; share a link instead.")
-                    % {"name": f.name, "size": limit // (1024 * 1024)}
-                )
+        for f in files:  # the attachment policy every channel shares
+            head = f.read(HEAD_BYTES)
+            f.seek(0)
+            reason = attachment_refusal(
+                filename=f.name, content_type=f.content_type or "", size=f.size, head=head
+            )
+            if reason:
+                raise forms.ValidationError(f"{f.name}: {reason}.")
         return [super(MultipleFileField, self).clean(f, initial) for f in files]
 
 

@@ -12,10 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.conf import settings
-from django.core.mail import send_mail
-from django.utils.translation import gettext_lazy as _
+from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from outbox.models import MailKind
+from outbox.services import AUTO_GENERATED, MailOut, mail_queue
 from tickets.errors import InvalidInput
 from tickets.lines import default_line, line_department, severity_check
 from tickets.models import (
@@ -36,24 +39,27 @@ TECHNICAL, ACCOUNT, ABUSE, CUSTOM_DEVELOPMENT = (
     "custom_development",
 )
 TOPICS = {
-    ACCOUNT: (_("Account, billing or settings question"), DepartmentKind.CUSTOMER_SUPPORT),
+    ACCOUNT: (
+        gettext_lazy("Account, billing or settings question"),
+        DepartmentKind.CUSTOMER_SUPPORT,
+    ),
     TECHNICAL: (
-        _("Technical problem (errors, API, domains, orders)"),
+        gettext_lazy("Technical problem (errors, API, domains, orders)"),
         DepartmentKind.TECHNICAL_SUPPORT,
     ),
-    ABUSE: (_("Abuse report (phishing, fraud, copyright)"), DepartmentKind.LEGAL_ABUSE),
-    CUSTOM_DEVELOPMENT: (_("Custom development request"), None),
+    ABUSE: (gettext_lazy("Abuse report (phishing, fraud, copyright)"), DepartmentKind.LEGAL_ABUSE),
+    CUSTOM_DEVELOPMENT: (gettext_lazy("Custom development request"), None),
 }
-CUSTOM_DEVELOPMENT_ANSWER = _(
+CUSTOM_DEVELOPMENT_ANSWER = gettext_lazy(
     "Custom development is not handled by support. Describe what you need on the community "
     "forum: our developers pick up requests there and offer co-development when several "
     "customers need the same feature."
 )
-REGISTER_FIRST = _(
+REGISTER_FIRST = gettext_lazy(
     "You must register first: technical support takes requests only from registered "
     "contacts. Ask your site's owner to add you as a contact person."
 )
-SEVERITY_1_RULE = _(
+SEVERITY_1_RULE = gettext_lazy(
     "Severity 1 (critical) is for technical problems only and goes to technical support: "
     "choose 'Technical problem' or a lower severity."
 )
@@ -75,6 +81,8 @@ class Submission:
     from_email: str = ""
     external_id: str | None = None
     attachments: Sequence[AttachmentIn] = field(default_factory=tuple)
+    # Where to mail the ticket number (the portal: the contact's address); empty: nowhere.
+    confirm_to: str = ""
     line: SupportLine | None = None  # the portal's or the integration's; None: the default
 
 
@@ -98,16 +106,16 @@ def submission_check(*, topic: str, severity: int, line: SupportLine | None = No
     if department is None and kind == DepartmentKind.LEGAL_ABUSE:  # the desk's legal team
         department = Department.objects.filter(is_active=True, kind=kind).first()
     if department is None:
-        raise InvalidInput(
-            "topic",
-            _("%(line)s has no department for this; write to us by email.") % {"line": line},
-        )
+        text = _("%(line)s has no department for this; write to us by email.")
+        raise InvalidInput("topic", text % {"line": line})
     severity_check(line=line, department=department, severity=severity)
     return department
 
 
+@transaction.atomic
 def submission_open(submission: Submission) -> MessageResult:
-    """Open the ticket for a submission (idempotent on its external id)."""
+    """Open the ticket for a submission (idempotent on its external id) and, for a new
+    ticket, store the confirmation mail to ``confirm_to`` in the same transaction."""
     department = submission_check(
         topic=submission.topic, severity=submission.severity, line=submission.line
     )
@@ -116,12 +124,12 @@ def submission_open(submission: Submission) -> MessageResult:
     ):
         raise InvalidInput("from_email", REGISTER_FIRST)
     # Abuse goes to the legal team wherever it sits (it may serve the whole desk).
-    line = (
-        submission.line
-        if department.line_id in (None, getattr(submission.line, "pk", None))
-        else None
-    )
+    line = submission.line
+    if line is not None and department.line_id not in (None, line.pk):
+        line = None
     account = submission.account or (submission.contact.account if submission.contact else None)
+    if account is not None and line is not None and account.line_id not in (None, line.pk):
+        account = None  # another line's customer: no account information here
     parts = [submission.description.strip()]
     if submission.details.strip():
         parts.append("Domains, order IDs, API calls:\n" + submission.details.strip())
@@ -134,15 +142,14 @@ def submission_open(submission: Submission) -> MessageResult:
         metadata["from"] = submission.from_email
     if submission.happened_at:
         metadata["happened_at"] = submission.happened_at.isoformat()
-    if account is not None and line is not None and account.line_id not in (None, line.pk):
-        account = None  # another line's customer: no account information here
-    return ticket_open(
+    result = ticket_open(
         subject=submission.subject,
         department=department,
         severity=submission.severity,
         contact=submission.contact,
         account=account,
         line=line,
+        language=_language(submission),
         message=MessageIn(
             channel=submission.channel,
             body_text="\n\n".join(parts),
@@ -152,17 +159,43 @@ def submission_open(submission: Submission) -> MessageResult:
             attachments=tuple(submission.attachments),
         ),
     )
+    if result.created and submission.confirm_to:
+        submission_confirm(ticket=result.ticket, to=submission.confirm_to)
+    return result
+
+
+def _language(submission: Submission) -> str:
+    """Return the language the customer submitted in (the portal's), if one of ours."""
+    from tickets.models import Language
+
+    contact = submission.contact
+    if contact is not None and contact.language:
+        return contact.language
+    current = (translation.get_language() or "").split("-")[0]
+    return current if current in Language.values else ""
 
 
 def submission_confirm(*, ticket: Ticket, to: str) -> None:
-    """Mail the ticket number to the customer (the portal shows it too)."""
-    send_mail(
-        subject=f"[{ticket.reference}] We received your request: {ticket.subject}",
-        message=(
-            f"Thank you for contacting support. Your ticket number is {ticket.reference}.\n"
-            "Keep it handy when you call us or reply, and we will find your request at once.\n\n"
-            f"Subject: {ticket.subject}\nDepartment: {ticket.department}\n"
-        ),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[to],
+    """Queue the mail with the ticket number to the customer (the portal shows it too), in
+    the ticket's language."""
+    with translation.override(ticket.language or ticket.line.language):
+        _submission_confirm(ticket, to)
+
+
+def _submission_confirm(ticket: Ticket, to: str) -> None:
+    body = _(
+        "Thank you for contacting support. Your ticket number is %(ref)s.\n"
+        "Keep it handy when you call us or reply, and we will find your request at once.\n\n"
+        "Subject: %(subject)s\nDepartment: %(department)s\n"
+    ) % {"ref": ticket.reference, "subject": ticket.subject, "department": ticket.department}
+    mail_queue(
+        MailOut(
+            kind=MailKind.SUBMISSION,
+            to=[to],
+            subject=_("[%(ref)s] We received your request: %(subject)s")
+            % {"ref": ticket.reference, "subject": ticket.subject},
+            body_text=body,
+            headers=AUTO_GENERATED,
+            ticket=ticket,
+        )
     )

@@ -15,12 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from outbox.models import MailKind
 from tickets.lines import language_for
 from tickets.models import DepartmentKind, Status, TextKey, Ticket
 from tickets.services import ticket_status_set
 from tickets.text_rules import customisation_request, detect_language
 
-from ..models import OutboundKind
 from .parsing import ParsedEmail
 from .routing import Destination
 from .senders import Hold, Sender
@@ -30,7 +30,7 @@ REGISTRATION_NOTE = "technical support takes requests only from registered conta
 
 @dataclass(frozen=True)
 class Answer:
-    kind: str  # OutboundKind of the automatic reply
+    kind: str  # MailKind of the automatic reply
     key: str  # TextKey of its text
     hold: bool  # open the ticket as needs verification
     language: str
@@ -65,8 +65,8 @@ def answer_for(parsed: ParsedEmail, sender: Sender, destination: Destination) ->
         if found is not None:
             metadata["customisation"] = str(found)
             forum = TextKey.CUSTOMISATION
-            return Answer(OutboundKind.AUTO_REPLY, forum, hold, language, True, metadata)
-    kind = OutboundKind.VERIFICATION if hold else OutboundKind.AUTO_REPLY
+            return Answer(MailKind.AUTO_REPLY, forum, hold, language, True, metadata)
+    kind = MailKind.VERIFICATION if hold else MailKind.AUTO_REPLY
     return Answer(kind, key, hold, language, False, metadata)
 
 
