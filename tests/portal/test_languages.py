@@ -92,3 +92,26 @@ def test_a_kb_article_is_shown_and_found_in_its_translation(client, lines):
     assert [a["title"] for a in found["articles"]] == ["Een domein verhuizen"]
     english = client.get("/kb/transfer/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "How to transfer a domain" in english and "Was this article helpful?" in english
+
+
+def test_sign_in_and_confirmation_mails_are_in_the_customers_language(client, lines):
+    """Rule 12: verification (sign-in) mail and notifications in the customer's language."""
+    from django.core import mail
+
+    from tests.outbox_helpers import deliver
+
+    account = AccountFactory(name="Pine", reseller_id="311902", line=lines["reseller"])
+    ContactFactory(account=account, email="marta@pine.example", role="owner", verified=True)
+    client.get("/portal/line/reseller/")
+    client.post("/portal/sign-in/", {"email": "marta@pine.example"}, HTTP_ACCEPT_LANGUAGE="es")
+    deliver()
+    assert mail.outbox[-1].subject == "Su enlace de acceso a SupportDesk"
+    client.post(sign_in_link(), HTTP_ACCEPT_LANGUAGE="es")
+    client.post(
+        "/portal/tickets/new/",
+        {"topic": "account", "subject": "Factura", "description": "IVA", "severity": "3"},
+        HTTP_ACCEPT_LANGUAGE="es",
+    )
+    deliver()
+    assert "Hemos recibido su solicitud" in mail.outbox[-1].subject
+    assert "Su número de ticket es" in mail.outbox[-1].body
