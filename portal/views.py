@@ -20,10 +20,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kb.search import article_search
-from tickets import list_cache
 from tickets.errors import InvalidInput, TicketError
 from tickets.models import Attachment, Channel, Contact, ContactRole, Status
 from tickets.services import MessageIn, message_add, ticket_status_set
+from webcache import list_cache
 
 from . import selectors
 from .auth import SESSION_KEY, contact_required, portal_contact, sign_in
@@ -110,21 +110,20 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def ticket_list(request: HttpRequest) -> HttpResponseBase:
-    # A cached copy was made for this contact while it was verified; removing or changing
-    # a contact moves the directory scope on, so the copy is never served past that.
-    contact_id = request.session.get(SESSION_KEY)
-    if contact_id is None:
-        return _ticket_list(request)  # the sign-in redirect
-    key = f"portal:{contact_id}:{request.get_full_path()}"
-    scopes = [list_cache.DIRECTORY, list_cache.contact_scope(contact_id)]
-    return list_cache.cached_page(request, key, scopes, lambda: _ticket_list(request))
-
-
 @contact_required
+def ticket_list(request: HttpRequest) -> HttpResponseBase:
+    # Looked up only now that the contact is signed in and still verified, and kept per
+    # contact: a copy is never replayed to anyone but the contact it was rendered for.
+    contact = request.contact
+    scopes = [list_cache.DIRECTORY, list_cache.contact_scope(contact.pk)]
+    if contact.account_id:  # owners see the account's tickets; its changes count for all
+        scopes.append(list_cache.account_scope(contact.account_id))
+    return list_cache.cached_page(
+        request, principal=contact, scopes=scopes, render=lambda: _ticket_list(request)
+    )
+
+
 def _ticket_list(request: HttpRequest) -> HttpResponse:
-    if request.contact.account_id:  # owners see the account's tickets: read before the rows
-        list_cache.depends_on(request, list_cache.account_scope(request.contact.account_id))
     rows, more = selectors.portal_ticket_page(request.contact, before=request.GET.get("before"))
     older = "?" + urlencode({"before": rows[-1]["cursor"]}) if more else ""
     return render(

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "kb",
     "portal",
     "api",
+    "webcache",
 ]
 
 MIDDLEWARE = [
@@ -210,7 +211,7 @@ if CACHE_URL:
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # Ticket lists (portal, API, admin) are served from the cache until a write changes what
-# they show, for at most this long (tickets/list_cache.py). Only with a cache all
+# they show, for at most this long (webcache/list_cache.py). Only with a cache all
 # processes share: 0 (off) without Redis.
 SUPPORTDESK_LIST_CACHE_SECONDS = env_int("SUPPORTDESK_LIST_CACHE_SECONDS", 300) if CACHE_URL else 0
 
