@@ -128,9 +128,7 @@ def test_admin_list_is_refused_once_the_agent_loses_access(boss, departments, an
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
 
-def test_api_list_is_replayed_to_the_integration_that_filled_it(
-    filled, django_assert_num_queries
-):
+def test_api_list_is_replayed_to_the_integration_that_filled_it(filled, django_assert_num_queries):
     # Only the integration is read (authentication); no ticket rows.
     with django_assert_num_queries(1):
         again = signed_get("crm", SECRET)
