@@ -13,6 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .env import env_bool, env_int, env_list, env_str
 from .queues import celery_queue_settings
+from .webhooks import INBOUND_ESPS, inbound_esps_setting
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SUPPORTDESK_VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -44,11 +45,21 @@ if PRODUCTION:
         raise ImproperlyConfigured(
             "SUPPORTDESK_ENV=production needs ALLOWED_HOSTS (comma-separated host names)."
         )
+    # HTTPS only, behind a TLS-terminating proxy that sets X-Forwarded-Proto
+    # (`manage.py check --deploy` is clean with docker-compose.yml's settings).
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the container's own health probe is plain HTTP
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
+    # Subdomains of the desk's own host name (not its siblings'); preload only matters
+    # once the name is submitted to the browsers' list.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 
 INSTALLED_APPS = [
+    "supportdesk",  # the production checks that need the apps (supportdesk/apps.py)
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -235,6 +246,11 @@ ANYMAIL = {
     "SENDGRID_API_KEY": env_str("SENDGRID_API_KEY") or None,
 }
 ANYMAIL = {key: value for key, value in ANYMAIL.items() if value is not None}
+# ESPs whose inbound webhooks (/anymail/<esp>/inbound/) are served; in production each
+# must be authenticated (supportdesk/webhooks.py), or the desk refuses to start.
+SUPPORTDESK_INBOUND_ESPS = inbound_esps_setting(
+    env_list("SUPPORTDESK_INBOUND_ESPS", list(INBOUND_ESPS))
+)
 
 # --- SupportDesk ------------------------------------------------------------------------
 SUPPORTDESK_TICKET_PREFIX = env_str("SUPPORTDESK_TICKET_PREFIX", "SD")

@@ -29,6 +29,9 @@ def load_settings(**env: str) -> subprocess.CompletedProcess[str]:
             "CELERY_BROKER_URL",
             "CACHE_URL",
             "SUPPORTDESK_LIST_CACHE_SECONDS",
+            "ANYMAIL_WEBHOOK_SECRET",
+            "MAILGUN_WEBHOOK_SIGNING_KEY",
+            "SUPPORTDESK_INBOUND_ESPS",
         }
     }
     code = (
@@ -68,11 +71,59 @@ def test_production_refuses_unsafe_settings(env, message):
 
 
 def test_production_starts_with_safe_settings():
-    result = load_settings(
-        SUPPORTDESK_ENV="production", DEBUG="0", SECRET_KEY=SAFE_KEY, ALLOWED_HOSTS="desk.example"
-    )
+    result = load_settings(**PRODUCTION, ANYMAIL_WEBHOOK_SECRET="hook:long-random-password")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[0] == "False"
+
+
+PRODUCTION = {
+    "SUPPORTDESK_ENV": "production",
+    "DEBUG": "0",
+    "SECRET_KEY": SAFE_KEY,
+    "ALLOWED_HOSTS": "desk.example",
+}
+
+
+def test_production_refuses_inbound_webhooks_anyone_could_post_to():
+    """Without ANYMAIL_WEBHOOK_SECRET, anymail takes any post to most ESPs' webhooks: a
+    forged mail "from" a customer. Production does not start like that."""
+    result = load_settings(**PRODUCTION)
+    assert result.returncode != 0
+    assert "refuses unauthenticated inbound webhooks" in result.stderr
+    assert "postmark" in result.stderr and "ANYMAIL_WEBHOOK_SECRET" in result.stderr
+    # Mailgun signs its posts (and anymail refuses them without the key): not listed.
+    assert "mailgun" not in result.stderr.split("webhooks (")[1].split(")")[0]
+
+
+def test_production_takes_only_signing_esps_without_basic_auth():
+    mailgun_only = load_settings(
+        **PRODUCTION, SUPPORTDESK_INBOUND_ESPS="mailgun", MAILGUN_WEBHOOK_SIGNING_KEY="k" * 20
+    )
+    assert mailgun_only.returncode == 0, mailgun_only.stderr
+    with_postmark = load_settings(
+        **PRODUCTION,
+        SUPPORTDESK_INBOUND_ESPS="mailgun,postmark",
+        MAILGUN_WEBHOOK_SIGNING_KEY="k" * 20,
+    )
+    assert with_postmark.returncode != 0
+    assert "unauthenticated inbound webhooks (postmark)" in with_postmark.stderr
+
+
+def test_unknown_inbound_esp_is_a_clear_error():
+    result = load_settings(SUPPORTDESK_INBOUND_ESPS="postmark,mailgunn")
+    assert result.returncode != 0 and "unknown ESPs mailgunn" in result.stderr
+
+
+def test_only_enabled_esps_inbound_webhooks_are_served():
+    from django.urls import Resolver404, resolve
+
+    from supportdesk.webhooks import inbound_urlpatterns
+
+    routes = [str(p.pattern) for p in inbound_urlpatterns(["postmark", "mandrill"])]
+    assert routes == ["postmark/inbound/", "mandrill/"]
+    assert resolve("/anymail/postmark/inbound/").url_name == "postmark_inbound_webhook"
+    with pytest.raises(Resolver404):  # tracking webhooks are not used: not served
+        resolve("/anymail/postmark/tracking/")
 
 
 def test_embedded_default_needs_no_service():
