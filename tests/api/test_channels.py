@@ -157,3 +157,27 @@ def test_hmac_wrong_secret_or_stale_timestamp_is_401(integration, departments):
     unknown = signed_post(APIClient(), CHAT, line(1), secret="s3cret-for-signing", name="who")
     assert unknown.status_code == 401
     assert InboundRecord.objects.count() == 0
+
+
+def test_two_integrations_conversation_ids_are_two_chats(api, integration, departments):
+    """Conversation "42" of one messenger is not conversation "42" of another."""
+    from api.models import Integration
+
+    other = Integration.objects.create(name="whatsapp-bridge", can_push_chat=True)
+    other_api = APIClient()
+    other_api.credentials(HTTP_AUTHORIZATION=f"Token {other.issue_token()}")
+    mine = api.post(CHAT + "?sync=1", line(1, conversation_id="42"), format="json")
+    theirs = other_api.post(
+        CHAT + "?sync=1", line(1, conversation_id="42", text="someone else"), format="json"
+    )
+    assert mine.status_code == theirs.status_code == 201, (mine.json(), theirs.json())
+    assert mine.json()["ticket"] != theirs.json()["ticket"]
+    assert sorted(ChatConversation.objects.values_list("source", "conversation_id")) == [
+        ("api:pbx", "42"),
+        ("api:whatsapp-bridge", "42"),
+    ]
+    # Each one's next line still finds its own conversation.
+    again = other_api.post(
+        CHAT + "?sync=1", line(2, conversation_id="42", text="more"), format="json"
+    )
+    assert again.json()["ticket"] == theirs.json()["ticket"]
