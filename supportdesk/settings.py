@@ -175,6 +175,13 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
 BROKER_DIR = Path(env_str("SUPPORTDESK_BROKER_DIR", str(VAR_DIR / "broker")))
 # Queues are read in the order CELERY_TASK_QUEUES lists them (below), not round robin.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"queue_order_strategy": "priority"}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A frozen or vanished Redis must not hang a request that queues a task, nor a worker
+    # (without these, a publish waits forever on a dead connection).
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {
+        "socket_timeout": float(env_str("CELERY_BROKER_SOCKET_TIMEOUT", "5")),
+        "socket_connect_timeout": float(env_str("CELERY_BROKER_CONNECT_TIMEOUT", "3")),
+    }
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # kombu's filesystem transport: the embedded broker, a folder both processes share.
     BROKER_DIR.mkdir(parents=True, exist_ok=True)
@@ -218,9 +225,19 @@ if CACHE_URL:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "sdcache"),
+            # A Redis call takes well under a millisecond: a stopped or frozen Redis costs
+            # a request at most this, then sessions and lists use the database.
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": float(env_str("CACHE_CONNECT_TIMEOUT", "1")),
+                "SOCKET_TIMEOUT": float(env_str("CACHE_SOCKET_TIMEOUT", "1")),
+            },
         }
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    # cached_db with every cache call guarded: sessions outlive Redis (sessions.py).
+    SESSION_ENGINE = "supportdesk.sessions"
+# After a Redis error, sessions and lists use the database alone for this long (per
+# process) before trying Redis again (supportdesk/redis_guard.py).
+SUPPORTDESK_REDIS_RETRY_SECONDS = float(env_str("SUPPORTDESK_REDIS_RETRY_SECONDS", "5"))
 # Ticket lists (portal, API, admin) are served from the cache until a write changes what
 # they show, for at most this long (webcache/list_cache.py). Only with a cache all
 # processes share: 0 (off) without Redis.

@@ -142,7 +142,7 @@ def test_urls_select_postgres_and_redis():
     assert result.returncode == 0, result.stderr
     _, engine, broker, cache, sessions, list_cache = result.stdout.split()
     assert engine == "django.db.backends.postgresql" and broker == "redis://cache.example:6379/0"
-    assert cache == "django_redis.cache.RedisCache" and sessions.endswith(".cached_db")
+    assert cache == "django_redis.cache.RedisCache" and sessions == "supportdesk.sessions"
     assert int(list_cache) > 0
 
 
@@ -173,3 +173,26 @@ def test_follow_up_tasks_have_their_own_queue_read_after_the_main_one(settings):
         assert app.amqp.router.route({}, task)["queue"].name == follow_ups
     assert app.amqp.router.route({}, "channels_app.process_inbound_records")["queue"].name == main
     assert app.conf.broker_transport_options["queue_order_strategy"] == "priority"
+
+
+def test_redis_clients_have_socket_and_connect_timeouts():
+    """A frozen Redis (connections accepted, never answered) must not hang a request."""
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "o = s.CACHES['default']['OPTIONS']; b = s.CELERY_BROKER_TRANSPORT_OPTIONS; "
+        "print(o['SOCKET_TIMEOUT'], o['SOCKET_CONNECT_TIMEOUT'], b['socket_timeout'], "
+        "b['socket_connect_timeout'], s.SESSION_ENGINE)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "supportdesk.settings",
+             "REDIS_URL": "redis://cache.example:6379/0"},
+        timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    *timeouts, engine = result.stdout.split()
+    assert all(0 < float(t) <= 10 for t in timeouts)
+    assert engine == "supportdesk.sessions"

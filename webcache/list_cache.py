@@ -64,6 +64,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware.csrf import get_token
 from django.utils.translation import get_language
 
+from supportdesk import redis_guard
+
 log = logging.getLogger(__name__)
 
 ALL = "all"
@@ -112,26 +114,29 @@ def _version_key(scope: str) -> str:
 
 
 def _bump(keys: list[str]) -> None:
+    """Move the versions on. The cache being down must not fail the write: the bump is
+    then sent again once Redis is back, before anything else is read from it."""
+    redis_guard.cache_call(_send_bump, keys, retry=True)
+
+
+def _send_bump(keys: list[str]) -> None:
     """Move the versions on; a missing one starts at the clock (see ``_versions``)."""
-    try:
-        client = cache.client.get_client(write=True) if hasattr(cache, "client") else None
-        if client is None:  # not Redis (the tests' in-process cache)
-            for key in keys:
-                try:
-                    cache.incr(key)
-                except ValueError:
-                    cache.add(key, time.time_ns(), timeout=None)
-            return
-        # One round trip however many scopes a batch touched (an email import: dozens).
-        start = time.time_ns()
-        with client.pipeline(transaction=False) as pipe:
-            for key in keys:
-                full = cache.make_key(key)
-                pipe.set(full, start, nx=True)
-                pipe.incr(full)
-            pipe.execute()
-    except Exception:  # noqa: BLE001 - the cache being down must not fail the write
-        log.warning("could not move the ticket lists' cache versions on", exc_info=True)
+    client = cache.client.get_client(write=True) if hasattr(cache, "client") else None
+    if client is None:  # not Redis (the tests' in-process cache)
+        for key in keys:
+            try:
+                cache.incr(key)
+            except ValueError:
+                cache.add(key, time.time_ns(), timeout=None)
+        return
+    # One round trip however many scopes a batch touched (an email import: dozens).
+    start = time.time_ns()
+    with client.pipeline(transaction=False) as pipe:
+        for key in keys:
+            full = cache.make_key(key)
+            pipe.set(full, start, nx=True)
+            pipe.incr(full)
+        pipe.execute()
 
 
 def _versions(scopes: Collection[str], found: dict[str, Any] | None = None) -> dict[str, int]:
@@ -178,26 +183,28 @@ def cached_page(
     """
     if not enabled() or request.method != "GET" or len(get_messages(request)):
         return render()
+    if redis_guard.is_down():  # a page from the database, at once
+        return render()
     if principal.pk is None or not getattr(principal, "is_authenticated", True):
         return render()  # nobody authenticated: nothing to key a page on
     digest = _digest(principal, request.build_absolute_uri())
     page_key = f"lists:page:{_FORMAT}:{digest}"
     try:
+        redis_guard.flush_pending()  # versions moved on while Redis was away come first
         found = cache.get_many([page_key, *(_version_key(s) for s in scopes)])
         known = _versions(scopes, found)
         stored = found.get(page_key)
         if _usable(stored) and _current(stored["deps"], known):
             return _replay(request, stored)
-    except Exception:  # noqa: BLE001 - no cache: the view answers as it would without one
-        log.warning("ticket list cache unavailable", exc_info=True)
+    except Exception as exc:  # noqa: BLE001 - no cache: the view answers as without one
+        redis_guard.mark_down(exc)
         return render()
     # One render per page and change: a request finding the page being rendered by
     # another process waits for that (a few ms) instead of rendering it a second time.
     lock = f"lists:rendering:{digest}"
-    try:
-        rendering_elsewhere = not cache.add(lock, 1, timeout=_RENDER_LOCK_SECONDS)
-    except Exception:  # noqa: BLE001
-        rendering_elsewhere = False
+    rendering_elsewhere = not redis_guard.cache_call(
+        cache.add, lock, 1, timeout=_RENDER_LOCK_SECONDS, default=True
+    )
     if rendering_elsewhere:
         if _usable(stored) and time.time() - stored["rendered_at"] <= stale_seconds:
             return _replay(request, stored)
@@ -207,7 +214,7 @@ def cached_page(
         response = render()
     finally:
         if not rendering_elsewhere:
-            cache.delete(lock)
+            redis_guard.cache_call(cache.delete, lock)
     if hasattr(response, "render") and not getattr(response, "is_rendered", True):
         response.render()
     # The CSRF cookie a view may set is set again on every replay (get_token); any other
@@ -220,10 +227,8 @@ def cached_page(
             "content": _CSRF_VALUE.sub(rb"\1" + _CSRF_PLACEHOLDER + rb"\2", response.content),
             "headers": [(k, response[k]) for k in _KEPT_HEADERS if response.has_header(k)],
         }
-        try:
-            cache.set(page_key, frozen, settings.SUPPORTDESK_LIST_CACHE_SECONDS)
-        except Exception:  # noqa: BLE001 - the page was rendered: answer it all the same
-            log.warning("could not cache a ticket list", exc_info=True)
+        # The page was rendered: it is answered whether or not it can be kept.
+        redis_guard.cache_call(cache.set, page_key, frozen, settings.SUPPORTDESK_LIST_CACHE_SECONDS)
     return response
 
 
@@ -246,8 +251,8 @@ def _wait_for(page_key: str, lock: str, scopes: Collection[str]) -> dict[str, An
                 return stored
             if lock not in found:
                 return None
-    except Exception:  # noqa: BLE001
-        log.warning("ticket list cache unavailable", exc_info=True)
+    except Exception as exc:  # noqa: BLE001
+        redis_guard.mark_down(exc)
     return None
 
 
