@@ -6,15 +6,23 @@ ESPs' signatures (Mailgun, Mandrill, Postal, MailerSend; SendGrid, Resend and Ma
 when their keys are set). Without either it accepts anything posted, with a warning: a
 forged mail "from" a customer lands on her ticket. So only the ESPs listed in
 ``SUPPORTDESK_INBOUND_ESPS`` are routed, and in production the desk refuses to start
-while one of them would take unauthenticated posts.
+while one of them would take unauthenticated posts. When the basic-auth secret is set,
+it is checked before anymail reads anything of the request: a post without it is a
+401 whatever its body (some of anymail's views parse the body first, and a malformed
+one from anybody was a 500).
 """
 
 from __future__ import annotations
 
 import warnings
+from functools import wraps
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern
+from django.utils.crypto import constant_time_compare
+from django.views.decorators.csrf import csrf_exempt
 
 # The ESPs anymail receives inbound mail from (its ``<esp>/inbound/`` views; Mandrill's
 # one view takes inbound and tracking events).
@@ -56,10 +64,36 @@ def _is_inbound(pattern: Any) -> bool:
 
 
 def inbound_urlpatterns(esps: list[str]) -> list[Any]:
-    """Return anymail's inbound URL patterns of these ESPs (tracking ones are not used)."""
+    """Return anymail's inbound URL patterns of these ESPs (tracking ones are not used),
+    each checking the basic-auth secret first."""
     from anymail.urls import urlpatterns
 
-    return [p for p in urlpatterns if _is_inbound(p) and _esp_of(p) in esps]
+    return [
+        URLPattern(p.pattern, _auth_first(p.callback), p.default_args, p.name)
+        for p in urlpatterns
+        if _is_inbound(p) and _esp_of(p) in esps
+    ]
+
+
+def _auth_first(view: Any) -> Any:
+    @csrf_exempt
+    @wraps(view)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        from anymail.utils import get_anymail_setting, get_request_basic_auth
+
+        allowed = get_anymail_setting("webhook_secret", default=[])
+        allowed = [allowed] if isinstance(allowed, str) else list(allowed)
+        sent = get_request_basic_auth(request) or ""
+        if allowed and not any(constant_time_compare(sent, secret) for secret in allowed):
+            return HttpResponse(
+                "Missing or wrong basic auth: use https://user:password@…/anymail/<esp>/inbound/",
+                status=401,
+                content_type="text/plain",
+                headers={"WWW-Authenticate": 'Basic realm="SupportDesk inbound mail"'},
+            )
+        return view(request, *args, **kwargs)
+
+    return checked
 
 
 def unauthenticated_esps(esps: list[str]) -> list[str]:
