@@ -26,7 +26,9 @@ class HmacScheme(OpenApiAuthenticationExtension):
             "in": "header",
             "name": "X-SupportDesk-Signature",
             "description": (
-                "`sha256=<hex>` = HMAC-SHA256(secret, `<X-SupportDesk-Timestamp>.<raw body>`), "
-                "with `X-SupportDesk-Integration: <name>` and a Unix timestamp within 5 minutes."
+                "`sha256=<hex>` = HMAC-SHA256(secret, `<timestamp>\\n<METHOD>\\n<path>\\n"
+                "<query string>\\n<raw body>`), with `X-SupportDesk-Integration: <name>` and "
+                "`X-SupportDesk-Timestamp: <Unix seconds>` within 5 minutes; each signature "
+                "is accepted once."
             ),
         }
