@@ -20,6 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kb.search import article_search
+from supportdesk.client_ip import client_ip
 from tickets.errors import InvalidInput, TicketError
 from tickets.models import Attachment, Channel, Contact, ContactRole, Status
 from tickets.services import MessageIn, message_add, ticket_status_set
@@ -32,6 +33,7 @@ from .hours import chat_phone_open, next_chat_phone_opening, support_hours
 from .magic import magic_link_redeem, magic_link_send
 from .presence import chat_available
 from .services import contact_approve, contact_remove
+from .sign_in_limits import sign_in_allowed
 from .submission import (
     CUSTOM_DEVELOPMENT,
     CUSTOM_DEVELOPMENT_ANSWER,
@@ -70,13 +72,16 @@ def status_json(request: HttpRequest) -> JsonResponse:
 def sign_in_request(request: HttpRequest) -> HttpResponse:
     form = SignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        magic_link_send(
-            email=form.cleaned_data["email"],
-            link_for=lambda token: request.build_absolute_uri(
-                reverse("portal:sign_in_link", args=[token])
-            ),
-        )
-        # The same answer whether or not the address is known (no account enumeration).
+        email = form.cleaned_data["email"]
+        if sign_in_allowed(email=email, ip=client_ip(request)):
+            magic_link_send(
+                email=email,
+                link_for=lambda token: request.build_absolute_uri(
+                    reverse("portal:sign_in_link", args=[token])
+                ),
+            )
+        # The same answer whether or not the address is known or was over its limit (no
+        # account enumeration).
         return render(request, "portal/sign_in_sent.html", {"email": form.cleaned_data["email"]})
     return render(request, "portal/sign_in.html", {"form": form})
 

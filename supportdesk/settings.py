@@ -6,6 +6,7 @@ installed. ``DATABASE_URL`` and ``REDIS_URL`` (or ``CELERY_BROKER_URL``) switch 
 PostgreSQL and Redis. ``SUPPORTDESK_ENV=production`` turns on the production checks.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -77,6 +78,7 @@ INSTALLED_APPS = [
     "portal",
     "api",
     "webcache",
+    "axes",  # admin sign-in lockouts
 ]
 
 MIDDLEWARE = [
@@ -88,6 +90,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: answers a locked-out sign-in with 429
 ]
 
 ROOT_URLCONF = "supportdesk.urls"
@@ -141,6 +144,21 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth, i18n, static -----------------------------------------------------------------
+# django-axes counts failed admin sign-ins: after AXES_FAILURE_LIMIT wrong passwords for
+# one user name from one address, that pair is locked out for the cool-off (429). Per
+# pair, not per user name alone: nobody can lock an agent out from elsewhere.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Proxies in front of the desk that append to X-Forwarded-For (docker-compose: 1): the
+# client address for lockouts and rate limits is the one the nearest of them saw.
+SUPPORTDESK_TRUSTED_PROXIES = env_int("SUPPORTDESK_TRUSTED_PROXIES", 0)
+AXES_CLIENT_IP_CALLABLE = "supportdesk.client_ip.client_ip"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -291,6 +309,14 @@ LOGGING = {
 # --- Portal, knowledge base, live chat and REST API (issue 5) ----------------------------
 # Magic sign-in links expire after this many seconds and work once.
 SUPPORTDESK_MAGIC_LINK_MAX_AGE = env_int("SUPPORTDESK_MAGIC_LINK_MAX_AGE", 900)
+# Sign-in link requests: at most this many per address per 15 minutes and per client
+# address per hour (portal/sign_in_limits.py); more get the same answer and no mail.
+SUPPORTDESK_SIGN_IN_PER_ADDRESS = env_int("SUPPORTDESK_SIGN_IN_PER_ADDRESS", 3)
+SUPPORTDESK_SIGN_IN_PER_IP = env_int("SUPPORTDESK_SIGN_IN_PER_IP", 20)
+# API request rates (DRF throttles, api/throttles.py): per integration, and per client
+# address for calls without valid credentials.
+SUPPORTDESK_API_RATE = env_str("SUPPORTDESK_API_RATE", "1200/min")
+SUPPORTDESK_API_ANON_RATE = env_str("SUPPORTDESK_API_ANON_RATE", "60/min")
 # An agent counts as online for chat this long after the last heartbeat from the admin.
 SUPPORTDESK_PRESENCE_TIMEOUT = env_int("SUPPORTDESK_PRESENCE_TIMEOUT", 90)
 # Largest attachment the portal and API accept (bytes).
@@ -306,6 +332,10 @@ REST_FRAMEWORK = {
         "api.auth.HmacSignatureAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["api.auth.IsIntegration"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "api.throttles.IntegrationRateThrottle",
+        "api.throttles.AddressRateThrottle",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }

@@ -154,7 +154,11 @@ def _one_of_each_admin_model(world: World, ticket: Ticket) -> None:
         "sla.slaalert": lambda: _sla_alert(ticket),
         "sla.calendarexception": _calendar_exception,
         "duplicates.duplicateflag": lambda: _duplicate_flag(ticket),
-    }
+        "axes.accessattempt": lambda: _axes("AccessAttempt", get_data="", post_data="",
+                                            failures_since_start=1),
+        "axes.accesslog": lambda: _axes("AccessLog"),
+        "axes.accessfailurelog": lambda: _axes("AccessFailureLog"),
+    }  # fmt: skip
     for model in admin.site._registry:
         label = model._meta.label_lower
         row = model.objects.order_by("pk").first()
@@ -212,6 +216,13 @@ def _duplicate_flag(ticket: Ticket) -> Any:
     other = open_ticket(subject="Bert's problem again", contact=ticket.contact)
     model = apps.get_model("duplicates", "DuplicateFlag")
     return model.objects.create(ticket=other, candidate=ticket, score=0.9)
+
+
+def _axes(model: str, **extra: Any) -> Any:
+    return apps.get_model("axes", model).objects.create(
+        user_agent="matrix", ip_address="192.0.2.1", username="someone", http_accept="*/*",
+        path_info="/admin/login/", **extra,
+    )  # fmt: skip
 
 
 def content_type_of(obj: Any) -> int:
