@@ -98,3 +98,17 @@ def test_unauthenticated_api_calls_are_throttled_per_address(settings, fresh_win
     client = APIClient()
     assert [client.get("/api/schema/").status_code for _ in range(2)] == [200, 200]
     assert client.get("/api/schema/").status_code == 429
+
+
+def test_behind_a_proxy_the_address_it_saw_counts_not_what_the_client_sent(settings):
+    from django.test import RequestFactory
+
+    from supportdesk.client_ip import client_ip
+
+    settings.SUPPORTDESK_TRUSTED_PROXIES = 1
+    request = RequestFactory().get(
+        "/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9"
+    )
+    assert client_ip(request) == "203.0.113.9"  # the proxy's entry; the left one is forged
+    settings.SUPPORTDESK_TRUSTED_PROXIES = 0
+    assert client_ip(request) == "10.0.0.2"
