@@ -53,4 +53,4 @@ class AddressRateThrottle(AnonRateThrottle):
     def get_cache_key(self, request: Any, view: Any) -> str | None:
         if isinstance(request.auth, Integration):
             return None
-        return self.cache_format % {"scope": self.scope, "ident": client_ip(request)}
+        return self.cache_format % {"scope": self.scope, "ident": client_ip(request) or "unknown"}

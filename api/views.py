@@ -7,17 +7,18 @@ from typing import Any
 from django.db import DatabaseError
 from django.db.models import Prefetch
 from django.http import HttpResponseBase
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from channels_app.inbound import inbound_process, inbound_store
-from channels_app.models import InboundStatus
+from channels_app.models import InboundRecord, InboundStatus
 from portal.submission import Submission, submission_open
 from tickets.errors import InvalidInput, TicketError
 from tickets.models import Account, Channel, ContactEmail, Status
@@ -32,6 +33,9 @@ from webcache import list_cache
 
 from . import serializers as s
 from .models import Integration
+from .parsers import StrictJSONParser
+
+SLUG = r"^[-a-zA-Z0-9_]+$"
 
 
 def _sync(request: Request) -> bool:
@@ -44,7 +48,7 @@ class _InboundView(APIView):
     channel: str
     serializer_class: type[serializers.Serializer]
     id_field: str
-    parser_classes = [JSONParser]  # the raw payload is stored as sent: one JSON object
+    parser_classes = [StrictJSONParser]  # the raw payload is stored as sent: one JSON object
 
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
@@ -59,11 +63,22 @@ class _InboundView(APIView):
             **_jsonable(checked.validated_data),
             "integration": integration.name,
         }
+        external_id = f"{integration.name}:{checked.validated_data[self.id_field]}"
+        if _changed_resend(self.channel, external_id, payload):
+            return Response(
+                {
+                    self.id_field: [
+                        "This id was already sent with other content; an entry cannot be "
+                        "changed. Send the new content under a new id."
+                    ]
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
         record, created = inbound_store(
             channel=self.channel,
             source=f"api:{integration.name}",
             payload=payload,
-            external_id=f"{integration.name}:{checked.validated_data[self.id_field]}",
+            external_id=external_id,
         )
         if not _sync(request):
             return Response(
@@ -85,6 +100,17 @@ class _InboundView(APIView):
         if record.message_id:
             body |= {"ticket": record.message.ticket.reference, "message": record.message_id}
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+def _changed_resend(channel: str, external_id: str, payload: dict[str, Any]) -> bool:
+    """Whether an entry with this id was stored before with other content (a re-sent id
+    with new text would otherwise be answered as stored while the text is dropped)."""
+    earlier = (
+        InboundRecord.objects.filter(channel=channel, external_id=external_id)
+        .values_list("payload", flat=True)
+        .first()
+    )
+    return earlier is not None and earlier != payload
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
@@ -134,6 +160,18 @@ class TicketCursor(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def decode_cursor(self, request: Request) -> Any:
+        cursor = super().decode_cursor(request)
+        # The position is an updated_at we wrote; anything else would reach the database.
+        if cursor is not None and cursor.position is not None:
+            try:
+                when = parse_datetime(cursor.position)
+            except ValueError:
+                when = None
+            if when is None or "\x00" in cursor.position:
+                raise NotFound(self.invalid_cursor_message)
+        return cursor
+
 
 class TicketListView(generics.GenericAPIView):
     required_scope = {"GET": "can_read_tickets", "POST": "can_open_tickets"}
@@ -166,11 +204,15 @@ class TicketListView(generics.GenericAPIView):
     @extend_schema(
         responses=s.TicketOut(many=True),
         parameters=[
-            OpenApiParameter("status", str),
-            OpenApiParameter("department", str, description="department slug"),
-            OpenApiParameter("channel", str, description="the channel the ticket came in by"),
+            OpenApiParameter("status", str, enum=Status.values),
+            OpenApiParameter("department", str, description="department slug", pattern=SLUG),
+            OpenApiParameter(
+                "channel", str, enum=Channel.values, description="the channel it came in by"
+            ),
             OpenApiParameter("contact_email", str),
-            OpenApiParameter("updated_since", str, description="ISO 8601 with offset"),
+            OpenApiParameter(
+                "updated_since", OpenApiTypes.DATETIME, description="ISO 8601 with offset"
+            ),
         ],
         summary="List tickets, most recently updated first (cursor pagination)",
     )

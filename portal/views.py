@@ -73,7 +73,7 @@ def sign_in_request(request: HttpRequest) -> HttpResponse:
     form = SignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
-        if sign_in_allowed(email=email, ip=client_ip(request)):
+        if sign_in_allowed(email=email, ip=client_ip(request) or "unknown"):
             magic_link_send(
                 email=email,
                 link_for=lambda token: request.build_absolute_uri(

@@ -6,8 +6,9 @@ from django.conf import settings
 from django.http import HttpRequest
 
 
-def client_ip(request: HttpRequest) -> str:
-    """Return the client's IP address.
+def client_ip(request: HttpRequest) -> str | None:
+    """Return the client's IP address (None when the request has none: a test's or a
+    management command's).
 
     Behind ``SUPPORTDESK_TRUSTED_PROXIES`` proxies (docker-compose's TLS proxy: 1), it is
     the address the nearest of them saw, read from the right of X-Forwarded-For: the
@@ -19,4 +20,4 @@ def client_ip(request: HttpRequest) -> str:
         chain = [p for p in chain if p]
         if len(chain) >= proxies:
             return chain[-proxies]
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    return request.META.get("REMOTE_ADDR") or None

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "supportdesk.middleware.RefuseUnusableCharacters",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -90,8 +91,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "axes.middleware.AxesMiddleware",  # last: answers a locked-out sign-in with 429
+    "axes.middleware.AxesMiddleware",  # answers a locked-out sign-in with 429
+    "supportdesk.middleware.PlainErrorsForCustomers",  # no debug page for customers
 ]
+# The debug page (demo, signed-in staff only) hides the service URLs too.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "supportdesk.errors.ReporterFilter"
 
 ROOT_URLCONF = "supportdesk.urls"
 WSGI_APPLICATION = "supportdesk.wsgi.application"
@@ -338,6 +342,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.StrictJSONParser"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SupportDesk API",
@@ -346,6 +351,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_error_responses",
+    ],
 }
 
 # --- Email channel (issue 3) ------------------------------------------------------------

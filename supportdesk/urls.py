@@ -22,3 +22,5 @@ urlpatterns = [
     path("kb/", include("kb.urls")),
     path("portal/", include("portal.urls")),
 ]
+
+handler500 = "supportdesk.errors.server_error"

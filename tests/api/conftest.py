@@ -45,3 +45,15 @@ def signed_post(client, url: str, payload: dict, *, secret: str, name: str = "pb
             secret, stamp, body, method="POST", path=path, query=query
         ),
     )
+
+
+@pytest.fixture
+def signed_in_contact(anna):
+    """A test client signed in to the portal as Anna (the session the magic link leaves)."""
+    from django.test import Client
+
+    client = Client()
+    session = client.session
+    session["portal_contact_id"] = anna.pk
+    session.save()
+    return client
