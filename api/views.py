@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.db import DatabaseError
@@ -36,6 +37,7 @@ from .models import Integration
 from .parsers import StrictJSONParser
 
 SLUG = r"^[-a-zA-Z0-9_]+$"
+FILTERS = ("status", "department", "channel", "contact_email", "updated_since")
 
 
 def _sync(request: Request) -> bool:
@@ -130,9 +132,9 @@ class ChatLineView(_InboundView):
 
     @extend_schema(
         request=s.ChatLineIn,
-        responses={202: s.InboundAccepted, 201: s.InboundAccepted},
+        responses={202: s.InboundAccepted, 201: s.InboundAccepted, 200: s.InboundAccepted},
         parameters=[_SYNC_PARAM],
-        summary="Push one chat line (idempotent on id)",
+        summary="Push one chat line (idempotent on id: 200 for one sent before)",
     )
     def post(self, request: Request) -> Response:
         return super().post(request)
@@ -146,9 +148,9 @@ class CallView(_InboundView):
 
     @extend_schema(
         request=s.CallIn,
-        responses={202: s.InboundAccepted, 201: s.InboundAccepted},
+        responses={202: s.InboundAccepted, 201: s.InboundAccepted, 200: s.InboundAccepted},
         parameters=[_SYNC_PARAM],
-        summary="Push one call record (idempotent on call_id)",
+        summary="Push one call record (idempotent on call_id: 200 for one sent before)",
     )
     def post(self, request: Request) -> Response:
         return super().post(request)
@@ -159,6 +161,12 @@ class TicketCursor(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is not None and not (raw.isascii() and raw.isdigit() and 0 < int(raw)):
+            raise ValidationError({"page_size": ["Send a whole number from 1 to 200."]})
+        return super().get_page_size(request)
 
     def decode_cursor(self, request: Request) -> Any:
         cursor = super().decode_cursor(request)
@@ -181,11 +189,18 @@ class TicketListView(generics.GenericAPIView):
     def get_queryset(self):
         qs = ticket_list_rows()
         params = self.request.query_params
+        blank = [name for name in FILTERS if name in params and not params[name].strip()]
+        if blank:
+            raise ValidationError(
+                {name: ["Give a value, or leave the filter out."] for name in blank}
+            )
         if value := params.get("status"):
             if value not in Status.values:
                 raise ValidationError({"status": [f"Use one of {', '.join(Status.values)}."]})
             qs = qs.filter(status=value)
         if value := params.get("department"):
+            if not re.fullmatch(SLUG, value):
+                raise ValidationError({"department": ["Use a department slug."]})
             qs = qs.filter(department__slug=value)
         if value := params.get("channel"):
             if value not in Channel.values:
@@ -238,8 +253,8 @@ class TicketListView(generics.GenericAPIView):
 
     @extend_schema(
         request=s.TicketIn,
-        responses={201: s.TicketDetailOut},
-        summary="Open a ticket as the portal does (idempotent on external_id)",
+        responses={201: s.TicketDetailOut, 200: s.TicketDetailOut},
+        summary="Open a ticket as the portal does (idempotent on external_id: 200 again)",
     )
     def post(self, request: Request) -> Response:
         checked = s.TicketIn(data=request.data)
