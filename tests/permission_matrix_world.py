@@ -60,6 +60,8 @@ class World:
     conversation: Any
     article: Any
     agent: Any
+    message: Any = None
+    saved_view: Any = None
     objects: dict[str, Any] = field(default_factory=dict)  # admin model label -> a row
     _clients: dict[str, Client] = field(default_factory=dict)
 
@@ -138,7 +140,10 @@ def build_world() -> World:
         integration = Integration.objects.create(name=role.replace("_", "-"), **{permission: True})
         credentials[role] = ("token", integration.issue_token())
 
-    world = World(credentials, ticket, attachment, conversation, article, agent)
+    world = World(credentials, ticket, attachment, conversation, article, agent, message)
+    world.saved_view = apps.get_model("workspace", "SavedView").objects.create(
+        name="Mine", owner=agent
+    )
     _one_of_each_admin_model(world, ticket)
     return world
 
@@ -149,7 +154,10 @@ def _one_of_each_admin_model(world: World, ticket: Ticket) -> None:
 
     makers = {
         "channels_app.inboundrecord": _inbound_record,
-        "channels_app.outboundemail": lambda: _outbound_email(ticket),
+        "outbox.outgoingmail": lambda: _outgoing_mail(ticket),
+        "workspace.macro": lambda: apps.get_model("workspace", "Macro").objects.create(
+            name="Thanks", body="Thank you!"
+        ),
         "sla.ticketsla": lambda: _ticket_sla(ticket),
         "sla.slaalert": lambda: _sla_alert(ticket),
         "sla.calendarexception": _calendar_exception,
@@ -177,11 +185,13 @@ def _inbound_record() -> Any:
     return record
 
 
-def _outbound_email(ticket: Ticket) -> Any:
-    model = apps.get_model("channels_app", "OutboundEmail")
+def _outgoing_mail(ticket: Ticket) -> Any:
+    model = apps.get_model("outbox", "OutgoingMail")
+    kind = model._meta.get_field("kind").choices[0][0]
     return model.objects.create(
-        message_id="matrix@supportdesk.localhost", ticket=ticket, kind="agent_reply",
-        to_email="bert@nw.example", subject="Re",
+        kind=kind, message_id="matrix@supportdesk.localhost", ticket=ticket,
+        from_email="support@supportdesk.localhost", to=["bert@nw.example"],
+        to_email="bert@nw.example", subject="Re", body_text="Hi",
     )  # fmt: skip
 
 
