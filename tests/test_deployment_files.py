@@ -112,3 +112,23 @@ def test_check_deploy_is_clean_with_the_compose_settings(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_the_image_build_step_passes_the_production_checks(tmp_path):
+    """The Dockerfile runs collectstatic with SUPPORTDESK_ENV=production and build-only
+    values: they must pass every check production makes at start (or the build fails)."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    step = re.search(r"RUN ((?:\w+=\S+\s+(?:\\\s+)?)+)python manage.py collectstatic", dockerfile)
+    assert step, "no collectstatic step"
+    env = dict(pair.split("=", 1) for pair in step[1].replace("\\", " ").split())
+    env |= {"STATIC_ROOT": str(tmp_path / "static"), "SUPPORTDESK_VAR_DIR": str(tmp_path)}
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={**keep, "SUPPORTDESK_ENV": "production", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
