@@ -45,7 +45,8 @@ class Target:
 
     def describe(self) -> str:
         amount = f"{self.amount.normalize():f}"
-        text = f"{amount} {self.unit.replace('_', ' ')}"
+        unit = self.unit.replace("_", " ")
+        text = f"{amount} {unit.removesuffix('s') if self.amount == 1 else unit}"
         if self.closed_hours:
             text += f", {self.closed_hours.normalize():f} calendar hours on days off"
         return text

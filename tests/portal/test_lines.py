@@ -160,7 +160,8 @@ def test_legal_takes_email_only_and_the_vendor_chats_in_customer_support(api, de
          "department": "legal-abuse"},
         format="json",
     )  # fmt: skip
-    assert refused.status_code == 422 and "does not take chats" in refused.json()["error"]
+    assert refused.status_code == 400  # checked at the door, before anything is stored
+    assert "does not take chats" in refused.json()["department"][0]
     call = api.post(
         "/api/v1/channels/phone/?sync=1",
         {"call_id": "c-legal", "caller": "+31 20 123 4567", "summary": "phishing",

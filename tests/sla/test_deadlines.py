@@ -80,7 +80,7 @@ def test_message_at_1655_friday_moscow_is_due_0755_monday(presets):
     assert sla.policy.slug == "customer-support"
     assert utc(sla.first_response_due) == utc(msk(2026, 11, 23, 7, 55))
     assert sla.first_response_state == "running"
-    assert sla.explanation["targets"]["first_response"]["target"] == "1 business hours"
+    assert sla.explanation["targets"]["first_response"]["target"] == "1 business hour"
 
 
 def test_russian_working_saturday_2025_11_01_counts_and_is_an_hour_short(presets):
