@@ -292,3 +292,26 @@ def test_every_deadline_names_line_policy_clock_days_and_hours(anna):
     assert "Fri 2026-04-24 09:00-17:00" in summary and "Tue 2026-04-28 09:00-17:00" in summary
     assert "Mon 2026-04-27 (King's Day)" in summary
     assert "due Tue 2026-04-28 16:00 Europe/Amsterdam" in summary
+
+
+def test_abuse_from_the_api_gets_the_legal_teams_email_deadlines(presets):
+    """Rule 2, the API path: the same policy and deadline as the legal team's email."""
+    from rest_framework.test import APIClient
+
+    from api.models import Integration
+
+    integration = Integration.objects.create(name="crm", can_open_tickets=True)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {integration.issue_token()}")
+    with time_machine.travel(ams(2026, 11, 23, 10, 0), tick=False):
+        response = client.post(
+            "/api/v1/tickets/",
+            {"topic": "abuse", "subject": "Phishing", "description": "A phishing page",
+             "from_email": "reports@antiphishing.example"},
+            format="json",
+        )  # fmt: skip
+    assert response.status_code == 201, response.json()
+    ticket = Ticket.objects.get()
+    sla = sla_at(ticket, ams(2026, 11, 23, 10, 1))
+    assert (ticket.origin_channel, sla.policy.slug) == ("api", "legal-abuse")
+    assert utc(sla.first_response_due) == utc(ams(2026, 11, 24, 10, 0))
