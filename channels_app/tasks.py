@@ -1,14 +1,20 @@
 """Celery tasks of the channels: thin wrappers that take ids and call the services."""
 
 from celery import shared_task
-from django.db import DatabaseError
 
-from .inbound import inbound_process, inbound_process_many, inbound_requeue_stale
+from .inbound import (
+    InboundTransient,
+    inbound_process,
+    inbound_process_many,
+    inbound_requeue_stale,
+)
 
-# Processing is idempotent: acknowledged late, retried with backoff on database errors.
+# Processing is idempotent: acknowledged late, retried with backoff on transient errors
+# only (a lost connection, a deadlock: see transient.py); any other error has already
+# ended its record `failed`, and a retry would fail the same way.
 PROCESSING = {
     "acks_late": True,
-    "autoretry_for": (DatabaseError,),
+    "autoretry_for": (InboundTransient,),
     "retry_backoff": True,
     "retry_backoff_max": 300,
     "max_retries": 8,

@@ -113,8 +113,16 @@ def wait_until(
     raise AssertionError(f"timed out after {timeout}s waiting for {what}{detail}")
 
 
-def start_worker() -> Process:
-    """Start a Celery worker on this session's queue and wait until it is ready."""
+def start_worker(*, pool: str = "solo", include: tuple[str, ...] = (), **env: str) -> Process:
+    """Start a Celery worker on this session's queue and wait until it is ready.
+
+    ``pool="prefork"`` runs one child process, as production does (with more children):
+    a child that dies is replaced and its task re-delivered. ``include`` names extra
+    modules the worker imports (fault hooks); ``env`` adds environment variables.
+    """
+    options = ["--pool", pool] + (["--concurrency", "1"] if pool == "prefork" else [])
+    for module in include:
+        options += ["--include", module]
     worker = Process(
         [
             sys.executable,
@@ -123,15 +131,14 @@ def start_worker() -> Process:
             "-A",
             "supportdesk",
             "worker",
-            "--pool",
-            "solo",
+            *options,
             "--loglevel",
             "INFO",  # consumes the session's queues (CELERY_TASK_QUEUES), main one first
             "--without-heartbeat",
             "--without-mingle",
             "--without-gossip",
         ],
-        service_env(),
+        service_env(**env),
     )
     worker.wait_for_output(" ready.", timeout=120)
     return worker

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from .errors import InvalidInput, TicketClosed
 from .events import record_event, record_events
+from .lengths import fit
 from .models import (
     Account,
     Attachment,
@@ -348,7 +349,7 @@ def _insert_messages(pairs: list[tuple[Ticket, MessageIn]], now: datetime) -> li
                 body_html=sanitize_html(message.body_html) if message.body_html else "",
                 occurred_at=message.occurred_at or now,
                 received_at=now,
-                external_id=message.external_id,
+                external_id=_fit_external_id(message.external_id),
                 metadata=message.metadata,
             )
             for ticket, message in pairs
@@ -366,11 +367,12 @@ def _store_attachments(message: Message, attachments: Iterable[AttachmentIn]) ->
         name = _safe_filename(item.filename)
         attachment = Attachment(
             message=message,
-            filename=name,
-            content_type=item.content_type or "application/octet-stream",
+            filename=fit(Attachment, "filename", name),
+            content_type=fit(Attachment, "content_type", item.content_type)
+            or "application/octet-stream",
             size=len(item.content),
             sha256=digest,
-            content_id=item.content_id,
+            content_id=fit(Attachment, "content_id", item.content_id),
             is_inline=item.is_inline,
         )
         attachment.file.save(name, ContentFile(item.content), save=False)
@@ -450,8 +452,15 @@ def _validate_message(message: MessageIn) -> None:
         raise InvalidInput("body", "The message is empty: give a text, an HTML body or a file.")
 
 
+def _fit_external_id(external_id: str | None) -> str | None:
+    return None if external_id is None else fit(Message, "external_id", external_id)
+
+
 def _external_key(message: MessageIn) -> tuple[str, str] | None:
-    return None if message.external_id is None else (message.channel, message.external_id)
+    """Return the (channel, external id) a message is stored under, cut to the column."""
+    if message.external_id is None:
+        return None
+    return (message.channel, _fit_external_id(message.external_id))
 
 
 def _find_external(messages: Iterable[MessageIn]) -> dict[tuple[str, str], Message]:

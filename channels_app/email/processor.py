@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 
 from tickets.errors import TicketClosed, TicketError
+from tickets.lengths import fit, max_length
 from tickets.models import Channel, Department, Direction, Message, Status, Ticket
 from tickets.selectors import contacts_by_emails
 from tickets.services import (
@@ -31,7 +32,7 @@ from tickets.services import (
 )
 
 from ..errors import InboundIgnored, InboundRejected
-from ..models import InboundRecord, OutboundKind
+from ..models import InboundRecord, OutboundEmail, OutboundKind
 from ..processors import register, register_batch
 from .attachments import screen_attachments
 from .matching import TicketMatch, find_tickets, ticket_by_message_ids
@@ -167,8 +168,12 @@ def _process_round(
     sent = auto_replies_sent(s.email for _, _, s, _, _ in opens)
     for (index, parsed, sender, _, _), result in zip(opens, opened, strict=True):
         outcomes[index] = result.message
-        if result.created and not auto_reply_refusal(
-            parsed, sender.email, ours=batch.ours, sent_last_hour=sent[sender.email]
+        if (
+            result.created
+            and len(sender.email) <= max_length(OutboundEmail, "to_email")  # else undeliverable
+            and not auto_reply_refusal(
+                parsed, sender.email, ours=batch.ours, sent_last_hour=sent[sender.email]
+            )
         ):
             kind = (
                 OutboundKind.VERIFICATION if sender.needs_verification else OutboundKind.AUTO_REPLY
@@ -217,7 +222,7 @@ def _new_ticket(
         metadata["follow_up_of"] = linked_to.reference
     subject = normalize_subject(parsed.subject, settings.SUPPORTDESK_TICKET_PREFIX)
     return TicketOpen(
-        subject=_no_nul(subject or NO_SUBJECT)[:255] or NO_SUBJECT,
+        subject=fit(Ticket, "subject", _no_nul(subject or NO_SUBJECT)) or NO_SUBJECT,
         department=route(parsed, batch.departments),
         message=_message_in(parsed, sender, metadata, parsed.text, parsed.html or ""),
         contact=sender.contact,

@@ -17,7 +17,7 @@ from django.db import DatabaseError
 from django.db.models import Min
 
 from channels_app.email.sources import RawMail, iter_mails
-from channels_app.inbound import inbound_process_many, inbound_store_many
+from channels_app.inbound import InboundTransient, inbound_process_many, inbound_store_many
 from channels_app.models import InboundRecord, InboundStatus
 from tickets.models import Channel, Message
 
@@ -90,8 +90,11 @@ class Command(BaseCommand):
         if not sync:
             counts["queued"] += len(new)
             return
+        ids = [r.pk for _, r in new]
         try:
-            processed = {r.pk: r for r in inbound_process_many([r.pk for _, r in new])}
+            processed = {r.pk: r for r in inbound_process_many(ids)}
+        except InboundTransient:  # the rest are done; these wait (stored) for a re-run
+            processed = {r.pk: r for r in InboundRecord.objects.filter(pk__in=ids)}
         except DatabaseError as exc:  # stored: beat or a re-run picks them up later
             counts["failed"] += len(new)
             reason = f"database error while processing (kept, will retry): {exc}"
