@@ -293,6 +293,12 @@ SPECTACULAR_SETTINGS = {
 SUPPORTDESK_EMAIL_MAX_ATTACHMENT_BYTES = env_int(
     "SUPPORTDESK_EMAIL_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024
 )
+# Largest mail taken whole on the ESP webhook URLs (by default room for the largest
+# attachment in base64 and its text); a larger one is stored without the attachments
+# that do not fit, and answered 200 so the ESP does not retry it.
+SUPPORTDESK_WEBHOOK_MAX_BYTES = env_int(
+    "SUPPORTDESK_WEBHOOK_MAX_BYTES", SUPPORTDESK_EMAIL_MAX_ATTACHMENT_BYTES * 4 // 3 + 2**21
+)
 SUPPORTDESK_EMAIL_BLOCKED_EXTENSIONS = env_list(
     "SUPPORTDESK_EMAIL_BLOCKED_EXTENSIONS",
     [".exe", ".scr", ".bat", ".cmd", ".com", ".pif", ".vbs", ".vbe", ".js", ".jse", ".msi",

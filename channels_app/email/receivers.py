@@ -12,11 +12,13 @@ from email.policy import compat32
 from typing import Any
 
 from anymail.signals import inbound
+from django.conf import settings
 from django.dispatch import receiver
 
 from tickets.models import Channel
 
 from ..inbound import inbound_store
+from .shrink import shrink_mime
 
 
 @receiver(inbound, dispatch_uid="supportdesk-email-inbound")
@@ -25,10 +27,13 @@ def store_inbound_email(sender: Any, event: Any, esp_name: str, **kwargs: Any) -
     message = event.message
     if message is None:
         return
+    # Over the limit: stored without the attachments that do not fit, and answered 200
+    # (an error would make the ESP retry the same mail until it drops it).
+    raw = shrink_mime(raw_mime(message), settings.SUPPORTDESK_WEBHOOK_MAX_BYTES).raw
     inbound_store(
         channel=Channel.EMAIL,
         source=esp_name.lower().replace(" ", "_"),
-        raw=raw_mime(message),
+        raw=raw,
         external_id=(str(message.get("Message-ID") or "").strip().strip("<>") or None),
     )
 

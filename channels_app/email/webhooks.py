@@ -1,0 +1,113 @@
+"""anymail's inbound webhook URLs, taking mail up to ``SUPPORTDESK_WEBHOOK_MAX_BYTES``.
+
+Django refuses request bodies over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (2.5 MB) with a 400,
+which an ESP retries and then drops: mail with a few MB of attachments never arrived.
+Only on the inbound URLs, the body is read here (after the basic-auth check, so a stranger
+cannot make us read a large body) and handed to anymail as already read, with forms
+parsed without Django's per-field cap. A mail larger than the limit is stored without
+what does not fit (see ``shrink.py``) and answered 200, so the ESP stops retrying; a body
+past ``HARD_LIMIT_FACTOR`` times the limit is not read at all (413).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from email.message import Message
+from email.parser import BytesParser
+from email.policy import HTTP
+from functools import wraps
+from typing import Any
+
+from anymail import urls as anymail_urls
+from anymail.utils import get_anymail_setting, get_request_basic_auth
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.urls import URLPattern
+from django.utils.crypto import constant_time_compare
+from django.utils.datastructures import MultiValueDict
+
+# A request carries the mail in JSON or a form, maybe with its attachments in base64 a
+# second time; no ESP sends more (they cap inbound mail at 25-40 MB). Past it, nothing is
+# read.
+HARD_LIMIT_FACTOR = 2
+
+
+def inbound_urlpatterns() -> list[Any]:
+    """Return anymail's URL patterns with each inbound view taking large mail."""
+    patterns = []
+    for pattern in anymail_urls.urlpatterns:
+        if isinstance(pattern, URLPattern) and (pattern.name or "").endswith("_inbound_webhook"):
+            pattern = URLPattern(
+                pattern.pattern, accept_large_mail(pattern.callback), None, pattern.name
+            )
+        patterns.append(pattern)
+    return patterns
+
+
+def accept_large_mail(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Wrap an anymail inbound view: read its body up to the hard limit before it runs."""
+
+    @wraps(view)  # keeps csrf_exempt and login_not_required
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "POST" and not hasattr(request, "_body"):
+            size = int(request.META.get("CONTENT_LENGTH") or 0)
+            if size > settings.DATA_UPLOAD_MAX_MEMORY_SIZE and not _basic_auth_ok(request):
+                return HttpResponse("Missing or invalid basic auth.", status=400)
+            hard_limit = HARD_LIMIT_FACTOR * settings.SUPPORTDESK_WEBHOOK_MAX_BYTES
+            if size > hard_limit:
+                return HttpResponse(
+                    f"Request body of {size} bytes is over {hard_limit} bytes; not read.",
+                    status=413,
+                )
+            _read_body(request)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _basic_auth_ok(request: HttpRequest) -> bool:
+    """Check anymail's WEBHOOK_SECRET (when set) before reading a large body."""
+    secrets = get_anymail_setting("webhook_secret", default=[])
+    if isinstance(secrets, str):
+        secrets = [secrets] if secrets else []
+    if not secrets:
+        return True  # anymail itself warns that the webhooks are open
+    given = get_request_basic_auth(request) or ""
+    return any(constant_time_compare(given, secret) for secret in secrets)
+
+
+def _read_body(request: HttpRequest) -> None:
+    """Read the body and, for a multipart form, parse it into POST and FILES (Django's
+    own parser would refuse a field over DATA_UPLOAD_MAX_MEMORY_SIZE, such as Mailgun's
+    ``body-mime``). URL-encoded and JSON bodies are parsed by Django from ``_body``."""
+    body = request.read()
+    request._body = body  # type: ignore[attr-defined] # Django's cache of the body
+    if request.content_type == "multipart/form-data":
+        request._post, request._files = _parse_multipart(  # type: ignore[attr-defined]
+            request.META.get("CONTENT_TYPE", ""), body, request.encoding or "utf-8"
+        )
+
+
+def _parse_multipart(
+    content_type: str, body: bytes, encoding: str
+) -> tuple[QueryDict, MultiValueDict]:
+    """Parse multipart/form-data with the standard library's MIME parser."""
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
+    form = BytesParser(policy=HTTP).parsebytes(head + body)
+    post, files = QueryDict(mutable=True, encoding=encoding), MultiValueDict()
+    parts = form.get_payload() if form.is_multipart() else []
+    for part in parts:
+        if not isinstance(part, Message):
+            continue
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        data = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is not None:
+            files.appendlist(name, SimpleUploadedFile(filename, data, part.get_content_type()))
+        else:
+            post.appendlist(name, data.decode(part.get_content_charset() or encoding, "replace"))
+    post._mutable = False
+    return post, files
