@@ -8,6 +8,8 @@ bytes, and an error makes the ESP retry.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from email.policy import compat32
 from typing import Any
 
@@ -18,7 +20,12 @@ from django.dispatch import receiver
 from tickets.models import Channel
 
 from ..inbound import inbound_store
+from .headers import _msg_ids
 from .shrink import shrink_mime
+
+DELIVERY_KEY_DOMAIN = "delivery.supportdesk.invalid"
+# ESPs whose event id is made per request (Mailgun's signing token), not per message.
+ESP_IDS_PER_REQUEST = frozenset({"mailgun"})
 
 
 @receiver(inbound, dispatch_uid="supportdesk-email-inbound")
@@ -27,15 +34,49 @@ def store_inbound_email(sender: Any, event: Any, esp_name: str, **kwargs: Any) -
     message = event.message
     if message is None:
         return
+    source = esp_name.lower().replace(" ", "_")
+    if not _msg_ids(str(message.get("Message-ID") or "")):
+        # Parsed JSON without a Message-ID (Postmark's default): each ESP retry builds new
+        # MIME (new boundaries), so the id the processor would derive from the bytes
+        # changes too. A key that stays the same makes a retry the same message.
+        del message["Message-ID"]
+        message["Message-ID"] = f"<{delivery_key(message, source, event.event_id)}>"
     # Over the limit: stored without the attachments that do not fit, and answered 200
     # (an error would make the ESP retry the same mail until it drops it).
     raw = shrink_mime(raw_mime(message), settings.SUPPORTDESK_WEBHOOK_MAX_BYTES).raw
     inbound_store(
         channel=Channel.EMAIL,
-        source=esp_name.lower().replace(" ", "_"),
+        source=source,
         raw=raw,
         external_id=(str(message.get("Message-ID") or "").strip().strip("<>") or None),
     )
+
+
+def delivery_key(message: Any, source: str, esp_id: str | None) -> str:
+    """Return a Message-ID for a webhook mail that has none: the ESP's own id for the
+    message, or a hash of the mail's normalised fields (the same on every retry)."""
+    if esp_id and source not in ESP_IDS_PER_REQUEST:
+        return f"{source}.{_id_safe(str(esp_id))}@{DELIVERY_KEY_DOMAIN}"
+    fields = [
+        str(message.from_email or ""),
+        " ".join(sorted(str(a) for a in message.to)),
+        " ".join(sorted(str(a) for a in message.cc)),
+        str(message.subject or ""),
+        str(message.get("Date") or ""),
+        _normalised(message.text),
+        _normalised(message.html),
+        *sorted(hashlib.sha256(a.get_content_bytes()).hexdigest() for a in message.attachments),
+    ]
+    digest = hashlib.sha256("\x1f".join(fields).encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{source}.{digest[:40]}@{DELIVERY_KEY_DOMAIN}"
+
+
+def _normalised(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def _id_safe(value: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", value)[:200]
 
 
 def raw_mime(message: Any) -> bytes:

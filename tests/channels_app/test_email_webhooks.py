@@ -160,3 +160,40 @@ def test_webhook_retry_and_import_of_the_same_mail_make_one_message(client, depa
     call_command("ingest_email", str(tmp_path / "same.eml"), "--sync", stdout=io.StringIO())
     assert Message.objects.filter(external_id="same-everywhere@example.org").count() == 1
     assert Ticket.objects.count() == 1
+
+
+def postmark_parsed(client: Client, esp_id: str | None):
+    """Postmark's default: parsed JSON, no raw MIME; this mail has no Message-ID."""
+    payload = {
+        "FromFull": {"Email": "carol@example.org", "Name": "Carol"},
+        "ToFull": [{"Email": "support@supportdesk.localhost", "Name": ""}],
+        "Subject": "Parsed, no Message-ID",
+        "Date": "Tue, 05 Mar 2024 10:15:00 +0100",
+        "Headers": [{"Name": "X-Mailer", "Value": "Test"}],
+        "TextBody": "The DNS zone does not resolve.",
+        "HtmlBody": "<p>The DNS zone does not resolve.</p>",
+        "Attachments": [
+            {"Name": "dig.txt", "ContentType": "text/plain", "Content": "ZGlnIG91dHB1dA=="}
+        ],
+    }
+    if esp_id is not None:
+        payload["MessageID"] = esp_id
+    return client.post(
+        "/anymail/postmark/inbound/", json.dumps(payload), "application/json", **auth()
+    )
+
+
+@pytest.mark.parametrize("esp_id", ["5d1f-postmark-uuid", None])
+def test_esp_retries_of_parsed_json_without_message_id_make_one_ticket(client, departments, esp_id):
+    """Each retry builds new MIME (new boundaries); before, each became a new ticket. The
+    key is the ESP's own message id, or a hash of the normalised fields."""
+    for _ in range(3):
+        assert postmark_parsed(client, esp_id).status_code == 200
+    records = list(InboundRecord.objects.all())
+    for record in records:
+        assert inbound_process(record.pk).status == InboundStatus.PROCESSED
+    assert Ticket.objects.count() == 1 and Message.objects.count() == 1
+    message = Message.objects.get()
+    assert message.ticket.subject == "Parsed, no Message-ID"
+    if esp_id:
+        assert message.external_id == f"postmark.{esp_id}@delivery.supportdesk.invalid"
