@@ -40,6 +40,7 @@ from .transient import is_transient
 logger = logging.getLogger(__name__)
 DONE = frozenset({InboundStatus.PROCESSED, InboundStatus.IGNORED})
 RETRY_PREFIX = "Will be tried again: "
+REQUEUE_CHUNK = 5000  # ids read per query when queueing a backlog again
 # What processing writes on a record (its attempt is counted before, on its own).
 _OUTCOME_FIELDS = ["status", "error", "processed_at", "message"]
 
@@ -153,8 +154,7 @@ def inbound_store_many(
 
 def enqueue_processing_many(record_ids: Sequence[int]) -> None:
     """Queue the records in batches once the current transaction commits."""
-    size = max(1, settings.SUPPORTDESK_INBOUND_BATCH)
-    chunks = [list(record_ids[i : i + size]) for i in range(0, len(record_ids), size)]
+    chunks = _chunks(record_ids)
     transaction.on_commit(lambda: _send_many(chunks))
 
 
@@ -396,23 +396,35 @@ def inbound_retry(record: InboundRecord) -> InboundRecord:
     return locked
 
 
-def inbound_requeue_stale(*, older_than: timedelta | None = None, limit: int = 500) -> int:
-    """Queue again records still waiting after ``older_than``; return how many.
+def inbound_requeue_stale(*, older_than: timedelta | None = None) -> int:
+    """Queue again every record still waiting after ``older_than``; return how many.
 
-    Covers a message queued when the broker was down or a worker that died mid-task:
-    processing is idempotent, so a second delivery is harmless.
+    Covers queue entries that were lost (a broker outage or restart, a worker that died
+    holding its task) and records queued while the broker was down. No cap: the whole
+    backlog is queued, in tasks of ``SUPPORTDESK_INBOUND_BATCH``, read in chunks. An
+    entry that was not lost is processed once anyway: the duplicate finds it done.
     """
-    age = older_than or timedelta(seconds=settings.SUPPORTDESK_REQUEUE_AFTER_SECONDS)
-    ids = list(
-        InboundRecord.objects.filter(
-            status=InboundStatus.RECEIVED, received_at__lt=timezone.now() - age
+    age = older_than if older_than is not None else _requeue_after()
+    cutoff = timezone.now() - age
+    waiting = InboundRecord.objects.filter(status=InboundStatus.RECEIVED, received_at__lte=cutoff)
+    total, after = 0, 0
+    while True:
+        ids = list(
+            waiting.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:REQUEUE_CHUNK]
         )
-        .order_by("received_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    if ids:
-        enqueue_processing_many(ids)
-    return len(ids)
+        if not ids:
+            return total
+        _send_many(_chunks(ids))  # now, not on commit: nothing here is written
+        total, after = total + len(ids), ids[-1]
+
+
+def _requeue_after() -> timedelta:
+    return timedelta(seconds=settings.SUPPORTDESK_REQUEUE_AFTER_SECONDS)
+
+
+def _chunks(ids: Sequence[int]) -> list[list[int]]:
+    size = max(1, settings.SUPPORTDESK_INBOUND_BATCH)
+    return [list(ids[i : i + size]) for i in range(0, len(ids), size)]
 
 
 def _text(value: str) -> str:

@@ -189,7 +189,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-inbound": {
         "task": "channels_app.requeue_stale_inbound",
-        "schedule": env_int("SUPPORTDESK_REQUEUE_EVERY_SECONDS", 300),
+        "schedule": env_int("SUPPORTDESK_REQUEUE_EVERY_SECONDS", 30),
     },
 }
 
@@ -237,8 +237,10 @@ ANYMAIL = {key: value for key, value in ANYMAIL.items() if value is not None}
 
 # --- SupportDesk ------------------------------------------------------------------------
 SUPPORTDESK_TICKET_PREFIX = env_str("SUPPORTDESK_TICKET_PREFIX", "SD")
-# Raw inbound records still `received` after this long are re-enqueued by beat.
-SUPPORTDESK_REQUEUE_AFTER_SECONDS = env_int("SUPPORTDESK_REQUEUE_AFTER_SECONDS", 120)
+# Raw inbound records still `received` after this long are re-enqueued by beat (which
+# looks every SUPPORTDESK_REQUEUE_EVERY_SECONDS, 30): a lost queue entry is noticed within
+# a minute. A worker re-enqueues all of them whenever it connects to the broker.
+SUPPORTDESK_REQUEUE_AFTER_SECONDS = env_int("SUPPORTDESK_REQUEUE_AFTER_SECONDS", 30)
 # Records per worker task when many arrive together (imports, mailbox polls, re-queues):
 # one transaction and bulk lookups per batch instead of a task and ~20 queries per mail.
 SUPPORTDESK_INBOUND_BATCH = env_int("SUPPORTDESK_INBOUND_BATCH", 50)
