@@ -71,6 +71,9 @@ class MessageIn:
     external_id: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     attachments: Sequence[AttachmentIn] = ()
+    # When it reached the desk (a webhook's arrival, the stored record's time), if that
+    # was before it is stored here: a ticket it opens starts then, and so do its clocks.
+    received_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -244,7 +247,7 @@ def _open_fresh(
                 origin_channel=item.message.channel,
                 needs_verification=item.needs_verification,
                 linked_to=item.linked_to,
-                created_at=now,
+                created_at=_reached(item.message, now),
                 updated_at=now,
             )
             for item, number, (subject, account) in zip(items, numbers, prepared, strict=True)
@@ -348,7 +351,7 @@ def _insert_messages(pairs: list[tuple[Ticket, MessageIn]], now: datetime) -> li
                 body_text=message.body_text,
                 body_html=sanitize_html(message.body_html) if message.body_html else "",
                 occurred_at=message.occurred_at or now,
-                received_at=now,
+                received_at=_reached(message, now),
                 external_id=_fit_external_id(message.external_id),
                 metadata=message.metadata,
             )
@@ -444,12 +447,19 @@ def _validate_message(message: MessageIn) -> None:
         )
     if message.author_contact is not None and message.author_user is not None:
         raise InvalidInput("author", "A message has one author: a contact or an agent, not both.")
-    if message.occurred_at is not None and timezone.is_naive(message.occurred_at):
-        raise InvalidInput("occurred_at", "Give occurred_at with a time zone (an aware datetime).")
+    for name in ("occurred_at", "received_at"):
+        value = getattr(message, name)
+        if value is not None and timezone.is_naive(value):
+            raise InvalidInput(name, f"Give {name} with a time zone (an aware datetime).")
     if message.external_id is not None and not message.external_id.strip():
         raise InvalidInput("external_id", "external_id must be non-empty when given.")
     if not (message.body_text.strip() or message.body_html.strip() or message.attachments):
         raise InvalidInput("body", "The message is empty: give a text, an HTML body or a file.")
+
+
+def _reached(message: MessageIn, now: datetime) -> datetime:
+    """Return when the message reached the desk: its ``received_at``, never after now."""
+    return min(message.received_at, now) if message.received_at is not None else now
 
 
 def _fit_external_id(external_id: str | None) -> str | None:
