@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from contextvars import ContextVar
+from email.parser import BytesHeaderParser
 from email.policy import compat32
 from typing import Any
 
@@ -23,6 +25,9 @@ from ..inbound import inbound_store
 from .headers import _msg_ids
 from .shrink import shrink_mime
 
+# The raw MIME of the webhook request being handled, when the ESP posted it as such (set
+# by ``webhooks.inbound_view``): stored as posted, not anymail's re-serialisation of it.
+POSTED_MIME: ContextVar[bytes | None] = ContextVar("supportdesk_posted_mime", default=None)
 DELIVERY_KEY_DOMAIN = "delivery.supportdesk.invalid"
 # ESPs whose event id is made per request (Mailgun's signing token), not per message.
 ESP_IDS_PER_REQUEST = frozenset({"mailgun"})
@@ -35,20 +40,32 @@ def store_inbound_email(sender: Any, event: Any, esp_name: str, **kwargs: Any) -
     if message is None:
         return
     source = esp_name.lower().replace(" ", "_")
-    if not _msg_ids(str(message.get("Message-ID") or "")):
-        # Parsed JSON without a Message-ID (Postmark's default): each ESP retry builds new
-        # MIME (new boundaries), so the id the processor would derive from the bytes
-        # changes too. A key that stays the same makes a retry the same message.
-        del message["Message-ID"]
-        message["Message-ID"] = f"<{delivery_key(message, source, event.event_id)}>"
-    # Over the limit: stored without the attachments that do not fit, and answered 200
-    # (an error would make the ESP retry the same mail until it drops it).
-    raw = shrink_mime(raw_mime(message), settings.SUPPORTDESK_WEBHOOK_MAX_BYTES).raw
+    raw = POSTED_MIME.get()  # the bytes as posted, when the ESP posts the raw mail
+    if raw is None:
+        if not _msg_ids(str(message.get("Message-ID") or "")):
+            # Parsed JSON without a Message-ID (Postmark's default): each ESP retry builds
+            # new MIME (new boundaries), so the id the processor would derive from the bytes
+            # changes too. A key that stays the same makes a retry the same message.
+            del message["Message-ID"]
+            message["Message-ID"] = f"<{delivery_key(message, source, event.event_id)}>"
+        raw = raw_mime(message)
+    store_raw_email(raw, source)
+
+
+def store_raw_email(raw: bytes, source: str) -> None:
+    """Store a webhook's raw mail; over the limit, without the attachments that do not
+    fit (an error would make the ESP retry the same mail until it drops it)."""
+    limit = settings.SUPPORTDESK_WEBHOOK_MAX_BYTES
+    try:
+        raw = shrink_mime(raw, limit).raw
+    except Exception:  # MIME the parser cannot walk (nested thousands deep): keep the start
+        raw = raw[:limit]
+    headers = BytesHeaderParser(policy=compat32).parsebytes(raw)  # no recursion: headers only
     inbound_store(
         channel=Channel.EMAIL,
         source=source,
         raw=raw,
-        external_id=(str(message.get("Message-ID") or "").strip().strip("<>") or None),
+        external_id=next(iter(_msg_ids(str(headers.get("Message-ID") or ""))), None),
     )
 
 

@@ -11,6 +11,8 @@ past ``HARD_LIMIT_FACTOR`` times the limit is not read at all (413).
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable
 from email.message import Message
 from email.parser import BytesParser
@@ -19,14 +21,22 @@ from functools import wraps
 from typing import Any
 
 from anymail import urls as anymail_urls
+from anymail.exceptions import AnymailWebhookValidationFailure
 from anymail.utils import get_anymail_setting, get_request_basic_auth
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.urls import URLPattern
 from django.utils.crypto import constant_time_compare
 from django.utils.datastructures import MultiValueDict
 
+from .receivers import POSTED_MIME, store_raw_email
+
+logger = logging.getLogger(__name__)
+# ESPs that post the whole raw mail in one field (Mailgun's MIME URL, SendGrid's "POST the
+# raw, full MIME message", Postmark's RawEmail option).
+RAW_MIME_FIELDS = {"mailgun": "body-mime", "sendgrid": "email", "postmark": "RawEmail"}
 # A request carries the mail in JSON or a form, maybe with its attachments in base64 a
 # second time; no ESP sends more (they cap inbound mail at 25-40 MB). Past it, nothing is
 # read.
@@ -38,19 +48,24 @@ def inbound_urlpatterns() -> list[Any]:
     patterns = []
     for pattern in anymail_urls.urlpatterns:
         if isinstance(pattern, URLPattern) and (pattern.name or "").endswith("_inbound_webhook"):
+            esp = pattern.name.removesuffix("_inbound_webhook")
             pattern = URLPattern(
-                pattern.pattern, accept_large_mail(pattern.callback), None, pattern.name
+                pattern.pattern, inbound_view(pattern.callback, esp), None, pattern.name
             )
         patterns.append(pattern)
     return patterns
 
 
-def accept_large_mail(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Wrap an anymail inbound view: read its body up to the hard limit before it runs."""
+def inbound_view(view: Callable[..., HttpResponse], esp: str) -> Callable[..., HttpResponse]:
+    """Wrap an anymail inbound view: read its body up to the hard limit before it runs;
+    for ESPs that post the raw MIME, hand those exact bytes to the receiver, and store
+    them raw even when anymail cannot parse them (e.g. MIME nested thousands deep)."""
 
     @wraps(view)  # keeps csrf_exempt and login_not_required
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.method == "POST" and not hasattr(request, "_body"):
+        if request.method != "POST":
+            return view(request, *args, **kwargs)
+        if not hasattr(request, "_body"):
             size = int(request.META.get("CONTENT_LENGTH") or 0)
             if size > settings.DATA_UPLOAD_MAX_MEMORY_SIZE and not _basic_auth_ok(request):
                 return HttpResponse("Missing or invalid basic auth.", status=400)
@@ -61,9 +76,50 @@ def accept_large_mail(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
                     status=413,
                 )
             _read_body(request)
-        return view(request, *args, **kwargs)
+        raw = _posted_mime(request, esp)
+        token = POSTED_MIME.set(raw)
+        try:
+            return view(request, *args, **kwargs)
+        except (SuspiciousOperation, AnymailWebhookValidationFailure):
+            raise  # not authenticated: a 400, nothing stored
+        except Exception:
+            if raw is None or not _authenticated(view, request):
+                raise
+            # anymail could not parse what was posted: keep the raw mail (processing
+            # then fails it with the reason, visible in the admin) and answer 200.
+            logger.exception("%s inbound webhook: anymail failed; storing the raw MIME", esp)
+            store_raw_email(raw, esp)
+            return HttpResponse()
+        finally:
+            POSTED_MIME.reset(token)
 
     return wrapped
+
+
+def _posted_mime(request: HttpRequest, esp: str) -> bytes | None:
+    """Return the raw MIME the ESP posted, for ESPs that post it as a field."""
+    field = RAW_MIME_FIELDS.get(esp)
+    if field is None:
+        return None
+    if esp == "postmark":
+        try:
+            raw = json.loads(request.body).get(field)
+        except (ValueError, AttributeError):
+            return None
+        return raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) and raw else None
+    return getattr(request, "_supportdesk_fields", {}).get(field) or None
+
+
+def _authenticated(view: Callable[..., HttpResponse], request: HttpRequest) -> bool:
+    """Run the anymail view's own checks (basic auth, the ESP's signature) again."""
+    view_class = getattr(view, "view_class", None)
+    if view_class is None:
+        return False
+    try:
+        view_class(**getattr(view, "view_initkwargs", {})).run_validators(request)
+    except Exception:
+        return False
+    return True
 
 
 def _basic_auth_ok(request: HttpRequest) -> bool:
@@ -84,18 +140,22 @@ def _read_body(request: HttpRequest) -> None:
     body = request.read()
     request._body = body  # type: ignore[attr-defined] # Django's cache of the body
     if request.content_type == "multipart/form-data":
-        request._post, request._files = _parse_multipart(  # type: ignore[attr-defined]
+        post, files, fields = _parse_multipart(
             request.META.get("CONTENT_TYPE", ""), body, request.encoding or "utf-8"
         )
+        request._post, request._files = post, files  # type: ignore[attr-defined]
+        request._supportdesk_fields = fields  # type: ignore[attr-defined] # undecoded
 
 
 def _parse_multipart(
     content_type: str, body: bytes, encoding: str
-) -> tuple[QueryDict, MultiValueDict]:
-    """Parse multipart/form-data with the standard library's MIME parser."""
+) -> tuple[QueryDict, MultiValueDict, dict[str, bytes]]:
+    """Parse multipart/form-data with the standard library's MIME parser; return POST,
+    FILES and the text fields' bytes as posted."""
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
     form = BytesParser(policy=HTTP).parsebytes(head + body)
     post, files = QueryDict(mutable=True, encoding=encoding), MultiValueDict()
+    fields: dict[str, bytes] = {}
     parts = form.get_payload() if form.is_multipart() else []
     for part in parts:
         if not isinstance(part, Message):
@@ -108,6 +168,7 @@ def _parse_multipart(
         if filename is not None:
             files.appendlist(name, SimpleUploadedFile(filename, data, part.get_content_type()))
         else:
+            fields.setdefault(name, data)
             post.appendlist(name, data.decode(part.get_content_charset() or encoding, "replace"))
     post._mutable = False
-    return post, files
+    return post, files, fields

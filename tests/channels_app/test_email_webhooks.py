@@ -197,3 +197,38 @@ def test_esp_retries_of_parsed_json_without_message_id_make_one_ticket(client, d
     assert message.ticket.subject == "Parsed, no Message-ID"
     if esp_id:
         assert message.external_id == f"postmark.{esp_id}@delivery.supportdesk.invalid"
+
+
+def nested_mime(depth: int) -> bytes:
+    """A mail whose text sits ``depth`` multiparts deep."""
+    head = (
+        b"From: carol@example.org\r\nTo: support@supportdesk.localhost\r\n"
+        b"Subject: Nested\r\nMessage-ID: <nested-%d@example.org>\r\nMIME-Version: 1.0\r\n" % depth
+    )
+    opening = b"".join(
+        b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (n, n)
+        for n in range(depth)
+    )
+    closing = b"".join(b"\r\n--b%d--\r\n" % n for n in reversed(range(depth)))
+    return head + opening + b"Content-Type: text/plain\r\n\r\nhello" + closing
+
+
+@pytest.mark.parametrize("esp", ["mailgun", "postmark"])
+@pytest.mark.parametrize("depth", [500, 5000])
+def test_deeply_nested_mime_is_stored_raw_then_processed_or_failed_with_a_reason(
+    client, departments, esp, depth
+):
+    """Before: a 500 (the MIME could not be re-serialised, or not parsed), never stored."""
+    raw = nested_mime(depth)
+    response = ESPS[esp](client, raw)
+    assert response.status_code == 200
+    record = InboundRecord.objects.get()
+    assert bytes(record.raw) == raw  # stored as posted
+    assert record.external_id == f"nested-{depth}@example.org"
+    done = inbound_process(record.pk)
+    if depth == 500:  # readable to 30 levels: kept, with the defect noted
+        assert done.status == InboundStatus.PROCESSED, done.error
+        assert "nesting deeper than 30" in " ".join(done.message.metadata["defects"])
+    else:
+        assert done.status == InboundStatus.FAILED
+        assert "nested too deeply" in done.error
