@@ -147,8 +147,9 @@ def _process_round(
     appends: list[tuple[int, ParsedEmail, Sender, TicketMatch]] = []
     opens: list[tuple[int, ParsedEmail, Sender, Ticket | None, Ticket | None]] = []
     for (index, parsed), sender, match in zip(mails, senders, matches, strict=True):
-        if parsed.is_auto_reply:
-            outcomes[index] = _alone(_record_auto_reply, parsed, match)
+        if parsed.is_auto_reply:  # an internal note: no harm on the ticket it answers
+            ticket = match.ticket or match.quarantined_from
+            outcomes[index] = _alone(_record_auto_reply, parsed, TicketMatch(ticket))
         elif match.ticket is not None and match.ticket.status != Status.CLOSED:
             appends.append((index, parsed, sender, match))
         else:
@@ -220,8 +221,9 @@ def _new_ticket(
     if quarantined is not None:
         needs_verification = True
         metadata["quarantine"] = (
-            f"quoted {quarantined.reference} but the sender is not a contact of that ticket; "
-            "opened separately. Merge it after checking the sender."
+            f"referred to {quarantined.reference} (ticket token or reply headers) but the "
+            "sender is not a contact of that ticket; opened separately. Merge it after "
+            "checking the sender."
         )
     elif linked_to is not None:
         metadata["follow_up_of"] = linked_to.reference
