@@ -31,6 +31,9 @@ from django.urls import URLPattern
 from django.utils.crypto import constant_time_compare
 from django.utils.datastructures import MultiValueDict
 
+from tickets.models import Channel
+
+from ..inbound import inbound_store
 from .receivers import POSTED_MIME, store_raw_email
 
 logger = logging.getLogger(__name__)
@@ -83,17 +86,30 @@ def inbound_view(view: Callable[..., HttpResponse], esp: str) -> Callable[..., H
         except (SuspiciousOperation, AnymailWebhookValidationFailure):
             raise  # not authenticated: a 400, nothing stored
         except Exception:
-            if raw is None or not _authenticated(view, request):
+            if not _authenticated(view, request):
                 raise
-            # anymail could not parse what was posted: keep the raw mail (processing
-            # then fails it with the reason, visible in the admin) and answer 200.
-            logger.exception("%s inbound webhook: anymail failed; storing the raw MIME", esp)
-            store_raw_email(raw, esp)
+            # anymail could not parse what the ESP posted: keep it (the raw mail, or the
+            # request as it came), so processing fails it with the reason, visible in the
+            # admin, and answer 200: the same post would fail the same way on every retry.
+            logger.exception("%s inbound webhook: anymail failed; storing what came", esp)
+            if raw is not None:
+                store_raw_email(raw, esp)
+            else:
+                _store_unparsed(request, esp)
             return HttpResponse()
         finally:
             POSTED_MIME.reset(token)
 
     return wrapped
+
+
+def _store_unparsed(request: HttpRequest, esp: str) -> None:
+    text = request.body.decode("utf-8", "replace").replace("\x00", "\ufffd")
+    inbound_store(
+        channel=Channel.EMAIL,
+        source=esp,
+        payload={"webhook": esp, "content_type": request.content_type or "", "body": text},
+    )
 
 
 def _posted_mime(request: HttpRequest, esp: str) -> bytes | None:
