@@ -232,3 +232,18 @@ def test_deeply_nested_mime_is_stored_raw_then_processed_or_failed_with_a_reason
     else:
         assert done.status == InboundStatus.FAILED
         assert "nested too deeply" in done.error
+
+
+def test_a_post_anymail_cannot_parse_is_stored_as_it_came_not_a_500(client, departments):
+    """Found by the fuzzer: Postmark JSON with "Attachments": null made anymail raise, a
+    500 the ESP retries for ever. It is kept (failed with its reason) and answered 200."""
+    body = json.dumps({"FromFull": {"Email": "carol@example.org"}, "Attachments": None})
+    response = client.post("/anymail/postmark/inbound/", body, "application/json", **auth())
+    assert response.status_code == 200
+    record = InboundRecord.objects.get()
+    assert json.loads(record.payload["body"]) == json.loads(body)
+    failed = inbound_process(record.pk)
+    assert failed.status == InboundStatus.FAILED and "no raw email" in failed.error
+    # Without the webhook secret nothing is stored.
+    assert client.post("/anymail/postmark/inbound/", body, "application/json").status_code == 400
+    assert InboundRecord.objects.count() == 1
