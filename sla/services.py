@@ -31,6 +31,7 @@ from .models import (
     TargetState,
     TicketSla,
 )
+from .signals import deadlines_changed
 
 EXPLAINED_DAYS = 62  # list exceptions (holidays, short days) up to this far per clock
 
@@ -276,6 +277,10 @@ def tickets_sla_recompute(
     with transaction.atomic():
         current, created = _lock_rows(ids, now)
         tickets = Ticket.objects.select_related("account").in_bulk(list(current))
+        if stored := sorted(tickets):  # registered inside the block: sent once committed
+            transaction.on_commit(
+                lambda: deadlines_changed.send(sender=TicketSla, ticket_ids=stored)
+            )
         rows = HistoryRows.load(tickets)
         filled: list[TicketSla] = []
         for pk, ticket in tickets.items():

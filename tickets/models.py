@@ -222,6 +222,8 @@ class Ticket(models.Model):
     cloned_by_customer = models.BooleanField(
         default=False, help_text="Merged as a copy the customer sent again on their own."
     )
+    # Changed through tickets.services.ticket_tags_set (a recorded event), never directly.
+    tags = models.ManyToManyField("Tag", blank=True, related_name="tickets")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(default=timezone.now)
     solved_at = models.DateTimeField(null=True, blank=True)
@@ -257,6 +259,24 @@ class Ticket(models.Model):
     def reference(self) -> str:
         """Return the public ticket number customers quote, e.g. ``SD-104233``."""
         return format_reference(self.number)
+
+
+class Tag(models.Model):
+    """A label agents put on tickets (``refund``, ``vip``…); names are stored lower-cased."""
+
+    name = models.CharField(max_length=50, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(name=models.functions.Lower("name")), name="tag_name_lowercase"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 def format_reference(number: int) -> str:
@@ -369,6 +389,8 @@ class EventKind(models.TextChoices):
     UNMERGED = "unmerged", "Un-merged from its survivor"
     RELEASED = "released", "A merged ticket taken back out"
     SENDER_VERIFIED = "sender_verified", "Sender verified by an agent"
+    TAGS_CHANGED = "tags_changed", "Tags changed"
+    SPLIT = "split", "A message split off into a new ticket"
 
 
 class TicketEvent(models.Model):

@@ -42,6 +42,10 @@ from .models import (
     Status,
     Ticket,
 )
+from .splitting import ticket_split as ticket_split
+from .tagging import ticket_tags_set as ticket_tags_set
+from .versions import ticket_version as ticket_version
+from .versions import ticket_version_check as ticket_version_check
 
 # Where a ticket may go next. MERGED is reached only through ticket_merge; CLOSED is final
 # (a customer writing again gets a new ticket linked to the closed one).
