@@ -118,7 +118,8 @@ def start_worker(*, pool: str = "solo", include: tuple[str, ...] = (), **env: st
 
     ``pool="prefork"`` runs one child process, as production does (with more children):
     a child that dies is replaced and its task re-delivered. ``include`` names extra
-    modules the worker imports (fault hooks); ``env`` adds environment variables.
+    modules the worker imports (fault hooks); ``env`` adds environment variables (e.g.
+    the mail server it sends to).
     """
     options = ["--pool", pool] + (["--concurrency", "1"] if pool == "prefork" else [])
     for module in include:

@@ -19,6 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from outbox.models import MailKind, OutgoingMail
 from tickets.errors import TicketClosed, TicketError
 from tickets.lengths import fit, max_length
 from tickets.models import Channel, Department, Direction, Message, Status, Ticket
@@ -33,7 +34,7 @@ from tickets.services import (
 )
 
 from ..errors import InboundIgnored, InboundRejected
-from ..models import InboundRecord, OutboundEmail, OutboundKind
+from ..models import InboundRecord
 from ..processors import register, register_batch
 from .attachments import screen_attachments
 from .matching import TicketMatch, find_tickets, ticket_by_message_ids
@@ -175,14 +176,12 @@ def _process_round(
         outcomes[index] = result.message
         if (
             result.created
-            and len(sender.email) <= max_length(OutboundEmail, "to_email")  # else undeliverable
+            and len(sender.email) <= max_length(OutgoingMail, "to_email")  # else undeliverable
             and not auto_reply_refusal(
                 parsed, sender.email, ours=batch.ours, sent_last_hour=sent[sender.email]
             )
         ):
-            kind = (
-                OutboundKind.VERIFICATION if sender.needs_verification else OutboundKind.AUTO_REPLY
-            )
+            kind = MailKind.VERIFICATION if sender.needs_verification else MailKind.AUTO_REPLY
             replies.append(AutoReply(result.ticket, parsed, sender.email, kind))
             sent[sender.email] += 1
     auto_replies_queue(replies)
