@@ -1,9 +1,10 @@
-"""anymail's inbound webhook URLs, taking mail up to ``SUPPORTDESK_WEBHOOK_MAX_BYTES``.
+"""anymail's inbound webhook views, taking mail up to ``SUPPORTDESK_WEBHOOK_MAX_BYTES``.
 
 Django refuses request bodies over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (2.5 MB) with a 400,
 which an ESP retries and then drops: mail with a few MB of attachments never arrived.
-Only on the inbound URLs, the body is read here (after the basic-auth check, so a stranger
-cannot make us read a large body) and handed to anymail as already read, with forms
+Only on the inbound URLs (``supportdesk/webhooks.py`` wraps each view with this, inside its
+basic-auth check, so a stranger cannot make us read a large body), the body is read here
+and handed to anymail as already read, with forms
 parsed without Django's per-field cap. A mail larger than the limit is stored without
 what does not fit (see ``shrink.py``) and answered 200, so the ESP stops retrying; a body
 past ``HARD_LIMIT_FACTOR`` times the limit is not read at all (413).
@@ -20,15 +21,11 @@ from email.policy import HTTP
 from functools import wraps
 from typing import Any
 
-from anymail import urls as anymail_urls
 from anymail.exceptions import AnymailWebhookValidationFailure
-from anymail.utils import get_anymail_setting, get_request_basic_auth
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.urls import URLPattern
-from django.utils.crypto import constant_time_compare
 from django.utils.datastructures import MultiValueDict
 
 from tickets.models import Channel
@@ -46,19 +43,6 @@ RAW_MIME_FIELDS = {"mailgun": "body-mime", "sendgrid": "email", "postmark": "Raw
 HARD_LIMIT_FACTOR = 2
 
 
-def inbound_urlpatterns() -> list[Any]:
-    """Return anymail's URL patterns with each inbound view taking large mail."""
-    patterns = []
-    for pattern in anymail_urls.urlpatterns:
-        if isinstance(pattern, URLPattern) and (pattern.name or "").endswith("_inbound_webhook"):
-            esp = pattern.name.removesuffix("_inbound_webhook")
-            pattern = URLPattern(
-                pattern.pattern, inbound_view(pattern.callback, esp), None, pattern.name
-            )
-        patterns.append(pattern)
-    return patterns
-
-
 def inbound_view(view: Callable[..., HttpResponse], esp: str) -> Callable[..., HttpResponse]:
     """Wrap an anymail inbound view: read its body up to the hard limit before it runs;
     for ESPs that post the raw MIME, hand those exact bytes to the receiver, and store
@@ -70,8 +54,6 @@ def inbound_view(view: Callable[..., HttpResponse], esp: str) -> Callable[..., H
             return view(request, *args, **kwargs)
         if not hasattr(request, "_body"):
             size = int(request.META.get("CONTENT_LENGTH") or 0)
-            if size > settings.DATA_UPLOAD_MAX_MEMORY_SIZE and not _basic_auth_ok(request):
-                return HttpResponse("Missing or invalid basic auth.", status=400)
             hard_limit = HARD_LIMIT_FACTOR * settings.SUPPORTDESK_WEBHOOK_MAX_BYTES
             if size > hard_limit:
                 return HttpResponse(
@@ -136,17 +118,6 @@ def _authenticated(view: Callable[..., HttpResponse], request: HttpRequest) -> b
     except Exception:
         return False
     return True
-
-
-def _basic_auth_ok(request: HttpRequest) -> bool:
-    """Check anymail's WEBHOOK_SECRET (when set) before reading a large body."""
-    secrets = get_anymail_setting("webhook_secret", default=[])
-    if isinstance(secrets, str):
-        secrets = [secrets] if secrets else []
-    if not secrets:
-        return True  # anymail itself warns that the webhooks are open
-    given = get_request_basic_auth(request) or ""
-    return any(constant_time_compare(given, secret) for secret in secrets)
 
 
 def _read_body(request: HttpRequest) -> None:

@@ -67,7 +67,7 @@ def test_mail_over_the_limit_is_stored_without_what_does_not_fit(
 
 def test_a_stranger_cannot_make_the_desk_read_a_large_body(client, departments):
     response = mailgun(client, mail_with(3 * MB), secret="hook-user:wrong")
-    assert response.status_code == 400
+    assert response.status_code == 401
     assert not InboundRecord.objects.exists()
 
 
