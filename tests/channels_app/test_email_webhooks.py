@@ -245,5 +245,5 @@ def test_a_post_anymail_cannot_parse_is_stored_as_it_came_not_a_500(client, depa
     failed = inbound_process(record.pk)
     assert failed.status == InboundStatus.FAILED and "no raw email" in failed.error
     # Without the webhook secret nothing is stored.
-    assert client.post("/anymail/postmark/inbound/", body, "application/json").status_code == 400
+    assert client.post("/anymail/postmark/inbound/", body, "application/json").status_code == 401
     assert InboundRecord.objects.count() == 1
