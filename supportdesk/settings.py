@@ -218,8 +218,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
-    # kombu's, writing each message whole before a worker can take it (fs_broker.py).
-    CELERY_BROKER_TRANSPORT = "supportdesk.fs_broker:Transport"
+    # filesystem:// is kombu's folder transport writing each message whole before a worker
+    # can take it (fs_broker.py); by its URL scheme, so another broker URL still works.
+    from kombu.transport import TRANSPORT_ALIASES
+
+    TRANSPORT_ALIASES["filesystem"] = "supportdesk.fs_broker:Transport"
 _queues = celery_queue_settings(env_str("SUPPORTDESK_CELERY_QUEUE", "supportdesk"))
 CELERY_TASK_DEFAULT_QUEUE = _queues["task_default_queue"]
 CELERY_TASK_QUEUES = _queues["task_queues"]  # main, then follow-ups (see supportdesk/queues.py)
