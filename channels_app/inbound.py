@@ -80,15 +80,20 @@ def inbound_store(
                 channel=channel,
                 sha256=digest,
                 defaults={
-                    "source": fit(InboundRecord, "source", source),
+                    "source": fit(InboundRecord, "source", _text(source)),
                     "raw": raw,
                     "payload": payload,
-                    "external_id": (external_id or None)
-                    and fit(InboundRecord, "external_id", external_id),
+                    # NUL: PostgreSQL text refuses it (a header can carry one).
+                    "external_id": _text(external_id or "")
+                    and fit(InboundRecord, "external_id", _text(external_id or ""))
+                    or None,
                 },
             )
     except IntegrityError:  # the same arrival stored concurrently by another process
-        record, created = InboundRecord.objects.get(channel=channel, sha256=digest), False
+        found = InboundRecord.objects.filter(channel=channel, sha256=digest).first()
+        if found is None:  # not a race: a constraint refused the row
+            raise
+        record, created = found, False
     if created and enqueue:
         enqueue_processing(record.pk)
     return record, created

@@ -86,12 +86,8 @@ def inbound_view(view: Callable[..., HttpResponse], esp: str) -> Callable[..., H
 
 
 def _store_unparsed(request: HttpRequest, esp: str) -> None:
-    text = request.body.decode("utf-8", "replace").replace("\x00", "\ufffd")
-    inbound_store(
-        channel=Channel.EMAIL,
-        source=esp,
-        payload={"webhook": esp, "content_type": request.content_type or "", "body": text},
-    )
+    """Keep the post's body as it came (bytes: no JSON rule can refuse them)."""
+    inbound_store(channel=Channel.EMAIL, source=esp, raw=request.body or b" ")
 
 
 def _posted_mime(request: HttpRequest, esp: str) -> bytes | None:

@@ -241,9 +241,9 @@ def test_a_post_anymail_cannot_parse_is_stored_as_it_came_not_a_500(client, depa
     response = client.post("/anymail/postmark/inbound/", body, "application/json", **auth())
     assert response.status_code == 200
     record = InboundRecord.objects.get()
-    assert json.loads(record.payload["body"]) == json.loads(body)
+    assert bytes(record.raw) == body.encode()
     failed = inbound_process(record.pk)
-    assert failed.status == InboundStatus.FAILED and "no raw email" in failed.error
+    assert failed.status == InboundStatus.FAILED and failed.error
     # Without the webhook secret nothing is stored.
     assert client.post("/anymail/postmark/inbound/", body, "application/json").status_code == 401
     assert InboundRecord.objects.count() == 1
