@@ -29,6 +29,9 @@ class TicketSignature(models.Model):
     subject_tokens = models.JSONField(default=list)
     identifiers = models.JSONField(default=dict)
     minhash = models.BinaryField(default=bytes, help_text="MinHash, 64 unsigned 64-bit ints")
+    language = models.CharField(max_length=2, default="en")
+    # ``features.VERSION`` it was computed with; older ones are computed again before use.
+    version = models.PositiveSmallIntegerField(default=1)
     updated_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
