@@ -255,7 +255,7 @@ def _signatures_and_keys(lo: int, hi: int) -> None:
     from django.db import connection
 
     from duplicates import minhash
-    from duplicates.features import build_features
+    from duplicates.features import VERSION, build_features
 
     sample = build_features(
         subject="Transfer failing",
@@ -269,15 +269,18 @@ def _signatures_and_keys(lo: int, hi: int) -> None:
         "subject": json.dumps(list(sample.subject_tokens)),
         "minhash": minhash.pack(sample.minhash),
         "domains": DOMAINS,
+        "version": VERSION,
     }
     with connection.cursor() as cur:
         cur.execute(
             "INSERT INTO duplicates_ticketsignature (ticket_id, contact_id, account_id, "  # noqa: S608 - constant SQL
-            "occurred_at, text_hash, tokens, subject_tokens, identifiers, minhash, updated_at) "
+            "occurred_at, text_hash, tokens, subject_tokens, identifiers, minhash, language, "
+            "version, updated_at) "
             "SELECT t.id, t.contact_id, t.account_id, t.created_at, md5(t.id::text), "
             "%(tokens)s::jsonb, %(subject)s::jsonb, jsonb_build_object('domain', "
             "jsonb_build_array('d' || t.account_id || '-' || (t.number %% %(domains)s) || "
-            "'.example')), %(minhash)s, t.created_at FROM tickets_ticket t WHERE " + in_range,
+            "'.example')), %(minhash)s, 'en', %(version)s, t.created_at FROM tickets_ticket t "
+            "WHERE " + in_range,
             params,
         )
         # 16 LSH bands and the exact-text key: unique per ticket, like real text.

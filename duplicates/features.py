@@ -72,6 +72,7 @@ def build_features(
     account_id: int | None = None,
     ticket_prefix: str = "SD",
     identities: tuple[str, ...] = (),
+    services: tuple[str, ...] = (),
 ) -> Features:
     """Return the features of a ticket with this subject and customer text.
 
@@ -87,6 +88,13 @@ def build_features(
         f"{subject}\n{strip_quotes_and_signature(body)}", ticket_prefix
     )
     identifiers["identity"] = {i.lower() for i in identities if i}
+    # Our services by name ("mail3", "YooKassa"): an outage is reported by naming them.
+    haystack = f" {subject}\n{body} ".lower()
+    identifiers["service"] = {
+        name.lower()
+        for name in services
+        if re.search(rf"(?<!\w){re.escape(name.lower())}(?!\w)", haystack)
+    }
     identifiers["org"] = {
         i.rsplit("@", 1)[1].lower()
         for i in identities
@@ -119,7 +127,24 @@ def scope_of(contact_id: int | None, account_id: int | None) -> str | None:
 
 
 # Kinds looked up across accounts: objects a duplicate shares, codes an outage shares.
-GLOBAL_KINDS = ("domain", "url", "email", "error")
+GLOBAL_KINDS = ("domain", "url", "email", "error", "service")
+# Of those, what many accounts share in an outage (``duplicates.problems``).
+OUTAGE_KINDS = ("error", "service")
+
+
+def global_key(kind: str, value: str) -> int:
+    """Return the index key of one identifier looked up across accounts."""
+    return minhash.signed64(f"g|{kind}|{value}")
+
+
+def outage_keys(features: Features) -> dict[int, tuple[str, str]]:
+    """Return the ticket's error-code and service keys, with what each stands for."""
+    found: dict[int, tuple[str, str]] = {}
+    for kind in OUTAGE_KINDS:
+        for value in sorted(features.identifiers.get(kind, ()))[:10]:
+            if kind != "error" or value not in GENERIC_ERRORS:
+                found[global_key(kind, value)] = (kind, value)
+    return found
 
 
 def global_keys(features: Features) -> list[int]:
@@ -131,7 +156,7 @@ def global_keys(features: Features) -> list[int]:
         if kind == "error":
             values = [v for v in values if v not in GENERIC_ERRORS]
         for value in sorted(values)[:10]:
-            keys.append(minhash.signed64(f"g|{kind}|{value}"))
+            keys.append(global_key(kind, value))
     for identity in sorted(features.identifiers.get("identity", ()))[:10]:
         keys.append(minhash.signed64(f"g|identity|{identity}"))
     return sorted(set(keys))

@@ -31,11 +31,13 @@ _CLOSINGS = re.compile(
     r"^\s*(?:(?:best|kind|warm|many)?\s*regards|best(?: wishes)?|cheers|thanks?(?: you)?"
     r"(?: in advance| again)?|thx|sincerely|yours(?: truly| sincerely)?"
     r"|met vriendelijke groet(?:en)?|mvg|groet(?:en|jes)?|greetings|with regards"
-    r"|have a nice day|mit freundlichen grüßen"
+    r"|have a nice day|mit freundlichen grüßen|freundliche grüße"
     r"|(?:viele|beste|liebe) grüße|gruß|danke(?: schön)?|saludos|un saludo|gracias"
     r"|atentamente|с уважением|спасибо(?: заранее)?|заранее спасибо|хорошего дня)\s*[,.!]*\s*$",
     re.I,
 )
+# "Ирина Мельникова", "Веломаркет, СПб", "Tom": a few words, no sentence, no label or link.
+_SIGNATURE_LINE = re.compile(r"^\s*[^\W\d_][^.!?:;/@\[\]]{0,40}?(?: [^.!?:;/@\s]+){0,3}\s*$")
 _GREETING = re.compile(
     r"^\s*(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|greetings|hallo|hoi|beste"
     r"|goedemiddag|goedemorgen|goeiedag|guten (?:tag|morgen)|grüß gott|sehr geehrte\w*|hola"
@@ -147,6 +149,17 @@ def _cut_signature(lines: list[str]) -> list[str]:
     for index in range(len(lines) - 1, max(-1, len(lines) - 9), -1):
         if _CLOSINGS.match(lines[index]):
             return lines[:index]
+    # Without a closing, a name and a company on short last lines after a blank line
+    # still sign it off.
+    end = len(lines)
+    while end and not lines[end - 1].strip():
+        end -= 1
+    start = end
+    while start and lines[start - 1].strip() and _SIGNATURE_LINE.match(lines[start - 1]):
+        start -= 1
+    if 0 < end - start <= 3 and start and not lines[start - 1].strip():
+        if any(line.strip() for line in lines[: start - 1]):
+            return lines[:start]
     return lines
 
 

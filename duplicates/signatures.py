@@ -188,6 +188,7 @@ def ticket_features(row: TicketRow) -> Features:
         account_id=row.account_id,
         ticket_prefix=settings.SUPPORTDESK_TICKET_PREFIX,
         identities=identities,
+        services=settings.DUPLICATES_SERVICES,
     )
 
 

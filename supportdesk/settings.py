@@ -360,3 +360,7 @@ DUPLICATES_GLOBAL_WINDOW_HOURS = env_int("DUPLICATES_GLOBAL_WINDOW_HOURS", 72)
 # within DUPLICATES_PROBLEM_WINDOW_HOURS.
 DUPLICATES_PROBLEM_ACCOUNTS = env_int("DUPLICATES_PROBLEM_ACCOUNTS", 5)
 DUPLICATES_PROBLEM_WINDOW_HOURS = env_int("DUPLICATES_PROBLEM_WINDOW_HOURS", 6)
+# Names of our own services customers name when they fail ("mail3,ns2,YooKassa").
+DUPLICATES_SERVICES = tuple(
+    name.strip() for name in env_str("DUPLICATES_SERVICES", "").split(",") if name.strip()
+)

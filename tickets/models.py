@@ -222,6 +222,12 @@ class Ticket(models.Model):
     cloned_by_customer = models.BooleanField(
         default=False, help_text="Merged as a copy the customer sent again on their own."
     )
+    # One outage, many customers (issue 15): a problem ticket, and the incidents (the
+    # customers' own tickets, each with its own SLA clock) linked to it.
+    is_problem = models.BooleanField(default=False)
+    problem = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents"
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(default=timezone.now)
     solved_at = models.DateTimeField(null=True, blank=True)
@@ -247,6 +253,10 @@ class Ticket(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(merged_into=F("pk")), name="ticket_not_merged_into_self"
+            ),
+            models.CheckConstraint(
+                condition=Q(problem__isnull=True) | Q(is_problem=False),
+                name="ticket_problem_is_no_incident",
             ),
         ]
 
@@ -369,6 +379,9 @@ class EventKind(models.TextChoices):
     UNMERGED = "unmerged", "Un-merged from its survivor"
     RELEASED = "released", "A merged ticket taken back out"
     SENDER_VERIFIED = "sender_verified", "Sender verified by an agent"
+    PROBLEM_LINKED = "problem_linked", "Linked to a problem ticket"
+    PROBLEM_UNLINKED = "problem_unlinked", "Unlinked from its problem ticket"
+    INCIDENT_LINKED = "incident_linked", "An incident linked to this problem"
 
 
 class TicketEvent(models.Model):

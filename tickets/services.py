@@ -42,6 +42,10 @@ from .models import (
     Status,
     Ticket,
 )
+from .problems import incident_unlink as incident_unlink
+from .problems import incidents_link as incidents_link
+from .problems import problem_open as problem_open
+from .problems import problem_solve as problem_solve
 
 # Where a ticket may go next. MERGED is reached only through ticket_merge; CLOSED is final
 # (a customer writing again gets a new ticket linked to the closed one).
