@@ -176,3 +176,6 @@ class DuplicateFlagAdmin(admin.ModelAdmin):
             flag_dismiss(flag=flag, actor=request.user)
             count += 1
         self.message_user(request, f"Dismissed {count} flag(s).", messages.SUCCESS)
+
+
+from .admin_problems import ProblemProposalAdmin  # noqa: E402,F401 - registers it
