@@ -58,6 +58,9 @@ WEIGHTS: dict[str, float] = {
 }
 CONCEPT_NAMES = frozenset(CONCEPTS)
 CROSS_ACCOUNT_CAP = 0.3  # without a shared object, two accounts' tickets stay below this
+# Same account, close in time and a shared domain, but no word, concept, subject, order
+# or reference back in common: shallow evidence, kept under the default threshold.
+SHALLOW_CAP = 0.45
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,16 @@ def pair_features(new: Features, old: Features) -> dict[str, float]:
     }
 
 
+def _has_content(measured: dict[str, float]) -> bool:
+    return bool(
+        measured["contained"] >= 0.1
+        or measured["subject"]
+        or measured["concepts"]
+        or measured["specific"]
+        or measured["refers_back"]
+    )
+
+
 def _meet(new: Features, old: Features, kind: str) -> bool:
     return bool(set(new.identifiers.get(kind, ())) & set(old.identifiers.get(kind, ())))
 
@@ -134,6 +147,8 @@ def compare(new: Features, old: Features) -> Match:
     z = BIAS + sum(WEIGHTS[name] * value for name, value in measured.items())
     score = 1 / (1 + math.exp(-z))
     shared = _shared(new, old)
+    if not _has_content(measured):
+        score = min(score, SHALLOW_CAP)
     if exact:
         score = max(score, 0.9)
     if not measured["same_account"] and not any(shared.get(k) for k in _OBJECTS):
