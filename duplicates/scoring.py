@@ -1,7 +1,7 @@
 """Combine the evidence two tickets share into one score with reasons an agent can read.
 
 Pure Python. ``pair_features`` measures what an agent looks at — the same words (stems
-and domain concepts, so paraphrase and other languages count), the same phrases, the same
+and domain concepts, so paraphrase and other languages count), the same subject, the same
 domain, order or error code, a *different* domain or order, how far apart in time, and
 who wrote — and ``compare`` weighs them with a logistic model: the score is the modelled
 probability that the two tickets are one problem. The weights were fitted on the tuning
@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from . import minhash
 from .features import Features
 from .identifiers import GENERIC_ERRORS, conflicting_kinds, shared_identifiers
 from .lexicon import CONCEPTS
@@ -43,7 +42,6 @@ BIAS = -5.27
 WEIGHTS: dict[str, float] = {
     "words": 0.48,
     "contained": 2.55,
-    "phrases": 0.0,  # kept for the reasons; its weight went to containment and subject
     "subject": 1.74,
     "specific": 2.68,
     "domain": 1.29,
@@ -104,7 +102,6 @@ def pair_features(new: Features, old: Features) -> dict[str, float]:
         "words": jaccard(a, b),
         # Containment needs a few words to mean anything.
         "contained": overlap(a, b) * min(1.0, min(len(a), len(b)) / 8),
-        "phrases": jaccard(minhash.shingles(new.tokens, 2), minhash.shingles(old.tokens, 2)),
         # Either subject's words found in the other ticket: a subject names the problem.
         "subject": max(_subject_in(new, b), _subject_in(old, a)),
         "specific": min(2, sum(len(shared.get(k, ())) for k in _SPECIFIC)),
@@ -158,7 +155,7 @@ def compare(new: Features, old: Features) -> Match:
         score=round(score, 3),
         reasons=_reasons(measured, shared, new, old, exact),
         exact=exact,
-        text_similarity=round(max(measured["words"], measured["phrases"]), 3),
+        text_similarity=round(max(measured["words"], measured["contained"]), 3),
     )
 
 
