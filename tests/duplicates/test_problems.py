@@ -208,3 +208,21 @@ def test_what_cannot_be_linked_says_why(departments, agent, anna):
         services.incidents_link(incidents=[second], problem=problem, actor=agent)
     services.incidents_link(incidents=[first], problem=problem, actor=agent)
     assert services.incident_unlink(incident=first, actor=agent).problem is None
+
+
+def test_a_named_service_failing_at_five_accounts_is_proposed(departments, settings):
+    """No error code, but five customers name our mail server mail3: a proposal."""
+    settings.DUPLICATES_SERVICES = ("mail3", "ns2")
+    bodies = [
+        "No incoming mail for our customers on mail3 since 8 o'clock",
+        "Sinds vanochtend komt er op mail3 geen mail binnen",
+        "Seit heute früh kommen auf mail3 keine Mails an",
+        "На сервере mail3 не приходит почта с утра",
+        "Desde las 8 no llega correo en mail3",
+    ]
+    for index, body in enumerate(bodies):
+        contact = ContactFactory(account=AccountFactory(), email=f"it@c{index}.example")
+        ticket = open_ticket(subject="Mail down", body=body, contact=contact)
+        detect_duplicates(ticket.pk, notify=False)
+    proposal = ProblemProposal.objects.get()
+    assert (proposal.kind, proposal.value, proposal.accounts) == ("service", "mail3", 5)
