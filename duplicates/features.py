@@ -82,8 +82,11 @@ def build_features(
     cleaned = clean_body(body, ticket_prefix)
     subject_clean = strip_subject(subject, ticket_prefix)
     lang = language.detect(f"{subject_clean}\n{cleaned}")
-    subject_tokens = content_tokens(subject_clean, lang)
-    tokens = tuple((subject_tokens + content_tokens(cleaned, lang))[:MAX_TOKENS])
+    # The writer's own name (from their address) signs every ticket they write: no evidence.
+    own = _own_names(identities, lang)
+    subject_tokens = [t for t in content_tokens(subject_clean, lang) if t not in own]
+    body_tokens = [t for t in content_tokens(cleaned, lang) if t not in own]
+    tokens = tuple((subject_tokens + body_tokens)[:MAX_TOKENS])
     identifiers = extract_identifiers(
         f"{subject}\n{strip_quotes_and_signature(body)}", ticket_prefix
     )
@@ -115,6 +118,17 @@ def build_features(
         language=lang,
         extra={"refers_back": bool(_REFERS_BACK.search(body))},
     )
+
+
+def _own_names(identities: tuple[str, ...], lang: str) -> frozenset[str]:
+    parts = {
+        part
+        for identity in identities
+        if "@" in identity
+        for part in re.split(r"[._+-]+", identity.split("@", 1)[0].lower())
+        if len(part) > 2 and part.isalpha()
+    }
+    return frozenset(t for part in parts for t in content_tokens(part, lang))
 
 
 def scope_of(contact_id: int | None, account_id: int | None) -> str | None:

@@ -242,6 +242,7 @@ explained mentioned reported report regarding re fw fwd subject summary note not
 thing things bit lot guy guys one two us id transcript happened when back checked check
 checking again works work working worked don't won't doesn't didn't isn't will shall may
 might must would could should colleague colleagues told promised follow following wife
+callback call-back back explained explain confirmed confirm asked promised checked
 """,
     "nl": """
 de het een en van ik je jij u we wij ze zij hij het is was zijn ben bent waren wordt worden
@@ -252,7 +253,7 @@ hoi hallo goedemorgen goedemiddag beste groet groeten vriendelijke bedankt dank 
 graag even nu vandaag gisteren morgen sinds steeds gewoon klant klanten collega belt belde
 gebeld telefoon bericht medewerker gebeurt gebeurd niets iets hebben we ze zo dus toch
 weer meer alles iemand elk elke alle andere krijgen krijg kreeg staat stond komt kwam gaat
-ging kijken kijk laat mail gemaild vraag vragen probleem graag snel top oké
+ging kijken kijk laat belt gebeld uitgelegd vraagt gecontroleerd mail gemaild vraag vragen probleem graag snel top oké
 """,
     "de": """
 der die das ein eine einer eines einem einen und oder aber ich du er sie es wir ihr ist
@@ -264,6 +265,7 @@ guten tag morgen grüß gott gruß grüße freundlichen viele liebe danke dank b
 heute gestern jetzt kunde kunden kundin kollege kollegin ruft rief anruf angerufen telefon
 mitarbeiter problem frage gerne schnell ok sich man es den dem des beim vom ins ans aufs
 ist sei seien wäre wären würde würden hab habe hast gibt gab geht ging kommt kam immer mal
+rückruf zugesagt ruft anruf angerufen erklärt bittet möchte gesagt geprüft weitergegeben
 nun doch ja nein eigentlich leider bereits etwas nichts alles jemand uns euch ihm ihnen
 dieser diese dieses diesen diesem jeder jede jedes alle andere anderen
 """,
@@ -277,6 +279,7 @@ saludo saludos un gracias favor por cliente clientes compañero compañera llama
 llamada teléfono agente problema pregunta hoy ayer mañana ahora desde sigue siguen
 nos hemos han podéis podemos puede pueden tenemos tiene tienen hace hacer sale salen dice
 vale bien otra otro otros vez cada solo sólo aquí así porque pues entonces algo nada
+llamó digo explico quedamos compañera compañero reviso pregunta paso comenta
 """,
     "ru": """
 и в во не что он на я с со как а то все всё она так его но да ты к у же вы за бы по только
@@ -290,5 +293,6 @@ vale bien otra otro otros vez cada solo sólo aquí así porque pues entonces al
 здравствуйте добрый день привет спасибо пожалуйста уважением вечер утро утром сегодня
 вчера завтра клиент клиенты покупатель покупатели коллега звонил звонила звонок звонит
 перезвонить оператор чат пишет писал писала написал вопрос проблема подскажите срочно
+обещал обещала объяснил сказал попросил передал проверил звонила уточнил
 """,
 }

@@ -160,24 +160,28 @@ def signature_store(row: TicketRow) -> Features:
 
 
 def ticket_features(row: TicketRow) -> Features:
-    """Return the features of the ticket's own customer messages (not merged-in ones)."""
+    """Return the features of the ticket's own customer messages (not merged-in ones).
+
+    One statement: the messages, then the contact's addresses and numbers (its tickets meet
+    those of another contact record with one of them, and its company domain its
+    colleagues').
+    """
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT body_text, occurred_at FROM {_MESSAGE} WHERE ticket_id = %s "  # noqa: S608
-            "AND direction = %s AND merged_from_id IS NULL ORDER BY occurred_at, id LIMIT %s",
-            [row.pk, Direction.INBOUND.value, MAX_MESSAGES],
+            "SELECT 0, m.id, m.body_text, m.occurred_at FROM (SELECT id, body_text, "  # noqa: S608
+            f"occurred_at FROM {_MESSAGE} WHERE ticket_id = %s AND direction = %s "
+            "AND merged_from_id IS NULL ORDER BY occurred_at, id LIMIT %s) m "
+            f"UNION ALL SELECT 1, 0, email, NULL FROM {_EMAIL} WHERE contact_id = %s "
+            f"UNION ALL SELECT 1, 0, number, NULL FROM {_PHONE} WHERE contact_id = %s",
+            [row.pk, Direction.INBOUND.value, MAX_MESSAGES, row.contact_id, row.contact_id],
         )
-        messages = cursor.fetchall()
-        identities: tuple[str, ...] = ()
-        if row.contact_id is not None:
-            # The contact's addresses and numbers: its tickets meet those of another
-            # contact record with one of them, and its company domain its colleagues'.
-            cursor.execute(
-                f"SELECT email FROM {_EMAIL} WHERE contact_id = %s UNION ALL "  # noqa: S608
-                f"SELECT number FROM {_PHONE} WHERE contact_id = %s",
-                [row.contact_id, row.contact_id],
-            )
-            identities = tuple(value for (value,) in cursor.fetchall())
+        rows = cursor.fetchall()
+    identities = tuple(value for kind, _, value, _ in rows if kind == 1)
+    messages = sorted(
+        ((_aware(when), pk, text) for kind, pk, text, when in rows if kind == 0),
+        key=lambda m: (m[0], m[1]),
+    )
+    messages = [(text, when) for when, _, text in messages]
     body = "\n\n".join(text for text, _ in messages)[:MAX_TEXT]
     return build_features(
         subject=row.subject,
