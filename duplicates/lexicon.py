@@ -253,7 +253,8 @@ hoi hallo goedemorgen goedemiddag beste groet groeten vriendelijke bedankt dank 
 graag even nu vandaag gisteren morgen sinds steeds gewoon klant klanten collega belt belde
 gebeld telefoon bericht medewerker gebeurt gebeurd niets iets hebben we ze zo dus toch
 weer meer alles iemand elk elke alle andere krijgen krijg kreeg staat stond komt kwam gaat
-ging kijken kijk laat belt gebeld uitgelegd vraagt gecontroleerd mail gemaild vraag vragen probleem graag snel top oké
+ging kijken kijk laat belt gebeld uitgelegd vraagt gecontroleerd mail gemaild vraag vragen
+probleem graag snel top oké
 """,
     "de": """
 der die das ein eine einer eines einem einen und oder aber ich du er sie es wir ihr ist
