@@ -117,3 +117,26 @@ def test_held_out_part_is_a_stable_third_chosen_by_the_pair_id():
     assert 900 < len(held) < 1100
     assert held == [i for i in ids if is_held_out(i)]
     assert is_held_out("r001") is is_held_out("r001")
+
+
+def test_fit_learns_weights_that_separate_the_pairs_and_skips_the_held_out_third(tmp_path):
+    """On a small set the fitted weights favour shared words and find the duplicates; the
+    held-out pairs are not used unless asked for."""
+    rows = [json.loads(line) for line in PAIRS.read_text().splitlines()][:60]
+    path = tmp_path / "pairs.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out, _ = run_fit(str(path), "--rounds", "300")
+    assert out.startswith("BIAS = ")
+    assert float(re.search(r'"contained": (-?[\d.]+)', out).group(1)) > 0
+    used = int(re.search(r"pairs=(\d+)", out).group(1))
+    from duplicates.evaluation import is_held_out
+
+    assert used == sum(not is_held_out(r["id"]) for r in rows)
+    precision, recall, _ = map(float, LAST_LINE.match(out.strip().splitlines()[-1]).groups())
+    assert precision >= 0.8 and recall >= 0.8
+
+
+def run_fit(*args: str) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command("duplicates_fit", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
