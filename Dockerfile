@@ -14,6 +14,7 @@ COPY portal ./portal
 COPY kb ./kb
 COPY api ./api
 COPY duplicates ./duplicates
+COPY workspace ./workspace
 COPY templates ./templates
 COPY manage.py ./
 RUN pip install . && useradd --system --home-dir /app supportdesk \

@@ -31,6 +31,7 @@ from .models import (
     TargetState,
     TicketSla,
 )
+from .signals import deadlines_changed
 
 EXPLAINED_DAYS = 62  # list exceptions (holidays, short days) up to this far per clock
 
@@ -269,7 +270,12 @@ def tickets_sla_recompute(
     rows = HistoryRows.load(tickets)
     computed = {pk: compute(ticket, now, lookups, rows) for pk, ticket in tickets.items()}
     out: dict[int, TicketSla | None] = dict.fromkeys(ids)
+    stored = sorted(computed)
     with transaction.atomic():
+        if stored:  # registered inside the block: sent once the clocks below are committed
+            transaction.on_commit(
+                lambda: deadlines_changed.send(sender=TicketSla, ticket_ids=stored)
+            )
         current = TicketSla.objects.select_for_update().in_bulk(list(computed))  # pk: ticket id
         for pk, fields in computed.items():
             if pk in current:

@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         # Own process groups: Ctrl-C reaches us once, and we stop the children in order.
         procs[name] = subprocess.Popen(cmd, cwd=BASE_DIR, env=env, start_new_session=True)  # noqa: S603
     print(
-        f"SupportDesk: admin at http://{args.host}:{args.port}/admin/ "
+        f"SupportDesk: workspace at http://{args.host}:{args.port}/desk/, portal at "
+        f"http://{args.host}:{args.port}/portal/, admin at http://{args.host}:{args.port}/admin/ "
         "— Ctrl-C stops web, worker and beat.",
         flush=True,
     )

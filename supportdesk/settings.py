@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "kb",
     "portal",
     "api",
+    "workspace",
 ]
 
 MIDDLEWARE = [
@@ -136,6 +137,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LANGUAGE_CODE = "en-us"
+# The agents' workspace speaks these (each agent picks one in the workspace settings).
+LANGUAGES = [("en", "English"), ("ru", "Русский")]
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -340,6 +343,12 @@ CELERY_BEAT_SCHEDULE["sla-scan"] = {
 CELERY_BEAT_SCHEDULE["sla-sync-holidays"] = {
     "task": "sla.sync_holidays",
     "schedule": crontab(minute=17, hour=3, day_of_month=1),
+}
+
+# The workspace turns SLA alerts on an agent's tickets into notifications.
+CELERY_BEAT_SCHEDULE["workspace-sla-alerts"] = {
+    "task": "workspace.collect_sla_alerts",
+    "schedule": env_int("SLA_SCAN_EVERY_SECONDS", 60),
 }
 
 # --- Duplicate detection (issue 6) ------------------------------------------------------

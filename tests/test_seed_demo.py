@@ -49,6 +49,15 @@ def test_seed_demo_prints_a_working_agent_login(departments, settings, tmp_path)
     assert user is not None and user.is_staff
 
 
+def test_demo_password_is_stable_across_runs(departments, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    first, second = seed(), seed()
+    password = first.split("password '")[1].split("'")[0]
+    assert f"password '{password}'" in second
+    assert "/desk/" in first and "anna@northwind.example" in first
+    assert "oleg.petrov@mail.example" not in first  # unverified: cannot sign in
+
+
 def test_production_mode_creates_no_demo_login(departments, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     settings.PRODUCTION = True

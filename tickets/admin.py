@@ -22,6 +22,7 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils.safestring import mark_safe
 
 from . import admin_hooks, list_cache, selectors, services
 from .admin_list import CappedCountPaginator, TicketChangeList
@@ -40,6 +41,7 @@ from .models import (
     TicketEvent,
 )
 from .outbound import reply_sender
+from .sanitize import html_for_display
 
 
 class ContactInline(admin.TabularInline):
@@ -296,7 +298,14 @@ class TicketAdmin(admin.ModelAdmin):
         **kwargs: Any,
     ) -> HttpResponse:
         if obj is not None:
-            context["timeline"] = selectors.ticket_timeline(obj)
+            timeline = selectors.ticket_timeline(obj)
+            for message in timeline:
+                # Remote images stay blocked here too (tracking pixels); the workspace
+                # shows them on request and renders cid: images.
+                message.display_html = mark_safe(  # noqa: S308 - cleaned by nh3
+                    html_for_display(message.body_html, inline_url=lambda _cid: None)[0]
+                )
+            context["timeline"] = timeline
             context["note_form"] = NoteForm()
             context["note_url"] = reverse("admin:tickets_ticket_note", args=[obj.pk])
             context["panels"] = admin_hooks.panels(request, obj)

@@ -28,3 +28,19 @@ class TicketClosed(TicketError):  # noqa: N818
 
 class MergeError(TicketError):
     """The two tickets cannot be merged as asked."""
+
+
+class StaleTicket(TicketError):  # noqa: N818
+    """The ticket changed after the version the caller based its change on.
+
+    ``events`` are the TicketEvents recorded since that version (oldest first), so the
+    caller can show what happened instead of applying its change blindly.
+    """
+
+    def __init__(self, message: str, events: list) -> None:
+        super().__init__(message)
+        self.events = events
+
+
+class TransactionRequired(TicketError):  # noqa: N818
+    """A check that only holds inside the caller's transaction was called outside one."""

@@ -222,6 +222,8 @@ class Ticket(models.Model):
     cloned_by_customer = models.BooleanField(
         default=False, help_text="Merged as a copy the customer sent again on their own."
     )
+    # Changed through tickets.services.ticket_tags_set (a recorded event), never directly.
+    tags = models.ManyToManyField("Tag", blank=True, related_name="tickets")
     # One outage, many customers (issue 15): a problem ticket, and the incidents (the
     # customers' own tickets, each with its own SLA clock) linked to it.
     is_problem = models.BooleanField(default=False)
@@ -267,6 +269,24 @@ class Ticket(models.Model):
     def reference(self) -> str:
         """Return the public ticket number customers quote, e.g. ``SD-104233``."""
         return format_reference(self.number)
+
+
+class Tag(models.Model):
+    """A label agents put on tickets (``refund``, ``vip``…); names are stored lower-cased."""
+
+    name = models.CharField(max_length=50, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(name=models.functions.Lower("name")), name="tag_name_lowercase"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 def format_reference(number: int) -> str:
@@ -379,6 +399,8 @@ class EventKind(models.TextChoices):
     UNMERGED = "unmerged", "Un-merged from its survivor"
     RELEASED = "released", "A merged ticket taken back out"
     SENDER_VERIFIED = "sender_verified", "Sender verified by an agent"
+    TAGS_CHANGED = "tags_changed", "Tags changed"
+    SPLIT = "split", "A message split off into a new ticket"
     PROBLEM_LINKED = "problem_linked", "Linked to a problem ticket"
     PROBLEM_UNLINKED = "problem_unlinked", "Unlinked from its problem ticket"
     INCIDENT_LINKED = "incident_linked", "An incident linked to this problem"

@@ -6,16 +6,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from django.contrib.auth.models import AbstractBaseUser
 
 from .models import Message, Ticket
 
+if TYPE_CHECKING:
+    from .intake import AttachmentIn
+
 
 class ReplySender(Protocol):
-    def __call__(self, *, ticket: Ticket, body: str, actor: AbstractBaseUser) -> Message: ...
+    """Send ``body`` to the ticket's customer (copies to ``cc``, with ``attachments``) and
+    return the outbound message it added to the timeline."""
+
+    def __call__(
+        self,
+        *,
+        ticket: Ticket,
+        body: str,
+        actor: AbstractBaseUser,
+        cc: Sequence[str] = (),
+        attachments: Sequence[AttachmentIn] = (),
+    ) -> Message: ...
 
 
 _SENDERS: dict[str, ReplySender] = {}

@@ -4,6 +4,8 @@ Pure module (nh3 only, no Django): the email parser uses it too, so mail HTML is
 by the same rules whether it is parsed alone or stored through the services.
 """
 
+from collections.abc import Callable
+
 import nh3
 
 # Formatting mail clients really send; no script, style, form, iframe or event handler.
@@ -47,3 +49,46 @@ def sanitize_html(html: str) -> str:
     if not html:
         return ""
     return _CLEANER.clean(html)
+
+
+def html_for_display(
+    html: str, *, inline_url: Callable[[str], str | None], allow_remote: bool = False
+) -> tuple[str, int]:
+    """Return stored (sanitized) mail HTML ready to show agents, and how many remote
+    images it blocked.
+
+    ``cid:`` images point at ``inline_url(content_id)`` (the stored attachment; None drops
+    them). Remote images would tell the sender when, where and by whom the mail was read
+    (tracking pixels), so they are replaced by a local placeholder unless
+    ``allow_remote`` (the agent asked to show them for this message).
+    """
+    blocked = 0
+
+    def rewrite(tag: str, attribute: str, value: str) -> str | None:
+        nonlocal blocked
+        if tag != "img" or attribute != "src":
+            return value
+        lowered = value.strip().lower()
+        if lowered.startswith("cid:"):
+            return inline_url(value.strip()[4:].strip("<>"))
+        if allow_remote and lowered.startswith(("http://", "https://")):
+            return value
+        blocked += 1
+        return BLOCKED_IMAGE_SRC
+
+    cleaner = nh3.Cleaner(
+        tags=ALLOWED_TAGS,
+        clean_content_tags=CLEAN_CONTENT_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        filter_style_properties=ALLOWED_STYLE_PROPERTIES,
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+        attribute_filter=rewrite,
+    )
+    return cleaner.clean(html or ""), blocked
+
+
+# A placeholder with no request to anyone: an empty image (data: is not kept by the
+# stored-HTML sanitizer, only by this display step).
+BLOCKED_IMAGE_SRC = "data:image/gif;base64,R0lGODlhAQABAAAAACw="

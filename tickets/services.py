@@ -46,6 +46,10 @@ from .problems import incident_unlink as incident_unlink
 from .problems import incidents_link as incidents_link
 from .problems import problem_open as problem_open
 from .problems import problem_solve as problem_solve
+from .splitting import ticket_split as ticket_split
+from .tagging import ticket_tags_set as ticket_tags_set
+from .versions import ticket_version as ticket_version
+from .versions import ticket_version_check as ticket_version_check
 
 # Where a ticket may go next. MERGED is reached only through ticket_merge; CLOSED is final
 # (a customer writing again gets a new ticket linked to the closed one).

@@ -25,7 +25,7 @@ from django.utils import timezone
 from tickets.errors import InvalidInput
 from tickets.models import Channel, Direction, Message, Ticket
 from tickets.outbound import register_reply_sender
-from tickets.services import MessageIn, message_add
+from tickets.services import AttachmentIn, MessageIn, message_add
 
 from ..models import OutboundEmail, OutboundKind
 from .parsing import ParsedEmail
@@ -146,9 +146,16 @@ def auto_replies_queue(replies: Sequence[AutoReply]) -> None:
 
 
 @register_reply_sender(Channel.EMAIL)
-def agent_reply_send(*, ticket: Ticket, body: str, actor: AbstractBaseUser) -> Message:
-    """Send an agent's reply by email, threaded under the customer's last mail, and add it
-    to the timeline as an outbound message."""
+def agent_reply_send(
+    *,
+    ticket: Ticket,
+    body: str,
+    actor: AbstractBaseUser,
+    cc: Sequence[str] = (),
+    attachments: Sequence[AttachmentIn] = (),
+) -> Message:
+    """Send an agent's reply by email, threaded under the customer's last mail (copies to
+    ``cc``, with ``attachments``), and add it to the timeline as an outbound message."""
     history = list(
         Message.objects.filter(ticket=ticket, channel=Channel.EMAIL)
         .exclude(external_id=None)
@@ -179,7 +186,8 @@ def agent_reply_send(*, ticket: Ticket, body: str, actor: AbstractBaseUser) -> M
                 body_text=body,
                 author_user=actor,
                 external_id=message_id,
-                metadata={"to": [to_email], "subject": subject},
+                metadata={"to": [to_email], "subject": subject, **({"cc": list(cc)} if cc else {})},
+                attachments=attachments,
             ),
             actor=actor,
         )
@@ -196,8 +204,11 @@ def agent_reply_send(*, ticket: Ticket, body: str, actor: AbstractBaseUser) -> M
             body=body,
             from_email=_from_address(survivor),
             to=[to_email],
+            cc=list(cc),
             headers=headers,
         )
+        for attachment in attachments:
+            mail.attach(attachment.filename, attachment.content, attachment.content_type)
         transaction.on_commit(lambda: deliver(record.pk, mail))
     return result.message
 

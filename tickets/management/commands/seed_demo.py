@@ -1,12 +1,15 @@
 """Load demo data: accounts, contacts and tickets with messages from every channel.
 
-Idempotent: every demo message has an external id, so running it again changes nothing
-(except the demo agent's password, which is new each run and printed).
+Idempotent: every demo message has an external id, so running it again changes nothing.
+The demo agent's password is derived from SECRET_KEY: the same on every run (and
+restart) of one install, printed each time.
 """
 
 from __future__ import annotations
 
-import secrets
+import hashlib
+import hmac
+import os
 from datetime import timedelta
 
 from django.conf import settings
@@ -72,6 +75,17 @@ ACCOUNTS = [
 ]
 
 
+def _portal_emails() -> list[str]:
+    """Return the demo customers who can sign in to the portal (verified contacts)."""
+    return [person[3] for *_, people in ACCOUNTS for person in people if person[2]]
+
+
+def demo_password(username: str) -> str:
+    """Return the demo login's password: stable for this install's SECRET_KEY."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"demo:{username}".encode(), hashlib.sha256)
+    return "demo-" + digest.hexdigest()[:10]
+
+
 class Command(BaseCommand):
     help = "Load idempotent demo data and print a demo agent login (demo mode only)."
 
@@ -81,6 +95,17 @@ class Command(BaseCommand):
             agent = self._agent()
             self._tickets(contacts, agent)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
+        if not settings.PRODUCTION:
+            port = os.environ.get("PORT", "8000")
+            base = f"http://127.0.0.1:{port}"
+            self.stdout.write(
+                f"Workspace (agents): {base}/desk/\n"
+                f"Customer portal:    {base}/portal/  (sign in as any of: "
+                + ", ".join(_portal_emails())
+                + ")\n"
+                f"Knowledge base:     {base}/kb/\n"
+                f"Admin (configuration): {base}/admin/?config=1"
+            )
 
     def _accounts_and_contacts(self) -> dict[str, Contact]:
         contacts: dict[str, Contact] = {}
@@ -119,7 +144,7 @@ class Command(BaseCommand):
                 "email": "agent@supportdesk.localhost",
             },
         )
-        password = secrets.token_urlsafe(9)
+        password = demo_password("agent")
         agent.is_staff = agent.is_superuser = True
         agent.set_password(password)
         agent.save()

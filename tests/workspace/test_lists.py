@@ -1,0 +1,207 @@
+"""The workspace's views: rows follow the tickets, keyset pages, bounded counts, bulk."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from tests.factories import ContactFactory, open_ticket
+from tickets import services
+from tickets.models import Status, Ticket
+from workspace import queues
+from workspace.models import NO_DUE, TicketRow
+from workspace.rows import rows_refresh
+
+# Real commits: the list rows are refreshed when a change commits (as in production).
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _set_due(ticket: Ticket, due, risk_at=None) -> None:
+    """Give the ticket a running first-response deadline, as an SLA recompute would."""
+    from sla.models import TicketSla
+
+    TicketSla.objects.update_or_create(
+        ticket=ticket,
+        defaults={
+            "first_response_due": due,
+            "first_response_state": "running",
+            "explanation": {
+                "targets": {"first_response": {"risk_at": risk_at.isoformat() if risk_at else None}}
+            },
+        },
+    )
+    rows_refresh([ticket.pk])
+
+
+def test_rows_follow_service_changes(departments, desk_agent):
+    """Every service change is in the read model once it commits."""
+    ticket = open_ticket(subject="Row me")
+    row = TicketRow.objects.get(ticket=ticket)
+    assert (row.status, row.unsolved, row.assignee_id) == ("new", True, None)
+    services.ticket_assign(ticket=ticket, assignee=desk_agent, actor=desk_agent)
+    services.ticket_status_set(ticket=ticket, status=Status.SOLVED, actor=desk_agent)
+    row.refresh_from_db()
+    assert (row.status, row.unsolved, row.assignee_id) == ("solved", False, desk_agent.pk)
+
+
+def test_deadlines_from_a_recompute_reach_the_rows(departments, presets):
+    """An SLA recompute announces its commit; the row takes the earliest running due."""
+    from sla.services import ticket_sla_recompute
+
+    ticket = open_ticket(subject="Clock me", department=departments["technical-support"])
+    ticket_sla_recompute(ticket.pk)
+    row = TicketRow.objects.get(ticket=ticket)
+    sla = ticket.sla
+    dues = [d for d in (sla.first_response_due, sla.resolution_due) if d is not None]
+    assert dues and row.sla_due == min(dues) and row.due_sort == row.sla_due
+
+
+def test_builtin_views_filter_and_sort_by_due(departments, desk_agent):
+    now = timezone.now()
+    late = open_ticket(subject="late")
+    soon = open_ticket(subject="soon")
+    later = open_ticket(subject="later")
+    nodue = open_ticket(subject="no due")
+    _set_due(late, now - timedelta(hours=1), now - timedelta(hours=2))
+    _set_due(soon, now + timedelta(minutes=20), now - timedelta(minutes=10))
+    _set_due(later, now + timedelta(days=2), now + timedelta(days=1))
+    merged = open_ticket(subject="merged away")
+    services.ticket_merge(source=merged, target=later)
+    closed = open_ticket(subject="closed")
+    services.ticket_status_set(ticket=closed, status=Status.CLOSED)
+    services.ticket_assign(ticket=soon, assignee=desk_agent)
+
+    def subjects(key: str) -> list[str]:
+        view = next(v for v in queues.agent_views(desk_agent) if v.key == key)
+        rows, _ = queues.page(view.filters, desk_agent, now)
+        return [r.subject for r in rows]
+
+    assert subjects("unassigned") == ["late", "later", "no due"]
+    assert subjects("mine") == ["soon"]
+    assert subjects("breached") == ["late"]
+    assert subjects("at-risk") == ["soon"]
+    assert subjects("dept-customer-support") == ["late", "soon", "later", "no due"]
+    assert TicketRow.objects.get(ticket=nodue).due_sort == NO_DUE
+
+
+def test_pages_follow_a_cursor_without_offset(departments, desk_agent):
+    for n in range(queues.PAGE_SIZE + 5):
+        open_ticket(subject=f"t{n:03d}")
+    filters = queues.ViewFilters(assignee="none")
+    now = timezone.now()
+    first, cursor = queues.page(filters, desk_agent, now)
+    with CaptureQueriesContext(connection) as captured:
+        second, last = queues.page(filters, desk_agent, now, cursor)
+    assert len(first) == queues.PAGE_SIZE and len(second) == 5 and last == ""
+    assert {r.ticket_id for r in first}.isdisjoint({r.ticket_id for r in second})
+    assert not any("OFFSET" in q["sql"].upper() for q in captured.captured_queries)
+
+
+def test_counts_are_bounded_and_come_in_one_query(departments, desk_agent, monkeypatch):
+    monkeypatch.setattr(queues, "COUNT_CAP", 3)
+    for n in range(5):
+        open_ticket(subject=f"c{n}")
+    views = queues.agent_views(desk_agent)
+    with CaptureQueriesContext(connection) as captured:
+        counts = queues.bounded_counts(views, desk_agent, timezone.now())
+    assert len(captured.captured_queries) == 1
+    assert counts["unassigned"] == 4  # capped at COUNT_CAP + 1: shown "3+"
+    assert counts["mine"] == 0
+
+
+def test_counts_fragment_shows_capped_counts(desk, departments, monkeypatch):
+    monkeypatch.setattr(queues, "COUNT_CAP", 2)
+    for n in range(4):
+        open_ticket(subject=f"c{n}")
+    html = desk.get("/desk/counts/?current=mine").content.decode()
+    assert 'data-count="unassigned">2+<' in html
+
+
+def test_bulk_assign_goes_through_the_service_for_each(desk, departments, desk_agent, other_agent):
+    tickets = [open_ticket(subject=f"b{n}") for n in range(20)]
+    merged = open_ticket(subject="gone")
+    services.ticket_merge(source=merged, target=tickets[0])
+    response = desk.post(
+        "/desk/bulk/",
+        {
+            "action": "assign",
+            "value": str(other_agent.pk),
+            "ticket": [t.pk for t in tickets] + [merged.pk],
+            "next": "/desk/views/mine/",
+        },
+    )
+    assert response.status_code == 302
+    assert Ticket.objects.filter(assignee=other_agent).count() == 20
+    assert TicketRow.objects.filter(assignee_id=other_agent.pk).count() == 20
+    assert Ticket.objects.get(pk=merged.pk).assignee_id is None  # refused by the service
+    page = desk.get("/desk/views/mine/").content.decode()
+    assert "was merged into another ticket" in page
+
+
+def test_bulk_status_refuses_invalid_transitions_per_ticket(desk, departments):
+    open_one = open_ticket(subject="a")
+    closed = open_ticket(subject="b")
+    services.ticket_status_set(ticket=closed, status=Status.CLOSED)
+    desk.post(
+        "/desk/bulk/", {"action": "status", "value": "solved", "ticket": [open_one.pk, closed.pk]}
+    )
+    assert Ticket.objects.get(pk=open_one.pk).status == "solved"
+    assert Ticket.objects.get(pk=closed.pk).status == "closed"
+
+
+def test_bulk_merge_across_accounts_asks_first(desk, departments):
+    a = open_ticket(subject="a", contact=ContactFactory())
+    b = open_ticket(subject="b", contact=ContactFactory())
+    page = desk.post("/desk/bulk/", {"action": "merge", "ticket": [a.pk, b.pk]})
+    assert page.status_code == 200 and b"different accounts" in page.content
+    assert Ticket.objects.get(pk=b.pk).status != "merged"
+    desk.post("/desk/bulk/", {"action": "merge", "confirm": "1", "ticket": [a.pk, b.pk]})
+    assert Ticket.objects.get(pk=b.pk).merged_into_id == a.pk
+
+
+def test_bulk_tags_and_tag_views(desk, departments, desk_agent):
+    a, b = open_ticket(subject="a"), open_ticket(subject="b")
+    desk.post("/desk/bulk/", {"action": "tag", "tags": "VIP, refund", "ticket": [a.pk]})
+    assert set(a.tags.values_list("name", flat=True)) == {"vip", "refund"}
+    rows, _ = queues.page(queues.ViewFilters(tags=("vip",)), desk_agent, timezone.now())
+    assert [r.ticket_id for r in rows] == [a.pk]
+    assert b.events.filter(kind="tags_changed").count() == 0
+
+
+def test_saved_view_keeps_filters_and_columns(desk, departments, desk_agent, other_agent):
+    open_ticket(subject="tech", department=departments["technical-support"])
+    open_ticket(subject="cs")
+    response = desk.post(
+        "/desk/saved/",
+        {
+            "name": "Tech queue",
+            "departments": [departments["technical-support"].pk],
+            "columns": ["due", "customer"],
+            "shared": "on",
+        },
+    )
+    saved_url = response["Location"]
+    page = desk.get(saved_url).content.decode()
+    assert "tech" in page and ">cs<" not in page and 'class="c-account"' not in page
+    keys = [v.key for v in queues.agent_views(other_agent)]
+    assert saved_url.rstrip("/").rsplit("/", 1)[-1] in keys  # shared
+
+
+def test_anonymous_and_customers_are_kept_out(client, db, departments):
+    from tests.factories import AgentFactory
+
+    assert client.get("/desk/views/mine/").status_code == 302
+    nobody = AgentFactory(username="cust", is_staff=False)
+    client.force_login(nobody)
+    assert client.get("/desk/views/mine/").status_code == 403
+    assert client.get("/").url == "/portal/"
+
+
+def test_root_and_admin_lead_agents_to_the_workspace(desk):
+    assert desk.get("/").url == "/desk/"
+    assert desk.get("/admin/").url == "/desk/"
+    assert desk.get("/admin/?config=1").status_code == 200

@@ -1,0 +1,180 @@
+"""Answering a customer on their channel (email, portal, live chat) and writing notes.
+
+Email goes out through the registered reply sender (``tickets.outbound``, the one path
+for agents' mail); a portal answer is a message the customer sees in the portal; a chat
+answer is a line in the live chat.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.uploadedfile import UploadedFile
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from portal.chat import chat_line_from_agent
+from portal.models import ChatConversation
+from tickets.errors import InvalidInput
+from tickets.models import Channel, ContactEmail, Direction, Message, Ticket
+from tickets.outbound import reply_sender
+from tickets.services import AttachmentIn, MessageIn, message_add
+from tickets.tagging import clean_tag_names
+
+MENTION = re.compile(r"(?<![\w.@])@([\w.+-]{1,150})")
+MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ReplyChannel:
+    channel: str
+    label: str
+    available: bool
+    default: bool = False
+    why_not: str = ""
+
+
+def live_chat(ticket: Ticket) -> ChatConversation | None:
+    """Return the ticket's chat that is still going on, if any."""
+    return (
+        ChatConversation.objects.filter(Q(ticket=ticket) | Q(ticket__merged_into=ticket))
+        .filter(ended_at__isnull=True)
+        .order_by("-started_at")
+        .first()
+    )
+
+
+def reply_channels(ticket: Ticket) -> list[ReplyChannel]:
+    """Return the channels an answer can go by, the customer's own marked default."""
+    last_inbound = (
+        Message.objects.filter(ticket=ticket, direction=Direction.INBOUND)
+        .order_by("-occurred_at", "-id")
+        .values_list("channel", flat=True)
+        .first()
+    ) or ticket.origin_channel
+    has_email = reply_sender(Channel.EMAIL) is not None and (
+        Message.objects.filter(ticket=ticket, channel=Channel.EMAIL).exists()
+        or ContactEmail.objects.filter(contact_id=ticket.contact_id).exists()
+    )
+    portal_ok = ticket.contact_id is not None and ticket.contact.is_verified
+    chat = live_chat(ticket) is not None
+    wanted = {"chat": "chat", "portal": "portal"}.get(last_inbound, "email")
+    options = [
+        ReplyChannel(
+            Channel.EMAIL, str(_("Email")), has_email, why_not=str(_("no customer address"))
+        ),
+        ReplyChannel(
+            Channel.PORTAL,
+            str(_("Portal")),
+            portal_ok,
+            why_not=str(_("the customer cannot sign in to the portal")),
+        ),
+        ReplyChannel(Channel.CHAT, str(_("Live chat")), chat, why_not=str(_("no live chat"))),
+    ]
+    available = [o.channel for o in options if o.available]
+    default = wanted if wanted in available else (available[0] if available else "")
+    return [
+        ReplyChannel(o.channel, o.label, o.available, o.channel == default, o.why_not)
+        for o in options
+    ]
+
+
+def attachments_in(files: Sequence[UploadedFile]) -> list[AttachmentIn]:
+    out = []
+    for upload in files:
+        if upload.size > MAX_ATTACHMENT_BYTES:
+            raise InvalidInput("attachments", f"{upload.name} is larger than 25 MB.")
+        out.append(
+            AttachmentIn(
+                filename=upload.name,
+                content=upload.read(),
+                content_type=upload.content_type or "application/octet-stream",
+            )
+        )
+    return out
+
+
+def with_signature(body: str, signature: str) -> str:
+    signature = signature.strip()
+    return f"{body.rstrip()}\n\n{signature}" if signature else body
+
+
+def reply_send(
+    *,
+    ticket: Ticket,
+    actor: AbstractBaseUser,
+    channel: str,
+    body: str,
+    cc: Sequence[str] = (),
+    attachments: Sequence[AttachmentIn] = (),
+) -> Message:
+    """Send the answer on ``channel`` and return its timeline message."""
+    if channel == Channel.EMAIL:
+        sender = reply_sender(Channel.EMAIL)
+        if sender is None:
+            raise InvalidInput("channel", "Email replies are not configured on this desk.")
+        return sender(ticket=ticket, body=body, actor=actor, cc=list(cc), attachments=attachments)
+    if cc:
+        raise InvalidInput("cc", "CC is for email answers only.")
+    if channel == Channel.PORTAL:
+        if ticket.contact_id is None or not ticket.contact.is_verified:
+            raise InvalidInput("channel", "This customer cannot sign in to the portal; use email.")
+        return message_add(
+            ticket=ticket,
+            message=MessageIn(
+                channel=Channel.PORTAL,
+                direction=Direction.OUTBOUND,
+                body_text=body,
+                author_user=actor,
+                attachments=attachments,
+            ),
+            actor=actor,
+        ).message
+    if channel == Channel.CHAT:
+        conversation = live_chat(ticket)
+        if conversation is None:
+            raise InvalidInput("channel", "The chat has ended; answer by email or portal.")
+        if attachments:
+            raise InvalidInput("attachments", "Chat lines carry no files; send them by email.")
+        return chat_line_from_agent(conversation=conversation, agent=actor, text=body)
+    raise InvalidInput("channel", f"{channel!r} is not a channel agents answer on.")
+
+
+def note_add(*, ticket: Ticket, actor: AbstractBaseUser, body: str) -> tuple[Message, list]:
+    """Add an internal note; return it and the agents it @mentions (to notify)."""
+    message = message_add(
+        ticket=ticket,
+        message=MessageIn(
+            channel=Channel.NOTE,
+            direction=Direction.INTERNAL,
+            body_text=body,
+            author_user=actor,
+        ),
+        actor=actor,
+    ).message
+    return message, mentioned_agents(body, exclude=actor)
+
+
+def mentioned_agents(text: str, *, exclude: AbstractBaseUser | None = None) -> list:
+    names = {m.group(1).rstrip(".").lower() for m in MENTION.finditer(text or "")}
+    if not names:
+        return []
+    agents = get_user_model().objects.filter(
+        is_active=True, is_staff=True, username__in=[n for n in names]
+    )
+    found = [a for a in agents if exclude is None or a.pk != exclude.pk]
+    lower = {a.username.lower() for a in found}
+    extra = names - lower
+    if extra:  # usernames are case-sensitive in Django; mentions are not
+        for agent in get_user_model().objects.filter(is_active=True, is_staff=True):
+            if agent.username.lower() in extra and (exclude is None or agent.pk != exclude.pk):
+                found.append(agent)
+    return found
+
+
+def parse_tags(value: str) -> list[str]:
+    return clean_tag_names((value or "").replace(",", " ").split())

@@ -1,0 +1,238 @@
+"""Forms of the workspace: saved views, the agent's settings, the composer, new tickets."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import available_timezones
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils.translation import gettext_lazy as _
+
+from tickets.errors import InvalidInput
+from tickets.models import Channel, Department, Severity
+from tickets.tagging import clean_tag_names
+
+from . import queues
+from .models import AgentProfile, NotificationKind, SavedView
+
+_ZONES = sorted(available_timezones())
+
+
+def _tags(value: str) -> list[str]:
+    try:
+        return clean_tag_names(value.replace(",", " ").split())
+    except InvalidInput as exc:
+        raise forms.ValidationError(exc.detail) from exc
+
+
+class SavedViewForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=80)
+    shared = forms.BooleanField(label=_("Share with every agent"), required=False)
+    statuses = forms.MultipleChoiceField(
+        label=_("Statuses"),
+        required=False,
+        choices=[(s.value, s.label) for s in queues.WORKING_STATUSES],
+        help_text=_("None: every unsolved ticket."),
+    )
+    assignee = forms.ChoiceField(
+        label=_("Assignee"),
+        required=False,
+        choices=[("", _("Anyone")), ("me", _("Me")), ("none", _("Nobody"))],
+    )
+    departments = forms.ModelMultipleChoiceField(
+        label=_("Departments"), required=False, queryset=Department.objects.filter(is_active=True)
+    )
+    channels = forms.MultipleChoiceField(
+        label=_("Channels"), required=False, choices=Channel.choices
+    )
+    severities = forms.TypedMultipleChoiceField(
+        label=_("Severities"), required=False, choices=Severity.choices, coerce=int
+    )
+    tags = forms.CharField(label=_("Tags (all of)"), required=False, max_length=200)
+    sla = forms.ChoiceField(
+        label=_("SLA"),
+        required=False,
+        choices=[("", _("Any")), ("at_risk", _("At risk")), ("breached", _("Breached"))],
+    )
+    needs_verification = forms.BooleanField(label=_("Needs verification"), required=False)
+    possible_duplicate = forms.BooleanField(label=_("Possible duplicate"), required=False)
+    columns = forms.MultipleChoiceField(
+        label=_("Columns"),
+        required=False,
+        choices=list(queues.COLUMNS.items()),
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args: Any, initial_view: queues.View | None = None, **kwargs: Any):
+        if initial_view is not None:
+            f = initial_view.filters
+            kwargs["initial"] = {
+                "statuses": list(f.statuses),
+                "assignee": f.assignee if f.assignee in ("me", "none") else "",
+                "departments": list(f.departments),
+                "channels": list(f.channels),
+                "severities": list(f.severities),
+                "tags": " ".join(f.tags),
+                "sla": f.sla,
+                "needs_verification": f.needs_verification,
+                "possible_duplicate": f.possible_duplicate,
+                "columns": list(initial_view.columns),
+            }
+        super().__init__(*args, **kwargs)
+
+    def clean_tags(self) -> list[str]:
+        return _tags(self.cleaned_data.get("tags") or "")
+
+    def filters(self) -> queues.ViewFilters:
+        data = self.cleaned_data
+        return queues.ViewFilters(
+            statuses=tuple(data["statuses"]),
+            assignee=data["assignee"],
+            departments=tuple(d.pk for d in data["departments"]),
+            channels=tuple(data["channels"]),
+            severities=tuple(data["severities"]),
+            tags=tuple(data["tags"]),
+            sla=data["sla"],
+            needs_verification=data["needs_verification"],
+            possible_duplicate=data["possible_duplicate"],
+        )
+
+    def save_for(self, user: AbstractBaseUser) -> SavedView:
+        from .services import saved_view_create
+
+        return saved_view_create(
+            owner=user,
+            name=self.cleaned_data["name"],
+            shared=self.cleaned_data["shared"],
+            filters=self.filters(),
+            columns=self.cleaned_data["columns"],
+        )
+
+
+class ProfileForm(forms.ModelForm):
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=[(z, z) for z in _ZONES])
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    notify = forms.MultipleChoiceField(
+        label=_("Notify me about"),
+        required=False,
+        choices=NotificationKind.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = AgentProfile
+        fields = [
+            "time_zone",
+            "language",
+            "signature",
+            "email_notifications",
+            "sound",
+            "browser_notifications",
+        ]
+        widgets = {"signature": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        muted = set(self.instance.muted_kinds or [])
+        self.fields["notify"].initial = [k for k in NotificationKind.values if k not in muted]
+
+    def save(self, commit: bool = True) -> AgentProfile:
+        wanted = set(self.cleaned_data.get("notify") or [])
+        self.instance.muted_kinds = [k for k in NotificationKind.values if k not in wanted]
+        return super().save(commit)
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    widget = MultipleFileInput
+
+    def clean(self, data: Any, initial: Any = None) -> list:
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data if item]
+        return [single(data, initial)] if data else []
+
+
+class ReplyForm(forms.Form):
+    """The composer: an answer on the customer's channel, or an internal note."""
+
+    body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 6}))
+    channel = forms.ChoiceField(label=_("Answer by"), choices=[])
+    cc = forms.CharField(label=_("CC"), required=False, max_length=500)
+    attachments = MultipleFileField(label=_("Attachments"), required=False)
+    signature = forms.BooleanField(label=_("Add my signature"), required=False, initial=True)
+    status_after = forms.ChoiceField(label=_("and set status"), required=False, choices=[])
+    assignee_after = forms.CharField(required=False, widget=forms.HiddenInput)
+    tags_add = forms.CharField(label=_("Add tags"), required=False, max_length=200)
+
+    def __init__(self, *args: Any, ticket: Any, profile: AgentProfile, **kwargs: Any) -> None:
+        from tickets.models import Status
+        from tickets.services import TRANSITIONS
+
+        from .composer import reply_channels
+
+        super().__init__(*args, **kwargs)
+        channels = reply_channels(ticket)
+        self.fields["channel"].choices = [(c.channel, c.label) for c in channels if c.available]
+        default = next((c.channel for c in channels if c.default), "")
+        self.fields["channel"].initial = default
+        allowed = TRANSITIONS.get(ticket.status, frozenset())
+        self.fields["status_after"].choices = [
+            ("", _("(keep %(status)s)") % {"status": ticket.get_status_display()})
+        ] + [(s.value, s.label) for s in Status if s in allowed]
+        self.fields["signature"].initial = bool(profile.signature)
+
+    def clean_cc(self) -> list[str]:
+        from django.core.validators import validate_email
+
+        out = []
+        for raw in (self.cleaned_data.get("cc") or "").replace(";", ",").split(","):
+            address = raw.strip().lower()
+            if not address:
+                continue
+            try:
+                validate_email(address)
+            except forms.ValidationError as exc:
+                raise forms.ValidationError(
+                    _("%(address)s is not an email address.") % {"address": raw.strip()}
+                ) from exc
+            out.append(address)
+        return out
+
+    def clean_tags_add(self) -> list[str]:
+        return _tags(self.cleaned_data.get("tags_add") or "")
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(label=_("Internal note"), widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class NewTicketForm(forms.Form):
+    """A ticket an agent opens: from a phone call, or for a customer."""
+
+    contact_email = forms.EmailField(label=_("Customer's email"), required=False)
+    contact_phone = forms.CharField(label=_("or phone"), required=False, max_length=40)
+    subject = forms.CharField(label=_("Subject"), max_length=255)
+    channel = forms.ChoiceField(
+        label=_("How the customer reached us"),
+        choices=[
+            ("phone", _("Phone call")),
+            ("email", _("Email")),
+            ("portal", _("On their behalf")),
+        ],
+    )
+    body = forms.CharField(
+        label=_("What the customer said"), widget=forms.Textarea(attrs={"rows": 6})
+    )
+    department = forms.ModelChoiceField(
+        label=_("Department"), queryset=Department.objects.filter(is_active=True)
+    )
+    severity = forms.TypedChoiceField(
+        label=_("Severity"), choices=Severity.choices, coerce=int, initial=Severity.S3
+    )
+    assign_to_me = forms.BooleanField(label=_("Assign to me"), required=False, initial=True)

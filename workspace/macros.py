@@ -1,0 +1,53 @@
+"""Macros: canned text with placeholders, plus the actions that go with it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q
+
+from tickets.models import Ticket
+
+from .models import AgentProfile, Macro
+
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def for_ticket(ticket: Ticket, profile: AgentProfile) -> list[Macro]:
+    """Return the active macros that fit the ticket's line, the agent's language first."""
+    line_id = getattr(ticket, "line_id", None)
+    macros = Macro.objects.filter(is_active=True).filter(
+        Q(line_id__isnull=True) | Q(line_id=line_id)
+    )
+    return sorted(macros, key=lambda m: (m.language not in ("", profile.language), m.name.lower()))
+
+
+def placeholders(ticket: Ticket, agent: AbstractBaseUser) -> dict[str, str]:
+    contact = ticket.contact if ticket.contact_id else None
+    account = ticket.account if ticket.account_id else None
+    return {
+        "customer_name": (contact.name if contact else "") or "",
+        "ticket_number": ticket.reference,
+        "reseller_id": (account.reseller_id if account else "") or "",
+        "account_name": account.name if account else "",
+        "agent_name": agent.get_full_name() or agent.get_username(),
+        "subject": ticket.subject,
+    }
+
+
+def render_text(text: str, values: dict[str, str]) -> str:
+    """Fill the ``{placeholder}``s; unknown ones stay as typed (so a typo shows)."""
+    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text or "")
+
+
+def apply(macro: Macro, ticket: Ticket, agent: AbstractBaseUser) -> dict[str, Any]:
+    """Return what the macro puts in the composer: text, status, assignee, tags."""
+    assignee = {"me": str(agent.pk), "nobody": "none"}.get(macro.assign, "")
+    return {
+        "body": render_text(macro.body, placeholders(ticket, agent)),
+        "status_after": macro.set_status,
+        "assignee_after": assignee,
+        "tags_add": macro.add_tags,
+    }

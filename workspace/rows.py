@@ -1,0 +1,131 @@
+"""Keep ``TicketRow`` (the lists' read model) in step with tickets and their SLA clocks.
+
+``rows_refresh`` rebuilds the rows of some tickets from their source rows in a fixed
+number of queries: one read of the tickets, one of their SLA clocks, one upsert. It is
+idempotent, so receivers call it for whatever a commit touched, and
+``manage.py workspace_rows`` rebuilds everything (after a restore, or to check).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from sla.models import TARGETS, TicketSla
+from tickets.models import Status, Ticket
+
+from .models import NO_DUE, TicketRow
+
+UNSOLVED_STATUSES = frozenset({Status.NEW, Status.OPEN, Status.PENDING_CUSTOMER, Status.ON_HOLD})
+ROW_FIELDS = [f.attname for f in TicketRow._meta.concrete_fields if f.attname != "ticket_id"]
+CHUNK = 1000
+
+
+def rows_refresh(ticket_ids: Iterable[int]) -> int:
+    """Rebuild the rows of these tickets (dropping those of deleted tickets); return how
+    many rows were written."""
+    ids = sorted(set(ticket_ids))
+    written = 0
+    for start in range(0, len(ids), CHUNK):
+        written += _refresh_chunk(ids[start : start + CHUNK])
+    return written
+
+
+def rows_rebuild_all(batch: int = CHUNK) -> int:
+    """Rebuild every ticket's row, in id order and batches; return how many."""
+    done, last = 0, 0
+    while True:
+        ids = list(
+            Ticket.objects.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch]
+        )
+        if not ids:
+            return done
+        done += _refresh_chunk(ids)
+        last = ids[-1]
+
+
+def _refresh_chunk(ids: list[int]) -> int:
+    tickets = list(
+        Ticket.objects.filter(pk__in=ids).values(
+            "id",
+            "number",
+            "subject",
+            "status",
+            "severity",
+            "department_id",
+            "assignee_id",
+            "account_id",
+            "contact_id",
+            "origin_channel",
+            "needs_verification",
+            "updated_at",
+            "created_at",
+            *(["line_id"] if _has_line() else []),
+        )
+    )
+    clocks = _clocks({t["id"] for t in tickets})
+    rows = [_row(t, clocks.get(t["id"])) for t in tickets]
+    with transaction.atomic():
+        gone = set(ids) - {t["id"] for t in tickets}
+        if gone:
+            TicketRow.objects.filter(ticket_id__in=gone).delete()
+        if rows:
+            TicketRow.objects.bulk_create(
+                rows, update_conflicts=True, unique_fields=["ticket"], update_fields=ROW_FIELDS
+            )
+    return len(rows)
+
+
+def _has_line() -> bool:
+    return any(f.attname == "line_id" for f in Ticket._meta.concrete_fields)
+
+
+def _clocks(ids: set[int]) -> dict[int, tuple[datetime | None, datetime | None]]:
+    """Return each ticket's earliest running deadline and its at-risk moment."""
+    out: dict[int, tuple[datetime | None, datetime | None]] = {}
+    columns = [c for name in TARGETS for c in (f"{name}_due", f"{name}_state")]
+    for row in TicketSla.objects.filter(ticket_id__in=ids).values(
+        "ticket_id", "explanation", *columns
+    ):
+        explained = (row["explanation"] or {}).get("targets", {})
+        best: tuple[datetime | None, datetime | None] = (None, None)
+        for name in TARGETS:
+            due = row[f"{name}_due"]
+            if row[f"{name}_state"] != "running" or due is None:
+                continue
+            if best[0] is None or due < best[0]:
+                risk = explained.get(name, {}).get("risk_at")
+                best = (due, datetime.fromisoformat(risk) if risk else None)
+        out[row["ticket_id"]] = best
+    return out
+
+
+def _row(
+    ticket: dict[str, Any], clock: tuple[datetime | None, datetime | None] | None
+) -> TicketRow:
+    due, risk_at = clock or (None, None)
+    unsolved = ticket["status"] in UNSOLVED_STATUSES
+    return TicketRow(
+        ticket_id=ticket["id"],
+        number=ticket["number"],
+        subject=ticket["subject"],
+        status=ticket["status"],
+        unsolved=unsolved,
+        severity=ticket["severity"],
+        department_id=ticket["department_id"],
+        assignee_id=ticket["assignee_id"],
+        account_id=ticket["account_id"],
+        contact_id=ticket["contact_id"],
+        line_id=ticket.get("line_id"),
+        origin_channel=ticket["origin_channel"],
+        needs_verification=ticket["needs_verification"],
+        # A waiting ticket's clocks are paused, a solved one's stopped: no countdown.
+        sla_due=due if unsolved else None,
+        sla_risk_at=risk_at if unsolved else None,
+        due_sort=due if (unsolved and due is not None) else NO_DUE,
+        last_activity_at=ticket["updated_at"],
+        created_at=ticket["created_at"],
+    )

@@ -1,0 +1,13 @@
+"""Celery tasks of the workspace: thin wrappers around its services."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from .notify import sla_alerts_collect
+
+
+@shared_task(name="workspace.collect_sla_alerts", soft_time_limit=50, time_limit=55, expires=55)
+def collect_sla_alerts() -> int:
+    """Notify assignees of the SLA alerts raised since the last run (beat, every minute)."""
+    return sla_alerts_collect()

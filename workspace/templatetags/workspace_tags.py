@@ -1,0 +1,89 @@
+"""Filters for the workspace: countdowns and times in the agent's zone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+
+from tickets.models import Channel, Status, format_reference
+
+register = template.Library()
+CHANNELS = dict(Channel.choices)
+STATUSES = dict(Status.choices)
+
+
+@register.filter
+def get(mapping: Any, key: Any) -> Any:
+    if not mapping:
+        return None
+    return mapping.get(key)
+
+
+def _span(seconds: float) -> str:
+    minutes = int(abs(seconds) // 60)
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {mins:02d}m"
+    return f"{mins}m"
+
+
+@register.simple_tag
+def countdown(due: datetime | None, now: datetime) -> SafeString:
+    """A deadline as a countdown ("in 2h 05m", "1h 10m overdue"), its time and zone in
+    the title; the page's script keeps the text current."""
+    if due is None:
+        return format_html('<span class="due none">{}</span>', "–")
+    seconds = (due - now).total_seconds()
+    local = timezone.localtime(due)
+    zone = timezone.get_current_timezone_name()
+    if seconds < 0:
+        text, css = _("%(span)s overdue") % {"span": _span(seconds)}, "overdue"
+    else:
+        text, css = _("in %(span)s") % {"span": _span(seconds)}, "soon" if seconds < 3600 else ""
+    return format_html(
+        '<time class="due {}" datetime="{}" title="{} ({})" data-due="{}">{}</time>',
+        css,
+        due.isoformat(),
+        local.strftime("%Y-%m-%d %H:%M"),
+        zone,
+        int(due.timestamp()),
+        text,
+    )
+
+
+@register.simple_tag
+def when(value: datetime | None) -> SafeString:
+    """A moment in the agent's zone, the zone named in the title."""
+    if value is None:
+        return format_html("{}", "–")
+    local = timezone.localtime(value)
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        value.isoformat(),
+        timezone.get_current_timezone_name(),
+        local.strftime("%d %b %H:%M"),
+    )
+
+
+@register.filter
+def channel_label(value: str) -> str:
+    return _(CHANNELS.get(value, value))
+
+
+@register.filter
+def status_label(value: str) -> str:
+    return _(STATUSES.get(value, value))
+
+
+@register.filter
+def reference(number: int) -> str:
+    return format_reference(number)

@@ -1,0 +1,285 @@
+"""The conversation of a ticket as the workspace shows it: every channel's messages,
+notes, calls and chat transcripts, merges, splits, changes and SLA alerts, in order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+from sla.models import TARGET_LABELS, AlertKind, SlaAlert
+from tickets.models import (
+    Attachment,
+    Channel,
+    Department,
+    EventKind,
+    Message,
+    Status,
+    Ticket,
+    TicketEvent,
+    format_reference,
+)
+from tickets.sanitize import html_for_display
+from tickets.selectors import ticket_timeline
+
+from . import previews
+
+# Events the conversation shows as a line of their own (messages show themselves).
+SHOWN_EVENTS = frozenset(
+    {
+        EventKind.STATUS_CHANGED,
+        EventKind.ASSIGNED,
+        EventKind.DEPARTMENT_CHANGED,
+        EventKind.SEVERITY_CHANGED,
+        EventKind.MERGED,
+        EventKind.ABSORBED,
+        EventKind.UNMERGED,
+        EventKind.RELEASED,
+        EventKind.SENDER_VERIFIED,
+        EventKind.TAGS_CHANGED,
+        EventKind.SPLIT,
+    }
+)
+
+
+@dataclass
+class Entry:
+    """One item of the conversation."""
+
+    kind: str  # message | chat | event | sla
+    at: datetime
+    sort_key: tuple
+    message: Message | None = None
+    lines: list[Message] = field(default_factory=list)  # a chat transcript's lines
+    html: SafeString | None = None
+    blocked_images: int = 0
+    text: str = ""
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    css: str = ""
+
+
+def conversation(ticket: Ticket, *, remote_images_for: set[int] = frozenset()) -> list[Entry]:
+    """Return the ticket's conversation, oldest first (chat lines grouped by conversation
+    run, each event and SLA alert as a line)."""
+    entries: list[Entry] = []
+    for message in ticket_timeline(ticket):
+        key = (message.occurred_at, 0, message.pk)
+        last = entries[-1] if entries else None
+        if message.channel == Channel.CHAT and last is not None and last.kind == "chat":
+            last.lines.append(message)
+            continue
+        if message.channel == Channel.CHAT:
+            entries.append(
+                Entry("chat", message.occurred_at, key, message=message, lines=[message])
+            )
+            continue
+        entries.append(message_entry(message, allow_remote=message.pk in remote_images_for))
+    entries += _event_entries(ticket)
+    entries += _sla_entries(ticket)
+    entries.sort(key=lambda e: e.sort_key)
+    return entries
+
+
+def message_entry(message: Message, *, allow_remote: bool = False) -> Entry:
+    """Return one message ready to render: its HTML made safe to show (remote images
+    blocked unless ``allow_remote``, ``cid:`` images from its attachments)."""
+    attachments = list(message.attachments.all())
+    by_cid = {a.content_id.strip("<>"): a for a in attachments if a.content_id}
+    entry = Entry(
+        "message",
+        message.occurred_at,
+        (message.occurred_at, 0, message.pk),
+        message=message,
+        css=f"{message.direction} ch-{message.channel}",
+        attachments=[previews.describe(a) for a in attachments if not _shown_inline(a, message)],
+    )
+    if message.body_html:
+
+        def inline_url(content_id: str) -> str | None:
+            found = by_cid.get(content_id)
+            if found is None or not previews.is_image(found):
+                return None
+            return reverse("workspace:attachment_inline", args=[found.pk])
+
+        html, entry.blocked_images = html_for_display(
+            message.body_html, inline_url=inline_url, allow_remote=allow_remote
+        )
+        entry.html = mark_safe(html)  # noqa: S308 - cleaned by nh3 just above
+    return entry
+
+
+def _shown_inline(attachment: Attachment, message: Message) -> bool:
+    return bool(
+        attachment.content_id
+        and attachment.is_inline
+        and f"cid:{attachment.content_id.strip('<>')}" in (message.body_html or "")
+    )
+
+
+def _event_entries(ticket: Ticket) -> list[Entry]:
+    events = list(
+        TicketEvent.objects.filter(ticket=ticket, kind__in=SHOWN_EVENTS)
+        .select_related("actor")
+        .order_by("created_at", "id")
+    )
+    names = _names(events)
+    return [
+        Entry(
+            "event",
+            e.created_at,
+            (e.created_at, 1, e.pk),
+            text=describe_event(e, names),
+            css=f"ev-{e.kind}",
+        )
+        for e in events
+    ]
+
+
+def _sla_entries(ticket: Ticket) -> list[Entry]:
+    out = []
+    for alert in SlaAlert.objects.filter(ticket=ticket).order_by("created_at", "id"):
+        label = TARGET_LABELS.get(alert.target, alert.target)
+        text = (
+            _("SLA breached: %(target)s was due")
+            if alert.kind == AlertKind.BREACHED
+            else _("SLA at risk: %(target)s is due soon")
+        ) % {"target": _(label).lower()}
+        out.append(
+            Entry(
+                "sla",
+                alert.created_at,
+                (alert.created_at, 2, alert.pk),
+                text=text,
+                css=f"sla-{alert.kind}",
+                message=None,
+            )
+        )
+        out[-1].due = alert.due_at  # type: ignore[attr-defined]
+    return out
+
+
+def _names(events: list[TicketEvent]) -> dict[str, dict[int, str]]:
+    users, departments, tickets = set(), set(), set()
+    for e in events:
+        if e.kind == EventKind.ASSIGNED:
+            users |= {e.data.get("assignee"), e.data.get("previous")}
+        elif e.kind == EventKind.DEPARTMENT_CHANGED:
+            departments |= {e.data.get("department"), e.data.get("previous")}
+        elif e.kind in (EventKind.MERGED, EventKind.UNMERGED):
+            tickets.add(e.data.get("target"))
+        elif e.kind in (EventKind.ABSORBED, EventKind.RELEASED):
+            tickets.add(e.data.get("source"))
+        elif e.kind == EventKind.SPLIT:
+            tickets.add(e.data.get("ticket"))
+    user_model = get_user_model()
+    return {
+        "users": {
+            u.pk: u.get_full_name() or u.get_username()
+            for u in user_model.objects.filter(pk__in=users - {None})
+        },
+        "departments": dict(
+            Department.objects.filter(pk__in=departments - {None}).values_list("pk", "name")
+        ),
+        "tickets": {
+            pk: format_reference(n)
+            for pk, n in Ticket.objects.filter(pk__in=tickets - {None}).values_list("pk", "number")
+        },
+    }
+
+
+def describe_event(event: TicketEvent, names: dict[str, dict[int, str]] | None = None) -> str:
+    """Return one line saying what the event did, e.g. "alice set the status to Solved"."""
+    names = names or _names([event])
+    who = (
+        (event.actor.get_full_name() or event.actor.get_username())
+        if event.actor
+        else _("The desk")
+    )
+    data = event.data or {}
+    statuses = dict(Status.choices)
+    kind = event.kind
+    if kind == EventKind.STATUS_CHANGED:
+        return _("%(who)s set the status to %(status)s") % {
+            "who": who,
+            "status": _(statuses.get(data.get("status"), data.get("status", ""))),
+        }
+    if kind == EventKind.ASSIGNED:
+        if data.get("assignee") is None:
+            return _("%(who)s unassigned the ticket") % {"who": who}
+        return _("%(who)s assigned it to %(agent)s") % {
+            "who": who,
+            "agent": names["users"].get(data.get("assignee"), "?"),
+        }
+    if kind == EventKind.DEPARTMENT_CHANGED:
+        return _("%(who)s moved it to %(department)s") % {
+            "who": who,
+            "department": names["departments"].get(data.get("department"), "?"),
+        }
+    if kind == EventKind.SEVERITY_CHANGED:
+        return _("%(who)s set the severity to S%(severity)s") % {
+            "who": who,
+            "severity": data.get("severity"),
+        }
+    if kind == EventKind.MERGED:
+        return _("%(who)s merged this ticket into %(ticket)s") % {
+            "who": who,
+            "ticket": names["tickets"].get(data.get("target"), "?"),
+        }
+    if kind == EventKind.ABSORBED:
+        return _("%(who)s merged %(ticket)s into this ticket") % {
+            "who": who,
+            "ticket": names["tickets"].get(data.get("source"), "?"),
+        }
+    if kind == EventKind.UNMERGED:
+        return _("%(who)s took this ticket back out of %(ticket)s") % {
+            "who": who,
+            "ticket": names["tickets"].get(data.get("target"), "?"),
+        }
+    if kind == EventKind.RELEASED:
+        return _("%(who)s took %(ticket)s back out of this ticket") % {
+            "who": who,
+            "ticket": names["tickets"].get(data.get("source"), "?"),
+        }
+    if kind == EventKind.SENDER_VERIFIED:
+        return _("%(who)s verified the sender %(email)s") % {
+            "who": who,
+            "email": data.get("email", ""),
+        }
+    if kind == EventKind.TAGS_CHANGED:
+        parts = [f"+{t}" for t in data.get("added", [])] + [
+            f"−{t}" for t in data.get("removed", [])
+        ]
+        return _("%(who)s changed the tags: %(tags)s") % {"who": who, "tags": " ".join(parts)}
+    if kind == EventKind.SPLIT:
+        return _("%(who)s split a message off into %(ticket)s") % {
+            "who": who,
+            "ticket": names["tickets"].get(data.get("ticket"), "?"),
+        }
+    if kind == EventKind.MESSAGE_ADDED:
+        direction = data.get("direction")
+        if direction == "inbound":
+            return _("The customer wrote (%(channel)s)") % {"channel": data.get("channel", "")}
+        if direction == "internal":
+            return _("%(who)s added an internal note") % {"who": who}
+        return _("%(who)s replied (%(channel)s)") % {"who": who, "channel": data.get("channel")}
+    if kind == EventKind.CREATED:
+        return _("The ticket was opened")
+    return str(event.get_kind_display())
+
+
+def event_news(events: list[TicketEvent]) -> list[str]:
+    """Return what happened in ``events`` (newer than a stale page), one line each."""
+    names = _names(events)
+    return [describe_event(e, names) for e in events]
+
+
+def ticket_link(ticket_id: int, number: int) -> SafeString:
+    return format_html(
+        '<a href="{}">{}</a>', reverse("workspace:ticket", args=[number]), format_reference(number)
+    )

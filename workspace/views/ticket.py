@@ -1,0 +1,388 @@
+"""The ticket page: conversation first, then the composer; the side panel beside it.
+
+Changes post here with the version of the ticket the page was rendered from; a change
+based on an outdated page is refused with what happened since (HTTP 409), and what the
+agent typed is kept in the form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+)
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from duplicates.models import DuplicateFlag, FlagStatus
+from duplicates.services import flag_dismiss, flag_merge
+from tickets import services
+from tickets.errors import InvalidInput, StaleTicket, TicketError
+from tickets.models import Department, Message, Severity, Status, Ticket
+from tickets.selectors import parse_reference
+
+from .. import composer, macros, panel, presence, previews, timeline
+from ..access import access_attachment, access_ticket, agent_required
+from ..forms import ReplyForm
+
+
+def _version(request: HttpRequest) -> int:
+    value = request.POST.get("version", "")
+    if not value.isdigit():
+        raise InvalidInput("version", _("The form is missing the ticket version; reload it."))
+    return int(value)
+
+
+def page_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str, Any]:
+    """Return everything the ticket page renders (the same for GET and a refused POST)."""
+    now = timezone.now()
+    shown = {int(v) for v in request.GET.getlist("images") if v.isdigit()}
+    context: dict[str, Any] = {
+        "ticket": ticket,
+        "version": services.ticket_version(ticket.pk),
+        "entries": timeline.conversation(ticket, remote_images_for=shown),
+        "now": now,
+        "others": panel.other_open_tickets(ticket),
+        "sla": panel.sla_panel(ticket, now),
+        "flags": panel.duplicate_flags(ticket),
+        "addresses": panel.contact_addresses(ticket),
+        "follow_ups": list(ticket.follow_ups.order_by("number")[:10]),
+        "tags": list(ticket.tags.values_list("name", flat=True)),
+        "agents": get_user_model()
+        .objects.filter(is_active=True, is_staff=True)
+        .order_by("username"),
+        "departments": Department.objects.filter(is_active=True),
+        "statuses": [
+            (s, label)
+            for s, label in Status.choices
+            if s == ticket.status or s in services.TRANSITIONS.get(ticket.status, ())
+        ],
+        "severities": Severity.choices,
+        "live": ticket.status not in (Status.MERGED, Status.CLOSED),
+        "channels": composer.reply_channels(ticket),
+        "macros": macros.for_ticket(ticket, request.agent_profile),
+        "viewers": presence.others(ticket.pk, request.user.pk),
+    }
+    context.setdefault("reply_form", ReplyForm(ticket=ticket, profile=request.agent_profile))
+    context.update(extra)
+    return context
+
+
+@require_GET
+@agent_required
+def ticket_page(request: HttpRequest, number: int) -> HttpResponse:
+    ticket = access_ticket(request, number)
+    presence.seen(ticket.pk, request.user, typing=False)
+    return render(request, "workspace/ticket/page.html", page_context(request, ticket))
+
+
+@require_GET
+@agent_required
+def ticket_message(request: HttpRequest, number: int, message_id: int) -> HttpResponse:
+    """One message again (htmx), e.g. with its remote images shown on request."""
+    ticket = access_ticket(request, number)
+    message = Message.objects.filter(pk=message_id, ticket=ticket).first()
+    if message is None:
+        raise Http404("No such message on this ticket.")
+    entry = timeline.message_entry(message, allow_remote=request.GET.get("images") == "1")
+    return render(
+        request, "workspace/ticket/_message.html", {"entry": entry, "ticket": ticket, "live": True}
+    )
+
+
+def refused(request: HttpRequest, ticket: Ticket, exc: StaleTicket, **extra: Any) -> HttpResponse:
+    """The page again, with what changed since the agent's version and their input kept."""
+    news = timeline.event_news(exc.events)
+    context = page_context(request, ticket, stale_news=news, stale_message=exc.message, **extra)
+    return render(request, "workspace/ticket/page.html", context, status=409)
+
+
+def _change(
+    request: HttpRequest,
+    number: int,
+    act: Callable[[Ticket], str],
+    *,
+    check_version: bool = True,
+) -> HttpResponse:
+    """Run ``act`` (service calls) on the ticket in one transaction, after checking the
+    page's version; go back to the ticket with its outcome."""
+    ticket = access_ticket(request, number)
+    try:
+        with transaction.atomic():
+            if check_version:
+                services.ticket_version_check(ticket=ticket, version=_version(request))
+            done = act(ticket)
+    except StaleTicket as exc:
+        return refused(request, access_ticket(request, number), exc)
+    except TicketError as exc:
+        messages.error(request, exc.message)
+    else:
+        if done:
+            messages.success(request, done)
+    return HttpResponseRedirect(reverse("workspace:ticket", args=[number]))
+
+
+@require_POST
+@agent_required(change=True)
+def ticket_update(request: HttpRequest, number: int) -> HttpResponse:
+    """Status, assignee, department, severity and tags from the side panel."""
+
+    def act(ticket: Ticket) -> str:
+        return apply_fields(request, ticket, request.POST)
+
+    return _change(request, number, act)
+
+
+def apply_fields(request: HttpRequest, ticket: Ticket, data: Any) -> str:
+    """Apply the ticket fields posted (only those that differ), each through its service."""
+    actor = request.user
+    changed = []
+    ticket = Ticket.objects.get(pk=ticket.pk)
+    if (value := data.get("department")) and value.isdigit() and int(value) != ticket.department_id:
+        department = Department.objects.filter(pk=int(value)).first()
+        if department is None:
+            raise InvalidInput("department", _("Choose a department."))
+        ticket = services.ticket_department_set(ticket=ticket, department=department, actor=actor)
+        changed.append(_("department"))
+    if (value := data.get("severity")) and value.isdigit() and int(value) != ticket.severity:
+        ticket = services.ticket_severity_set(ticket=ticket, severity=int(value), actor=actor)
+        changed.append(_("severity"))
+    if "assignee" in data:
+        value = data.get("assignee") or ""
+        wanted = actor.pk if value == "me" else int(value) if value.isdigit() else None
+        if wanted != ticket.assignee_id:
+            assignee = get_user_model().objects.filter(pk=wanted).first() if wanted else None
+            ticket = services.ticket_assign(ticket=ticket, assignee=assignee, actor=actor)
+            changed.append(_("assignee"))
+    if "tags" in data:
+        wanted_tags = set(composer.parse_tags(data.get("tags", "")))
+        current = set(ticket.tags.values_list("name", flat=True))
+        if wanted_tags != current:
+            services.ticket_tags_set(
+                ticket=ticket, add=wanted_tags - current, remove=current - wanted_tags, actor=actor
+            )
+            changed.append(_("tags"))
+    if (value := data.get("status")) and value != ticket.status:
+        services.ticket_status_set(ticket=ticket, status=value, actor=actor)
+        changed.append(_("status"))
+    if not changed:
+        return _("Nothing to change.")
+    return _("Saved: %(fields)s.") % {"fields": ", ".join(changed)}
+
+
+@require_POST
+@agent_required(change=True)
+def ticket_verify(request: HttpRequest, number: int) -> HttpResponse:
+    def act(ticket: Ticket) -> str:
+        done = services.ticket_sender_verify(ticket=ticket, actor=request.user)
+        return _("%(contact)s is now a verified contact of %(account)s.") % {
+            "contact": done.contact,
+            "account": done.account,
+        }
+
+    return _change(request, number, act)
+
+
+@require_POST
+@agent_required(change=True)
+def ticket_unmerge(request: HttpRequest, number: int) -> HttpResponse:
+    def act(ticket: Ticket) -> str:
+        services.ticket_unmerge(
+            ticket=ticket, actor=request.user, reason=request.POST.get("reason", "")[:500]
+        )
+        return _("%(ticket)s is un-merged: its messages are back on it.") % {
+            "ticket": ticket.reference
+        }
+
+    return _change(request, number, act, check_version=False)
+
+
+@require_POST
+@agent_required(change=True)
+def ticket_split(request: HttpRequest, number: int, message_id: int) -> HttpResponse:
+    ticket = access_ticket(request, number)
+    message = Message.objects.filter(pk=message_id, ticket=ticket).first()
+    if message is None:
+        raise Http404("No such message on this ticket.")
+    try:
+        with transaction.atomic():
+            services.ticket_version_check(ticket=ticket, version=_version(request))
+            new = services.ticket_split(
+                message=message, actor=request.user, subject=request.POST.get("subject", "")
+            )
+    except StaleTicket as exc:
+        return refused(request, access_ticket(request, number), exc)
+    except TicketError as exc:
+        messages.error(request, exc.message)
+        return HttpResponseRedirect(reverse("workspace:ticket", args=[number]))
+    messages.success(
+        request,
+        _("The message is now %(new)s, linked to %(old)s.")
+        % {"new": new.reference, "old": ticket.reference},
+    )
+    return HttpResponseRedirect(reverse("workspace:ticket", args=[new.number]))
+
+
+@agent_required(change=True)
+def ticket_merge(request: HttpRequest, number: int) -> HttpResponse:
+    """Merge this ticket into another one (or another one into this): a confirmation page
+    first, which says so loudly when the two belong to different accounts."""
+    ticket = access_ticket(request, number)
+    other_number = parse_reference(request.POST.get("other") or request.GET.get("other", ""))
+    other = access_ticket(request, other_number) if other_number else None
+    if other is None or other.pk == ticket.pk:
+        messages.error(request, _("Type the number of the other ticket, e.g. SD-100001."))
+        return HttpResponseRedirect(reverse("workspace:ticket", args=[number]))
+    into_other = (request.POST.get("direction") or request.GET.get("direction")) != "into_this"
+    source, target = (ticket, other) if into_other else (other, ticket)
+    across = source.account_id != target.account_id
+    if (
+        request.method != "POST"
+        or "confirm" not in request.POST
+        or (across and request.POST.get("confirm_accounts") != "1")
+    ):
+        return render(
+            request,
+            "workspace/ticket/merge_confirm.html",
+            {
+                "ticket": ticket,
+                "source": source,
+                "target": target,
+                "across": across,
+                "direction": "into_other" if into_other else "into_this",
+                "version": services.ticket_version(ticket.pk),
+                "missing_confirmation": request.method == "POST" and across,
+            },
+        )
+
+    def act(current: Ticket) -> str:
+        services.ticket_merge(source=source, target=target, actor=request.user)
+        DuplicateFlag.objects.filter(
+            ticket_id__in=[source.pk, target.pk],
+            candidate_id__in=[source.pk, target.pk],
+            status=FlagStatus.SUGGESTED,
+        ).update(status=FlagStatus.MERGED, updated_at=timezone.now())
+        return _("%(source)s is merged into %(target)s.") % {
+            "source": source.reference,
+            "target": target.reference,
+        }
+
+    response = _change(request, number, act)
+    if (
+        response.status_code == 302
+        and Ticket.objects.filter(pk=source.pk, merged_into=target.pk).exists()
+    ):
+        return HttpResponseRedirect(reverse("workspace:ticket", args=[target.number]))
+    return response
+
+
+@require_POST
+@agent_required(change=True)
+def flag_action(request: HttpRequest, number: int, flag_id: int) -> HttpResponse:
+    """Merge or dismiss a duplicate flag naming this ticket (one click)."""
+    ticket = access_ticket(request, number)
+    flag = DuplicateFlag.objects.select_related("ticket", "candidate").filter(pk=flag_id).first()
+    if flag is None or ticket.pk not in (flag.ticket_id, flag.candidate_id):
+        raise Http404("No such flag on this ticket.")
+    action = request.POST.get("action")
+
+    def act(current: Ticket) -> str:
+        if action == "dismiss":
+            flag_dismiss(flag=flag, actor=request.user)
+            return _("Not a duplicate: the flag is dismissed.")
+        if (
+            flag.ticket.account_id != flag.candidate.account_id
+            and request.POST.get("confirm_accounts") != "1"
+        ):
+            raise InvalidInput(
+                "confirm",
+                _("These tickets belong to different accounts: use Merge… to confirm that."),
+            )
+        flag_merge(flag=flag, actor=request.user)
+        return _("%(source)s is merged into %(target)s.") % {
+            "source": flag.ticket.reference,
+            "target": flag.candidate.reference,
+        }
+
+    response = _change(request, number, act)
+    if action != "dismiss" and response.status_code == 302 and flag.ticket_id == ticket.pk:
+        merged = Ticket.objects.get(pk=ticket.pk)
+        if merged.merged_into_id:
+            return HttpResponseRedirect(
+                reverse("workspace:ticket", args=[merged.merged_into.number])
+            )
+    return response
+
+
+# --- attachments --------------------------------------------------------------------------
+
+
+@require_GET
+@agent_required
+def attachment_download(request: HttpRequest, attachment_id: int) -> FileResponse:
+    attachment = access_attachment(request, attachment_id)
+    # Always a download: an HTML or SVG file from a customer must not render in our origin.
+    return FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.filename,
+        content_type="application/octet-stream",
+    )
+
+
+@require_GET
+@agent_required
+def attachment_inline(request: HttpRequest, attachment_id: int) -> HttpResponse:
+    """An image attachment (or ``cid:`` inline image) shown in the page."""
+    attachment = access_attachment(request, attachment_id)
+    found = previews.image_bytes(attachment)
+    if found is None:
+        raise Http404("Not an image that can be shown; download it instead.")
+    data, content_type = found
+    response = HttpResponse(data, content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@require_GET
+@agent_required
+def attachment_preview(request: HttpRequest, attachment_id: int) -> HttpResponse:
+    """A text attachment shown escaped, or a PDF's first page as an image."""
+    attachment = access_attachment(request, attachment_id)
+    found = previews.kind(attachment)
+    if found == "pdf" and request.GET.get("png") == "1":
+        png = previews.pdf_first_page_png(attachment)
+        if png is None:
+            raise Http404("This PDF cannot be previewed; download it instead.")
+        response = HttpResponse(png, content_type="image/png")
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        return response
+    context: dict[str, Any] = {
+        "attachment": attachment,
+        "kind": found,
+        "ticket": attachment.message.ticket,
+    }
+    if found == "text":
+        context["text"], context["cut"] = previews.text_preview(attachment)
+    elif found == "pdf":
+        context["pdf_png_url"] = (
+            reverse("workspace:attachment_preview", args=[attachment.pk]) + "?png=1"
+        )
+    else:
+        raise Http404("No preview for this file; download it instead.")
+    return render(request, "workspace/ticket/preview.html", context)
