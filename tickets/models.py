@@ -240,6 +240,10 @@ class Ticket(models.Model):
         indexes = [
             models.Index(fields=["status", "-updated_at"], name="ticket_status_updated"),
             models.Index(fields=["-updated_at", "-id"], name="ticket_updated"),
+            # Duplicate detection reads an account's and a contact's recent tickets per new
+            # ticket: the window only, not every ticket a big reseller ever opened.
+            models.Index(fields=["account", "-created_at"], name="ticket_account_created"),
+            models.Index(fields=["contact", "-created_at"], name="ticket_contact_created"),
         ]
         constraints = [
             _choice_check("status", Status, "ticket_status_valid"),
