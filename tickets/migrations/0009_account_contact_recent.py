@@ -5,19 +5,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0008_event_kinds_of_problems_tags_and_split'),
+        ("tickets", "0008_event_kinds_of_problems_tags_and_split"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['account', '-created_at'], name='ticket_account_created'),
+            model_name="ticket",
+            index=models.Index(fields=["account", "-created_at"], name="ticket_account_created"),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['contact', '-created_at'], name='ticket_contact_created'),
+            model_name="ticket",
+            index=models.Index(fields=["contact", "-created_at"], name="ticket_contact_created"),
         ),
     ]
