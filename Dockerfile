@@ -15,6 +15,7 @@ COPY kb ./kb
 COPY api ./api
 COPY duplicates ./duplicates
 COPY workspace ./workspace
+COPY outbox ./outbox
 COPY templates ./templates
 COPY manage.py ./
 RUN pip install . && useradd --system --home-dir /app supportdesk \

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from tickets.errors import TicketError
 from tickets.models import Department, Direction, Message, Status, Ticket
-from tickets.outbound import reply_sender
+from tickets.outbound import reply_sender, ticket_reply
 from tickets.problems import FINISHED, problem_open
 from tickets.services import MessageIn, message_add
 
@@ -155,7 +155,9 @@ def problem_reply_all(
 
     ``bodies`` maps a language (``en``, ``nl``, ``de``, ``es``, ``ru``) to the reply text;
     an incident in a language without a text gets ``bodies[default]``. Channels with a
-    registered reply sender (email) send through it; chat, portal and phone replies are
+    registered reply sender (email) go through ``tickets.outbound.ticket_reply``, the reply
+    path of every agents' screen (mail is stored in the outbox and sent by a worker); chat,
+    portal and phone replies are
     outbound messages on the incident (the chat window and the portal show them, the
     phone log lists them to read out on the call back).
     """
@@ -188,9 +190,10 @@ _LIVE = [s for s in Status.values if s not in (Status.CLOSED, Status.MERGED)]
 
 
 def _reply(incident: Ticket, body: str, actor: AbstractBaseUser, problem: Ticket) -> Message:
-    sender = reply_sender(incident.origin_channel)
-    if sender is not None:
-        return sender(ticket=incident, body=body, actor=actor)
+    if reply_sender(incident.origin_channel) is not None:  # email: stored in the outbox
+        return ticket_reply(
+            ticket=incident, body=body, actor=actor, channel=incident.origin_channel
+        )
     return message_add(
         ticket=incident,
         message=MessageIn(

@@ -36,7 +36,6 @@ from .submission import (
     CUSTOM_DEVELOPMENT,
     CUSTOM_DEVELOPMENT_ANSWER,
     Submission,
-    submission_confirm,
     submission_open,
 )
 
@@ -164,13 +163,12 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
                         channel=Channel.PORTAL,
                         contact=contact,
                         attachments=attachments_in(data["attachments"]),
+                        confirm_to=_primary_email(contact) or "",
                     )
                 )
             except InvalidInput as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, exc.detail)
             else:
-                if email := _primary_email(contact):
-                    submission_confirm(ticket=result.ticket, to=email)
                 return HttpResponseRedirect(
                     reverse("portal:ticket_submitted", args=[result.ticket.number])
                 )

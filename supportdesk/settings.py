@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "channels_app",
     "sla",
     "duplicates",
+    "outbox",
     "drf_spectacular",
     "kb",
     "portal",
@@ -228,6 +229,8 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# Seconds an SMTP connection may hang before the send counts as a temporary failure.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 ANYMAIL = {
     # Shared secret for inbound/tracking webhooks ("user:password" basic auth).
     "WEBHOOK_SECRET": env_str("ANYMAIL_WEBHOOK_SECRET") or None,
@@ -262,8 +265,6 @@ LOGGING = {
 SUPPORTDESK_MAGIC_LINK_MAX_AGE = env_int("SUPPORTDESK_MAGIC_LINK_MAX_AGE", 900)
 # An agent counts as online for chat this long after the last heartbeat from the admin.
 SUPPORTDESK_PRESENCE_TIMEOUT = env_int("SUPPORTDESK_PRESENCE_TIMEOUT", 90)
-# Largest attachment the portal and API accept (bytes).
-SUPPORTDESK_PORTAL_MAX_UPLOAD = env_int("SUPPORTDESK_PORTAL_MAX_UPLOAD", 10 * 1024 * 1024)
 # HMAC-SHA256 secrets of integrations that sign request bodies instead of sending a token:
 # "name:secret,name2:secret2" (integrations can also be created in the admin).
 SUPPORTDESK_API_HMAC_SECRETS = dict(
@@ -287,17 +288,26 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
 }
 
-# --- Email channel (issue 3) ------------------------------------------------------------
-# Attachments larger than this, or of a blocked type, are not stored; the message is,
-# with a note saying what was left out.
-SUPPORTDESK_EMAIL_MAX_ATTACHMENT_BYTES = env_int(
-    "SUPPORTDESK_EMAIL_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024
+# --- Attachments: one policy for every channel (tickets/attachment_policy.py) ----------
+# Files larger than this, of a blocked extension or type, or with executable content are
+# never stored: email keeps the mail with a note, the portal and the API refuse the file.
+# (The SUPPORTDESK_EMAIL_* names are the former, email-only ones, still read.)
+SUPPORTDESK_ATTACHMENT_MAX_BYTES = env_int(
+    "SUPPORTDESK_ATTACHMENT_MAX_BYTES",
+    env_int("SUPPORTDESK_EMAIL_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024),
 )
-SUPPORTDESK_EMAIL_BLOCKED_EXTENSIONS = env_list(
-    "SUPPORTDESK_EMAIL_BLOCKED_EXTENSIONS",
-    [".exe", ".scr", ".bat", ".cmd", ".com", ".pif", ".vbs", ".vbe", ".js", ".jse", ".msi",
-     ".hta", ".cpl", ".jar", ".ps1", ".lnk", ".reg", ".wsf", ".dll"],
+SUPPORTDESK_ATTACHMENT_BLOCKED_EXTENSIONS = env_list(
+    "SUPPORTDESK_ATTACHMENT_BLOCKED_EXTENSIONS",
+    env_list(
+        "SUPPORTDESK_EMAIL_BLOCKED_EXTENSIONS",
+        [".exe", ".scr", ".bat", ".cmd", ".com", ".pif", ".vbs", ".vbe", ".js", ".jse", ".msi",
+         ".msp", ".hta", ".cpl", ".jar", ".ps1", ".psm1", ".lnk", ".reg", ".wsf", ".wsh",
+         ".dll", ".sys", ".gadget", ".application", ".appx", ".msix"],
+    ),
 )  # fmt: skip
+SUPPORTDESK_EMAIL_MAX_ATTACHMENT_BYTES = SUPPORTDESK_ATTACHMENT_MAX_BYTES
+
+# --- Email channel (issue 3) ------------------------------------------------------------
 # The reseller ID customers quote in a subject or body (first group = the ID).
 SUPPORTDESK_RESELLER_PATTERN = env_str(
     "SUPPORTDESK_RESELLER_PATTERN", r"(?i)reseller\s*(?:id)?\s*[:#]?\s*(\d{3,10})\b"
@@ -373,3 +383,20 @@ DUPLICATES_PROBLEM_WINDOW_HOURS = env_int("DUPLICATES_PROBLEM_WINDOW_HOURS", 6)
 DUPLICATES_SERVICES = tuple(
     name.strip() for name in env_str("DUPLICATES_SERVICES", "").split(",") if name.strip()
 )
+
+# --- Outbox: every outgoing mail is stored, then sent by a worker (issue 11) -------------
+# Mails per send task (one mail-server connection each).
+SUPPORTDESK_OUTBOX_BATCH = env_int("SUPPORTDESK_OUTBOX_BATCH", 50)
+# Temporary failures wait this long, doubling per attempt up to the maximum, and give up
+# (status failed, "send again" in the admin) once the mail is this many hours old.
+SUPPORTDESK_OUTBOX_RETRY_BASE_SECONDS = env_int("SUPPORTDESK_OUTBOX_RETRY_BASE_SECONDS", 30)
+SUPPORTDESK_OUTBOX_RETRY_MAX_SECONDS = env_int("SUPPORTDESK_OUTBOX_RETRY_MAX_SECONDS", 3600)
+SUPPORTDESK_OUTBOX_GIVE_UP_HOURS = env_int("SUPPORTDESK_OUTBOX_GIVE_UP_HOURS", 48)
+# A worker's claim on a mail; longer than the send task's time limit (300 s).
+SUPPORTDESK_OUTBOX_LEASE_SECONDS = env_int("SUPPORTDESK_OUTBOX_LEASE_SECONDS", 600)
+# Beat queues again mails waiting this long past their time, every so many seconds.
+SUPPORTDESK_OUTBOX_REQUEUE_AFTER_SECONDS = env_int("SUPPORTDESK_OUTBOX_REQUEUE_AFTER_SECONDS", 30)
+CELERY_BEAT_SCHEDULE["outbox-requeue"] = {
+    "task": "outbox.requeue_mails",
+    "schedule": env_int("SUPPORTDESK_OUTBOX_REQUEUE_EVERY_SECONDS", 60),
+}

@@ -300,10 +300,11 @@ class TicketAdmin(admin.ModelAdmin):
         if obj is not None:
             timeline = selectors.ticket_timeline(obj)
             for message in timeline:
-                # Remote images stay blocked here too (tracking pixels); the workspace
-                # shows them on request and renders cid: images.
+                # Remote images stay blocked here too (tracking pixels); cid: images keep
+                # their reference (a browser fetches nothing for it). The workspace shows
+                # remote images on request and renders cid: images from the attachments.
                 message.display_html = mark_safe(  # noqa: S308 - cleaned by nh3
-                    html_for_display(message.body_html, inline_url=lambda _cid: None)[0]
+                    html_for_display(message.body_html, inline_url=lambda cid: f"cid:{cid}")[0]
                 )
             context["timeline"] = timeline
             context["note_form"] = NoteForm()
@@ -424,13 +425,12 @@ class TicketAdmin(admin.ModelAdmin):
 
     def reply_view(self, request: HttpRequest, ticket_id: int) -> HttpResponse:
         """Send the agent's reply by email (threaded, with the ticket token) and log it."""
-        sender = reply_sender(Channel.EMAIL)
-        if sender is None:
+        if reply_sender(Channel.EMAIL) is None:
             raise PermissionDenied
 
         def reply(ticket: Ticket, form: forms.Form) -> str:
-            sender(ticket=ticket, body=form.cleaned_data["body"], actor=request.user)
-            return "Reply sent by email."
+            services.ticket_reply(ticket=ticket, body=form.cleaned_data["body"], actor=request.user)
+            return "Reply saved; it is on its way by email (Outbox > Outgoing mails)."
 
         return self._ticket_action(
             request,

@@ -42,6 +42,7 @@ from .models import (
     Status,
     Ticket,
 )
+from .outbound import ticket_reply as ticket_reply
 from .problems import incident_unlink as incident_unlink
 from .problems import incidents_link as incidents_link
 from .problems import problem_open as problem_open

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from duplicates import minhash
@@ -91,6 +91,7 @@ def test_minhash_estimates_jaccard_and_is_stable():
     )
 
 
+@settings(deadline=None)  # a busy machine is no failure: no timing assertions in tests
 @given(st.sets(st.text(min_size=1, max_size=8), min_size=1, max_size=40))
 def test_identical_sets_share_every_band(items):
     sig = minhash.signature(items)
