@@ -462,6 +462,17 @@ DUPLICATES_THRESHOLD = float(env_str("DUPLICATES_THRESHOLD", "0.5"))
 # into the earlier ticket automatically when enabled, and the customer is told its number.
 DUPLICATES_AUTO_MERGE_EXACT = env_bool("DUPLICATES_AUTO_MERGE_EXACT", True)
 DUPLICATES_EXACT_MINUTES = env_int("DUPLICATES_EXACT_MINUTES", 30)
+# Other accounts' tickets naming the same domain, URL, address or error code are looked
+# up this far back (a duplicate names the same object; an outage, the same code).
+DUPLICATES_GLOBAL_WINDOW_HOURS = env_int("DUPLICATES_GLOBAL_WINDOW_HOURS", 72)
+# Propose a problem ticket when this many accounts report the same error code or service
+# within DUPLICATES_PROBLEM_WINDOW_HOURS.
+DUPLICATES_PROBLEM_ACCOUNTS = env_int("DUPLICATES_PROBLEM_ACCOUNTS", 5)
+DUPLICATES_PROBLEM_WINDOW_HOURS = env_int("DUPLICATES_PROBLEM_WINDOW_HOURS", 6)
+# Names of our own services customers name when they fail ("mail3,ns2,YooKassa").
+DUPLICATES_SERVICES = tuple(
+    name.strip() for name in env_str("DUPLICATES_SERVICES", "").split(",") if name.strip()
+)
 
 # --- Outbox: every outgoing mail is stored, then sent by a worker (issue 11) -------------
 # Mails per send task (one mail-server connection each).
