@@ -263,6 +263,10 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # lease runs out: within lease + loop interval (30 + 5 s). supportdesk/beat.py.
     CELERY_BEAT_SCHEDULER = "supportdesk.beat:LeasedScheduler"
     CELERY_REDBEAT_REDIS_URL = CELERY_BROKER_URL
+    CELERY_REDBEAT_REDIS_OPTIONS = {  # a frozen Redis fails a tick instead of hanging it
+        "socket_timeout": CELERY_BROKER_TRANSPORT_OPTIONS["socket_timeout"],
+        "socket_connect_timeout": CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"],
+    }
     CELERY_REDBEAT_KEY_PREFIX = env_str("SUPPORTDESK_BEAT_KEY_PREFIX", "supportdesk-beat")
     CELERY_REDBEAT_LOCK_TIMEOUT = env_int("SUPPORTDESK_BEAT_LEASE_SECONDS", 30)
     CELERY_BEAT_MAX_LOOP_INTERVAL = max(1, min(5, CELERY_REDBEAT_LOCK_TIMEOUT // 3))
