@@ -17,9 +17,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis
 from celery.beat import ScheduleEntry
 from redbeat import RedBeatScheduler
-from redbeat.schedulers import get_redis
+from redbeat.schedulers import LUA_EXTEND_TO_SCRIPT, get_redis
 
 log = logging.getLogger("celery.beat")
 
@@ -35,7 +36,36 @@ def period_seconds(entry: ScheduleEntry) -> int:
 
 
 class LeasedScheduler(RedBeatScheduler):
-    """RedBeat's leased scheduler, plus a claim per entry and period before each send."""
+    """RedBeat's leased scheduler, plus a claim per entry and period before each send, and
+    a beat that survives Redis going away: RedBeat's own exits when its lease is lost (a
+    Redis restart empties it) or Redis does not answer; this one waits and competes for
+    the lease again, so a restart of Redis never leaves the desk without a scheduler."""
+
+    def tick(self, *args: Any, **kwargs: Any) -> float:
+        try:
+            if self.lock is None and not self._acquire():
+                return self.max_interval  # another beat schedules; wait for its lease to end
+            return super().tick(*args, **kwargs)
+        except redis.exceptions.LockError as exc:
+            log.warning("beat: lost the lease (%s); competing for it again", exc)
+            self.lock = None
+        except redis.exceptions.RedisError as exc:
+            log.warning("beat: Redis did not answer (%s); trying again", exc)
+        return self.max_interval
+
+    def _acquire(self) -> bool:
+        """Take the lease if it is free; return whether this beat holds it."""
+        client = get_redis(self.app)
+        lock = client.lock(self.lock_key, timeout=self.lock_timeout, sleep=self.max_interval)
+        lock.lua_extend = client.register_script(LUA_EXTEND_TO_SCRIPT)  # as RedBeat's own
+        if not lock.acquire(blocking=False):
+            return False
+        log.info("beat: Acquired lock")
+        self.lock = lock
+        # Redis may have restarted empty: put the configured entries back (an entry still
+        # there keeps its last run, so nothing runs early).
+        self.setup_schedule()
+        return True
 
     def apply_async(
         self, entry: ScheduleEntry, producer: Any = None, advance: bool = True, **kwargs: Any

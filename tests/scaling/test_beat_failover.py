@@ -11,8 +11,9 @@ from django.conf import settings
 from supportdesk.beat import LeasedScheduler
 from supportdesk.celery import app as celery_app
 from tests.processes import wait_until
+from tests.redis_server import RedisServer
 
-from .beats import beat_env, beats, sent
+from .beats import beat_env, beats, sent, start_beat
 
 pytestmark = [pytest.mark.postgres, pytest.mark.worker]
 
@@ -61,3 +62,26 @@ def test_a_period_claimed_by_one_beat_is_not_sent_by_another(monkeypatch):
         client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
         for key in client.scan_iter(f"{prefix}*"):
             client.delete(key)
+
+
+def test_beat_keeps_scheduling_after_redis_restarts_empty(tmp_path):
+    """A Redis restart without persistence takes the lease and the schedule with it; the
+    beat takes the lease again and puts the schedule back instead of exiting."""
+    server = RedisServer(tmp_path)
+    env = beat_env(REDIS_URL=server.url, CELERY_BROKER_URL=server.url, CACHE_URL=server.url)
+    beat = start_beat(env)
+    try:
+        wait_until(lambda: sent(beat, "sla-scan"), 60, "the beat to send the SLA scan", beat)
+        server.stop()
+        server.start()  # empty: no lease, no schedule, no period claims
+        count = len(sent(beat, "sla-scan"))
+        wait_until(
+            lambda: len(sent(beat, "sla-scan")) >= count + 2,
+            60,
+            "the beat to schedule the SLA scan again after the restart",
+            beat,
+        )
+        assert beat.proc.poll() is None
+    finally:
+        beat.stop(sig=9)
+        server.stop()
