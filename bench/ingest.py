@@ -63,7 +63,7 @@ from django.core.management import call_command  # noqa: E402
 from channels_app.inbound import inbound_process, inbound_store  # noqa: E402
 from channels_app.models import InboundRecord, InboundStatus  # noqa: E402
 from sla.models import TicketSla  # noqa: E402
-from supportdesk.queues import followup_queue  # noqa: E402
+from supportdesk.queues import queue_names  # noqa: E402
 from tickets.models import Account, Contact, ContactEmail, Ticket  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "ingest.json"
@@ -189,7 +189,7 @@ def start_worker(concurrency: int) -> subprocess.Popen:
 
 def queued(broker: Any) -> int:
     """Return how many tasks wait on the bench's main and follow-up queues."""
-    return broker.llen(QUEUE) + broker.llen(followup_queue(QUEUE))
+    return sum(broker.llen(name) for name in queue_names(QUEUE))
 
 
 def drain(worker: subprocess.Popen) -> None:

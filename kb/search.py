@@ -7,6 +7,8 @@ import re
 from django.db.models import F, Q, QuerySet
 from django.utils.translation import get_language
 
+from supportdesk.db_router import replica_alias
+
 from .models import Article, ArticleTranslation
 
 _WORD = re.compile(r"[\w.-]{3,}", re.UNICODE)
@@ -47,10 +49,13 @@ def article_search(text: str, *, limit: int = 5) -> list[Article]:
             | Q(translations__keywords__icontains=word)
             | Q(translations__body__icontains=word)
         )
-    found = published_articles().filter(match).values_list("pk", flat=True).distinct()
+    db = replica_alias()  # search tolerates a few seconds of lag
+    found = published_articles().using(db).filter(match).values_list("pk", flat=True).distinct()
     candidates = localize(
         list(
-            Article.objects.filter(pk__in=list(found[:MAX_CANDIDATES])).select_related("category")
+            Article.objects.using(db)
+            .filter(pk__in=list(found[:MAX_CANDIDATES]))
+            .select_related("category")
         ),
         language,
     )

@@ -6,7 +6,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import (
-    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
@@ -24,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from kb.search import article_search
 from supportdesk.client_ip import client_ip
+from tickets.downloads import attachment_response
 from tickets.errors import InvalidInput, TicketError
 from tickets.line_texts import line_wording
 from tickets.models import Attachment, Channel, Contact, Status, SupportLine, TextKey
@@ -280,19 +280,14 @@ def ticket_solve(request: HttpRequest, number: int) -> HttpResponse:
 
 @contact_required
 @require_GET
-def attachment_download(request: HttpRequest, attachment_id: int) -> FileResponse:
+def attachment_download(request: HttpRequest, attachment_id: int) -> HttpResponse:
     attachment = get_object_or_404(
         Attachment.objects.select_related("message__ticket"),
         pk=attachment_id,
         message__channel__in=[c for c in Channel.values if c != Channel.NOTE],
     )
     _visible(request, attachment.message.ticket.number)
-    return FileResponse(
-        attachment.file.open("rb"),
-        as_attachment=True,
-        filename=attachment.filename,
-        content_type="application/octet-stream",
-    )
+    return attachment_response(attachment)  # a download, never rendered
 
 
 # --- account contacts ---------------------------------------------------------------------

@@ -14,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .env import env_bool, env_int, env_list, env_str
 from .queues import celery_queue_settings
+from .storage import file_storage_setting
 from .webhooks import INBOUND_ESPS, inbound_esps_setting
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -151,6 +152,14 @@ else:
 if db_name_override := env_str("SUPPORTDESK_DB_NAME"):
     DATABASES["default"]["NAME"] = db_name_override
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# A read replica for lag-tolerant reads (search, reports, list counts): supportdesk/db_router.py.
+if DATABASE_REPLICA_URL := env_str("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+    )
+    # The test run has no replica of its test database: there it reads the primary.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["supportdesk.db_router.PrimaryReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth, i18n, static -----------------------------------------------------------------
@@ -191,13 +200,20 @@ if not PRODUCTION:
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": file_storage_setting(),  # the filesystem, or S3 with SUPPORTDESK_S3_BUCKET
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if PRODUCTION
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Downloads are streamed through the web process after the permission check; with this on
+# (and an object store browsers can reach) they redirect to a signed URL valid for
+# SUPPORTDESK_FILE_URL_SECONDS instead (tickets/downloads.py).
+SUPPORTDESK_FILES_REDIRECT = env_bool("SUPPORTDESK_FILES_REDIRECT", False)
+# Stored files no attachment refers to (a message whose transaction rolled back after its
+# upload) are removed by beat once they are this old, every SUPPORTDESK_ORPHANS_EVERY_SECONDS.
+SUPPORTDESK_ORPHAN_GRACE_SECONDS = env_int("SUPPORTDESK_ORPHAN_GRACE_SECONDS", 6 * 3600)
 # In demo mode whitenoise serves straight from the apps' static folders (no collectstatic).
 WHITENOISE_USE_FINDERS = not PRODUCTION
 
@@ -242,10 +258,27 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Any number of beats; one schedules, holding a lease in Redis it renews every tick
+    # (at most every BEAT_MAX_LOOP_INTERVAL s). If it dies, another takes over once the
+    # lease runs out: within lease + loop interval (30 + 5 s). supportdesk/beat.py.
+    CELERY_BEAT_SCHEDULER = "supportdesk.beat:LeasedScheduler"
+    CELERY_REDBEAT_REDIS_URL = CELERY_BROKER_URL
+    CELERY_REDBEAT_REDIS_OPTIONS = {  # a frozen Redis fails a tick instead of hanging it
+        "socket_timeout": CELERY_BROKER_TRANSPORT_OPTIONS["socket_timeout"],
+        "socket_connect_timeout": CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"],
+    }
+    CELERY_REDBEAT_KEY_PREFIX = env_str("SUPPORTDESK_BEAT_KEY_PREFIX", "supportdesk-beat")
+    CELERY_REDBEAT_LOCK_TIMEOUT = env_int("SUPPORTDESK_BEAT_LEASE_SECONDS", 30)
+    CELERY_BEAT_MAX_LOOP_INTERVAL = max(1, min(5, CELERY_REDBEAT_LOCK_TIMEOUT // 3))
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-inbound": {
         "task": "channels_app.requeue_stale_inbound",
         "schedule": env_int("SUPPORTDESK_REQUEUE_EVERY_SECONDS", 30),
+    },
+    "remove-orphan-files": {
+        "task": "tickets.remove_orphan_files",
+        "schedule": env_int("SUPPORTDESK_ORPHANS_EVERY_SECONDS", 3600),
     },
 }
 

@@ -164,15 +164,37 @@ def test_sqlite_runs_in_wal_mode():
 def test_follow_up_tasks_have_their_own_queue_read_after_the_main_one(settings):
     """SLA recomputes and duplicate checks wait while mail is being turned into tickets."""
     from supportdesk.celery import app
-    from supportdesk.queues import followup_queue
+    from supportdesk.queues import concern_queue, followup_queue
 
-    main, follow_ups = (q.name for q in app.conf.task_queues)
+    names = [q.name for q in app.conf.task_queues]
+    main = names[0]
     assert main == app.conf.task_default_queue
-    assert follow_ups == followup_queue(main)
-    for task in ("sla.recompute_tickets", "duplicates.detect_many"):
-        assert app.amqp.router.route({}, task)["queue"].name == follow_ups
+    for task, queue in (
+        ("sla.recompute_tickets", followup_queue(main)),
+        ("duplicates.detect_many", concern_queue(main, "duplicates")),
+    ):
+        assert app.amqp.router.route({}, task)["queue"].name == queue
+        assert names.index(queue) > names.index(concern_queue(main, "outbox")) > 0
     assert app.amqp.router.route({}, "channels_app.process_inbound_records")["queue"].name == main
     assert app.conf.broker_transport_options["queue_order_strategy"] == "priority"
+
+
+def test_each_concern_has_its_own_queue_for_its_own_workers():
+    """Ingest, SLA, duplicates, outbox and mailbox polls can each get their own workers."""
+    from supportdesk.celery import app
+
+    main = app.conf.task_default_queue
+    expected = {
+        "channels_app.process_inbound_record": main,
+        "sla.scan_deadlines": f"{main}.sla",
+        "workspace.collect_sla_alerts": f"{main}.sla",
+        "outbox.send_mails": f"{main}.outbox",
+        "channels_app.poll_imap_mailbox": f"{main}.mailbox",
+        "duplicates.announce": f"{main}.duplicates",
+    }
+    for task, queue in expected.items():
+        assert app.amqp.router.route({}, task)["queue"].name == queue, task
+    assert {q.name for q in app.conf.task_queues} == set(expected.values()) | {f"{main}.followups"}
 
 
 def test_redis_clients_have_socket_and_connect_timeouts():

@@ -14,7 +14,6 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import (
-    FileResponse,
     HttpRequest,
     HttpResponse,
     HttpResponseBase,
@@ -26,6 +25,7 @@ from django.utils.safestring import mark_safe
 
 from . import admin_hooks, selectors, services
 from .admin_list import CappedCountPaginator, TicketChangeList
+from .downloads import attachment_response
 from .errors import TicketError
 from .line_models import LINE_CHANNELS
 from .models import (
@@ -507,16 +507,10 @@ class TicketAdmin(admin.ModelAdmin):
             invalid_message="Write the reply before sending it.",
         )
 
-    def attachment_view(self, request: HttpRequest, attachment_id: int) -> FileResponse:
+    def attachment_view(self, request: HttpRequest, attachment_id: int) -> HttpResponse:
         attachment = get_object_or_404(
             Attachment.objects.select_related("message__ticket"), pk=attachment_id
         )
         if not self.has_view_permission(request, attachment.message.ticket):
             raise PermissionDenied
-        # Always a download: an HTML or SVG file from a customer must not render in our origin.
-        return FileResponse(
-            attachment.file.open("rb"),
-            as_attachment=True,
-            filename=attachment.filename,
-            content_type="application/octet-stream",
-        )
+        return attachment_response(attachment)  # a download, never rendered

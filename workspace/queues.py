@@ -15,11 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection
+from django.db import connections
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from duplicates.models import DuplicateFlag, FlagStatus
+from supportdesk.db_router import replica_alias
 from tickets.models import Channel, Department, Severity, Status, Ticket
 
 from .models import SavedView, TicketRow
@@ -252,7 +253,8 @@ def bounded_counts(views: list[View], user: AbstractBaseUser, now: datetime) -> 
         # ``sql`` is Django's own compiled query; the values stay parameters.
         parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS c{index})")  # noqa: S608
         params.extend(sql_params)
-    with connection.cursor() as cursor:
+    # List counts tolerate a few seconds of lag: the read replica when there is one.
+    with connections[replica_alias()].cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(parts), params)
         values = cursor.fetchone()
     return {view.key: int(n) for view, n in zip(views, values, strict=True)}

@@ -14,7 +14,6 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.http import (
-    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
@@ -29,6 +28,7 @@ from django.views.decorators.http import require_GET, require_POST
 from duplicates.models import DuplicateFlag, FlagStatus
 from duplicates.services import flag_dismiss, flag_merge
 from tickets import services
+from tickets.downloads import attachment_response
 from tickets.errors import InvalidInput, StaleTicket, TicketError
 from tickets.models import Department, Message, Severity, Status, Ticket
 from tickets.selectors import parse_reference
@@ -337,15 +337,9 @@ def flag_action(request: HttpRequest, number: int, flag_id: int) -> HttpResponse
 
 @require_GET
 @agent_required
-def attachment_download(request: HttpRequest, attachment_id: int) -> FileResponse:
+def attachment_download(request: HttpRequest, attachment_id: int) -> HttpResponse:
     attachment = access_attachment(request, attachment_id)
-    # Always a download: an HTML or SVG file from a customer must not render in our origin.
-    return FileResponse(
-        attachment.file.open("rb"),
-        as_attachment=True,
-        filename=attachment.filename,
-        content_type="application/octet-stream",
-    )
+    return attachment_response(attachment)  # a download, never rendered
 
 
 @require_GET
