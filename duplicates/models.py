@@ -30,6 +30,8 @@ class TicketSignature(models.Model):
     identifiers = models.JSONField(default=dict)
     minhash = models.BinaryField(default=bytes, help_text="MinHash, 64 unsigned 64-bit ints")
     language = models.CharField(max_length=2, default="en")
+    # ``markers.MARKS`` found in the text: a how-to question, settled in the contact, …
+    marks = models.JSONField(default=list)
     # ``features.VERSION`` it was computed with; older ones are computed again before use.
     version = models.PositiveSmallIntegerField(default=1)
     updated_at = models.DateTimeField(default=timezone.now)
