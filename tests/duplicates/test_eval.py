@@ -17,6 +17,9 @@ pytestmark = pytest.mark.django_db
 
 PAIRS = Path(__file__).with_name("pairs.jsonl")
 HANDWRITTEN = Path(__file__).with_name("pairs-handwritten.jsonl")
+FRESH = Path(__file__).with_name("pairs-fresh.jsonl")
+# Written apart from the project; test data outside the repository (as in CI: ../shared).
+REALISTIC = Path(__file__).resolve().parents[2].parent / "shared/duplicates/pairs-realistic.jsonl"
 LAST_LINE = re.compile(r"^precision=(\d\.\d{3}) recall=(\d\.\d{3}) f1=(\d\.\d{3})$")
 
 
@@ -46,8 +49,9 @@ def test_precision_and_recall_on_the_labelled_set(departments, tmp_path):
     match = LAST_LINE.match(out.strip().splitlines()[-1])
     assert match, out
     precision, recall, _ = map(float, match.groups())
-    assert precision >= 0.90, out
-    assert recall >= 0.85, out
+    # No worse than before issue 15 (0.991 / 0.892), after tuning for the realistic pairs.
+    assert precision >= 0.99, out
+    assert recall >= 0.89, out
     assert err == ""
     assert Ticket.objects.count() == tickets_before  # every pair was rolled back
     rows = [json.loads(line) for line in decisions.read_text().splitlines()]
@@ -172,3 +176,35 @@ def run_fit(*args: str) -> tuple[str, str]:
     out, err = StringIO(), StringIO()
     call_command("duplicates_fit", *args, stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
+
+
+def _figures(out: str) -> tuple[float, float]:
+    match = LAST_LINE.match(out.strip().splitlines()[-1])
+    assert match, out
+    precision, recall, _ = map(float, match.groups())
+    return precision, recall
+
+
+def test_issue_15_targets_on_the_held_out_third_of_the_hand_written_and_realistic_pairs(
+    departments,
+):
+    """Precision ≥ 0.90 and recall ≥ 0.85 on the pairs tuning never used (issue 15)."""
+    out, err = run(str(HANDWRITTEN), str(REALISTIC), "--part", "held-out")
+    assert err == ""
+    assert int(re.search(r"pairs=(\d+)", out).group(1)) >= 140
+    precision, recall = _figures(out)
+    assert precision >= 0.90, out
+    assert recall >= 0.85, out
+
+
+def test_issue_15_targets_on_the_fresh_held_out_set(departments):
+    """The same targets on 60 pairs written after the detector was tuned, and run once
+    before this test pinned them: 30 duplicates, 30 hard negatives."""
+    rows = [json.loads(line) for line in FRESH.read_text().splitlines()]
+    assert len(rows) == 60 and sum(r["label"] for r in rows) == 30
+    assert all(r["part"] == "held-out" for r in rows)
+    out, err = run(str(FRESH))
+    assert err == ""
+    precision, recall = _figures(out)
+    assert precision >= 0.90, out
+    assert recall >= 0.85, out
