@@ -354,13 +354,17 @@ def measure(count: int, seed: int) -> dict[str, Any]:
     """Open ``count`` tickets for existing contacts and time detection on each."""
     from django.db import connection
 
+    from duplicates.problems import proposals_for
     from duplicates.services import detect_duplicates, flags_announce
+    from tickets.lines import department_for_channel
     from tickets.models import Contact, Department
     from tickets.services import MessageIn, ticket_open
 
     rng = random.Random(seed)
     bodies = [json.loads(line)["a"]["body"] for line in PAIRS.read_text().splitlines()]
-    department = Department.objects.order_by("pk").first()
+    channels = ["email", "chat", "phone", "portal"]
+    # Each channel goes where a line takes it (a support line may take no calls).
+    departments = {c: department_for_channel(c) or Department.objects.first() for c in channels}
     with connection.cursor() as cur:
         cur.execute("SELECT min(id), max(id) FROM tickets_ticket WHERE number >= %s", [BASE_NUMBER])
         low, high = cur.fetchone()
@@ -368,6 +372,14 @@ def measure(count: int, seed: int) -> dict[str, Any]:
     quick: list[float] = []  # nothing flagged: signature, keys, lookup, scoring
     slow: list[float] = []  # flagged: + flag rows and queueing the announcement (or a merge)
     announced: list[float] = []  # the follow-up task: internal note and assignee mail
+    proposed: list[float] = []  # the follow-up task: problem proposals for named codes
+    # CPU, which moves far less than wall time when other jobs share the 2 cores: this
+    # process's per check, PostgreSQL's backend's summed over the run (/proc, in ticks).
+    python_cpu: list[float] = []
+    backend_cpu = 0.0
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        backend = cur.fetchone()[0]
     for i in range(count + 10):  # the first 10 warm caches and are not counted
         with connection.cursor() as cur:
             cur.execute(
@@ -379,25 +391,36 @@ def measure(count: int, seed: int) -> dict[str, Any]:
         contact = Contact.objects.get(pk=contact_id)
         domain = f"d{account_id}-{rng.randrange(DOMAINS)}.example"
         body = f"{rng.choice(bodies)}\n\nThis is about {domain}."
+        channel = rng.choice(channels)
         ticket = ticket_open(
             subject=f"Problem with {domain}",
-            department=department,
+            department=departments[channel],
             contact=contact,
             message=MessageIn(
-                channel=rng.choice(["email", "chat", "phone", "portal"]),
+                channel=channel,
                 body_text=body,
                 author_contact=contact,
             ),
         ).ticket
         opened.append(ticket.pk)
+        backend_before = _backend_cpu(backend)
+        cpu_began = clock.process_time()
         began = clock.perf_counter()
         result = detect_duplicates(ticket.pk)
         elapsed = (clock.perf_counter() - began) * 1000
+        if i >= 10:
+            python_cpu.append((clock.process_time() - cpu_began) * 1000)
+            backend_cpu += _backend_cpu(backend) - backend_before
         if result.flagged and result.merged_into is None:
             began = clock.perf_counter()
             flags_announce(ticket_id=ticket.pk)
             if i >= 10:
                 announced.append((clock.perf_counter() - began) * 1000)
+        if result.to_propose:  # the follow-up task: count customers, file a proposal
+            began = clock.perf_counter()
+            proposals_for(ticket.pk)
+            if i >= 10:
+                proposed.append((clock.perf_counter() - began) * 1000)
         if i >= 10:
             timings.append(elapsed)
             flagged += bool(result.flagged)
@@ -415,10 +438,24 @@ def measure(count: int, seed: int) -> dict[str, Any]:
         "unflagged_p95_ms": round(quick[int(0.95 * (len(quick) - 1))], 2) if quick else None,
         "flagged_median_ms": round(statistics.median(slow), 2) if slow else None,
         "announce_median_ms": round(statistics.median(announced), 2) if announced else None,
+        "propose_median_ms": round(statistics.median(proposed), 2) if proposed else None,
+        "propose_share": round(len(proposed) / count, 3),
+        "python_cpu_median_ms": round(statistics.median(python_cpu), 2),
+        "python_cpu_p95_ms": round(sorted(python_cpu)[int(0.95 * (count - 1))], 2),
+        "postgres_cpu_mean_ms": round(backend_cpu / count, 2) if backend_cpu >= 0 else None,
         # Shared 2-core machine: the load shows how contended the figures are.
         "load_avg_1m": round(os.getloadavg()[0], 2),
         "plan": lookup_plan,
     }
+
+
+def _backend_cpu(pid: int) -> float:
+    """Return the PostgreSQL backend's CPU time so far in ms (-inf when it is not local)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("-inf")
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def forget(ticket_ids: list[int]) -> None:
@@ -481,7 +518,7 @@ def main() -> None:
     results["cost"] = []
     print(
         f"{'existing':>10} {'fill s':>8} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} flagged "
-        "load  p95 unflagged / median flagged / median announce"
+        "load  p95 unflagged / median flagged / median announce / median propose"
     )
     for size in (int(s) for s in args.sizes.split(",")):
         filled = grow(size)
@@ -497,7 +534,9 @@ def main() -> None:
             f"{row['existing']:>10,} {row['fill_s']:>8} {row['p50_ms']:>8} "
             f"{row['p95_ms']:>8} {row['max_ms']:>8} {row['flagged_share']:>7.0%} "
             f"{row['load_avg_1m']:>5}  {row['unflagged_p95_ms']} / {row['flagged_median_ms']} / "
-            f"{row['announce_median_ms']}",
+            f"{row['announce_median_ms']} / {row['propose_median_ms']}; CPU per check: "
+            f"Python median {row['python_cpu_median_ms']} p95 {row['python_cpu_p95_ms']}, "
+            f"PostgreSQL mean {row['postgres_cpu_mean_ms']}",
             flush=True,
         )
     cost = results["cost"]
