@@ -550,7 +550,18 @@ def main() -> None:
     for row in cost:
         row.pop("plan", None)
     print(results["plan"])
+    results["earlier_runs"] = _earlier_runs()
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+
+
+def _earlier_runs() -> list[dict[str, Any]]:
+    """Return the previous results file's run first, then its own earlier runs (20 kept):
+    figures on a shared machine are compared across runs, not read alone."""
+    if not RESULTS.is_file():
+        return []
+    old = json.loads(RESULTS.read_text())
+    previous = {key: old[key] for key in ("date", "accuracy", "cost", "note") if key in old}
+    return [previous, *old.get("earlier_runs", [])][:20]
 
 
 if __name__ == "__main__":
