@@ -9,6 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from tickets.errors import MergeError
 from tickets.models import Ticket, format_reference
@@ -29,11 +31,11 @@ class PossibleDuplicateFilter(admin.SimpleListFilter):
     nothing from here).
     """
 
-    title = "possible duplicate"
+    title = gettext_lazy("possible duplicate")
     parameter_name = "possible_duplicate"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
-        return [("yes", "Possible duplicate"), ("no", "No open duplicate flag")]
+        return [("yes", _("Possible duplicate")), ("no", _("No open duplicate flag"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
         flagged = DuplicateFlag.objects.filter(status=FlagStatus.SUGGESTED).values("ticket_id")
@@ -66,8 +68,8 @@ class _EitherSideFormSet(BaseInlineFormSet):
                         When(mine, then=F("candidate__subject")), default=F("ticket__subject")
                     ),
                     side=Case(
-                        When(mine, then=Value("possible duplicate of")),
-                        default=Value("possibly duplicated by"),
+                        When(mine, then=Value("of")),
+                        default=Value("by"),
                         output_field=CharField(),
                     ),
                 )
@@ -92,8 +94,8 @@ class DuplicateFlagInline(admin.TabularInline):
     readonly_fields = fields
     extra = 0
     can_delete = False
-    verbose_name = "duplicate flag"
-    verbose_name_plural = "Duplicate flags (either side)"
+    verbose_name = gettext_lazy("duplicate flag")
+    verbose_name_plural = gettext_lazy("Duplicate flags (either side)")
 
     def has_add_permission(self, request: HttpRequest, obj: Ticket | None = None) -> bool:
         return False
@@ -104,11 +106,12 @@ class DuplicateFlagInline(admin.TabularInline):
     def has_delete_permission(self, request: HttpRequest, obj: Ticket | None = None) -> bool:
         return False
 
-    @admin.display(description="relation")
+    @admin.display(description=gettext_lazy("relation"))
     def relation(self, obj: DuplicateFlag) -> str:
-        return getattr(obj, "side", "")
+        side = getattr(obj, "side", "")
+        return {"of": _("possible duplicate of"), "by": _("possibly duplicated by")}.get(side, "")
 
-    @admin.display(description="other ticket")
+    @admin.display(description=gettext_lazy("other ticket"))
     def other_ticket(self, obj: DuplicateFlag) -> str:
         if getattr(obj, "other_id", None) is None:
             return "–"
@@ -116,7 +119,7 @@ class DuplicateFlagInline(admin.TabularInline):
         reference = format_reference(obj.other_number)
         return format_html('<a href="{}">{}</a> {}', url, reference, obj.other_subject[:60])
 
-    @admin.display(description="reasons")
+    @admin.display(description=gettext_lazy("reasons"))
     def reasons_text(self, obj: DuplicateFlag) -> str:
         return "; ".join(obj.reasons)
 
@@ -141,22 +144,24 @@ class DuplicateFlagAdmin(admin.ModelAdmin):
     actions = ("merge_into_candidate", "dismiss")
     ordering = ("-created_at", "-id")
 
-    @admin.display(description="ticket", ordering="ticket__number")
+    @admin.display(description=gettext_lazy("ticket"), ordering="ticket__number")
     def ticket_link(self, obj: DuplicateFlag) -> str:
         return _ticket_link(obj.ticket)
 
-    @admin.display(description="possible duplicate of", ordering="candidate__number")
+    @admin.display(description=gettext_lazy("possible duplicate of"), ordering="candidate__number")
     def candidate_link(self, obj: DuplicateFlag) -> str:
         return _ticket_link(obj.candidate)
 
-    @admin.display(description="reasons")
+    @admin.display(description=gettext_lazy("reasons"))
     def why(self, obj: DuplicateFlag) -> str:
         return "; ".join(obj.reasons)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # flags come from detection
 
-    @admin.action(description="Merge the ticket into its possible duplicate (older ticket)")
+    @admin.action(
+        description=gettext_lazy("Merge the ticket into its possible duplicate (older ticket)")
+    )
     def merge_into_candidate(
         self, request: HttpRequest, queryset: QuerySet[DuplicateFlag]
     ) -> HttpResponse | None:
@@ -169,7 +174,7 @@ class DuplicateFlagAdmin(admin.ModelAdmin):
                 "admin/duplicates/confirm_cross_account.html",
                 {
                     **self.admin_site.each_context(request),
-                    "title": "Merge tickets of different accounts?",
+                    "title": _("Merge tickets of different accounts?"),
                     "cross": cross,
                     "queryset": flags,
                     "back": request.get_full_path(),
@@ -185,16 +190,24 @@ class DuplicateFlagAdmin(admin.ModelAdmin):
             except MergeError as exc:
                 self.message_user(request, f"{flag.ticket.reference}: {exc}", messages.ERROR)
         if merged:
-            self.message_user(request, f"Merged {merged} ticket(s).", messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext("Merged %(n)d ticket.", "Merged %(n)d tickets.", merged) % {"n": merged},
+                messages.SUCCESS,
+            )
         return None
 
-    @admin.action(description="Dismiss: not a duplicate")
+    @admin.action(description=gettext_lazy("Dismiss: not a duplicate"))
     def dismiss(self, request: HttpRequest, queryset: QuerySet[DuplicateFlag]) -> None:
         count = 0
         for flag in queryset.filter(status=FlagStatus.SUGGESTED):
             flag_dismiss(flag=flag, actor=request.user)
             count += 1
-        self.message_user(request, f"Dismissed {count} flag(s).", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("Dismissed %(n)d flag.", "Dismissed %(n)d flags.", count) % {"n": count},
+            messages.SUCCESS,
+        )
 
 
 def _cross_account(flag: DuplicateFlag) -> bool:

@@ -12,6 +12,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from tickets.errors import TicketError
 from tickets.services import incidents_link
@@ -20,7 +22,13 @@ from .language import LANGUAGES
 from .models import ProblemProposal, ProposalStatus
 from .problems import problem_reply_all, proposal_accept, proposal_dismiss, proposal_incidents
 
-_LANGUAGE_NAMES = {"en": "English", "nl": "Dutch", "de": "German", "es": "Spanish", "ru": "Russian"}
+_LANGUAGE_NAMES = {
+    "en": gettext_lazy("English"),
+    "nl": gettext_lazy("Dutch"),
+    "de": gettext_lazy("German"),
+    "es": gettext_lazy("Spanish"),
+    "ru": gettext_lazy("Russian"),
+}
 
 
 class ReplyToAllForm(forms.Form):
@@ -46,20 +54,20 @@ class ProblemProposalAdmin(admin.ModelAdmin):
     actions = ("open_problem", "link_new_incidents", "dismiss")
     ordering = ("-created_at", "-id")
 
-    @admin.display(description="reported")
+    @admin.display(description=gettext_lazy("reported"))
     def what(self, obj: ProblemProposal) -> str:
         return f"{obj.kind} {obj.value}"
 
-    @admin.display(description="first report")
+    @admin.display(description=gettext_lazy("first report"))
     def first_ticket_link(self, obj: ProblemProposal) -> str:
         return _link(obj.first_ticket)
 
-    @admin.display(description="problem ticket")
+    @admin.display(description=gettext_lazy("problem ticket"))
     def problem_link(self, obj: ProblemProposal) -> str:
         if obj.problem is None:
             return "-"
         reply = reverse("admin:duplicates_problemproposal_reply", args=[obj.pk])
-        return format_html('{} (<a href="{}">reply to all</a>)', _link(obj.problem), reply)
+        return format_html('{} (<a href="{}">{}</a>)', _link(obj.problem), reply, _("reply to all"))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # proposals come from detection
@@ -70,16 +78,19 @@ class ProblemProposalAdmin(admin.ModelAdmin):
             super().get_urls()
         )
 
-    @admin.action(description="Open the problem ticket and link its incidents")
+    @admin.action(description=gettext_lazy("Open the problem ticket and link its incidents"))
     def open_problem(self, request: HttpRequest, queryset: QuerySet[ProblemProposal]) -> None:
         for proposal in queryset.filter(status=ProposalStatus.PROPOSED):
             problem = proposal_accept(proposal=proposal, actor=request.user)
             count = problem.incidents.count()
+            text = ngettext(
+                "%(ref)s opened with %(n)d incident.", "%(ref)s opened with %(n)d incidents.", count
+            )
             self.message_user(
-                request, f"{problem.reference} opened with {count} incident(s).", messages.SUCCESS
+                request, text % {"ref": problem.reference, "n": count}, messages.SUCCESS
             )
 
-    @admin.action(description="Link later reports to the open problem ticket")
+    @admin.action(description=gettext_lazy("Link later reports to the open problem ticket"))
     def link_new_incidents(self, request: HttpRequest, queryset: QuerySet[ProblemProposal]) -> None:
         for proposal in queryset.filter(status=ProposalStatus.OPENED, problem__isnull=False):
             try:
@@ -91,15 +102,18 @@ class ProblemProposalAdmin(admin.ModelAdmin):
             except TicketError as exc:
                 self.message_user(request, f"{proposal.problem.reference}: {exc}", messages.ERROR)
                 continue
-            self.message_user(
-                request, f"{len(linked)} incident(s) linked to {proposal.problem.reference}."
+            text = ngettext(
+                "%(n)d incident linked to %(ref)s.",
+                "%(n)d incidents linked to %(ref)s.",
+                len(linked),
             )
+            self.message_user(request, text % {"n": len(linked), "ref": proposal.problem.reference})
 
-    @admin.action(description="Dismiss: not one problem")
+    @admin.action(description=gettext_lazy("Dismiss: not one problem"))
     def dismiss(self, request: HttpRequest, queryset: QuerySet[ProblemProposal]) -> None:
         for proposal in queryset.filter(status=ProposalStatus.PROPOSED):
             proposal_dismiss(proposal=proposal)
-        self.message_user(request, "Dismissed.", messages.SUCCESS)
+        self.message_user(request, _("Dismissed."), messages.SUCCESS)
 
     def reply_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """Write the reply once per language; every live incident gets it on its channel."""
@@ -111,13 +125,22 @@ class ProblemProposalAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             bodies = {lang: text for lang, text in form.cleaned_data.items() if text}
             result = problem_reply_all(problem=problem, bodies=bodies, actor=request.user)
-            self.message_user(request, f"Replied to {len(result.sent)} incident(s).")
+            sent = len(result.sent)
+            self.message_user(
+                request,
+                ngettext("Replied to %(n)d incident.", "Replied to %(n)d incidents.", sent)
+                % {"n": sent},
+            )
             for ticket_id, reason in result.failed.items():
-                self.message_user(request, f"Ticket {ticket_id}: {reason}", messages.ERROR)
+                self.message_user(
+                    request,
+                    _("Ticket %(id)s: %(reason)s") % {"id": ticket_id, "reason": reason},
+                    messages.ERROR,
+                )
             return HttpResponseRedirect(reverse("admin:tickets_ticket_change", args=[problem.pk]))
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Reply to all incidents of {problem.reference}",
+            "title": _("Reply to all incidents of %(ref)s") % {"ref": problem.reference},
             "problem": problem,
             "incidents": problem.incidents.count(),
             "form": form,

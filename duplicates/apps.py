@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class DuplicatesConfig(AppConfig):
     name = "duplicates"
-    verbose_name = "Duplicate detection"
+    verbose_name = _("Duplicate detection")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -29,11 +29,19 @@ FIELDS = ("channel", "contact", "account", "subject", "body", "occurred_at")
 HELD_OUT_SHARE = 3  # one pair in three, by a stable hash of its id
 
 
-def is_held_out(pair_id: str) -> bool:
-    """Return whether the pair belongs to the held-out third that tuning never sees.
+PARTS = ("held-out", "tuning")
 
-    A hash of the id (not its position) so that adding pairs never moves old ones.
+
+def is_held_out(pair_id: str, part: str | None = None) -> bool:
+    """Return whether the pair belongs to the held-out part that tuning never sees.
+
+    A pair's own ``part`` decides when it has one: pairs written after the detector's
+    errors were seen go to tuning, a set written before it was ever run is held out.
+    Otherwise a hash of the id (not its position) puts one pair in three aside, so that
+    adding pairs never moves old ones.
     """
+    if part is not None:
+        return part == "held-out"
     return hashlib.sha256(pair_id.encode()).digest()[0] % HELD_OUT_SHARE == 0
 
 
@@ -47,6 +55,11 @@ class Pair:
     a: dict[str, Any]
     b: dict[str, Any]
     label: bool
+    part: str | None = None  # "held-out" or "tuning"; None: by the hash of the id
+
+    @property
+    def held_out(self) -> bool:
+        return is_held_out(self.id, self.part)
 
 
 @dataclass
@@ -123,7 +136,12 @@ def _parse_pair(raw: str) -> Pair:
             raise PairError(f'"{side}.occurred_at" needs a UTC offset, e.g. +01:00')
         if not ticket["subject"].strip() or not ticket["body"].strip():
             raise PairError(f'"{side}" needs a non-empty subject and body')
-    return Pair(id=str(data.get("id", "")), a=data["a"], b=data["b"], label=data["label"])
+    part = data.get("part")
+    if part is not None and part not in PARTS:
+        raise PairError(f'"part" must be one of {", ".join(PARTS)} (or left out)')
+    return Pair(
+        id=str(data.get("id", "")), a=data["a"], b=data["b"], label=data["label"], part=part
+    )
 
 
 def channel_recall(decisions: Iterable[dict[str, Any]]) -> list[tuple[str, int, int, float]]:
@@ -163,7 +181,7 @@ def evaluate_pair(pair: Pair) -> dict[str, Any]:
         "id": pair.id,
         "label": pair.label,
         "channels": f"{pair.a['channel']}->{pair.b['channel']}",
-        "held_out": is_held_out(pair.id),
+        "held_out": pair.held_out,
         "predicted": opened[0].pk in result.flagged,
         "score": best.score if best else None,
         "reasons": list(best.reasons) if best else [_not_compared(pair)],

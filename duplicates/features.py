@@ -4,29 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
-from . import language, minhash
+from . import language, markers, minhash
 from .identifiers import GENERIC_ERRORS, UBIQUITOUS_DOMAINS, extract_identifiers
 from .normalize import clean_body, strip_quotes_and_signature, strip_subject
 from .text import content_tokens
 
-# "My colleague already wrote", "as discussed on the phone", "уже писала": a ticket that
-# points back at an earlier contact about its problem (any of the five languages).
-_REFERS_BACK = re.compile(
-    r"already (?:wrote|emailed|e-mailed|called|phoned|reported|sent|filed|raised|chatted|opened"
-    r"|asked|mentioned|contacted)|(?:as|like) (?:discussed|promised|requested|agreed|asked)"
-    r"|follow(?:ing)?[- ]?up|following (?:my|our|the|up) |my (?:colleague|wife|husband|partner)"
-    r"|colleague|on the (?:phone|portal)|in (?:the )?chat|reported (?:it|this) (?:already|today)"
-    r"|al (?:gemaild|gebeld|gemeld|geschreven|gevraagd)|zoals (?:besproken|beloofd|gevraagd)"
-    r"|collega|(?:schon|bereits) (?:geschrieben|angerufen|gemeldet|gemailt)|wie (?:telefonisch )?"
-    r"besprochen|kolleg|ruft wieder an|ya (?:os |nos )?(?:escribi|llam|coment|habl|abri|pregunt)"
-    r"|como (?:hablamos|acordamos|comentamos)|compañer|уже (?:писал|звонил|обращал|сообщал"
-    r"|оставлял|спрашивал)|писал\w? (?:вам|на почту|в чат)|вам (?:\w+ )?писал"
-    r"|как договорились|по телефону просили|коллег|повторно|в чате",
-    re.I,
-)
 # Addresses at these providers say nothing about which organisation wrote.
 FREE_MAIL = UBIQUITOUS_DOMAINS | frozenset(
     "hotmail.es yahoo.es live.nl hotmail.nl yandex.by ukr.net mail.com".split()
@@ -34,7 +19,7 @@ FREE_MAIL = UBIQUITOUS_DOMAINS | frozenset(
 MAX_TOKENS = 400  # enough to judge; bounds storage and scoring time for long mails
 # Bumped when tokens or identifiers are computed differently: older signatures are filed
 # again before they are compared (``signatures.candidates``).
-VERSION = 2
+VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -51,7 +36,8 @@ class Features:
     account_id: int | None = None
     channel: str = ""
     language: str = "en"
-    extra: dict[str, object] = field(default_factory=dict)
+    # ``markers.MARKS`` the ticket shows: a how-to question, settled in the contact, …
+    marks: frozenset[str] = frozenset()
 
     @property
     def token_set(self) -> frozenset[str]:
@@ -116,7 +102,7 @@ def build_features(
         account_id=account_id,
         channel=channel,
         language=lang,
-        extra={"refers_back": bool(_REFERS_BACK.search(body))},
+        marks=markers.marks(subject, strip_quotes_and_signature(body)),
     )
 
 
@@ -183,7 +169,7 @@ def retrieval_keys(features: Features) -> list[int]:
     if scope is None:
         return []
     keys = minhash.band_keys(features.minhash, scope)
-    for kind in ("order", "invoice", "domain", "url", "ip", "ticket", "email"):
+    for kind in ("order", "invoice", "reference", "domain", "url", "ip", "ticket", "email"):
         for value in sorted(features.identifiers.get(kind, ()))[:10]:
             keys.append(minhash.signed64(f"{scope}|{kind}|{value}"))
     keys.append(minhash.signed64(f"{scope}|exact|{features.text_hash}"))

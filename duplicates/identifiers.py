@@ -12,7 +12,8 @@ import re
 from collections.abc import Mapping
 
 # Identifier kinds, strongest first. "error" is weak evidence: many products share codes.
-STRONG_KINDS = ("order", "invoice", "ticket", "domain", "url", "email", "ip")
+# "reference" is any other code a system gave out: a job, certificate or shipment number.
+STRONG_KINDS = ("order", "invoice", "ticket", "reference", "domain", "url", "email", "ip")
 WEAK_KINDS = ("error",)
 KINDS = STRONG_KINDS + WEAK_KINDS
 # Kinds whose values, when both tickets have some and none match, point at different things.
@@ -66,6 +67,9 @@ GENERIC_ERRORS = frozenset(
     "400 401 403 404 405 408 409 410 413 422 429 500 501 502 503 504 HTTP400 HTTP401 HTTP403 "
     "HTTP404 HTTP429 HTTP500 HTTP502 HTTP503 HTTP504".split()
 )
+# "BJ-20260525-7731", "SSL-552913", "NS-20270326-014": letters, a dash, a number.
+# Standards and status codes ("ISO-8859", "HTTP-404") have the same shape.
+_REFERENCE = re.compile(r"\b(?!(?:HTTP|ERR|ERROR|ISO|UTF|RFC)-)[A-Z]{2,6}-\d{3,}(?:-\d+)*\b")
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-f]{1,4}:){2,7}[0-9a-f]{0,4}(?![\w:])", re.I)
 _RESELLER = re.compile(r"\breseller\s*(?:id|no\.?|number|#)?\s*[:#]?\s*\d+", re.I)
@@ -100,6 +104,13 @@ def extract_identifiers(text: str, ticket_prefix: str = "SD") -> dict[str, set[s
         found["error"].add(match.group(1).upper())
     for match in _ERROR_TOKEN.finditer(without_emails):
         found["error"].add(match.group(1).upper().replace(" ", ""))
+    named = found["order"] | found["invoice"] | found["ticket"]
+    for match in _REFERENCE.finditer(without_emails):
+        value = _normalise_number(match.group(0))
+        if value not in named and not match.group(0).upper().startswith(
+            f"{ticket_prefix.upper()}-"
+        ):
+            found["reference"].add(value)
     for candidate in _IPV4.findall(without_urls) + _IPV6.findall(without_urls):
         try:
             found["ip"].add(str(ipaddress.ip_address(candidate)))

@@ -24,11 +24,13 @@ _STEMMERS = {
     "ru": "russian",
 }
 _CYRILLIC = re.compile(r"[а-яё]", re.I)
+_ADDRESS = re.compile(r"\S+[.@]\w\S*")
 _LATIN_WORD = re.compile(r"[a-zäöüßáéíóúñàèëïç]+")
 # Words that tell Latin-script languages apart (frequent, short, rarely shared).
 _MARKERS = {
     "en": frozenset(
-        "the and is are was were have has with our your this that not from for".split()
+        "the and is are was were have has with our your this that not from for to of on it its"
+        " my we can but after since nothing any all does did receives works there been a an".split()
     ),
     "nl": frozenset("de het een en van is niet wij we zijn op bij naar voor ook nog maar".split()),
     "de": frozenset("der die das und ist nicht wir ein eine mit von für auf sich auch bei".split()),
@@ -36,14 +38,25 @@ _MARKERS = {
 }
 
 
+def _markers() -> dict[str, frozenset[str]]:
+    # Every function word of a language's stop list tells it apart, except the English ones
+    # that every language's tickets borrow.
+    english = frozenset(STOP["en"].split())
+    return {
+        lang: words | (frozenset(STOP[lang].split()) - english) if lang != "en" else words
+        for lang, words in _MARKERS.items()
+    }
+
+
 def detect(text: str) -> str:
     """Return the language of ``text`` (one of ``LANGUAGES``); English when unsure."""
-    sample = text[:4000].lower()
+    # Addresses and domains ("kitedental.de", "info@tienda.es") name no language.
+    sample = _ADDRESS.sub(" ", text[:4000].lower())
     cyrillic = len(_CYRILLIC.findall(sample))
     words = _LATIN_WORD.findall(sample)
     if cyrillic > len(words):  # letters against words: Russian text with English terms
         return "ru"
-    counts = {lang: sum(w in markers for w in words) for lang, markers in _MARKERS.items()}
+    counts = {lang: sum(w in markers for w in words) for lang, markers in _MARKER_SETS.items()}
     best = max(counts, key=lambda lang: (counts[lang], lang == "en"))
     return best if counts[best] else "en"
 
@@ -85,3 +98,4 @@ def _build() -> tuple[dict[str, snowballstemmer.stemmer], dict[tuple[str, str], 
 
 _STEMMER, _CONCEPT = _build()
 _STOP_SETS = {lang: frozenset(STOP[lang].split()) for lang in LANGUAGES}
+_MARKER_SETS = _markers()

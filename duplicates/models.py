@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from tickets.models import Ticket
 
@@ -30,6 +31,8 @@ class TicketSignature(models.Model):
     identifiers = models.JSONField(default=dict)
     minhash = models.BinaryField(default=bytes, help_text="MinHash, 64 unsigned 64-bit ints")
     language = models.CharField(max_length=2, default="en")
+    # ``markers.MARKS`` found in the text: a how-to question, settled in the contact, …
+    marks = models.JSONField(default=list)
     # ``features.VERSION`` it was computed with; older ones are computed again before use.
     version = models.PositiveSmallIntegerField(default=1)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -60,9 +63,9 @@ class DuplicateBand(models.Model):
 
 
 class FlagStatus(models.TextChoices):
-    SUGGESTED = "suggested", "Suggested"
-    DISMISSED = "dismissed", "Dismissed"
-    MERGED = "merged", "Merged"
+    SUGGESTED = "suggested", _("Suggested")
+    DISMISSED = "dismissed", _("Dismissed")
+    MERGED = "merged", _("Merged")
 
 
 class DuplicateFlag(models.Model):
@@ -70,18 +73,24 @@ class DuplicateFlag(models.Model):
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="duplicate_flags")
     candidate = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
-    score = models.FloatField()
-    reasons = models.JSONField(default=list)
+    score = models.FloatField(_("score"))
+    reasons = models.JSONField(_("reasons"), default=list)
     status = models.CharField(
-        max_length=12, choices=FlagStatus.choices, default=FlagStatus.SUGGESTED, db_index=True
+        _("status"),
+        max_length=12,
+        choices=FlagStatus.choices,
+        default=FlagStatus.SUGGESTED,
+        db_index=True,
     )
-    auto_merged = models.BooleanField(default=False)
+    auto_merged = models.BooleanField(_("merged automatically"), default=False)
     # Set when the note and the assignee mail went out (the ``duplicates.announce`` task).
     announced_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("duplicate flag")
+        verbose_name_plural = _("duplicate flags")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["ticket", "candidate"], name="dupflag_pair_unique"),
@@ -98,9 +107,9 @@ class DuplicateFlag(models.Model):
 
 
 class ProposalStatus(models.TextChoices):
-    PROPOSED = "proposed", "Proposed"
-    OPENED = "opened", "Problem ticket opened"
-    DISMISSED = "dismissed", "Dismissed"
+    PROPOSED = "proposed", _("Proposed")
+    OPENED = "opened", _("Problem ticket opened")
+    DISMISSED = "dismissed", _("Dismissed")
 
 
 class ProblemProposal(models.Model):
@@ -113,18 +122,22 @@ class ProblemProposal(models.Model):
     band_key = models.BigIntegerField()
     kind = models.CharField(max_length=12, help_text="error or service")
     value = models.CharField(max_length=200)
-    accounts = models.PositiveIntegerField(help_text="Accounts that reported it in the window")
+    accounts = models.PositiveIntegerField(
+        _("accounts"), help_text=_("Accounts that reported it in the window")
+    )
     first_ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
     status = models.CharField(
-        max_length=12, choices=ProposalStatus.choices, default=ProposalStatus.PROPOSED
+        _("status"), max_length=12, choices=ProposalStatus.choices, default=ProposalStatus.PROPOSED
     )
     problem = models.ForeignKey(
         Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("problem proposal")
+        verbose_name_plural = _("problem proposals")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["band_key", "status"], name="dupproposal_key_status")]
         constraints = [

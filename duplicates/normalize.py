@@ -38,13 +38,15 @@ _CLOSINGS = re.compile(
 )
 # "Ирина Мельникова", "Веломаркет, СПб", "Tom": a few words, no sentence, no label or link.
 _SIGNATURE_LINE = re.compile(r"^\s*[^\W\d_][^.!?:;/@\[\]]{0,40}?(?: [^.!?:;/@\s]+){0,3}\s*$")
-_GREETING = re.compile(
-    r"^\s*(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|greetings|hallo|hoi|beste"
+_GREETING_WORDS = (
+    r"(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|greetings|hallo|hoi|beste"
     r"|goedemiddag|goedemorgen|goeiedag|guten (?:tag|morgen)|grüß gott|sehr geehrte\w*|hola"
     r"|buen[oa]s (?:días|tardes|noches)|estimad[oa]s?|здравствуйте|добрый (?:день|вечер)"
-    r"|доброе утро|привет)\b[^\n.!?]{0,60}[,!.:]?\s*$",
-    re.I,
+    r"|доброе утро|привет)\b"
 )
+_GREETING = re.compile(rf"^\s*{_GREETING_WORDS}[^\n.!?]{{0,60}}[,!.:]?\s*$", re.I)
+# "hola, la lista de dominios no carga": a greeting, a comma, then the problem.
+_GREETING_LEAD = re.compile(rf"^\s*{_GREETING_WORDS}[^\n,.!?:]{{0,30}}[,!:]\s*(?=\S)", re.I)
 # Chat transcripts: "[10:42]", "10:42:13", "(2024-05-01 10:42)" and system lines.
 _CHAT_TIMESTAMP = re.compile(
     r"^\s*[\[(]?\s*(?:\d{4}-\d{2}-\d{2}[ T])?\d{1,2}:\d{2}(?::\d{2})?\s*(?:[ap]m)?"
@@ -113,7 +115,7 @@ def clean_body(text: str, prefix: str = "SD") -> str:
     lines = strip_ticket_tokens(strip_quotes_and_signature(text), prefix).split("\n")
     kept: list[str] = []
     for index, line in enumerate(lines):
-        if index < 3 and _GREETING.match(line):
+        if index < 3 and not _GREETING_LEAD.match(line) and _GREETING.match(line):
             continue
         stamped = _CHAT_TIMESTAMP.match(line) is not None
         line = _CHAT_TIMESTAMP.sub("", line, count=1)
@@ -128,6 +130,7 @@ def clean_body(text: str, prefix: str = "SD") -> str:
                 continue
             if stamped:
                 line = speaker.group(3)
+        line = _GREETING_LEAD.sub("", line, count=1)
         if _GREETING.match(line) or _CLOSINGS.match(line):
             continue
         kept.append(line.strip())

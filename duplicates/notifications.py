@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from outbox.models import MailKind
@@ -31,13 +32,19 @@ def tell_assignees(*, flag_ids: list[int]) -> int:
         }
         if not recipients:
             continue
-        subject = f"[{flag.ticket.reference}] possible duplicate of {flag.candidate.reference}"
+        names = {"ticket": flag.ticket.reference, "candidate": flag.candidate.reference}
+        subject = f"[{flag.ticket.reference}] " + _("possible duplicate of %(candidate)s") % names
         body = (
-            f'{flag.ticket.reference} "{flag.ticket.subject}" looks like a duplicate of '
-            f'{flag.candidate.reference} "{flag.candidate.subject}" '
-            f"(score {flag.score:.2f}).\n\nWhy:\n"
+            _('%(ticket)s "%(subject)s" looks like a duplicate of %(candidate)s "%(other)s"')
+            % {**names, "subject": flag.ticket.subject, "other": flag.candidate.subject}
+            + " "
+            + _("(score %(score).2f).") % {"score": flag.score}
+            + "\n\n"
+            + _("Why:")
+            + "\n"
             + "\n".join(f"- {reason}" for reason in flag.reasons)
-            + "\n\nMerge or dismiss it under Duplicate detection > Duplicate flags in the admin."
+            + "\n\n"
+            + _("Merge or dismiss it under Duplicate detection > Duplicate flags in the admin.")
         )
         mails.append(
             MailOut(
@@ -56,8 +63,10 @@ def tell_customer_merged(*, ticket_id: int, survivor: Ticket) -> int:
     """Queue a note to the contact that their re-sent request continues as the
     survivor's number; return 1 if queued. It is an automatic answer to the customer's
     mail: marked Auto-Submitted, and under the same hourly per-address limit as
-    acknowledgements (a customer's autoresponder re-sending must not loop with us)."""
-    ticket = Ticket.objects.select_related("contact").filter(pk=ticket_id).first()
+    acknowledgements (a customer's autoresponder re-sending must not loop with us).
+
+    Written in the language the customer's ticket is answered in, else its line's."""
+    ticket = Ticket.objects.select_related("contact", "line").filter(pk=ticket_id).first()
     if ticket is None or ticket.contact is None:
         return 0
     address = (
@@ -68,11 +77,8 @@ def tell_customer_merged(*, ticket_id: int, survivor: Ticket) -> int:
     if refusal := automatic_refusal(address):
         log.info("no merge notice to %s for %s: %s", address, survivor.reference, refusal)
         return 0
-    body = _(
-        "Hello,\n\nWe received your message again and added it to your existing request "
-        "%(ref)s, so one team handles it. Please quote %(ref)s if you write to us about "
-        "it.\n\nYour support team"
-    ) % {"ref": survivor.reference}
+    with translation.override(ticket.language or ticket.line.language or "en"):
+        body = _merge_notice(survivor)
     mails_queue(
         [
             MailOut(
@@ -86,3 +92,11 @@ def tell_customer_merged(*, ticket_id: int, survivor: Ticket) -> int:
         ]
     )
     return 1
+
+
+def _merge_notice(survivor: Ticket) -> str:
+    return _(
+        "Hello,\n\nWe received your message again and added it to your existing request "
+        "%(ref)s, so one team handles it. Please quote %(ref)s if you write to us about "
+        "it.\n\nYour support team"
+    ) % {"ref": survivor.reference}

@@ -39,6 +39,27 @@ _BAND = DuplicateBand._meta.db_table
 _TICKET = Ticket._meta.db_table
 
 
+def proposals_for(ticket_id: int) -> list[int]:
+    """File or refresh the proposals the ticket's filed signature calls for; return their
+    ids. Detection's follow-up (the ``duplicates.propose`` task, queued for tickets that
+    name an error code or service), so counting customers stays out of each check."""
+    signature = (
+        TicketSignature.objects.filter(ticket_id=ticket_id)
+        .select_related("ticket")
+        .only("identifiers", "ticket__created_at", "ticket__status")
+        .first()
+    )
+    if signature is None or signature.ticket.status in (Status.MERGED, Status.CLOSED):
+        return []
+    identifiers = {kind: frozenset(values) for kind, values in signature.identifiers.items()}
+    features = Features(
+        tokens=(), subject_tokens=(), identifiers=identifiers, text_hash="", minhash=()
+    )
+    return proposals_update(
+        ticket_id=ticket_id, created_at=signature.ticket.created_at, features=features
+    )
+
+
 def proposals_update(*, ticket_id: int, created_at, features: Features) -> list[int]:
     """File or refresh the proposals the ticket's error codes and services call for;
     return their ids. One grouped index query, and none for a ticket naming no code."""

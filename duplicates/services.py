@@ -22,8 +22,8 @@ from tickets.errors import MergeError
 from tickets.models import Channel, Direction, Severity, Status, Ticket
 from tickets.services import MessageIn, message_add, ticket_merge
 
-from . import notifications, problems, signatures
-from .features import Features
+from . import notifications, signatures
+from .features import Features, outage_keys
 from .models import DuplicateFlag, FlagStatus
 from .scoring import Match, compare
 from .signatures import Candidate, TicketRow
@@ -51,7 +51,9 @@ class DetectionResult:
     flagged: list[int] = field(default_factory=list)
     merged_into: int | None = None
     to_announce: bool = False  # new flags wait for the ``duplicates.announce`` task
-    proposals: list[int] = field(default_factory=list)  # problem proposals filed or updated
+    # Names an error code or service: the ``duplicates.propose`` task counts the customers
+    # reporting it and files a problem proposal (``problems.proposals_for``).
+    to_propose: bool = False
 
 
 def detect_duplicates(
@@ -76,10 +78,11 @@ def detect_duplicates(
     # File before looking up: of two similar tickets detected at the same time, the later
     # lookup then sees the other's keys.
     features = signatures.signature_store(row)
-    # Many accounts naming one error code or service: propose a problem ticket.
-    result.proposals = problems.proposals_update(
-        ticket_id=ticket_id, created_at=row.created_at, features=features
-    )
+    # Many accounts naming one error code or service: a problem ticket is proposed by the
+    # follow-up task, so this check stays a few statements.
+    result.to_propose = bool(outage_keys(features))
+    if result.to_propose and queue_announcement:
+        transaction.on_commit(lambda: _queue_propose([ticket_id]))
     threshold = settings.DUPLICATES_THRESHOLD
     flagged: list[tuple[Match, Candidate]] = []
     for other in signatures.candidates(row, features):
@@ -122,11 +125,15 @@ def detect_duplicates_many(ticket_ids: Iterable[int]) -> int:
     """
     ids = sorted(set(ticket_ids))
     waiting: list[int] = []
+    proposing: list[int] = []
     try:
         for ticket_id in ids:
             try:
-                if detect_duplicates(ticket_id, queue_announcement=False).to_announce:
+                result = detect_duplicates(ticket_id, queue_announcement=False)
+                if result.to_announce:
                     waiting.append(ticket_id)
+                if result.to_propose:
+                    proposing.append(ticket_id)
             except OperationalError:
                 raise
             except Exception:  # one ticket's bug must not leave the others unchecked
@@ -134,6 +141,8 @@ def detect_duplicates_many(ticket_ids: Iterable[int]) -> int:
     finally:
         if waiting:  # what was flagged before a failure is announced all the same
             transaction.on_commit(lambda: _queue_announce(waiting))
+        if proposing:
+            transaction.on_commit(lambda: _queue_propose(proposing))
     return len(ids)
 
 
@@ -304,6 +313,15 @@ def _auto_merge(ticket_id: int, target: Candidate, *, notify: bool) -> bool:
         log.info("auto-merge of ticket %s skipped: %s", ticket_id, exc)
         return False
     return True
+
+
+def _queue_propose(ticket_ids: list[int]) -> None:
+    from .tasks import propose
+
+    try:
+        propose.delay(ticket_ids)
+    except Exception:  # broker down: the next report of the same code proposes it
+        log.exception("could not queue problem proposals for tickets %s", ticket_ids)
 
 
 def _queue_announce(ticket_ids: list[int]) -> None:

@@ -49,7 +49,7 @@ _PHONE = ContactPhone._meta.db_table
 # bands already did its work).
 _EVIDENCE = (
     "s.text_hash, s.tokens, s.subject_tokens, s.identifiers, s.occurred_at, s.contact_id, "
-    "s.account_id, s.language, s.version"
+    "s.account_id, s.language, s.version, s.marks"
 )
 
 
@@ -65,7 +65,7 @@ class TicketRow:
     account_id: int | None
     subject: str
     origin_channel: str
-    # (text_hash, tokens, identifiers, contact, account, version)
+    # (text_hash, tokens, identifiers, contact, account, version, marks)
     filed: tuple[object, ...] | None
 
 
@@ -84,7 +84,7 @@ def ticket_row(ticket_id: int) -> TicketRow | None:
         cursor.execute(
             "SELECT t.id, t.number, t.status, t.created_at, t.contact_id, t.account_id, "  # noqa: S608 - names from _meta
             "t.subject, t.origin_channel, s.text_hash, s.tokens, s.identifiers, s.contact_id, "
-            f"s.account_id, s.version FROM {_TICKET} t "
+            f"s.account_id, s.version, s.marks FROM {_TICKET} t "
             f"LEFT JOIN {_SIGNATURE} s ON s.ticket_id = t.id "
             "WHERE t.id = %s",
             [ticket_id],
@@ -95,6 +95,7 @@ def ticket_row(ticket_id: int) -> TicketRow | None:
     filed = None
     if row[8] is not None:
         filed = (row[8], _json(row[9]), _json(row[10]), row[11], row[12], row[13])
+        filed += (sorted(_json(row[14]) or ()),)
     return TicketRow(*row[:3], _aware(row[3]), *row[4:8], filed=filed)
 
 
@@ -109,6 +110,7 @@ def signature_store(row: TicketRow) -> Features:
         features.contact_id,
         features.account_id,
         VERSION,
+        sorted(features.marks),
     )
     if row.filed == current:
         return features  # nothing changed since the last run: keys are filed
@@ -135,7 +137,7 @@ def signature_store(row: TicketRow) -> Features:
             )
         # One statement whether the signature is new or refreshed (a concurrent run too).
         columns = ("contact_id", "account_id", "occurred_at", "text_hash", "tokens")
-        columns += ("subject_tokens", "identifiers", "minhash", "language", "version")
+        columns += ("subject_tokens", "identifiers", "minhash", "language", "version", "marks")
         columns += ("updated_at",)
         cursor.execute(
             f"INSERT INTO {_SIGNATURE} (ticket_id, {', '.join(columns)}) "  # noqa: S608
@@ -153,6 +155,7 @@ def signature_store(row: TicketRow) -> Features:
                 minhash.pack(features.minhash),
                 features.language,
                 VERSION,
+                json.dumps(sorted(features.marks)),
                 adapt(timezone.now()),
             ],
         )
@@ -282,6 +285,7 @@ def _features(row: tuple[Any, ...]) -> Features:
         contact_id=contact_id,
         account_id=account_id,
         language=row[10] or "en",
+        marks=frozenset(_json(row[12]) or ()),
     )
 
 

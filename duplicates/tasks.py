@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import OperationalError
 
+from .problems import proposals_for
 from .services import detect_duplicates_many, flags_announce
 
 
@@ -35,3 +36,18 @@ def announce(ticket_ids: list[int]) -> int:
     """Post the note about each ticket's new duplicate flags and mail the assignees;
     return how many flags were announced."""
     return sum(len(flags_announce(ticket_id=ticket_id)) for ticket_id in ticket_ids)
+
+
+@shared_task(
+    name="duplicates.propose",
+    acks_late=True,  # idempotent: one live proposal per code, its count refreshed
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=120,
+    time_limit=180,
+)
+def propose(ticket_ids: list[int]) -> int:
+    """Count the customers naming each ticket's error codes and services; file or refresh
+    the problem proposals due; return how many were filed or refreshed."""
+    return sum(len(proposals_for(ticket_id)) for ticket_id in ticket_ids)

@@ -26,8 +26,18 @@ def content_tokens(text: str, lang: str = "en") -> list[str]:
     tokens: list[str] = []
     for raw in _WORD.findall(_DATES.sub(" ", text.lower().replace("ё", "е"))):
         word = raw.strip("._-'’")
-        if "." in word or "@" in word or len(word) < 2:
+        if "." in word or "@" in word:
             continue  # domains, versions, file names: identifiers carry them
+        # "PayPal-Zahlungen", "IP-adres", "e-mail": each part is a word of its own.
+        tokens.extend(_word_tokens(word.split("-"), lang))
+    return tokens
+
+
+def _word_tokens(parts: list[str], lang: str) -> list[str]:
+    tokens: list[str] = []
+    for word in parts:
+        if len(word) < 2:
+            continue
         if language.is_stop(word, lang):
             continue
         if any(ch.isdigit() for ch in word):

@@ -4,7 +4,8 @@
 builds each side's features from its text as detection would (contacts and accounts by
 their names in the file), and fits a logistic regression with a small L2 penalty by
 gradient descent. Weights of evidence (shared words, subject, objects, a reference back)
-are kept at zero or above, so a reason shown to agents never counts against a match.
+are kept at zero or above and those of counter-evidence (different codes, a how-to
+question first) at zero or below, so a reason shown to agents never counts the wrong way.
 The held-out third (``evaluation.is_held_out``) is left out unless asked for.
 """
 
@@ -21,7 +22,21 @@ from . import scoring
 from .features import Features, build_features
 
 EVIDENCE = frozenset(
-    {"words", "contained", "subject", "specific", "domain", "error", "concepts", "refers_back"}
+    {
+        "shared",
+        "new_in_old",
+        "specific_words",
+        "subject",
+        "specific",
+        "domain",
+        "error",
+        "refers_back",
+        "continues",
+    }
+)
+# Signs against a match (different codes, a how-to question first …) never count for one.
+AGAINST = frozenset(
+    {"conflict", "other_codes", "other_topics", "solved_before", "question_before", "domain_only"}
 )
 
 
@@ -59,8 +74,8 @@ def fit(
     measured: Sequence[dict[str, float]],
     labels: Sequence[bool],
     *,
-    l2: float = 0.001,
-    rounds: int = 4000,
+    l2: float = 0.0003,
+    rounds: int = 20000,
     rate: float = 0.5,
 ) -> Fit:
     """Return the bias and weights that best separate ``labels`` (gradient descent)."""
@@ -77,12 +92,18 @@ def fit(
                 grad[i] += error * x
         bias -= rate * grad_bias / n
         weights = [w - rate * (g / n + l2 * w) for w, g in zip(weights, grad, strict=True)]
-        weights = [
-            max(0.0, w) if name in EVIDENCE else w for w, name in zip(weights, names, strict=True)
-        ]
+        weights = [_bounded(name, w) for w, name in zip(weights, names, strict=True)]
     return Fit(
         bias=round(bias, 2), weights={k: round(w, 2) for k, w in zip(names, weights, strict=True)}
     )
+
+
+def _bounded(name: str, weight: float) -> float:
+    if name in EVIDENCE:
+        return max(0.0, weight)
+    if name in AGAINST:
+        return min(0.0, weight)
+    return weight
 
 
 def _id(text: str) -> int:

@@ -23,7 +23,7 @@ CONCERN_TASKS: dict[str, tuple[str, ...]] = {
     "outbox": ("outbox.send_mails", "outbox.requeue_mails"),
     "mailbox": ("channels_app.poll_imap_mailbox",),
     "followups": ("sla.recompute_tickets", "sla.recompute_live"),
-    "duplicates": ("duplicates.detect_many", "duplicates.announce"),
+    "duplicates": ("duplicates.detect_many", "duplicates.announce", "duplicates.propose"),
 }
 # Read only while the main queue is empty (and the concerns before them).
 FOLLOWUP_TASKS = CONCERN_TASKS["followups"] + CONCERN_TASKS["duplicates"]

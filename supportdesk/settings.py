@@ -496,7 +496,7 @@ DUPLICATES_WINDOW_DAYS = env_int("DUPLICATES_WINDOW_DAYS", 14)
 # A new inbound message re-runs detection while the ticket is younger than this.
 DUPLICATES_YOUNG_HOURS = env_int("DUPLICATES_YOUNG_HOURS", 24)
 # Flag a pair at this score (0..1); see `manage.py duplicates_eval` to tune it.
-DUPLICATES_THRESHOLD = float(env_str("DUPLICATES_THRESHOLD", "0.5"))
+DUPLICATES_THRESHOLD = float(env_str("DUPLICATES_THRESHOLD", "0.58"))
 # Exact re-sends (same normalised text, same contact, within these minutes) are merged
 # into the earlier ticket automatically when enabled, and the customer is told its number.
 DUPLICATES_AUTO_MERGE_EXACT = env_bool("DUPLICATES_AUTO_MERGE_EXACT", True)

@@ -84,7 +84,7 @@ def test_problem_proposal_opened_and_answered_from_the_admin(admin, agent, depar
     response = admin.post(
         changelist, {"action": "open_problem", "_selected_action": [proposal.pk]}, follow=True
     )
-    assert "opened with 5 incident(s)" in response.content.decode()
+    assert "opened with 5 incidents." in response.content.decode()
     proposal.refresh_from_db()
     assert proposal.status == ProposalStatus.OPENED
 

@@ -16,6 +16,10 @@ from tickets.models import Contact, Ticket
 pytestmark = pytest.mark.django_db
 
 PAIRS = Path(__file__).with_name("pairs.jsonl")
+HANDWRITTEN = Path(__file__).with_name("pairs-handwritten.jsonl")
+FRESH = Path(__file__).with_name("pairs-fresh.jsonl")
+# Written apart from the project; test data outside the repository (as in CI: ../shared).
+REALISTIC = Path(__file__).resolve().parents[2].parent / "shared/duplicates/pairs-realistic.jsonl"
 LAST_LINE = re.compile(r"^precision=(\d\.\d{3}) recall=(\d\.\d{3}) f1=(\d\.\d{3})$")
 
 
@@ -45,8 +49,9 @@ def test_precision_and_recall_on_the_labelled_set(departments, tmp_path):
     match = LAST_LINE.match(out.strip().splitlines()[-1])
     assert match, out
     precision, recall, _ = map(float, match.groups())
-    assert precision >= 0.90, out
-    assert recall >= 0.85, out
+    # No worse than before issue 15 (0.991 / 0.892), after tuning for the realistic pairs.
+    assert precision >= 0.99, out
+    assert recall >= 0.89, out
     assert err == ""
     assert Ticket.objects.count() == tickets_before  # every pair was rolled back
     rows = [json.loads(line) for line in decisions.read_text().splitlines()]
@@ -119,6 +124,37 @@ def test_held_out_part_is_a_stable_third_chosen_by_the_pair_id():
     assert is_held_out("r001") is is_held_out("r001")
 
 
+def test_a_pairs_own_part_overrides_the_hash(departments, tmp_path):
+    """Pairs written after the errors were seen carry "part": "tuning" and are never
+    held out; a fresh set carries "part": "held-out"; anything else is a line error."""
+    from duplicates.evaluation import is_held_out
+
+    held_id = next(f"p{i}" for i in range(100) if is_held_out(f"p{i}"))
+    kept_id = next(f"p{i}" for i in range(100) if not is_held_out(f"p{i}"))
+    rows = [json.loads(line) for line in PAIRS.read_text().splitlines()[:3]]
+    rows[0].update(id=held_id, part="tuning")
+    rows[1].update(id=kept_id, part="held-out")
+    rows[2].update(id="p-odd", part="later")
+    path = tmp_path / "pairs.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    decisions = tmp_path / "held.jsonl"
+    out, err = run(str(path), "--part", "held-out", "--out", str(decisions))
+    assert [json.loads(line)["id"] for line in decisions.read_text().splitlines()] == [kept_id]
+    assert "pairs.jsonl:3: skipped" in err and '"part" must be one of' in err
+    run(str(path), "--part", "tuning", "--out", str(decisions))
+    assert [json.loads(line)["id"] for line in decisions.read_text().splitlines()] == [held_id]
+    assert is_held_out(held_id, "tuning") is False and is_held_out(kept_id, "held-out") is True
+
+
+def test_pairs_written_after_errors_were_seen_are_tuning_pairs():
+    """The hand-written pairs added in phase 2 (after the held-out errors had been read)
+    never count as held-out."""
+    rows = [json.loads(line) for line in HANDWRITTEN.read_text().splitlines()]
+    late = [r for r in rows if int(r["id"][1:]) >= 165]
+    assert len(late) >= 50
+    assert all(r.get("part") == "tuning" for r in late)
+
+
 def test_fit_learns_weights_that_separate_the_pairs_and_skips_the_held_out_third(tmp_path):
     """On a small set the fitted weights favour shared words and find the duplicates; the
     held-out pairs are not used unless asked for."""
@@ -127,7 +163,7 @@ def test_fit_learns_weights_that_separate_the_pairs_and_skips_the_held_out_third
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     out, _ = run_fit(str(path), "--rounds", "300")
     assert out.startswith("BIAS = ")
-    assert float(re.search(r'"contained": (-?[\d.]+)', out).group(1)) > 0
+    assert float(re.search(r'"shared": (-?[\d.]+)', out).group(1)) > 0
     used = int(re.search(r"pairs=(\d+)", out).group(1))
     from duplicates.evaluation import is_held_out
 
@@ -140,3 +176,35 @@ def run_fit(*args: str) -> tuple[str, str]:
     out, err = StringIO(), StringIO()
     call_command("duplicates_fit", *args, stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
+
+
+def _figures(out: str) -> tuple[float, float]:
+    match = LAST_LINE.match(out.strip().splitlines()[-1])
+    assert match, out
+    precision, recall, _ = map(float, match.groups())
+    return precision, recall
+
+
+def test_issue_15_targets_on_the_held_out_third_of_the_hand_written_and_realistic_pairs(
+    departments,
+):
+    """Precision ≥ 0.90 and recall ≥ 0.85 on the pairs tuning never used (issue 15)."""
+    out, err = run(str(HANDWRITTEN), str(REALISTIC), "--part", "held-out")
+    assert err == ""
+    assert int(re.search(r"pairs=(\d+)", out).group(1)) >= 140
+    precision, recall = _figures(out)
+    assert precision >= 0.90, out
+    assert recall >= 0.85, out
+
+
+def test_issue_15_targets_on_the_fresh_held_out_set(departments):
+    """The same targets on 60 pairs written after the detector was tuned, and run once
+    before this test pinned them: 30 duplicates, 30 hard negatives."""
+    rows = [json.loads(line) for line in FRESH.read_text().splitlines()]
+    assert len(rows) == 60 and sum(r["label"] for r in rows) == 30
+    assert all(r["part"] == "held-out" for r in rows)
+    out, err = run(str(FRESH))
+    assert err == ""
+    precision, recall = _figures(out)
+    assert precision >= 0.90, out
+    assert recall >= 0.85, out

@@ -211,5 +211,27 @@ def test_a_ticket_pointing_back_at_an_earlier_report_is_marked():
         "Carmen ya os escribió esta mañana",
         "Mijn collega heeft dit al gemaild",
     ):
-        assert build_features(subject="x", body=body).extra["refers_back"], body
-    assert not build_features(subject="x", body="The export fails").extra["refers_back"]
+        assert "refers_back" in build_features(subject="x", body=body).marks, body
+    assert "refers_back" not in build_features(subject="x", body="The export fails").marks
+
+
+def test_how_to_questions_settled_contacts_and_recurring_problems_are_marked():
+    """The turns of phrase that tell a question or a settled call from a fault report."""
+    from duplicates.markers import marks
+
+    for text in (
+        "How do I add a TXT record?",
+        "Wie kann ich die Weiterleitung ändern?",
+        "¿Cómo puedo cambiar el texto?",
+        "Подскажите, как настроить доставку?",
+        "Hoe kan ik de nameservers wijzigen?",
+    ):
+        assert "question" in marks("", text), text
+    assert "question" not in marks("", "Can you check why payments fail?")
+    assert "solved" in marks("", "Walked him through it. Done.")
+    assert "solved" in marks("", "Оператор: восстановили, всё работает")
+    assert "solved" not in marks("", "Payments fail since this morning")
+    for text in ("It still fails", "sigue sin funcionar", "опять не приходит", "immer noch"):
+        assert "continues" in marks("", text), text
+    assert marks("Re: invoice", "") == {"continues"}
+    assert marks("Invoice", "The invoice is wrong") == frozenset()

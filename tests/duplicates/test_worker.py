@@ -39,3 +39,25 @@ def test_worker_flags_and_merges(worker, anna):
     )
     assert merged.merged_into_id == first.pk
     worker.wait_for_task_success("duplicates.detect_many")
+
+
+def test_worker_proposes_a_problem_when_five_accounts_report_one_code(worker):
+    """Detection queues the follow-up ``duplicates.propose`` for tickets naming a code; the
+    worker counts the customers and files one proposal."""
+    from duplicates.models import ProblemProposal
+
+    from ..factories import AccountFactory, ContactFactory
+
+    body = "Registering domains fails since 09:00 with error 2306 (parameter value policy)."
+    for index in range(5):
+        account = AccountFactory(name=f"Reseller {index}")
+        contact = ContactFactory(account=account, email=f"ops{index}@reseller{index}.example")
+        open_ticket(subject="Registration error 2306", body=body, contact=contact)
+    proposal = wait_until(
+        lambda: ProblemProposal.objects.filter(accounts=5).first(),
+        90,
+        "a problem proposal counting five accounts",
+        worker,
+    )
+    assert (proposal.kind, proposal.value) == ("error", "2306")
+    worker.wait_for_task_success("duplicates.propose")

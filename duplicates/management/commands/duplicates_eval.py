@@ -15,7 +15,6 @@ from duplicates.evaluation import (
     Scores,
     channel_recall,
     evaluate_pair,
-    is_held_out,
     miss_reason,
     parse_pairs,
 )
@@ -38,7 +37,7 @@ class Command(BaseCommand):
             "--part",
             choices=PARTS,
             default="all",
-            help="only the held-out third (by a hash of the pair id) or only the rest",
+            help='only the held-out pairs (their "part", else a hash of the id) or the rest',
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -54,7 +53,7 @@ class Command(BaseCommand):
                         scores.errors.append(f"{path}:{number}: {item}")
                         self.stderr.write(f"{path}:{number}: skipped, {item}")
                         continue
-                    if options["part"] != "all" and is_held_out(item.id) != (
+                    if options["part"] != "all" and item.held_out != (
                         options["part"] == "held-out"
                     ):
                         continue

@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from duplicates.evaluation import PairError, Scores, is_held_out, parse_pairs
+from duplicates.evaluation import PairError, Scores, parse_pairs
 from duplicates.tuning import fit, measure
 
 
@@ -22,7 +22,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("pairs", nargs="+", help="PAIRS.jsonl (several files are one set)")
         parser.add_argument("--with-held-out", action="store_true", help="fit on every pair")
-        parser.add_argument("--rounds", type=int, default=4000)
+        parser.add_argument("--rounds", type=int, default=20000)
+        parser.add_argument("--l2", type=float, default=0.0003, help="L2 penalty on the weights")
 
     def handle(self, *args: Any, **options: Any) -> None:
         pairs, labels = [], []
@@ -34,13 +35,13 @@ class Command(BaseCommand):
                 for number, item in parse_pairs(lines):
                     if isinstance(item, PairError):
                         self.stderr.write(f"{path}:{number}: skipped, {item}")
-                    elif options["with_held_out"] or not is_held_out(item.id):
+                    elif options["with_held_out"] or not item.held_out:
                         pairs.append((item.a, item.b))
                         labels.append(item.label)
         if len(set(labels)) < 2:
             raise CommandError("fitting needs duplicates and non-duplicates among the pairs.")
         measured = measure(pairs)
-        result = fit(measured, labels, rounds=options["rounds"])
+        result = fit(measured, labels, rounds=options["rounds"], l2=options["l2"])
         self.stdout.write(f"BIAS = {result.bias}")
         self.stdout.write("WEIGHTS = {")
         for name, weight in result.weights.items():

@@ -1,0 +1,75 @@
+"""What a ticket says about itself besides its topic, in the five languages (pure Python).
+
+Two tickets of one customer about one object are often two problems: a how-to question
+answered in a chat, then the defect the answer led to; a request solved on the phone,
+then a new fault. Agents tell them apart by these turns of phrase, which ``marks`` finds:
+
+- ``question``: the ticket asks how to do something ("how do I", "kann ich", "как
+  настроить") rather than reporting a fault;
+- ``solved``: it was settled in the contact itself ("Done.", "Restored", "opgelost");
+- ``continues``: it says the problem goes on ("still", "sigue", "immer noch", "опять");
+- ``refers_back``: it points at an earlier contact ("my colleague already wrote").
+
+They are stored with the signature (``TicketSignature.marks``), so scoring a candidate
+reads them instead of the candidate's text.
+"""
+
+from __future__ import annotations
+
+import re
+
+_REFERS_BACK = re.compile(
+    r"already (?:wrote|emailed|e-mailed|called|phoned|reported|sent|filed|raised|chatted|opened"
+    r"|asked|mentioned|contacted)|(?:as|like) (?:discussed|promised|requested|agreed|asked)"
+    r"|follow(?:ing)?[- ]?up|following (?:my|our|the|up) |my (?:colleague|wife|husband|partner)"
+    r"|colleague|on the (?:phone|portal)|in (?:the )?chat|reported (?:it|this) (?:already|today)"
+    r"|al (?:gemaild|gebeld|gemeld|geschreven|gevraagd)|zoals (?:besproken|beloofd|gevraagd)"
+    r"|collega|(?:schon|bereits) (?:geschrieben|angerufen|gemeldet|gemailt)|wie (?:telefonisch )?"
+    r"besprochen|kolleg|ruft wieder an|ya (?:os |nos )?(?:escribi|llam|coment|habl|abri|pregunt)"
+    r"|como (?:hablamos|acordamos|comentamos)|compañer|уже (?:писал|звонил|обращал|сообщал"
+    r"|оставлял|спрашивал)|писал\w? (?:вам|на почту|в чат)|вам (?:\w+ )?писал"
+    r"|как договорились|по телефону просили|коллег|повторно|в чате",
+    re.I,
+)
+# A how-to question, not a fault report ("Can you check?" is a request, so not listed).
+_QUESTION = re.compile(
+    r"\bhow (?:can|do|does|should|would) (?:i|we|one|you)\b|\bhow to\b|\bcan (?:i|we) (?!not\b)"
+    r"|\bis (?:it|there) (?:possible|a way)|\bwants? to know\b|\basked (?:whether|if|how)\b"
+    r"|\bwhere (?:can|do) (?:i|we)\b"
+    r"|\bhoe (?:kan|kunnen|moet) (?:ik|we|je|u)\b|\bkan (?:ik|je)\b|\bis het mogelijk"
+    r"|\bvraagt? (?:of|hoe)\b"
+    r"|\bwie (?:kann|können) (?:ich|wir|man)\b|\bkann (?:ich|man)\b|\bist es möglich"
+    r"|\bfragt,? (?:ob|wie)\b|\bgibt es (?:eine|einen) möglichkeit"
+    r"|\bcómo (?:puedo|se|podemos|hago|\w+o)\b|\bse puede\b|\bes posible\b"
+    r"|\bpregunta (?:si|cómo)\b|\bpuedo\b"
+    r"|\bкак (?:можно|мне|нам|\w+(?:ть|ти)(?:ся)?)\b|\bможно ли\b"
+    r"|\bспрашива\w+,? (?:можно|как|есть ли)"
+    r"|\bподскажите,? как",
+    re.I,
+)
+_SOLVED = re.compile(
+    r"\b(?:done|solved|resolved|restored|fixed it|works now|working now|sorted|walked (?:him|her"
+    r"|them) through|switched it on|will change)\b|\b(?:opgelost|werkt weer|erledigt|gelöst"
+    r"|funktioniert wieder|resuelto|solucionado|enviada|funciona ya|решено|восстановили"
+    r"|исправили|заработал\w*|готово)\b",
+    re.I,
+)
+_CONTINUES = re.compile(
+    r"\bstill\b|\bagain\b|\bnog steeds\b|\bopnieuw\b|\bweer\b|\bimmer noch\b|\bnoch immer\b"
+    r"|\bwieder\b|\bsigue\b|\bsiguen\b|\botra vez\b|\btodavía\b|\bde nuevo\b|всё ещё|все еще"
+    r"|по-прежнему|\bснова\b|\bопять\b|\bтак и не\b|^\s*re\b",
+    re.I | re.M,
+)
+MARKS = ("question", "solved", "continues", "refers_back")
+
+
+def marks(subject: str, body: str) -> frozenset[str]:
+    """Return which of ``MARKS`` the ticket's subject and text (quotes removed) show."""
+    text = f"{subject}\n{body}"
+    found = {
+        "question": _QUESTION.search(text),
+        "solved": _SOLVED.search(body),
+        "continues": _CONTINUES.search(text),
+        "refers_back": _REFERS_BACK.search(body),
+    }
+    return frozenset(name for name, match in found.items() if match)
