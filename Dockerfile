@@ -16,6 +16,7 @@ COPY api ./api
 COPY duplicates ./duplicates
 COPY workspace ./workspace
 COPY outbox ./outbox
+COPY search ./search
 COPY templates ./templates
 COPY manage.py ./
 RUN pip install . && useradd --system --home-dir /app supportdesk \

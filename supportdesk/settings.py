@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "portal",
     "api",
     "workspace",
+    "search",
 ]
 
 MIDDLEWARE = [
@@ -250,6 +251,11 @@ SUPPORTDESK_REQUEUE_AFTER_SECONDS = env_int("SUPPORTDESK_REQUEUE_AFTER_SECONDS",
 SUPPORTDESK_INBOUND_BATCH = env_int("SUPPORTDESK_INBOUND_BATCH", 50)
 # Region used to read phone numbers written without a country code (ISO 3166 alpha-2).
 SUPPORTDESK_PHONE_REGION = env_str("SUPPORTDESK_PHONE_REGION", "NL")
+# Search also reads such numbers in these countries (the first one a number is valid in
+# wins): "8 (495) 123-45-67" finds +74951234567.
+SUPPORTDESK_SEARCH_PHONE_REGIONS = [
+    r.upper() for r in env_list("SUPPORTDESK_SEARCH_PHONE_REGIONS", ["RU", "NL", "ES", "GB", "DE"])
+]
 
 LOGGING = {
     "version": 1,
@@ -385,6 +391,12 @@ SUPPORTDESK_OUTBOX_GIVE_UP_HOURS = env_int("SUPPORTDESK_OUTBOX_GIVE_UP_HOURS", 4
 SUPPORTDESK_OUTBOX_LEASE_SECONDS = env_int("SUPPORTDESK_OUTBOX_LEASE_SECONDS", 600)
 # Beat queues again mails waiting this long past their time, every so many seconds.
 SUPPORTDESK_OUTBOX_REQUEUE_AFTER_SECONDS = env_int("SUPPORTDESK_OUTBOX_REQUEUE_AFTER_SECONDS", 30)
+# Search: words of new messages join the typo vocabulary ("did you mean").
+CELERY_BEAT_SCHEDULE["search-words"] = {
+    "task": "search.words_refresh",
+    "schedule": env_int("SUPPORTDESK_SEARCH_WORDS_EVERY_SECONDS", 300),
+}
+
 CELERY_BEAT_SCHEDULE["outbox-requeue"] = {
     "task": "outbox.requeue_mails",
     "schedule": env_int("SUPPORTDESK_OUTBOX_REQUEUE_EVERY_SECONDS", 60),

@@ -16,6 +16,7 @@ admin_lands_in_workspace(admin.site)
 
 urlpatterns = [
     path("", root, name="root"),
+    path("", include("search.urls")),  # /desk/search/, /portal/search/, /api/v1/search/
     path("desk/", include("workspace.urls")),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),

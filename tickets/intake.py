@@ -40,6 +40,7 @@ from .models import (
 )
 from .numbering import next_ticket_numbers
 from .sanitize import sanitize_html
+from .signals import messages_stored, tickets_stored
 
 # A customer's message wakes these up: the problem is not solved after all.
 REOPENED_BY_CUSTOMER = frozenset({Status.PENDING_CUSTOMER, Status.SOLVED})
@@ -250,6 +251,7 @@ def _open_fresh(
             for item, number, (subject, account) in zip(items, numbers, prepared, strict=True)
         ]
     )
+    tickets_stored.send(sender=Ticket, tickets=tickets)
     events: list[tuple[Ticket, str, AbstractBaseUser | None, dict[str, Any]]] = [
         (
             ticket,
@@ -358,6 +360,7 @@ def _insert_messages(pairs: list[tuple[Ticket, MessageIn]], now: datetime) -> li
     for row, (_, message) in zip(stored, pairs, strict=True):
         if message.attachments:
             _store_attachments(row, message.attachments)
+    messages_stored.send(sender=Message, messages=stored)
     return stored
 
 
