@@ -17,6 +17,7 @@ FOLLOWUP_TASKS = (
     "sla.recompute_live",
     "duplicates.detect_many",
     "duplicates.announce",
+    "reports.refresh_facts",
 )
 
 

@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "api",
     "workspace",
     "search",
+    "csat",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -395,6 +397,25 @@ SUPPORTDESK_OUTBOX_REQUEUE_AFTER_SECONDS = env_int("SUPPORTDESK_OUTBOX_REQUEUE_A
 CELERY_BEAT_SCHEDULE["search-words"] = {
     "task": "search.words_refresh",
     "schedule": env_int("SUPPORTDESK_SEARCH_WORDS_EVERY_SECONDS", 300),
+}
+
+# Satisfaction surveys after every solve (email one-click links, portal, end of chat).
+SUPPORTDESK_CSAT_ENABLED = env_bool("SUPPORTDESK_CSAT_ENABLED", True)
+# Where customers reach this desk: the start of links in mails sent without a request.
+SUPPORTDESK_PUBLIC_URL = env_str(
+    "SUPPORTDESK_PUBLIC_URL", f"http://127.0.0.1:{env_str('PORT', '8000')}"
+)
+CELERY_BEAT_SCHEDULE["csat-ask-missed"] = {
+    "task": "csat.ask_missed",
+    "schedule": env_int("SUPPORTDESK_CSAT_CATCH_UP_SECONDS", 600),
+}
+
+# Dashboards and reports: days are dates in this zone; beat catches up every 10 minutes
+# (tickets changed lately, yesterday's and today's figures, today's backlog).
+SUPPORTDESK_REPORT_TIME_ZONE = env_str("SUPPORTDESK_REPORT_TIME_ZONE", TIME_ZONE)
+CELERY_BEAT_SCHEDULE["reports-catch-up"] = {
+    "task": "reports.catch_up",
+    "schedule": env_int("SUPPORTDESK_REPORTS_CATCH_UP_SECONDS", 600),
 }
 
 CELERY_BEAT_SCHEDULE["outbox-requeue"] = {
