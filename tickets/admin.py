@@ -24,7 +24,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.safestring import mark_safe
 
-from . import admin_hooks, list_cache, selectors, services
+from . import admin_hooks, selectors, services
 from .admin_list import CappedCountPaginator, TicketChangeList
 from .errors import TicketError
 from .models import (
@@ -223,16 +223,9 @@ class TicketAdmin(admin.ModelAdmin):
     ) -> HttpResponseBase:
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
-        # Per agent (the page shows who is signed in) and URL (filters, search, page).
-        key = f"admin:{request.user.pk}:{request.get_full_path()}"
-        return list_cache.cached_page(
-            request,
-            key,
-            [list_cache.ALL],
-            lambda: super(TicketAdmin, self).changelist_view(request, extra_context),
-            # Every ticket change renders this list anew (~40 ms): meanwhile the other
-            # agents get the copy from before it, never older than this.
-            stale_seconds=5,
+        # Checked before any wrapper (webcache's list cache) may answer from a cache.
+        return admin_hooks.ticket_list(
+            request, lambda: super(TicketAdmin, self).changelist_view(request, extra_context)
         )
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[TicketChangeList]:
