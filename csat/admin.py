@@ -22,3 +22,6 @@ class SurveyAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Survey | None = None) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Survey | None = None) -> bool:
+        return False  # an answer is evidence, as tickets are
