@@ -131,7 +131,9 @@ def test_another_customer_cannot_rate(client, departments, anna, mallory):  # no
 
 def test_the_end_of_a_chat_asks(client, departments, anna):
     ticket = open_ticket(subject="Chat", body="hi", channel="chat", contact=anna)
-    chat = ChatConversation.objects.create(conversation_id="c-1", ticket=ticket, contact=anna)
+    chat = ChatConversation.objects.create(
+        conversation_id="c-1", ticket=ticket, contact=anna, source="portal"
+    )
     client.post("/portal/sign-in/", {"email": "anna@northwind.example"})
     client.post(sign_in_link())
     room = reverse("portal:chat_room", args=[chat.conversation_id])
