@@ -94,20 +94,23 @@ def ticket_states(ticket_ids: list[int]) -> dict[int, TicketState]:
         add = _adder(state)
         add(day_of(row["created_at"], zone), row["origin_channel"], 0, "created")
         if row["solved_at"] and row["status"] in (Status.SOLVED, Status.CLOSED):
-            add(day_of(row["solved_at"], zone), row["origin_channel"], state.assignee_id, "solved")
+            solved_day = day_of(row["solved_at"], zone)
+            add(solved_day, row["origin_channel"], 0, "solved")
+            if state.assignee_id:
+                add(solved_day, "", state.assignee_id, "solved_by")
         states[pk] = state
     if not states:
         return states
     ids = list(states)
-    _sla(states, channels, ids, zone)
-    for ticket_id, agent, channel, when in Message.objects.filter(
+    _sla(states, ids, zone)
+    for ticket_id, agent, when in Message.objects.filter(
         ticket_id__in=ids, direction=Direction.OUTBOUND, author_user__isnull=False
-    ).values_list("ticket_id", "author_user_id", "channel", "occurred_at"):
-        _adder(states[ticket_id])(day_of(when, zone), channel, agent, "replies")
+    ).values_list("ticket_id", "author_user_id", "occurred_at"):
+        _adder(states[ticket_id])(day_of(when, zone), "", agent, "replies")
     for ticket_id, when in DuplicateFlag.objects.filter(ticket_id__in=ids).values_list(
         "ticket_id", "created_at"
     ):
-        _adder(states[ticket_id])(day_of(when, zone), channels[ticket_id], 0, "dup_flagged")
+        _adder(states[ticket_id])(day_of(when, zone), "", 0, "dup_flagged")
     merged = {
         ticket_id: when
         for ticket_id, when in TicketEvent.objects.filter(
@@ -118,18 +121,16 @@ def ticket_states(ticket_ids: list[int]) -> dict[int, TicketState]:
         .values_list("ticket_id", "created_at")
     }
     for ticket_id, when in merged.items():  # the latest merge (the one that holds)
-        _adder(states[ticket_id])(day_of(when, zone), channels[ticket_id], 0, "merged")
+        _adder(states[ticket_id])(day_of(when, zone), "", 0, "merged")
     for ticket_id, rating, when in Survey.objects.filter(
         ticket_id__in=ids, rating__isnull=False
     ).values_list("ticket_id", "rating", "rated_at"):
         add = _adder(states[ticket_id])
-        add(day_of(when, zone), channels[ticket_id], 0, f"csat_{rating}")
+        add(day_of(when, zone), "", 0, f"csat_{rating}")
     return states
 
 
-def _sla(
-    states: dict[int, TicketState], channels: dict[int, str], ids: list[int], zone: ZoneInfo
-) -> None:
+def _sla(states: dict[int, TicketState], ids: list[int], zone: ZoneInfo) -> None:
     rows = TicketSla.objects.filter(ticket_id__in=ids).values(
         "ticket_id",
         "first_response_at",
@@ -142,7 +143,7 @@ def _sla(
     )
     for row in rows:
         add = _adder(states[row["ticket_id"]])
-        channel = channels[row["ticket_id"]]
+        channel = ""  # SLA figures are per line and department, not per channel
         for target, short in (("first_response", "fr"), ("resolution", "res")):
             done, due, breached = (
                 row[f"{target}_at"],

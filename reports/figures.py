@@ -25,7 +25,11 @@ AGE_BUCKETS = (  # (key, upper bound in days)
     ("7to30d", 30),
     ("gt30d", None),
 )
-SATISFIED = (4, 5)  # CSAT %: ratings of 4 or 5 out of 5
+SATISFIED = (4, 5)
+AGENT_METRICS = (
+    "replies",
+    "solved_by",
+)  # counted per agent, not per channel  # CSAT %: ratings of 4 or 5 out of 5
 
 
 def age_bucket(age: timedelta) -> str:
@@ -87,20 +91,38 @@ def figures(
     scope: Scope, first: date, last: date, *, include_excluded: bool = False
 ) -> dict[str, Any]:
     """Return every figure of the dashboard for days ``first``..``last`` (report zone)."""
-    rows = (
+    base = DailyFigure.objects.filter(
         # Knowledge-base figures belong to no line or department: every dashboard shows them.
-        DailyFigure.objects.filter(
-            (scope.q() | Q(metric__startswith="kb_")) if scope.q() else Q(),
-            day__gte=first,
-            day__lte=last,
-        )
-        .filter(
-            Q(excluded=False) | Q(metric__in=DUPLICATE_METRICS) if not include_excluded else Q()
-        )
-        .values_list("day", "metric", "channel", "agent_id")
+        (scope.q() | Q(metric__startswith="kb_")) if scope.q() else Q(),
+        day__gte=first,
+        day__lte=last,
+    )
+    if not include_excluded:
+        base = base.filter(Q(excluded=False) | Q(metric__in=DUPLICATE_METRICS))
+    # Three groupings of the same index range, each as small as what it feeds: per day and
+    # channel (daily charts), per day (weekly figures), per agent (the agents' totals).
+    per_agent = Q(metric__in=AGENT_METRICS)
+    by_day_channel = (
+        base.exclude(per_agent)
+        .filter(channel__gt="")
+        .values_list("day", "metric", "channel")
         .annotate(total=Sum("value"))
         .order_by()
     )
+    by_day = (
+        base.exclude(per_agent)
+        .filter(channel="")
+        .values_list("day", "metric")
+        .annotate(total=Sum("value"))
+        .order_by()
+    )
+    by_agent = (
+        base.filter(per_agent)
+        .values_list("metric", "agent_id")
+        .annotate(total=Sum("value"))
+        .order_by()
+    )
+    rows = [*by_day_channel, *((d, m, "", t) for d, m, t in by_day)]
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     weeks = sorted({week_of(d) for d in days})
     created = {c: defaultdict(int) for c in CHANNELS}
@@ -114,15 +136,13 @@ def figures(
     csat_counts: dict[int, int] = defaultdict(int)
     csat_week: dict[date, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     backlog_history: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
-    for day, metric, channel, agent, total in rows:
+    for day, metric, channel, total in rows:
         week = week_of(day)
         if metric == "created" and channel in created:
             created[channel][day] += total
         elif metric == "solved":
             if channel in solved:
                 solved[channel][day] += total
-            if agent:
-                solved_by[agent] += total
         elif metric.startswith(("fr_", "res_")):
             weekly[metric][week] += total
             daily[metric][day] += total
@@ -130,9 +150,6 @@ def figures(
             bucket = int(metric[len(FRT_PREFIX) :])
             hist_week[week][bucket] += total
             hist_all[bucket] += total
-        elif metric == "replies":
-            replies[agent] += total
-            daily["replies"][day] += total
         elif metric.startswith("csat_"):
             score = int(metric[5:])
             csat_counts[score] += total
@@ -142,6 +159,9 @@ def figures(
             backlog_history[status][day] += total
         else:
             daily[metric][day] += total
+    for metric, agent, total in by_agent:
+        target = replies if metric == "replies" else solved_by
+        target[agent] += total
     return {
         "zone": report_zone().key,
         "first": first.isoformat(),
@@ -175,7 +195,10 @@ def figures(
             "submitted": [sum(created[c][d] for c in (Channel.PORTAL, Channel.CHAT)) for d in days],
         },
         "csat": _csat(csat_counts, csat_week, weeks),
-        "totals": _totals(created, solved, weekly, daily, csat_counts),
+        "totals": {
+            **_totals(created, solved, weekly, daily, csat_counts),
+            "replies": sum(replies.values()),
+        },
     }
 
 
@@ -218,7 +241,6 @@ def _totals(created, solved, weekly, daily, csat_counts) -> dict[str, Any]:
         "fr_breached": total("fr_breached"),
         "res_met_pct": _pct(total("res_met"), total("res_total")),
         "res_breached": total("res_breached"),
-        "replies": sum(daily["replies"].values()),
         "dup_flagged": sum(daily["dup_flagged"].values()),
         "merged": sum(daily["merged"].values()),
         "ratings": sum(csat_counts.values()),

@@ -86,9 +86,9 @@ class DailyFigure(models.Model):
             )
         ]
         indexes = [
+            # Whole-desk ranges use the unique key, which starts with the day.
             models.Index(fields=["line_id", "day"], name="reports_daily_line"),
             models.Index(fields=["department_id", "day"], name="reports_daily_department"),
-            models.Index(fields=["day"], name="reports_daily_day"),
         ]
         permissions = [("view_dashboard", "Can see dashboards and reports")]
 

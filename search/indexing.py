@@ -13,7 +13,7 @@ migrations put trigram indexes on those tables themselves.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -43,13 +43,15 @@ class Row:
     kind: str
     config: str
     body: str
-    lexemes: list[str]
+    lexemes: list[str]  # matched exactly (the tsvector / FTS5 idents column)
+    fragments: list[str] = field(default_factory=list)  # matched in part (trigrams)
 
     @property
     def idents(self) -> str:
-        # Fragments are looked for in identifiers that carry a dot, @ or several digits;
-        # years and short numbers would only make the trigram index bigger.
-        return " ".join(x for x in self.lexemes if not (x.isdigit() and len(x) < 5))
+        # Fragments are looked for in identifiers written in the text or file names; years
+        # and short numbers, and the sender's own address (the contact's address table has
+        # its trigram index) would only make the trigram index bigger.
+        return " ".join(x for x in self.fragments if not (x.isdigit() and len(x) < 5))
 
 
 def phone_regions() -> list[str]:
@@ -68,7 +70,11 @@ def message_row(message: Message, filenames: Sequence[str] = ()) -> Row:
     senders = [str(v) for f in SENDER_FIELDS for v in _values(meta.get(f))]
     names = " ".join(str(v) for f in NAME_FIELDS for v in _values(meta.get(f)))
     regions = phone_regions()
-    lexemes = identifiers(text, regions=regions, extra=senders, filenames=filenames)
+    written = identifiers(text, regions=regions, filenames=filenames)
+    lexemes = list(written)
+    for value in identifiers("", regions=regions, extra=senders):
+        if value not in lexemes:
+            lexemes.append(value)
     for value in senders:  # a caller's number as the phone log wrote it
         lexemes += [n for n in _phone_lexemes(value, regions) if n not in lexemes]
     return Row(
@@ -78,13 +84,14 @@ def message_row(message: Message, filenames: Sequence[str] = ()) -> Row:
         config=language_config(text),
         body=f"{text}\n{names}".strip() if names else text,
         lexemes=lexemes,
+        fragments=written,
     )
 
 
 def subject_row(ticket: Ticket) -> Row:
     """Return what a ticket's subject (and number) contributes to the index."""
     lexemes = identifiers(ticket.subject, regions=phone_regions())
-    return Row(ticket.pk, None, EntryKind.SUBJECT, SIMPLE, ticket.subject, lexemes)
+    return Row(ticket.pk, None, EntryKind.SUBJECT, SIMPLE, ticket.subject, lexemes, lexemes)
 
 
 @receiver(messages_stored, dispatch_uid="search.index_messages")

@@ -19,6 +19,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Lower
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -236,16 +237,19 @@ def _directory(query: ParsedQuery, tickets: Q, add) -> None:
         )[:DIRECTORY_TICKETS]
         add(_newest(base.filter(contact_id__in=contacts)), "domain")
     if not query.is_identifier:
-        words = [w for w in query.text.lower().split() if len(w) >= 2][:5]
+        # Three letters at least: what the trigram index on lower(name) can answer.
+        words = [w for w in query.text.lower().split() if len(w) >= 3][:5]
         if words and any(ch.isalpha() for ch in query.text):
-            contact_q = Q()
-            account_q = Q()
+            names = Q()
             for word in words:
-                contact_q &= Q(name__icontains=word)
-                account_q &= Q(name__icontains=word)
-            people = Contact.objects.filter(contact_q).values("pk")[:50]
-            firms = Account.objects.filter(account_q).values("pk")[:20]
+                names &= Q(lname__contains=word)
+            people = _by_name(Contact, names)[:50]
+            firms = _by_name(Account, names)[:20]
             add(_newest(base.filter(Q(contact_id__in=people) | Q(account_id__in=firms))), "name")
+
+
+def _by_name(model, names: Q) -> QuerySet:
+    return model.objects.annotate(lname=Lower("name")).filter(names).order_by().values("pk")
 
 
 def _newest(qs: QuerySet[Ticket]) -> list[int]:

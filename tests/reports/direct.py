@@ -43,8 +43,9 @@ def direct_figures() -> Counter[Row]:
         line, dept, excl = dims(t)
         out[(_day(t.created_at), line, dept, t.origin_channel, 0, excl, "created")] += 1
         if t.solved_at and t.status in ("solved", "closed"):
-            agent = t.assignee_id or 0
-            out[(_day(t.solved_at), line, dept, t.origin_channel, agent, excl, "solved")] += 1
+            out[(_day(t.solved_at), line, dept, t.origin_channel, 0, excl, "solved")] += 1
+            if t.assignee_id:
+                out[(_day(t.solved_at), line, dept, "", t.assignee_id, excl, "solved_by")] += 1
     for sla in TicketSla.objects.all():
         t = tickets[sla.ticket_id]
         line, dept, excl = dims(t)
@@ -55,28 +56,28 @@ def direct_figures() -> Counter[Row]:
             if due is None or not (breached or done):
                 continue
             day = _day(due if breached else done)
-            out[(day, line, dept, t.origin_channel, 0, excl, f"{short}_total")] += 1
+            out[(day, line, dept, "", 0, excl, f"{short}_total")] += 1
             outcome = f"{short}_breached" if breached else f"{short}_met"
-            out[(day, line, dept, t.origin_channel, 0, excl, outcome)] += 1
+            out[(day, line, dept, "", 0, excl, outcome)] += 1
         if sla.first_response_seconds is not None and sla.first_response_at is not None:
             bucket = _bucket(sla.first_response_seconds)
-            out[(_day(sla.first_response_at), line, dept, t.origin_channel, 0, excl, bucket)] += 1
+            out[(_day(sla.first_response_at), line, dept, "", 0, excl, bucket)] += 1
     for m in Message.objects.filter(direction="outbound", author_user__isnull=False):
         line, dept, excl = dims(tickets[m.ticket_id])
-        out[(_day(m.occurred_at), line, dept, m.channel, m.author_user_id, excl, "replies")] += 1
+        out[(_day(m.occurred_at), line, dept, "", m.author_user_id, excl, "replies")] += 1
     for flag in DuplicateFlag.objects.all():
         t = tickets[flag.ticket_id]
         line, dept, excl = dims(t)
-        out[(_day(flag.created_at), line, dept, t.origin_channel, 0, excl, "dup_flagged")] += 1
+        out[(_day(flag.created_at), line, dept, "", 0, excl, "dup_flagged")] += 1
     for t in tickets.values():
         if t.status == "merged":
             merge = TicketEvent.objects.filter(ticket=t, kind=EventKind.MERGED).latest("pk")
             line, dept, excl = dims(t)
-            out[(_day(merge.created_at), line, dept, t.origin_channel, 0, excl, "merged")] += 1
+            out[(_day(merge.created_at), line, dept, "", 0, excl, "merged")] += 1
     for survey in Survey.objects.exclude(rating=None):
         t = tickets[survey.ticket_id]
         line, dept, excl = dims(t)
-        key = (_day(survey.rated_at), line, dept, t.origin_channel, 0, excl)
+        key = (_day(survey.rated_at), line, dept, "", 0, excl)
         out[(*key, f"csat_{survey.rating}")] += 1
     return Counter({k: v for k, v in out.items() if v})  # negatives stay: they are bugs
 
