@@ -35,6 +35,7 @@ def process_api_entry(record: InboundRecord) -> Message:
         body_text=required_text(data, "body"),
         author_contact=contact,
         occurred_at=parse_when(data.get("occurred_at")),
+        received_at=record.received_at,  # stored then: its clocks start then
         external_id=data.get("external_id") or record.external_id,
         metadata={k: data[k] for k in ("from_email", "from_phone", "from_name") if data.get(k)},
     )

@@ -299,6 +299,9 @@ class TicketSla(models.Model):
     next_check_at = models.DateTimeField(null=True, blank=True)
     explanation = models.JSONField(default=dict, blank=True)
     computed_at = models.DateTimeField(default=timezone.now)
+    # The ticket's latest event when these were computed: the beat scan acts only on
+    # deadlines computed from the ticket's latest event (else it recomputes first).
+    computed_from_event = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         verbose_name = "ticket SLA"

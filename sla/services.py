@@ -13,8 +13,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Min
+from django.db import transaction
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from tickets.models import EventKind, Message, Ticket, TicketEvent
@@ -144,6 +144,7 @@ class HistoryRows:
     messages: dict[int, list[tuple[datetime, str, str]]]
     events: dict[int, list[tuple[str, dict[str, Any], datetime]]]
     alerts: dict[int, set[tuple[str, str, datetime]]]
+    latest_event: dict[int, int] = field(default_factory=dict)
 
     @classmethod
     def load(cls, ticket_ids: Iterable[int]) -> HistoryRows:
@@ -161,12 +162,13 @@ class HistoryRows:
             .values_list("ticket_id", "occurred_at", "direction", "channel")
         ):
             rows.messages[ticket_id].append(tuple(fact))
-        for ticket_id, *event in (
+        for ticket_id, event_id, *event in (
             TicketEvent.objects.filter(ticket_id__in=ids)
             .order_by("ticket_id", "created_at", "id")
-            .values_list("ticket_id", "kind", "data", "created_at")
+            .values_list("ticket_id", "id", "kind", "data", "created_at")
         ):
             rows.events[ticket_id].append(tuple(event))
+            rows.latest_event[ticket_id] = max(event_id, rows.latest_event.get(ticket_id, 0))
         for ticket_id, target, kind, due in SlaAlert.objects.filter(ticket_id__in=ids).values_list(
             "ticket_id", "target", "kind", "due_at"
         ):
@@ -262,37 +264,65 @@ def tickets_sla_recompute(
     ticket_ids: Iterable[int], *, now: datetime | None = None, lookups: SlaLookups | None = None
 ) -> dict[int, TicketSla | None]:
     """``ticket_sla_recompute`` for many tickets: the reads are a fixed number of queries
-    (``lookups``, ``HistoryRows``), the writes one per changed ticket."""
+    (``lookups``, ``HistoryRows``), the writes one per changed ticket.
+
+    The tickets' SLA rows are locked (in id order) before their history is read: two
+    recomputes of a ticket run one after the other, and the later one reads what the
+    earlier saw and more, so an older result never overwrites a newer one.
+    """
     now = now or timezone.now()
     ids = list(dict.fromkeys(ticket_ids))
     lookups = lookups or SlaLookups.load()
-    tickets = Ticket.objects.select_related("account").in_bulk(ids)
-    rows = HistoryRows.load(tickets)
-    computed = {pk: compute(ticket, now, lookups, rows) for pk, ticket in tickets.items()}
     out: dict[int, TicketSla | None] = dict.fromkeys(ids)
-    stored = sorted(computed)
     with transaction.atomic():
-        if stored:  # registered inside the block: sent once the clocks below are committed
+        current, created = _lock_rows(ids, now)
+        tickets = Ticket.objects.select_related("account").in_bulk(list(current))
+        if stored := sorted(tickets):  # registered inside the block: sent once committed
             transaction.on_commit(
                 lambda: deadlines_changed.send(sender=TicketSla, ticket_ids=stored)
             )
-        current = TicketSla.objects.select_for_update().in_bulk(list(computed))  # pk: ticket id
-        for pk, fields in computed.items():
-            if pk in current:
+        rows = HistoryRows.load(tickets)
+        filled: list[TicketSla] = []
+        for pk, ticket in tickets.items():
+            fields = compute(ticket, now, lookups, rows)
+            fields["computed_from_event"] = rows.latest_event.get(pk)
+            if pk in created:  # a blank row made just now: filled in by one query below
+                for name, value in fields.items():
+                    setattr(current[pk], name, value)
+                filled.append(current[pk])
+                out[pk] = current[pk]
+            else:
                 out[pk] = _update(current[pk], fields, now)
-        new = [pk for pk in computed if pk not in current]
-        if not new:
-            return out
-        try:
-            with transaction.atomic():
-                created = TicketSla.objects.bulk_create(
-                    [TicketSla(ticket=tickets[pk], computed_at=now, **computed[pk]) for pk in new]
-                )
-                out.update(zip(new, created, strict=True))
-        except IntegrityError:  # another worker created some of them: one at a time
-            for pk in new:
-                out[pk] = _store(tickets[pk], computed[pk], now)
+        if filled:
+            TicketSla.objects.bulk_update(filled, [*fields, "computed_at"])
     return out
+
+
+def _lock_rows(ids: list[int], now: datetime) -> tuple[dict[int, TicketSla], set[int]]:
+    """Lock the SLA rows of the tickets that exist (in id order), creating blank rows for
+    those without one first; return the rows and the ids of the blank ones."""
+    existing = set(TicketSla.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    if missing := set(ids) - existing:
+        found = Ticket.objects.filter(pk__in=missing).values_list("pk", flat=True)
+        TicketSla.objects.bulk_create(
+            [TicketSla(ticket_id=pk, computed_at=now) for pk in found], ignore_conflicts=True
+        )
+    rows = TicketSla.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    locked = {row.pk: row for row in rows}
+    # Blank: made just now (a computed row always has an explanation).
+    return locked, {pk for pk, row in locked.items() if not row.explanation}
+
+
+def stale_ticket_ids(rows: Iterable[TicketSla]) -> list[int]:
+    """Return the tickets among ``rows`` with an event newer than their deadlines."""
+    rows = list(rows)
+    latest = dict(
+        TicketEvent.objects.filter(ticket_id__in=[r.pk for r in rows])
+        .values("ticket_id")
+        .annotate(latest=Max("id"))
+        .values_list("ticket_id", "latest")
+    )
+    return [r.pk for r in rows if latest.get(r.pk) != r.computed_from_event]
 
 
 RECOMPUTE_CHUNK = 200  # tickets per read of their histories
@@ -320,19 +350,6 @@ def _update(current: TicketSla, fields: dict[str, Any], now: datetime) -> Ticket
         current.computed_at = now
         current.save(update_fields=[*changed, "computed_at"])
     return current
-
-
-def _store(ticket: Ticket, fields: dict[str, Any], now: datetime) -> TicketSla:
-    for _attempt in range(2):
-        try:
-            with transaction.atomic():
-                current = TicketSla.objects.select_for_update().filter(ticket=ticket).first()
-                if current is None:
-                    return TicketSla.objects.create(ticket=ticket, computed_at=now, **fields)
-                return _update(current, fields, now)
-        except IntegrityError:
-            continue  # another worker created the row first: update it instead
-    return TicketSla.objects.get(ticket=ticket)
 
 
 def _differs(current: TicketSla, name: str, value: Any) -> bool:

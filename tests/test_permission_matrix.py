@@ -188,6 +188,8 @@ ROWS: dict[str, Row | tuple[Row, ...]] = {
     "admin/tickets/ticket/<int:ticket_id>/reply/": row(302, method="POST", **STAFF_ONLY),
     "admin/tickets/ticket/attachment/<int:attachment_id>/": row(200, **STAFF_ONLY),
     "admin/sla/ticketsla/report/": row(403, admin=200, **STAFF_ONLY),
+    # The reply-to-all form of a problem proposal: those who may change proposals.
+    "admin/duplicates/problemproposal/<int:pk>/reply/": row(403, admin=200, **STAFF_ONLY),
     # --- admin: live chat and phone log (agents who may change tickets) ----------------
     "admin/portal/chatconversation/live/": row(200, **STAFF_ONLY),
     "admin/portal/chatconversation/live/heartbeat/": row(200, method="POST", **STAFF_ONLY),
@@ -224,6 +226,7 @@ ADMIN_MODELS = {
     "sla.ticketsla": AdminModel(admin="vc"),
     "sla.slaalert": AdminModel(admin="vcd"),
     "duplicates.duplicateflag": AdminModel(admin="vcd"),
+    "duplicates.problemproposal": AdminModel(admin="vcd"),
     "kb.category": AdminModel(),
     "kb.article": AdminModel(agent="v"),
     "portal.chatconversation": AdminModel(agent="vc", admin="vcd"),
@@ -298,7 +301,11 @@ def concrete_url(route: str, world: World) -> str:
         "reference": world.ticket.reference,
         "attachment_id": world.attachment.pk,
         "conversation_id": world.conversation.conversation_id,
-        "pk": world.saved_view.pk if route.startswith("desk/") else world.conversation.pk,
+        "pk": world.saved_view.pk
+        if route.startswith("desk/")
+        else world.objects["duplicates.problemproposal"].pk
+        if "problemproposal" in route
+        else world.conversation.pk,
         "key": "mine",
         "message_id": world.message.pk,
         "flag_id": world.objects["duplicates.duplicateflag"].pk,

@@ -25,6 +25,7 @@ from django.utils import timezone
 from .attachment_policy import HEAD_BYTES, attachment_refusal
 from .errors import InvalidInput, TicketClosed
 from .events import record_event, record_events
+from .lengths import fit
 from .models import (
     Account,
     Attachment,
@@ -72,6 +73,9 @@ class MessageIn:
     external_id: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     attachments: Sequence[AttachmentIn] = ()
+    # When it reached the desk (a webhook's arrival, the stored record's time), if that
+    # was before it is stored here: a ticket it opens starts then, and so do its clocks.
+    received_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -245,7 +249,7 @@ def _open_fresh(
                 origin_channel=item.message.channel,
                 needs_verification=item.needs_verification,
                 linked_to=item.linked_to,
-                created_at=now,
+                created_at=_reached(item.message, now),
                 updated_at=now,
             )
             for item, number, (subject, account) in zip(items, numbers, prepared, strict=True)
@@ -350,8 +354,8 @@ def _insert_messages(pairs: list[tuple[Ticket, MessageIn]], now: datetime) -> li
                 body_text=message.body_text,
                 body_html=sanitize_html(message.body_html) if message.body_html else "",
                 occurred_at=message.occurred_at or now,
-                received_at=now,
-                external_id=message.external_id,
+                received_at=_reached(message, now),
+                external_id=_fit_external_id(message.external_id),
                 metadata=message.metadata,
             )
             for ticket, message in pairs
@@ -370,11 +374,12 @@ def _store_attachments(message: Message, attachments: Iterable[AttachmentIn]) ->
         name = _safe_filename(item.filename)
         attachment = Attachment(
             message=message,
-            filename=name,
-            content_type=item.content_type or "application/octet-stream",
+            filename=fit(Attachment, "filename", name),
+            content_type=fit(Attachment, "content_type", item.content_type)
+            or "application/octet-stream",
             size=len(item.content),
             sha256=digest,
-            content_id=item.content_id,
+            content_id=fit(Attachment, "content_id", item.content_id),
             is_inline=item.is_inline,
         )
         attachment.file.save(name, ContentFile(item.content), save=False)
@@ -446,8 +451,10 @@ def _validate_message(message: MessageIn) -> None:
         )
     if message.author_contact is not None and message.author_user is not None:
         raise InvalidInput("author", "A message has one author: a contact or an agent, not both.")
-    if message.occurred_at is not None and timezone.is_naive(message.occurred_at):
-        raise InvalidInput("occurred_at", "Give occurred_at with a time zone (an aware datetime).")
+    for name in ("occurred_at", "received_at"):
+        value = getattr(message, name)
+        if value is not None and timezone.is_naive(value):
+            raise InvalidInput(name, f"Give {name} with a time zone (an aware datetime).")
     if message.external_id is not None and not message.external_id.strip():
         raise InvalidInput("external_id", "external_id must be non-empty when given.")
     if not (message.body_text.strip() or message.body_html.strip() or message.attachments):
@@ -463,8 +470,20 @@ def _validate_message(message: MessageIn) -> None:
             raise InvalidInput("attachments", f"{item.filename}: {reason}.")
 
 
+def _reached(message: MessageIn, now: datetime) -> datetime:
+    """Return when the message reached the desk: its ``received_at``, never after now."""
+    return min(message.received_at, now) if message.received_at is not None else now
+
+
+def _fit_external_id(external_id: str | None) -> str | None:
+    return None if external_id is None else fit(Message, "external_id", external_id)
+
+
 def _external_key(message: MessageIn) -> tuple[str, str] | None:
-    return None if message.external_id is None else (message.channel, message.external_id)
+    """Return the (channel, external id) a message is stored under, cut to the column."""
+    if message.external_id is None:
+        return None
+    return (message.channel, _fit_external_id(message.external_id))
 
 
 def _find_external(messages: Iterable[MessageIn]) -> dict[tuple[str, str], Message]:

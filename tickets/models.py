@@ -224,6 +224,12 @@ class Ticket(models.Model):
     )
     # Changed through tickets.services.ticket_tags_set (a recorded event), never directly.
     tags = models.ManyToManyField("Tag", blank=True, related_name="tickets")
+    # One outage, many customers (issue 15): a problem ticket, and the incidents (the
+    # customers' own tickets, each with its own SLA clock) linked to it.
+    is_problem = models.BooleanField(default=False)
+    problem = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents"
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(default=timezone.now)
     solved_at = models.DateTimeField(null=True, blank=True)
@@ -234,6 +240,10 @@ class Ticket(models.Model):
         indexes = [
             models.Index(fields=["status", "-updated_at"], name="ticket_status_updated"),
             models.Index(fields=["-updated_at", "-id"], name="ticket_updated"),
+            # Duplicate detection reads an account's and a contact's recent tickets per new
+            # ticket: the window only, not every ticket a big reseller ever opened.
+            models.Index(fields=["account", "-created_at"], name="ticket_account_created"),
+            models.Index(fields=["contact", "-created_at"], name="ticket_contact_created"),
         ]
         constraints = [
             _choice_check("status", Status, "ticket_status_valid"),
@@ -249,6 +259,10 @@ class Ticket(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(merged_into=F("pk")), name="ticket_not_merged_into_self"
+            ),
+            models.CheckConstraint(
+                condition=Q(problem__isnull=True) | Q(is_problem=False),
+                name="ticket_problem_is_no_incident",
             ),
         ]
 
@@ -391,6 +405,9 @@ class EventKind(models.TextChoices):
     SENDER_VERIFIED = "sender_verified", "Sender verified by an agent"
     TAGS_CHANGED = "tags_changed", "Tags changed"
     SPLIT = "split", "A message split off into a new ticket"
+    PROBLEM_LINKED = "problem_linked", "Linked to a problem ticket"
+    PROBLEM_UNLINKED = "problem_unlinked", "Unlinked from its problem ticket"
+    INCIDENT_LINKED = "incident_linked", "An incident linked to this problem"
 
 
 class TicketEvent(models.Model):

@@ -43,6 +43,10 @@ from .models import (
     Ticket,
 )
 from .outbound import ticket_reply as ticket_reply
+from .problems import incident_unlink as incident_unlink
+from .problems import incidents_link as incidents_link
+from .problems import problem_open as problem_open
+from .problems import problem_solve as problem_solve
 from .splitting import ticket_split as ticket_split
 from .tagging import ticket_tags_set as ticket_tags_set
 from .versions import ticket_version as ticket_version

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 
-from outbox.models import MailKind
+from outbox.models import MailKind, OutgoingMail
 from tickets.errors import TicketClosed, TicketError
+from tickets.lengths import fit, max_length
 from tickets.models import Channel, Department, Direction, Message, Status, Ticket
 from tickets.selectors import contacts_by_emails
 from tickets.services import (
@@ -43,6 +45,9 @@ from .senders import Sender, identify_senders, our_addresses, route
 from .threading_keys import normalize_subject, reference_ids
 
 MAX_METADATA_TEXT = 200_000
+IMPORT_SOURCE = "import"
+# An imported mail's Date: older than this before the import is not believed.
+IMPORT_DATE_MAX_AGE = timedelta(days=365)
 NO_SUBJECT = "(no subject)"
 
 
@@ -143,8 +148,9 @@ def _process_round(
     appends: list[tuple[int, ParsedEmail, Sender, TicketMatch]] = []
     opens: list[tuple[int, ParsedEmail, Sender, Ticket | None, Ticket | None]] = []
     for (index, parsed), sender, match in zip(mails, senders, matches, strict=True):
-        if parsed.is_auto_reply:
-            outcomes[index] = _alone(_record_auto_reply, parsed, match)
+        if parsed.is_auto_reply:  # an internal note: no harm on the ticket it answers
+            ticket = match.ticket or match.quarantined_from
+            outcomes[index] = _alone(_record_auto_reply, parsed, TicketMatch(ticket))
         elif match.ticket is not None and match.ticket.status != Status.CLOSED:
             appends.append((index, parsed, sender, match))
         else:
@@ -168,8 +174,12 @@ def _process_round(
     sent = auto_replies_sent(s.email for _, _, s, _, _ in opens)
     for (index, parsed, sender, _, _), result in zip(opens, opened, strict=True):
         outcomes[index] = result.message
-        if result.created and not auto_reply_refusal(
-            parsed, sender.email, ours=batch.ours, sent_last_hour=sent[sender.email]
+        if (
+            result.created
+            and len(sender.email) <= max_length(OutgoingMail, "to_email")  # else undeliverable
+            and not auto_reply_refusal(
+                parsed, sender.email, ours=batch.ours, sent_last_hour=sent[sender.email]
+            )
         ):
             kind = MailKind.VERIFICATION if sender.needs_verification else MailKind.AUTO_REPLY
             replies.append(AutoReply(result.ticket, parsed, sender.email, kind))
@@ -193,7 +203,8 @@ def _reply_message(
     metadata = _metadata(parsed, sender, record, threaded_by=match.via)
     if stripped != parsed.text:
         metadata["full_text"] = parsed.text[:MAX_METADATA_TEXT]
-    return _message_in(parsed, sender, metadata, body_text=stripped, body_html="")
+    reached = reached_desk(record, parsed)
+    return _message_in(parsed, sender, metadata, stripped, "", reached)
 
 
 def _new_ticket(
@@ -209,16 +220,19 @@ def _new_ticket(
     if quarantined is not None:
         needs_verification = True
         metadata["quarantine"] = (
-            f"quoted {quarantined.reference} but the sender is not a contact of that ticket; "
-            "opened separately. Merge it after checking the sender."
+            f"referred to {quarantined.reference} (ticket token or reply headers) but the "
+            "sender is not a contact of that ticket; opened separately. Merge it after "
+            "checking the sender."
         )
     elif linked_to is not None:
         metadata["follow_up_of"] = linked_to.reference
     subject = normalize_subject(parsed.subject, settings.SUPPORTDESK_TICKET_PREFIX)
     return TicketOpen(
-        subject=_no_nul(subject or NO_SUBJECT)[:255] or NO_SUBJECT,
+        subject=fit(Ticket, "subject", _no_nul(subject or NO_SUBJECT)) or NO_SUBJECT,
         department=route(parsed, batch.departments),
-        message=_message_in(parsed, sender, metadata, parsed.text, parsed.html or ""),
+        message=_message_in(
+            parsed, sender, metadata, parsed.text, parsed.html or "", reached_desk(record, parsed)
+        ),
         contact=sender.contact,
         account=sender.account,
         needs_verification=needs_verification,
@@ -226,8 +240,30 @@ def _new_ticket(
     )
 
 
+def reached_desk(record: InboundRecord, parsed: ParsedEmail) -> datetime:
+    """Return when the mail reached the desk: when its record was stored (a webhook's
+    arrival, a mailbox poll), or for an import the mail's Date: if that is sane (not after
+    the import, not more than IMPORT_DATE_MAX_AGE before it). Never when a worker got to
+    it: a backlog must not move deadlines later."""
+    stored = record.received_at
+    if is_import(record.source) and parsed.date is not None:
+        if stored - IMPORT_DATE_MAX_AGE <= parsed.date <= stored:
+            return parsed.date
+    return stored
+
+
+def is_import(source: str) -> bool:
+    """Return whether the record came from ``manage.py ingest_email`` (source import…)."""
+    return source.split(":", 1)[0] == IMPORT_SOURCE
+
+
 def _message_in(
-    parsed: ParsedEmail, sender: Sender, metadata: dict[str, Any], body_text: str, body_html: str
+    parsed: ParsedEmail,
+    sender: Sender,
+    metadata: dict[str, Any],
+    body_text: str,
+    body_html: str,
+    reached: datetime,
 ) -> MessageIn:
     files, dropped = screen_attachments(parsed.attachments)
     if dropped:
@@ -242,7 +278,8 @@ def _message_in(
         body_text=_no_nul(body_text),
         body_html=_no_nul(body_html),
         author_contact=sender.contact,
-        occurred_at=parsed.date,
+        occurred_at=reached,
+        received_at=reached,
         external_id=_no_nul(parsed.message_id)[:998],
         metadata=_no_nul(metadata),
         attachments=files,
@@ -316,6 +353,7 @@ def _metadata(
         "reply_to": [a.lower() for a in parsed.reply_to],
         "subject": parsed.subject,
         "message_id": parsed.message_id,
+        "date": parsed.date.isoformat() if parsed.date else None,  # as the sender wrote it
         "in_reply_to": parsed.in_reply_to,
         "references": list(parsed.references[-20:]),
         "inbound_record": record.pk,
