@@ -152,20 +152,24 @@ def fill(cursor, *, tickets: int, log: Callable[[str], None]) -> dict[str, float
         "is_staff, is_active, date_joined) SELECT '!', false, 'bench-agent-' || i, "
         f"'Agent', i::text, '', true, true, now() FROM generate_series(1, {AGENTS}) i",
     )
-    # Tickets: numbers ascend with time over two years; old ones are closed.
+    # Tickets: numbers ascend with time over two years; old ones are closed. All are the
+    # default line's (its departments in turn): the dashboard of one line of 1,000,000.
     step(
         "tickets",
-        "INSERT INTO tickets_ticket (number, subject, status, severity, department_id, "
+        "INSERT INTO tickets_ticket (number, subject, status, severity, line_id, department_id, "
         "assignee_id, account_id, contact_id, origin_channel, needs_verification, "
         "cloned_by_customer, created_at, updated_at, solved_at, closed_at) "
-        "SELECT 100000 + i, s.subject, st.status, 3, d.ids[1 + i % 3], "
+        "SELECT 100000 + i, s.subject, st.status, 3, d.line, "
+        "d.ids[1 + i % array_length(d.ids, 1)], "
         "a.ids[1 + (i * 13) % array_length(a.ids, 1)], c.account_id, c.id, "
         "(ARRAY['email','email','email','portal','chat','phone','api'])[1 + i % 7], "
         "false, false, t.created, t.created + interval '3 hours', "
         "CASE WHEN st.status IN ('solved','closed') THEN t.created + interval '2 hours' END, "
         "CASE WHEN st.status = 'closed' THEN t.created + interval '4 days' END "
         f"FROM generate_series(1, {tickets}) i "
-        "CROSS JOIN (SELECT array_agg(id ORDER BY id) ids FROM tickets_department) d "
+        "CROSS JOIN (SELECT l.id AS line, array_agg(d.id ORDER BY d.id) ids "
+        "FROM tickets_supportline l JOIN tickets_department d ON d.line_id = l.id "
+        "WHERE l.is_default GROUP BY l.id) d "
         "CROSS JOIN (SELECT array_agg(id ORDER BY id) ids FROM auth_user "
         "WHERE username LIKE 'bench-agent-%%') a "
         "JOIN tickets_contact c ON c.id = (SELECT min(id) FROM tickets_contact) + "

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import transaction
 
+from tickets.lines import department_for_channel
 from tickets.models import Account, Contact, ContactEmail, ContactPhone, Department
 from tickets.phones import normalize_phone
 from tickets.services import MessageIn, ticket_open
@@ -209,7 +210,8 @@ def _open(
         contact = contacts[ckey]
     return ticket_open(
         subject=data["subject"][:255],
-        department=department,
+        # A channel's own department where the lines say so (the vendor takes no calls).
+        department=department_for_channel(data["channel"]) or department,
         contact=contact,
         account=account,
         message=MessageIn(

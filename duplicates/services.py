@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from tickets.errors import MergeError
-from tickets.models import Channel, Direction, Status, Ticket
+from tickets.models import Channel, Direction, Severity, Status, Ticket
 from tickets.services import MessageIn, message_add, ticket_merge
 
 from . import notifications, problems, signatures
@@ -287,10 +287,13 @@ def _auto_merge(ticket_id: int, target: Candidate, *, notify: bool) -> bool:
         return False
     try:
         with transaction.atomic():
+            # The "cloned on their own" rule covers noncritical issues only: a customer
+            # re-sending a critical error is not waived from its response times.
+            critical = Severity.S1 in (flag.ticket.severity, flag.candidate.severity)
             survivor = flag_merge(
                 flag=flag,
                 reason=f"exact re-send of {target.reference} (automatic)",
-                cloned_by_customer=True,
+                cloned_by_customer=not critical,
             )
             DuplicateFlag.objects.filter(pk=flag.pk).update(
                 auto_merged=True, announced_at=timezone.now()

@@ -91,10 +91,12 @@ MIDDLEWARE = [
     "supportdesk.middleware.RefuseUnusableCharacters",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "portal.i18n.PortalLocaleMiddleware",  # the customer's language and zone in the portal
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # answers a locked-out sign-in with 429
     "supportdesk.middleware.PlainErrorsForCustomers",  # no debug page for customers
@@ -115,6 +117,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "portal.lines.line_context",
             ],
         },
     },
@@ -174,8 +177,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"  # the same in every thread, with or without a request (list cache keys)
 # The agents' workspace speaks these (each agent picks one in the workspace settings).
+# Customers are answered in English, Dutch, Spanish and Russian (tickets.models.Language:
+# the portal, the knowledge base and auto-replies; portal.i18n picks theirs).
 LANGUAGES = [("en", "English"), ("ru", "Русский")]
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True

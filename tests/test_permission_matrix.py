@@ -84,6 +84,9 @@ ROWS: dict[str, Row | tuple[Row, ...]] = {
     "portal/sign-in/": row(200),
     "portal/sign-in/<str:token>/": row(200),  # a bad link: a page that says so
     "portal/sign-out/": row(302, method="POST"),
+    # Choosing a support line or a language: anyone, then back to the portal.
+    "portal/line/<slug:slug>/": row(302),
+    "portal/language/<str:language>/": row(302),
     # --- portal: signed-in contacts; account B's contact never sees account A's ticket --
     "portal/tickets/": row(200, **CONTACTS_ONLY),
     "portal/tickets/new/": row(200, **CONTACTS_ONLY),
@@ -215,6 +218,7 @@ ADMIN_MODELS = {
     "tickets.account": AdminModel(agent="v"),
     "tickets.contact": AdminModel(agent="v"),
     "tickets.department": AdminModel(),
+    "tickets.supportline": AdminModel(),
     "tickets.ticket": AdminModel(agent="vc", admin="vc"),
     "channels_app.inboundrecord": AdminModel(admin="vc"),
     "outbox.outgoingmail": AdminModel(admin="vc"),
@@ -222,6 +226,7 @@ ADMIN_MODELS = {
     "sla.businesscalendar": AdminModel(),
     "sla.calendarexception": AdminModel(),
     "sla.departmentcalendar": AdminModel(),
+    "sla.linecalendar": AdminModel(),
     "sla.slapolicy": AdminModel(),
     "sla.ticketsla": AdminModel(admin="vc"),
     "sla.slaalert": AdminModel(admin="vcd"),
@@ -309,7 +314,9 @@ def concrete_url(route: str, world: World) -> str:
         "key": "mine",
         "message_id": world.message.pk,
         "flag_id": world.objects["duplicates.duplicateflag"].pk,
-        "slug": world.article.slug,
+        # The KB's article, or a support line for the portal's line chooser.
+        "slug": "reseller" if route.startswith("portal/line/") else world.article.slug,
+        "language": "nl",
         "token": "not-a-sign-in-token",
         "score": 5,
         "survey_id": world.objects["csat.survey"].pk,

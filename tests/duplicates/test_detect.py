@@ -103,7 +103,7 @@ def test_a_batch_queues_one_announcement_for_all_its_flags(
     phone = open_ticket(
         subject="Call: transfer northwind-shop.nl", channel=Channel.PHONE,
         body="Anna called: transfer of northwind-shop.nl fails, auth code invalid.",
-        contact=anna, department=departments["technical-support"],
+        contact=anna, department=departments["reseller-support"],  # the line taking calls
     )  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
         assert detect_many.run([phone.pk, other.pk, chat.pk]) == 3

@@ -96,11 +96,17 @@ def _random_history(rng: random.Random, departments: dict, steps: int) -> None:
             elif action == "assign":
                 services.ticket_assign(ticket=rng.choice(live), assignee=rng.choice(agents))
             elif action == "move":
+                ticket = rng.choice(live)  # escalations stay within the ticket's line
                 services.ticket_department_set(
-                    ticket=rng.choice(live), department=rng.choice(depts)
+                    ticket=ticket, department=rng.choice(_in_line(depts, ticket))
                 )
             elif action == "merge" and len(live) >= 2:
-                source, target = rng.sample(live, 2)
+                source = rng.choice(live)
+                # Tickets of two support lines are never merged: pick within the line.
+                same_line = [t for t in live if t.line_id == source.line_id and t != source]
+                if not same_line:
+                    continue
+                target = rng.choice(same_line)
                 services.ticket_merge(
                     source=source,
                     target=target,
@@ -123,6 +129,27 @@ def _random_history(rng: random.Random, departments: dict, steps: int) -> None:
                 )
         except TicketError:
             pass  # a random step the rules refuse (e.g. un-merging after the survivor closed)
+    _merge_one_if_none(tickets)
+
+
+def _merge_one_if_none(tickets: list[Ticket]) -> None:
+    """End with a merged clone if the random steps un-merged every merge (the history
+    must hold every kind of figure)."""
+    if Ticket.objects.filter(status=Status.MERGED).exists():
+        return
+    live = _live(tickets)
+    for source in live:
+        for target in live:
+            if target.pk != source.pk and target.line_id == source.line_id:
+                services.ticket_merge(
+                    source=source, target=target, cloned_by_customer=True,
+                    confirm_cross_account=True,
+                )  # fmt: skip
+                return
+
+
+def _in_line(depts: list, ticket: Ticket) -> list:
+    return [d for d in depts if d.line_id in (None, ticket.line_id)] or depts
 
 
 _clock: list = []
