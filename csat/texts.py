@@ -1,9 +1,10 @@
 """What the survey says, per support line and language (en, nl, es, ru).
 
-One function answers every text the survey shows or mails, so when support lines carry
-their own wording (``tickets.line_texts``, being added by the lines work) this is the one
-place that reads it. Until then the texts are the desk's, translated through Django's
-catalogs (``csat/locale``), with the line's or department's name put in.
+One function answers every text the survey shows or mails. A support line may word the
+question, the mail's first lines and the thanks its own way per language (``LineText``
+keys ``csat_question``, ``csat_intro``, ``csat_thanks`` in the admin); otherwise the texts
+are the desk's, translated through Django's catalogs (``csat/locale``), with the line's
+name put in.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from tickets.models import Ticket
+from tickets.lines import texts_of
+from tickets.models import TextKey, Ticket
 
 LANGUAGES = ("en", "nl", "es", "ru")
 
@@ -39,10 +41,28 @@ def team_name(ticket: Ticket) -> str:
     return getattr(line, "name", "") or ticket.department.name
 
 
+# Survey texts a line may word its own way.
+LINE_KEYS = {
+    "question": TextKey.CSAT_QUESTION,
+    "intro": TextKey.CSAT_INTRO,
+    "thanks": TextKey.CSAT_THANKS,
+}
+
+
 def survey_text(ticket: Ticket, key: str, language: str) -> str:
-    """Return text ``key`` of the survey for ``ticket`` in ``language``."""
+    """Return text ``key`` of the survey for ``ticket`` in ``language``: the line's own
+    wording in that language if it has one, else the desk's, translated."""
+    team = team_name(ticket)
+    own_key = "question" if key == "subject" else key  # the subject starts with the question
+    if own_key in LINE_KEYS and ticket.line_id:
+        own = texts_of([ticket.line]).get((ticket.line_id, LINE_KEYS[own_key], language))
+        if own and key == "subject":
+            own = f"{own} [{{reference}}] {{subject}}"
+        if own:
+            for name, value in (("reference", ticket.reference), ("subject", ticket.subject)):
+                own = own.replace("{" + name + "}", value)
+            return own.replace("{team}", team)
     with translation.override(language):
-        team = team_name(ticket)
         texts = {
             "question": _("How did we do?"),
             "subject": _("How did we do? [%(reference)s] %(subject)s")

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 import phonenumbers
 
 from channels_app.email.quoting import strip_reply
+from tickets.text_rules import detect_language
 
 # Indexing stops here: a pasted 5 MB log would otherwise exceed PostgreSQL's 1 MB
 # tsvector limit and fail the write that carries it. What matters is said early.
@@ -23,23 +24,7 @@ MAX_IDENTIFIERS = 200
 CONFIGS = {"ru": "russian", "nl": "dutch", "es": "spanish", "en": "english"}
 SIMPLE = "simple"
 
-_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-# Function words only: they say which language a text is in and nothing about its topic.
-_STOPWORDS = {
-    "en": frozenset(
-        "the and is to of a in my we our it not please hello thanks thank you for with "
-        "does have this that on can hi are was be".split()
-    ),
-    "nl": frozenset(
-        "de het een en van ik je niet is dat op te voor met mijn wij we graag bedankt hallo "
-        "kunt u onze heb hebben wordt werkt geen nog ook maar".split()
-    ),
-    "es": frozenset(
-        "el la los las de que y en un una por para con no mi es hola gracias buenos nuestro "
-        "está funciona pero como del al se su muy favor".split()
-    ),
-}
 
 
 def searchable_text(body: str) -> str:
@@ -52,18 +37,10 @@ def searchable_text(body: str) -> str:
 
 
 def language_config(text: str) -> str:
-    """Return the text search configuration for ``text``: russian for Cyrillic script,
-    else english, dutch or spanish by their function words, else simple (no stemming)."""
-    sample = (text or "")[:4000]
-    letters = sum(ch.isalpha() for ch in sample)
-    if letters < 12:
-        return SIMPLE
-    if len(_CYRILLIC.findall(sample)) > letters / 3:
-        return CONFIGS["ru"]
-    words = [w.lower() for w in _WORD.findall(sample)]
-    scores = {lang: sum(w in stop for w in words) for lang, stop in _STOPWORDS.items()}
-    best = max(scores, key=lambda lang: (scores[lang], lang == "en"))
-    return CONFIGS[best] if scores[best] >= 2 else SIMPLE
+    """Return the text search configuration for ``text``: the language the desk reads it
+    in (``tickets.text_rules.detect_language``, the rule auto-replies use too), else
+    simple (no stemming)."""
+    return CONFIGS.get(detect_language(text or ""), SIMPLE)
 
 
 def query_configs(text: str) -> list[str]:

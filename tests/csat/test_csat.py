@@ -19,7 +19,7 @@ from tests.portal.conftest import mallory as mallory  # a fixture of the portal 
 from tests.portal.conftest import sign_in_link
 from tickets import services
 from tickets.errors import InvalidInput, InvalidTransition
-from tickets.models import Message, Status
+from tickets.models import LineText, Message, Status, TextKey
 from tickets.services import MessageIn, message_add
 
 # Surveys are asked when the solve commits (as in production).
@@ -158,6 +158,32 @@ def test_texts_in_four_languages(departments, anna):
     }
     assert ticket.reference in survey_text(ticket, "intro", "ru")
     assert survey_text(ticket, "score_5", "nl") == "Uitstekend"
+
+
+def test_a_line_words_the_survey_its_own_way(departments, anna):
+    ticket = open_ticket(subject="Betaling", body="x", contact=anna)
+    line = ticket.line
+    LineText.objects.create(
+        line=line, key=TextKey.CSAT_QUESTION, language="nl", text="Tevreden over {team}?"
+    )
+    for lang in ("en", "nl", "es", "ru"):
+        LineText.objects.create(
+            line=line,
+            key=TextKey.CSAT_INTRO,
+            language=lang,
+            text=f"[{lang}] Ticket {{reference}} ({{subject}}) is done. Rate us:",
+        )
+    assert survey_text(ticket, "question", "nl") == f"Tevreden over {line.name}?"
+    assert survey_text(ticket, "subject", "nl") == (
+        f"Tevreden over {line.name}? [{ticket.reference}] Betaling"
+    )
+    assert survey_text(ticket, "question", "es") == "¿Qué tal lo hicimos?"  # the desk's
+    _solve(ticket)
+    survey = Survey.objects.get(ticket=ticket)
+    mail = next(m for m in deliver() if ticket.reference in m.subject)
+    assert f"[{survey.language}] Ticket {ticket.reference} (Betaling) is done. Rate us:" in (
+        mail.body
+    )
 
 
 def test_a_score_out_of_range_is_refused(departments, anna):
