@@ -3,6 +3,7 @@ identifiers and words (pg_trgm), ``ts_headline`` snippets."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.db import connection
@@ -16,6 +17,9 @@ from ..query import ParsedQuery
 from ..snippets import START, STOP, identifier_snippet, marked_html, plain_start
 from ..text import query_configs, searchable_text
 from . import TextHit
+
+_LETTERS = re.compile(r"[^\W\d_]+")
+RARE_FLOOR = 5_000  # entries: below this a word is read through the GIN index
 
 HEADLINE_OPTIONS = (
     f"StartSel={START}, StopSel={STOP}, MaxWords=35, MinWords=15, ShortWord=2, "
@@ -59,18 +63,60 @@ class PostgresBackend:
         where, where_params = ticket_condition(tickets, "s.ticket_id")
         kinds = "" if notes else " AND s.kind <> 'note'"
         # The newest matching entries first (an index scan backwards for common words, the
-        # GIN index for rare ones), then only those are ranked.
+        # GIN index for rare ones), then only those are ranked. "id + 0" keeps the planner
+        # off the backwards scan: it cannot know how rare a word read in four
+        # configurations is, and would walk millions of entries for a rare one.
+        order = "s.id + 0" if self._rare(query, limit) else "s.id"
         sql = (
             "SELECT e.id, e.ticket_id, e.message_id, e.kind, "  # noqa: S608 - placeholders; values are parameters
             f"ts_rank_cd(e.vector, {tsq}, 32) FROM ("
             f"SELECT s.id FROM search_entry s WHERE s.vector @@ {tsq}{kinds}{where} "
-            "ORDER BY s.id DESC LIMIT %s) c JOIN search_entry e ON e.id = c.id"
+            f"ORDER BY {order} DESC LIMIT %s) c JOIN search_entry e ON e.id = c.id"
         )
         params = [*tsq_params, *tsq_params, *where_params, limit]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         return [TextHit(r[0], r[1], r[2], r[3], float(r[4])) for r in rows]
+
+    @staticmethod
+    def _rare(query: ParsedQuery, limit: int) -> bool | None:
+        """Whether the query's words are rare enough that reading every matching entry
+        (GIN) beats walking the entries newest first until enough match: by the typo
+        vocabulary's counts (``search_word``). None for identifiers: the planner's own
+        statistics of exact lexemes are good."""
+        if query.is_identifier:
+            return None
+        words = {
+            w
+            for token in query.text.lower().split()
+            if not token.startswith("-")
+            for w in _LETTERS.findall(token)
+            if len(w) >= 4  # the vocabulary's words have four letters or more
+        }
+        if not words:
+            return False  # short words only: assume common
+        # A word's matches, roughly: the vocabulary's documents of every form sharing its
+        # stem in each configuration the query is read in (the most of them); the rarest
+        # word bounds what all of them match.
+        configs = query_configs(query.text)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "WITH w AS (SELECT unnest(%s::text[]) AS word), "
+                "c AS (SELECT unnest(%s::regconfig[]) AS config), "
+                "s AS (SELECT w.word, l.lexeme FROM w CROSS JOIN c "
+                "CROSS JOIN LATERAL unnest(to_tsvector(c.config, w.word)) l) "
+                "SELECT (SELECT max(id) FROM search_entry), min(n) FROM ("
+                "SELECT s.word, max((SELECT coalesce(sum(v.documents), 0) FROM search_word v "
+                "WHERE v.word LIKE s.lexeme || '%%')) AS n FROM s GROUP BY s.word) x",
+                [sorted(words), configs],
+            )
+            entries, fewest = cursor.fetchone()
+        if fewest is None:
+            return False  # stop words only: common
+        # Walking back finds LIMIT matches after ~LIMIT * entries / documents rows; reading
+        # them all costs ~documents rows: equal at documents = sqrt(LIMIT * entries).
+        return fewest < max(RARE_FLOOR, (limit * (entries or 0)) ** 0.5)
 
     def partial_ticket_ids(
         self, fragment: str, tickets: Q, *, notes: bool, limit: int
@@ -166,19 +212,29 @@ def _entry_configs(ids: list[int]) -> list[tuple[int, str]]:
 
 def _directory_partial(pattern: str, tickets: Q, limit: int) -> list[int]:
     """Return tickets (newest first) of contacts and accounts whose address, phone number
-    or reseller ID contains the fragment (trigram indexes on those columns)."""
-    where, where_params = ticket_condition(tickets, "t.id")
-    sql = (
-        "SELECT t.id FROM tickets_ticket t WHERE (t.contact_id IN ("  # noqa: S608 - placeholders; values are parameters
-        "SELECT contact_id FROM tickets_contactemail WHERE email LIKE %s UNION "
-        "SELECT contact_id FROM tickets_contactphone WHERE number LIKE %s) "
-        "OR t.account_id IN (SELECT id FROM tickets_account "
-        f"WHERE reseller_id IS NOT NULL AND lower(reseller_id) LIKE %s)){where} "
-        "ORDER BY t.updated_at DESC, t.id DESC LIMIT %s"
-    )
+    or reseller ID contains the fragment (trigram indexes on those columns). The contacts
+    and accounts are read first: given them as subqueries, PostgreSQL may walk every
+    ticket newest first looking for theirs."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, [pattern.lower(), pattern, pattern.lower(), *where_params, limit])
-        return [r[0] for r in cursor.fetchall()]
+        cursor.execute(
+            "SELECT contact_id FROM tickets_contactemail WHERE email LIKE %s UNION "
+            "SELECT contact_id FROM tickets_contactphone WHERE number LIKE %s LIMIT 200",
+            [pattern.lower(), pattern],
+        )
+        contacts = [r[0] for r in cursor.fetchall()]
+        cursor.execute(
+            "SELECT id FROM tickets_account WHERE reseller_id IS NOT NULL "
+            "AND lower(reseller_id) LIKE %s LIMIT 50",
+            [pattern.lower()],
+        )
+        accounts = [r[0] for r in cursor.fetchall()]
+    if not contacts and not accounts:
+        return []
+    which = Q(contact_id__in=contacts) if contacts else Q()
+    if accounts:
+        which |= Q(account_id__in=accounts)
+    found = Ticket.objects.filter(tickets).filter(which).order_by("-updated_at", "-id")
+    return list(found.values_list("pk", flat=True)[:limit])
 
 
 def _html_text(html: str) -> str:
