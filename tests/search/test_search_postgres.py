@@ -52,3 +52,31 @@ def test_a_new_message_is_findable_as_soon_as_it_commits(departments, anna):
     after.start()
     after.join()
     assert seen == {"before commit": [], "after commit": [ticket.reference]}
+
+
+@pytest.mark.django_db
+def test_rare_words_are_read_through_the_index_and_common_ones_newest_first(anna):
+    """The way to the newest matches is chosen by the vocabulary's counts (the planner
+    cannot estimate a word read in four configurations): a rare word, or one not in the
+    vocabulary yet, through the GIN index; a common one (in any of its forms) walking the
+    entries back; identifiers are the planner's. Both ways find the same tickets."""
+    from search.backends.postgres import RARE_FLOOR, PostgresBackend
+    from search.models import Word
+    from search.selectors import TEXT_CANDIDATES, query_from
+
+    ticket = open_ticket(subject="Question", body="Hello", contact=anna)
+    reply(ticket, "Мы не можем продлить домен, и оплата не проходит")
+    Word.objects.create(word="домен", documents=RARE_FLOOR * 10)
+    Word.objects.create(word="оплата", documents=3)
+
+    def rare(text: str) -> bool | None:
+        return PostgresBackend._rare(query_from(text), TEXT_CANDIDATES)
+
+    assert rare("домена") is False  # another form of a common word
+    assert rare("оплаты") is True
+    assert rare("продлить") is True  # not in the vocabulary yet: new
+    assert rare("домен оплата") is True  # the rarest word bounds the matches
+    assert rare("не и") is False  # short words only
+    assert rare("SD-100001") is None
+    for text in ("домена", "оплаты", "продлить"):
+        assert refs(ticket_search(text)) == [ticket.reference]
