@@ -48,6 +48,13 @@ class ParsedQuery:
         return bool(self.numbers or self.emails or self.phones or self.domains or self.codes)
 
 
+def _common_end(a: str, b: str) -> str:
+    size = 0
+    while size < min(len(a), len(b)) and a[-1 - size] == b[-1 - size]:
+        size += 1
+    return a[len(a) - size :]
+
+
 def parse_query(raw: str, *, prefix: str, regions: Sequence[str]) -> ParsedQuery:
     """Return every reading of ``raw``; ``prefix`` is the ticket prefix (``SD``) and
     ``regions`` the countries a number without country code is tried in."""
@@ -83,7 +90,12 @@ def parse_query(raw: str, *, prefix: str, regions: Sequence[str]) -> ParsedQuery
             codes.append(compact.lower())
     digits = re.sub(r"\D", "", compact)
     if phones or (_PHONEISH.fullmatch(compact) and len(digits) >= _PARTIAL_MIN):
-        partial = phones[0] if phones else digits
+        # The digits as typed and as read agree at their end: "8 (495) …" is read as
+        # "7495…", and seven digits without an area code may be read as another
+        # country's whole number ("5176202" as 49 5176202); the fragment is what both end in.
+        partial = _common_end(phones[0], digits) if phones else digits
+        if len(partial) < _PARTIAL_MIN:
+            partial = digits
     elif " " not in compact and len(compact) >= _PARTIAL_MIN and not compact.isalpha():
         partial = compact.lower()
     lexemes = [*emails, *phones, *found_domains, *codes, *(str(n) for n in numbers)]

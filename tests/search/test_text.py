@@ -96,3 +96,13 @@ def test_query_readings():
     code = parse_query("INV-2024-0042", prefix="SD", regions=REGIONS)
     assert code.codes == ("inv-2024-0042",)
     assert code.reseller_ids == ("INV-2024-0042",)
+
+
+def test_the_fragment_of_a_phone_number_is_what_typed_and_read_digits_end_in():
+    regions = ("RU", "NL", "ES", "GB", "DE")  # the default SUPPORTDESK_SEARCH_PHONE_REGIONS
+    # Seven digits without an area code: Germany would read them as a whole number
+    # (49 5176202); the fragment searched in stored numbers stays the typed digits.
+    assert parse_query("5176202", prefix="SD", regions=regions).partial == "5176202"
+    assert parse_query("0806607", prefix="SD", regions=regions).partial.endswith("806607")
+    assert parse_query("8 (495) 123-45-67", prefix="SD", regions=regions).partial == ("4951234567")
+    assert parse_query("+31 20 123 4567", prefix="SD", regions=regions).partial == ("31201234567")
