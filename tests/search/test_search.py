@@ -173,6 +173,18 @@ def test_filters_status_department_channel_assignee_tag_and_dates(departments, a
     assert set(refs(ticket_search("lemon", filters=Filters(created_until=future)))) == both
 
 
+def test_the_line_filter_keeps_one_support_lines_tickets(departments, lines, anna):
+    vendor = open_ticket(subject="Quince one", body="quince", contact=anna)
+    reseller = open_ticket(
+        subject="Quince two", body="quince", department=departments["reseller-support"]
+    )
+    assert vendor.line_id != reseller.line_id
+    assert set(refs(ticket_search("quince"))) == {vendor.reference, reseller.reference}
+    assert refs(ticket_search("quince", filters=Filters(line_ids=(reseller.line_id,)))) == [
+        reseller.reference
+    ]
+
+
 def test_internal_notes_are_found_by_agents_only(anna):
     ticket = open_ticket(subject="Quiet", body="nothing", contact=anna)
     message_add(
