@@ -87,6 +87,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "supportdesk.middleware.HealthProbeAnyHost",  # before any Host check: the container probe
     "django.middleware.security.SecurityMiddleware",
     "supportdesk.middleware.RefuseUnusableCharacters",
     "whitenoise.middleware.WhiteNoiseMiddleware",
