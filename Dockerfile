@@ -17,6 +17,9 @@ COPY duplicates ./duplicates
 COPY webcache ./webcache
 COPY workspace ./workspace
 COPY outbox ./outbox
+COPY search ./search
+COPY csat ./csat
+COPY reports ./reports
 COPY templates ./templates
 COPY manage.py ./
 RUN pip install . && useradd --system --home-dir /app supportdesk \

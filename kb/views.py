@@ -7,8 +7,9 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from .models import Category
+from .models import Article, Category
 from .search import article_search, article_vote, localize, published_articles
+from .signals import article_voted, articles_shown
 
 VOTED_SESSION_KEY = "kb_voted"
 
@@ -39,8 +40,10 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
     article = get_object_or_404(published_articles(), slug=slug)
     voted = request.session.get(VOTED_SESSION_KEY, [])
     if article.pk not in voted:  # one vote per browser session
-        article_vote(article=article, helpful=request.POST.get("helpful") == "yes")
+        helpful = request.POST.get("helpful") == "yes"
+        article_vote(article=article, helpful=helpful)
         request.session[VOTED_SESSION_KEY] = [*voted, article.pk]
+        article_voted.send(sender=Article, request=request, article=article, helpful=helpful)
     return HttpResponseRedirect(reverse("kb:article", args=[article.slug]) + "#vote")
 
 
@@ -48,6 +51,8 @@ def vote(request: HttpRequest, slug: str) -> HttpResponse:
 def suggest(request: HttpRequest) -> JsonResponse:
     """Return up to 5 articles matching ``q`` (the portal calls this while a subject is typed)."""
     articles = article_search(request.GET.get("q", ""), limit=5)
+    if articles:
+        articles_shown.send(sender=Article, request=request, count=len(articles))
     return JsonResponse(
         {
             "articles": [

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from kb.search import article_search
 from tickets.errors import TicketError
+from tickets.models import Status
 
 from .auth import contact_required
 from .chat import chat_line_from_customer, chat_lines_after
@@ -117,7 +118,12 @@ def chat_lines(request: HttpRequest, conversation_id: str) -> JsonResponse:
     except ValueError:
         after = 0
     return JsonResponse(
-        {"lines": chat_lines_after(conversation, after), "ended": conversation.ended_at is not None}
+        {
+            "lines": chat_lines_after(conversation, after),
+            "ended": conversation.ended_at is not None,
+            # Solved while the customer watches: the page reloads to ask "How did we do?".
+            "solved": conversation.ticket.status == Status.SOLVED,
+        }
     )
 
 

@@ -22,7 +22,7 @@ CONCERN_TASKS: dict[str, tuple[str, ...]] = {
     "sla": ("sla.scan_deadlines", "sla.sync_holidays", "workspace.collect_sla_alerts"),
     "outbox": ("outbox.send_mails", "outbox.requeue_mails"),
     "mailbox": ("channels_app.poll_imap_mailbox",),
-    "followups": ("sla.recompute_tickets", "sla.recompute_live"),
+    "followups": ("sla.recompute_tickets", "sla.recompute_live", "reports.refresh_facts"),
     "duplicates": ("duplicates.detect_many", "duplicates.announce", "duplicates.propose"),
 }
 # Read only while the main queue is empty (and the concerns before them).

@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     var_dir.mkdir(parents=True, exist_ok=True)
 
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # Links in mails sent by the worker (satisfaction surveys) point at this server.
+    env.setdefault("SUPPORTDESK_PUBLIC_URL", f"http://{args.host}:{args.port}")
     procs: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
 

@@ -82,6 +82,9 @@ INSTALLED_APPS = [
     "workspace",
     "webcache",
     "axes",  # admin sign-in lockouts
+    "search",
+    "csat",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -355,6 +358,11 @@ SUPPORTDESK_INBOUND_BATCH = env_int("SUPPORTDESK_INBOUND_BATCH", 50)
 SUPPORTDESK_INBOUND_MAX_ATTEMPTS = env_int("SUPPORTDESK_INBOUND_MAX_ATTEMPTS", 5)
 # Region used to read phone numbers written without a country code (ISO 3166 alpha-2).
 SUPPORTDESK_PHONE_REGION = env_str("SUPPORTDESK_PHONE_REGION", "NL")
+# Search also reads such numbers in these countries (the first one a number is valid in
+# wins): "8 (495) 123-45-67" finds +74951234567.
+SUPPORTDESK_SEARCH_PHONE_REGIONS = [
+    r.upper() for r in env_list("SUPPORTDESK_SEARCH_PHONE_REGIONS", ["RU", "NL", "ES", "GB", "DE"])
+]
 
 LOGGING = {
     "version": 1,
@@ -525,6 +533,31 @@ SUPPORTDESK_OUTBOX_GIVE_UP_HOURS = env_int("SUPPORTDESK_OUTBOX_GIVE_UP_HOURS", 4
 SUPPORTDESK_OUTBOX_LEASE_SECONDS = env_int("SUPPORTDESK_OUTBOX_LEASE_SECONDS", 600)
 # Beat queues again mails waiting this long past their time, every so many seconds.
 SUPPORTDESK_OUTBOX_REQUEUE_AFTER_SECONDS = env_int("SUPPORTDESK_OUTBOX_REQUEUE_AFTER_SECONDS", 30)
+# Search: words of new messages join the typo vocabulary ("did you mean").
+CELERY_BEAT_SCHEDULE["search-words"] = {
+    "task": "search.words_refresh",
+    "schedule": env_int("SUPPORTDESK_SEARCH_WORDS_EVERY_SECONDS", 300),
+}
+
+# Satisfaction surveys after every solve (email one-click links, portal, end of chat).
+SUPPORTDESK_CSAT_ENABLED = env_bool("SUPPORTDESK_CSAT_ENABLED", True)
+# Where customers reach this desk: the start of links in mails sent without a request.
+SUPPORTDESK_PUBLIC_URL = env_str(
+    "SUPPORTDESK_PUBLIC_URL", f"http://127.0.0.1:{env_str('PORT', '8000')}"
+)
+CELERY_BEAT_SCHEDULE["csat-ask-missed"] = {
+    "task": "csat.ask_missed",
+    "schedule": env_int("SUPPORTDESK_CSAT_CATCH_UP_SECONDS", 600),
+}
+
+# Dashboards and reports: days are dates in this zone; beat catches up every 10 minutes
+# (tickets changed lately, yesterday's and today's figures, today's backlog).
+SUPPORTDESK_REPORT_TIME_ZONE = env_str("SUPPORTDESK_REPORT_TIME_ZONE", TIME_ZONE)
+CELERY_BEAT_SCHEDULE["reports-catch-up"] = {
+    "task": "reports.catch_up",
+    "schedule": env_int("SUPPORTDESK_REPORTS_CATCH_UP_SECONDS", 600),
+}
+
 CELERY_BEAT_SCHEDULE["outbox-requeue"] = {
     "task": "outbox.requeue_mails",
     "schedule": env_int("SUPPORTDESK_OUTBOX_REQUEUE_EVERY_SECONDS", 60),

@@ -18,6 +18,9 @@ admin_lands_in_workspace(admin.site)
 
 urlpatterns = [
     path("", root, name="root"),
+    path("", include("search.urls")),  # /desk/search/, /portal/search/, /api/v1/search/
+    path("", include("csat.urls")),  # /csat/<token>/…, /portal/csat/<id>/
+    path("desk/reports/", include("reports.urls")),
     path("desk/", include("workspace.urls")),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),

@@ -163,6 +163,9 @@ def _one_of_each_admin_model(world: World, ticket: Ticket) -> None:
         "sla.calendarexception": _calendar_exception,
         "duplicates.duplicateflag": lambda: _duplicate_flag(ticket),
         "duplicates.problemproposal": lambda: _problem_proposal(ticket),
+        "csat.survey": lambda: apps.get_model("csat", "Survey").objects.create(
+            ticket=ticket, solve_event=ticket.events.first(), contact=ticket.contact
+        ),
         "axes.accessattempt": lambda: _axes("AccessAttempt", get_data="", post_data="",
                                             failures_since_start=1),
         "axes.accesslog": lambda: _axes("AccessLog"),

@@ -114,6 +114,8 @@ ROWS: dict[str, Row | tuple[Row, ...]] = {
         row(403, method="POST", api_open=400, **API),
     ),
     "api/v1/tickets/<str:reference>/": row(403, api_read=200, **API),
+    # Search: q is missing, so a permitted integration gets 400 (past the check).
+    "api/v1/search/": row(403, api_read=400, **API),
     # --- inbound mail webhooks (anymail) -----------------------------------------------
     "anymail/amazon_ses/inbound/": WEBHOOK,
     "anymail/brevo/inbound/": WEBHOOK,
@@ -159,6 +161,17 @@ ROWS: dict[str, Row | tuple[Row, ...]] = {
     "desk/notifications/": row(200, **STAFF_ONLY),
     "desk/notifications/poll/": row(200, **STAFF_ONLY),
     "desk/notifications/read/": row(302, method="POST", **STAFF_ONLY),
+    "desk/search/": row(200, **STAFF_ONLY),
+    # Dashboards and reports: leads only (reports.view_dashboard), which the agent is not.
+    "desk/reports/": row(403, admin=200, **STAFF_ONLY),
+    "desk/reports/report/": row(403, admin=200, **STAFF_ONLY),
+    # --- portal search and satisfaction answers ----------------------------------------
+    "portal/search/": row(200, **CONTACTS_ONLY),
+    # Rating Bert's ticket (no score given: refused with a message, back to the ticket).
+    "portal/csat/<int:survey_id>/": row(302, method="POST", customer_b=404, **CONTACTS_ONLY),
+    # One-click survey links: signed, so a made-up token is nobody's.
+    "csat/<str:token>/<int:score>/": row(404),
+    "csat/<str:token>/": row(404, method="POST"),
     # --- admin: the site's own pages ---------------------------------------------------
     "admin/": row(302),  # agents land in the workspace (the admin: /admin/?config=1)
     "admin/login/": row(200, staff=302),  # signed-in staff go on to the index
@@ -224,6 +237,7 @@ ADMIN_MODELS = {
     "portal.chatconversation": AdminModel(agent="vc", admin="vcd"),
     "portal.agentpresence": AdminModel(),
     "api.integration": AdminModel(),
+    "csat.survey": AdminModel(admin="v"),  # customers answer; nobody edits an answer
     # django-axes' records of sign-ins: read and cleared, never written by hand.
     "axes.accessattempt": AdminModel(admin="vcd"),
     "axes.accesslog": AdminModel(admin="vcd"),
@@ -304,6 +318,8 @@ def concrete_url(route: str, world: World) -> str:
         "slug": "reseller" if route.startswith("portal/line/") else world.article.slug,
         "language": "nl",
         "token": "not-a-sign-in-token",
+        "score": 5,
+        "survey_id": world.objects["csat.survey"].pk,
         "id": world.agent.pk,
     }
     if match := re.match(r"admin/(\w+)/(\w+)/", route):

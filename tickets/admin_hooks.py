@@ -1,4 +1,5 @@
-"""What other apps add to the ticket admin: list filters, inlines, panels, the list's cache.
+"""What other apps add to the ticket admin: list filters, inlines, panels, the list's cache
+and the search.
 
 ``tickets`` imports nothing from the apps around it, so an app registers its pieces here
 from its ``AppConfig.ready()`` (``duplicates`` its filter and flag inline, ``sla`` its
@@ -36,6 +37,9 @@ _LIST_FILTERS: list[Any] = []
 _INLINES: list[type[admin.options.InlineModelAdmin]] = []
 _PANELS: list[PanelBuilder] = []
 _LIST_WRAPPERS: list[ListWrapper] = []
+# (queryset, search term) -> the tickets the term finds; None leaves it to Django's search.
+TicketSearch = Callable[[Any, str], Any]
+_SEARCH: list[TicketSearch] = []
 
 
 def register_list_filter(list_filter: Any) -> Any:
@@ -57,6 +61,19 @@ def register_ticket_panel(builder: PanelBuilder) -> PanelBuilder:
     if builder not in _PANELS:
         _PANELS.append(builder)
     return builder
+
+
+def register_ticket_search(search: TicketSearch) -> TicketSearch:
+    """Let ``search(queryset, term)`` answer the ticket list's search box (the last one
+    registered wins); it returns the matching part of ``queryset``, or None to leave the
+    term to the admin's own ``search_fields``."""
+    _SEARCH[:] = [search]
+    return search
+
+
+def ticket_search() -> TicketSearch | None:
+    """Return the registered ticket search, if any."""
+    return _SEARCH[0] if _SEARCH else None
 
 
 def register_ticket_list_wrapper(wrapper: ListWrapper) -> ListWrapper:

@@ -43,6 +43,7 @@ from .models import (
 )
 from .numbering import next_ticket_numbers
 from .sanitize import sanitize_html
+from .signals import messages_stored, tickets_stored
 
 # A customer's message wakes these up: the problem is not solved after all.
 REOPENED_BY_CUSTOMER = frozenset({Status.PENDING_CUSTOMER, Status.SOLVED})
@@ -266,6 +267,7 @@ def _open_fresh(items: list[TicketOpen], prepared: list[_Prepared]) -> list[Mess
             for item, number, ready in zip(items, numbers, prepared, strict=True)
         ]
     )
+    tickets_stored.send(sender=Ticket, tickets=tickets)
     events: list[tuple[Ticket, str, AbstractBaseUser | None, dict[str, Any]]] = [
         (
             ticket,
@@ -374,6 +376,7 @@ def _insert_messages(pairs: list[tuple[Ticket, MessageIn]], now: datetime) -> li
     for row, (_, message) in zip(stored, pairs, strict=True):
         if message.attachments:
             _store_attachments(row, message.attachments)
+    messages_stored.send(sender=Message, messages=stored)
     return stored
 
 

@@ -37,6 +37,12 @@ class TextKey(models.TextChoices):
         "portal_notice",
         "Portal notice (e.g. ask non-urgent questions after the weekend)",
     )
+    CSAT_QUESTION = "csat_question", "Satisfaction survey: the question (How did we do?)"
+    CSAT_INTRO = (
+        "csat_intro",
+        "Satisfaction survey: the mail's first lines ({reference}, {subject}, {team})",
+    )
+    CSAT_THANKS = "csat_thanks", "Satisfaction survey: thanks for a rating"
 
 
 class SupportLine(models.Model):

@@ -15,6 +15,7 @@ from .errors import CrossAccountMerge, InvalidInput, MergeError
 from .events import record_event as _record
 from .lines import severity_check
 from .models import EventKind, Message, Status, Ticket, TicketEvent
+from .signals import messages_moved
 
 
 @transaction.atomic
@@ -74,6 +75,7 @@ def ticket_merge(
         ticket=dst,
         merged_from=Coalesce(F("merged_from"), Value(src.pk), output_field=BigIntegerField()),
     )
+    messages_moved.send(sender=Message, message_ids=moved, ticket_id=dst.pk)
     repointed = list(
         Ticket.objects.filter(merged_into=src).order_by("pk").values_list("pk", flat=True)
     )
@@ -140,6 +142,8 @@ def ticket_unmerge(
         by_previous.setdefault(was, []).append(pk)
     for was, pks in by_previous.items():
         Message.objects.filter(pk__in=pks, ticket=dst).update(ticket=src, merged_from=was)
+    back = [pk for pks in by_previous.values() for pk in pks]
+    messages_moved.send(sender=Message, message_ids=back, ticket_id=src.pk)
     Ticket.objects.filter(pk__in=data["repointed"], merged_into=dst).update(merged_into=src)
     absorbed = dst.events.filter(kind=EventKind.ABSORBED, data__source=src.pk).latest("pk")
     severity = _severity_after_release(dst, absorbed)

@@ -1,4 +1,5 @@
-"""Signals other apps subscribe to (sla, duplicate detection); tickets imports none of them.
+"""Signals other apps subscribe to (sla, duplicate detection, search); tickets imports none
+of them.
 
 ``ticket_events`` is sent after the transaction that made the changes commits, with
 ``events``: a list of ``TicketEventRef`` (ticket id, event id, kind, the event's data).
@@ -21,3 +22,14 @@ class TicketEventRef(NamedTuple):
 
 
 ticket_events = Signal()
+
+
+# Sent *inside* the transaction that writes, so what a receiver writes (the search index)
+# commits or rolls back with the change itself. Receivers must only write rows of their
+# own; an exception aborts the change. Bulk inserts send one signal for the whole batch.
+messages_stored = Signal()
+"""``messages``: the Message rows just inserted (their attachments stored)."""
+tickets_stored = Signal()
+"""``tickets``: the Ticket rows just inserted (opened or split off)."""
+messages_moved = Signal()
+"""``message_ids`` now belong to ``ticket_id`` (a merge, un-merge or split moved them)."""

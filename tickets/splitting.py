@@ -15,6 +15,7 @@ from .events import record_events
 from .intake import MAX_SUBJECT_LENGTH
 from .models import Channel, EventKind, Message, Status, Ticket
 from .numbering import next_ticket_numbers
+from .signals import messages_moved, tickets_stored
 
 
 @transaction.atomic
@@ -57,7 +58,9 @@ def ticket_split(
         created_at=now,
         updated_at=now,
     )
+    tickets_stored.send(sender=Ticket, tickets=[new])
     Message.objects.filter(pk=message.pk).update(ticket=new)
+    messages_moved.send(sender=Message, message_ids=[message.pk], ticket_id=new.pk)
     data = {"message": message.pk, "channel": message.channel, "direction": message.direction}
     record_events(
         [

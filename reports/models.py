@@ -1,0 +1,96 @@
+"""What the dashboards and reports read: one fact row per ticket and daily rollups.
+
+``TicketFact`` holds what one ticket contributes to the figures (``contributions``: a list
+of ``[day, line, department, channel, agent, excluded, metric, value]``), so that when the
+ticket changes, the rollups change by exactly new − old (``reports.facts``).
+``DailyFigure`` sums those per day and dimension; the dashboards read only it (and the
+facts of open tickets for "now": backlog and load).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from tickets.models import Ticket
+
+UNSOLVED = ("new", "open", "pending_customer", "on_hold")
+
+
+class TicketFact(models.Model):
+    """One ticket's dimensions now and what it adds to the daily figures."""
+
+    ticket = models.OneToOneField(
+        Ticket, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    line_id = models.IntegerField(default=0)  # 0: the desk has no support lines
+    department_id = models.IntegerField(default=0)
+    status = models.CharField(max_length=20, default="")
+    assignee_id = models.IntegerField(default=0)
+    created_at = models.DateTimeField(null=True)
+    excluded = models.BooleanField(
+        default=False, help_text="Cloned by the customer or merged: left out by default."
+    )
+    last_day = models.DateField(null=True, help_text="The latest day it contributes to.")
+    contributions = models.JSONField(default=list)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["last_day"], name="reports_fact_last_day"),
+            models.Index(
+                fields=["line_id", "status", "created_at"],
+                name="reports_fact_line_backlog",
+                condition=Q(status__in=UNSOLVED, excluded=False),
+            ),
+            models.Index(
+                fields=["department_id", "status", "created_at"],
+                name="reports_fact_dept_backlog",
+                condition=Q(status__in=UNSOLVED, excluded=False),
+            ),
+            models.Index(
+                fields=["assignee_id"],
+                name="reports_fact_load",
+                condition=Q(status__in=UNSOLVED, excluded=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"figures of ticket #{self.ticket_id}"
+
+
+class DailyFigure(models.Model):
+    """The sum of one metric for one day and dimension (days in the report zone)."""
+
+    day = models.DateField()
+    line_id = models.IntegerField(default=0)
+    department_id = models.IntegerField(default=0)
+    channel = models.CharField(max_length=10, default="")
+    agent_id = models.IntegerField(default=0)
+    excluded = models.BooleanField(default=False)
+    metric = models.CharField(max_length=32)
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "day",
+                    "line_id",
+                    "department_id",
+                    "channel",
+                    "agent_id",
+                    "excluded",
+                    "metric",
+                ],
+                name="reports_daily_key",
+            )
+        ]
+        indexes = [
+            # Whole-desk ranges use the unique key, which starts with the day.
+            models.Index(fields=["line_id", "day"], name="reports_daily_line"),
+            models.Index(fields=["department_id", "day"], name="reports_daily_department"),
+        ]
+        permissions = [("view_dashboard", "Can see dashboards and reports")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.metric}={self.value}"

@@ -1,0 +1,243 @@
+"""PostgreSQL: full-text search over ``search_entry.vector`` (GIN), trigrams over
+identifiers and words (pg_trgm), ``ts_headline`` snippets."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.db import connection
+from django.db.models import Q
+from django.utils.safestring import SafeString
+
+from tickets.models import Message, Ticket
+
+from ..indexing import phone_regions
+from ..query import ParsedQuery
+from ..snippets import START, STOP, identifier_snippet, marked_html, plain_start
+from ..text import query_configs, searchable_text
+from . import TextHit
+
+_LETTERS = re.compile(r"[^\W\d_]+")
+RARE_FLOOR = 5_000  # entries: below this a word is read through the GIN index
+
+HEADLINE_OPTIONS = (
+    f"StartSel={START}, StopSel={STOP}, MaxWords=35, MinWords=15, ShortWord=2, "
+    'MaxFragments=2, FragmentDelimiter=" … "'
+)
+
+
+def tsquery_sql(query: ParsedQuery) -> tuple[str, list[Any]]:
+    """Return the query as one tsquery expression: the words read in every configuration
+    a query may be in, or the identifier's exact lexemes, OR-ed."""
+    parts: list[str] = []
+    params: list[Any] = []
+    if not query.is_identifier:
+        for config in query_configs(query.text):
+            parts.append(f"websearch_to_tsquery('{config}', %s)")
+            params.append(query.text)
+    for lexeme in query.lexemes:
+        parts.append("%s::tsquery")
+        params.append(quote_lexeme(lexeme))
+    return "(" + " || ".join(parts) + ")", params
+
+
+def quote_lexeme(lexeme: str) -> str:
+    """Return ``lexeme`` as a tsquery literal matching exactly that lexeme."""
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def ticket_condition(tickets: Q, column: str) -> tuple[str, list[Any]]:
+    """Return `` AND <column> IN (tickets matching the condition)`` and its parameters."""
+    if not tickets:
+        return "", []
+    sql, params = Ticket.objects.filter(tickets).values("pk").query.sql_with_params()
+    return f" AND {column} IN ({sql})", list(params)
+
+
+class PostgresBackend:
+    def text_hits(
+        self, query: ParsedQuery, tickets: Q, *, notes: bool, limit: int
+    ) -> list[TextHit]:
+        tsq, tsq_params = tsquery_sql(query)
+        where, where_params = ticket_condition(tickets, "s.ticket_id")
+        kinds = "" if notes else " AND s.kind <> 'note'"
+        # The newest matching entries first (an index scan backwards for common words, the
+        # GIN index for rare ones), then only those are ranked. "id + 0" keeps the planner
+        # off the backwards scan: it cannot know how rare a word read in four
+        # configurations is, and would walk millions of entries for a rare one.
+        order = "s.id + 0" if self._rare(query, limit) else "s.id"
+        sql = (
+            "SELECT e.id, e.ticket_id, e.message_id, e.kind, "  # noqa: S608 - placeholders; values are parameters
+            f"ts_rank_cd(e.vector, {tsq}, 32) FROM ("
+            f"SELECT s.id FROM search_entry s WHERE s.vector @@ {tsq}{kinds}{where} "
+            f"ORDER BY {order} DESC LIMIT %s) c JOIN search_entry e ON e.id = c.id"
+        )
+        params = [*tsq_params, *tsq_params, *where_params, limit]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        return [TextHit(r[0], r[1], r[2], r[3], float(r[4])) for r in rows]
+
+    @staticmethod
+    def _rare(query: ParsedQuery, limit: int) -> bool | None:
+        """Whether the query's words are rare enough that reading every matching entry
+        (GIN) beats walking the entries newest first until enough match: by the typo
+        vocabulary's counts (``search_word``). None for identifiers: the planner's own
+        statistics of exact lexemes are good."""
+        if query.is_identifier:
+            return None
+        words = {
+            w
+            for token in query.text.lower().split()
+            if not token.startswith("-")
+            for w in _LETTERS.findall(token)
+            if len(w) >= 4  # the vocabulary's words have four letters or more
+        }
+        if not words:
+            return False  # short words only: assume common
+        # A word's matches, roughly: the vocabulary's documents of every form sharing its
+        # stem in each configuration the query is read in (the most of them); the rarest
+        # word bounds what all of them match.
+        configs = query_configs(query.text)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "WITH w AS (SELECT unnest(%s::text[]) AS word), "
+                "c AS (SELECT unnest(%s::regconfig[]) AS config), "
+                "s AS (SELECT w.word, l.lexeme FROM w CROSS JOIN c "
+                "CROSS JOIN LATERAL unnest(to_tsvector(c.config, w.word)) l) "
+                "SELECT (SELECT max(id) FROM search_entry), min(n) FROM ("
+                "SELECT s.word, max((SELECT coalesce(sum(v.documents), 0) FROM search_word v "
+                "WHERE v.word LIKE s.lexeme || '%%')) AS n FROM s GROUP BY s.word) x",
+                [sorted(words), configs],
+            )
+            entries, fewest = cursor.fetchone()
+        if fewest is None:
+            return False  # stop words only: common
+        # Walking back finds LIMIT matches after ~LIMIT * entries / documents rows; reading
+        # them all costs ~documents rows: equal at documents = sqrt(LIMIT * entries).
+        return fewest < max(RARE_FLOOR, (limit * (entries or 0)) ** 0.5)
+
+    def partial_ticket_ids(
+        self, fragment: str, tickets: Q, *, notes: bool, limit: int
+    ) -> list[int]:
+        pattern = "%" + fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where, where_params = ticket_condition(tickets, "s.ticket_id")
+        kinds = "" if notes else " AND s.kind <> 'note'"
+        sql = (
+            "SELECT ticket_id FROM (SELECT s.ticket_id, s.id FROM search_entry s "  # noqa: S608 - placeholders; values are parameters
+            f"WHERE s.idents <> '' AND s.idents LIKE %s{kinds}{where} "
+            "ORDER BY s.id DESC LIMIT %s) x"
+        )
+        ids: list[int] = []
+        if len(fragment) >= 5:  # shorter fragments match too much text to be worth it
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [pattern, *where_params, limit * 3])
+                ids = [r[0] for r in cursor.fetchall()]
+        ids += _directory_partial(pattern, tickets, limit)
+        return list(dict.fromkeys(ids))[:limit]
+
+    def snippets(self, hits: list[TextHit], query: ParsedQuery) -> dict[int, SafeString]:
+        texts = _entry_texts(hits)
+        out: dict[int, SafeString] = {}
+        headline: list[tuple[int, str, str]] = []
+        regions = phone_regions()
+        for hit in hits:
+            config, text = texts.get(hit.entry_id, ("simple", ""))
+            if not text:
+                continue
+            if query.is_identifier and (found := identifier_snippet(text, query, regions)):
+                out[hit.entry_id] = marked_html(found)
+            else:
+                headline.append((hit.entry_id, config, text))
+        if headline:
+            tsq, tsq_params = tsquery_sql(query)
+            values = ", ".join(["(%s::bigint, %s::regconfig, %s::text)"] * len(headline))
+            params = [x for row in headline for x in row]
+            sql = (
+                f"SELECT v.id, ts_headline(v.cfg, v.body, {tsq}, %s) "  # noqa: S608 - placeholders; values are parameters
+                f"FROM (VALUES {values}) AS v(id, cfg, body)"
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [*tsq_params, HEADLINE_OPTIONS, *params])
+                for entry_id, marked in cursor.fetchall():
+                    out[entry_id] = marked_html(marked if START in marked else plain_start(marked))
+        return out
+
+    def corrected(self, text: str) -> str:
+        words = text.split()
+        changed = False
+        with connection.cursor() as cursor:
+            for index, word in enumerate(words):
+                plain = word.lower()
+                if len(plain) < 4 or not plain.isalpha():
+                    continue
+                cursor.execute("SELECT 1 FROM search_word WHERE word = %s", [plain])
+                if cursor.fetchone():
+                    continue
+                cursor.execute(
+                    "SELECT word FROM search_word WHERE word %% %s "
+                    "ORDER BY similarity(word, %s) DESC, documents DESC LIMIT 1",
+                    [plain, plain],
+                )
+                row = cursor.fetchone()
+                if row:
+                    words[index], changed = row[0], True
+        return " ".join(words) if changed else ""
+
+
+def _entry_texts(hits: list[TextHit]) -> dict[int, tuple[str, str]]:
+    """Return (configuration, searchable text) per entry: its message's, or its ticket's
+    subject (read in the query's first configuration)."""
+    by_message = {h.message_id: h for h in hits if h.message_id}
+    out: dict[int, tuple[str, str]] = {}
+    configs = dict(_entry_configs([h.entry_id for h in hits]))
+    for pk, body, html in Message.objects.filter(pk__in=list(by_message)).values_list(
+        "pk", "body_text", "body_html"
+    ):
+        hit = by_message[pk]
+        text = searchable_text(body or _html_text(html))
+        out[hit.entry_id] = (configs.get(hit.entry_id, "simple"), text)
+    subjects = {h.ticket_id: h for h in hits if not h.message_id}
+    for pk, subject in Ticket.objects.filter(pk__in=list(subjects)).values_list("pk", "subject"):
+        out[subjects[pk].entry_id] = (query_configs(subject)[0], subject)
+    return out
+
+
+def _entry_configs(ids: list[int]) -> list[tuple[int, str]]:
+    from ..models import Entry
+
+    return list(Entry.objects.filter(pk__in=ids).values_list("pk", "config"))
+
+
+def _directory_partial(pattern: str, tickets: Q, limit: int) -> list[int]:
+    """Return tickets (newest first) of contacts and accounts whose address, phone number
+    or reseller ID contains the fragment (trigram indexes on those columns). The contacts
+    and accounts are read first: given them as subqueries, PostgreSQL may walk every
+    ticket newest first looking for theirs."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT contact_id FROM tickets_contactemail WHERE email LIKE %s UNION "
+            "SELECT contact_id FROM tickets_contactphone WHERE number LIKE %s LIMIT 200",
+            [pattern.lower(), pattern],
+        )
+        contacts = [r[0] for r in cursor.fetchall()]
+        cursor.execute(
+            "SELECT id FROM tickets_account WHERE reseller_id IS NOT NULL "
+            "AND lower(reseller_id) LIKE %s LIMIT 50",
+            [pattern.lower()],
+        )
+        accounts = [r[0] for r in cursor.fetchall()]
+    if not contacts and not accounts:
+        return []
+    which = Q(contact_id__in=contacts) if contacts else Q()
+    if accounts:
+        which |= Q(account_id__in=accounts)
+    found = Ticket.objects.filter(tickets).filter(which).order_by("-updated_at", "-id")
+    return list(found.values_list("pk", flat=True)[:limit])
+
+
+def _html_text(html: str) -> str:
+    from channels_app.email.html_text import html_to_text
+
+    return html_to_text(html) if html else ""

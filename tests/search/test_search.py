@@ -1,0 +1,250 @@
+"""Finding tickets: every reading of the query, kept current by the writes themselves.
+
+These run in both passes: PostgreSQL full-text search and trigrams in the real one,
+SQLite FTS5 in the embedded one, behind the same selector.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from search.models import Entry
+from search.selectors import INTEGRATIONS, Filters, Scope, ticket_search
+from tests.factories import AgentFactory, ContactFactory, open_ticket
+from tickets.services import (
+    AttachmentIn,
+    MessageAdd,
+    MessageIn,
+    TicketOpen,
+    message_add,
+    messages_add,
+    ticket_assign,
+    ticket_merge,
+    ticket_split,
+    ticket_status_set,
+    ticket_tags_set,
+    tickets_open,
+)
+
+from .conftest import refs, reply
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_phrase_from_a_customers_reply_finds_the_ticket(anna, stranger_ticket):
+    ticket = open_ticket(subject="Domain transfer", body="Please move my domain.", contact=anna)
+    reply(ticket, "The authorisation code was rejected by the registry twice.")
+    page = ticket_search("authorisation code rejected")
+    assert refs(page) == [ticket.reference]
+    assert "<mark>" in page.hits[0].snippet
+
+
+def test_words_only_in_the_quoted_history_do_not_find_the_ticket(anna):
+    ticket = open_ticket(subject="Renewal", body="When does it renew?", contact=anna)
+    reply(
+        ticket,
+        "Thanks, that helps.\n\nOn Mon, 3 Mar 2025 at 10:00, Support <help@desk.example> "
+        "wrote:\n> Your zebracorn plan renews yearly.\n",
+    )
+    assert refs(ticket_search("zebracorn")) == []
+    assert refs(ticket_search("helps")) == [ticket.reference]
+
+
+def test_a_reseller_id_finds_the_accounts_tickets_and_the_ticket_with_that_number(anna):
+    ours = open_ticket(subject="DNS", body="Records missing", contact=anna)
+    other = open_ticket(subject="Unrelated", body="no match")
+    page = ticket_search("200417")
+    assert ours.reference in refs(page)
+    assert other.reference not in refs(page)
+    by_number = ticket_search(str(ours.number))
+    assert refs(by_number)[0] == ours.reference
+
+
+def test_a_phone_number_in_any_notation_finds_contact_and_text(ivan, departments):
+    contacts = open_ticket(subject="Счёт", body="Не могу оплатить", contact=ivan)
+    stranger = open_ticket(subject="Call back", body="Please call me: +7 495 765 43 21.")
+    found = refs(ticket_search("8 (495) 123-45-67"))
+    assert found == [contacts.reference]
+    assert refs(ticket_search("8 495 765-43-21")) == [stranger.reference]
+    assert refs(ticket_search("+74957654321")) == [stranger.reference]
+
+
+def test_email_domain_and_contact_name(anna, departments):
+    ticket = open_ticket(subject="Billing", body="Invoice please", contact=anna)
+    site = open_ticket(subject="Site down", body="https://shop.northwind.example/ is down")
+    assert refs(ticket_search("anna@northwind.example")) == [ticket.reference]
+    assert set(refs(ticket_search("northwind.example"))) == {ticket.reference, site.reference}
+    assert refs(ticket_search("Anna de Vries")) == [ticket.reference]
+
+
+def test_attachment_file_names_and_order_numbers(anna):
+    ticket = open_ticket(
+        subject="Refund",
+        body="See attached, order NW-88412.",
+        contact=anna,
+        attachments=[AttachmentIn("bank-statement-march.pdf", b"%PDF-1.4 x", "application/pdf")],
+    )
+    open_ticket(subject="Other", body="order NW-99999")
+    assert refs(ticket_search("bank-statement-march.pdf")) == [ticket.reference]
+    assert refs(ticket_search("NW-88412")) == [ticket.reference]
+
+
+def test_a_fragment_of_an_identifier_finds_it(ivan, departments):
+    ticket = open_ticket(subject="Hi", body="Hello", contact=ivan)
+    assert ticket.reference in refs(ticket_search("1234567"))  # the end of the phone number
+    assert ticket.reference in refs(ticket_search("roga.exa"))  # part of the address
+
+
+def test_a_message_written_in_a_batch_is_indexed_with_it(departments, anna):
+    customer = departments["customer-support"]
+    opened = tickets_open(
+        [
+            TicketOpen(
+                subject=f"Batch {i}",
+                department=customer,
+                message=MessageIn(channel="email", body_text=f"marmalade number {i}"),
+            )
+            for i in range(30)
+        ]
+    )
+    tickets = [r.ticket for r in opened]
+    messages_add(
+        [
+            MessageAdd(
+                ticket=t, message=MessageIn(channel="email", body_text=f"quince reply {t.pk}")
+            )
+            for t in tickets[:10]
+        ]
+    )
+    assert Entry.objects.filter(ticket__in=tickets).count() == 30 + 30 + 10
+    assert len(ticket_search("marmalade", page_size=50).hits) == 30
+    assert len(ticket_search("quince").hits) == 10
+
+
+def test_a_rolled_back_write_leaves_nothing_in_the_index(anna):
+    ticket = open_ticket(subject="Keep", body="first", contact=anna)
+    before = Entry.objects.count()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        reply(ticket, "kumquat words that never happened")
+        raise RuntimeError("the caller fails after the write")
+    assert Entry.objects.count() == before
+    assert refs(ticket_search("kumquat")) == []
+
+
+def test_merged_and_split_messages_follow_their_ticket(anna, agent):
+    source = open_ticket(subject="First", body="walrus problem", contact=anna)
+    target = open_ticket(subject="Second", body="other words", contact=anna)
+    ticket_merge(source=source, target=target, actor=agent)
+    page = ticket_search("walrus")
+    assert target.reference in refs(page)
+    hit = next(h for h in page.hits if h.ticket.pk == target.pk)
+    assert hit.message_id is not None  # the moved message, now the survivor's
+    message = reply(target, "a separate narwhal issue")
+    new = ticket_split(message=message, actor=agent)
+    assert refs(ticket_search("narwhal")) == [new.reference]
+
+
+def test_filters_status_department_channel_assignee_tag_and_dates(departments, anna, agent):
+    tech = departments["technical-support"]
+    old = open_ticket(subject="Lemon one", body="lemon", contact=anna)
+    chat = open_ticket(subject="Lemon two", body="lemon", channel="chat", department=tech)
+    ticket_assign(ticket=chat, assignee=agent, actor=agent)
+    ticket_status_set(ticket=old, status="solved", actor=agent)
+    ticket_tags_set(ticket=chat, add=["vip"], actor=agent)
+    both = {old.reference, chat.reference}
+    assert set(refs(ticket_search("lemon"))) == both
+    assert refs(ticket_search("lemon", filters=Filters(statuses=("solved",)))) == [old.reference]
+    assert refs(ticket_search("lemon", filters=Filters(department_ids=(tech.pk,)))) == [
+        chat.reference
+    ]
+    assert refs(ticket_search("lemon", filters=Filters(channels=("chat",)))) == [chat.reference]
+    assert refs(ticket_search("lemon", filters=Filters(assignee_ids=(agent.pk,)))) == [
+        chat.reference
+    ]
+    assert refs(ticket_search("lemon", filters=Filters(assignee_ids=(0,)))) == [old.reference]
+    assert refs(ticket_search("lemon", filters=Filters(tags=("VIP",)))) == [chat.reference]
+    future = timezone.now() + timedelta(days=1)
+    assert refs(ticket_search("lemon", filters=Filters(created_from=future))) == []
+    assert set(refs(ticket_search("lemon", filters=Filters(created_until=future)))) == both
+
+
+def test_the_line_filter_keeps_one_support_lines_tickets(departments, lines, anna):
+    vendor = open_ticket(subject="Quince one", body="quince", contact=anna)
+    reseller = open_ticket(
+        subject="Quince two", body="quince", department=departments["reseller-support"]
+    )
+    assert vendor.line_id != reseller.line_id
+    assert set(refs(ticket_search("quince"))) == {vendor.reference, reseller.reference}
+    assert refs(ticket_search("quince", filters=Filters(line_ids=(reseller.line_id,)))) == [
+        reseller.reference
+    ]
+
+
+def test_internal_notes_are_found_by_agents_only(anna):
+    ticket = open_ticket(subject="Quiet", body="nothing", contact=anna)
+    message_add(
+        ticket=ticket,
+        message=MessageIn(
+            channel="note",
+            direction="internal",
+            body_text="agent says pomegranate",
+            author_user=AgentFactory(),
+        ),
+    )
+    assert refs(ticket_search("pomegranate")) == [ticket.reference]
+    assert refs(ticket_search("pomegranate", scope=INTEGRATIONS)) == []
+
+
+def test_a_scope_keeps_other_customers_tickets_out(anna, departments):
+    from django.db.models import Q
+
+    ours = open_ticket(subject="Apricot", body="apricot", contact=anna)
+    theirs = open_ticket(subject="Apricot", body="apricot", contact=ContactFactory())
+    scope = Scope(visible=Q(contact=anna), notes=False)
+    assert refs(ticket_search("apricot", scope=scope)) == [ours.reference]
+    assert theirs.reference in refs(ticket_search("apricot"))
+
+
+def test_results_are_ranked_and_paged(anna):
+    subject_hit = open_ticket(subject="Mango outage", body="all down", contact=anna)
+    for i in range(25):
+        open_ticket(subject=f"Other {i}", body=f"we talked about mango once ({i})")
+    first = ticket_search("mango", page_size=10)
+    assert first.total == 26
+    assert first.more
+    assert refs(first)[0] == subject_hit.reference  # the subject weighs most
+    third = ticket_search("mango", page=3, page_size=10)
+    assert len(third.hits) == 6
+    assert not third.more
+    seen = set(refs(first)) | set(refs(ticket_search("mango", page=2, page_size=10)))
+    assert not seen & set(refs(third))
+
+
+def test_a_typo_is_corrected_when_nothing_matches(anna):
+    from search.tasks import words_refresh
+
+    ticket = open_ticket(subject="Hosting", body="The certificate expired yesterday", contact=anna)
+    words_refresh()
+    page = ticket_search("certifcate expired")
+    assert refs(page) == [ticket.reference]
+    assert page.suggestion == "certificate expired"
+
+
+def test_an_upgraded_desk_indexes_what_was_written_before(anna):
+    from django.core.management import call_command
+
+    ticket = open_ticket(subject="Legacy subject", body="old cranberry text", contact=anna)
+    reply(ticket, "an older quinoa reply")
+    Entry.objects.all().delete()  # as before search existed
+    assert refs(ticket_search("cranberry")) == []
+    call_command("search_index", stdout=io.StringIO())
+    assert refs(ticket_search("cranberry")) == [ticket.reference]
+    assert refs(ticket_search("quinoa")) == [ticket.reference]
+    assert refs(ticket_search("legacy")) == [ticket.reference]
+    call_command("search_index", stdout=io.StringIO())
+    assert Entry.objects.filter(ticket=ticket).count() == 3  # nothing twice
