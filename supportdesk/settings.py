@@ -130,6 +130,12 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth, i18n, static -----------------------------------------------------------------
+# ModelBackend's permissions, read in fewer queries (workspace/auth.py); ModelBackend stays
+# listed so sessions signed in through it keep working.
+AUTHENTICATION_BACKENDS = [
+    "workspace.auth.AgentBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -348,6 +354,10 @@ CELERY_BEAT_SCHEDULE["sla-sync-holidays"] = {
 # The workspace turns SLA alerts on an agent's tickets into notifications.
 CELERY_BEAT_SCHEDULE["workspace-sla-alerts"] = {
     "task": "workspace.collect_sla_alerts",
+    "schedule": env_int("SLA_SCAN_EVERY_SECONDS", 60),
+}
+CELERY_BEAT_SCHEDULE["workspace-rows-tick"] = {
+    "task": "workspace.rows_tick",
     "schedule": env_int("SLA_SCAN_EVERY_SECONDS", 60),
 }
 

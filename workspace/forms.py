@@ -170,14 +170,16 @@ class ReplyForm(forms.Form):
     assignee_after = forms.CharField(required=False, widget=forms.HiddenInput)
     tags_add = forms.CharField(label=_("Add tags"), required=False, max_length=200)
 
-    def __init__(self, *args: Any, ticket: Any, profile: AgentProfile, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, ticket: Any, profile: AgentProfile, channels: Any = None, **kwargs: Any
+    ) -> None:
         from tickets.models import Status
         from tickets.services import TRANSITIONS
 
         from .composer import reply_channels
 
         super().__init__(*args, **kwargs)
-        channels = reply_channels(ticket)
+        channels = channels if channels is not None else reply_channels(ticket)
         self.fields["channel"].choices = [(c.channel, c.label) for c in channels if c.available]
         default = next((c.channel for c in channels if c.default), "")
         self.fields["channel"].initial = default

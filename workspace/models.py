@@ -82,6 +82,13 @@ class TicketRow(models.Model):
     needs_verification = models.BooleanField(default=False)
     sla_due = models.DateTimeField(null=True)
     sla_risk_at = models.DateTimeField(null=True)
+    # The at-risk moment has passed: set by the refresh, and by the minute beat
+    # (rows.risk_reached_mark) for rows that reach it with nothing else changing, so
+    # "At risk" is one index range (due still ahead) however many tickets breached.
+    sla_risk_reached = models.BooleanField(default=False)
+    # An unsolved ticket with a suggested duplicate flag (refreshed with the row, on a
+    # flag's save, and by the minute beat for flags filed in bulk).
+    possible_duplicate = models.BooleanField(default=False)
     due_sort = models.DateTimeField(default=NO_DUE)
     last_activity_at = models.DateTimeField()
     created_at = models.DateTimeField()
@@ -112,7 +119,22 @@ class TicketRow(models.Model):
                 name="ws_row_verify_due",
                 condition=UNSOLVED & Q(needs_verification=True),
             ),
-            models.Index(fields=["sla_risk_at"], name="ws_row_risk", condition=UNSOLVED),
+            models.Index(
+                fields=["due_sort", "ticket"],
+                name="ws_row_at_risk_due",
+                condition=UNSOLVED & Q(sla_risk_reached=True),
+            ),
+            models.Index(
+                fields=["due_sort", "ticket"],
+                name="ws_row_duplicate_due",
+                condition=UNSOLVED & Q(possible_duplicate=True),
+            ),
+            # What the minute beat looks at: rows whose at-risk moment is still ahead.
+            models.Index(
+                fields=["sla_risk_at"],
+                name="ws_row_risk_ahead",
+                condition=UNSOLVED & Q(sla_risk_reached=False),
+            ),
             models.Index(fields=["contact", "status"], name="ws_row_contact"),
         ]
 

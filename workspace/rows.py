@@ -13,7 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
+from duplicates.models import DuplicateFlag, FlagStatus
 from sla.models import TARGETS, TicketSla
 from tickets.models import Status, Ticket
 
@@ -67,7 +69,13 @@ def _refresh_chunk(ids: list[int]) -> int:
         )
     )
     clocks = _clocks({t["id"] for t in tickets})
-    rows = [_row(t, clocks.get(t["id"])) for t in tickets]
+    flagged = set(
+        DuplicateFlag.objects.filter(
+            ticket_id__in=[t["id"] for t in tickets], status=FlagStatus.SUGGESTED
+        ).values_list("ticket_id", flat=True)
+    )
+    now = timezone.now()
+    rows = [_row(t, clocks.get(t["id"]), now, t["id"] in flagged) for t in tickets]
     with transaction.atomic():
         gone = set(ids) - {t["id"] for t in tickets}
         if gone:
@@ -104,7 +112,10 @@ def _clocks(ids: set[int]) -> dict[int, tuple[datetime | None, datetime | None]]
 
 
 def _row(
-    ticket: dict[str, Any], clock: tuple[datetime | None, datetime | None] | None
+    ticket: dict[str, Any],
+    clock: tuple[datetime | None, datetime | None] | None,
+    now: datetime,
+    flagged: bool,
 ) -> TicketRow:
     due, risk_at = clock or (None, None)
     unsolved = ticket["status"] in UNSOLVED_STATUSES
@@ -125,7 +136,27 @@ def _row(
         # A waiting ticket's clocks are paused, a solved one's stopped: no countdown.
         sla_due=due if unsolved else None,
         sla_risk_at=risk_at if unsolved else None,
+        sla_risk_reached=bool(unsolved and risk_at is not None and risk_at <= now),
+        possible_duplicate=unsolved and flagged,
         due_sort=due if (unsolved and due is not None) else NO_DUE,
         last_activity_at=ticket["updated_at"],
         created_at=ticket["created_at"],
     )
+
+
+def rows_tick(now: datetime | None = None) -> dict[str, int]:
+    """Bring rows in step with what changes without a ticket event (the minute beat):
+    at-risk moments that passed, and duplicate flags filed or closed in bulk. Return how
+    many rows each part changed."""
+    suggested = DuplicateFlag.objects.filter(status=FlagStatus.SUGGESTED).values("ticket_id")
+    return {
+        "risk_reached": TicketRow.objects.filter(
+            unsolved=True, sla_risk_reached=False, sla_risk_at__lte=now or timezone.now()
+        ).update(sla_risk_reached=True),
+        "flagged": TicketRow.objects.filter(
+            unsolved=True, possible_duplicate=False, ticket_id__in=suggested
+        ).update(possible_duplicate=True),
+        "unflagged": TicketRow.objects.filter(unsolved=True, possible_duplicate=True)
+        .exclude(ticket_id__in=suggested)
+        .update(possible_duplicate=False),
+    }

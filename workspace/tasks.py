@@ -5,9 +5,17 @@ from __future__ import annotations
 from celery import shared_task
 
 from .notify import sla_alerts_collect
+from .rows import rows_tick
 
 
 @shared_task(name="workspace.collect_sla_alerts", soft_time_limit=50, time_limit=55, expires=55)
 def collect_sla_alerts() -> int:
     """Notify assignees of the SLA alerts raised since the last run (beat, every minute)."""
     return sla_alerts_collect()
+
+
+@shared_task(name="workspace.rows_tick", soft_time_limit=50, time_limit=55, expires=55)
+def rows_tick_task() -> dict[str, int]:
+    """Move rows into "At risk" as their moment passes and follow duplicate flags filed
+    in bulk (beat, every minute)."""
+    return rows_tick()
