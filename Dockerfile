@@ -14,14 +14,17 @@ COPY portal ./portal
 COPY kb ./kb
 COPY api ./api
 COPY duplicates ./duplicates
+COPY webcache ./webcache
 COPY workspace ./workspace
+COPY outbox ./outbox
 COPY templates ./templates
 COPY manage.py ./
 RUN pip install . && useradd --system --home-dir /app supportdesk \
     && mkdir -p /var/lib/supportdesk && chown supportdesk /var/lib/supportdesk
 # collectstatic needs settings that pass the production checks; these values are build-only.
 RUN SECRET_KEY=build-only-secret-key-not-used-at-runtime-000 ALLOWED_HOSTS=build DEBUG=0 \
-    STATIC_ROOT=/app/static python manage.py collectstatic --noinput
+    ANYMAIL_WEBHOOK_SECRET=build:only STATIC_ROOT=/app/static \
+    python manage.py collectstatic --noinput
 USER supportdesk
 EXPOSE 8000
 CMD ["gunicorn", "supportdesk.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -8,10 +8,5 @@ class ApiConfig(AppConfig):
     def ready(self) -> None:
         # Registers the phone processor of the raw-first ledger (chat: portal's ready()).
         from channels_app import phone  # noqa: F401
-        from tickets import list_cache
 
         from . import schema  # noqa: F401 - OpenAPI descriptions of the auth schemes
-        from .models import Integration
-
-        # A cached ticket list answers for a token: a changed integration renders anew.
-        list_cache.watch_directory(Integration)

@@ -44,3 +44,15 @@ class Integration(models.Model):
         self.token_sha256 = hash_token(token)
         self.save(update_fields=["token_sha256"])
         return token
+
+
+class SeenSignature(models.Model):
+    """A request signature accepted within the timestamp window: the same one again is a
+    replay. Rows older than the window are pruned as new ones arrive."""
+
+    signature = models.CharField(max_length=64, unique=True, help_text="The HMAC, hex.")
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="+")
+    seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.signature[:12]}… {self.seen_at:%H:%M:%S}"

@@ -2,16 +2,54 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 
+from django.contrib.auth import get_user_model
+from django.utils import timezone
 from rest_framework import serializers
 
 from portal.submission import TOPICS
 from tickets.errors import InvalidInput
-from tickets.models import Direction, Message, Severity, Status, Ticket, format_reference
+from tickets.models import (
+    Department,
+    Direction,
+    Message,
+    Severity,
+    Status,
+    Ticket,
+    format_reference,
+)
 from tickets.phones import normalize_phone
 
 SPOKEN = [(Direction.INBOUND, "inbound"), (Direction.OUTBOUND, "outbound")]
+# Times from outside systems must be plausible: an SLA clock cannot count from 0001 or
+# 2452, and a line dated in the future would sort after every answer to it.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=1)
+LONGEST_CALL_SECONDS = 24 * 3600
+
+
+def plausible_time(value: datetime) -> datetime:
+    if value < EARLIEST or value > timezone.now() + FUTURE_SLACK:
+        raise serializers.ValidationError(
+            "Send a time between 2000-01-01 and now (with its UTC offset)."
+        )
+    return value
+
+
+def active_department(slug: str, *, chat: bool = False) -> str:
+    department = Department.objects.filter(slug=slug, is_active=True).first()
+    if department is None:
+        raise serializers.ValidationError(f"No active department {slug!r}: use its slug.")
+    if chat and not department.accepts_chat:
+        raise serializers.ValidationError(f"{department} does not take chats; send email.")
+    return slug
+
+
+def active_agent(username: str) -> str:
+    if not get_user_model().objects.filter(username=username, is_active=True).exists():
+        raise serializers.ValidationError(f"No active agent {username!r}: send a username.")
+    return username
 
 
 class ChatLineIn(serializers.Serializer):
@@ -27,6 +65,15 @@ class ChatLineIn(serializers.Serializer):
     subject = serializers.CharField(required=False, max_length=255)
     department = serializers.SlugField(required=False)
 
+    def validate_occurred_at(self, value: datetime) -> datetime:
+        return plausible_time(value)
+
+    def validate_department(self, value: str) -> str:
+        return active_department(value, chat=True)
+
+    def validate_agent(self, value: str) -> str:
+        return active_agent(value)
+
     def validate(self, attrs: dict) -> dict:
         if attrs.get("direction") == Direction.OUTBOUND and not attrs.get("agent"):
             raise serializers.ValidationError(
@@ -40,7 +87,9 @@ class CallIn(serializers.Serializer):
     caller = serializers.CharField(max_length=40, help_text="The customer's number, any notation.")
     direction = serializers.ChoiceField(choices=SPOKEN, default=Direction.INBOUND)
     started_at = serializers.DateTimeField(required=False)
-    duration_seconds = serializers.IntegerField(min_value=0, default=0)
+    duration_seconds = serializers.IntegerField(
+        min_value=0, max_value=LONGEST_CALL_SECONDS, default=0
+    )
     summary = serializers.CharField(max_length=20000)
     outcome = serializers.CharField(required=False, max_length=50, allow_blank=True)
     ticket = serializers.CharField(required=False, max_length=40)
@@ -53,6 +102,15 @@ class CallIn(serializers.Serializer):
             return normalize_phone(value)
         except InvalidInput as exc:
             raise serializers.ValidationError(exc.detail) from exc
+
+    def validate_started_at(self, value: datetime) -> datetime:
+        return plausible_time(value)
+
+    def validate_department(self, value: str) -> str:
+        return active_department(value)
+
+    def validate_agent(self, value: str) -> str:
+        return active_agent(value)
 
 
 class InboundAccepted(serializers.Serializer):
@@ -73,6 +131,9 @@ class TicketIn(serializers.Serializer):
     from_email = serializers.EmailField()
     reseller_id = serializers.CharField(required=False, max_length=32)
     external_id = serializers.CharField(required=False, max_length=300)
+
+    def validate_happened_at(self, value: datetime) -> datetime:
+        return plausible_time(value)
 
 
 class MessageOut(serializers.ModelSerializer):

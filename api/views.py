@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-import hashlib
+import re
 from typing import Any
 
 from django.db import DatabaseError
 from django.db.models import Prefetch
+from django.http import HttpResponseBase
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from channels_app.inbound import inbound_process, inbound_store
-from channels_app.models import InboundStatus
+from channels_app.models import InboundRecord, InboundStatus
 from portal.submission import Submission, submission_open
-from tickets import list_cache
 from tickets.errors import InvalidInput, TicketError
 from tickets.models import Account, Channel, ContactEmail, Status
 from tickets.selectors import (
@@ -29,9 +30,14 @@ from tickets.selectors import (
     ticket_list_rows,
     ticket_timeline,
 )
+from webcache import list_cache
 
 from . import serializers as s
 from .models import Integration
+from .parsers import StrictJSONParser
+
+SLUG = r"^[-a-zA-Z0-9_]+$"
+FILTERS = ("status", "department", "channel", "contact_email", "updated_since")
 
 
 def _sync(request: Request) -> bool:
@@ -44,7 +50,7 @@ class _InboundView(APIView):
     channel: str
     serializer_class: type[serializers.Serializer]
     id_field: str
-    parser_classes = [JSONParser]  # the raw payload is stored as sent: one JSON object
+    parser_classes = [StrictJSONParser]  # the raw payload is stored as sent: one JSON object
 
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
@@ -59,11 +65,22 @@ class _InboundView(APIView):
             **_jsonable(checked.validated_data),
             "integration": integration.name,
         }
+        external_id = f"{integration.name}:{checked.validated_data[self.id_field]}"
+        if _changed_resend(self.channel, external_id, payload):
+            return Response(
+                {
+                    self.id_field: [
+                        "This id was already sent with other content; an entry cannot be "
+                        "changed. Send the new content under a new id."
+                    ]
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
         record, created = inbound_store(
             channel=self.channel,
             source=f"api:{integration.name}",
             payload=payload,
-            external_id=f"{integration.name}:{checked.validated_data[self.id_field]}",
+            external_id=external_id,
         )
         if not _sync(request):
             return Response(
@@ -87,6 +104,17 @@ class _InboundView(APIView):
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
+def _changed_resend(channel: str, external_id: str, payload: dict[str, Any]) -> bool:
+    """Whether an entry with this id was stored before with other content (a re-sent id
+    with new text would otherwise be answered as stored while the text is dropped)."""
+    earlier = (
+        InboundRecord.objects.filter(channel=channel, external_id=external_id)
+        .values_list("payload", flat=True)
+        .first()
+    )
+    return earlier is not None and earlier != payload
+
+
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in data.items()}
 
@@ -104,9 +132,9 @@ class ChatLineView(_InboundView):
 
     @extend_schema(
         request=s.ChatLineIn,
-        responses={202: s.InboundAccepted, 201: s.InboundAccepted},
+        responses={202: s.InboundAccepted, 201: s.InboundAccepted, 200: s.InboundAccepted},
         parameters=[_SYNC_PARAM],
-        summary="Push one chat line (idempotent on id)",
+        summary="Push one chat line (idempotent on id: 200 for one sent before)",
     )
     def post(self, request: Request) -> Response:
         return super().post(request)
@@ -120,9 +148,9 @@ class CallView(_InboundView):
 
     @extend_schema(
         request=s.CallIn,
-        responses={202: s.InboundAccepted, 201: s.InboundAccepted},
+        responses={202: s.InboundAccepted, 201: s.InboundAccepted, 200: s.InboundAccepted},
         parameters=[_SYNC_PARAM],
-        summary="Push one call record (idempotent on call_id)",
+        summary="Push one call record (idempotent on call_id: 200 for one sent before)",
     )
     def post(self, request: Request) -> Response:
         return super().post(request)
@@ -134,34 +162,45 @@ class TicketCursor(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is not None and not (raw.isascii() and raw.isdigit() and 0 < int(raw)):
+            raise ValidationError({"page_size": ["Send a whole number from 1 to 200."]})
+        return super().get_page_size(request)
+
+    def decode_cursor(self, request: Request) -> Any:
+        cursor = super().decode_cursor(request)
+        # The position is an updated_at we wrote; anything else would reach the database.
+        if cursor is not None and cursor.position is not None:
+            try:
+                when = parse_datetime(cursor.position)
+            except ValueError:
+                when = None
+            if when is None or "\x00" in cursor.position:
+                raise NotFound(self.invalid_cursor_message)
+        return cursor
+
 
 class TicketListView(generics.GenericAPIView):
     required_scope = {"GET": "can_read_tickets", "POST": "can_open_tickets"}
     pagination_class = TicketCursor
     serializer_class = s.TicketOut
 
-    def dispatch(self, request, *args, **kwargs):
-        if request.method != "GET":
-            return super().dispatch(request, *args, **kwargs)
-        # The key holds the credentials as sent: a cached answer is only ever replayed to
-        # the same token, and changing an integration moves the directory scope on.
-        credentials = hashlib.sha256(request.META.get("HTTP_AUTHORIZATION", "").encode())
-        key = f"api:{credentials.hexdigest()}:{request.build_absolute_uri()}"
-        return list_cache.cached_page(
-            request,
-            key,
-            [list_cache.ALL],
-            lambda: super(TicketListView, self).dispatch(request, *args, **kwargs),
-        )
-
     def get_queryset(self):
         qs = ticket_list_rows()
         params = self.request.query_params
+        blank = [name for name in FILTERS if name in params and not params[name].strip()]
+        if blank:
+            raise ValidationError(
+                {name: ["Give a value, or leave the filter out."] for name in blank}
+            )
         if value := params.get("status"):
             if value not in Status.values:
                 raise ValidationError({"status": [f"Use one of {', '.join(Status.values)}."]})
             qs = qs.filter(status=value)
         if value := params.get("department"):
+            if not re.fullmatch(SLUG, value):
+                raise ValidationError({"department": ["Use a department slug."]})
             qs = qs.filter(department__slug=value)
         if value := params.get("channel"):
             if value not in Channel.values:
@@ -180,22 +219,42 @@ class TicketListView(generics.GenericAPIView):
     @extend_schema(
         responses=s.TicketOut(many=True),
         parameters=[
-            OpenApiParameter("status", str),
-            OpenApiParameter("department", str, description="department slug"),
-            OpenApiParameter("channel", str, description="the channel the ticket came in by"),
+            OpenApiParameter("status", str, enum=Status.values),
+            OpenApiParameter("department", str, description="department slug", pattern=SLUG),
+            OpenApiParameter(
+                "channel", str, enum=Channel.values, description="the channel it came in by"
+            ),
             OpenApiParameter("contact_email", str),
-            OpenApiParameter("updated_since", str, description="ISO 8601 with offset"),
+            OpenApiParameter(
+                "updated_since", OpenApiTypes.DATETIME, description="ISO 8601 with offset"
+            ),
         ],
         summary="List tickets, most recently updated first (cursor pagination)",
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponseBase:
+        # DRF authenticated the integration and checked its read permission before this
+        # handler runs: only now may a page come from the cache, kept per integration.
+        return list_cache.cached_page(
+            request._request,
+            principal=request.auth,
+            scopes=[list_cache.ALL],
+            render=lambda: self._rendered(request, self._page()),
+        )
+
+    def _page(self) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response([s.ticket_json(t) for t in page])
 
+    def _rendered(self, request: Request, response: Response) -> Response:
+        """Render the answer here (``dispatch`` would, later) so its bytes can be kept."""
+        response = self.finalize_response(request, response)
+        response.render()
+        return response
+
     @extend_schema(
         request=s.TicketIn,
-        responses={201: s.TicketDetailOut},
-        summary="Open a ticket as the portal does (idempotent on external_id)",
+        responses={201: s.TicketDetailOut, 200: s.TicketDetailOut},
+        summary="Open a ticket as the portal does (idempotent on external_id: 200 again)",
     )
     def post(self, request: Request) -> Response:
         checked = s.TicketIn(data=request.data)

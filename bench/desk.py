@@ -78,7 +78,7 @@ def agent_session() -> tuple[Any, dict[str, str]]:
     agent = get_user_model().objects.get(username="bench-agent-00")
     store = import_module(settings.SESSION_ENGINE).SessionStore()
     store["_auth_user_id"] = str(agent.pk)
-    store["_auth_user_backend"] = settings.AUTHENTICATION_BACKENDS[0]
+    store["_auth_user_backend"] = "workspace.auth.AgentBackend"
     store["_auth_user_hash"] = agent.get_session_auth_hash()
     store.create()
     # A browser sends back the CSRF cookie its first page set.

@@ -25,7 +25,7 @@ every non-2xx/3xx answer as an error.
 * admin: ``/admin/tickets/ticket/`` as a superuser (50 rows per page, capped count).
 
 Three modes (``--modes``), each its own server: ``cached`` (the ticket-list cache of
-tickets/list_cache.py on, nothing changing: every answer after the first is replayed),
+webcache/list_cache.py on, nothing changing: every answer after the first is replayed),
 ``cached+writes`` (the same while a thread changes a ticket's severity through the service
 ``--write-rate`` times a second, 2 by default: each change renders every list anew once)
 and ``uncached`` (SUPPORTDESK_LIST_CACHE_SECONDS=0: every answer rendered, what a page
@@ -476,7 +476,7 @@ def main() -> None:
     if any(MODES[m][0] for m in modes) and not settings.SUPPORTDESK_LIST_CACHE_SECONDS:
         sys.exit("The cached modes need the list cache: set REDIS_URL (or CACHE_URL).")
     filled = fill(args.rebuild)
-    from tickets.list_cache import lists_changed
+    from webcache.list_cache import lists_changed
 
     lists_changed()  # the fill wrote by SQL: no page cached before it may be replayed
     targets = {k: v for k, v in credentials().items() if k in args.pages.split(",")}

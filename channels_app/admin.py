@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from .inbound import inbound_retry
-from .models import InboundRecord, InboundStatus, OutboundEmail
+from .models import InboundRecord, InboundStatus
 
 PREVIEW_BYTES = 4000
 
@@ -77,21 +77,3 @@ class InboundRecordAdmin(admin.ModelAdmin):
             inbound_retry(record)
             count += 1
         self.message_user(request, f"{count} record(s) queued for processing.", messages.SUCCESS)
-
-
-@admin.register(OutboundEmail)
-class OutboundEmailAdmin(admin.ModelAdmin):
-    """Mail we sent (acknowledgements, verification requests, agent replies), read-only."""
-
-    list_display = ("created_at", "kind", "to_email", "subject", "ticket", "sent_at", "error")
-    list_filter = ("kind",)
-    list_select_related = ("ticket",)
-    search_fields = ("to_email", "message_id", "subject")
-    readonly_fields = [f.name for f in OutboundEmail._meta.fields]
-    show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: OutboundEmail | None = None) -> bool:
-        return False

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -156,18 +157,36 @@ class DuplicateFlagAdmin(admin.ModelAdmin):
         return False  # flags come from detection
 
     @admin.action(description="Merge the ticket into its possible duplicate (older ticket)")
-    def merge_into_candidate(self, request: HttpRequest, queryset: QuerySet[DuplicateFlag]) -> None:
+    def merge_into_candidate(
+        self, request: HttpRequest, queryset: QuerySet[DuplicateFlag]
+    ) -> HttpResponse | None:
+        flags = list(queryset.select_related("ticket__account", "candidate__account"))
+        confirmed = request.POST.get("confirm_cross_account") == "yes"
+        cross = [f for f in flags if _cross_account(f) and f.status == FlagStatus.SUGGESTED]
+        if cross and not confirmed:  # ask first; nothing is merged until the agent says yes
+            return TemplateResponse(
+                request,
+                "admin/duplicates/confirm_cross_account.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Merge tickets of different accounts?",
+                    "cross": cross,
+                    "queryset": flags,
+                    "back": request.get_full_path(),
+                },
+            )
         merged = 0
-        for flag in queryset.select_related("ticket", "candidate"):
+        for flag in flags:
             if flag.status != FlagStatus.SUGGESTED:
                 continue
             try:
-                flag_merge(flag=flag, actor=request.user)
+                flag_merge(flag=flag, actor=request.user, confirm_cross_account=confirmed)
                 merged += 1
             except MergeError as exc:
                 self.message_user(request, f"{flag.ticket.reference}: {exc}", messages.ERROR)
         if merged:
             self.message_user(request, f"Merged {merged} ticket(s).", messages.SUCCESS)
+        return None
 
     @admin.action(description="Dismiss: not a duplicate")
     def dismiss(self, request: HttpRequest, queryset: QuerySet[DuplicateFlag]) -> None:
@@ -176,3 +195,8 @@ class DuplicateFlagAdmin(admin.ModelAdmin):
             flag_dismiss(flag=flag, actor=request.user)
             count += 1
         self.message_user(request, f"Dismissed {count} flag(s).", messages.SUCCESS)
+
+
+def _cross_account(flag: DuplicateFlag) -> bool:
+    first, second = flag.ticket.account_id, flag.candidate.account_id
+    return bool(first and second and first != second)

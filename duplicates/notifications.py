@@ -1,13 +1,15 @@
 """E-mails about duplicates: to the agents who own the tickets, and to the customer after
-an automatic merge. Sent with Django's e-mail API, after the transaction commits."""
+an automatic merge. Both are stored in the outbox in the caller's transaction (the flag's
+announcement, the merge) and sent by a worker with retries."""
 
 from __future__ import annotations
 
 import logging
 
-from django.conf import settings
-from django.core.mail import send_mail
+from django.utils.translation import gettext as _
 
+from outbox.models import MailKind
+from outbox.services import AUTO_GENERATED, AUTO_REPLIED, MailOut, automatic_refusal, mails_queue
 from tickets.models import Ticket
 
 from .models import DuplicateFlag
@@ -16,11 +18,11 @@ log = logging.getLogger(__name__)
 
 
 def tell_assignees(*, flag_ids: list[int]) -> int:
-    """E-mail each assignee of a flagged pair once per flag; return the mails sent."""
-    sent = 0
+    """Queue one mail per flag to the pair's assignees; return the mails queued."""
     flags = DuplicateFlag.objects.select_related("ticket__assignee", "candidate__assignee").filter(
         pk__in=flag_ids
     )
+    mails = []
     for flag in flags:
         recipients = {
             user.email
@@ -37,12 +39,24 @@ def tell_assignees(*, flag_ids: list[int]) -> int:
             + "\n".join(f"- {reason}" for reason in flag.reasons)
             + "\n\nMerge or dismiss it under Duplicate detection > Duplicate flags in the admin."
         )
-        sent += _send(subject, body, sorted(recipients))
-    return sent
+        mails.append(
+            MailOut(
+                kind=MailKind.DUPLICATE_ALERT,
+                to=sorted(recipients),
+                subject=subject,
+                body_text=body,
+                headers=AUTO_GENERATED,
+                ticket=flag.ticket,
+            )
+        )
+    return len(mails_queue(mails))
 
 
 def tell_customer_merged(*, ticket_id: int, survivor: Ticket) -> int:
-    """Tell the contact that their re-sent request continues as the survivor's number."""
+    """Queue a note to the contact that their re-sent request continues as the
+    survivor's number; return 1 if queued. It is an automatic answer to the customer's
+    mail: marked Auto-Submitted, and under the same hourly per-address limit as
+    acknowledgements (a customer's autoresponder re-sending must not loop with us)."""
     ticket = Ticket.objects.select_related("contact").filter(pk=ticket_id).first()
     if ticket is None or ticket.contact is None:
         return 0
@@ -51,18 +65,24 @@ def tell_customer_merged(*, ticket_id: int, survivor: Ticket) -> int:
     )
     if not address:
         return 0  # phone-only contacts hear it from the agent
-    subject = f"[{survivor.reference}] {survivor.subject}"
-    body = (
-        f"Hello,\n\nWe received your message again and added it to your existing request "
-        f"{survivor.reference}, so one team handles it. Please quote {survivor.reference} "
-        f"if you write to us about it.\n\nYour support team"
-    )
-    return _send(subject, body, [address])
-
-
-def _send(subject: str, body: str, recipients: list[str]) -> int:
-    try:
-        return send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
-    except Exception:  # a mail outage must not undo detection; the flag is in the admin
-        log.exception("could not send %r to %s", subject, recipients)
+    if refusal := automatic_refusal(address):
+        log.info("no merge notice to %s for %s: %s", address, survivor.reference, refusal)
         return 0
+    body = _(
+        "Hello,\n\nWe received your message again and added it to your existing request "
+        "%(ref)s, so one team handles it. Please quote %(ref)s if you write to us about "
+        "it.\n\nYour support team"
+    ) % {"ref": survivor.reference}
+    mails_queue(
+        [
+            MailOut(
+                kind=MailKind.MERGE_NOTICE,
+                to=[address],
+                subject=f"[{survivor.reference}] {survivor.subject}",
+                body_text=body,
+                headers=AUTO_REPLIED,
+                ticket=survivor,
+            )
+        ]
+    )
+    return 1

@@ -166,7 +166,7 @@ def flags_announce(*, ticket_id: int) -> list[int]:
             metadata={"duplicates": flag_ids},
         ),
     )
-    transaction.on_commit(lambda: notifications.tell_assignees(flag_ids=flag_ids))
+    notifications.tell_assignees(flag_ids=flag_ids)  # stored with the note, sent after commit
     return flag_ids
 
 
@@ -197,10 +197,12 @@ def flag_merge(
     actor: AbstractBaseUser | None = None,
     reason: str = "",
     cloned_by_customer: bool = False,
+    confirm_cross_account: bool = False,
 ) -> Ticket:
     """Merge the flagged ticket into its (older) candidate via ``tickets.services``.
 
-    ``cloned_by_customer`` marks the merged ticket as a copy the customer sent on their own.
+    ``cloned_by_customer`` marks the merged ticket as a copy the customer sent on their own;
+    a pair of two accounts needs ``confirm_cross_account`` (see ``ticket_merge``).
     """
     survivor = ticket_merge(
         source=flag.ticket,
@@ -208,6 +210,7 @@ def flag_merge(
         actor=actor,
         reason=reason or f"duplicate (score {flag.score:.2f}): " + "; ".join(flag.reasons),
         cloned_by_customer=cloned_by_customer,
+        confirm_cross_account=confirm_cross_account,
     )
     flag.status, flag.updated_at = FlagStatus.MERGED, timezone.now()
     flag.save(update_fields=["status", "updated_at"])
@@ -287,13 +290,11 @@ def _auto_merge(ticket_id: int, target: Candidate, *, notify: bool) -> bool:
             DuplicateFlag.objects.filter(pk=flag.pk).update(
                 auto_merged=True, announced_at=timezone.now()
             )
+            if notify:  # stored with the merge: the customer hears of it exactly when it holds
+                notifications.tell_customer_merged(ticket_id=ticket_id, survivor=survivor)
     except MergeError as exc:  # one of them was merged or closed meanwhile
         log.info("auto-merge of ticket %s skipped: %s", ticket_id, exc)
         return False
-    if notify:
-        transaction.on_commit(
-            lambda: notifications.tell_customer_merged(ticket_id=ticket_id, survivor=survivor)
-        )
     return True
 
 

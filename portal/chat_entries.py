@@ -5,7 +5,8 @@ in channels_app stores the lines and calls it through the processor registry.
 
 Payload (JSON object), one line per record:
 
-- ``conversation_id`` (required): every line of a conversation lands on one ticket.
+- ``conversation_id`` (required): every line of a conversation lands on one ticket; the
+  id is the source's own (the portal's, or one integration's), so it is scoped per source.
 - ``text`` (required), ``occurred_at`` (ISO 8601 with offset; default: now), ``direction``
   (``inbound`` from the customer, default, or ``outbound`` from an agent).
 - ``from_email`` / ``from_handle`` / ``from_name``: who wrote; matched to a contact.
@@ -68,7 +69,7 @@ def process_chat_line(record: InboundRecord) -> Message:
     conversation = (
         ChatConversation.objects.select_for_update()
         .select_related("ticket")
-        .filter(conversation_id=conversation_id)
+        .filter(source=record.source, conversation_id=conversation_id)
         .first()
     )
     if conversation is not None:

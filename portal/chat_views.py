@@ -68,7 +68,7 @@ def chat_start(request: HttpRequest) -> HttpResponse:
 def _conversation(request: HttpRequest, conversation_id: str) -> ChatConversation:
     conversation = (
         ChatConversation.objects.select_related("ticket")
-        .filter(conversation_id=conversation_id, contact=request.contact)
+        .filter(source="portal", conversation_id=conversation_id, contact=request.contact)
         .first()
     )
     if conversation is None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 
+from tickets.attachment_policy import HEAD_BYTES, attachment_refusal
 from tickets.models import Severity
 from tickets.services import AttachmentIn
 
@@ -31,12 +31,14 @@ class MultipleFileField(forms.FileField):
         files = data if isinstance(data, list | tuple) else [data] if data else []
         if len(files) > MAX_FILES:
             raise forms.ValidationError(f"Attach at most {MAX_FILES} files; zip the rest.")
-        limit = settings.SUPPORTDESK_PORTAL_MAX_UPLOAD
-        for f in files:
-            if f.size > limit:
-                raise forms.ValidationError(
-                    f"{f.name} is larger than {limit // (1024 * 1024)} MB; share a link instead."
-                )
+        for f in files:  # the attachment policy every channel shares
+            head = f.read(HEAD_BYTES)
+            f.seek(0)
+            reason = attachment_refusal(
+                filename=f.name, content_type=f.content_type or "", size=f.size, head=head
+            )
+            if reason:
+                raise forms.ValidationError(f"{f.name}: {reason}.")
         return [super(MultipleFileField, self).clean(f, initial) for f in files]
 
 

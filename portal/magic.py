@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from outbox.models import MailKind
+from outbox.services import AUTO_GENERATED, MailOut, mail_queue
 from tickets.models import Contact
 from tickets.selectors import contacts_by_email
 
@@ -21,20 +25,29 @@ def magic_link_send(*, email: str, link_for: callable) -> bool:
     """Mail a sign-in link if ``email`` belongs to a verified contact; return whether it did.
 
     Callers show the same answer either way, so nobody can probe which addresses exist.
+    The mail goes through the outbox: stored here, sent by a worker (a mail server's
+    trouble never reaches the request); the stored body is hidden from agents and erased
+    once sent, and a link not sent within its lifetime is not sent at all.
     """
     contact = next((c for c in contacts_by_email(email) if c.is_verified), None)
     if contact is None:
         return False
     token = signing.dumps({"c": contact.pk, "n": secrets.token_urlsafe(16)}, salt=SALT)
-    minutes = settings.SUPPORTDESK_MAGIC_LINK_MAX_AGE // 60
-    send_mail(
-        subject="Your SupportDesk sign-in link",
-        message=(
-            f"Sign in to the support portal with this link (valid for {minutes} minutes, "
-            f"once):\n\n{link_for(token)}\n\nIf you did not ask for it, ignore this mail."
-        ),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[email.strip().lower()],
+    max_age = settings.SUPPORTDESK_MAGIC_LINK_MAX_AGE
+    body = _(
+        "Sign in to the support portal with this link (valid for %(minutes)d minutes, "
+        "once):\n\n%(link)s\n\nIf you did not ask for it, ignore this mail."
+    ) % {"minutes": max_age // 60, "link": link_for(token)}
+    mail_queue(
+        MailOut(
+            kind=MailKind.MAGIC_LINK,
+            to=[email.strip().lower()],
+            subject=_("Your SupportDesk sign-in link"),
+            body_text=body,
+            headers=AUTO_GENERATED,
+            sensitive=True,
+            expires_at=timezone.now() + timedelta(seconds=max_age),
+        )
     )
     return True
 

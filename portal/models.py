@@ -34,9 +34,14 @@ class AgentPresence(models.Model):
 
 
 class ChatConversation(models.Model):
-    """One live chat (portal widget or an outside messenger) and the ticket it feeds."""
+    """One live chat (portal widget or an outside messenger) and the ticket it feeds.
 
-    conversation_id = models.CharField(max_length=200, unique=True)
+    A conversation id is the id in its source's system (the portal, or one integration:
+    ``api:<name>``), so it is unique per source: two messengers' conversation "42" are
+    two chats.
+    """
+
+    conversation_id = models.CharField(max_length=200)
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="chats")
     contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="chats"
@@ -48,6 +53,11 @@ class ChatConversation(models.Model):
     class Meta:
         ordering = ["-started_at"]
         indexes = [models.Index(fields=["ended_at", "-started_at"], name="chat_live")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "conversation_id"], name="chat_conversation_per_source"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"chat {self.conversation_id}"

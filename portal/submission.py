@@ -11,9 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.conf import settings
-from django.core.mail import send_mail
+from django.db import transaction
+from django.utils.translation import gettext as _
 
+from outbox.models import MailKind
+from outbox.services import AUTO_GENERATED, MailOut, mail_queue
 from tickets.errors import InvalidInput
 from tickets.models import Account, Contact, Department, Severity, Ticket
 from tickets.services import AttachmentIn, MessageIn, MessageResult, ticket_open
@@ -57,6 +59,8 @@ class Submission:
     from_email: str = ""
     external_id: str | None = None
     attachments: Sequence[AttachmentIn] = field(default_factory=tuple)
+    # Where to mail the ticket number (the portal: the contact's address); empty: nowhere.
+    confirm_to: str = ""
 
 
 def submission_check(*, topic: str, severity: int) -> Department:
@@ -74,8 +78,10 @@ def submission_check(*, topic: str, severity: int) -> Department:
     return department
 
 
+@transaction.atomic
 def submission_open(submission: Submission) -> MessageResult:
-    """Open the ticket for a submission (idempotent on its external id)."""
+    """Open the ticket for a submission (idempotent on its external id) and, for a new
+    ticket, store the confirmation mail to ``confirm_to`` in the same transaction."""
     department = submission_check(topic=submission.topic, severity=submission.severity)
     account = submission.account or (submission.contact.account if submission.contact else None)
     parts = [submission.description.strip()]
@@ -90,7 +96,7 @@ def submission_open(submission: Submission) -> MessageResult:
         metadata["from"] = submission.from_email
     if submission.happened_at:
         metadata["happened_at"] = submission.happened_at.isoformat()
-    return ticket_open(
+    result = ticket_open(
         subject=submission.subject,
         department=department,
         severity=submission.severity,
@@ -105,17 +111,26 @@ def submission_open(submission: Submission) -> MessageResult:
             attachments=tuple(submission.attachments),
         ),
     )
+    if result.created and submission.confirm_to:
+        submission_confirm(ticket=result.ticket, to=submission.confirm_to)
+    return result
 
 
 def submission_confirm(*, ticket: Ticket, to: str) -> None:
-    """Mail the ticket number to the customer (the portal shows it too)."""
-    send_mail(
-        subject=f"[{ticket.reference}] We received your request: {ticket.subject}",
-        message=(
-            f"Thank you for contacting support. Your ticket number is {ticket.reference}.\n"
-            "Keep it handy when you call us or reply, and we will find your request at once.\n\n"
-            f"Subject: {ticket.subject}\nDepartment: {ticket.department}\n"
-        ),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[to],
+    """Queue the mail with the ticket number to the customer (the portal shows it too)."""
+    body = _(
+        "Thank you for contacting support. Your ticket number is %(ref)s.\n"
+        "Keep it handy when you call us or reply, and we will find your request at once.\n\n"
+        "Subject: %(subject)s\nDepartment: %(department)s\n"
+    ) % {"ref": ticket.reference, "subject": ticket.subject, "department": ticket.department}
+    mail_queue(
+        MailOut(
+            kind=MailKind.SUBMISSION,
+            to=[to],
+            subject=_("[%(ref)s] We received your request: %(subject)s")
+            % {"ref": ticket.reference, "subject": ticket.subject},
+            body_text=body,
+            headers=AUTO_GENERATED,
+            ticket=ticket,
+        )
     )

@@ -20,10 +20,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kb.search import article_search
-from tickets import list_cache
+from supportdesk.client_ip import client_ip
 from tickets.errors import InvalidInput, TicketError
 from tickets.models import Attachment, Channel, Contact, ContactRole, Status
 from tickets.services import MessageIn, message_add, ticket_status_set
+from webcache import list_cache
 
 from . import selectors
 from .auth import SESSION_KEY, contact_required, portal_contact, sign_in
@@ -32,11 +33,11 @@ from .hours import chat_phone_open, next_chat_phone_opening, support_hours
 from .magic import magic_link_redeem, magic_link_send
 from .presence import chat_available
 from .services import contact_approve, contact_remove
+from .sign_in_limits import sign_in_allowed
 from .submission import (
     CUSTOM_DEVELOPMENT,
     CUSTOM_DEVELOPMENT_ANSWER,
     Submission,
-    submission_confirm,
     submission_open,
 )
 
@@ -70,13 +71,16 @@ def status_json(request: HttpRequest) -> JsonResponse:
 def sign_in_request(request: HttpRequest) -> HttpResponse:
     form = SignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        magic_link_send(
-            email=form.cleaned_data["email"],
-            link_for=lambda token: request.build_absolute_uri(
-                reverse("portal:sign_in_link", args=[token])
-            ),
-        )
-        # The same answer whether or not the address is known (no account enumeration).
+        email = form.cleaned_data["email"]
+        if sign_in_allowed(email=email, ip=client_ip(request) or "unknown"):
+            magic_link_send(
+                email=email,
+                link_for=lambda token: request.build_absolute_uri(
+                    reverse("portal:sign_in_link", args=[token])
+                ),
+            )
+        # The same answer whether or not the address is known or was over its limit (no
+        # account enumeration).
         return render(request, "portal/sign_in_sent.html", {"email": form.cleaned_data["email"]})
     return render(request, "portal/sign_in.html", {"form": form})
 
@@ -110,21 +114,20 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def ticket_list(request: HttpRequest) -> HttpResponseBase:
-    # A cached copy was made for this contact while it was verified; removing or changing
-    # a contact moves the directory scope on, so the copy is never served past that.
-    contact_id = request.session.get(SESSION_KEY)
-    if contact_id is None:
-        return _ticket_list(request)  # the sign-in redirect
-    key = f"portal:{contact_id}:{request.get_full_path()}"
-    scopes = [list_cache.DIRECTORY, list_cache.contact_scope(contact_id)]
-    return list_cache.cached_page(request, key, scopes, lambda: _ticket_list(request))
-
-
 @contact_required
+def ticket_list(request: HttpRequest) -> HttpResponseBase:
+    # Looked up only now that the contact is signed in and still verified, and kept per
+    # contact: a copy is never replayed to anyone but the contact it was rendered for.
+    contact = request.contact
+    scopes = [list_cache.DIRECTORY, list_cache.contact_scope(contact.pk)]
+    if contact.account_id:  # owners see the account's tickets; its changes count for all
+        scopes.append(list_cache.account_scope(contact.account_id))
+    return list_cache.cached_page(
+        request, principal=contact, scopes=scopes, render=lambda: _ticket_list(request)
+    )
+
+
 def _ticket_list(request: HttpRequest) -> HttpResponse:
-    if request.contact.account_id:  # owners see the account's tickets: read before the rows
-        list_cache.depends_on(request, list_cache.account_scope(request.contact.account_id))
     rows, more = selectors.portal_ticket_page(request.contact, before=request.GET.get("before"))
     older = "?" + urlencode({"before": rows[-1]["cursor"]}) if more else ""
     return render(
@@ -164,13 +167,12 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
                         channel=Channel.PORTAL,
                         contact=contact,
                         attachments=attachments_in(data["attachments"]),
+                        confirm_to=_primary_email(contact) or "",
                     )
                 )
             except InvalidInput as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, exc.detail)
             else:
-                if email := _primary_email(contact):
-                    submission_confirm(ticket=result.ticket, to=email)
                 return HttpResponseRedirect(
                     reverse("portal:ticket_submitted", args=[result.ticket.number])
                 )

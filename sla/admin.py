@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
@@ -238,6 +239,8 @@ class TicketSlaAdmin(admin.ModelAdmin):
         return [path("report/", report, name="sla_ticketsla_report"), *super().get_urls()]
 
     def report_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):  # staff without it see no SLA figures
+            raise PermissionDenied
         group = request.GET.get("group", "department")
         since, until = _date(request, "since"), _date(request, "until")
         # Duplicates the customer cloned on their own are not support's misses (issue 6).

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from outbox.models import MailKind
+from outbox.services import AUTO_GENERATED, MailOut, mail_queue
 from tickets.errors import TicketError
 from tickets.services import ticket_department_set
 
@@ -92,11 +93,12 @@ def _raise(
     now: datetime,
     notify_lists: dict[int, list[str]],
 ) -> bool:
-    """Record the alert once; notify only when this call created it."""
+    """Record the alert once; notify only when this call created it (the mail is stored
+    in the outbox with the alert, and a worker sends it)."""
     recipients = _recipients(row, notify_lists)
     try:
         with transaction.atomic():
-            alert = SlaAlert.objects.create(
+            SlaAlert.objects.create(
                 ticket_id=row.ticket_id,
                 target=target,
                 kind=kind,
@@ -104,10 +106,10 @@ def _raise(
                 created_at=now,
                 notified=recipients,
             )
+            if recipients:
+                _notify(row, target, kind, due, recipients)
     except IntegrityError:
         return False  # raised before (an earlier scan, or a concurrent one)
-    if recipients and not _notify(row, target, kind, due, recipients):
-        SlaAlert.objects.filter(pk=alert.pk).update(notified=[])
     return True
 
 
@@ -129,7 +131,7 @@ def _recipients(row: TicketSla, notify_lists: dict[int, list[str]]) -> list[str]
     return list(dict.fromkeys(out))
 
 
-def _notify(row: TicketSla, target: str, kind: str, due: datetime, recipients: list[str]) -> bool:
+def _notify(row: TicketSla, target: str, kind: str, due: datetime, recipients: list[str]) -> None:
     ticket = row.ticket
     label = TARGET_LABELS.get(target, target)
     verb = "breached" if kind == AlertKind.BREACHED else "is at risk"
@@ -142,12 +144,16 @@ def _notify(row: TicketSla, target: str, kind: str, due: datetime, recipients: l
         f"{label} due {local_due:%Y-%m-%d %H:%M} ({zone}) under "
         f"{row.policy.name if row.policy_id else 'no policy'}.\n"
     )
-    try:
-        send_mail(subject, body, None, recipients)
-    except Exception:  # a mail outage must not stop the scan; the alert stays recorded
-        log.exception("could not send the SLA alert for ticket %s", ticket.pk)
-        return False
-    return True
+    mail_queue(
+        MailOut(
+            kind=MailKind.SLA_ALERT,
+            to=recipients,
+            subject=subject,
+            body_text=body,
+            headers=AUTO_GENERATED,
+            ticket=ticket,
+        )
+    )
 
 
 def _escalate(row: TicketSla) -> bool:

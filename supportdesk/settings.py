@@ -6,6 +6,7 @@ installed. ``DATABASE_URL`` and ``REDIS_URL`` (or ``CELERY_BROKER_URL``) switch 
 PostgreSQL and Redis. ``SUPPORTDESK_ENV=production`` turns on the production checks.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -13,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .env import env_bool, env_int, env_list, env_str
 from .queues import celery_queue_settings
+from .webhooks import INBOUND_ESPS, inbound_esps_setting
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SUPPORTDESK_VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -44,11 +46,21 @@ if PRODUCTION:
         raise ImproperlyConfigured(
             "SUPPORTDESK_ENV=production needs ALLOWED_HOSTS (comma-separated host names)."
         )
+    # HTTPS only, behind a TLS-terminating proxy that sets X-Forwarded-Proto
+    # (`manage.py check --deploy` is clean with docker-compose.yml's settings).
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the container's own health probe is plain HTTP
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
+    # Subdomains of the desk's own host name (not its siblings'); preload only matters
+    # once the name is submitted to the browsers' list.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 
 INSTALLED_APPS = [
+    "supportdesk",  # the production checks that need the apps (supportdesk/apps.py)
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -61,15 +73,19 @@ INSTALLED_APPS = [
     "channels_app",
     "sla",
     "duplicates",
+    "outbox",
     "drf_spectacular",
     "kb",
     "portal",
     "api",
     "workspace",
+    "webcache",
+    "axes",  # admin sign-in lockouts
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "supportdesk.middleware.RefuseUnusableCharacters",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -77,7 +93,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # answers a locked-out sign-in with 429
+    "supportdesk.middleware.PlainErrorsForCustomers",  # no debug page for customers
 ]
+# The debug page (demo, signed-in staff only) hides the service URLs too.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "supportdesk.errors.ReporterFilter"
 
 ROOT_URLCONF = "supportdesk.urls"
 WSGI_APPLICATION = "supportdesk.wsgi.application"
@@ -130,12 +150,24 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth, i18n, static -----------------------------------------------------------------
-# ModelBackend's permissions, read in fewer queries (workspace/auth.py); ModelBackend stays
-# listed so sessions signed in through it keep working.
+# django-axes counts failed admin sign-ins: after AXES_FAILURE_LIMIT wrong passwords for
+# one user name from one address, that pair is locked out for the cool-off (429). Per
+# pair, not per user name alone: nobody can lock an agent out from elsewhere.
+# workspace.auth.AgentBackend is ModelBackend with the permissions read in fewer queries;
+# ModelBackend stays listed so sessions signed in through it keep working.
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
     "workspace.auth.AgentBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Proxies in front of the desk that append to X-Forwarded-For (docker-compose: 1): the
+# client address for lockouts and rate limits is the one the nearest of them saw.
+SUPPORTDESK_TRUSTED_PROXIES = env_int("SUPPORTDESK_TRUSTED_PROXIES", 0)
+AXES_CLIENT_IP_CALLABLE = "supportdesk.client_ip.client_ip"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -172,6 +204,13 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
 BROKER_DIR = Path(env_str("SUPPORTDESK_BROKER_DIR", str(VAR_DIR / "broker")))
 # Queues are read in the order CELERY_TASK_QUEUES lists them (below), not round robin.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"queue_order_strategy": "priority"}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A frozen or vanished Redis must not hang a request that queues a task, nor a worker
+    # (without these, a publish waits forever on a dead connection).
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {
+        "socket_timeout": float(env_str("CELERY_BROKER_SOCKET_TIMEOUT", "5")),
+        "socket_connect_timeout": float(env_str("CELERY_BROKER_CONNECT_TIMEOUT", "3")),
+    }
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # kombu's filesystem transport: the embedded broker, a folder both processes share.
     BROKER_DIR.mkdir(parents=True, exist_ok=True)
@@ -215,11 +254,21 @@ if CACHE_URL:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "sdcache"),
+            # A Redis call takes well under a millisecond: a stopped or frozen Redis costs
+            # a request at most this, then sessions and lists use the database.
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": float(env_str("CACHE_CONNECT_TIMEOUT", "1")),
+                "SOCKET_TIMEOUT": float(env_str("CACHE_SOCKET_TIMEOUT", "1")),
+            },
         }
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    # cached_db with every cache call guarded: sessions outlive Redis (sessions.py).
+    SESSION_ENGINE = "supportdesk.sessions"
+# After a Redis error, sessions and lists use the database alone for this long (per
+# process) before trying Redis again (supportdesk/redis_guard.py).
+SUPPORTDESK_REDIS_RETRY_SECONDS = float(env_str("SUPPORTDESK_REDIS_RETRY_SECONDS", "5"))
 # Ticket lists (portal, API, admin) are served from the cache until a write changes what
-# they show, for at most this long (tickets/list_cache.py). Only with a cache all
+# they show, for at most this long (webcache/list_cache.py). Only with a cache all
 # processes share: 0 (off) without Redis.
 SUPPORTDESK_LIST_CACHE_SECONDS = env_int("SUPPORTDESK_LIST_CACHE_SECONDS", 300) if CACHE_URL else 0
 
@@ -234,6 +283,8 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# Seconds an SMTP connection may hang before the send counts as a temporary failure.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 ANYMAIL = {
     # Shared secret for inbound/tracking webhooks ("user:password" basic auth).
     "WEBHOOK_SECRET": env_str("ANYMAIL_WEBHOOK_SECRET") or None,
@@ -243,6 +294,11 @@ ANYMAIL = {
     "SENDGRID_API_KEY": env_str("SENDGRID_API_KEY") or None,
 }
 ANYMAIL = {key: value for key, value in ANYMAIL.items() if value is not None}
+# ESPs whose inbound webhooks (/anymail/<esp>/inbound/) are served; in production each
+# must be authenticated (supportdesk/webhooks.py), or the desk refuses to start.
+SUPPORTDESK_INBOUND_ESPS = inbound_esps_setting(
+    env_list("SUPPORTDESK_INBOUND_ESPS", list(INBOUND_ESPS))
+)
 
 # --- SupportDesk ------------------------------------------------------------------------
 SUPPORTDESK_TICKET_PREFIX = env_str("SUPPORTDESK_TICKET_PREFIX", "SD")
@@ -260,16 +316,23 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # axes logs every sign-in at INFO; its lockouts are WARNING.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 # --- Portal, knowledge base, live chat and REST API (issue 5) ----------------------------
 # Magic sign-in links expire after this many seconds and work once.
 SUPPORTDESK_MAGIC_LINK_MAX_AGE = env_int("SUPPORTDESK_MAGIC_LINK_MAX_AGE", 900)
+# Sign-in link requests: at most this many per address per 15 minutes and per client
+# address per hour (portal/sign_in_limits.py); more get the same answer and no mail.
+SUPPORTDESK_SIGN_IN_PER_ADDRESS = env_int("SUPPORTDESK_SIGN_IN_PER_ADDRESS", 3)
+SUPPORTDESK_SIGN_IN_PER_IP = env_int("SUPPORTDESK_SIGN_IN_PER_IP", 20)
+# API request rates (DRF throttles, api/throttles.py): per integration, and per client
+# address for calls without valid credentials.
+SUPPORTDESK_API_RATE = env_str("SUPPORTDESK_API_RATE", "1200/min")
+SUPPORTDESK_API_ANON_RATE = env_str("SUPPORTDESK_API_ANON_RATE", "60/min")
 # An agent counts as online for chat this long after the last heartbeat from the admin.
 SUPPORTDESK_PRESENCE_TIMEOUT = env_int("SUPPORTDESK_PRESENCE_TIMEOUT", 90)
-# Largest attachment the portal and API accept (bytes).
-SUPPORTDESK_PORTAL_MAX_UPLOAD = env_int("SUPPORTDESK_PORTAL_MAX_UPLOAD", 10 * 1024 * 1024)
 # HMAC-SHA256 secrets of integrations that sign request bodies instead of sending a token:
 # "name:secret,name2:secret2" (integrations can also be created in the admin).
 SUPPORTDESK_API_HMAC_SECRETS = dict(
@@ -281,8 +344,13 @@ REST_FRAMEWORK = {
         "api.auth.HmacSignatureAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["api.auth.IsIntegration"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "api.throttles.IntegrationRateThrottle",
+        "api.throttles.AddressRateThrottle",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.StrictJSONParser"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SupportDesk API",
@@ -291,19 +359,32 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_error_responses",
+    ],
 }
 
-# --- Email channel (issue 3) ------------------------------------------------------------
-# Attachments larger than this, or of a blocked type, are not stored; the message is,
-# with a note saying what was left out.
-SUPPORTDESK_EMAIL_MAX_ATTACHMENT_BYTES = env_int(
-    "SUPPORTDESK_EMAIL_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024
+# --- Attachments: one policy for every channel (tickets/attachment_policy.py) ----------
+# Files larger than this, of a blocked extension or type, or with executable content are
+# never stored: email keeps the mail with a note, the portal and the API refuse the file.
+# (The SUPPORTDESK_EMAIL_* names are the former, email-only ones, still read.)
+SUPPORTDESK_ATTACHMENT_MAX_BYTES = env_int(
+    "SUPPORTDESK_ATTACHMENT_MAX_BYTES",
+    env_int("SUPPORTDESK_EMAIL_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024),
 )
-SUPPORTDESK_EMAIL_BLOCKED_EXTENSIONS = env_list(
-    "SUPPORTDESK_EMAIL_BLOCKED_EXTENSIONS",
-    [".exe", ".scr", ".bat", ".cmd", ".com", ".pif", ".vbs", ".vbe", ".js", ".jse", ".msi",
-     ".hta", ".cpl", ".jar", ".ps1", ".lnk", ".reg", ".wsf", ".dll"],
+SUPPORTDESK_ATTACHMENT_BLOCKED_EXTENSIONS = env_list(
+    "SUPPORTDESK_ATTACHMENT_BLOCKED_EXTENSIONS",
+    env_list(
+        "SUPPORTDESK_EMAIL_BLOCKED_EXTENSIONS",
+        [".exe", ".scr", ".bat", ".cmd", ".com", ".pif", ".vbs", ".vbe", ".js", ".jse", ".msi",
+         ".msp", ".hta", ".cpl", ".jar", ".ps1", ".psm1", ".lnk", ".reg", ".wsf", ".wsh",
+         ".dll", ".sys", ".gadget", ".application", ".appx", ".msix"],
+    ),
 )  # fmt: skip
+SUPPORTDESK_EMAIL_MAX_ATTACHMENT_BYTES = SUPPORTDESK_ATTACHMENT_MAX_BYTES
+
+# --- Email channel (issue 3) ------------------------------------------------------------
 # The reseller ID customers quote in a subject or body (first group = the ID).
 SUPPORTDESK_RESELLER_PATTERN = env_str(
     "SUPPORTDESK_RESELLER_PATTERN", r"(?i)reseller\s*(?:id)?\s*[:#]?\s*(\d{3,10})\b"
@@ -372,3 +453,20 @@ DUPLICATES_THRESHOLD = float(env_str("DUPLICATES_THRESHOLD", "0.5"))
 # into the earlier ticket automatically when enabled, and the customer is told its number.
 DUPLICATES_AUTO_MERGE_EXACT = env_bool("DUPLICATES_AUTO_MERGE_EXACT", True)
 DUPLICATES_EXACT_MINUTES = env_int("DUPLICATES_EXACT_MINUTES", 30)
+
+# --- Outbox: every outgoing mail is stored, then sent by a worker (issue 11) -------------
+# Mails per send task (one mail-server connection each).
+SUPPORTDESK_OUTBOX_BATCH = env_int("SUPPORTDESK_OUTBOX_BATCH", 50)
+# Temporary failures wait this long, doubling per attempt up to the maximum, and give up
+# (status failed, "send again" in the admin) once the mail is this many hours old.
+SUPPORTDESK_OUTBOX_RETRY_BASE_SECONDS = env_int("SUPPORTDESK_OUTBOX_RETRY_BASE_SECONDS", 30)
+SUPPORTDESK_OUTBOX_RETRY_MAX_SECONDS = env_int("SUPPORTDESK_OUTBOX_RETRY_MAX_SECONDS", 3600)
+SUPPORTDESK_OUTBOX_GIVE_UP_HOURS = env_int("SUPPORTDESK_OUTBOX_GIVE_UP_HOURS", 48)
+# A worker's claim on a mail; longer than the send task's time limit (300 s).
+SUPPORTDESK_OUTBOX_LEASE_SECONDS = env_int("SUPPORTDESK_OUTBOX_LEASE_SECONDS", 600)
+# Beat queues again mails waiting this long past their time, every so many seconds.
+SUPPORTDESK_OUTBOX_REQUEUE_AFTER_SECONDS = env_int("SUPPORTDESK_OUTBOX_REQUEUE_AFTER_SECONDS", 30)
+CELERY_BEAT_SCHEDULE["outbox-requeue"] = {
+    "task": "outbox.requeue_mails",
+    "schedule": env_int("SUPPORTDESK_OUTBOX_REQUEUE_EVERY_SECONDS", 60),
+}

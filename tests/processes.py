@@ -113,8 +113,9 @@ def wait_until(
     raise AssertionError(f"timed out after {timeout}s waiting for {what}{detail}")
 
 
-def start_worker() -> Process:
-    """Start a Celery worker on this session's queue and wait until it is ready."""
+def start_worker(**extra_env: str) -> Process:
+    """Start a Celery worker on this session's queue and wait until it is ready;
+    ``extra_env`` adds environment variables (e.g. the mail server it sends to)."""
     worker = Process(
         [
             sys.executable,
@@ -131,7 +132,7 @@ def start_worker() -> Process:
             "--without-mingle",
             "--without-gossip",
         ],
-        service_env(),
+        service_env(**extra_env),
     )
     worker.wait_for_output(" ready.", timeout=120)
     return worker

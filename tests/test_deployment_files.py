@@ -7,6 +7,11 @@ project: every service is wired to PostgreSQL and Redis and runs a command that 
 from __future__ import annotations
 
 import importlib
+import os
+import re
+import secrets
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -63,3 +68,67 @@ def test_dockerfile_copies_every_app():
     assert {"tickets", "channels_app", "sla"} <= set(apps)
     for folder in [*apps, "templates"]:
         assert f"COPY {folder} ./{folder}" in dockerfile, folder
+
+
+def compose_environment(**required: str) -> dict[str, str]:
+    """Return the app services' environment as compose would pass it with nothing set in
+    the shell: ``${X:-default}`` gives the default, ``${X:?message}`` takes ``required[X]``
+    (compose refuses to start without it), ``${X}`` is empty."""
+    env = {}
+    for name, value in compose()["x-app"]["environment"].items():
+        value = str(value)
+        for match in re.finditer(r"\$\{(\w+)(?:(:?[-?])([^}]*))?\}", value):
+            variable, kind, default = match.groups()
+            if kind and kind.endswith("?"):
+                assert variable in required, f"compose requires {variable}: give it here"
+                replacement = required[variable]
+            else:
+                replacement = default or ""
+            value = value.replace(match.group(0), replacement)
+        env[name] = value
+    return env
+
+
+def test_compose_requires_a_webhook_secret_and_keeps_cookies_secure():
+    raw = compose()["x-app"]["environment"]
+    assert raw["ANYMAIL_WEBHOOK_SECRET"].startswith("${ANYMAIL_WEBHOOK_SECRET:?")
+    env = compose_environment(SECRET_KEY="k" * 50, ANYMAIL_WEBHOOK_SECRET="hook:pw")
+    for flag in ("SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE"):
+        assert env.get(flag, "1") not in ("0", "false", "no", "off", "")
+
+
+def test_check_deploy_is_clean_with_the_compose_settings(tmp_path):
+    env = compose_environment(SECRET_KEY=secrets.token_urlsafe(50), ANYMAIL_WEBHOOK_SECRET="a:b")
+    env |= {"STATIC_ROOT": str(tmp_path / "static"), "MEDIA_ROOT": str(tmp_path / "media")}
+    env["SUPPORTDESK_VAR_DIR"] = str(tmp_path / "var")
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={**keep, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_the_image_build_step_passes_the_production_checks(tmp_path):
+    """The Dockerfile runs collectstatic with SUPPORTDESK_ENV=production and build-only
+    values: they must pass every check production makes at start (or the build fails)."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    step = re.search(r"RUN ((?:\w+=\S+\s+(?:\\\s+)?)+)python manage.py collectstatic", dockerfile)
+    assert step, "no collectstatic step"
+    env = dict(pair.split("=", 1) for pair in step[1].replace("\\", " ").split())
+    env |= {"STATIC_ROOT": str(tmp_path / "static"), "SUPPORTDESK_VAR_DIR": str(tmp_path)}
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={**keep, "SUPPORTDESK_ENV": "production", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]

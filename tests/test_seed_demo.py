@@ -7,6 +7,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from channels_app.models import InboundRecord
 from tickets.models import Account, Channel, Contact, Message, Ticket
@@ -45,7 +46,8 @@ def test_seed_demo_prints_a_working_agent_login(departments, settings, tmp_path)
     settings.MEDIA_ROOT = tmp_path
     output = seed()
     password = output.split("password '")[1].split("'")[0]
-    user = authenticate(username="agent", password=password)
+    request = RequestFactory().post("/admin/login/")  # django-axes wants the request
+    user = authenticate(request, username="agent", password=password)
     assert user is not None and user.is_staff
 
 

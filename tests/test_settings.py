@@ -29,6 +29,9 @@ def load_settings(**env: str) -> subprocess.CompletedProcess[str]:
             "CELERY_BROKER_URL",
             "CACHE_URL",
             "SUPPORTDESK_LIST_CACHE_SECONDS",
+            "ANYMAIL_WEBHOOK_SECRET",
+            "MAILGUN_WEBHOOK_SIGNING_KEY",
+            "SUPPORTDESK_INBOUND_ESPS",
         }
     }
     code = (
@@ -68,11 +71,59 @@ def test_production_refuses_unsafe_settings(env, message):
 
 
 def test_production_starts_with_safe_settings():
-    result = load_settings(
-        SUPPORTDESK_ENV="production", DEBUG="0", SECRET_KEY=SAFE_KEY, ALLOWED_HOSTS="desk.example"
-    )
+    result = load_settings(**PRODUCTION, ANYMAIL_WEBHOOK_SECRET="hook:long-random-password")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[0] == "False"
+
+
+PRODUCTION = {
+    "SUPPORTDESK_ENV": "production",
+    "DEBUG": "0",
+    "SECRET_KEY": SAFE_KEY,
+    "ALLOWED_HOSTS": "desk.example",
+}
+
+
+def test_production_refuses_inbound_webhooks_anyone_could_post_to():
+    """Without ANYMAIL_WEBHOOK_SECRET, anymail takes any post to most ESPs' webhooks: a
+    forged mail "from" a customer. Production does not start like that."""
+    result = load_settings(**PRODUCTION)
+    assert result.returncode != 0
+    assert "refuses unauthenticated inbound webhooks" in result.stderr
+    assert "postmark" in result.stderr and "ANYMAIL_WEBHOOK_SECRET" in result.stderr
+    # Mailgun signs its posts (and anymail refuses them without the key): not listed.
+    assert "mailgun" not in result.stderr.split("webhooks (")[1].split(")")[0]
+
+
+def test_production_takes_only_signing_esps_without_basic_auth():
+    mailgun_only = load_settings(
+        **PRODUCTION, SUPPORTDESK_INBOUND_ESPS="mailgun", MAILGUN_WEBHOOK_SIGNING_KEY="k" * 20
+    )
+    assert mailgun_only.returncode == 0, mailgun_only.stderr
+    with_postmark = load_settings(
+        **PRODUCTION,
+        SUPPORTDESK_INBOUND_ESPS="mailgun,postmark",
+        MAILGUN_WEBHOOK_SIGNING_KEY="k" * 20,
+    )
+    assert with_postmark.returncode != 0
+    assert "unauthenticated inbound webhooks (postmark)" in with_postmark.stderr
+
+
+def test_unknown_inbound_esp_is_a_clear_error():
+    result = load_settings(SUPPORTDESK_INBOUND_ESPS="postmark,mailgunn")
+    assert result.returncode != 0 and "unknown ESPs mailgunn" in result.stderr
+
+
+def test_only_enabled_esps_inbound_webhooks_are_served():
+    from django.urls import Resolver404, resolve
+
+    from supportdesk.webhooks import inbound_urlpatterns
+
+    routes = [str(p.pattern) for p in inbound_urlpatterns(["postmark", "mandrill"])]
+    assert routes == ["postmark/inbound/", "mandrill/"]
+    assert resolve("/anymail/postmark/inbound/").url_name == "postmark_inbound_webhook"
+    with pytest.raises(Resolver404):  # tracking webhooks are not used: not served
+        resolve("/anymail/postmark/tracking/")
 
 
 def test_embedded_default_needs_no_service():
@@ -91,7 +142,7 @@ def test_urls_select_postgres_and_redis():
     assert result.returncode == 0, result.stderr
     _, engine, broker, cache, sessions, list_cache = result.stdout.split()
     assert engine == "django.db.backends.postgresql" and broker == "redis://cache.example:6379/0"
-    assert cache == "django_redis.cache.RedisCache" and sessions.endswith(".cached_db")
+    assert cache == "django_redis.cache.RedisCache" and sessions == "supportdesk.sessions"
     assert int(list_cache) > 0
 
 
@@ -122,3 +173,26 @@ def test_follow_up_tasks_have_their_own_queue_read_after_the_main_one(settings):
         assert app.amqp.router.route({}, task)["queue"].name == follow_ups
     assert app.amqp.router.route({}, "channels_app.process_inbound_records")["queue"].name == main
     assert app.conf.broker_transport_options["queue_order_strategy"] == "priority"
+
+
+def test_redis_clients_have_socket_and_connect_timeouts():
+    """A frozen Redis (connections accepted, never answered) must not hang a request."""
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "o = s.CACHES['default']['OPTIONS']; b = s.CELERY_BROKER_TRANSPORT_OPTIONS; "
+        "print(o['SOCKET_TIMEOUT'], o['SOCKET_CONNECT_TIMEOUT'], b['socket_timeout'], "
+        "b['socket_connect_timeout'], s.SESSION_ENGINE)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "supportdesk.settings",
+             "REDIS_URL": "redis://cache.example:6379/0"},
+        timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    *timeouts, engine = result.stdout.split()
+    assert all(0 < float(t) <= 10 for t in timeouts)
+    assert engine == "supportdesk.sessions"

@@ -24,7 +24,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.safestring import mark_safe
 
-from . import admin_hooks, list_cache, selectors, services
+from . import admin_hooks, selectors, services
 from .admin_list import CappedCountPaginator, TicketChangeList
 from .errors import TicketError
 from .models import (
@@ -223,16 +223,9 @@ class TicketAdmin(admin.ModelAdmin):
     ) -> HttpResponseBase:
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
-        # Per agent (the page shows who is signed in) and URL (filters, search, page).
-        key = f"admin:{request.user.pk}:{request.get_full_path()}"
-        return list_cache.cached_page(
-            request,
-            key,
-            [list_cache.ALL],
-            lambda: super(TicketAdmin, self).changelist_view(request, extra_context),
-            # Every ticket change renders this list anew (~40 ms): meanwhile the other
-            # agents get the copy from before it, never older than this.
-            stale_seconds=5,
+        # Checked before any wrapper (webcache's list cache) may answer from a cache.
+        return admin_hooks.ticket_list(
+            request, lambda: super(TicketAdmin, self).changelist_view(request, extra_context)
         )
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[TicketChangeList]:
@@ -300,10 +293,11 @@ class TicketAdmin(admin.ModelAdmin):
         if obj is not None:
             timeline = selectors.ticket_timeline(obj)
             for message in timeline:
-                # Remote images stay blocked here too (tracking pixels); the workspace
-                # shows them on request and renders cid: images.
+                # Remote images stay blocked here too (tracking pixels); cid: images keep
+                # their reference (a browser fetches nothing for it). The workspace shows
+                # remote images on request and renders cid: images from the attachments.
                 message.display_html = mark_safe(  # noqa: S308 - cleaned by nh3
-                    html_for_display(message.body_html, inline_url=lambda _cid: None)[0]
+                    html_for_display(message.body_html, inline_url=lambda cid: f"cid:{cid}")[0]
                 )
             context["timeline"] = timeline
             context["note_form"] = NoteForm()
@@ -424,13 +418,12 @@ class TicketAdmin(admin.ModelAdmin):
 
     def reply_view(self, request: HttpRequest, ticket_id: int) -> HttpResponse:
         """Send the agent's reply by email (threaded, with the ticket token) and log it."""
-        sender = reply_sender(Channel.EMAIL)
-        if sender is None:
+        if reply_sender(Channel.EMAIL) is None:
             raise PermissionDenied
 
         def reply(ticket: Ticket, form: forms.Form) -> str:
-            sender(ticket=ticket, body=form.cleaned_data["body"], actor=request.user)
-            return "Reply sent by email."
+            services.ticket_reply(ticket=ticket, body=form.cleaned_data["body"], actor=request.user)
+            return "Reply saved; it is on its way by email (Outbox > Outgoing mails)."
 
         return self._ticket_action(
             request,

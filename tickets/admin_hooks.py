@@ -1,4 +1,4 @@
-"""What other apps add to the ticket admin: list filters, inlines and panels.
+"""What other apps add to the ticket admin: list filters, inlines, panels, the list's cache.
 
 ``tickets`` imports nothing from the apps around it, so an app registers its pieces here
 from its ``AppConfig.ready()`` (``duplicates`` its filter and flag inline, ``sla`` its
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseBase
 from django.utils.safestring import SafeString
 
 from .models import Ticket
@@ -29,10 +29,13 @@ class TicketPanel:
 
 
 PanelBuilder = Callable[[HttpRequest, Ticket], TicketPanel | None]
+# (request, render) -> response: serves the ticket list page, e.g. from a cache.
+ListWrapper = Callable[[HttpRequest, Callable[[], HttpResponseBase]], HttpResponseBase]
 
 _LIST_FILTERS: list[Any] = []
 _INLINES: list[type[admin.options.InlineModelAdmin]] = []
 _PANELS: list[PanelBuilder] = []
+_LIST_WRAPPERS: list[ListWrapper] = []
 
 
 def register_list_filter(list_filter: Any) -> Any:
@@ -56,6 +59,14 @@ def register_ticket_panel(builder: PanelBuilder) -> PanelBuilder:
     return builder
 
 
+def register_ticket_list_wrapper(wrapper: ListWrapper) -> ListWrapper:
+    """Serve the ticket list through ``wrapper(request, render)``; it is called only after
+    the agent's permission to view tickets was checked (``webcache`` caches the page)."""
+    if wrapper not in _LIST_WRAPPERS:
+        _LIST_WRAPPERS.append(wrapper)
+    return wrapper
+
+
 def list_filters() -> tuple[Any, ...]:
     """Return the registered list filters, in registration order."""
     return tuple(_LIST_FILTERS)
@@ -69,3 +80,10 @@ def inlines() -> tuple[type[admin.options.InlineModelAdmin], ...]:
 def panels(request: HttpRequest, ticket: Ticket) -> list[TicketPanel]:
     """Return the panels the registered builders make for ``ticket``."""
     return [panel for builder in _PANELS if (panel := builder(request, ticket)) is not None]
+
+
+def ticket_list(request: HttpRequest, render: Callable[[], HttpResponseBase]) -> HttpResponseBase:
+    """Return the ticket list page through the registered wrappers (innermost first)."""
+    for wrapper in _LIST_WRAPPERS:
+        render = (lambda w, inner: lambda: w(request, inner))(wrapper, render)
+    return render()

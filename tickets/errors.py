@@ -44,3 +44,7 @@ class StaleTicket(TicketError):  # noqa: N818
 
 class TransactionRequired(TicketError):  # noqa: N818
     """A check that only holds inside the caller's transaction was called outside one."""
+
+
+class CrossAccountMerge(MergeError):  # noqa: N818
+    """The tickets belong to two accounts: merging needs ``confirm_cross_account=True``."""

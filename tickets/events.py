@@ -16,7 +16,6 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from . import list_cache
 from .models import Ticket, TicketEvent
 from .signals import TicketEventRef, ticket_events
 
@@ -42,7 +41,6 @@ def record_events(
     )
     refs = [TicketEventRef(e.ticket_id, e.pk, e.kind, e.data) for e in events]
     if refs:
-        list_cache.tickets_changed(ticket for ticket, *_ in items)
         transaction.on_commit(lambda: _announce(refs))
     return events
 

@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from .attachment_policy import HEAD_BYTES, attachment_refusal
 from .errors import InvalidInput, TicketClosed
 from .events import record_event, record_events
 from .models import (
@@ -448,6 +449,15 @@ def _validate_message(message: MessageIn) -> None:
         raise InvalidInput("external_id", "external_id must be non-empty when given.")
     if not (message.body_text.strip() or message.body_html.strip() or message.attachments):
         raise InvalidInput("body", "The message is empty: give a text, an HTML body or a file.")
+    for item in message.attachments:  # the last word of the policy every channel applies
+        reason = attachment_refusal(
+            filename=item.filename,
+            content_type=item.content_type,
+            size=len(item.content),
+            head=item.content[:HEAD_BYTES],
+        )
+        if reason:
+            raise InvalidInput("attachments", f"{item.filename}: {reason}.")
 
 
 def _external_key(message: MessageIn) -> tuple[str, str] | None:

@@ -11,7 +11,7 @@ from django.db.models import BigIntegerField, F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .errors import MergeError
+from .errors import CrossAccountMerge, MergeError
 from .events import record_event as _record
 from .models import EventKind, Message, Status, Ticket, TicketEvent
 
@@ -24,6 +24,7 @@ def ticket_merge(
     actor: AbstractBaseUser | None = None,
     reason: str = "",
     cloned_by_customer: bool = False,
+    confirm_cross_account: bool = False,
 ) -> Ticket:
     """Merge ``source`` into ``target``: move its timeline, keep it as a pointer.
 
@@ -31,7 +32,9 @@ def ticket_merge(
     lose a message). The survivor keeps the stricter severity. Tickets that had been
     merged into ``source`` now point at ``target`` directly, so every old number resolves.
     ``cloned_by_customer`` marks a source the customer opened again on their own.
-    The ``merged`` event records everything ``ticket_unmerge`` needs to undo the merge.
+    Tickets of two different accounts merge only with ``confirm_cross_account=True``
+    (else CrossAccountMerge): the target account's contacts would read the source's
+    messages. The ``merged`` event records everything ``ticket_unmerge`` needs to undo the merge.
     """
     if source.pk == target.pk:
         raise MergeError("A ticket cannot be merged into itself.")
@@ -41,6 +44,13 @@ def ticket_merge(
             raise MergeError(
                 f"The {role} {ticket.reference} is {ticket.get_status_display().lower()}; "
                 "only live tickets can be merged."
+            )
+    if src.account_id and dst.account_id and src.account_id != dst.account_id:
+        if not confirm_cross_account:
+            raise CrossAccountMerge(
+                f"{src.reference} belongs to {src.account} and {dst.reference} to "
+                f"{dst.account}: merging shows {src.account}'s messages to {dst.account}. "
+                "Confirm the merge across accounts if that is what you want."
             )
     previous = list(
         Message.objects.filter(ticket=src).order_by("pk").values_list("pk", "merged_from_id")

@@ -53,10 +53,14 @@ def reference_pattern() -> re.Pattern[str]:
 def parse_reference(text: str) -> int | None:
     """Return the ticket number in ``text`` (``SD-104233`` or ``104233``), if there is one."""
     text = (text or "").strip()
-    if text.isdigit():
-        return int(text)
-    match = reference_pattern().fullmatch(text)
-    return int(match.group(1)) if match else None
+    # ASCII digits only ("²" is a digit to str.isdigit, not to int()), and no number
+    # longer than a ticket number column holds.
+    match = text if text.isascii() and text.isdigit() else None
+    if match is None and (found := reference_pattern().fullmatch(text)):
+        match = found.group(1)
+    if match is None or not match.isascii() or len(match) > 18:
+        return None
+    return int(match)
 
 
 def ticket_by_reference(reference: str, *, follow_merges: bool = True) -> Ticket | None:

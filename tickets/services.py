@@ -42,6 +42,7 @@ from .models import (
     Status,
     Ticket,
 )
+from .outbound import ticket_reply as ticket_reply
 from .splitting import ticket_split as ticket_split
 from .tagging import ticket_tags_set as ticket_tags_set
 from .versions import ticket_version as ticket_version

@@ -114,7 +114,9 @@ def _merge(
     for source in sources:
         try:
             with transaction.atomic():
-                services.ticket_merge(source=source, target=target, actor=actor)
+                services.ticket_merge(
+                    source=source, target=target, actor=actor, confirm_cross_account=confirmed
+                )
         except TicketError as exc:
             outcome.errors.append(f"{source.reference}: {exc.message}")
         else:

@@ -22,7 +22,7 @@ from portal.models import ChatConversation
 from tickets.errors import InvalidInput
 from tickets.models import Channel, ContactEmail, Direction, Message, Ticket
 from tickets.outbound import reply_sender
-from tickets.services import AttachmentIn, MessageIn, message_add
+from tickets.services import AttachmentIn, MessageIn, message_add, ticket_reply
 from tickets.tagging import clean_tag_names
 
 MENTION = re.compile(r"(?<![\w.@])@([\w.+-]{1,150})")
@@ -126,10 +126,9 @@ def reply_send(
 ) -> Message:
     """Send the answer on ``channel`` and return its timeline message."""
     if channel == Channel.EMAIL:
-        sender = reply_sender(Channel.EMAIL)
-        if sender is None:
-            raise InvalidInput("channel", "Email replies are not configured on this desk.")
-        return sender(ticket=ticket, body=body, actor=actor, cc=list(cc), attachments=attachments)
+        return ticket_reply(
+            ticket=ticket, body=body, actor=actor, channel=channel, cc=cc, attachments=attachments
+        )
     if cc:
         raise InvalidInput("cc", "CC is for email answers only.")
     if channel == Channel.PORTAL:

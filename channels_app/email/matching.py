@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from outbox.selectors import ticket_ids_by_sent_message_ids
 from tickets.models import Channel, Contact, Message, Ticket
 
-from ..models import OutboundEmail
 from .parsing import ParsedEmail
 from .senders import sender_belongs_to
 from .threading_keys import extract_ticket_number, reference_ids
@@ -82,9 +82,7 @@ def _tickets_by_message_ids(ids: set[str]) -> dict[str, Ticket]:
     merges keep pointers flat, so one hop is enough)."""
     if not ids:
         return {}
-    ticket_ids = dict(
-        OutboundEmail.objects.filter(message_id__in=ids).values_list("message_id", "ticket_id")
-    )
+    ticket_ids = ticket_ids_by_sent_message_ids(ids)
     ticket_ids.update(  # a stored message wins over a sent one with the same id
         Message.objects.filter(channel=Channel.EMAIL, external_id__in=ids).values_list(
             "external_id", "ticket_id"

@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from outbox.models import MailKind
 from tickets.errors import TicketClosed, TicketError
 from tickets.models import Channel, Department, Direction, Message, Status, Ticket
 from tickets.selectors import contacts_by_emails
@@ -31,7 +32,7 @@ from tickets.services import (
 )
 
 from ..errors import InboundIgnored, InboundRejected
-from ..models import InboundRecord, OutboundKind
+from ..models import InboundRecord
 from ..processors import register, register_batch
 from .attachments import screen_attachments
 from .matching import TicketMatch, find_tickets, ticket_by_message_ids
@@ -170,9 +171,7 @@ def _process_round(
         if result.created and not auto_reply_refusal(
             parsed, sender.email, ours=batch.ours, sent_last_hour=sent[sender.email]
         ):
-            kind = (
-                OutboundKind.VERIFICATION if sender.needs_verification else OutboundKind.AUTO_REPLY
-            )
+            kind = MailKind.VERIFICATION if sender.needs_verification else MailKind.AUTO_REPLY
             replies.append(AutoReply(result.ticket, parsed, sender.email, kind))
             sent[sender.email] += 1
     auto_replies_queue(replies)

@@ -34,11 +34,26 @@ def api(integration) -> APIClient:
 def signed_post(client, url: str, payload: dict, *, secret: str, name: str = "pbx", stamp=None):
     body = json.dumps(payload).encode()
     stamp = str(stamp if stamp is not None else int(time.time()))
+    path, _, query = url.partition("?")
     return client.post(
         url,
         data=body,
         content_type="application/json",
         HTTP_X_SUPPORTDESK_INTEGRATION=name,
         HTTP_X_SUPPORTDESK_TIMESTAMP=stamp,
-        HTTP_X_SUPPORTDESK_SIGNATURE=sign(secret, stamp, body),
+        HTTP_X_SUPPORTDESK_SIGNATURE=sign(
+            secret, stamp, body, method="POST", path=path, query=query
+        ),
     )
+
+
+@pytest.fixture
+def signed_in_contact(anna):
+    """A test client signed in to the portal as Anna (the session the magic link leaves)."""
+    from django.test import Client
+
+    client = Client()
+    session = client.session
+    session["portal_contact_id"] = anna.pk
+    session.save()
+    return client

@@ -1,4 +1,4 @@
-"""The API ticket list served from the list cache (tickets/list_cache.py)."""
+"""The API ticket list served from the list cache (webcache/list_cache.py)."""
 
 from __future__ import annotations
 

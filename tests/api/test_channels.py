@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -59,9 +60,8 @@ def test_same_line_id_twice_is_one_message(api, departments):
     again = api.post(CHAT + "?sync=1", line(1), format="json")
     edited = api.post(CHAT + "?sync=1", line(1, text="edited"), format="json")
     assert first.status_code == 201 and again.status_code == 200
-    assert edited.status_code == 201  # a new raw record, but no new message
+    assert edited.status_code == 409  # an id is one entry: changed content is refused
     assert Message.objects.count() == 1
-    assert first.json()["message"] == edited.json()["message"]
 
 
 def test_call_matches_caller_by_normalised_number_and_appends_to_ticket(api, departments):
@@ -157,3 +157,81 @@ def test_hmac_wrong_secret_or_stale_timestamp_is_401(integration, departments):
     unknown = signed_post(APIClient(), CHAT, line(1), secret="s3cret-for-signing", name="who")
     assert unknown.status_code == 401
     assert InboundRecord.objects.count() == 0
+
+
+def test_two_integrations_conversation_ids_are_two_chats(api, integration, departments):
+    """Conversation "42" of one messenger is not conversation "42" of another."""
+    from api.models import Integration
+
+    other = Integration.objects.create(name="whatsapp-bridge", can_push_chat=True)
+    other_api = APIClient()
+    other_api.credentials(HTTP_AUTHORIZATION=f"Token {other.issue_token()}")
+    mine = api.post(CHAT + "?sync=1", line(1, conversation_id="42"), format="json")
+    theirs = other_api.post(
+        CHAT + "?sync=1", line(1, conversation_id="42", text="someone else"), format="json"
+    )
+    assert mine.status_code == theirs.status_code == 201, (mine.json(), theirs.json())
+    assert mine.json()["ticket"] != theirs.json()["ticket"]
+    assert sorted(ChatConversation.objects.values_list("source", "conversation_id")) == [
+        ("api:pbx", "42"),
+        ("api:whatsapp-bridge", "42"),
+    ]
+    # Each one's next line still finds its own conversation.
+    again = other_api.post(
+        CHAT + "?sync=1", line(2, conversation_id="42", text="more"), format="json"
+    )
+    assert again.json()["ticket"] == theirs.json()["ticket"]
+
+
+def _signed(client, method: str, url: str, *, body: bytes = b"", stamp: int, sign_as=None):
+    """Send ``method url`` signed for ``sign_as`` (method, path, query), default itself."""
+    from api.auth import sign
+
+    signed_method, signed_url = sign_as or (method, url)
+    path, _, query = signed_url.partition("?")
+    signature = sign(
+        "s3cret-for-signing", str(stamp), body, method=signed_method, path=path, query=query
+    )
+    return client.generic(
+        method,
+        url,
+        body,
+        content_type="application/json",
+        HTTP_X_SUPPORTDESK_INTEGRATION="pbx",
+        HTTP_X_SUPPORTDESK_TIMESTAMP=str(stamp),
+        HTTP_X_SUPPORTDESK_SIGNATURE=signature,
+    )
+
+
+def test_a_signature_covers_method_path_and_query(integration, departments):
+    import time
+
+    now = int(time.time())
+    client = APIClient()
+    assert _signed(client, "GET", "/api/v1/tickets/?status=new", stamp=now).status_code == 200
+    # A captured GET signature used on another URL, query or method: refused.
+    for n, (method, url) in enumerate(
+        [
+            ("GET", "/api/v1/tickets/SD-100001/"),
+            ("GET", "/api/v1/tickets/?status=open"),
+            ("POST", "/api/v1/tickets/?status=new"),
+        ]
+    ):
+        sent = _signed(
+            client, method, url, stamp=now - 1 - n, sign_as=("GET", "/api/v1/tickets/?status=new")
+        )
+        assert sent.status_code == 401, (method, url)
+
+
+def test_a_signed_request_is_accepted_once(integration, departments):
+    import time
+
+    now = int(time.time())
+    body = json.dumps(line(1)).encode()
+    first = _signed(APIClient(), "POST", CHAT, body=body, stamp=now)
+    assert first.status_code == 202
+    replay = _signed(APIClient(), "POST", CHAT, body=body, stamp=now)
+    assert replay.status_code == 401 and "replay" in replay.json()["detail"]
+    # The same request signed anew (its own timestamp) is fine: the line is stored once.
+    again = _signed(APIClient(), "POST", CHAT, body=body, stamp=now - 1)
+    assert again.status_code == 200 and again.json()["record"] == first.json()["record"]

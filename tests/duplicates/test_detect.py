@@ -7,13 +7,13 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
-from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from duplicates.models import DuplicateBand, DuplicateFlag, FlagStatus, TicketSignature
 from duplicates.services import detect_duplicates, flag_dismiss, flag_merge, flags_announce
+from tests.outbox_helpers import deliver as outbox_deliver
 from tickets import services
 from tickets.models import Channel, Direction, Message, Status, Ticket
 
@@ -87,9 +87,9 @@ def test_chat_about_the_same_transfer_is_flagged_with_reasons(
     note = Message.objects.get(ticket=chat, channel=Channel.NOTE)
     assert note.direction == Direction.INTERNAL
     assert note.body_text.startswith(f"Possible duplicate of {mail_ticket.reference}")
-    assert len(mail.outbox) == 1
-    assert mail.outbox[0].to == [agent.email]
-    assert chat.reference in mail.outbox[0].subject
+    assert len(outbox_deliver()) == 1
+    assert outbox_deliver()[0].to == [agent.email]
+    assert chat.reference in outbox_deliver()[0].subject
 
 
 def test_a_batch_queues_one_announcement_for_all_its_flags(
@@ -121,7 +121,7 @@ def test_detection_is_idempotent(mail_ticket, anna, announce, django_capture_on_
         detect_duplicates(chat.pk)
     assert DuplicateFlag.objects.filter(ticket=chat).count() == 1
     assert Message.objects.filter(ticket=chat, channel=Channel.NOTE).count() == 1
-    assert len(mail.outbox) == 1
+    assert len(outbox_deliver()) == 1
     assert set(DuplicateBand.objects.filter(ticket=chat).values_list("band_key", flat=True)) == keys
     assert TicketSignature.objects.filter(ticket=chat).count() == 1
 
@@ -149,7 +149,7 @@ def test_announcement_is_posted_once(mail_ticket, anna, django_capture_on_commit
         assert flags_announce(ticket_id=chat.pk) == [flag.pk]
         assert flags_announce(ticket_id=chat.pk) == []
     assert Message.objects.filter(ticket=chat, channel=Channel.NOTE).count() == 1
-    assert len(mail.outbox) == 1
+    assert len(outbox_deliver()) == 1
 
 
 def test_lost_announcement_is_queued_again_by_the_next_run(
@@ -199,7 +199,7 @@ def test_exact_resend_is_merged_and_the_customer_told(
     flag = DuplicateFlag.objects.get(ticket=again)
     assert flag.status == FlagStatus.MERGED and flag.auto_merged
     assert Message.objects.filter(ticket=mail_ticket, merged_from=again).count() == 1
-    customer_mail = [m for m in mail.outbox if m.to == ["anna@northwind.example"]]
+    customer_mail = [m for m in outbox_deliver() if m.to == ["anna@northwind.example"]]
     assert len(customer_mail) == 1
     assert mail_ticket.reference in customer_mail[0].body
 
@@ -228,7 +228,7 @@ def test_phone_only_contact_is_merged_without_mail(departments, django_capture_o
     second = open_ticket(channel=Channel.PHONE, body=text, contact=caller)
     with django_capture_on_commit_callbacks(execute=True):
         assert detect_duplicates(second.pk).merged_into == first.pk
-    assert mail.outbox == []
+    assert outbox_deliver() == []
 
 
 def test_other_accounts_and_closed_or_merged_tickets_are_not_candidates(mail_ticket, anna):

@@ -3,15 +3,17 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.core import mail
 
 from tests.factories import AccountFactory, ContactFactory
+from tests.outbox_helpers import deliver as outbox_deliver
 
 
 def sign_in_link(outbox_index: int = -1) -> str:
     """Return the sign-in path from a mail in the outbox."""
-    match = re.search(r"https?://[^/\s]+(/portal/sign-in/[^/\s]+/)", mail.outbox[outbox_index].body)
-    assert match, mail.outbox[outbox_index].body
+    match = re.search(
+        r"https?://[^/\s]+(/portal/sign-in/[^/\s]+/)", outbox_deliver()[outbox_index].body
+    )
+    assert match, outbox_deliver()[outbox_index].body
     return match.group(1)
 
 

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from django.core import mail
 
 from kb.models import Article
 from portal.models import ChatConversation
 from portal.presence import presence_set
 from tests.browser import chromium_page
 from tests.factories import AgentFactory
+from tests.outbox_helpers import deliver as outbox_deliver
+from tests.outbox_helpers import deliver_from_another_thread
 from tickets.models import Channel, Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -32,7 +33,8 @@ def _sign_in(page, base: str) -> None:
     page.fill("#id_email", "anna@northwind.example")
     page.click("text=Send me a sign-in link")
     page.wait_for_selector("#sign-in-sent")
-    link = re.search(r"https?://\S+/portal/sign-in/\S+/", mail.outbox[-1].body).group(0)
+    sent = deliver_from_another_thread()
+    link = re.search(r"https?://\S+/portal/sign-in/\S+/", sent[-1].body).group(0)
     page.goto(link)
     page.click("#confirm-sign-in")
     page.wait_for_selector("#tickets")
@@ -83,7 +85,7 @@ def test_customer_signs_in_submits_with_attachment_and_replies(
     assert "error.png" in timeline and "It also fails for example.com" in timeline
     assert ticket.messages.first().attachments.get().filename == "error.png"
     assert ticket.messages.filter(channel=Channel.PORTAL).count() == 2
-    assert any(reference in m.subject for m in mail.outbox)
+    assert any(reference in m.subject for m in outbox_deliver())
 
 
 def test_chat_is_offered_when_open_and_staffed_and_falls_back_to_the_form(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.factories import open_ticket
+from tests.outbox_helpers import deliver as outbox_deliver
 from tickets import services
 from tickets.models import Channel, Direction, Status, Ticket
 from tickets.services import MessageIn
@@ -41,7 +41,7 @@ def test_submit_opens_ticket_with_who_what_when_and_mails_number(signed_in, anna
     assert "order 4711" in first.body_text and "2026-06-01T09:15" in first.body_text
     assert first.metadata["reseller_id"] == "200417"
     assert first.attachments.get().filename == "shot.png"
-    assert ticket.reference in mail.outbox[-1].subject
+    assert ticket.reference in outbox_deliver()[-1].subject
 
 
 def test_severity_1_only_for_technical_problems(signed_in, departments):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import time_machine
-from django.core import mail
 
 from sla.models import DepartmentCalendar, SlaAlert, SlaPolicy, TicketSla
 from sla.scan import scan_deadlines
 from sla.services import ticket_sla_recompute
+from tests.outbox_helpers import deliver as outbox_deliver
 from tickets.models import Department
 from tickets.services import MessageIn, message_add, ticket_assign, ticket_open
 
@@ -44,13 +44,13 @@ def test_warns_at_80_percent_then_breaches_once(watched, agent):
     assert scan_deadlines(now=msk(2026, 11, 23, 9, 30)).checked == 0
     risk = scan_deadlines(now=msk(2026, 11, 23, 9, 50))
     assert risk.at_risk == [(watched.pk, "first_response")] and not risk.breached
-    assert mail.outbox[-1].to == ["alice@example.com", "lead@example.com"]
-    assert "at risk" in mail.outbox[-1].subject
+    assert outbox_deliver()[-1].to == ["alice@example.com", "lead@example.com"]
+    assert "at risk" in outbox_deliver()[-1].subject
     assert scan_deadlines(now=msk(2026, 11, 23, 9, 55)).checked == 0
 
     breach = scan_deadlines(now=msk(2026, 11, 23, 10, 1))
     assert breach.breached == [(watched.pk, "first_response")]
-    assert "breached" in mail.outbox[-1].subject
+    assert "breached" in outbox_deliver()[-1].subject
     sla = TicketSla.objects.get(pk=watched.pk)
     assert sla.first_response_breached
     assert sla.breached_at == msk(2026, 11, 23, 10, 0)
@@ -60,7 +60,7 @@ def test_warns_at_80_percent_then_breaches_once(watched, agent):
     ticket_sla_recompute(watched.pk, now=msk(2026, 11, 23, 11, 0))
     assert scan_deadlines(now=msk(2026, 11, 23, 12, 0)).checked == 0
     assert SlaAlert.objects.filter(ticket=watched).count() == 2
-    assert len(mail.outbox) == 2
+    assert len(outbox_deliver()) == 2
 
 
 def test_breach_escalates_per_policy(watched):

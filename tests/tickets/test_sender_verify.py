@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from channels_app.models import InboundStatus, OutboundEmail, OutboundKind
+from channels_app.models import InboundStatus
+from outbox.models import MailKind, OutgoingMail
 from tests.channels_app.mail_helpers import deliver, make_mail
 from tickets.errors import InvalidInput
 from tickets.models import ContactRole, EventKind, Ticket, TicketEvent
@@ -42,7 +43,7 @@ def test_verifying_adds_the_sender_as_a_verified_contact_and_clears_the_flag(
         pk=deliver(make_mail(subject="200417 again", sender=STRANGER)).message.ticket_id
     )
     assert second.contact_id == contact.pk and not second.needs_verification
-    assert OutboundEmail.objects.get(ticket=second).kind == OutboundKind.AUTO_REPLY
+    assert OutgoingMail.objects.get(ticket=second).kind == MailKind.AUTO_REPLY
 
 
 def test_an_unverified_contact_already_on_the_ticket_is_verified(departments, anna, agent):

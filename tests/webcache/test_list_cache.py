@@ -7,7 +7,6 @@ because its worker is another process; here the test is that one process).
 
 from __future__ import annotations
 
-import hashlib
 import re
 import threading
 import time
@@ -19,15 +18,15 @@ from django.contrib.sessions.backends.cache import SessionStore
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
-from django.utils.translation import get_language
 
 from portal.services import contact_remove
 from tests.factories import AccountFactory, AgentFactory, ContactFactory, open_ticket
 from tests.portal.conftest import sign_in_link
-from tickets import list_cache, services
+from tickets import services
 from tickets.intake import TicketOpen, tickets_open
 from tickets.models import Department, Status
 from tickets.services import MessageIn
+from webcache import list_cache
 
 # Real commits: lists move on when a transaction commits.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,6 +36,12 @@ TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([A-Za-z0-9]+)"')
 @pytest.fixture(autouse=True)
 def cache_on(settings):
     settings.SUPPORTDESK_LIST_CACHE_SECONDS = 60
+
+
+@pytest.fixture
+def someone(db):
+    """An agent to key test pages on."""
+    return AgentFactory(username="someone")
 
 
 @pytest.fixture
@@ -58,8 +63,9 @@ def test_portal_list_is_replayed_until_a_ticket_changes(
 ):
     ticket = open_ticket(subject="Zone transfer stuck", contact=anna)
     assert "Zone transfer stuck" in signed_in.get("/portal/tickets/").content.decode()
-    # Replayed: no contact, no rows read (the session still is, without Redis).
-    with django_assert_num_queries(session_reads):
+    # Replayed: no rows read; only the contact is, to check it may still sign in (and the
+    # session, without Redis).
+    with django_assert_num_queries(session_reads + 1):
         page = signed_in.get("/portal/tickets/").content.decode()
     assert "Zone transfer stuck" in page and "Open" not in page.split("Zone transfer")[1][:80]
 
@@ -83,7 +89,7 @@ def test_other_customers_tickets_leave_a_portal_list_replayed(
 
     open_ticket(subject="Someone else's", contact=other)
     # Anna's list shows nothing of that account: replayed, no rows read.
-    with django_assert_num_queries(session_reads):
+    with django_assert_num_queries(session_reads + 1):
         assert "Anna&#x27;s own" in signed_in.get("/portal/tickets/").content.decode()
     # The agents' list shows every ticket: rendered anew.
     assert "Someone else" in agents.get("/admin/tickets/ticket/").content.decode()
@@ -141,7 +147,7 @@ def test_each_replay_carries_a_fresh_working_csrf_token(signed_in, anna, departm
     assert signed_in.get("/portal/tickets/").status_code == 302  # signed out: no replay
 
 
-def test_a_page_with_messages_to_show_is_not_cached_or_replayed():
+def test_a_page_with_messages_to_show_is_not_cached_or_replayed(someone):
     request = RequestFactory().get("/portal/tickets/")
     request.session = SessionStore()
     request._messages = FallbackStorage(request)
@@ -152,8 +158,8 @@ def test_a_page_with_messages_to_show_is_not_cached_or_replayed():
         calls.append(1)
         return HttpResponse(b"page")
 
-    list_cache.cached_page(request, "k", [list_cache.ALL], render)
-    list_cache.cached_page(request, "k", [list_cache.ALL], render)
+    list_cache.cached_page(request, principal=someone, scopes=[list_cache.ALL], render=render)
+    list_cache.cached_page(request, principal=someone, scopes=[list_cache.ALL], render=render)
     assert len(calls) == 2
 
 
@@ -179,7 +185,24 @@ def test_admin_list_is_per_agent_and_still_checks_access(boss, departments):
     assert "Renamed department" in boss_client.get("/admin/tickets/ticket/").content.decode()
 
 
-def test_a_page_being_rendered_elsewhere_is_waited_for_not_rendered_twice():
+def page(url: str, principal, render, *, stale_seconds: float = 0):
+    """Ask the cache for ``principal``'s page at ``url`` (http://testserver…)."""
+    return list_cache.cached_page(
+        RequestFactory().get(url),
+        principal=principal,
+        scopes=[list_cache.ALL],
+        render=render,
+        stale_seconds=stale_seconds,
+    )
+
+
+def being_rendered(url: str, principal) -> None:
+    """Leave the mark of another process rendering this page now."""
+    digest = list_cache._digest(principal, f"http://testserver{url}")
+    cache.add(f"lists:rendering:{digest}", 1, timeout=60)
+
+
+def test_a_page_being_rendered_elsewhere_is_waited_for_not_rendered_twice(someone):
     renders = []
 
     def slow_render() -> HttpResponse:
@@ -188,41 +211,27 @@ def test_a_page_being_rendered_elsewhere_is_waited_for_not_rendered_twice():
         return HttpResponse(b"rows")
 
     first: list[HttpResponse] = []
-    other = threading.Thread(
-        target=lambda: first.append(
-            list_cache.cached_page(
-                RequestFactory().get("/x/"), "shared", [list_cache.ALL], slow_render
-            )
-        )
-    )
+    other = threading.Thread(target=lambda: first.append(page("/x/", someone, slow_render)))
     other.start()
     time.sleep(0.05)  # the other request is rendering now
-    second = list_cache.cached_page(
-        RequestFactory().get("/x/"), "shared", [list_cache.ALL], slow_render
-    )
+    second = page("/x/", someone, slow_render)
     other.join()
     assert len(renders) == 1
     assert second.content == first[0].content == b"rows"
 
 
-def test_a_render_left_unfinished_elsewhere_delays_a_request_only_briefly():
-    list_cache.cached_page(RequestFactory().get("/x/"), "k2", [list_cache.ALL], HttpResponse)
+def test_a_render_left_unfinished_elsewhere_delays_a_request_only_briefly(someone):
+    page("/x2/", someone, HttpResponse)
     list_cache.lists_changed()  # the stored page is outdated
-    digest = hashlib.sha256(f"{get_language()}\nk2".encode()).hexdigest()
-    cache.add(f"lists:rendering:{digest}", 1, timeout=60)  # a process died rendering it
+    being_rendered("/x2/", someone)  # a process died rendering it
     began = time.monotonic()
-    response = list_cache.cached_page(
-        RequestFactory().get("/x/"), "k2", [list_cache.ALL], lambda: HttpResponse(b"mine")
-    )
+    response = page("/x2/", someone, lambda: HttpResponse(b"mine"))
     assert response.content == b"mine" and time.monotonic() - began < 2
 
 
-def test_an_entry_it_cannot_read_is_rendered_over(settings):
-    def key_of(name: str) -> str:
-        digest = hashlib.sha256(f"{get_language()}\n{name}".encode()).hexdigest()
-        return f"lists:page:{list_cache._FORMAT}:{digest}"
-
-    cache.set(key_of("k3"), {"version": 1, "content": b"old format"}, 60)
+def test_an_entry_it_cannot_read_is_rendered_over(someone):
+    digest = list_cache._digest(someone, "http://testserver/x3/")
+    cache.set(f"lists:page:{list_cache._FORMAT}:{digest}", {"content": b"old format"}, 60)
     calls = []
 
     def render() -> HttpResponse:
@@ -230,28 +239,34 @@ def test_an_entry_it_cannot_read_is_rendered_over(settings):
         return HttpResponse(b"fresh")
 
     for _ in range(2):
-        page = list_cache.cached_page(RequestFactory().get("/x/"), "k3", [list_cache.ALL], render)
-        assert page.content == b"fresh"
+        assert page("/x3/", someone, render).content == b"fresh"
     assert len(calls) == 1  # rendered over the unreadable entry, then replayed
 
 
-def test_a_list_being_rendered_anew_answers_with_its_recent_copy_if_allowed():
-    def page(content: bytes, stale: float) -> bytes:
-        response = list_cache.cached_page(
-            RequestFactory().get("/x/"),
-            "k4",
-            [list_cache.ALL],
-            lambda: HttpResponse(content),
-            stale_seconds=stale,
-        )
-        return response.content
+def test_a_list_being_rendered_anew_answers_with_its_recent_copy_if_allowed(someone):
+    def content(body: bytes, stale: float) -> bytes:
+        return page("/x4/", someone, lambda: HttpResponse(body), stale_seconds=stale).content
 
-    assert page(b"before", 5) == b"before"
+    assert content(b"before", 5) == b"before"
     list_cache.lists_changed()  # a ticket changed: the copy is outdated
-    digest = hashlib.sha256(f"{get_language()}\nk4".encode()).hexdigest()
-    cache.add(f"lists:rendering:{digest}", 1, timeout=60)  # another process renders it now
-    assert page(b"after", 5) == b"before"  # the agents' list: the copy from just before
-    assert page(b"after", 0) == b"after"  # others wait for the render, then do their own
+    being_rendered("/x4/", someone)  # another process renders it now
+    assert content(b"after", 5) == b"before"  # the agents' list: the copy from just before
+    assert content(b"after", 0) == b"after"  # others wait for the render, then do their own
+
+
+def test_pages_are_kept_per_principal(someone, departments):
+    other = AgentFactory(username="other")
+    assert page("/x5/", someone, lambda: HttpResponse(b"mine")).content == b"mine"
+    assert page("/x5/", someone, lambda: HttpResponse(b"again")).content == b"mine"
+    assert page("/x5/", other, lambda: HttpResponse(b"theirs")).content == b"theirs"
+
+
+def test_nobody_signed_in_is_never_served_from_the_cache(departments):
+    from django.contrib.auth.models import AnonymousUser
+
+    nobody = AnonymousUser()
+    assert page("/x6/", nobody, lambda: HttpResponse(b"one")).content == b"one"
+    assert page("/x6/", nobody, lambda: HttpResponse(b"two")).content == b"two"
 
 
 def test_a_permission_granted_to_an_agent_shows_in_the_next_list(departments):

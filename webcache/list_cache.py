@@ -2,26 +2,33 @@
 
 The portal's, the API's and the admin's ticket lists are the pages reloaded all day, and
 building one costs several ORM queries and a template over 50 rows: ~5–30 ms of CPU,
-where a page read back from Redis costs ~0.3 ms. A cached page records the *versions* of
-the scopes it was built from — counters in the cache that writes move on:
+where a page read back from Redis costs ~0.3 ms.
+
+Who may see a page is never the cache's business: a view authenticates the request and
+checks its permission first, then asks ``cached_page`` with the *principal* it
+authenticated (an ``Integration``, a ``User``, a ``Contact`` — a row loaded for this
+request, never a header), and the entry is kept per principal and URL. So a cached page
+cannot answer a request its view would have refused.
+
+A cached page records the *versions* of the scopes it was built from — counters in the
+cache that writes move on (``webcache.receivers`` watches them):
 
 * ``ALL`` — every change below: the agents' and the API's lists show every ticket;
-* ``DIRECTORY`` — accounts, contacts and their addresses, departments, agents, API
-  integrations (``post_save`` / ``post_delete``): names on every list, and who may see
-  what (a removed contact, a disabled token);
+* ``DIRECTORY`` — accounts, contacts and their addresses, departments, agents and their
+  groups and permissions (``post_save`` / ``post_delete``): names on every list, and the
+  links an agent's page shows;
 * ``account_scope(id)`` / ``contact_scope(id)`` — tickets of that account / contact:
-  ``tickets.events.record_events`` (every service change to a ticket, single or batch,
+  every committed ticket change (``tickets.signals.ticket_events``, single or batch,
   including an email import's bulk inserts) and ticket saves and deletions (admin edits).
   A save that may move a ticket to another account or contact moves ``DIRECTORY`` on too.
 
 A customer's portal list depends on ``DIRECTORY`` and its own contact and account scopes
 only, so a desk busy with other customers' tickets keeps replaying it.
 
-Versions move on when the transaction commits (outside one: at once), never before: a
-reader that saw a new number with the old rows would store them under it. Versions are
-read before a page's rows are (``depends_on`` for a scope found while rendering), so a
-page stored from rows older than a commit carries a number that commit outdated; every
-request after a commit renders anew. Entries also expire after
+Versions move on once the change committed, never before: a reader that saw a new number
+with the old rows would store them under it. Versions are read before a page's rows are,
+so a page stored from rows older than a commit carries a number that commit outdated;
+every request after a commit's announcement renders anew. Entries also expire after
 ``SUPPORTDESK_LIST_CACHE_SECONDS`` as a net for writes outside Django.
 
 A page is rendered once per change: a request that finds it being rendered by another
@@ -52,9 +59,12 @@ from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Model
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware.csrf import get_token
 from django.utils.translation import get_language
+
+from supportdesk import redis_guard
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +73,7 @@ DIRECTORY = "directory"
 _CSRF_VALUE = re.compile(rb'(name="csrfmiddlewaretoken" value=")[A-Za-z0-9]+(")')
 _CSRF_PLACEHOLDER = b"\x00csrf-token\x00"
 _KEPT_HEADERS = ("Content-Type", "Cache-Control", "Expires", "Vary", "Content-Language")
-_DEPS = "_list_cache_deps"  # request attribute: the scope versions read while rendering
-_FORMAT = 3  # of stored pages: another release's entries are other keys
+_FORMAT = 4  # of stored pages: another release's entries are other keys
 _RENDER_LOCK_SECONDS = 10  # a render lock a crashed process left behind expires
 _RENDER_WAIT = 0.5  # seconds a request waits for another's render before doing its own
 
@@ -81,14 +90,14 @@ def enabled() -> bool:
     return settings.SUPPORTDESK_LIST_CACHE_SECONDS > 0
 
 
-def tickets_changed(tickets: Iterable[Any]) -> None:
-    """Say that these tickets changed (anything with ``account_id`` and ``contact_id``)."""
+def tickets_changed(owners: Iterable[tuple[int | None, int | None]]) -> None:
+    """Say that tickets of these ``(account_id, contact_id)`` pairs changed."""
     scopes = set()
-    for ticket in tickets:
-        if ticket.account_id is not None:
-            scopes.add(account_scope(ticket.account_id))
-        if ticket.contact_id is not None:
-            scopes.add(contact_scope(ticket.contact_id))
+    for account_id, contact_id in owners:
+        if account_id is not None:
+            scopes.add(account_scope(account_id))
+        if contact_id is not None:
+            scopes.add(contact_scope(contact_id))
     lists_changed(scopes)
 
 
@@ -105,26 +114,29 @@ def _version_key(scope: str) -> str:
 
 
 def _bump(keys: list[str]) -> None:
+    """Move the versions on. The cache being down must not fail the write: the bump is
+    then sent again once Redis is back, before anything else is read from it."""
+    redis_guard.cache_call(_send_bump, keys, retry=True)
+
+
+def _send_bump(keys: list[str]) -> None:
     """Move the versions on; a missing one starts at the clock (see ``_versions``)."""
-    try:
-        client = cache.client.get_client(write=True) if hasattr(cache, "client") else None
-        if client is None:  # not Redis (the tests' in-process cache)
-            for key in keys:
-                try:
-                    cache.incr(key)
-                except ValueError:
-                    cache.add(key, time.time_ns(), timeout=None)
-            return
-        # One round trip however many scopes a batch touched (an email import: dozens).
-        start = time.time_ns()
-        with client.pipeline(transaction=False) as pipe:
-            for key in keys:
-                full = cache.make_key(key)
-                pipe.set(full, start, nx=True)
-                pipe.incr(full)
-            pipe.execute()
-    except Exception:  # noqa: BLE001 - the cache being down must not fail the write
-        log.warning("could not move the ticket lists' cache versions on", exc_info=True)
+    client = cache.client.get_client(write=True) if hasattr(cache, "client") else None
+    if client is None:  # not Redis (the tests' in-process cache)
+        for key in keys:
+            try:
+                cache.incr(key)
+            except ValueError:
+                cache.add(key, time.time_ns(), timeout=None)
+        return
+    # One round trip however many scopes a batch touched (an email import: dozens).
+    start = time.time_ns()
+    with client.pipeline(transaction=False) as pipe:
+        for key in keys:
+            full = cache.make_key(key)
+            pipe.set(full, start, nx=True)
+            pipe.incr(full)
+        pipe.execute()
 
 
 def _versions(scopes: Collection[str], found: dict[str, Any] | None = None) -> dict[str, int]:
@@ -147,31 +159,22 @@ def _versions(scopes: Collection[str], found: dict[str, Any] | None = None) -> d
     return {s: int(v) for s, v in versions.items()}
 
 
-def depends_on(request: HttpRequest, scope: str) -> None:
-    """Record that the page being rendered shows ``scope``; call before reading its rows."""
-    deps = getattr(request, _DEPS, None)
-    if deps is not None and scope not in deps:
-        try:
-            deps.update(_versions([scope]))
-        except Exception:  # noqa: BLE001 - the page is rendered; it will not be stored
-            log.warning("ticket list cache unavailable", exc_info=True)
-            setattr(request, _DEPS, None)
-
-
 def cached_page(
     request: HttpRequest,
-    key: str,
+    *,
+    principal: Model,
     scopes: Collection[str],
     render: Callable[[], HttpResponseBase],
-    *,
     stale_seconds: float = 0,
 ) -> HttpResponseBase:
-    """Return the page ``render()`` makes for ``key``, from the cache while it is current.
+    """Return the page ``render()`` makes for ``principal`` and this URL, from the cache
+    while it is current.
 
-    ``key`` must name everything the page depends on besides the lists' data: who asks
-    (contact, agent, token) and the full URL. ``scopes`` are the scopes known up front;
-    the view adds those it finds while rendering with ``depends_on``. The entry and the
-    known scopes' versions come back in one round trip.
+    Call it only after the request was authenticated and its permission checked, with
+    the row that authentication loaded (``request.auth``, ``request.user``, the portal's
+    contact): the entry is kept per principal and absolute URL (filters, cursor, host),
+    so it is only ever replayed to the one who was allowed to see it. ``scopes`` are
+    the scopes the page shows; the entry and their versions come back in one round trip.
 
     ``stale_seconds``: while another process renders the page anew, answer with the
     outdated copy if it is at most this old, instead of waiting for the render. For lists
@@ -180,53 +183,59 @@ def cached_page(
     """
     if not enabled() or request.method != "GET" or len(get_messages(request)):
         return render()
-    digest = hashlib.sha256(f"{get_language()}\n{key}".encode()).hexdigest()
+    if redis_guard.is_down():  # a page from the database, at once
+        return render()
+    if principal.pk is None or not getattr(principal, "is_authenticated", True):
+        return render()  # nobody authenticated: nothing to key a page on
+    digest = _digest(principal, request.build_absolute_uri())
     page_key = f"lists:page:{_FORMAT}:{digest}"
     try:
+        redis_guard.flush_pending()  # versions moved on while Redis was away come first
         found = cache.get_many([page_key, *(_version_key(s) for s in scopes)])
         known = _versions(scopes, found)
         stored = found.get(page_key)
         if _usable(stored) and _current(stored["deps"], known):
             return _replay(request, stored)
-    except Exception:  # noqa: BLE001 - no cache: the view answers as it would without one
-        log.warning("ticket list cache unavailable", exc_info=True)
+    except Exception as exc:  # noqa: BLE001 - no cache: the view answers as without one
+        redis_guard.mark_down(exc)
         return render()
     # One render per page and change: a request finding the page being rendered by
     # another process waits for that (a few ms) instead of rendering it a second time.
     lock = f"lists:rendering:{digest}"
-    try:
-        rendering_elsewhere = not cache.add(lock, 1, timeout=_RENDER_LOCK_SECONDS)
-    except Exception:  # noqa: BLE001
-        rendering_elsewhere = False
+    rendering_elsewhere = not redis_guard.cache_call(
+        cache.add, lock, 1, timeout=_RENDER_LOCK_SECONDS, default=True
+    )
     if rendering_elsewhere:
         if _usable(stored) and time.time() - stored["rendered_at"] <= stale_seconds:
             return _replay(request, stored)
         if (waited := _wait_for(page_key, lock, scopes)) is not None:
             return _replay(request, waited)
-    setattr(request, _DEPS, dict(known))
     try:
         response = render()
     finally:
         if not rendering_elsewhere:
-            cache.delete(lock)
-    deps = getattr(request, _DEPS, None)
+            redis_guard.cache_call(cache.delete, lock)
     if hasattr(response, "render") and not getattr(response, "is_rendered", True):
         response.render()
     # The CSRF cookie a view may set is set again on every replay (get_token); any other
     # cookie is about this one request, and so is a page that sets one.
     cookies = set(response.cookies) - {settings.CSRF_COOKIE_NAME}
-    if deps is not None and response.status_code == 200 and not response.streaming and not cookies:
+    if response.status_code == 200 and not response.streaming and not cookies:
         frozen = {
-            "deps": deps,  # read before the rows: a commit meanwhile outdates them
+            "deps": known,  # read before the rows: a commit meanwhile outdates them
             "rendered_at": time.time(),
             "content": _CSRF_VALUE.sub(rb"\1" + _CSRF_PLACEHOLDER + rb"\2", response.content),
             "headers": [(k, response[k]) for k in _KEPT_HEADERS if response.has_header(k)],
         }
-        try:
-            cache.set(page_key, frozen, settings.SUPPORTDESK_LIST_CACHE_SECONDS)
-        except Exception:  # noqa: BLE001
-            log.warning("could not cache a ticket list", exc_info=True)
+        # The page was rendered: it is answered whether or not it can be kept.
+        redis_guard.cache_call(cache.set, page_key, frozen, settings.SUPPORTDESK_LIST_CACHE_SECONDS)
     return response
+
+
+def _digest(principal: Model, url: str) -> str:
+    """Name the entry of ``principal``'s page at ``url`` in the current language."""
+    key = f"{get_language()}\n{principal._meta.label_lower}:{principal.pk}\n{url}"
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def _wait_for(page_key: str, lock: str, scopes: Collection[str]) -> dict[str, Any] | None:
@@ -242,8 +251,8 @@ def _wait_for(page_key: str, lock: str, scopes: Collection[str]) -> dict[str, An
                 return stored
             if lock not in found:
                 return None
-    except Exception:  # noqa: BLE001
-        log.warning("ticket list cache unavailable", exc_info=True)
+    except Exception as exc:  # noqa: BLE001
+        redis_guard.mark_down(exc)
     return None
 
 
@@ -269,52 +278,3 @@ def _replay(request: HttpRequest, stored: dict[str, Any]) -> HttpResponse:
     for name, value in stored["headers"]:
         response[name] = value
     return response
-
-
-def watch_directory(*models: type) -> None:
-    """Move ``DIRECTORY`` on whenever a row of these models is saved or deleted."""
-    from django.db.models.signals import post_delete, post_save
-
-    for model in models:
-        uid = f"lists-{model._meta.label}"
-        post_save.connect(_directory_changed, sender=model, dispatch_uid=uid)
-        post_delete.connect(_directory_changed, sender=model, dispatch_uid=f"{uid}-deleted")
-
-
-def watch_relations(*through_models: type) -> None:
-    """Move ``DIRECTORY`` on when these many-to-many relations change (an agent's groups
-    and permissions decide what the admin's pages show them)."""
-    from django.db.models.signals import m2m_changed
-
-    for through in through_models:
-        uid = f"lists-{through._meta.label}"
-        m2m_changed.connect(_relation_changed, sender=through, dispatch_uid=uid)
-
-
-def watch_tickets(model: type) -> None:
-    """Move a saved or deleted ticket's account and contact scopes on."""
-    from django.db.models.signals import post_delete, post_save
-
-    post_save.connect(_ticket_saved, sender=model, dispatch_uid="lists-ticket")
-    post_delete.connect(_ticket_deleted, sender=model, dispatch_uid="lists-ticket-deleted")
-
-
-def _directory_changed(**_: Any) -> None:
-    lists_changed([DIRECTORY])
-
-
-def _relation_changed(action: str, **_: Any) -> None:
-    if action.startswith("post_"):  # not its pre_ twin too: one change, one bump
-        lists_changed([DIRECTORY])
-
-
-def _ticket_saved(instance: Any, created: bool, update_fields: Any = None, **_: Any) -> None:
-    tickets_changed([instance])
-    # The scopes it left are unknown here: a save that may have moved it re-renders all.
-    moved = update_fields is None or {"account", "contact"} & set(update_fields)
-    if moved and not created:
-        lists_changed([DIRECTORY])
-
-
-def _ticket_deleted(instance: Any, **_: Any) -> None:
-    tickets_changed([instance])

@@ -1,0 +1,222 @@
+"""Send stored mails: claim one, send it, record the outcome; re-queue what waits.
+
+A mail is claimed by one conditional UPDATE (``pending`` → ``sending`` with a token and
+a lease), so a task delivered twice, or two workers given the same id, send it once.
+The lease outlives the task's time limit: a claim older than it belongs to a worker
+that died, and ``mails_requeue`` hands the mail back. (A worker killed between the mail
+server's "250 OK" and our commit leaves a mail that is sent again: SMTP cannot be
+part of our transaction. The Message-ID stays the same, so mail clients show one.)
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .delivery_errors import DeliveryError, classify
+from .models import MailStatus, OutgoingMail
+from .services import mails_dispatch
+
+logger = logging.getLogger(__name__)
+ERASED = "(erased after sending: it held a sign-in link)"
+
+
+def mails_send(mail_ids: Sequence[int]) -> Counter[str]:
+    """Send the due mails among ``mail_ids`` through one connection; return how many
+    ended in each status (``retry`` for those queued again with backoff)."""
+    outcome: Counter[str] = Counter()
+    retries: dict[int, list[int]] = defaultdict(list)
+    connection = None
+    down: DeliveryError | None = None  # the server could not be reached: skip the rest
+    try:
+        for mail_id in sorted(set(mail_ids)):
+            mail = _claim(mail_id)
+            if mail is None:
+                outcome["skipped"] += 1  # sent, failed, not due, or another worker has it
+                continue
+            if mail.expires_at is not None and timezone.now() >= mail.expires_at:
+                _finish(mail, MailStatus.FAILED, error="expired before it could be sent")
+                outcome[MailStatus.FAILED] += 1
+                continue
+            if down is not None:  # each would wait for the same timeout: retry them later
+                outcome[_failed(mail, down, retries)] += 1
+                continue
+            try:
+                if connection is None:
+                    connection = get_connection()
+                    connection.open()
+                _deliver(mail, connection)
+            except SoftTimeLimitExceeded:
+                _failed(mail, DeliveryError(True, "the send task ran out of time"), retries)
+                raise
+            except Exception as exc:  # classified: temporary ones retry, the rest fail
+                error = classify(exc)
+                logger.warning("outgoing mail %s not sent: %s", mail.pk, error.reason)
+                outcome[_failed(mail, error, retries)] += 1
+                if error.transient and connection is not None:
+                    connection = _drop(connection)  # a fresh connection for the next mail
+                if error.transient and _unreachable(exc):
+                    down = DeliveryError(
+                        True, f"not tried, the server was unreachable: {error.reason}"
+                    )
+            else:
+                outcome[MailStatus.SENT] += 1
+    finally:
+        if connection is not None:
+            _drop(connection)
+        for delay, ids in retries.items():
+            mails_dispatch(ids, countdown=delay)
+    return outcome
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Return whether ``exc`` says the mail server (or ESP) could not be reached at all,
+    rather than that it refused this one mail."""
+    if isinstance(exc, smtplib.SMTPServerDisconnected | smtplib.SMTPConnectError):
+        return True
+    return isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException)
+
+
+def _claim(mail_id: int) -> OutgoingMail | None:
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    claimed = OutgoingMail.objects.filter(
+        pk=mail_id, status=MailStatus.PENDING, next_attempt_at__lte=now + timedelta(seconds=1)
+    ).update(
+        status=MailStatus.SENDING,
+        claim=token,
+        claimed_until=now + timedelta(seconds=settings.SUPPORTDESK_OUTBOX_LEASE_SECONDS),
+        attempts=F("attempts") + 1,
+        last_attempt_at=now,
+    )
+    if not claimed:
+        return None
+    return OutgoingMail.objects.prefetch_related("attachments").get(pk=mail_id)
+
+
+def _deliver(mail: OutgoingMail, connection) -> None:
+    message = email_message(mail, connection)
+    if message.send() != 1:
+        raise ConnectionError("the mail backend accepted nothing")
+    status = getattr(message, "anymail_status", None)
+    _finish(mail, MailStatus.SENT, provider_id=str(getattr(status, "message_id", "") or ""))
+
+
+def email_message(mail: OutgoingMail, connection=None) -> EmailMultiAlternatives:
+    """Return the Django mail for a stored row (the same bytes on every attempt)."""
+    message = EmailMultiAlternatives(
+        subject=mail.subject,
+        body=mail.body_text,
+        from_email=mail.from_email,
+        to=list(mail.to),
+        cc=list(mail.cc),
+        reply_to=list(mail.reply_to),
+        headers={**mail.headers, "Message-ID": f"<{mail.message_id}>"},
+        connection=connection,
+    )
+    if mail.body_html:
+        message.attach_alternative(mail.body_html, "text/html")
+    for item in mail.attachments.all():
+        message.attach(item.filename, bytes(item.content), item.content_type)
+    return message
+
+
+def _failed(mail: OutgoingMail, error: DeliveryError, retries: dict[int, list[int]]) -> str:
+    """Record a failed attempt: a temporary one waits and is queued again, unless the mail
+    is older than SUPPORTDESK_OUTBOX_GIVE_UP_HOURS; a final one ends ``failed``."""
+    now = timezone.now()
+    if not error.transient:
+        _finish(mail, MailStatus.FAILED, error=error.reason)
+        return MailStatus.FAILED
+    give_up = timedelta(hours=settings.SUPPORTDESK_OUTBOX_GIVE_UP_HOURS)
+    if now - mail.created_at >= give_up:
+        hours = settings.SUPPORTDESK_OUTBOX_GIVE_UP_HOURS
+        reason = f"gave up after {mail.attempts} attempts in {hours} h; last: {error.reason}"
+        _finish(mail, MailStatus.FAILED, error=reason)
+        return MailStatus.FAILED
+    delay = retry_delay(mail.attempts)
+    _finish(
+        mail,
+        MailStatus.PENDING,
+        error=f"attempt {mail.attempts}: {error.reason} (next in {delay} s)",
+        next_attempt_at=now + timedelta(seconds=delay),
+    )
+    retries[delay].append(mail.pk)
+    return "retry"
+
+
+def retry_delay(attempts: int) -> int:
+    """Return the seconds to wait after ``attempts`` failed tries: doubling, capped."""
+    base = settings.SUPPORTDESK_OUTBOX_RETRY_BASE_SECONDS
+    return int(min(base * 2 ** max(attempts - 1, 0), settings.SUPPORTDESK_OUTBOX_RETRY_MAX_SECONDS))
+
+
+def _finish(
+    mail: OutgoingMail,
+    status: str,
+    *,
+    error: str = "",
+    provider_id: str = "",
+    next_attempt_at: datetime | None = None,
+) -> None:
+    """Write the outcome, only if this worker still holds the claim."""
+    fields: dict[str, object] = {"status": status, "error": error, "claim": ""}
+    fields["claimed_until"] = None
+    if status == MailStatus.SENT:
+        fields |= {"sent_at": timezone.now(), "provider_message_id": provider_id[:255]}
+        if mail.sensitive:
+            fields |= {"body_text": ERASED, "body_html": ""}
+    if next_attempt_at is not None:
+        fields["next_attempt_at"] = next_attempt_at
+    OutgoingMail.objects.filter(pk=mail.pk, claim=mail.claim).update(**fields)
+
+
+def _drop(connection) -> None:
+    try:
+        connection.close()
+    except Exception:  # the mails went out (or will be retried); a failing QUIT changes nothing
+        logger.debug("closing the mail connection failed", exc_info=True)
+
+
+def mails_requeue(*, grace_seconds: int | None = None, chunk: int = 500) -> int:
+    """Queue again every mail that waits past its time; return how many.
+
+    Covers a send task lost with the broker, a worker that died mid-send (its claim's
+    lease ran out), and retries whose delayed task went missing. All of them, in chunks:
+    no cap leaves a backlog for the next run.
+    """
+    grace = (
+        settings.SUPPORTDESK_OUTBOX_REQUEUE_AFTER_SECONDS
+        if grace_seconds is None
+        else grace_seconds
+    )
+    now = timezone.now()
+    stale = OutgoingMail.objects.filter(status=MailStatus.SENDING, claimed_until__lt=now)
+    dead = list(stale.values_list("pk", flat=True))
+    stale.filter(pk__in=dead).update(
+        status=MailStatus.PENDING,
+        claim="",
+        claimed_until=None,
+        next_attempt_at=now,
+        error="the worker sending it stopped; sending again",
+    )
+    due = OutgoingMail.objects.filter(
+        Q(next_attempt_at__lte=now - timedelta(seconds=grace)) | Q(pk__in=dead),
+        status=MailStatus.PENDING,
+    ).order_by("pk")
+    total, last = 0, 0
+    while ids := list(due.filter(pk__gt=last).values_list("pk", flat=True)[:chunk]):
+        mails_dispatch(ids)
+        total += len(ids)
+        last = ids[-1]
+    return total

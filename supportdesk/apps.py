@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class SupportdeskConfig(AppConfig):
+    """The project itself: checks that run in every process once the apps are loaded."""
+
+    name = "supportdesk"
+    verbose_name = "SupportDesk"
+
+    def ready(self) -> None:
+        from django.conf import settings
+
+        from .webhooks import check_production
+
+        if settings.PRODUCTION:  # web, worker, beat and manage.py alike refuse to start
+            check_production(settings.SUPPORTDESK_INBOUND_ESPS)

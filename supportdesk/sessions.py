@@ -1,0 +1,48 @@
+"""Sessions read from Redis and written through to the database, that outlive Redis.
+
+Django's ``cached_db`` engine reads a session from the cache and falls back to the
+database, but some of its cache calls are unguarded: with Redis stopped a signed-in page
+is a 500, and with Redis frozen it hangs. Here every cache call goes through
+``redis_guard.cache_call``: while Redis is down, sessions are read from and written to
+the database alone (which always has them: every save writes it first).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
+from django.contrib.sessions.backends.db import SessionStore as DBStore
+
+from .redis_guard import cache_call
+
+
+class SessionStore(CachedDBStore):
+    def load(self) -> dict[str, Any]:
+        data = cache_call(self._cache.get, self.cache_key)
+        if data is None:
+            stored = self._get_session_from_db()
+            if not stored:
+                return {}
+            data = self.decode(stored.session_data)
+            age = self.get_expiry_age(expiry=stored.expire_date)
+            cache_call(self._cache.set, self.cache_key, data, age)
+        return data
+
+    def exists(self, session_key: str) -> bool:
+        if session_key and cache_call(self._cache.has_key, self.cache_key_prefix + session_key):
+            return True
+        return DBStore.exists(self, session_key)
+
+    def save(self, must_create: bool = False) -> None:
+        DBStore.save(self, must_create)
+        cache_call(self._cache.set, self.cache_key, self._session, self.get_expiry_age())
+
+    def delete(self, session_key: str | None = None) -> None:
+        DBStore.delete(self, session_key)
+        if session_key is None:
+            if self.session_key is None:
+                return
+            session_key = self.session_key
+        # Retried once Redis is back: a thawed Redis must not keep a signed-out session.
+        cache_call(self._cache.delete, self.cache_key_prefix + session_key, retry=True)

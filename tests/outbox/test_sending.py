@@ -1,0 +1,179 @@
+"""The outbox sends stored mails to a real SMTP server: temporary refusals wait and are
+retried, final ones end ``failed`` with the reason, and a mail is sent once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from outbox.models import MailKind, MailStatus, OutgoingMail
+from outbox.sending import mails_requeue, mails_send, retry_delay
+from outbox.services import AUTO_GENERATED, FileOut, MailOut, mail_queue, mail_send_again
+
+pytestmark = pytest.mark.django_db
+
+
+def queue(to: str = "carol@example.org", **extra) -> OutgoingMail:
+    fields = {
+        "kind": MailKind.SUBMISSION,
+        "to": [to],
+        "subject": "We received your request",
+        "body_text": "Your ticket number is SD-100001.",
+        "headers": AUTO_GENERATED,
+    } | extra
+    return mail_queue(MailOut(**fields))
+
+
+def reload(mail: OutgoingMail) -> OutgoingMail:
+    return OutgoingMail.objects.get(pk=mail.pk)
+
+
+def test_a_stored_mail_reaches_the_server_with_its_headers_and_files(smtp_settings, mail_server):
+    mail_server.start()
+    mail = queue(attachments=[FileOut("invoice.pdf", b"%PDF-1.4 x", "application/pdf")])
+    assert mails_send([mail.pk])["sent"] == 1
+    (received,) = mail_server.received
+    assert received["Message-ID"] == f"<{mail.message_id}>"
+    assert received["Auto-Submitted"] == "auto-generated"
+    assert received["To"] == "carol@example.org"
+    files = [part.get_filename() for part in received.walk() if part.get_filename()]
+    assert files == ["invoice.pdf"]
+    mail = reload(mail)
+    assert mail.status == MailStatus.SENT and mail.sent_at and mail.attempts == 1
+
+
+def test_a_temporary_refusal_waits_with_backoff_then_sends(smtp_settings, mail_server):
+    mail_server.start()
+    mail_server.tempfail = True
+    mail = queue()
+    assert mails_send([mail.pk])["retry"] == 1
+    mail = reload(mail)
+    assert mail.status == MailStatus.PENDING and mail.attempts == 1
+    assert "451" in mail.error
+    assert mail.next_attempt_at >= timezone.now() + timedelta(seconds=retry_delay(1) - 5)
+    assert mails_send([mail.pk])["skipped"] == 1  # not due yet: nothing is tried
+    mail_server.tempfail = False
+    with time_machine.travel(mail.next_attempt_at + timedelta(seconds=1)):
+        assert mails_send([mail.pk])["sent"] == 1
+    assert reload(mail).status == MailStatus.SENT and reload(mail).attempts == 2
+    assert len(mail_server.received) == 1
+
+
+def test_a_server_that_is_down_is_a_temporary_failure(smtp_settings, mail_server):
+    first, second = queue(), queue()  # the server is not started: the port refuses
+    assert mails_send([first.pk, second.pk])["retry"] == 2
+    first, second = reload(first), reload(second)
+    assert first.status == second.status == MailStatus.PENDING
+    assert "ConnectionRefusedError" in first.error
+    # The rest of the batch waits for the next attempt instead of each timing out.
+    assert "not tried, the server was unreachable" in second.error
+
+
+def test_the_backoff_doubles_up_to_its_cap(settings):
+    settings.SUPPORTDESK_OUTBOX_RETRY_BASE_SECONDS = 30
+    settings.SUPPORTDESK_OUTBOX_RETRY_MAX_SECONDS = 3600
+    assert [retry_delay(n) for n in (1, 2, 3, 4, 8, 20)] == [30, 60, 120, 240, 3600, 3600]
+
+
+def test_a_rejected_recipient_fails_with_the_reason_and_others_still_go(smtp_settings, mail_server):
+    mail_server.start()
+    mail_server.rejected = {"gone@example.org"}
+    bad = queue(to="gone@example.org")
+    good = queue(to="carol@example.org")
+    outcome = mails_send([bad.pk, good.pk])
+    assert outcome == {"failed": 1, "sent": 1}
+    bad = reload(bad)
+    assert bad.status == MailStatus.FAILED
+    assert "550" in bad.error and "No such user" in bad.error
+    assert reload(good).status == MailStatus.SENT
+    assert [m["To"] for m in mail_server.received] == ["carol@example.org"]
+    # A failed mail is final: no later run tries it again on its own.
+    assert mails_requeue(grace_seconds=0) == 0
+    assert mails_send([bad.pk])["skipped"] == 1
+
+
+def test_a_mail_sent_twice_goes_out_once(smtp_settings, mail_server):
+    mail_server.start()
+    mail = queue()
+    mails_send([mail.pk])
+    mails_send([mail.pk, mail.pk])
+    assert len(mail_server.received) == 1
+
+
+def test_a_mail_claimed_by_another_worker_is_left_to_it(smtp_settings, mail_server):
+    mail_server.start()
+    mail = queue()
+    OutgoingMail.objects.filter(pk=mail.pk).update(
+        status=MailStatus.SENDING,
+        claim="other",
+        claimed_until=timezone.now() + timedelta(minutes=10),
+    )
+    assert mails_send([mail.pk])["skipped"] == 1
+    assert mail_server.received == []
+
+
+def test_a_dead_workers_claim_is_handed_back_by_the_requeue(smtp_settings, mail_server):
+    mail_server.start()
+    mail = queue()
+    OutgoingMail.objects.filter(pk=mail.pk).update(
+        status=MailStatus.SENDING,
+        claim="dead",
+        claimed_until=timezone.now() - timedelta(seconds=1),
+    )
+    assert mails_requeue() == 1
+    assert reload(mail).status == MailStatus.PENDING
+    assert mails_send([mail.pk])["sent"] == 1
+
+
+def test_requeue_takes_every_waiting_mail_in_chunks(smtp_settings):
+    mails = [queue(to=f"c{n}@example.org") for n in range(7)]
+    assert mails_requeue(grace_seconds=0, chunk=3) == 7
+    assert {reload(m).status for m in mails} == {MailStatus.PENDING}
+
+
+def test_a_mail_too_old_to_retry_ends_failed(smtp_settings, mail_server, settings):
+    settings.SUPPORTDESK_OUTBOX_GIVE_UP_HOURS = 1
+    mail = queue()
+    OutgoingMail.objects.filter(pk=mail.pk).update(created_at=timezone.now() - timedelta(hours=2))
+    assert mails_send([mail.pk])["failed"] == 1
+    mail = reload(mail)
+    assert mail.status == MailStatus.FAILED and mail.error.startswith("gave up after 1 attempts")
+    # An agent sends it again: a fresh start, and this time the server is up.
+    mail_server.start()
+    assert mail_send_again(mail=mail)
+    assert mails_send([mail.pk])["sent"] == 1
+
+
+def test_a_sign_in_link_is_not_sent_after_it_expired_and_erased_once_sent(
+    smtp_settings, mail_server
+):
+    mail_server.start()
+    late = queue(
+        kind=MailKind.MAGIC_LINK,
+        sensitive=True,
+        body_text="https://desk/portal/sign-in/secret/",
+        expires_at=timezone.now() - timedelta(seconds=1),
+    )
+    fresh = queue(
+        kind=MailKind.MAGIC_LINK,
+        sensitive=True,
+        body_text="https://desk/portal/sign-in/secret/",
+        expires_at=timezone.now() + timedelta(minutes=15),
+    )
+    assert mails_send([late.pk, fresh.pk]) == {"failed": 1, "sent": 1}
+    assert reload(late).error == "expired before it could be sent"
+    assert "secret" in mail_server.received[0].get_payload()
+    assert "secret" not in reload(fresh).body_text
+
+
+def test_nothing_is_sent_when_the_change_is_rolled_back(smtp_settings, mail_server):
+    from django.db import transaction
+
+    mail_server.start()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        queue()
+        raise RuntimeError("the change that caused the mail failed")
+    assert not OutgoingMail.objects.exists()
