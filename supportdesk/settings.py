@@ -309,6 +309,11 @@ SUPPORTDESK_REQUEUE_AFTER_SECONDS = env_int("SUPPORTDESK_REQUEUE_AFTER_SECONDS",
 SUPPORTDESK_INBOUND_BATCH = env_int("SUPPORTDESK_INBOUND_BATCH", 50)
 # Region used to read phone numbers written without a country code (ISO 3166 alpha-2).
 SUPPORTDESK_PHONE_REGION = env_str("SUPPORTDESK_PHONE_REGION", "NL")
+# Where agents open the desk, for links in mails written outside a request (notification
+# copies); empty: the mails name the ticket and its path only.
+SUPPORTDESK_BASE_URL = env_str(
+    "SUPPORTDESK_BASE_URL", "" if PRODUCTION else "http://127.0.0.1:8000"
+).rstrip("/")
 
 LOGGING = {
     "version": 1,

@@ -15,7 +15,7 @@ from tickets.models import Channel, Department, Severity
 from tickets.tagging import clean_tag_names
 
 from . import queues
-from .models import AgentProfile, NotificationKind, SavedView
+from .models import MAILED_KINDS, AgentProfile, NotificationKind, SavedView
 
 _ZONES = sorted(available_timezones())
 
@@ -115,32 +115,38 @@ class ProfileForm(forms.ModelForm):
     time_zone = forms.ChoiceField(label=_("Time zone"), choices=[(z, z) for z in _ZONES])
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
     notify = forms.MultipleChoiceField(
-        label=_("Notify me about"),
+        label=_("Show in the workspace"),
         required=False,
         choices=NotificationKind.choices,
         widget=forms.CheckboxSelectMultiple,
     )
+    email = forms.MultipleChoiceField(
+        label=_("Also send me by email"),
+        required=False,
+        choices=[(k, label) for k, label in NotificationKind.choices if k in MAILED_KINDS],
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "SLA alerts are mailed to the ticket's assignee and the department's list by the "
+            "SLA checks themselves."
+        ),
+    )
 
     class Meta:
         model = AgentProfile
-        fields = [
-            "time_zone",
-            "language",
-            "signature",
-            "email_notifications",
-            "sound",
-            "browser_notifications",
-        ]
+        fields = ["time_zone", "language", "signature", "sound", "browser_notifications"]
         widgets = {"signature": forms.Textarea(attrs={"rows": 4})}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         muted = set(self.instance.muted_kinds or [])
         self.fields["notify"].initial = [k for k in NotificationKind.values if k not in muted]
+        self.fields["email"].initial = list(self.instance.email_kinds or [])
 
     def save(self, commit: bool = True) -> AgentProfile:
         wanted = set(self.cleaned_data.get("notify") or [])
         self.instance.muted_kinds = [k for k in NotificationKind.values if k not in wanted]
+        mailed = set(self.cleaned_data.get("email") or [])
+        self.instance.email_kinds = [k for k in NotificationKind.values if k in mailed]
         return super().save(commit)
 
 

@@ -25,6 +25,11 @@ NO_DUE = datetime(9999, 12, 31, tzinfo=UTC)
 UNSOLVED = Q(unsolved=True)
 
 
+def default_email_kinds() -> list[str]:
+    """What a new agent gets by email besides the workspace: their own tickets' news."""
+    return ["assigned", "customer_reply", "mention"]
+
+
 class AgentProfile(models.Model):
     """An agent's own settings: zone, language, signature and notification choices."""
 
@@ -38,9 +43,10 @@ class AgentProfile(models.Model):
         _("language"), max_length=8, choices=settings.LANGUAGES, default="en"
     )
     signature = models.TextField(_("signature"), blank=True)
-    # Kinds of notification (workspace.notify.KINDS) this agent does not want.
+    # Kinds of notification (NotificationKind) this agent does not want in the workspace,
+    # and those also sent to them by email (workspace.notify.MAILED_KINDS at most).
     muted_kinds = models.JSONField(default=list, blank=True)
-    email_notifications = models.BooleanField(_("also by email"), default=True)
+    email_kinds = models.JSONField(default=default_email_kinds, blank=True)
     sound = models.BooleanField(_("sound"), default=True)
     browser_notifications = models.BooleanField(_("browser notifications"), default=True)
 
@@ -210,6 +216,16 @@ class NotificationKind(models.TextChoices):
     CHAT_WAITING = "chat_waiting", _("New chat waiting")
 
 
+# The kinds the workspace also mails (as each agent chooses); SLA alerts are mailed by the
+# SLA checks to the assignee and the department's list (sla.scan), not twice.
+MAILED_KINDS = (
+    NotificationKind.ASSIGNED,
+    NotificationKind.CUSTOMER_REPLY,
+    NotificationKind.MENTION,
+    NotificationKind.CHAT_WAITING,
+)
+
+
 class Notification(models.Model):
     """Something an agent should know about, shown in the workspace (and mailed)."""
 
@@ -225,6 +241,9 @@ class Notification(models.Model):
     source = models.CharField(max_length=100)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
+    # False for a kind the agent muted in the workspace (kept, read, so a mail copy is
+    # still sent once per source).
+    in_workspace = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["-id"]

@@ -48,8 +48,8 @@ def test_a_workspace_request_reads_the_agent_once(desk):
     with CaptureQueriesContext(connection) as captured:
         assert desk.get("/desk/counts/").status_code == 200
     sql = [q["sql"] for q in captured.captured_queries]
-    users = [s for s in sql if s.startswith("SELECT * FROM \"auth_user\"")]
-    profiles = [s for s in sql if "FROM \"workspace_agentprofile\"" in s]
+    users = [s for s in sql if s.startswith('SELECT * FROM "auth_user"')]
+    profiles = [s for s in sql if 'FROM "workspace_agentprofile"' in s]
     permissions = [s for s in sql if '"auth_permission"' in s]
     assert (len(users), len(profiles), len(permissions)) == (1, 1, 1)
 

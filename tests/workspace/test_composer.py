@@ -78,7 +78,13 @@ def test_assignment_and_customer_reply_notify_the_assignee(
         ticket=ticket,
         message=MessageIn(channel=Channel.EMAIL, body_text="hello?", author_contact=anna),
     )
-    assert not Notification.objects.filter(recipient=desk_agent).exists()
+    # Kept (a mail copy may still be wanted) but not shown, and already read.
+    muted = Notification.objects.get(recipient=desk_agent)
+    assert (muted.kind, muted.in_workspace, muted.read_at is not None) == (
+        "customer_reply",
+        False,
+        True,
+    )
 
 
 def test_notification_poll_reports_new_ones(desk, departments, anna, desk_agent, other_agent):

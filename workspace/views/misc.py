@@ -40,7 +40,7 @@ def settings_view(request: HttpRequest) -> HttpResponse:
 @agent_required
 def notifications(request: HttpRequest) -> HttpResponse:
     items = list(
-        Notification.objects.filter(recipient=request.user)
+        Notification.objects.filter(recipient=request.user, in_workspace=True)
         .select_related("ticket")
         .order_by("-id")[:100]
     )
