@@ -21,3 +21,8 @@ class TicketEventRef(NamedTuple):
 
 
 ticket_events = Signal()
+
+# Sent by ``manage.py seed_demo`` inside its transaction, with ``contacts`` (by email
+# address), ``agent`` (the demo login, or None) and ``password_for`` (a username's demo
+# password): other apps add their demo data and return lines for the banner.
+demo_seeded = Signal()

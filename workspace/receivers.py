@@ -16,7 +16,7 @@ from django.dispatch import receiver
 
 from duplicates.models import DuplicateFlag
 from sla.signals import deadlines_changed
-from tickets.signals import TicketEventRef, ticket_events
+from tickets.signals import TicketEventRef, demo_seeded, ticket_events
 
 from . import notify
 from .rows import rows_refresh
@@ -58,3 +58,13 @@ def rows_on_flag_saved(sender: Any, instance: DuplicateFlag, **kwargs: Any) -> N
             log.exception("could not refresh the workspace row of ticket %s", ticket_id)
 
     transaction.on_commit(refresh)
+
+
+@receiver(demo_seeded, dispatch_uid="workspace.demo_data")
+def demo_data(sender: Any, **kwargs: Any) -> list[str]:
+    """``seed_demo``: add the workspace's demo agents, tickets, macros and KB articles."""
+    from . import demo
+
+    return demo.seed(
+        contacts=kwargs["contacts"], agent=kwargs["agent"], password_for=kwargs["password_for"]
+    )

@@ -31,6 +31,7 @@ from tickets.models import (
     Tier,
 )
 from tickets.services import MessageIn
+from tickets.signals import demo_seeded
 
 ACCOUNTS = [
     # name, reseller id, tier, contacts: (name, role, verified, email, phone)
@@ -94,6 +95,9 @@ class Command(BaseCommand):
             contacts = self._accounts_and_contacts()
             agent = self._agent()
             self._tickets(contacts, agent)
+            more = demo_seeded.send(
+                Command, contacts=contacts, agent=agent, password_for=demo_password
+            )
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         if not settings.PRODUCTION:
             port = os.environ.get("PORT", "8000")
@@ -106,6 +110,8 @@ class Command(BaseCommand):
                 f"Knowledge base:     {base}/kb/\n"
                 f"Admin (configuration): {base}/admin/?config=1"
             )
+        for line in (line for _receiver, lines in more for line in lines or []):
+            self.stdout.write(line)
 
     def _accounts_and_contacts(self) -> dict[str, Contact]:
         contacts: dict[str, Contact] = {}
