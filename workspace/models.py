@@ -135,6 +135,12 @@ class TicketRow(models.Model):
                 name="ws_row_duplicate_due",
                 condition=UNSOLVED & Q(possible_duplicate=True),
             ),
+            # Solved tickets are in no built-in view but a saved view may ask for them.
+            models.Index(
+                fields=["due_sort", "ticket"],
+                name="ws_row_solved_due",
+                condition=Q(status="solved"),
+            ),
             # What the minute beat looks at: rows whose at-risk moment is still ahead.
             models.Index(
                 fields=["sla_risk_at"],
