@@ -4,15 +4,22 @@
 number of queries: one read of the tickets, one of their SLA clocks, one upsert. It is
 idempotent, so receivers call it for whatever a commit touched, and
 ``manage.py workspace_rows`` rebuilds everything (after a restore, or to check).
+
+A desk upgraded to the workspace has tickets and no rows. ``rows_after_migrate`` builds a
+small desk's rows inside ``migrate``; a bigger one's are left to the worker
+(``workspace.rows_backfill``, resumable batches) or to ``manage.py workspace_rows
+--missing``, so ``migrate`` stays quick whatever the desk holds.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
 
 from duplicates.models import DuplicateFlag, FlagStatus
@@ -47,6 +54,58 @@ def rows_rebuild_all(batch: int = CHUNK) -> int:
             return done
         done += _refresh_chunk(ids)
         last = ids[-1]
+
+
+def rows_missing_fill(
+    after: int = 0, batch: int = CHUNK, seconds: float | None = None
+) -> tuple[int, int | None]:
+    """Build the rows of tickets that have none, in id order after ``after``, batch by
+    batch, stopping once ``seconds`` have passed. Return how many were written and the id
+    to resume after (None once no ticket lacks a row)."""
+    began, written = time.monotonic(), 0
+    while True:
+        ids = list(
+            Ticket.objects.filter(pk__gt=after, desk_row__isnull=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch]
+        )
+        if not ids:
+            return written, None
+        written += _refresh_chunk(ids)
+        after = ids[-1]
+        if seconds is not None and time.monotonic() - began >= seconds:
+            return written, after
+
+
+def rows_after_migrate() -> str | None:
+    """Give a desk that has tickets but no rows (just upgraded to the workspace) its rows
+    without holding ``migrate`` up; return what the operator should know, if anything.
+
+    Up to ``WORKSPACE_ROWS_INLINE`` tickets are built here (a second or so); beyond that
+    the rows are queued for the worker, because one read and one upsert per thousand
+    tickets is minutes on a desk of a million.
+    """
+    if TicketRow._meta.db_table not in connection.introspection.table_names():
+        return None  # migrated back to before the workspace
+    if TicketRow.objects.exists() or not Ticket.objects.exists():
+        return None
+    limit = getattr(settings, "WORKSPACE_ROWS_INLINE", 5000)
+    if len(Ticket.objects.values_list("pk", flat=True)[: limit + 1]) <= limit:
+        written, _ = rows_missing_fill()
+        return f"Workspace: list rows built for {written} tickets."
+    from .tasks import rows_backfill_task
+
+    try:
+        rows_backfill_task.delay(0)
+    except Exception as exc:  # the broker is down: the command does the same work
+        return (
+            f"Workspace: the tickets have no list rows yet and the worker could not be asked "
+            f"({type(exc).__name__}: {exc}); run `manage.py workspace_rows --missing`."
+        )
+    return (
+        "Workspace: the tickets have no list rows yet; the worker builds them in batches "
+        "(task workspace.rows_backfill), or run `manage.py workspace_rows --missing` now."
+    )
 
 
 def _refresh_chunk(ids: list[int]) -> int:
