@@ -16,26 +16,42 @@ import hashlib
 import json
 import logging
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from tickets.errors import TicketError
 from tickets.events import announcements_batched
+from tickets.lengths import fit
 from tickets.models import Channel
 
 from .errors import InboundIgnored, InboundRejected
 from .models import InboundRecord, InboundStatus
 from .processors import batch_processor_for, processor_for
+from .transient import is_transient
 
 logger = logging.getLogger(__name__)
 DONE = frozenset({InboundStatus.PROCESSED, InboundStatus.IGNORED})
-# What processing writes on a record, besides its status and error.
-_FINISH_FIELDS = ["attempts", "last_attempt_at", "processed_at", "message"]
+RETRY_PREFIX = "Will be tried again: "
+REQUEUE_CHUNK = 5000  # ids read per query when queueing a backlog again
+# What processing writes on a record (its attempt is counted before, on its own).
+_OUTCOME_FIELDS = ["status", "error", "processed_at", "message"]
+
+
+class InboundTransient(Exception):  # noqa: N818 - an outcome the task retries, not a bug
+    """Processing met a transient error (see ``transient.py``); the records named stay
+    ``received`` for the task's retry (or the re-queue sweep)."""
+
+    def __init__(self, record_ids: Sequence[int]) -> None:
+        super().__init__(f"transient error on inbound record(s) {list(record_ids)[:10]}")
+        self.record_ids = list(record_ids)
 
 
 def inbound_store(
@@ -64,14 +80,20 @@ def inbound_store(
                 channel=channel,
                 sha256=digest,
                 defaults={
-                    "source": source[:100],
+                    "source": fit(InboundRecord, "source", _text(source)),
                     "raw": raw,
                     "payload": payload,
-                    "external_id": (external_id or None) and external_id[:998],
+                    # NUL: PostgreSQL text refuses it (a header can carry one).
+                    "external_id": _text(external_id or "")
+                    and fit(InboundRecord, "external_id", _text(external_id or ""))
+                    or None,
                 },
             )
     except IntegrityError:  # the same arrival stored concurrently by another process
-        record, created = InboundRecord.objects.get(channel=channel, sha256=digest), False
+        found = InboundRecord.objects.filter(channel=channel, sha256=digest).first()
+        if found is None:  # not a race: a constraint refused the row
+            raise
+        record, created = found, False
     if created and enqueue:
         enqueue_processing(record.pk)
     return record, created
@@ -113,7 +135,10 @@ def inbound_store_many(
             for raw, digest in zip(raws, digests, strict=True):
                 if digest not in stored and digest not in new:
                     new[digest] = InboundRecord(
-                        channel=channel, sha256=digest, source=source[:100], raw=raw
+                        channel=channel,
+                        sha256=digest,
+                        source=fit(InboundRecord, "source", source),
+                        raw=raw,
                     )
             InboundRecord.objects.bulk_create(list(new.values()))
             if enqueue and new:
@@ -134,8 +159,7 @@ def inbound_store_many(
 
 def enqueue_processing_many(record_ids: Sequence[int]) -> None:
     """Queue the records in batches once the current transaction commits."""
-    size = max(1, settings.SUPPORTDESK_INBOUND_BATCH)
-    chunks = [list(record_ids[i : i + size]) for i in range(0, len(record_ids), size)]
+    chunks = _chunks(record_ids)
     transaction.on_commit(lambda: _send_many(chunks))
 
 
@@ -152,31 +176,98 @@ def _send_many(chunks: list[list[int]]) -> None:
 def inbound_process_many(record_ids: Sequence[int]) -> list[InboundRecord]:
     """Process several stored records together; safe to run any number of times.
 
-    One transaction, one lock query and the channel's batch processor (bulk lookups and
-    inserts). The ticket events of the whole batch are announced as one list. If the
-    batch raises anything, it is rolled back and every record is processed on its own.
+    Records on their first attempt go through one transaction, one lock query and the
+    channel's batch processor (bulk lookups and inserts); if that batch raises anything
+    it is rolled back and its records are processed one by one. Records whose earlier
+    attempt never finished (the worker died) are suspects: each is processed alone, least
+    tried first, so a mail that kills the worker holds back no other. The ticket events of
+    the whole call are announced as one list. Raise InboundTransient, naming the records
+    left waiting, when some hit a transient error; the others are done by then.
     """
     ids = sorted(set(record_ids))
-    if len(ids) <= 1:
-        return [inbound_process(record_id) for record_id in ids]
+    with _retry_if_transient(ids):
+        peek = InboundRecord.objects.filter(pk__in=ids, status=InboundStatus.RECEIVED)
+        waiting = dict(peek.values_list("pk", "attempts"))
+    fresh = [pk for pk in ids if waiting.get(pk) == 0]
+    batched = fresh if len(fresh) > 1 else []
+    singles = sorted(set(waiting) - set(batched), key=lambda pk: (waiting[pk], pk))
+    left: list[int] = []
+    cause: BaseException | None = None
+    with announcements_batched():
+        # (id, whether its attempt still has to be counted)
+        todo = [(pk, False) for pk in _process_fresh_batch(batched)] if batched else []
+        todo += [(pk, True) for pk in singles]
+        for position, (pk, count) in enumerate(todo):
+            try:
+                inbound_process(pk) if count else _process_alone(pk)
+            except InboundTransient as exc:
+                left.append(pk)
+                cause = cause or exc.__cause__
+                if isinstance(exc.__cause__, SoftTimeLimitExceeded):  # no time for the rest
+                    left += [other for other, _ in todo[position + 1 :]]
+                    break
+    if left:
+        raise InboundTransient(left) from cause
+    return list(InboundRecord.objects.filter(pk__in=ids).order_by("pk"))
+
+
+def _process_fresh_batch(ids: list[int]) -> list[int]:
+    """Count an attempt on each record and process them as one batch; return the ids to
+    process one by one instead (all of them when the batch raised)."""
+    with _retry_if_transient(ids):
+        started = _start_attempts(ids)
     try:
-        with announcements_batched(), transaction.atomic():
+        with transaction.atomic():
             records = list(
-                InboundRecord.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+                InboundRecord.objects.select_for_update().filter(pk__in=started).order_by("pk")
             )
-            _process_batch([r for r in records if r.status not in DONE])
+            _process_batch([r for r in records if r.status == InboundStatus.RECEIVED])
     except Exception:  # incl. DatabaseError: one at a time, each fails (or retries) alone
         logger.warning("a batch of %d records falls back to one by one", len(ids), exc_info=True)
-        return [inbound_process(record_id) for record_id in ids]
-    return records
+        return started
+    return []
+
+
+def _start_attempts(ids: Sequence[int]) -> list[int]:
+    """Count one more attempt on each waiting record, in a transaction of its own, before
+    any processing (an attempt that kills the worker is rolled back, its count is not).
+    A record whose attempts are used up ends ``failed`` here. Return the ids to process."""
+    limit = settings.SUPPORTDESK_INBOUND_MAX_ATTEMPTS
+    with transaction.atomic():
+        rows = {
+            pk: (attempts, error)
+            for pk, attempts, error in InboundRecord.objects.select_for_update()
+            .filter(pk__in=ids, status=InboundStatus.RECEIVED)
+            .order_by("pk")
+            .values_list("pk", "attempts", "error")
+        }
+        go = [pk for pk, (attempts, _) in rows.items() if attempts < limit]
+        if go:
+            InboundRecord.objects.filter(pk__in=go).update(
+                attempts=F("attempts") + 1, last_attempt_at=timezone.now()
+            )
+        for pk, (attempts, error) in rows.items():
+            if attempts >= limit:
+                InboundRecord.objects.filter(pk=pk).update(
+                    status=InboundStatus.FAILED, error=_gave_up(limit, error)
+                )
+    return go
+
+
+def _gave_up(limit: int, error: str) -> str:
+    if error.startswith(RETRY_PREFIX):  # the last attempt met a transient error
+        detail = error.removeprefix(RETRY_PREFIX)
+        return f"Gave up after {limit} attempts; the last one ended with: {detail}"
+    return (
+        f"Processing was started {limit} times and never finished: the worker crashed or "
+        "was stopped each time (see the worker's log). Process it again once the cause "
+        "is fixed."
+    )
 
 
 def _process_batch(records: list[InboundRecord]) -> None:
-    now = timezone.now()
     by_channel: dict[str, list[InboundRecord]] = {}
     for record in records:
-        record.attempts += 1
-        record.last_attempt_at = now
         by_channel.setdefault(record.channel, []).append(record)
     for channel, group in by_channel.items():
         batch = batch_processor_for(channel)
@@ -195,7 +286,7 @@ def _save_outcomes(records: list[InboundRecord]) -> None:
     if not records:
         return
     meta = InboundRecord._meta
-    fields = [meta.get_field(name) for name in ["status", "error", *_FINISH_FIELDS]]
+    fields = [meta.get_field(name) for name in _OUTCOME_FIELDS]
     assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
     table, pk = connection.ops.quote_name(meta.db_table), connection.ops.quote_name(meta.pk.column)
     sql = f"UPDATE {table} SET {assignments} WHERE {pk} = %s"  # noqa: S608 - names from _meta
@@ -233,29 +324,67 @@ def _apply(record: InboundRecord, outcome: Any) -> None:
         record.message = outcome
         status, error = InboundStatus.PROCESSED, ""
     record.status = status
-    record.error = error
+    record.error = _text(error)
     record.processed_at = timezone.now() if status in DONE else None
 
 
 def inbound_process(record_id: int) -> InboundRecord:
-    """Turn a stored record into a timeline message; safe to run any number of times."""
-    with transaction.atomic():
-        record = InboundRecord.objects.select_for_update().get(pk=record_id)
-        if record.status in DONE:
+    """Turn a stored record into a timeline message; safe to run any number of times.
+
+    Only a ``received`` record is processed. Its attempt is counted first, in its own
+    transaction; after ``SUPPORTDESK_INBOUND_MAX_ATTEMPTS`` it ends ``failed`` instead. A
+    transient error (see ``transient.py``) raises InboundTransient and leaves the record
+    waiting for the task's retry; any other error ends it ``failed`` with the reason.
+    """
+    with _retry_if_transient([record_id]):
+        _start_attempts([record_id])
+    return _process_alone(record_id)
+
+
+@contextmanager
+def _retry_if_transient(record_ids: Sequence[int]) -> Iterator[None]:
+    """Turn a transient error of the block into InboundTransient for ``record_ids``."""
+    try:
+        yield
+    except InboundTransient:
+        raise
+    except Exception as exc:
+        if is_transient(exc):
+            raise InboundTransient(record_ids) from exc
+        raise
+
+
+def _process_alone(record_id: int) -> InboundRecord:
+    try:
+        with transaction.atomic():
+            record = InboundRecord.objects.select_for_update().get(pk=record_id)
+            if record.status != InboundStatus.RECEIVED:
+                return record  # done meanwhile, or out of attempts
+            _apply(record, _outcome_of(processor_for(record.channel), record))
+            record.save(update_fields=_OUTCOME_FIELDS)
             return record
-        record.attempts += 1
-        record.last_attempt_at = timezone.now()
-        try:
-            outcome = _outcome_of(processor_for(record.channel), record)
-        except DatabaseError:
-            raise  # transient (lock, connection): the task retries the whole attempt
-        except Exception as exc:  # a bug or a message we did not foresee: keep it, say why
-            logger.exception("inbound record %s failed", record_id)
-            detail = "".join(traceback.format_exception_only(exc)).strip()
-            outcome = InboundRejected(f"Unexpected error: {detail}")
-        _apply(record, outcome)
-        record.save(update_fields=["status", "error", *_FINISH_FIELDS])
-        return record
+    except Exception as exc:  # the whole attempt is rolled back: nothing half-written
+        detail = _text("".join(traceback.format_exception_only(exc)).strip())
+        if is_transient(exc):
+            logger.warning("inbound record %s: transient error: %s", record_id, detail)
+            _settle(record_id, InboundStatus.RECEIVED, f"{RETRY_PREFIX}{detail}")
+            raise InboundTransient([record_id]) from exc
+        logger.exception("inbound record %s failed", record_id)
+        return _settle(record_id, InboundStatus.FAILED, f"Unexpected error: {detail}")
+
+
+def _settle(record_id: int, status: str, error: str) -> InboundRecord:
+    """Write a still-waiting record's status and error after its attempt was rolled back
+    (best effort when the database is what failed); return the record as stored."""
+    try:
+        InboundRecord.objects.filter(pk=record_id, status=InboundStatus.RECEIVED).update(
+            status=status, error=error
+        )
+        return InboundRecord.objects.get(pk=record_id)
+    except Exception as exc:
+        if status == InboundStatus.FAILED and not is_transient(exc):
+            raise
+        raise InboundTransient([record_id]) from exc
 
 
 def inbound_retry(record: InboundRecord) -> InboundRecord:
@@ -266,28 +395,46 @@ def inbound_retry(record: InboundRecord) -> InboundRecord:
             return locked
         locked.status = InboundStatus.RECEIVED
         locked.error = ""
-        locked.save(update_fields=["status", "error"])
+        locked.attempts = 0  # an agent asked for it: a fresh budget of attempts
+        locked.save(update_fields=["status", "error", "attempts"])
         enqueue_processing(locked.pk)
     return locked
 
 
-def inbound_requeue_stale(*, older_than: timedelta | None = None, limit: int = 500) -> int:
-    """Queue again records still waiting after ``older_than``; return how many.
+def inbound_requeue_stale(*, older_than: timedelta | None = None) -> int:
+    """Queue again every record still waiting after ``older_than``; return how many.
 
-    Covers a message queued when the broker was down or a worker that died mid-task:
-    processing is idempotent, so a second delivery is harmless.
+    Covers queue entries that were lost (a broker outage or restart, a worker that died
+    holding its task) and records queued while the broker was down. No cap: the whole
+    backlog is queued, in tasks of ``SUPPORTDESK_INBOUND_BATCH``, read in chunks. An
+    entry that was not lost is processed once anyway: the duplicate finds it done.
     """
-    age = older_than or timedelta(seconds=settings.SUPPORTDESK_REQUEUE_AFTER_SECONDS)
-    ids = list(
-        InboundRecord.objects.filter(
-            status=InboundStatus.RECEIVED, received_at__lt=timezone.now() - age
+    age = older_than if older_than is not None else _requeue_after()
+    cutoff = timezone.now() - age
+    waiting = InboundRecord.objects.filter(status=InboundStatus.RECEIVED, received_at__lte=cutoff)
+    total, after = 0, 0
+    while True:
+        ids = list(
+            waiting.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:REQUEUE_CHUNK]
         )
-        .order_by("received_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    if ids:
-        enqueue_processing_many(ids)
-    return len(ids)
+        if not ids:
+            return total
+        _send_many(_chunks(ids))  # now, not on commit: nothing here is written
+        total, after = total + len(ids), ids[-1]
+
+
+def _requeue_after() -> timedelta:
+    return timedelta(seconds=settings.SUPPORTDESK_REQUEUE_AFTER_SECONDS)
+
+
+def _chunks(ids: Sequence[int]) -> list[list[int]]:
+    size = max(1, settings.SUPPORTDESK_INBOUND_BATCH)
+    return [list(ids[i : i + size]) for i in range(0, len(ids), size)]
+
+
+def _text(value: str) -> str:
+    """Return ``value`` without NUL characters, which PostgreSQL text refuses."""
+    return value.replace("\x00", "")
 
 
 def _digest(raw: bytes | None, payload: dict[str, Any] | None) -> str:

@@ -1,14 +1,22 @@
 """Celery tasks of the channels: thin wrappers that take ids and call the services."""
 
+from datetime import timedelta
+
 from celery import shared_task
-from django.db import DatabaseError
 
-from .inbound import inbound_process, inbound_process_many, inbound_requeue_stale
+from .inbound import (
+    InboundTransient,
+    inbound_process,
+    inbound_process_many,
+    inbound_requeue_stale,
+)
 
-# Processing is idempotent: acknowledged late, retried with backoff on database errors.
+# Processing is idempotent: acknowledged late, retried with backoff on transient errors
+# only (a lost connection, a deadlock: see transient.py); any other error has already
+# ended its record `failed`, and a retry would fail the same way.
 PROCESSING = {
     "acks_late": True,
-    "autoretry_for": (DatabaseError,),
+    "autoretry_for": (InboundTransient,),
     "retry_backoff": True,
     "retry_backoff_max": 300,
     "max_retries": 8,
@@ -34,10 +42,18 @@ def process_inbound_records(record_ids: list[int]) -> dict[str, int]:
     return counts
 
 
-@shared_task(name="channels_app.requeue_stale_inbound", soft_time_limit=60, time_limit=90)
-def requeue_stale_inbound() -> int:
-    """Re-queue records left waiting (broker outage, lost worker); return how many."""
-    return inbound_requeue_stale()
+@shared_task(
+    name="channels_app.requeue_stale_inbound",
+    soft_time_limit=120,
+    time_limit=150,
+    expires=60,  # a run that waited this long is superseded by the next one
+)
+def requeue_stale_inbound(older_than_seconds: int | None = None) -> int:
+    """Re-queue records left waiting (lost queue entries: broker outage or restart, a
+    worker that died); return how many. Beat runs it every SUPPORTDESK_REQUEUE_EVERY_SECONDS,
+    a worker when it connects to the broker (with 0: everything still waiting)."""
+    age = None if older_than_seconds is None else timedelta(seconds=older_than_seconds)
+    return inbound_requeue_stale(older_than=age)
 
 
 @shared_task(name="channels_app.poll_imap_mailbox", soft_time_limit=240, time_limit=300)

@@ -2,7 +2,8 @@
 
 It reads only rows whose `next_check_at` has come (a partial index holds live tickets
 with something pending), so its cost follows the tickets near a deadline, not the
-tickets ever handled.
+tickets ever handled. A row computed before the ticket's latest event (its recompute is
+still queued) is recomputed before anything is raised from it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from tickets.errors import TicketError
 from tickets.services import ticket_department_set
 
 from .models import TARGET_LABELS, AlertKind, DepartmentCalendar, SlaAlert, TicketSla
+from .services import stale_ticket_ids, tickets_sla_recompute
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +40,16 @@ def scan_deadlines(*, now: datetime | None = None, batch_size: int | None = None
     now = now or timezone.now()
     batch_size = batch_size or getattr(settings, "SLA_SCAN_BATCH_SIZE", 1000)
     result = ScanResult()
-    rows = list(
-        TicketSla.objects.filter(next_check_at__lte=now)
-        .select_related("ticket__assignee", "ticket__department", "policy__escalate_to", "calendar")
-        .order_by("next_check_at")[:batch_size]
+    due = TicketSla.objects.filter(next_check_at__lte=now).select_related(
+        "ticket__assignee", "ticket__department", "policy__escalate_to", "calendar"
     )
+    rows = list(due.order_by("next_check_at")[:batch_size])
+    # Act only on deadlines computed from each ticket's latest event: a reply whose
+    # recompute still waits in the queue must not be a breach. Recompute those first.
+    if stale := stale_ticket_ids(rows):
+        tickets_sla_recompute(stale, now=now)
+        fresh = {row.pk: row for row in due.filter(pk__in=stale)}  # still due after it
+        rows = [fresh[row.pk] for row in rows if row.pk not in stale or row.pk in fresh]
     notify_lists = _department_lists({row.ticket.department_id for row in rows})
     for row in rows:
         result.checked += 1

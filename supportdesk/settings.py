@@ -88,10 +88,12 @@ MIDDLEWARE = [
     "supportdesk.middleware.RefuseUnusableCharacters",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "portal.i18n.PortalLocaleMiddleware",  # the customer's language and zone in the portal
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # answers a locked-out sign-in with 429
     "supportdesk.middleware.PlainErrorsForCustomers",  # no debug page for customers
@@ -112,6 +114,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "portal.lines.line_context",
             ],
         },
     },
@@ -174,8 +177,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"  # the same in every thread, with or without a request (list cache keys)
 # The agents' workspace speaks these (each agent picks one in the workspace settings).
+# Customers are answered in English, Dutch, Spanish and Russian (tickets.models.Language:
+# the portal, the knowledge base and auto-replies; portal.i18n picks theirs).
 LANGUAGES = [("en", "English"), ("ru", "Русский")]
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
@@ -221,6 +226,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
+    # filesystem:// is kombu's folder transport writing each message whole before a worker
+    # can take it (fs_broker.py); by its URL scheme, so another broker URL still works.
+    from kombu.transport import TRANSPORT_ALIASES
+
+    TRANSPORT_ALIASES["filesystem"] = "supportdesk.fs_broker:Transport"
 _queues = celery_queue_settings(env_str("SUPPORTDESK_CELERY_QUEUE", "supportdesk"))
 CELERY_TASK_DEFAULT_QUEUE = _queues["task_default_queue"]
 CELERY_TASK_QUEUES = _queues["task_queues"]  # main, then follow-ups (see supportdesk/queues.py)
@@ -237,7 +247,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-inbound": {
         "task": "channels_app.requeue_stale_inbound",
-        "schedule": env_int("SUPPORTDESK_REQUEUE_EVERY_SECONDS", 300),
+        "schedule": env_int("SUPPORTDESK_REQUEUE_EVERY_SECONDS", 30),
     },
 }
 
@@ -302,11 +312,16 @@ SUPPORTDESK_INBOUND_ESPS = inbound_esps_setting(
 
 # --- SupportDesk ------------------------------------------------------------------------
 SUPPORTDESK_TICKET_PREFIX = env_str("SUPPORTDESK_TICKET_PREFIX", "SD")
-# Raw inbound records still `received` after this long are re-enqueued by beat.
-SUPPORTDESK_REQUEUE_AFTER_SECONDS = env_int("SUPPORTDESK_REQUEUE_AFTER_SECONDS", 120)
+# Raw inbound records still `received` after this long are re-enqueued by beat (which
+# looks every SUPPORTDESK_REQUEUE_EVERY_SECONDS, 30): a lost queue entry is noticed within
+# a minute. A worker re-enqueues all of them whenever it connects to the broker.
+SUPPORTDESK_REQUEUE_AFTER_SECONDS = env_int("SUPPORTDESK_REQUEUE_AFTER_SECONDS", 30)
 # Records per worker task when many arrive together (imports, mailbox polls, re-queues):
 # one transaction and bulk lookups per batch instead of a task and ~20 queries per mail.
 SUPPORTDESK_INBOUND_BATCH = env_int("SUPPORTDESK_INBOUND_BATCH", 50)
+# Processing attempts a record gets (each counted before it starts, so one that crashes
+# the worker counts too); then it ends `failed` and waits for an agent's "Process again".
+SUPPORTDESK_INBOUND_MAX_ATTEMPTS = env_int("SUPPORTDESK_INBOUND_MAX_ATTEMPTS", 5)
 # Region used to read phone numbers written without a country code (ISO 3166 alpha-2).
 SUPPORTDESK_PHONE_REGION = env_str("SUPPORTDESK_PHONE_REGION", "NL")
 # Where agents open the desk, for links in mails written outside a request (notification
@@ -388,6 +403,12 @@ SUPPORTDESK_ATTACHMENT_BLOCKED_EXTENSIONS = env_list(
     ),
 )  # fmt: skip
 SUPPORTDESK_EMAIL_MAX_ATTACHMENT_BYTES = SUPPORTDESK_ATTACHMENT_MAX_BYTES
+# Largest mail taken whole on the ESP webhook URLs (by default room for the largest
+# attachment in base64 and its text); a larger one is stored without the attachments
+# that do not fit, and answered 200 so the ESP does not retry it.
+SUPPORTDESK_WEBHOOK_MAX_BYTES = env_int(
+    "SUPPORTDESK_WEBHOOK_MAX_BYTES", SUPPORTDESK_ATTACHMENT_MAX_BYTES * 4 // 3 + 2**21
+)
 
 # --- Email channel (issue 3) ------------------------------------------------------------
 # The reseller ID customers quote in a subject or body (first group = the ID).
@@ -458,6 +479,17 @@ DUPLICATES_THRESHOLD = float(env_str("DUPLICATES_THRESHOLD", "0.5"))
 # into the earlier ticket automatically when enabled, and the customer is told its number.
 DUPLICATES_AUTO_MERGE_EXACT = env_bool("DUPLICATES_AUTO_MERGE_EXACT", True)
 DUPLICATES_EXACT_MINUTES = env_int("DUPLICATES_EXACT_MINUTES", 30)
+# Other accounts' tickets naming the same domain, URL, address or error code are looked
+# up this far back (a duplicate names the same object; an outage, the same code).
+DUPLICATES_GLOBAL_WINDOW_HOURS = env_int("DUPLICATES_GLOBAL_WINDOW_HOURS", 72)
+# Propose a problem ticket when this many accounts report the same error code or service
+# within DUPLICATES_PROBLEM_WINDOW_HOURS.
+DUPLICATES_PROBLEM_ACCOUNTS = env_int("DUPLICATES_PROBLEM_ACCOUNTS", 5)
+DUPLICATES_PROBLEM_WINDOW_HOURS = env_int("DUPLICATES_PROBLEM_WINDOW_HOURS", 6)
+# Names of our own services customers name when they fail ("mail3,ns2,YooKassa").
+DUPLICATES_SERVICES = tuple(
+    name.strip() for name in env_str("DUPLICATES_SERVICES", "").split(",") if name.strip()
+)
 
 # --- Outbox: every outgoing mail is stored, then sent by a worker (issue 11) -------------
 # Mails per send task (one mail-server connection each).

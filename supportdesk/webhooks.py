@@ -68,8 +68,15 @@ def inbound_urlpatterns(esps: list[str]) -> list[Any]:
     each checking the basic-auth secret first."""
     from anymail.urls import urlpatterns
 
+    from channels_app.email.webhooks import inbound_view  # large mail, raw kept as posted
+
     return [
-        URLPattern(p.pattern, _auth_first(p.callback), p.default_args, p.name)
+        URLPattern(
+            p.pattern,
+            _auth_first(inbound_view(p.callback, _esp_of(p))),
+            p.default_args,
+            p.name,
+        )
         for p in urlpatterns
         if _is_inbound(p) and _esp_of(p) in esps
     ]

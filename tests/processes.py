@@ -113,9 +113,17 @@ def wait_until(
     raise AssertionError(f"timed out after {timeout}s waiting for {what}{detail}")
 
 
-def start_worker(**extra_env: str) -> Process:
-    """Start a Celery worker on this session's queue and wait until it is ready;
-    ``extra_env`` adds environment variables (e.g. the mail server it sends to)."""
+def start_worker(*, pool: str = "solo", include: tuple[str, ...] = (), **env: str) -> Process:
+    """Start a Celery worker on this session's queue and wait until it is ready.
+
+    ``pool="prefork"`` runs one child process, as production does (with more children):
+    a child that dies is replaced and its task re-delivered. ``include`` names extra
+    modules the worker imports (fault hooks); ``env`` adds environment variables (e.g.
+    the mail server it sends to).
+    """
+    options = ["--pool", pool] + (["--concurrency", "1"] if pool == "prefork" else [])
+    for module in include:
+        options += ["--include", module]
     worker = Process(
         [
             sys.executable,
@@ -124,15 +132,14 @@ def start_worker(**extra_env: str) -> Process:
             "-A",
             "supportdesk",
             "worker",
-            "--pool",
-            "solo",
+            *options,
             "--loglevel",
             "INFO",  # consumes the session's queues (CELERY_TASK_QUEUES), main one first
             "--without-heartbeat",
             "--without-mingle",
             "--without-gossip",
         ],
-        service_env(**extra_env),
+        service_env(**env),
     )
     worker.wait_for_output(" ready.", timeout=120)
     return worker

@@ -216,7 +216,7 @@ def _tickets(c: dict[str, Contact], agents: dict[str, Any]) -> None:
     if breached := _open(
         "ws-demo-breached@northwind.example",
         subject="Mail to pieter@northwind.example bounces: mailbox full",
-        department=dept["customer-support"],
+        department=dept["reseller-support"],
         contact=pieter,
         body="Hi, since this morning every mail to me bounces with 'mailbox full'. "
         "Reseller 200417.\n\nPieter",
@@ -229,7 +229,7 @@ def _tickets(c: dict[str, Contact], agents: dict[str, Any]) -> None:
     if at_risk := _open(
         "ws-demo-renewal@pinecone.example",
         subject="Renewal of 40 domains failed at the registry",
-        department=dept["technical-support"],
+        department=dept["reseller-support"],
         contact=marta,
         severity=2,
         body="Our bulk renewal of 40 .com domains failed with 'registry timeout'. They "
@@ -239,12 +239,14 @@ def _tickets(c: dict[str, Contact], agents: dict[str, Any]) -> None:
         services.message_add(
             ticket=at_risk,
             actor=dmitri,
+            # A note, not an answer: the first response is what is at risk (the reseller
+            # line's policy has no resolution target).
             message=MessageIn(
-                channel=Channel.EMAIL,
-                direction=Direction.OUTBOUND,
+                channel=Channel.NOTE,
+                direction=Direction.INTERNAL,
                 author_user=dmitri,
-                external_id="ws-demo-renewal-answer@supportdesk",
-                body_text="Hello Marta, we are retrying the renewals with the registry.",
+                external_id="ws-demo-renewal-note@supportdesk",
+                body_text="Asked the registry why the bulk renewal timed out.",
             ),
         )
         _just_at_risk(at_risk)
@@ -252,7 +254,7 @@ def _tickets(c: dict[str, Contact], agents: dict[str, Any]) -> None:
     if again := _open(
         "ws-demo-duplicate@northwind.example",
         subject="Transfer of northwind-shop.nl still pending",
-        department=dept["technical-support"],
+        department=dept["reseller-support"],
         contact=anna,
         channel=Channel.PORTAL,
         body="Hello, reseller ID 200417. The transfer of northwind-shop.nl is still "
@@ -263,7 +265,7 @@ def _tickets(c: dict[str, Contact], agents: dict[str, Any]) -> None:
     _open(
         "ws-demo-verify@mail.example",
         subject="Please change the owner e-mail of northwind-shop.nl",
-        department=dept["customer-support"],
+        department=dept["reseller-support"],
         contact=None,
         needs_verification=True,
         body="I am the new IT manager of Northwind Domains. Please set the owner e-mail of "
@@ -289,7 +291,7 @@ def _tickets(c: dict[str, Contact], agents: dict[str, Any]) -> None:
     if call := _open(
         "ws-demo-call-1",
         subject="Called: wants a bigger hosting plan",
-        department=dept["customer-support"],
+        department=dept["reseller-support"],
         contact=marta,
         channel=Channel.PHONE,
         actor=sam,

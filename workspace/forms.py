@@ -11,7 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils.translation import gettext_lazy as _
 
 from tickets.errors import InvalidInput
-from tickets.models import Channel, Department, Severity
+from tickets.models import Channel, Department, Severity, SupportLine
 from tickets.tagging import clean_tag_names
 
 from . import queues
@@ -44,6 +44,9 @@ class SavedViewForm(forms.Form):
     departments = forms.ModelMultipleChoiceField(
         label=_("Departments"), required=False, queryset=Department.objects.filter(is_active=True)
     )
+    lines = forms.ModelMultipleChoiceField(
+        label=_("Support lines"), required=False, queryset=SupportLine.objects.all()
+    )
     channels = forms.MultipleChoiceField(
         label=_("Channels"), required=False, choices=Channel.choices
     )
@@ -72,6 +75,7 @@ class SavedViewForm(forms.Form):
                 "statuses": list(f.statuses),
                 "assignee": f.assignee if f.assignee in ("me", "none") else "",
                 "departments": list(f.departments),
+                "lines": list(f.lines),
                 "channels": list(f.channels),
                 "severities": list(f.severities),
                 "tags": " ".join(f.tags),
@@ -91,6 +95,7 @@ class SavedViewForm(forms.Form):
             statuses=tuple(data["statuses"]),
             assignee=data["assignee"],
             departments=tuple(d.pk for d in data["departments"]),
+            lines=tuple(line.pk for line in data["lines"]),
             channels=tuple(data["channels"]),
             severities=tuple(data["severities"]),
             tags=tuple(data["tags"]),
@@ -239,6 +244,12 @@ class NewTicketForm(forms.Form):
     )
     department = forms.ModelChoiceField(
         label=_("Department"), queryset=Department.objects.filter(is_active=True)
+    )
+    line = forms.ModelChoiceField(
+        label=_("Support line"),
+        queryset=SupportLine.objects.all(),
+        required=False,
+        empty_label=_("the department's line"),
     )
     severity = forms.TypedChoiceField(
         label=_("Severity"), choices=Severity.choices, coerce=int, initial=Severity.S3

@@ -27,9 +27,17 @@ def sla_panel(ticket: Ticket, now: datetime) -> dict[str, Any] | None:
         return None
     statuses: list[TargetStatus] = target_statuses(sla, now)
     explanation = sla.explanation or {}
+    match = explanation.get("match") or {}
     return {
         "targets": [s for s in statuses if s.state != "none"],
+        # Which policy applies and why (sla.explain): the line, the policy's criteria the
+        # ticket met, the other policies that matched and why they lost, or a warning.
+        "line": explanation.get("line") or (str(ticket.line) if ticket.line_id else ""),
         "policy": explanation.get("policy"),
+        "why": match.get("why", ""),
+        "also_matched": match.get("also_matched") or [],
+        "warning": explanation.get("warning", ""),
+        "summaries": [s.summary for s in statuses if s.summary],
         "calendar": explanation.get("calendar"),
         "zone": explanation.get("time_zone"),
         "escalations": explanation.get("escalations") or [],

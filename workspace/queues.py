@@ -19,7 +19,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
-from tickets.models import Channel, Department, Severity, Status, Ticket
+from tickets.models import Channel, Department, Severity, Status, SupportLine, Ticket
 
 from . import view_sql
 from .models import SavedView, TicketRow
@@ -118,6 +118,13 @@ DEPARTMENTS_SQL = (
     f'SELECT "id", "slug", "name" FROM "{Department._meta.db_table}" '  # noqa: S608
     'WHERE "is_active" ORDER BY "name", "id"'
 )
+# The sidebar's department and line views, one statement for both.
+GROUPS_SQL = (
+    f'SELECT \'department\', "id", "slug", "name" FROM "{Department._meta.db_table}" '  # noqa: S608
+    'WHERE "is_active" UNION ALL '
+    f'SELECT \'line\', "id", "slug", "name" FROM "{SupportLine._meta.db_table}" '
+    "ORDER BY 1, 4, 2"
+)
 SAVED_VIEWS_SQL = (
     'SELECT "id", "name", "owner_id", "filters", "columns" '  # noqa: S608
     f'FROM "{SavedView._meta.db_table}" WHERE "owner_id" = %s OR "shared" '
@@ -132,16 +139,34 @@ def active_departments() -> list[tuple[int, str, str]]:
         return list(cursor.fetchall())
 
 
-def agent_views(
-    user: AbstractBaseUser, departments: list[tuple[int, str, str]] | None = None
-) -> list[View]:
-    """Return every view the agent's sidebar lists: built-in, per department and line,
-    then the agent's own and the shared saved views (``departments``: the caller's
-    ``active_departments()``, if it read them already)."""
+class Groups(NamedTuple):
+    """The active departments and the support lines, (id, slug, name) each, by name."""
+
+    departments: list[tuple[int, str, str]]
+    lines: list[tuple[int, str, str]]
+
+
+def view_groups() -> Groups:
+    """Return what the per-department and per-line views are made of (one query)."""
+    groups = Groups([], [])
+    with connection.cursor() as cursor:
+        cursor.execute(GROUPS_SQL)
+        for kind, pk, slug, name in cursor.fetchall():
+            (groups.lines if kind == "line" else groups.departments).append((pk, slug, name))
+    return groups
+
+
+def agent_views(user: AbstractBaseUser, groups: Groups | None = None) -> list[View]:
+    """Return every view the agent's sidebar lists: built-in, per department and per
+    support line, then the agent's own and the shared saved views (``groups``: the
+    caller's ``view_groups()``, if it read them already)."""
     views = builtin_views()
-    for pk, slug, name in active_departments() if departments is None else departments:
+    groups = view_groups() if groups is None else groups
+    for pk, slug, name in groups.departments:
         views.append(View(f"dept-{slug}", name, ViewFilters(departments=(pk,)), group="department"))
-    views += line_views()
+    for pk, slug, name in groups.lines:
+        label = _("Line: %(name)s") % {"name": name}
+        views.append(View(f"line-{slug}", label, ViewFilters(lines=(pk,)), group="line"))
     with connection.cursor() as cursor:
         cursor.execute(SAVED_VIEWS_SQL, [user.pk])
         for pk, name, owner_id, filters, columns in cursor.fetchall():
@@ -152,20 +177,6 @@ def agent_views(
 def _json(value: Any) -> Any:
     # JSON columns come back as text from a plain cursor (Django decodes them itself).
     return json.loads(value) if isinstance(value, str | bytes) else value
-
-
-def line_views() -> list[View]:
-    """One view per support line, once tickets have lines (the ``lines`` app)."""
-    try:
-        from django.apps import apps
-
-        line_model = apps.get_model("lines", "SupportLine")
-    except LookupError:
-        return []
-    return [
-        View(f"line-{line.pk}", str(line), ViewFilters(lines=(line.pk,)), group="line")
-        for line in line_model.objects.all()
-    ]
 
 
 def saved_view(

@@ -29,6 +29,7 @@ from tickets.models import (
     ContactPhone,
     Department,
     Message,
+    SupportLine,
     Tag,
     Ticket,
     TicketEvent,
@@ -61,6 +62,7 @@ def ticket_by_number(number: int) -> Ticket | None:
     ticket = found[0]
     # Assigning the related objects fills the caches the templates read.
     ticket.department = _one(Department, ticket.department_id)
+    ticket.line = _one(SupportLine, ticket.line_id)
     ticket.contact = _one(Contact, ticket.contact_id)
     ticket.account = _one(Account, ticket.account_id)
     ticket.assignee = _one(get_user_model(), ticket.assignee_id)

@@ -124,7 +124,7 @@ def _refresh_chunk(ids: list[int]) -> int:
             "needs_verification",
             "updated_at",
             "created_at",
-            *(["line_id"] if _has_line() else []),
+            "line_id",
         )
     )
     clocks = _clocks({t["id"] for t in tickets})
@@ -144,10 +144,6 @@ def _refresh_chunk(ids: list[int]) -> int:
                 rows, update_conflicts=True, unique_fields=["ticket"], update_fields=ROW_FIELDS
             )
     return len(rows)
-
-
-def _has_line() -> bool:
-    return any(f.attname == "line_id" for f in Ticket._meta.concrete_fields)
 
 
 def _clocks(ids: set[int]) -> dict[int, tuple[datetime | None, datetime | None]]:
@@ -189,7 +185,7 @@ def _row(
         assignee_id=ticket["assignee_id"],
         account_id=ticket["account_id"],
         contact_id=ticket["contact_id"],
-        line_id=ticket.get("line_id"),
+        line_id=ticket["line_id"],
         origin_channel=ticket["origin_channel"],
         needs_verification=ticket["needs_verification"],
         # A waiting ticket's clocks are paused, a solved one's stopped: no countdown.

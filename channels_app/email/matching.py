@@ -28,9 +28,9 @@ class TicketMatch:
 def find_ticket(parsed: ParsedEmail, sender_email: str) -> TicketMatch:
     """Return the ticket this mail continues, if any.
 
-    A subject token joins the ticket only if the sender belongs to it: anyone can type a
-    ticket number, so a stranger's mail is quarantined instead (a new ticket linked to
-    it). Message-IDs are not guessable, so a header match needs no such check.
+    A subject token or a reply header joins the ticket only if the sender belongs to it:
+    anyone can type a ticket number, and a Message-ID leaks with every forwarded or
+    quoted mail, so a stranger's mail is quarantined instead (a new ticket linked to it).
     """
     return find_tickets([(parsed, sender_email, None)])[0]
 
@@ -56,10 +56,10 @@ def find_tickets(
             quarantined = ticket
         # ordered: In-Reply-To first, then References newest first
         found = next((by_message_id[i] for i in ids if i in by_message_id), None)
-        if found is not None:
+        if found is not None and sender_belongs_to(found, email, contacts):
             matches.append(TicketMatch(found, "headers"))
         else:
-            matches.append(TicketMatch(quarantined_from=quarantined))
+            matches.append(TicketMatch(quarantined_from=quarantined or found))
     return matches
 
 

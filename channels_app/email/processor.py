@@ -13,14 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 
-from outbox.models import MailKind
+from outbox.models import OutgoingMail
 from tickets.errors import TicketClosed, TicketError
-from tickets.models import Channel, Department, Direction, Message, Status, Ticket
+from tickets.lengths import fit, max_length
+from tickets.models import Channel, Direction, Message, Status, Ticket
 from tickets.selectors import contacts_by_emails
 from tickets.services import (
     MessageAdd,
@@ -34,15 +36,20 @@ from tickets.services import (
 from ..errors import InboundIgnored, InboundRejected
 from ..models import InboundRecord
 from ..processors import register, register_batch
+from .answers import Answer, answer_for, answered_by_forum
 from .attachments import screen_attachments
 from .matching import TicketMatch, find_tickets, ticket_by_message_ids
 from .outbound import AutoReply, auto_replies_queue, auto_replies_sent, auto_reply_refusal
 from .parsing import EmailParseError, ParsedEmail, parse_email
 from .quoting import strip_reply
-from .senders import Sender, identify_senders, our_addresses, route
+from .routing import Destination, Directory, route
+from .senders import HOLD_NOTES, Hold, Sender, identify_senders, our_addresses
 from .threading_keys import normalize_subject, reference_ids
 
 MAX_METADATA_TEXT = 200_000
+IMPORT_SOURCE = "import"
+# An imported mail's Date: older than this before the import is not believed.
+IMPORT_DATE_MAX_AGE = timedelta(days=365)
 NO_SUBJECT = "(no subject)"
 
 
@@ -85,12 +92,12 @@ def process_emails(records: Sequence[InboundRecord]) -> list[Message | Exception
 class _Batch:
     """What every mail of a batch needs and the database says once per batch."""
 
-    departments: list[Department]
+    directory: Directory
     ours: set[str]
 
     @classmethod
     def load(cls) -> _Batch:
-        return cls(list(Department.objects.filter(is_active=True)), our_addresses())
+        return cls(Directory.load(), our_addresses())
 
 
 def _screen(record: InboundRecord, batch: _Batch) -> ParsedEmail:
@@ -136,15 +143,18 @@ def _process_round(
 ) -> None:
     parsed_list = [parsed for _, parsed in mails]
     contacts = contacts_by_emails(p.from_email.strip().lower() for p in parsed_list)
-    senders = identify_senders(parsed_list, contacts)
+    destinations = [route(parsed, batch.directory) for parsed in parsed_list]
+    senders = identify_senders(parsed_list, contacts, [d.line for d in destinations])
     matches = find_tickets(
         [(p, s.email, contacts.get(s.email, [])) for p, s in zip(parsed_list, senders, strict=True)]
     )
     appends: list[tuple[int, ParsedEmail, Sender, TicketMatch]] = []
     opens: list[tuple[int, ParsedEmail, Sender, Ticket | None, Ticket | None]] = []
+    where = {index: d for (index, _), d in zip(mails, destinations, strict=True)}
     for (index, parsed), sender, match in zip(mails, senders, matches, strict=True):
-        if parsed.is_auto_reply:
-            outcomes[index] = _alone(_record_auto_reply, parsed, match)
+        if parsed.is_auto_reply:  # an internal note: no harm on the ticket it answers
+            ticket = match.ticket or match.quarantined_from
+            outcomes[index] = _alone(_record_auto_reply, parsed, TicketMatch(ticket))
         elif match.ticket is not None and match.ticket.status != Status.CLOSED:
             appends.append((index, parsed, sender, match))
         else:
@@ -161,18 +171,27 @@ def _process_round(
             opens.append((index, parsed, sender, match.ticket, None))
         else:
             outcomes[index] = result.message
+    answers = [answer_for(p, s, where[i]) for i, p, s, _, _ in opens]
     opened = tickets_open(
-        [_new_ticket(p, s, records[i], batch, linked, q) for i, p, s, linked, q in opens]
+        [
+            _new_ticket(p, s, records[i], where[i], linked, q, answer)
+            for (i, p, s, linked, q), answer in zip(opens, answers, strict=True)
+        ]
     )
     replies: list[AutoReply] = []
     sent = auto_replies_sent(s.email for _, _, s, _, _ in opens)
-    for (index, parsed, sender, _, _), result in zip(opens, opened, strict=True):
+    for (index, parsed, sender, _, _), result, answer in zip(opens, opened, answers, strict=True):
         outcomes[index] = result.message
-        if result.created and not auto_reply_refusal(
-            parsed, sender.email, ours=batch.ours, sent_last_hour=sent[sender.email]
+        if result.created and answer.solves:
+            answered_by_forum(result.ticket)
+        if (
+            result.created
+            and len(sender.email) <= max_length(OutgoingMail, "to_email")  # else undeliverable
+            and not auto_reply_refusal(
+                parsed, sender.email, ours=batch.ours, sent_last_hour=sent[sender.email]
+            )
         ):
-            kind = MailKind.VERIFICATION if sender.needs_verification else MailKind.AUTO_REPLY
-            replies.append(AutoReply(result.ticket, parsed, sender.email, kind))
+            replies.append(AutoReply(result.ticket, parsed, sender.email, answer.kind, answer.key))
             sent[sender.email] += 1
     auto_replies_queue(replies)
 
@@ -193,41 +212,71 @@ def _reply_message(
     metadata = _metadata(parsed, sender, record, threaded_by=match.via)
     if stripped != parsed.text:
         metadata["full_text"] = parsed.text[:MAX_METADATA_TEXT]
-    return _message_in(parsed, sender, metadata, body_text=stripped, body_html="")
+    reached = reached_desk(record, parsed)
+    return _message_in(parsed, sender, metadata, stripped, "", reached)
 
 
 def _new_ticket(
     parsed: ParsedEmail,
     sender: Sender,
     record: InboundRecord,
-    batch: _Batch,
+    destination: Destination,
     linked_to: Ticket | None,
     quarantined: Ticket | None,
+    answer: Answer,
 ) -> TicketOpen:
     metadata = _metadata(parsed, sender, record)
-    needs_verification = sender.needs_verification
+    metadata.update(answer.metadata)
+    needs_verification = answer.hold
     if quarantined is not None:
         needs_verification = True
         metadata["quarantine"] = (
-            f"quoted {quarantined.reference} but the sender is not a contact of that ticket; "
-            "opened separately. Merge it after checking the sender."
+            f"referred to {quarantined.reference} (ticket token or reply headers) but the "
+            "sender is not a contact of that ticket; opened separately. Merge it after "
+            "checking the sender."
         )
     elif linked_to is not None:
         metadata["follow_up_of"] = linked_to.reference
     subject = normalize_subject(parsed.subject, settings.SUPPORTDESK_TICKET_PREFIX)
     return TicketOpen(
-        subject=_no_nul(subject or NO_SUBJECT)[:255] or NO_SUBJECT,
-        department=route(parsed, batch.departments),
-        message=_message_in(parsed, sender, metadata, parsed.text, parsed.html or ""),
+        subject=fit(Ticket, "subject", _no_nul(subject or NO_SUBJECT)) or NO_SUBJECT,
+        department=destination.department,
+        message=_message_in(
+            parsed, sender, metadata, parsed.text, parsed.html or "", reached_desk(record, parsed)
+        ),
         contact=sender.contact,
         account=sender.account,
         needs_verification=needs_verification,
         linked_to=linked_to,
+        line=destination.line,
+        language=answer.language,
     )
 
 
+def reached_desk(record: InboundRecord, parsed: ParsedEmail) -> datetime:
+    """Return when the mail reached the desk: when its record was stored (a webhook's
+    arrival, a mailbox poll), or for an import the mail's Date: if that is sane (not after
+    the import, not more than IMPORT_DATE_MAX_AGE before it). Never when a worker got to
+    it: a backlog must not move deadlines later."""
+    stored = record.received_at
+    if is_import(record.source) and parsed.date is not None:
+        if stored - IMPORT_DATE_MAX_AGE <= parsed.date <= stored:
+            return parsed.date
+    return stored
+
+
+def is_import(source: str) -> bool:
+    """Return whether the record came from ``manage.py ingest_email`` (source import…)."""
+    return source.split(":", 1)[0] == IMPORT_SOURCE
+
+
 def _message_in(
-    parsed: ParsedEmail, sender: Sender, metadata: dict[str, Any], body_text: str, body_html: str
+    parsed: ParsedEmail,
+    sender: Sender,
+    metadata: dict[str, Any],
+    body_text: str,
+    body_html: str,
+    reached: datetime,
 ) -> MessageIn:
     files, dropped = screen_attachments(parsed.attachments)
     if dropped:
@@ -242,7 +291,8 @@ def _message_in(
         body_text=_no_nul(body_text),
         body_html=_no_nul(body_html),
         author_contact=sender.contact,
-        occurred_at=parsed.date,
+        occurred_at=reached,
+        received_at=reached,
         external_id=_no_nul(parsed.message_id)[:998],
         metadata=_no_nul(metadata),
         attachments=files,
@@ -316,6 +366,7 @@ def _metadata(
         "reply_to": [a.lower() for a in parsed.reply_to],
         "subject": parsed.subject,
         "message_id": parsed.message_id,
+        "date": parsed.date.isoformat() if parsed.date else None,  # as the sender wrote it
         "in_reply_to": parsed.in_reply_to,
         "references": list(parsed.references[-20:]),
         "inbound_record": record.pk,
@@ -326,7 +377,7 @@ def _metadata(
     if sender.reseller_id:
         data["reseller_id"] = sender.reseller_id
     if sender.needs_verification:
-        data["verification"] = "sender is not a verified contact of the account"
+        data["verification"] = HOLD_NOTES.get(sender.hold, HOLD_NOTES[Hold.UNVERIFIED])
     if parsed.defects:
         data["defects"] = list(parsed.defects[:20])
     return data

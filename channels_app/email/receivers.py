@@ -8,15 +8,29 @@ bytes, and an error makes the ESP retry.
 
 from __future__ import annotations
 
+import hashlib
+import re
+from contextvars import ContextVar
+from email.parser import BytesHeaderParser
 from email.policy import compat32
 from typing import Any
 
 from anymail.signals import inbound
+from django.conf import settings
 from django.dispatch import receiver
 
 from tickets.models import Channel
 
 from ..inbound import inbound_store
+from .headers import _msg_ids
+from .shrink import shrink_mime
+
+# The raw MIME of the webhook request being handled, when the ESP posted it as such (set
+# by ``webhooks.inbound_view``): stored as posted, not anymail's re-serialisation of it.
+POSTED_MIME: ContextVar[bytes | None] = ContextVar("supportdesk_posted_mime", default=None)
+DELIVERY_KEY_DOMAIN = "delivery.supportdesk.invalid"
+# ESPs whose event id is made per request (Mailgun's signing token), not per message.
+ESP_IDS_PER_REQUEST = frozenset({"mailgun"})
 
 
 @receiver(inbound, dispatch_uid="supportdesk-email-inbound")
@@ -25,12 +39,61 @@ def store_inbound_email(sender: Any, event: Any, esp_name: str, **kwargs: Any) -
     message = event.message
     if message is None:
         return
+    source = esp_name.lower().replace(" ", "_")
+    raw = POSTED_MIME.get()  # the bytes as posted, when the ESP posts the raw mail
+    if raw is None:
+        if not _msg_ids(str(message.get("Message-ID") or "")):
+            # Parsed JSON without a Message-ID (Postmark's default): each ESP retry builds
+            # new MIME (new boundaries), so the id the processor would derive from the bytes
+            # changes too. A key that stays the same makes a retry the same message.
+            del message["Message-ID"]
+            message["Message-ID"] = f"<{delivery_key(message, source, event.event_id)}>"
+        raw = raw_mime(message)
+    store_raw_email(raw, source)
+
+
+def store_raw_email(raw: bytes, source: str) -> None:
+    """Store a webhook's raw mail; over the limit, without the attachments that do not
+    fit (an error would make the ESP retry the same mail until it drops it)."""
+    limit = settings.SUPPORTDESK_WEBHOOK_MAX_BYTES
+    try:
+        raw = shrink_mime(raw, limit).raw
+    except Exception:  # MIME the parser cannot walk (nested thousands deep): keep the start
+        raw = raw[:limit]
+    headers = BytesHeaderParser(policy=compat32).parsebytes(raw)  # no recursion: headers only
     inbound_store(
         channel=Channel.EMAIL,
-        source=esp_name.lower().replace(" ", "_"),
-        raw=raw_mime(message),
-        external_id=(str(message.get("Message-ID") or "").strip().strip("<>") or None),
+        source=source,
+        raw=raw,
+        external_id=next(iter(_msg_ids(str(headers.get("Message-ID") or ""))), None),
     )
+
+
+def delivery_key(message: Any, source: str, esp_id: str | None) -> str:
+    """Return a Message-ID for a webhook mail that has none: the ESP's own id for the
+    message, or a hash of the mail's normalised fields (the same on every retry)."""
+    if esp_id and source not in ESP_IDS_PER_REQUEST:
+        return f"{source}.{_id_safe(str(esp_id))}@{DELIVERY_KEY_DOMAIN}"
+    fields = [
+        str(message.from_email or ""),
+        " ".join(sorted(str(a) for a in message.to)),
+        " ".join(sorted(str(a) for a in message.cc)),
+        str(message.subject or ""),
+        str(message.get("Date") or ""),
+        _normalised(message.text),
+        _normalised(message.html),
+        *sorted(hashlib.sha256(a.get_content_bytes()).hexdigest() for a in message.attachments),
+    ]
+    digest = hashlib.sha256("\x1f".join(fields).encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{source}.{digest[:40]}@{DELIVERY_KEY_DOMAIN}"
+
+
+def _normalised(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def _id_safe(value: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", value)[:200]
 
 
 def raw_mime(message: Any) -> bytes:

@@ -38,10 +38,14 @@ def ticket_of(record) -> Ticket:
     return Ticket.objects.get(pk=record.message.ticket_id)
 
 
-def test_new_mail_opens_a_ticket_in_the_inbox_department_and_acknowledges(run, mailoutbox):
+def test_new_mail_opens_a_ticket_in_the_inbox_department_and_acknowledges(run, mailoutbox, anna):
     """The To inbox picks the department; reply prefixes leave the title; an auto-reply
     with the ticket number goes out and its Message-ID is kept for threading."""
-    record = run(make_mail(subject="Fwd: AW: SV: VPN drops", to=f"Tech <{TECH}>"))
+    record = run(
+        make_mail(
+            subject="Fwd: AW: SV: VPN drops", to=f"Tech <{TECH}>", sender="anna@northwind.example"
+        )
+    )
     ticket = ticket_of(record)
     assert ticket.department.slug == "technical-support"
     assert ticket.subject == "VPN drops"
@@ -49,7 +53,7 @@ def test_new_mail_opens_a_ticket_in_the_inbox_department_and_acknowledges(run, m
     assert len(mailoutbox) == 1
     sent = mailoutbox[0]
     assert f"[{ticket.reference}]" in sent.subject
-    assert sent.to == ["carol@example.org"]
+    assert sent.to == ["anna@northwind.example"]
     assert sent.extra_headers["Auto-Submitted"] == "auto-replied"
     outbound = OutgoingMail.objects.get(ticket=ticket)
     assert sent.extra_headers["Message-ID"] == f"<{outbound.message_id}>"
@@ -87,6 +91,26 @@ def test_token_from_a_contact_of_the_account_joins_the_ticket(run, anna):
 
 def colleague_addr() -> str:
     return "Ben <ben@northwind.example>"
+
+
+def test_a_stranger_replying_to_our_mail_is_quarantined_like_a_token(run, anna):
+    """Before: a Message-ID match joined the ticket whoever wrote; Message-IDs leak with
+    every forwarded or quoted mail, so the sender is checked as on the token path."""
+    first = ticket_of(run(make_mail(sender="Anna@Northwind.example")))
+    ours = OutgoingMail.objects.get(ticket=first).message_id
+    record = run(make_mail(subject="Re: your ticket", sender="mallory@evil.example",
+                           headers={"In-Reply-To": f"<{ours}>"}))  # fmt: skip
+    other = ticket_of(record)
+    assert other.pk != first.pk
+    assert other.linked_to_id == first.pk and other.needs_verification
+    assert "quarantine" in record.message.metadata
+    assert first.messages.count() == 1
+    # A colleague of Anna's account answering the same mail joins it.
+    ContactFactory(account=anna.account, email="ben@northwind.example")
+    joined = run(make_mail(subject="Re: your ticket", sender=colleague_addr(),
+                           headers={"In-Reply-To": f"<{ours}>"}))  # fmt: skip
+    assert joined.message.ticket_id == first.pk
+    assert joined.message.metadata["threaded_by"] == "headers"
 
 
 def test_token_from_a_stranger_is_quarantined_in_a_linked_ticket(run, anna):
@@ -325,7 +349,8 @@ def test_agent_reply_goes_out_threaded_and_appears_as_outbound(
 def test_outlook_reply_threads_by_references_to_a_mail_we_sent(run):
     """Outlook's "RE: AW:" reply quoting our earlier mail by References joins the ticket
     (its token names no ticket here) and keeps only the new text."""
-    ticket = ticket_of(run(make_mail(subject="Printer on floor 3")))
+    opened = make_mail(subject="Printer on floor 3", sender="Anna Miller <anna.miller@example.com>")
+    ticket = ticket_of(run(opened))
     OutgoingMail.objects.create(
         message_id="sd-123456-1@support.example.com",
         ticket=ticket,

@@ -160,3 +160,90 @@ def test_webhook_retry_and_import_of_the_same_mail_make_one_message(client, depa
     call_command("ingest_email", str(tmp_path / "same.eml"), "--sync", stdout=io.StringIO())
     assert Message.objects.filter(external_id="same-everywhere@example.org").count() == 1
     assert Ticket.objects.count() == 1
+
+
+def postmark_parsed(client: Client, esp_id: str | None):
+    """Postmark's default: parsed JSON, no raw MIME; this mail has no Message-ID."""
+    payload = {
+        "FromFull": {"Email": "carol@example.org", "Name": "Carol"},
+        "ToFull": [{"Email": "support@supportdesk.localhost", "Name": ""}],
+        "Subject": "Parsed, no Message-ID",
+        "Date": "Tue, 05 Mar 2024 10:15:00 +0100",
+        "Headers": [{"Name": "X-Mailer", "Value": "Test"}],
+        "TextBody": "The DNS zone does not resolve.",
+        "HtmlBody": "<p>The DNS zone does not resolve.</p>",
+        "Attachments": [
+            {"Name": "dig.txt", "ContentType": "text/plain", "Content": "ZGlnIG91dHB1dA=="}
+        ],
+    }
+    if esp_id is not None:
+        payload["MessageID"] = esp_id
+    return client.post(
+        "/anymail/postmark/inbound/", json.dumps(payload), "application/json", **auth()
+    )
+
+
+@pytest.mark.parametrize("esp_id", ["5d1f-postmark-uuid", None])
+def test_esp_retries_of_parsed_json_without_message_id_make_one_ticket(client, departments, esp_id):
+    """Each retry builds new MIME (new boundaries); before, each became a new ticket. The
+    key is the ESP's own message id, or a hash of the normalised fields."""
+    for _ in range(3):
+        assert postmark_parsed(client, esp_id).status_code == 200
+    records = list(InboundRecord.objects.all())
+    for record in records:
+        assert inbound_process(record.pk).status == InboundStatus.PROCESSED
+    assert Ticket.objects.count() == 1 and Message.objects.count() == 1
+    message = Message.objects.get()
+    assert message.ticket.subject == "Parsed, no Message-ID"
+    if esp_id:
+        assert message.external_id == f"postmark.{esp_id}@delivery.supportdesk.invalid"
+
+
+def nested_mime(depth: int) -> bytes:
+    """A mail whose text sits ``depth`` multiparts deep."""
+    head = (
+        b"From: carol@example.org\r\nTo: support@supportdesk.localhost\r\n"
+        b"Subject: Nested\r\nMessage-ID: <nested-%d@example.org>\r\nMIME-Version: 1.0\r\n" % depth
+    )
+    opening = b"".join(
+        b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (n, n)
+        for n in range(depth)
+    )
+    closing = b"".join(b"\r\n--b%d--\r\n" % n for n in reversed(range(depth)))
+    return head + opening + b"Content-Type: text/plain\r\n\r\nhello" + closing
+
+
+@pytest.mark.parametrize("esp", ["mailgun", "postmark"])
+@pytest.mark.parametrize("depth", [500, 5000])
+def test_deeply_nested_mime_is_stored_raw_then_processed_or_failed_with_a_reason(
+    client, departments, esp, depth
+):
+    """Before: a 500 (the MIME could not be re-serialised, or not parsed), never stored."""
+    raw = nested_mime(depth)
+    response = ESPS[esp](client, raw)
+    assert response.status_code == 200
+    record = InboundRecord.objects.get()
+    assert bytes(record.raw) == raw  # stored as posted
+    assert record.external_id == f"nested-{depth}@example.org"
+    done = inbound_process(record.pk)
+    if depth == 500:  # readable to 30 levels: kept, with the defect noted
+        assert done.status == InboundStatus.PROCESSED, done.error
+        assert "nesting deeper than 30" in " ".join(done.message.metadata["defects"])
+    else:
+        assert done.status == InboundStatus.FAILED
+        assert "nested too deeply" in done.error
+
+
+def test_a_post_anymail_cannot_parse_is_stored_as_it_came_not_a_500(client, departments):
+    """Found by the fuzzer: Postmark JSON with "Attachments": null made anymail raise, a
+    500 the ESP retries for ever. It is kept (failed with its reason) and answered 200."""
+    body = json.dumps({"FromFull": {"Email": "carol@example.org"}, "Attachments": None})
+    response = client.post("/anymail/postmark/inbound/", body, "application/json", **auth())
+    assert response.status_code == 200
+    record = InboundRecord.objects.get()
+    assert bytes(record.raw) == body.encode()
+    failed = inbound_process(record.pk)
+    assert failed.status == InboundStatus.FAILED and failed.error
+    # Without the webhook secret nothing is stored.
+    assert client.post("/anymail/postmark/inbound/", body, "application/json").status_code == 401
+    assert InboundRecord.objects.count() == 1

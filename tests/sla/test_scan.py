@@ -138,3 +138,25 @@ def test_scan_query_can_use_the_partial_index(presets):
         cur.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cur.fetchall())
     assert "sla_next_check_live" in plan, plan
+
+
+def test_a_reply_whose_recompute_is_still_queued_raises_no_breach(watched, agent):
+    """A reply at 09:59 to a 10:00 target, the worker's recompute still waiting on the
+    follow-up queue: the scan at 10:01 sees deadlines computed before the reply (an older
+    event), recomputes first, and raises nothing."""
+    with time_machine.travel(msk(2026, 11, 23, 9, 59), tick=False):
+        message_add(
+            ticket=watched,
+            message=MessageIn(channel="chat", direction="outbound", body_text="On it"),
+            actor=agent,
+        )  # its recompute task went to the broker, where no worker takes it
+    result = scan_deadlines(now=msk(2026, 11, 23, 10, 1))
+    assert result.breached == [] and not SlaAlert.objects.filter(kind="breached").exists()
+    sla = TicketSla.objects.get(pk=watched.pk)
+    assert sla.first_response_state == "met" and not sla.first_response_breached
+    assert sla.computed_from_event == watched.events.latest("id").pk
+
+
+def test_deadlines_record_the_event_they_were_computed_from(watched):
+    sla = TicketSla.objects.get(pk=watched.pk)
+    assert sla.computed_from_event == watched.events.latest("id").pk

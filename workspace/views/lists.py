@@ -22,9 +22,9 @@ from ..queues import View
 
 
 def find_view(
-    request: HttpRequest, key: str, departments: list[tuple[int, str, str]] | None = None
+    request: HttpRequest, key: str, groups: queues.Groups | None = None
 ) -> tuple[View, list[View]]:
-    views = queues.agent_views(request.user, departments)
+    views = queues.agent_views(request.user, groups)
     for view in views:
         if view.key == key:
             return view, views
@@ -41,8 +41,8 @@ def home(request: HttpRequest) -> HttpResponse:
 @agent_required
 def view_list(request: HttpRequest, key: str) -> HttpResponse:
     """A view's first page (or, for htmx, the page after ``cursor``)."""
-    departments = queues.active_departments()
-    view, views = find_view(request, key, departments)
+    groups = queues.view_groups()
+    view, views = find_view(request, key, groups)
     now = timezone.now()
     cursor = request.GET.get("cursor", "")
     rows, next_cursor = queues.page(view.filters, request.user, now, cursor)
@@ -58,7 +58,7 @@ def view_list(request: HttpRequest, key: str) -> HttpResponse:
         "next_cursor": next_cursor,
         "columns": columns,
         "agents": choices.agent_choices(),
-        "departments": [(pk, name) for pk, _slug, name in departments],
+        "departments": [(pk, name) for pk, _slug, name in groups.departments],
         "statuses": choices.status_choices(),
         "severities": choices.severity_choices(),
     }

@@ -16,8 +16,9 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError
 from django.db.models import Min
 
+from channels_app.email.processor import IMPORT_SOURCE, is_import
 from channels_app.email.sources import RawMail, iter_mails
-from channels_app.inbound import inbound_process_many, inbound_store_many
+from channels_app.inbound import InboundTransient, inbound_process_many, inbound_store_many
 from channels_app.models import InboundRecord, InboundStatus
 from tickets.models import Channel, Message
 
@@ -34,7 +35,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--sync", action="store_true", help="process in-process instead of enqueueing"
         )
-        parser.add_argument("--source", default="import", help="source label on the records")
+        parser.add_argument(
+            "--source",
+            default="import",
+            help="source label on the records (always starts with 'import': the mails' "
+            "Date: headers then start their SLA clocks)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         counts: Counter[str] = Counter()
@@ -76,7 +82,7 @@ class Command(BaseCommand):
         try:
             stored = inbound_store_many(
                 channel=Channel.EMAIL,
-                source=options["source"],
+                source=_import_source(options["source"]),
                 raws=[m.raw for m in mails if m.raw is not None],
                 enqueue=not sync,
             )
@@ -90,8 +96,11 @@ class Command(BaseCommand):
         if not sync:
             counts["queued"] += len(new)
             return
+        ids = [r.pk for _, r in new]
         try:
-            processed = {r.pk: r for r in inbound_process_many([r.pk for _, r in new])}
+            processed = {r.pk: r for r in inbound_process_many(ids)}
+        except InboundTransient:  # the rest are done; these wait (stored) for a re-run
+            processed = {r.pk: r for r in InboundRecord.objects.filter(pk__in=ids)}
         except DatabaseError as exc:  # stored: beat or a re-run picks them up later
             counts["failed"] += len(new)
             reason = f"database error while processing (kept, will retry): {exc}"
@@ -141,6 +150,10 @@ class Command(BaseCommand):
         if len(failed) > 200:
             lines.append(f"    … and {len(failed) - 200} more (see Inbound records in the admin)")
         self.stdout.write("\n".join(lines))
+
+
+def _import_source(label: str) -> str:
+    return label if is_import(label) else f"{IMPORT_SOURCE}:{label}"
 
 
 def _outcomes(records: list[InboundRecord]) -> dict[int, tuple[str, str]]:
