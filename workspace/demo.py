@@ -31,6 +31,7 @@ from tickets.models import (
     Direction,
     Message,
     Status,
+    SupportLine,
     Ticket,
     TicketEvent,
 )
@@ -177,10 +178,13 @@ def _agents(password_for: Callable[[str], str]) -> dict[str, Any]:
 
 
 def _macros() -> None:
+    # Domain transfers are the reseller line's business: its macros are offered there only.
+    reseller = SupportLine.objects.filter(slug="reseller").first()
     for name, language, body, status, assign, tags in MACROS:
         Macro.objects.get_or_create(
             name=name,
             defaults={
+                "line": reseller if tags == "transfer" else None,
                 "language": language,
                 "body": body,
                 "set_status": status,

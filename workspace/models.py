@@ -196,8 +196,14 @@ class Macro(models.Model):
     language = models.CharField(
         _("language"), max_length=8, blank=True, help_text=_("Empty: any language.")
     )
-    line_id = models.BigIntegerField(
-        _("support line"), null=True, blank=True, help_text=_("Empty: every line.")
+    line = models.ForeignKey(
+        "tickets.SupportLine",
+        verbose_name=_("support line"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Empty: every line."),
     )
     set_status = models.CharField(_("set status"), max_length=20, blank=True)
     assign = models.CharField(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -85,10 +87,14 @@ def counts(request: HttpRequest) -> HttpResponse:
 @require_GET
 @agent_required
 def goto(request: HttpRequest) -> HttpResponse:
-    """Open a ticket by its number (``SD-100001`` or ``100001``)."""
-    number = parse_reference(request.GET.get("q", ""))
+    """Open a ticket by its number (``SD-100001`` or ``100001``); other words are
+    searched for in what customers wrote."""
+    query = request.GET.get("q", "").strip()
+    number = parse_reference(query)
     if number is None:
-        messages.error(request, _("Type a ticket number, e.g. SD-100001."))
+        if query:
+            return HttpResponseRedirect(f"{reverse('workspace:search')}?{urlencode({'q': query})}")
+        messages.error(request, _("Type a ticket number, e.g. SD-100001, or words to search."))
         return HttpResponseRedirect(request.headers.get("Referer") or reverse("workspace:home"))
     return HttpResponseRedirect(reverse("workspace:ticket", args=[number]))
 
