@@ -18,10 +18,12 @@ class WorkspaceConfig(AppConfig):
 
 
 def _fill_rows(sender: AppConfig, *, verbosity: int = 1, stdout: Any = None, **kwargs: Any) -> None:
-    """A desk upgraded to the workspace gets its existing tickets' rows: a small one here,
-    a big one from the worker (``migrate`` stays quick; see ``rows_after_migrate``)."""
+    """A desk upgraded to the workspace gets its existing tickets' rows and its search
+    indexes: a small one here, a big one from the worker (``migrate`` stays quick; see
+    ``rows_after_migrate`` and ``search_indexes``)."""
     from .rows import rows_after_migrate
+    from .search_indexes import indexes_after_migrate
 
-    news = rows_after_migrate()
-    if news and verbosity:
-        (stdout or sys.stdout).write(news + "\n")
+    for news in (rows_after_migrate(), indexes_after_migrate()):
+        if news and verbosity:
+            (stdout or sys.stdout).write(news + "\n")

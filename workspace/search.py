@@ -2,7 +2,7 @@
 
 On PostgreSQL the words are matched with full-text search (``simple`` configuration: no
 stemming, so Russian, Dutch, Spanish and English text all match word for word) on two
-expression indexes (workspace migration 0006), newest first and bounded; the embedded
+expression indexes (``workspace.search_indexes``), newest first and bounded; the embedded
 SQLite database of a small desk uses a plain substring match. Every ticket is found
 (agents see every ticket in the workspace); merged tickets point to where they went.
 """

@@ -6,6 +6,7 @@ from celery import shared_task
 
 from .notify import sla_alerts_collect
 from .rows import rows_missing_fill, rows_tick
+from .search_indexes import build_indexes
 
 # Each run builds rows this long, then queues the rest: a restart loses one batch at most.
 BACKFILL_SECONDS = 30
@@ -32,3 +33,9 @@ def rows_backfill_task(after: int = 0) -> int:
     if resume is not None:
         rows_backfill_task.delay(resume)
     return written
+
+
+@shared_task(name="workspace.search_indexes", soft_time_limit=3 * 3600, time_limit=3 * 3600 + 60)
+def search_indexes_task() -> list[str]:
+    """Build the missing full-text search indexes concurrently (after an upgrade)."""
+    return build_indexes(concurrently=True)

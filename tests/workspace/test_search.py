@@ -74,3 +74,26 @@ def test_postgres_uses_the_full_text_index(departments):
         cursor.execute("EXPLAIN " + PG_MESSAGES_SQL, [Direction.INBOUND, "nothing", 10])
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "ws_message_inbound_fts" in plan
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_missing_search_index_is_left_to_the_worker_not_to_migrate(departments):
+    """On a big desk migrate does not build the GIN index over every message (minutes):
+    it queues the concurrent build and says so; the command builds it too."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from workspace.search_indexes import missing_indexes
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP INDEX ws_message_inbound_fts")
+    assert missing_indexes() == ["ws_message_inbound_fts"]
+    out = StringIO()
+    call_command("migrate", interactive=False, verbosity=1, stdout=out)
+    assert "workspace.search_indexes" in out.getvalue()
+    assert missing_indexes() == ["ws_message_inbound_fts"]  # migrate did not wait for it
+    out = StringIO()
+    call_command("workspace_search_index", stdout=out)
+    assert "ws_message_inbound_fts" in out.getvalue() and missing_indexes() == []

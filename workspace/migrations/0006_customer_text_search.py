@@ -1,28 +1,22 @@
-"""Full-text indexes for searching what customers wrote (workspace.search), PostgreSQL
-only: ticket subjects and inbound messages, ``simple`` configuration (no stemming: the
-desk's languages match word for word). A one-time build on an existing desk (see
-bench/README.md for its time on a million tickets); SQLite desks search by substring."""
+"""Full-text indexes for searching what customers wrote (workspace.search_indexes),
+PostgreSQL only, built here on a small desk; a bigger desk's are built afterwards by the
+worker, concurrently, so migrate stays quick (see workspace/search_indexes.py)."""
 
 from django.db import migrations
 
-INDEXES = {
-    "ws_message_inbound_fts": (
-        "tickets_message USING gin (to_tsvector('simple'::regconfig, body_text)) "
-        "WHERE direction = 'inbound'"
-    ),
-    "ws_ticket_subject_fts": "tickets_ticket USING gin (to_tsvector('simple'::regconfig, subject))",
-}
-
 
 def create(apps, schema_editor) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        for name, target in INDEXES.items():
-            schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
+    from workspace import search_indexes
+
+    if schema_editor.connection.vendor == "postgresql" and search_indexes.small_desk():
+        search_indexes.build_indexes(concurrently=False)
 
 
 def drop(apps, schema_editor) -> None:
+    from workspace import search_indexes
+
     if schema_editor.connection.vendor == "postgresql":
-        for name in INDEXES:
+        for name in search_indexes.INDEXES:
             schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
 
 
