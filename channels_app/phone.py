@@ -71,6 +71,7 @@ def process_call(record: InboundRecord) -> Message:
         author_contact=contact if direction == Direction.INBOUND else None,
         author_user=agent if direction == Direction.OUTBOUND else None,
         occurred_at=started,
+        received_at=record.received_at,  # stored then: its clocks start then
         external_id=record.external_id or data.get("external_id"),
         metadata={
             "caller": caller,

@@ -64,6 +64,7 @@ def process_chat_line(record: InboundRecord) -> Message:
         author_contact=contact,
         author_user=agent,
         occurred_at=parse_when(data.get("occurred_at")),
+        received_at=record.received_at,  # stored then: its clocks start then
         external_id=record.external_id or data.get("external_id"),
         metadata={
             "conversation_id": conversation_id,

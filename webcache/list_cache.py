@@ -216,11 +216,19 @@ def cached_page(
             return _replay(request, waited)
     try:
         response = render()
+        if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+            response.render()
+        _keep(page_key, known, response)
     finally:
+        # Only after the page is kept: a request waiting on the mark that finds neither
+        # mark nor page renders it a second time.
         if not rendering_elsewhere:
             redis_guard.cache_call(cache.delete, lock)
-    if hasattr(response, "render") and not getattr(response, "is_rendered", True):
-        response.render()
+    return response
+
+
+def _keep(page_key: str, known: dict[str, int], response: HttpResponse) -> None:
+    """Store a rendered page for replay, unless it carries something about this request."""
     # The CSRF cookie a view may set is set again on every replay (get_token); any other
     # cookie is about this one request, and so is a page that sets one.
     cookies = set(response.cookies) - {settings.CSRF_COOKIE_NAME}
@@ -233,7 +241,6 @@ def cached_page(
         }
         # The page was rendered: it is answered whether or not it can be kept.
         redis_guard.cache_call(cache.set, page_key, frozen, settings.SUPPORTDESK_LIST_CACHE_SECONDS)
-    return response
 
 
 def _digest(principal: Model, url: str) -> str:

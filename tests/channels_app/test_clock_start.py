@@ -74,3 +74,22 @@ def test_an_import_starts_at_the_mails_date_within_sane_bounds(tmp_path, presets
     assert created["Imported sane"] == datetime(2026, 11, 20, 14, 30, tzinfo=UTC)
     assert created["Imported future"] == STORED  # the import's own time, not 2452
     assert created["Imported ancient"] == STORED
+
+
+@pytest.mark.parametrize(
+    ("channel", "payload"),
+    [
+        (Channel.PHONE, {"caller": "+31 20 123 4567", "summary": "Site down"}),
+        (Channel.CHAT, {"conversation_id": "c-9", "text": "Site down", "from_name": "Ann"}),
+    ],
+)
+def test_a_call_or_chat_line_starts_when_its_record_was_stored(channel, payload, presets):
+    """A backlog of calls or chat lines does not move their deadlines later."""
+    with time_machine.travel(STORED, tick=False):
+        record, _ = inbound_store(channel=channel, source="pbx", payload=payload, enqueue=False)
+    with time_machine.travel(PROCESSED, tick=False):
+        message = inbound_process(record.pk).message
+        sla = ticket_sla_recompute(message.ticket_id)
+    assert message.received_at == STORED
+    assert Ticket.objects.get(pk=message.ticket_id).created_at == STORED
+    assert sla.started_at == STORED

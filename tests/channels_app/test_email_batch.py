@@ -53,6 +53,7 @@ def test_a_mixed_batch_ends_like_one_at_a_time(
         make_mail(subject="Printer on fire", message_id="p1@example.org", to=TECH,
                   sender="anna@northwind.example"),
         make_mail(subject="Re: Printer on fire", message_id="p2@example.org",
+                  sender="anna@northwind.example",
                   headers={"In-Reply-To": "<p1@example.org>"}),  # answers the mail above
         make_mail(subject=f"Re: [{solved.reference}] not fixed", sender="anna@northwind.example"),
         make_mail(subject=f"Re: [{closed.reference}] again", sender="anna@northwind.example"),

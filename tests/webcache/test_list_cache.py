@@ -225,6 +225,36 @@ def test_a_page_being_rendered_elsewhere_is_waited_for_not_rendered_twice(someon
     assert second.content == first[0].content == b"rows"
 
 
+def test_the_render_mark_stays_until_the_page_is_kept(someone, monkeypatch):
+    """A request waiting on another's render finds the page, even when keeping it is slow:
+    the mark is lifted after the page is stored, not between render and store."""
+    monkeypatch.setattr(list_cache, "_RENDER_WAIT", 10)
+    cache_call = list_cache.redis_guard.cache_call
+
+    def slow_store(fn, *args, **kwargs):
+        if getattr(fn, "__name__", "") == "set":
+            time.sleep(0.3)  # a loaded machine between the render and the store
+        return cache_call(fn, *args, **kwargs)
+
+    monkeypatch.setattr(list_cache.redis_guard, "cache_call", slow_store)
+    renders = []
+    rendering = threading.Event()
+
+    def render() -> HttpResponse:
+        renders.append(1)
+        rendering.set()
+        return HttpResponse(b"rows")
+
+    first: list[HttpResponse] = []
+    other = threading.Thread(target=lambda: first.append(page("/x4/", someone, render)))
+    other.start()
+    assert rendering.wait(10)
+    second = page("/x4/", someone, render)
+    other.join()
+    assert len(renders) == 1
+    assert second.content == first[0].content == b"rows"
+
+
 def test_a_render_left_unfinished_elsewhere_delays_a_request_only_briefly(someone):
     page("/x2/", someone, HttpResponse)
     list_cache.lists_changed()  # the stored page is outdated
