@@ -23,6 +23,7 @@ class MailKind(models.TextChoices):
     DUPLICATE_ALERT = "duplicate_alert", _("Possible duplicate (to agents)")
     SLA_ALERT = "sla_alert", _("SLA alert (to agents)")
     CSAT_SURVEY = "csat_survey", _("Satisfaction survey")
+    AGENT_NOTICE = "agent_notice", _("Workspace notification (to an agent)")
 
 
 # Mails sent to a customer without a person writing them: they share the per-sender

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import (
     Http404,
@@ -85,21 +86,32 @@ def status_json(request: HttpRequest) -> JsonResponse:
 # --- sign-in ------------------------------------------------------------------------------
 
 
+def demo_mail_to_console() -> bool:
+    """Whether this is a demo desk that prints its mail on the console (never production)."""
+    return (
+        not settings.PRODUCTION
+        and settings.EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend"
+    )
+
+
 @require_http_methods(["GET", "POST"])
 def sign_in_request(request: HttpRequest) -> HttpResponse:
     form = SignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
+        links: list[str] = []
+
+        def link_for(token: str) -> str:
+            links.append(request.build_absolute_uri(reverse("portal:sign_in_link", args=[token])))
+            return links[-1]
+
         if sign_in_allowed(email=email, ip=client_ip(request) or "unknown"):
-            magic_link_send(
-                email=email,
-                link_for=lambda token: request.build_absolute_uri(
-                    reverse("portal:sign_in_link", args=[token])
-                ),
-            )
+            magic_link_send(email=email, link_for=link_for)
         # The same answer whether or not the address is known or was over its limit (no
-        # account enumeration).
-        return render(request, "portal/sign_in_sent.html", {"email": form.cleaned_data["email"]})
+        # account enumeration) -- except on a demo desk whose mail only goes to the
+        # console, where the link is shown so the demo can be tried without a mailbox.
+        demo_link = links[0] if links and demo_mail_to_console() else ""
+        return render(request, "portal/sign_in_sent.html", {"email": email, "demo_link": demo_link})
     return render(request, "portal/sign_in.html", {"form": form})
 
 

@@ -169,8 +169,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # django-axes counts failed admin sign-ins: after AXES_FAILURE_LIMIT wrong passwords for
 # one user name from one address, that pair is locked out for the cool-off (429). Per
 # pair, not per user name alone: nobody can lock an agent out from elsewhere.
+# workspace.auth.AgentBackend is ModelBackend with the permissions read in fewer queries;
+# ModelBackend stays listed so sessions signed in through it keep working.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    "workspace.auth.AgentBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
@@ -363,6 +366,11 @@ SUPPORTDESK_PHONE_REGION = env_str("SUPPORTDESK_PHONE_REGION", "NL")
 SUPPORTDESK_SEARCH_PHONE_REGIONS = [
     r.upper() for r in env_list("SUPPORTDESK_SEARCH_PHONE_REGIONS", ["RU", "NL", "ES", "GB", "DE"])
 ]
+# Where agents open the desk, for links in mails written outside a request (notification
+# copies); empty: the mails name the ticket and its path only.
+SUPPORTDESK_BASE_URL = env_str(
+    "SUPPORTDESK_BASE_URL", "" if PRODUCTION else "http://127.0.0.1:8000"
+).rstrip("/")
 
 LOGGING = {
     "version": 1,
@@ -495,6 +503,10 @@ CELERY_BEAT_SCHEDULE["sla-sync-holidays"] = {
 # The workspace turns SLA alerts on an agent's tickets into notifications.
 CELERY_BEAT_SCHEDULE["workspace-sla-alerts"] = {
     "task": "workspace.collect_sla_alerts",
+    "schedule": env_int("SLA_SCAN_EVERY_SECONDS", 60),
+}
+CELERY_BEAT_SCHEDULE["workspace-rows-tick"] = {
+    "task": "workspace.rows_tick",
     "schedule": env_int("SLA_SCAN_EVERY_SECONDS", 60),
 }
 

@@ -137,8 +137,9 @@ ROWS: dict[str, Row | tuple[Row, ...]] = {
     "desk/views/<slug:key>/": row(200, **STAFF_ONLY),
     "desk/counts/": row(200, **STAFF_ONLY),
     "desk/goto/": row(302, **STAFF_ONLY),
+    "desk/search/messages/": row(200, **STAFF_ONLY),  # tests/workspace/test_search.py
     "desk/bulk/": row(302, method="POST", **STAFF_ONLY),
-    "desk/saved/": row(302, method="POST", **STAFF_ONLY),
+    "desk/saved/": (row(200, **STAFF_ONLY), row(400, method="POST", **STAFF_ONLY)),
     # A saved view is its owner's (the agent's): anyone else's is not there.
     "desk/saved/<int:pk>/delete/": row(302, method="POST", admin=404, **STAFF_ONLY),
     "desk/new/": row(200, **STAFF_ONLY),

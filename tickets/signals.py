@@ -33,3 +33,7 @@ tickets_stored = Signal()
 """``tickets``: the Ticket rows just inserted (opened or split off)."""
 messages_moved = Signal()
 """``message_ids`` now belong to ``ticket_id`` (a merge, un-merge or split moved them)."""
+# Sent by ``manage.py seed_demo`` inside its transaction, with ``contacts`` (by email
+# address), ``agent`` (the demo login, or None) and ``password_for`` (a username's demo
+# password): other apps add their demo data and return lines for the banner.
+demo_seeded = Signal()

@@ -21,6 +21,7 @@ from django.utils import timezone, translation
 
 from tickets.models import Attachment, Ticket
 
+from . import reads
 from .models import AgentProfile
 
 # Defence in depth beside the sanitizer: no script but ours, no plugins, no framing, and
@@ -37,9 +38,13 @@ def is_agent(user: AbstractBaseUser) -> bool:
 
 
 def agent_profile(user: AbstractBaseUser) -> AgentProfile:
-    profile = AgentProfile.objects.filter(user=user).first()
-    if profile is None:
-        profile, _ = AgentProfile.objects.get_or_create(user=user)
+    """Return the agent's profile (read with the user by workspace.auth.AgentBackend, or
+    made now)."""
+    try:
+        return user.desk_profile  # type: ignore[attr-defined]
+    except AgentProfile.DoesNotExist:
+        pass
+    profile, _ = AgentProfile.objects.get_or_create(user=user)
     return profile
 
 
@@ -82,11 +87,9 @@ def agent_required(view: Callable[..., HttpResponse] | None = None, *, change: b
 
 
 def access_ticket(request: HttpRequest, number: int, *, for_update: bool = False) -> Ticket:
-    """Return the ticket with ``number`` (404 if none); the caller is an agent already."""
-    qs = Ticket.objects.select_related(
-        "account", "contact", "department", "assignee", "merged_into", "linked_to"
-    )
-    ticket = qs.filter(number=number).first()
+    """Return the ticket with ``number`` (404 if none) with its contact, account,
+    department and assignee; the caller is an agent already."""
+    ticket = reads.ticket_by_number(number)
     if ticket is None:
         raise Http404("No ticket with this number.")
     return ticket

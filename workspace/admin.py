@@ -7,6 +7,6 @@ from .models import Macro
 
 @admin.register(Macro)
 class MacroAdmin(admin.ModelAdmin):
-    list_display = ("name", "language", "line_id", "set_status", "assign", "add_tags", "is_active")
-    list_filter = ("language", "is_active")
+    list_display = ("name", "language", "line", "set_status", "assign", "add_tags", "is_active")
+    list_filter = ("language", "line", "is_active")
     search_fields = ("name", "body")

@@ -11,11 +11,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils.translation import gettext_lazy as _
 
 from tickets.errors import InvalidInput
-from tickets.models import Channel, Department, Severity
+from tickets.models import Channel, Department, Severity, SupportLine
 from tickets.tagging import clean_tag_names
 
 from . import queues
-from .models import AgentProfile, NotificationKind, SavedView
+from .models import MAILED_KINDS, AgentProfile, NotificationKind, SavedView
 
 _ZONES = sorted(available_timezones())
 
@@ -43,6 +43,9 @@ class SavedViewForm(forms.Form):
     )
     departments = forms.ModelMultipleChoiceField(
         label=_("Departments"), required=False, queryset=Department.objects.filter(is_active=True)
+    )
+    lines = forms.ModelMultipleChoiceField(
+        label=_("Support lines"), required=False, queryset=SupportLine.objects.all()
     )
     channels = forms.MultipleChoiceField(
         label=_("Channels"), required=False, choices=Channel.choices
@@ -72,6 +75,7 @@ class SavedViewForm(forms.Form):
                 "statuses": list(f.statuses),
                 "assignee": f.assignee if f.assignee in ("me", "none") else "",
                 "departments": list(f.departments),
+                "lines": list(f.lines),
                 "channels": list(f.channels),
                 "severities": list(f.severities),
                 "tags": " ".join(f.tags),
@@ -91,6 +95,7 @@ class SavedViewForm(forms.Form):
             statuses=tuple(data["statuses"]),
             assignee=data["assignee"],
             departments=tuple(d.pk for d in data["departments"]),
+            lines=tuple(line.pk for line in data["lines"]),
             channels=tuple(data["channels"]),
             severities=tuple(data["severities"]),
             tags=tuple(data["tags"]),
@@ -115,32 +120,38 @@ class ProfileForm(forms.ModelForm):
     time_zone = forms.ChoiceField(label=_("Time zone"), choices=[(z, z) for z in _ZONES])
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
     notify = forms.MultipleChoiceField(
-        label=_("Notify me about"),
+        label=_("Show in the workspace"),
         required=False,
         choices=NotificationKind.choices,
         widget=forms.CheckboxSelectMultiple,
     )
+    email = forms.MultipleChoiceField(
+        label=_("Also send me by email"),
+        required=False,
+        choices=[(k, label) for k, label in NotificationKind.choices if k in MAILED_KINDS],
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "SLA alerts are mailed to the ticket's assignee and the department's list by the "
+            "SLA checks themselves."
+        ),
+    )
 
     class Meta:
         model = AgentProfile
-        fields = [
-            "time_zone",
-            "language",
-            "signature",
-            "email_notifications",
-            "sound",
-            "browser_notifications",
-        ]
+        fields = ["time_zone", "language", "signature", "sound", "browser_notifications"]
         widgets = {"signature": forms.Textarea(attrs={"rows": 4})}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         muted = set(self.instance.muted_kinds or [])
         self.fields["notify"].initial = [k for k in NotificationKind.values if k not in muted]
+        self.fields["email"].initial = list(self.instance.email_kinds or [])
 
     def save(self, commit: bool = True) -> AgentProfile:
         wanted = set(self.cleaned_data.get("notify") or [])
         self.instance.muted_kinds = [k for k in NotificationKind.values if k not in wanted]
+        mailed = set(self.cleaned_data.get("email") or [])
+        self.instance.email_kinds = [k for k in NotificationKind.values if k in mailed]
         return super().save(commit)
 
 
@@ -170,14 +181,16 @@ class ReplyForm(forms.Form):
     assignee_after = forms.CharField(required=False, widget=forms.HiddenInput)
     tags_add = forms.CharField(label=_("Add tags"), required=False, max_length=200)
 
-    def __init__(self, *args: Any, ticket: Any, profile: AgentProfile, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, ticket: Any, profile: AgentProfile, channels: Any = None, **kwargs: Any
+    ) -> None:
         from tickets.models import Status
         from tickets.services import TRANSITIONS
 
         from .composer import reply_channels
 
         super().__init__(*args, **kwargs)
-        channels = reply_channels(ticket)
+        channels = channels if channels is not None else reply_channels(ticket)
         self.fields["channel"].choices = [(c.channel, c.label) for c in channels if c.available]
         default = next((c.channel for c in channels if c.default), "")
         self.fields["channel"].initial = default
@@ -231,6 +244,12 @@ class NewTicketForm(forms.Form):
     )
     department = forms.ModelChoiceField(
         label=_("Department"), queryset=Department.objects.filter(is_active=True)
+    )
+    line = forms.ModelChoiceField(
+        label=_("Support line"),
+        queryset=SupportLine.objects.all(),
+        required=False,
+        empty_label=_("the department's line"),
     )
     severity = forms.TypedChoiceField(
         label=_("Severity"), choices=Severity.choices, coerce=int, initial=Severity.S3

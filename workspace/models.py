@@ -25,6 +25,11 @@ NO_DUE = datetime(9999, 12, 31, tzinfo=UTC)
 UNSOLVED = Q(unsolved=True)
 
 
+def default_email_kinds() -> list[str]:
+    """What a new agent gets by email besides the workspace: their own tickets' news."""
+    return ["assigned", "customer_reply", "mention"]
+
+
 class AgentProfile(models.Model):
     """An agent's own settings: zone, language, signature and notification choices."""
 
@@ -38,9 +43,10 @@ class AgentProfile(models.Model):
         _("language"), max_length=8, choices=settings.LANGUAGES, default="en"
     )
     signature = models.TextField(_("signature"), blank=True)
-    # Kinds of notification (workspace.notify.KINDS) this agent does not want.
+    # Kinds of notification (NotificationKind) this agent does not want in the workspace,
+    # and those also sent to them by email (workspace.notify.MAILED_KINDS at most).
     muted_kinds = models.JSONField(default=list, blank=True)
-    email_notifications = models.BooleanField(_("also by email"), default=True)
+    email_kinds = models.JSONField(default=default_email_kinds, blank=True)
     sound = models.BooleanField(_("sound"), default=True)
     browser_notifications = models.BooleanField(_("browser notifications"), default=True)
 
@@ -82,6 +88,13 @@ class TicketRow(models.Model):
     needs_verification = models.BooleanField(default=False)
     sla_due = models.DateTimeField(null=True)
     sla_risk_at = models.DateTimeField(null=True)
+    # The at-risk moment has passed: set by the refresh, and by the minute beat
+    # (rows.risk_reached_mark) for rows that reach it with nothing else changing, so
+    # "At risk" is one index range (due still ahead) however many tickets breached.
+    sla_risk_reached = models.BooleanField(default=False)
+    # An unsolved ticket with a suggested duplicate flag (refreshed with the row, on a
+    # flag's save, and by the minute beat for flags filed in bulk).
+    possible_duplicate = models.BooleanField(default=False)
     due_sort = models.DateTimeField(default=NO_DUE)
     last_activity_at = models.DateTimeField()
     created_at = models.DateTimeField()
@@ -112,7 +125,28 @@ class TicketRow(models.Model):
                 name="ws_row_verify_due",
                 condition=UNSOLVED & Q(needs_verification=True),
             ),
-            models.Index(fields=["sla_risk_at"], name="ws_row_risk", condition=UNSOLVED),
+            models.Index(
+                fields=["due_sort", "ticket"],
+                name="ws_row_at_risk_due",
+                condition=UNSOLVED & Q(sla_risk_reached=True),
+            ),
+            models.Index(
+                fields=["due_sort", "ticket"],
+                name="ws_row_duplicate_due",
+                condition=UNSOLVED & Q(possible_duplicate=True),
+            ),
+            # Solved tickets are in no built-in view but a saved view may ask for them.
+            models.Index(
+                fields=["due_sort", "ticket"],
+                name="ws_row_solved_due",
+                condition=Q(status="solved"),
+            ),
+            # What the minute beat looks at: rows whose at-risk moment is still ahead.
+            models.Index(
+                fields=["sla_risk_at"],
+                name="ws_row_risk_ahead",
+                condition=UNSOLVED & Q(sla_risk_reached=False),
+            ),
             models.Index(fields=["contact", "status"], name="ws_row_contact"),
         ]
 
@@ -162,8 +196,14 @@ class Macro(models.Model):
     language = models.CharField(
         _("language"), max_length=8, blank=True, help_text=_("Empty: any language.")
     )
-    line_id = models.BigIntegerField(
-        _("support line"), null=True, blank=True, help_text=_("Empty: every line.")
+    line = models.ForeignKey(
+        "tickets.SupportLine",
+        verbose_name=_("support line"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Empty: every line."),
     )
     set_status = models.CharField(_("set status"), max_length=20, blank=True)
     assign = models.CharField(
@@ -188,6 +228,16 @@ class NotificationKind(models.TextChoices):
     CHAT_WAITING = "chat_waiting", _("New chat waiting")
 
 
+# The kinds the workspace also mails (as each agent chooses); SLA alerts are mailed by the
+# SLA checks to the assignee and the department's list (sla.scan), not twice.
+MAILED_KINDS = (
+    NotificationKind.ASSIGNED,
+    NotificationKind.CUSTOMER_REPLY,
+    NotificationKind.MENTION,
+    NotificationKind.CHAT_WAITING,
+)
+
+
 class Notification(models.Model):
     """Something an agent should know about, shown in the workspace (and mailed)."""
 
@@ -203,6 +253,9 @@ class Notification(models.Model):
     source = models.CharField(max_length=100)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
+    # False for a kind the agent muted in the workspace (kept, read, so a mail copy is
+    # still sent once per source).
+    in_workspace = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["-id"]

@@ -1,48 +1,144 @@
-"""Agents' notifications: recorded once per recipient and source, shown in the workspace.
+"""Agents' notifications: recorded once per recipient and source, shown in the workspace,
+and copied by email through the outbox as each agent chooses.
 
 Sources: ticket events (assignment, a customer's reply on my ticket, a new chat), notes
-that @mention someone, and SLA alerts on my tickets (``sla_alerts_collect``). An agent's
-muted kinds are never recorded. Mail copies go out through the outbox once it exists.
+that @mention someone, and SLA alerts on my tickets (``sla_alerts_collect``). Each text
+is written in the recipient's language. A kind the agent muted in the workspace is kept
+as read (so its mail copy still goes out once); a kind they chose for email
+(``AgentProfile.email_kinds``, at most ``MAILED_KINDS``) is stored in the outbox in the
+same transaction as the notification, and sent by the outbox's worker.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
 from django.db.models import Max
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-from tickets.models import Channel, Direction, EventKind, Message, Ticket, format_reference
+from outbox.models import MailKind
+from outbox.services import AUTO_GENERATED, MailOut, mails_queue
+from tickets.models import Channel, Direction, EventKind, Message, Ticket
 from tickets.signals import TicketEventRef
 
-from .models import AgentProfile, Notification, NotificationKind
+from .models import MAILED_KINDS, AgentProfile, Notification, NotificationKind
 
 SLA_CURSOR_SOURCE = "sla-cursor"
+TEXTS = {
+    NotificationKind.ASSIGNED: gettext_noop("Assigned to you: %(ticket)s"),
+    NotificationKind.CUSTOMER_REPLY: gettext_noop("Customer replied: %(ticket)s"),
+    NotificationKind.CHAT_WAITING: gettext_noop("New chat waiting: %(ticket)s"),
+    NotificationKind.MENTION: gettext_noop("%(who)s mentioned you on %(reference)s: %(note)s"),
+    NotificationKind.SLA_AT_RISK: gettext_noop("SLA at risk (%(target)s): %(ticket)s"),
+    NotificationKind.SLA_BREACHED: gettext_noop("SLA breached (%(target)s): %(ticket)s"),
+}
 
 
-def record(items: Iterable[tuple[int, str, int | None, str, str]]) -> int:
-    """Store (recipient id, kind, ticket id, text, source) notifications once each,
-    leaving out the kinds each recipient muted; return how many were offered."""
-    items = list(items)
-    if not items:
+@dataclass(frozen=True)
+class Notice:
+    """One thing to tell one agent; ``params`` fill the kind's text in their language."""
+
+    recipient_id: int
+    kind: str
+    ticket: Ticket | None
+    source: str
+    params: dict[str, str] = field(default_factory=dict)
+
+    def text(self) -> str:
+        """The text in the active language (translated parts of params included)."""
+        params = dict(self.params)
+        if "target" in params:
+            params["target"] = _(params["target"]).lower()
+        return (_(TEXTS[self.kind]) % params)[:300]
+
+
+def record(notices: Iterable[Notice]) -> int:
+    """Store each notice once per recipient and source, and queue its mail copy for the
+    recipients who chose that kind by email; return how many were new."""
+    notices = list(notices)
+    if not notices:
         return 0
-    muted = {
-        user_id: set(kinds or [])
-        for user_id, kinds in AgentProfile.objects.filter(
-            user_id__in={i[0] for i in items}
-        ).values_list("user_id", "muted_kinds")
-    }
-    rows = [
-        Notification(recipient_id=r, kind=k, ticket_id=t, text=text[:300], source=s[:100])
-        for r, k, t, text, s in items
-        if k not in muted.get(r, set())
-    ]
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)  # once per source
+    recipients = {n.recipient_id for n in notices}
+    profiles = {p.user_id: p for p in AgentProfile.objects.filter(user_id__in=recipients)}
+    addresses = dict(
+        get_user_model()
+        .objects.filter(pk__in=recipients, is_active=True)
+        .values_list("pk", "email")
+    )
+    now = timezone.now()
+    with transaction.atomic():
+        # A source is announced once: what was stored before is neither stored nor mailed.
+        known = set(
+            Notification.objects.filter(
+                recipient_id__in=recipients, source__in={n.source[:100] for n in notices}
+            ).values_list("recipient_id", "source")
+        )
+        rows, mails = [], []
+        for notice in notices:
+            key = (notice.recipient_id, notice.source[:100])
+            if key in known or notice.recipient_id not in addresses:
+                continue
+            known.add(key)
+            profile = profiles.get(notice.recipient_id) or AgentProfile()
+            shown = notice.kind not in (profile.muted_kinds or [])
+            with translation.override(profile.language):
+                text = notice.text()
+                rows.append(
+                    Notification(
+                        recipient_id=notice.recipient_id,
+                        kind=notice.kind,
+                        ticket=notice.ticket,
+                        text=text,
+                        source=notice.source[:100],
+                        created_at=now,
+                        in_workspace=shown,
+                        read_at=None if shown else now,
+                    )
+                )
+                address = addresses[notice.recipient_id]
+                wanted = notice.kind in MAILED_KINDS and notice.kind in profile.email_kinds
+                if wanted and address:
+                    mails.append(_mail(notice, text, address))
+        Notification.objects.bulk_create(rows, ignore_conflicts=True)
+        mails_queue(mails)
     return len(rows)
+
+
+def _mail(notice: Notice, text: str, address: str) -> MailOut:
+    """The mail copy of a notice, in the active (the recipient's) language."""
+    lines = [text, ""]
+    if notice.ticket is not None:
+        url = settings.SUPPORTDESK_BASE_URL + reverse(
+            "workspace:ticket", args=[notice.ticket.number]
+        )
+        lines.append(_("Open it in the workspace: %(url)s") % {"url": url})
+        lines.append("")
+    settings_path = reverse("workspace:settings")
+    lines.append(
+        _("You get this mail because of your notification settings: %(url)s")
+        % {"url": settings.SUPPORTDESK_BASE_URL + settings_path}
+    )
+    return MailOut(
+        kind=MailKind.AGENT_NOTICE,
+        to=[address],
+        subject=text,
+        body_text="\n".join(lines) + "\n",
+        headers=AUTO_GENERATED,
+        ticket=notice.ticket,
+    )
+
+
+def _ticket(ticket: Ticket) -> str:
+    return f"{ticket.reference} {ticket.subject}"[:200]
 
 
 def from_ticket_events(events: list[TicketEventRef]) -> int:
@@ -58,60 +154,38 @@ def from_ticket_events(events: list[TicketEventRef]) -> int:
         return 0
     tickets = Ticket.objects.in_bulk({e.ticket_id for e in wanted})
     actors = dict(_event_actors([e.event_id for e in wanted]))
-    items = []
+    notices = []
     for event in wanted:
         ticket = tickets.get(event.ticket_id)
         if ticket is None:
             continue
-        ref = f"{ticket.reference} {ticket.subject}"[:200]
         source = f"event:{event.event_id}"
+        params = {"ticket": _ticket(ticket)}
         if event.kind == EventKind.ASSIGNED:
             assignee = event.data.get("assignee")
             if assignee and assignee != actors.get(event.event_id):
-                items.append(
-                    (
-                        assignee,
-                        NotificationKind.ASSIGNED,
-                        ticket.pk,
-                        f"Assigned to you: {ref}",
-                        source,
-                    )
-                )
+                notices.append(Notice(assignee, NotificationKind.ASSIGNED, ticket, source, params))
         elif event.kind == EventKind.CREATED:
-            for agent_id in _chat_agents():
-                items.append(
-                    (
-                        agent_id,
-                        NotificationKind.CHAT_WAITING,
-                        ticket.pk,
-                        f"New chat waiting: {ref}",
-                        source,
-                    )
-                )
+            notices += [
+                Notice(agent_id, NotificationKind.CHAT_WAITING, ticket, source, params)
+                for agent_id in _chat_agents()
+            ]
         elif ticket.assignee_id and not event.data.get("split_from"):
-            items.append(
-                (
-                    ticket.assignee_id,
-                    NotificationKind.CUSTOMER_REPLY,
-                    ticket.pk,
-                    f"Customer replied: {ref}",
-                    source,
-                )
+            notices.append(
+                Notice(ticket.assignee_id, NotificationKind.CUSTOMER_REPLY, ticket, source, params)
             )
-    return record(items)
+    return record(notices)
 
 
 def mentions(message: Message, agents: list[AbstractBaseUser], actor: AbstractBaseUser) -> int:
     ticket = message.ticket
-    who = actor.get_full_name() or actor.get_username()
+    params = {
+        "who": actor.get_full_name() or actor.get_username(),
+        "reference": ticket.reference,
+        "note": message.body_text[:120],
+    }
     return record(
-        (
-            a.pk,
-            NotificationKind.MENTION,
-            ticket.pk,
-            f"{who} mentioned you on {ticket.reference}: {message.body_text[:120]}",
-            f"mention:{message.pk}",
-        )
+        Notice(a.pk, NotificationKind.MENTION, ticket, f"mention:{message.pk}", params)
         for a in agents
     )
 
@@ -129,24 +203,22 @@ def sla_alerts_collect() -> int:
         .select_related("ticket")
         .order_by("pk")[:1000]
     )
-    items = []
+    notices = []
     for alert in alerts:
         ticket = alert.ticket
         if not ticket.assignee_id:
             continue
-        label = TARGET_LABELS.get(alert.target, alert.target).lower()
-        breached = alert.kind == AlertKind.BREACHED
-        items.append(
-            (
-                ticket.assignee_id,
-                NotificationKind.SLA_BREACHED if breached else NotificationKind.SLA_AT_RISK,
-                ticket.pk,
-                f"SLA {'breached' if breached else 'at risk'} ({label}): "
-                f"{format_reference(ticket.number)} {ticket.subject}"[:300],
-                f"sla:{alert.pk}",
-            )
+        kind = (
+            NotificationKind.SLA_BREACHED
+            if alert.kind == AlertKind.BREACHED
+            else NotificationKind.SLA_AT_RISK
         )
-    return record(items)
+        params = {
+            "target": TARGET_LABELS.get(alert.target, alert.target),
+            "ticket": _ticket(ticket),
+        }
+        notices.append(Notice(ticket.assignee_id, kind, ticket, f"sla:{alert.pk}", params))
+    return record(notices)
 
 
 def _event_actors(event_ids: list[int]) -> list[tuple[int, int | None]]:

@@ -3,51 +3,41 @@ customer's other open tickets, SLA targets with the why, duplicate flags, links.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q
-
-from duplicates.models import DuplicateFlag, FlagStatus
-from sla.models import TicketSla
 from sla.selectors import TargetStatus, target_statuses
 from tickets.models import Ticket
 
-from .models import TicketRow
+from . import reads
 
 OTHER_TICKETS = 10
 
 
-@dataclass(frozen=True)
-class FlagView:
-    flag: DuplicateFlag
-    other: Ticket
-    side: str  # "of" (this one may duplicate the other) or "by"
-
-
-def other_open_tickets(ticket: Ticket) -> list[TicketRow]:
-    """Return the contact's other unsolved tickets (newest deadline first), bounded."""
-    if ticket.contact_id is None:
-        return []
-    return list(
-        TicketRow.objects.filter(contact_id=ticket.contact_id, unsolved=True)
-        .exclude(ticket_id=ticket.pk)
-        .order_by("due_sort", "ticket_id")[:OTHER_TICKETS]
-    )
+def other_open_tickets(ticket: Ticket) -> list[reads.OtherTicket]:
+    """Return the contact's other unsolved tickets (soonest deadline first), bounded."""
+    return reads.other_open_tickets(ticket, OTHER_TICKETS)
 
 
 def sla_panel(ticket: Ticket, now: datetime) -> dict[str, Any] | None:
     """Return the ticket's SLA targets (state, due in the calendar's zone, business time
     left) and the explanation of where they come from."""
-    sla = TicketSla.objects.select_related("policy", "calendar").filter(ticket=ticket).first()
+    sla = reads.ticket_sla(ticket)
     if sla is None:
         return None
     statuses: list[TargetStatus] = target_statuses(sla, now)
     explanation = sla.explanation or {}
+    match = explanation.get("match") or {}
     return {
         "targets": [s for s in statuses if s.state != "none"],
+        # Which policy applies and why (sla.explain): the line, the policy's criteria the
+        # ticket met, the other policies that matched and why they lost, or a warning.
+        "line": explanation.get("line") or (str(ticket.line) if ticket.line_id else ""),
         "policy": explanation.get("policy"),
+        "why": match.get("why", ""),
+        "also_matched": match.get("also_matched") or [],
+        "warning": explanation.get("warning", ""),
+        "summaries": [s.summary for s in statuses if s.summary],
         "calendar": explanation.get("calendar"),
         "zone": explanation.get("time_zone"),
         "escalations": explanation.get("escalations") or [],
@@ -60,31 +50,10 @@ def sla_panel(ticket: Ticket, now: datetime) -> dict[str, Any] | None:
     }
 
 
-def duplicate_flags(ticket: Ticket) -> list[FlagView]:
+def duplicate_flags(ticket: Ticket) -> list[reads.FlagView]:
     """Return the open flags naming this ticket on either side, best score first."""
-    flags = (
-        DuplicateFlag.objects.filter(Q(ticket=ticket) | Q(candidate=ticket))
-        .filter(status=FlagStatus.SUGGESTED)
-        .select_related("ticket", "candidate")
-        .order_by("-score", "-id")[:10]
-    )
-    return [
-        FlagView(
-            f,
-            f.candidate if f.ticket_id == ticket.pk else f.ticket,
-            "of" if f.ticket_id == ticket.pk else "by",
-        )
-        for f in flags
-    ]
+    return reads.duplicate_flags(ticket, 10)
 
 
 def contact_addresses(ticket: Ticket) -> dict[str, list[str]]:
-    if ticket.contact_id is None:
-        return {"emails": [], "phones": []}
-    contact = ticket.contact
-    return {
-        "emails": list(
-            contact.emails.order_by("-is_primary", "id").values_list("email", flat=True)
-        ),
-        "phones": list(contact.phones.values_list("number", flat=True)),
-    }
+    return reads.contact_addresses(ticket)

@@ -3,30 +3,30 @@
 Every view is a filter on ``TicketRow`` ordered by ``(due_sort, ticket_id)``; the partial
 indexes on that table (see its Meta) make each built-in view one index range scan, and a
 page after a cursor starts the scan at the cursor instead of skipping rows (no OFFSET).
-Counts are bounded: a view with more than ``COUNT_CAP`` tickets shows "1000+", and all
+Counts are bounded: a view with more than ``COUNT_CAP`` tickets shows "99+", and all
 counts of the sidebar come from one SQL statement.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connections
-from django.db.models import Q, QuerySet
+from django.db import connection, connections
 from django.utils.translation import gettext_lazy as _
 
-from duplicates.models import DuplicateFlag, FlagStatus
 from supportdesk.db_router import replica_alias
-from tickets.models import Channel, Department, Severity, Status, Ticket
+from tickets.models import Channel, Department, Severity, Status, SupportLine, Ticket
 
+from . import view_sql
 from .models import SavedView, TicketRow
 
 PAGE_SIZE = 50
-COUNT_CAP = 1000
+COUNT_CAP = 99
 WORKING_STATUSES = (
     Status.NEW,
     Status.OPEN,
@@ -97,7 +97,8 @@ class View:
     filters: ViewFilters
     columns: tuple[str, ...] = DEFAULT_COLUMNS
     group: str = "builtin"  # builtin | department | line | saved
-    saved: SavedView | None = field(default=None, compare=False)
+    saved_id: int | None = None  # a saved view's id and owner
+    owner_id: int | None = None
 
 
 def builtin_views() -> list[View]:
@@ -112,119 +113,139 @@ def builtin_views() -> list[View]:
     ]
 
 
-def agent_views(user: AbstractBaseUser) -> list[View]:
-    """Return every view the agent's sidebar lists: built-in, per department and line,
-    then the agent's own and the shared saved views."""
+# The sidebar is read on every workspace page and poll: plain SQL, no model instances
+# (see workspace/view_sql.py for why). Names come from the models' metadata.
+DEPARTMENTS_SQL = (
+    f'SELECT "id", "slug", "name" FROM "{Department._meta.db_table}" '  # noqa: S608
+    'WHERE "is_active" ORDER BY "name", "id"'
+)
+# The sidebar's department and line views, one statement for both.
+GROUPS_SQL = (
+    f'SELECT \'department\', "id", "slug", "name" FROM "{Department._meta.db_table}" '  # noqa: S608
+    'WHERE "is_active" UNION ALL '
+    f'SELECT \'line\', "id", "slug", "name" FROM "{SupportLine._meta.db_table}" '
+    "ORDER BY 1, 4, 2"
+)
+SAVED_VIEWS_SQL = (
+    'SELECT "id", "name", "owner_id", "filters", "columns" '  # noqa: S608
+    f'FROM "{SavedView._meta.db_table}" WHERE "owner_id" = %s OR "shared" '
+    'ORDER BY "position", "name", "id"'
+)
+
+
+def active_departments() -> list[tuple[int, str, str]]:
+    """Return (id, slug, name) of the active departments, by name."""
+    with connection.cursor() as cursor:
+        cursor.execute(DEPARTMENTS_SQL)
+        return list(cursor.fetchall())
+
+
+class Groups(NamedTuple):
+    """The active departments and the support lines, (id, slug, name) each, by name."""
+
+    departments: list[tuple[int, str, str]]
+    lines: list[tuple[int, str, str]]
+
+
+def view_groups() -> Groups:
+    """Return what the per-department and per-line views are made of (one query)."""
+    groups = Groups([], [])
+    with connection.cursor() as cursor:
+        cursor.execute(GROUPS_SQL)
+        for kind, pk, slug, name in cursor.fetchall():
+            (groups.lines if kind == "line" else groups.departments).append((pk, slug, name))
+    return groups
+
+
+def agent_views(user: AbstractBaseUser, groups: Groups | None = None) -> list[View]:
+    """Return every view the agent's sidebar lists: built-in, per department and per
+    support line, then the agent's own and the shared saved views (``groups``: the
+    caller's ``view_groups()``, if it read them already)."""
     views = builtin_views()
-    for department in Department.objects.filter(is_active=True).order_by("name"):
-        views.append(
-            View(
-                f"dept-{department.slug}",
-                department.name,
-                ViewFilters(departments=(department.pk,)),
-                group="department",
-            )
-        )
-    views += line_views()
-    for saved in SavedView.objects.filter(Q(owner=user) | Q(shared=True)).order_by(
-        "position", "name", "id"
-    ):
-        views.append(saved_view(saved))
+    groups = view_groups() if groups is None else groups
+    for pk, slug, name in groups.departments:
+        views.append(View(f"dept-{slug}", name, ViewFilters(departments=(pk,)), group="department"))
+    for pk, slug, name in groups.lines:
+        label = _("Line: %(name)s") % {"name": name}
+        views.append(View(f"line-{slug}", label, ViewFilters(lines=(pk,)), group="line"))
+    with connection.cursor() as cursor:
+        cursor.execute(SAVED_VIEWS_SQL, [user.pk])
+        for pk, name, owner_id, filters, columns in cursor.fetchall():
+            views.append(saved_view(pk, name, owner_id, _json(filters), _json(columns)))
     return views
 
 
-def line_views() -> list[View]:
-    """One view per support line, once tickets have lines (the ``lines`` app)."""
-    try:
-        from django.apps import apps
-
-        line_model = apps.get_model("lines", "SupportLine")
-    except LookupError:
-        return []
-    return [
-        View(f"line-{line.pk}", str(line), ViewFilters(lines=(line.pk,)), group="line")
-        for line in line_model.objects.all()
-    ]
+def _json(value: Any) -> Any:
+    # JSON columns come back as text from a plain cursor (Django decodes them itself).
+    return json.loads(value) if isinstance(value, str | bytes) else value
 
 
-def saved_view(saved: SavedView) -> View:
-    columns = tuple(c for c in saved.columns or () if c in COLUMNS) or DEFAULT_COLUMNS
+def saved_view(
+    pk: int, name: str, owner_id: int, filters: dict[str, Any] | None, columns: list[str] | None
+) -> View:
+    """Return the View of a saved view's stored name, filters and columns."""
+    shown = tuple(c for c in columns or () if c in COLUMNS) or DEFAULT_COLUMNS
     return View(
-        f"saved-{saved.pk}",
-        saved.name,
-        ViewFilters.from_json(saved.filters or {}),
-        columns=columns,
+        f"saved-{pk}",
+        name,
+        ViewFilters.from_json(filters or {}),
+        columns=shown,
         group="saved",
-        saved=saved,
+        saved_id=pk,
+        owner_id=owner_id,
     )
 
 
-def view_rows(filters: ViewFilters, user: AbstractBaseUser, now: datetime) -> QuerySet[TicketRow]:
-    """Return the view's rows, ordered by SLA due (no due last), then ticket id."""
-    if filters.statuses:
-        qs = TicketRow.objects.filter(status__in=filters.statuses)
-        if set(filters.statuses) <= set(WORKING_STATUSES) - {Status.SOLVED}:
-            qs = qs.filter(unsolved=True)  # lets the partial indexes serve the view
-    else:
-        qs = TicketRow.objects.filter(unsolved=True)
-    if filters.assignee == "me":
-        qs = qs.filter(assignee_id=user.pk)
-    elif filters.assignee == "none":
-        qs = qs.filter(assignee_id__isnull=True)
-    elif filters.assignee.isdigit():
-        qs = qs.filter(assignee_id=int(filters.assignee))
-    if filters.departments:
-        qs = qs.filter(department_id__in=filters.departments)
-    if filters.lines:
-        qs = qs.filter(line_id__in=filters.lines)
-    if filters.channels:
-        qs = qs.filter(origin_channel__in=filters.channels)
-    if filters.severities:
-        qs = qs.filter(severity__in=filters.severities)
-    if filters.needs_verification:
-        qs = qs.filter(needs_verification=True)
-    if filters.sla == "breached":
-        qs = qs.filter(due_sort__lte=now)
-    elif filters.sla == "at_risk":
-        qs = qs.filter(sla_risk_at__lte=now, due_sort__gt=now)
-    if filters.possible_duplicate:
-        flagged = DuplicateFlag.objects.filter(status=FlagStatus.SUGGESTED).values("ticket_id")
-        qs = qs.filter(ticket_id__in=flagged)
-    for tag in filters.tags:
-        qs = qs.filter(
-            ticket_id__in=Ticket.tags.through.objects.filter(tag__name=tag).values("ticket_id")
-        )
-    return qs.order_by("due_sort", "ticket_id")
+class ListRow(NamedTuple):
+    """One line of a list: the row's columns and the names it shows, from one query."""
+
+    ticket_id: int
+    number: int
+    subject: str
+    status: str
+    severity: int
+    origin_channel: str
+    needs_verification: bool
+    sla_due: datetime | None
+    due_sort: datetime
+    last_activity_at: datetime
+    assignee_id: int | None
+    assignee_first_name: str | None
+    assignee_last_name: str | None
+    assignee_username: str | None
+    contact_name: str | None
+    account_name: str | None
+    department_name: str
 
 
-def encode_cursor(row: TicketRow) -> str:
+def encode_cursor(row: TicketRow | ListRow) -> str:
     return f"{row.due_sort.isoformat()}_{row.ticket_id}"
 
 
-def after_cursor(qs: QuerySet[TicketRow], cursor: str) -> QuerySet[TicketRow]:
-    """Return the rows after ``cursor`` (a mangled cursor gives the first page)."""
+def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
+    """Return the (due, ticket id) a cursor stands for; None for none (or a mangled one:
+    the first page)."""
     stamp, _sep, pk = (cursor or "").rpartition("_")
     try:
-        due, ticket_id = datetime.fromisoformat(stamp), int(pk)
+        return datetime.fromisoformat(stamp), int(pk)
     except ValueError:
-        return qs
-    # The redundant ``due_sort >= due`` lets the index range start at the cursor.
-    return qs.filter(due_sort__gte=due).filter(
-        Q(due_sort__gt=due) | Q(due_sort=due, ticket_id__gt=ticket_id)
-    )
+        return None
 
 
 def page(
     filters: ViewFilters, user: AbstractBaseUser, now: datetime, cursor: str = ""
-) -> tuple[list[TicketRow], str]:
-    """Return one page of rows (with contact, account, assignee and department) and the
-    cursor of the next page ("" on the last one)."""
-    qs = view_rows(filters, user, now).select_related(
-        "contact", "account", "assignee", "department"
-    )
-    if cursor:
-        qs = after_cursor(qs, cursor)
-    rows = list(qs[: PAGE_SIZE + 1])
+) -> tuple[list[ListRow], str]:
+    """Return one page of rows (with the contact's, account's, assignee's and
+    department's names) and the cursor of the next page ("" on the last one)."""
+    where, params = view_sql.view_where(filters, user.pk, now)
+    sql, params = view_sql.page_sql(where, params, decode_cursor(cursor), PAGE_SIZE + 1)
+    with connection.cursor() as db:
+        db.execute(sql, params)
+        found = db.fetchall()
+    aware = view_sql.aware
+    rows = [
+        ListRow(*r[:6], bool(r[6]), aware(r[7]), aware(r[8]), aware(r[9]), *r[10:]) for r in found
+    ]
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     return rows, encode_cursor(rows[-1]) if more and rows else ""
@@ -242,19 +263,14 @@ def row_tags(ticket_ids: Iterable[int]) -> dict[int, list[str]]:
 
 
 def bounded_counts(views: list[View], user: AbstractBaseUser, now: datetime) -> dict[str, int]:
-    """Return each view's ticket count, at most ``COUNT_CAP + 1`` (shown as "1000+"),
+    """Return each view's ticket count, at most ``COUNT_CAP + 1`` (shown as "99+"),
     all from one SQL statement."""
     if not views:
         return {}
-    parts, params = [], []
-    for index, view in enumerate(views):
-        qs = view_rows(view.filters, user, now).order_by().values("ticket_id")[: COUNT_CAP + 1]
-        sql, sql_params = qs.query.sql_with_params()
-        # ``sql`` is Django's own compiled query; the values stay parameters.
-        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS c{index})")  # noqa: S608
-        params.extend(sql_params)
+    wheres = [view_sql.view_where(view.filters, user.pk, now) for view in views]
+    sql, params = view_sql.count_sql(wheres, COUNT_CAP + 1)
     # List counts tolerate a few seconds of lag: the read replica when there is one.
     with connections[replica_alias()].cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(parts), params)
+        cursor.execute(sql, params)
         values = cursor.fetchone()
     return {view.key: int(n) for view, n in zip(views, values, strict=True)}

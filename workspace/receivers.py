@@ -10,10 +10,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.db import transaction
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from duplicates.models import DuplicateFlag
 from sla.signals import deadlines_changed
-from tickets.signals import TicketEventRef, ticket_events
+from tickets.signals import TicketEventRef, demo_seeded, ticket_events
 
 from . import notify
 from .rows import rows_refresh
@@ -40,3 +43,28 @@ def rows_on_deadlines(sender: Any, ticket_ids: list[int], **kwargs: Any) -> None
         rows_refresh(ticket_ids)
     except Exception:
         log.exception("could not refresh the workspace rows of tickets %s", ticket_ids)
+
+
+@receiver(post_save, sender=DuplicateFlag, dispatch_uid="workspace.rows_on_flag_saved")
+def rows_on_flag_saved(sender: Any, instance: DuplicateFlag, **kwargs: Any) -> None:
+    """A flag suggested, dismissed or merged one at a time: its ticket's row follows on
+    commit (flags filed in bulk are followed by the minute beat, rows_tick)."""
+    ticket_id = instance.ticket_id
+
+    def refresh() -> None:
+        try:
+            rows_refresh([ticket_id])
+        except Exception:
+            log.exception("could not refresh the workspace row of ticket %s", ticket_id)
+
+    transaction.on_commit(refresh)
+
+
+@receiver(demo_seeded, dispatch_uid="workspace.demo_data")
+def demo_data(sender: Any, **kwargs: Any) -> list[str]:
+    """``seed_demo``: add the workspace's demo agents, tickets, macros and KB articles."""
+    from . import demo
+
+    return demo.seed(
+        contacts=kwargs["contacts"], agent=kwargs["agent"], password_for=kwargs["password_for"]
+    )

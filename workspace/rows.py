@@ -4,16 +4,25 @@
 number of queries: one read of the tickets, one of their SLA clocks, one upsert. It is
 idempotent, so receivers call it for whatever a commit touched, and
 ``manage.py workspace_rows`` rebuilds everything (after a restore, or to check).
+
+A desk upgraded to the workspace has tickets and no rows. ``rows_after_migrate`` builds a
+small desk's rows inside ``migrate``; a bigger one's are left to the worker
+(``workspace.rows_backfill``, resumable batches) or to ``manage.py workspace_rows
+--missing``, so ``migrate`` stays quick whatever the desk holds.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
 
+from duplicates.models import DuplicateFlag, FlagStatus
 from sla.models import TARGETS, TicketSla
 from tickets.models import Status, Ticket
 
@@ -47,6 +56,58 @@ def rows_rebuild_all(batch: int = CHUNK) -> int:
         last = ids[-1]
 
 
+def rows_missing_fill(
+    after: int = 0, batch: int = CHUNK, seconds: float | None = None
+) -> tuple[int, int | None]:
+    """Build the rows of tickets that have none, in id order after ``after``, batch by
+    batch, stopping once ``seconds`` have passed. Return how many were written and the id
+    to resume after (None once no ticket lacks a row)."""
+    began, written = time.monotonic(), 0
+    while True:
+        ids = list(
+            Ticket.objects.filter(pk__gt=after, desk_row__isnull=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch]
+        )
+        if not ids:
+            return written, None
+        written += _refresh_chunk(ids)
+        after = ids[-1]
+        if seconds is not None and time.monotonic() - began >= seconds:
+            return written, after
+
+
+def rows_after_migrate() -> str | None:
+    """Give a desk that has tickets but no rows (just upgraded to the workspace) its rows
+    without holding ``migrate`` up; return what the operator should know, if anything.
+
+    Up to ``WORKSPACE_ROWS_INLINE`` tickets are built here (a second or so); beyond that
+    the rows are queued for the worker, because one read and one upsert per thousand
+    tickets is minutes on a desk of a million.
+    """
+    if TicketRow._meta.db_table not in connection.introspection.table_names():
+        return None  # migrated back to before the workspace
+    if TicketRow.objects.exists() or not Ticket.objects.exists():
+        return None
+    limit = getattr(settings, "WORKSPACE_ROWS_INLINE", 5000)
+    if len(Ticket.objects.values_list("pk", flat=True)[: limit + 1]) <= limit:
+        written, _ = rows_missing_fill()
+        return f"Workspace: list rows built for {written} tickets."
+    from .tasks import rows_backfill_task
+
+    try:
+        rows_backfill_task.delay(0)
+    except Exception as exc:  # the broker is down: the command does the same work
+        return (
+            f"Workspace: the tickets have no list rows yet and the worker could not be asked "
+            f"({type(exc).__name__}: {exc}); run `manage.py workspace_rows --missing`."
+        )
+    return (
+        "Workspace: the tickets have no list rows yet; the worker builds them in batches "
+        "(task workspace.rows_backfill), or run `manage.py workspace_rows --missing` now."
+    )
+
+
 def _refresh_chunk(ids: list[int]) -> int:
     tickets = list(
         Ticket.objects.filter(pk__in=ids).values(
@@ -63,11 +124,17 @@ def _refresh_chunk(ids: list[int]) -> int:
             "needs_verification",
             "updated_at",
             "created_at",
-            *(["line_id"] if _has_line() else []),
+            "line_id",
         )
     )
     clocks = _clocks({t["id"] for t in tickets})
-    rows = [_row(t, clocks.get(t["id"])) for t in tickets]
+    flagged = set(
+        DuplicateFlag.objects.filter(
+            ticket_id__in=[t["id"] for t in tickets], status=FlagStatus.SUGGESTED
+        ).values_list("ticket_id", flat=True)
+    )
+    now = timezone.now()
+    rows = [_row(t, clocks.get(t["id"]), now, t["id"] in flagged) for t in tickets]
     with transaction.atomic():
         gone = set(ids) - {t["id"] for t in tickets}
         if gone:
@@ -77,10 +144,6 @@ def _refresh_chunk(ids: list[int]) -> int:
                 rows, update_conflicts=True, unique_fields=["ticket"], update_fields=ROW_FIELDS
             )
     return len(rows)
-
-
-def _has_line() -> bool:
-    return any(f.attname == "line_id" for f in Ticket._meta.concrete_fields)
 
 
 def _clocks(ids: set[int]) -> dict[int, tuple[datetime | None, datetime | None]]:
@@ -104,7 +167,10 @@ def _clocks(ids: set[int]) -> dict[int, tuple[datetime | None, datetime | None]]
 
 
 def _row(
-    ticket: dict[str, Any], clock: tuple[datetime | None, datetime | None] | None
+    ticket: dict[str, Any],
+    clock: tuple[datetime | None, datetime | None] | None,
+    now: datetime,
+    flagged: bool,
 ) -> TicketRow:
     due, risk_at = clock or (None, None)
     unsolved = ticket["status"] in UNSOLVED_STATUSES
@@ -119,13 +185,33 @@ def _row(
         assignee_id=ticket["assignee_id"],
         account_id=ticket["account_id"],
         contact_id=ticket["contact_id"],
-        line_id=ticket.get("line_id"),
+        line_id=ticket["line_id"],
         origin_channel=ticket["origin_channel"],
         needs_verification=ticket["needs_verification"],
         # A waiting ticket's clocks are paused, a solved one's stopped: no countdown.
         sla_due=due if unsolved else None,
         sla_risk_at=risk_at if unsolved else None,
+        sla_risk_reached=bool(unsolved and risk_at is not None and risk_at <= now),
+        possible_duplicate=unsolved and flagged,
         due_sort=due if (unsolved and due is not None) else NO_DUE,
         last_activity_at=ticket["updated_at"],
         created_at=ticket["created_at"],
     )
+
+
+def rows_tick(now: datetime | None = None) -> dict[str, int]:
+    """Bring rows in step with what changes without a ticket event (the minute beat):
+    at-risk moments that passed, and duplicate flags filed or closed in bulk. Return how
+    many rows each part changed."""
+    suggested = DuplicateFlag.objects.filter(status=FlagStatus.SUGGESTED).values("ticket_id")
+    return {
+        "risk_reached": TicketRow.objects.filter(
+            unsolved=True, sla_risk_reached=False, sla_risk_at__lte=now or timezone.now()
+        ).update(sla_risk_reached=True),
+        "flagged": TicketRow.objects.filter(
+            unsolved=True, possible_duplicate=False, ticket_id__in=suggested
+        ).update(possible_duplicate=True),
+        "unflagged": TicketRow.objects.filter(unsolved=True, possible_duplicate=True)
+        .exclude(ticket_id__in=suggested)
+        .update(possible_duplicate=False),
+    }

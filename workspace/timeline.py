@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from sla.models import TARGET_LABELS, AlertKind, SlaAlert
+from sla.models import TARGET_LABELS, AlertKind
 from tickets.models import (
     Attachment,
     Channel,
@@ -26,9 +26,8 @@ from tickets.models import (
     format_reference,
 )
 from tickets.sanitize import html_for_display
-from tickets.selectors import ticket_timeline
 
-from . import previews
+from . import previews, reads
 
 # Events the conversation shows as a line of their own (messages show themselves).
 SHOWN_EVENTS = frozenset(
@@ -48,6 +47,12 @@ SHOWN_EVENTS = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class ChatLine:
+    message: Message
+    author: str
+
+
 @dataclass
 class Entry:
     """One item of the conversation."""
@@ -56,7 +61,8 @@ class Entry:
     at: datetime
     sort_key: tuple
     message: Message | None = None
-    lines: list[Message] = field(default_factory=list)  # a chat transcript's lines
+    author: str = ""
+    lines: list[ChatLine] = field(default_factory=list)  # a chat transcript's lines
     html: SafeString | None = None
     blocked_images: int = 0
     text: str = ""
@@ -64,38 +70,74 @@ class Entry:
     css: str = ""
 
 
-def conversation(ticket: Ticket, *, remote_images_for: set[int] = frozenset()) -> list[Entry]:
+def conversation(
+    ticket: Ticket,
+    *,
+    remote_images_for: set[int] = frozenset(),
+    known: dict[str, dict[int, str]] | None = None,
+) -> tuple[list[Entry], list[Message]]:
     """Return the ticket's conversation, oldest first (chat lines grouped by conversation
-    run, each event and SLA alert as a line)."""
+    run, each event and SLA alert as a line), and its messages. ``known``: names of
+    users and departments the caller has read already."""
+    known = known or {}
+    messages, attachments = reads.messages_with_attachments(ticket)
+    users = dict(known.get("users", {}))
+    if missing := {m.author_user_id for m in messages} - {None} - users.keys():
+        users.update(_user_names(missing))
+    contacts = {ticket.contact_id: str(ticket.contact)} if ticket.contact_id else {}
+    if missing := {m.author_contact_id for m in messages} - {None} - contacts.keys():
+        contacts.update(reads.contact_names(missing))
+
+    def author(message: Message) -> str:
+        if message.author_user_id:
+            return users.get(message.author_user_id, "?")
+        if message.author_contact_id:
+            return contacts.get(message.author_contact_id, "?")
+        return message.author_name  # the sender as the mail named them
+
     entries: list[Entry] = []
-    for message in ticket_timeline(ticket):
+    for message in messages:
         key = (message.occurred_at, 0, message.pk)
         last = entries[-1] if entries else None
-        if message.channel == Channel.CHAT and last is not None and last.kind == "chat":
-            last.lines.append(message)
-            continue
         if message.channel == Channel.CHAT:
-            entries.append(
-                Entry("chat", message.occurred_at, key, message=message, lines=[message])
-            )
+            line = ChatLine(message, author(message))
+            if last is not None and last.kind == "chat":
+                last.lines.append(line)
+            else:
+                entries.append(Entry("chat", message.occurred_at, key, message, lines=[line]))
             continue
-        entries.append(message_entry(message, allow_remote=message.pk in remote_images_for))
-    entries += _event_entries(ticket)
+        entries.append(
+            message_entry(
+                message,
+                allow_remote=message.pk in remote_images_for,
+                attachments=attachments.get(message.pk, []),
+                author=author(message),
+            )
+        )
+    entries += _event_entries(ticket, {**known, "users": users})
     entries += _sla_entries(ticket)
     entries.sort(key=lambda e: e.sort_key)
-    return entries
+    return entries, messages
 
 
-def message_entry(message: Message, *, allow_remote: bool = False) -> Entry:
+def message_entry(
+    message: Message,
+    *,
+    allow_remote: bool = False,
+    attachments: list[Attachment] | None = None,
+    author: str | None = None,
+) -> Entry:
     """Return one message ready to render: its HTML made safe to show (remote images
     blocked unless ``allow_remote``, ``cid:`` images from its attachments)."""
-    attachments = list(message.attachments.all())
+    if attachments is None:
+        attachments = list(message.attachments.all())
     by_cid = {a.content_id.strip("<>"): a for a in attachments if a.content_id}
     entry = Entry(
         "message",
         message.occurred_at,
         (message.occurred_at, 0, message.pk),
         message=message,
+        author=message.author_name if author is None else author,
         css=f"{message.direction} ch-{message.channel}",
         attachments=[previews.describe(a) for a in attachments if not _shown_inline(a, message)],
     )
@@ -122,13 +164,9 @@ def _shown_inline(attachment: Attachment, message: Message) -> bool:
     )
 
 
-def _event_entries(ticket: Ticket) -> list[Entry]:
-    events = list(
-        TicketEvent.objects.filter(ticket=ticket, kind__in=SHOWN_EVENTS)
-        .select_related("actor")
-        .order_by("created_at", "id")
-    )
-    names = _names(events)
+def _event_entries(ticket: Ticket, known: dict[str, dict[int, str]]) -> list[Entry]:
+    events = reads.events(ticket, SHOWN_EVENTS)
+    names = _names(events, known)
     return [
         Entry(
             "event",
@@ -143,7 +181,7 @@ def _event_entries(ticket: Ticket) -> list[Entry]:
 
 def _sla_entries(ticket: Ticket) -> list[Entry]:
     out = []
-    for alert in SlaAlert.objects.filter(ticket=ticket).order_by("created_at", "id"):
+    for alert in reads.sla_alerts(ticket):
         label = TARGET_LABELS.get(alert.target, alert.target)
         text = (
             _("SLA breached: %(target)s was due")
@@ -164,9 +202,14 @@ def _sla_entries(ticket: Ticket) -> list[Entry]:
     return out
 
 
-def _names(events: list[TicketEvent]) -> dict[str, dict[int, str]]:
+def _names(
+    events: list[TicketEvent], known: dict[str, dict[int, str]] | None = None
+) -> dict[str, dict[int, str]]:
+    """Return the names of the users, departments and tickets the events mention; only
+    those not in ``known`` are read."""
     users, departments, tickets = set(), set(), set()
     for e in events:
+        users.add(e.actor_id)
         if e.kind == EventKind.ASSIGNED:
             users |= {e.data.get("assignee"), e.data.get("previous")}
         elif e.kind == EventKind.DEPARTMENT_CHANGED:
@@ -177,30 +220,37 @@ def _names(events: list[TicketEvent]) -> dict[str, dict[int, str]]:
             tickets.add(e.data.get("source"))
         elif e.kind == EventKind.SPLIT:
             tickets.add(e.data.get("ticket"))
-    user_model = get_user_model()
-    return {
-        "users": {
-            u.pk: u.get_full_name() or u.get_username()
-            for u in user_model.objects.filter(pk__in=users - {None})
-        },
-        "departments": dict(
-            Department.objects.filter(pk__in=departments - {None}).values_list("pk", "name")
-        ),
-        "tickets": {
+    known = known or {}
+    names: dict[str, dict[int, str]] = {
+        "users": dict(known.get("users", {})),
+        "departments": dict(known.get("departments", {})),
+        "tickets": {},
+    }
+    if missing := users - {None} - names["users"].keys():
+        names["users"].update(_user_names(missing))
+    if missing := departments - {None} - names["departments"].keys():
+        names["departments"].update(
+            Department.objects.filter(pk__in=missing).values_list("pk", "name")
+        )
+    if missing := tickets - {None}:
+        names["tickets"] = {
             pk: format_reference(n)
-            for pk, n in Ticket.objects.filter(pk__in=tickets - {None}).values_list("pk", "number")
-        },
+            for pk, n in Ticket.objects.filter(pk__in=missing).values_list("pk", "number")
+        }
+    return names
+
+
+def _user_names(ids: set[int]) -> dict[int, str]:
+    return {
+        u.pk: u.get_full_name() or u.get_username()
+        for u in get_user_model().objects.filter(pk__in=ids)
     }
 
 
 def describe_event(event: TicketEvent, names: dict[str, dict[int, str]] | None = None) -> str:
     """Return one line saying what the event did, e.g. "alice set the status to Solved"."""
     names = names or _names([event])
-    who = (
-        (event.actor.get_full_name() or event.actor.get_username())
-        if event.actor
-        else _("The desk")
-    )
+    who = names["users"].get(event.actor_id, "?") if event.actor_id else _("The desk")
     data = event.data or {}
     statuses = dict(Status.choices)
     kind = event.kind

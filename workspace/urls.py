@@ -8,6 +8,7 @@ urlpatterns = [
     path("views/<slug:key>/", lists.view_list, name="view"),
     path("counts/", lists.counts, name="counts"),
     path("goto/", lists.goto, name="goto"),
+    path("search/messages/", misc.search, name="search"),  # /desk/search/ is the search app
     path("bulk/", lists.bulk_action, name="bulk"),
     path("saved/", lists.view_save, name="view_save"),
     path("saved/<int:pk>/delete/", lists.view_delete, name="view_delete"),

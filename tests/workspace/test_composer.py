@@ -6,7 +6,7 @@ import pytest
 
 from tests.factories import open_ticket
 from tickets import services
-from tickets.models import Channel, Direction, Ticket
+from tickets.models import Channel, Direction, SupportLine, Ticket
 from tickets.services import MessageIn
 from workspace import presence
 from workspace.models import AgentProfile, Macro, Notification
@@ -35,12 +35,15 @@ def test_macros_for_other_lines_are_not_offered(departments, anna, desk_agent):
     from workspace.access import agent_profile
     from workspace.macros import for_ticket
 
+    lines = {line.slug: line for line in SupportLine.objects.all()}
     Macro.objects.create(name="Any line", body="x")
-    Macro.objects.create(name="Line 99", body="y", line_id=99)
+    Macro.objects.create(name="Shop only", body="y", line=lines["ecommerce"])
+    Macro.objects.create(name="Reseller only", body="w", line=lines["reseller"])
     Macro.objects.create(name="Russian", body="z", language="ru")
-    ticket = open_ticket(subject="t", contact=anna)
+    ticket = open_ticket(subject="t", contact=anna, department=departments["reseller-support"])
+    assert ticket.line == lines["reseller"]
     names = [m.name for m in for_ticket(ticket, agent_profile(desk_agent))]
-    assert names == ["Any line", "Russian"]
+    assert names == ["Any line", "Reseller only", "Russian"]
 
 
 def test_mention_in_a_note_notifies_the_agent(desk, departments, anna, other_agent):
@@ -78,7 +81,13 @@ def test_assignment_and_customer_reply_notify_the_assignee(
         ticket=ticket,
         message=MessageIn(channel=Channel.EMAIL, body_text="hello?", author_contact=anna),
     )
-    assert not Notification.objects.filter(recipient=desk_agent).exists()
+    # Kept (a mail copy may still be wanted) but not shown, and already read.
+    muted = Notification.objects.get(recipient=desk_agent)
+    assert (muted.kind, muted.in_workspace, muted.read_at is not None) == (
+        "customer_reply",
+        False,
+        True,
+    )
 
 
 def test_notification_poll_reports_new_ones(desk, departments, anna, desk_agent, other_agent):

@@ -296,3 +296,32 @@ def test_lists_and_ticket_page_fit_the_screen(live_server, departments, alice, w
     assert table_width <= wrap_width  # no column cut off or scrolled away
     assert page_width <= viewport
     assert ticket_page[0] <= ticket_page[1]
+
+
+def test_a_day_with_the_keyboard_only(live_server, departments, anna, alice):
+    """j/k walk the list, o opens, r goes to the answer box; the header's box searches."""
+    first = open_ticket(subject="Keyboard first", contact=anna)
+    second = open_ticket(subject="Keyboard second", contact=anna, body="Invoice 9911 is wrong.")
+    with chromium_page() as page:
+        _agent_login(page, live_server.url, "alice")
+        page.goto(f"{live_server.url}/desk/views/unassigned/")
+        page.locator("body").press("j")
+        page.keyboard.press("j")
+        page.keyboard.press("k")
+        page.keyboard.press("j")
+        expect(page.locator("#rows tr.kb-current")).to_have_attribute(
+            "data-ticket", str(second.number)
+        )
+        page.keyboard.press("o")
+        page.wait_for_url(f"**/desk/t/{second.number}/")
+        page.keyboard.press("r")
+        expect(page.locator("#reply-form textarea")).to_be_focused()
+        page.keyboard.type("Thanks, correcting it.")
+        expect(page.locator("#reply-form textarea")).to_have_value("Thanks, correcting it.")
+        page.keyboard.press("Escape")
+        page.focus("#goto-q")
+        page.keyboard.type("invoice 9911")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#search-hits")
+        hits = page.locator("#search-hits a").all_inner_texts()
+    assert hits == [second.reference] and first.reference not in hits

@@ -205,3 +205,45 @@ def test_root_and_admin_lead_agents_to_the_workspace(desk):
     assert desk.get("/").url == "/desk/"
     assert desk.get("/admin/").url == "/desk/"
     assert desk.get("/admin/?config=1").status_code == 200
+
+
+def _list_queries(client, url: str) -> int:
+    client.get(url)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_a_list_page_reads_the_same_few_queries_for_3_or_40_rows(
+    desk, departments, desk_agent, other_agent
+):
+    few = [open_ticket(subject=f"few {n}") for n in range(3)]
+    for ticket in few:
+        services.ticket_assign(ticket=ticket, assignee=desk_agent)
+    mine = _list_queries(desk, "/desk/views/mine/")
+    assert mine == _list_queries(desk, "/desk/views/unassigned/")
+    for n in range(40):
+        contact = ContactFactory(name=f"Customer {n}")
+        ticket = open_ticket(subject=f"many {n}", contact=contact)
+        services.ticket_tags_set(ticket=ticket, add=["vip"], actor=desk_agent)
+    assert _list_queries(desk, "/desk/views/unassigned/") == mine
+    html = desk.get("/desk/views/unassigned/").content.decode()
+    assert "Customer 39" in html and html.count('<tr data-ticket="') == 40
+
+
+def test_saved_views_have_no_sidebar_count(desk, departments, desk_agent):
+    from workspace.models import SavedView
+
+    open_ticket(subject="counted")
+    saved = SavedView.objects.create(name="Everything", owner=desk_agent)
+    html = desk.get("/desk/counts/?current=mine").content.decode()
+    assert 'data-count="unassigned">1<' in html
+    assert f'data-count="saved-{saved.pk}"></span>' in html
+
+
+def test_a_view_is_saved_from_its_own_page(desk, departments, desk_agent):
+    page = desk.get("/desk/saved/?from=unassigned").content.decode()
+    assert 'id="save-view-form"' in page and '<option value="none" selected>' in page
+    refused = desk.post("/desk/saved/", {"name": ""})
+    assert refused.status_code == 400 and "This field is required." in refused.content.decode()
+    assert desk.get("/desk/saved/?from=no-such-view").status_code == 404

@@ -288,3 +288,80 @@ def test_admin_ticket_page_blocks_remote_images_too(admin, departments, anna):
     )
     html = admin.get(f"/admin/tickets/ticket/{ticket.pk}/change/").content.decode()
     assert "Hello" in html and "tracker.example" not in html
+
+
+def _page_queries(client, ticket) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(f"/desk/t/{ticket.number}/")
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(f"/desk/t/{ticket.number}/").status_code == 200
+    return len(captured.captured_queries)
+
+
+def _converse(ticket, rounds: int, customers: list, agents: list) -> None:
+    """Mail with an attachment from each customer in turn, a note by each agent in turn,
+    a chat line and an assignment, ``rounds`` times."""
+    for n in range(rounds):
+        services.message_add(
+            ticket=ticket,
+            message=MessageIn(
+                channel=Channel.EMAIL,
+                body_text=f"mail {n}",
+                body_html=f"<p>mail {n}</p>",
+                author_contact=customers[n % len(customers)],
+                attachments=[AttachmentIn(filename=f"n{n}.txt", content=b"x")],
+            ),
+        )
+        agent = agents[n % len(agents)]
+        services.message_add(
+            ticket=ticket,
+            message=MessageIn(
+                channel=Channel.NOTE,
+                direction=Direction.INTERNAL,
+                body_text=f"note {n}",
+                author_user=agent,
+            ),
+        )
+        services.message_add(ticket=ticket, message=MessageIn(channel=Channel.CHAT, body_text="hi"))
+        services.ticket_assign(ticket=ticket, assignee=agent)
+
+
+def test_the_page_reads_the_same_few_queries_however_long_the_conversation(
+    desk, departments, anna, desk_agent, other_agent
+):
+    bob = ContactFactory(account=anna.account, name="Bob Builder", email="bob@northwind.example")
+    short = open_ticket(subject="Short", contact=anna)
+    _converse(short, 1, [bob], [other_agent])
+    long = open_ticket(subject="Long", contact=anna)
+    _converse(long, 6, [bob, anna], [other_agent, desk_agent])
+    assert _page_queries(desk, long) == _page_queries(desk, short)
+    html = desk.get(f"/desk/t/{long.number}/").content.decode()
+    assert "Bob Builder" in html and "Bob Agent" in html and "n5.txt" in html
+
+
+def test_duplicate_flags_in_the_panel_merge_and_dismiss(desk, departments, anna):
+    from duplicates.models import DuplicateFlag, FlagStatus
+
+    first = open_ticket(subject="Original", contact=anna)
+    second = open_ticket(subject="Again", contact=anna)
+    third = open_ticket(subject="Once more", contact=anna)
+    merge_me = DuplicateFlag.objects.create(ticket=second, candidate=first, score=0.91)
+    dismiss_me = DuplicateFlag.objects.create(ticket=third, candidate=first, score=0.62)
+    html = desk.get(f"/desk/t/{first.number}/").content.decode()
+    assert "Possibly duplicated by" in html and second.reference in html and "(0.91)" in html
+    assert html.index(second.reference) < html.index(third.reference)  # best score first
+    assert 'value="merge" class="flag-merge"' in html  # same account: one click
+    desk.post(
+        f"/desk/t/{first.number}/flags/{dismiss_me.pk}/",
+        {"action": "dismiss", "version": _version(first)},
+    )
+    desk.post(
+        f"/desk/t/{first.number}/flags/{merge_me.pk}/",
+        {"action": "merge", "version": _version(first)},
+    )
+    assert DuplicateFlag.objects.get(pk=dismiss_me.pk).status == FlagStatus.DISMISSED
+    assert Ticket.objects.get(pk=second.pk).merged_into_id == first.pk
+    html = desk.get(f"/desk/t/{first.number}/").content.decode()
+    assert "No open duplicate flags." in html

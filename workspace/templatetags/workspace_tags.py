@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from html import escape
 from typing import Any
 
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from tickets.models import Channel, Status, format_reference
@@ -25,7 +26,8 @@ def get(mapping: Any, key: Any) -> Any:
     return mapping.get(key)
 
 
-def _span(seconds: float) -> str:
+def span_text(seconds: float) -> str:
+    """Return a duration as the countdowns show it: "2d 3h", "1h 05m", "7m"."""
     minutes = int(abs(seconds) // 60)
     days, rest = divmod(minutes, 1440)
     hours, mins = divmod(rest, 60)
@@ -46,9 +48,10 @@ def countdown(due: datetime | None, now: datetime) -> SafeString:
     local = timezone.localtime(due)
     zone = timezone.get_current_timezone_name()
     if seconds < 0:
-        text, css = _("%(span)s overdue") % {"span": _span(seconds)}, "overdue"
+        text, css = _("%(span)s overdue") % {"span": span_text(seconds)}, "overdue"
     else:
-        text, css = _("in %(span)s") % {"span": _span(seconds)}, "soon" if seconds < 3600 else ""
+        text = _("in %(span)s") % {"span": span_text(seconds)}
+        css = "soon" if seconds < 3600 else ""
     return format_html(
         '<time class="due {}" datetime="{}" title="{} ({})" data-due="{}">{}</time>',
         css,
@@ -87,3 +90,16 @@ def status_label(value: str) -> str:
 @register.filter
 def reference(number: int) -> str:
     return format_reference(number)
+
+
+@register.simple_tag
+def options(choices: Any, selected: Any = None) -> SafeString:
+    """``<option>`` elements for (value, label) pairs, ``selected`` marked: one call
+    instead of a template loop over every agent on every page."""
+    chosen = "" if selected is None else str(selected)
+    out = []
+    for value, label in choices:
+        value = str(value)
+        mark = " selected" if value == chosen else ""
+        out.append(f'<option value="{escape(value)}"{mark}>{escape(str(label))}</option>')
+    return mark_safe("".join(out))  # noqa: S308 - every value escaped just above

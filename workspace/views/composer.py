@@ -162,6 +162,7 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
                 ticket = services.ticket_open(
                     subject=data["subject"],
                     department=data["department"],
+                    line=data["line"],
                     contact=contact,
                     severity=data["severity"],
                     actor=request.user,

@@ -2,32 +2,31 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tickets.models import Channel, Department, Severity, Status
+from tickets.models import Channel
 from tickets.selectors import parse_reference
 
-from .. import bulk, queues
+from .. import bulk, choices, queues
 from ..access import agent_required
 from ..forms import SavedViewForm
+from ..listing import rows_html, views_html
 from ..models import SavedView
 from ..queues import View
 
 
-def sidebar_context(request: HttpRequest, current: str = "") -> dict:
-    views = queues.agent_views(request.user)
-    return {"views": views, "current_view": current, "counts": {}}
-
-
-def find_view(request: HttpRequest, key: str) -> tuple[View, list[View]]:
-    views = queues.agent_views(request.user)
+def find_view(
+    request: HttpRequest, key: str, groups: queues.Groups | None = None
+) -> tuple[View, list[View]]:
+    views = queues.agent_views(request.user, groups)
     for view in views:
         if view.key == key:
             return view, views
@@ -44,26 +43,26 @@ def home(request: HttpRequest) -> HttpResponse:
 @agent_required
 def view_list(request: HttpRequest, key: str) -> HttpResponse:
     """A view's first page (or, for htmx, the page after ``cursor``)."""
-    view, views = find_view(request, key)
+    groups = queues.view_groups()
+    view, views = find_view(request, key, groups)
     now = timezone.now()
     cursor = request.GET.get("cursor", "")
     rows, next_cursor = queues.page(view.filters, request.user, now, cursor)
+    columns = [(c, queues.COLUMNS[c]) for c in view.columns]
+    tags = queues.row_tags(r.ticket_id for r in rows) if "tags" in view.columns else {}
     context = {
         "view": view,
         "views": views,
         "current_view": view.key,
         "rows": rows,
-        "tags": queues.row_tags(r.ticket_id for r in rows) if "tags" in view.columns else {},
+        "rows_html": rows_html(rows, columns, now, tags),
+        "views_html": views_html(views, None, view.key),
         "next_cursor": next_cursor,
-        "columns": [(c, queues.COLUMNS[c]) for c in view.columns],
-        "now": now,
-        "agents": get_user_model()
-        .objects.filter(is_active=True, is_staff=True)
-        .order_by("username"),
-        "departments": Department.objects.filter(is_active=True),
-        "statuses": [(s, label) for s, label in Status.choices if s != Status.MERGED],
-        "severities": Severity.choices,
-        "save_form": SavedViewForm(initial_view=view),
+        "columns": columns,
+        "agents": choices.agent_choices(),
+        "departments": [(pk, name) for pk, _slug, name in groups.departments],
+        "statuses": choices.status_choices(),
+        "severities": choices.severity_choices(),
     }
     if request.headers.get("HX-Request") and cursor:
         return render(request, "workspace/lists/_rows.html", context)
@@ -75,26 +74,27 @@ def view_list(request: HttpRequest, key: str) -> HttpResponse:
 def counts(request: HttpRequest) -> HttpResponse:
     """The sidebar's live counts (polled by htmx)."""
     views = queues.agent_views(request.user)
-    found = queues.bounded_counts(views, request.user, timezone.now())
+    # Saved views have no count: their filters may need no index, and one such count
+    # could read every unsolved ticket on each poll of each agent.
+    counted = [v for v in views if v.group != "saved"]
+    found = queues.bounded_counts(counted, request.user, timezone.now())
+    current = request.GET.get("current", "")
     return render(
-        request,
-        "workspace/lists/_counts.html",
-        {
-            "views": views,
-            "counts": found,
-            "cap": queues.COUNT_CAP,
-            "current_view": request.GET.get("current", ""),
-        },
+        request, "workspace/lists/_counts.html", {"views_html": views_html(views, found, current)}
     )
 
 
 @require_GET
 @agent_required
 def goto(request: HttpRequest) -> HttpResponse:
-    """Open a ticket by its number (``SD-100001`` or ``100001``)."""
-    number = parse_reference(request.GET.get("q", ""))
+    """Open a ticket by its number (``SD-100001`` or ``100001``); other words are
+    searched for in what customers wrote."""
+    query = request.GET.get("q", "").strip()
+    number = parse_reference(query)
     if number is None:
-        messages.error(request, _("Type a ticket number, e.g. SD-100001."))
+        if query:
+            return HttpResponseRedirect(f"{reverse('workspace:search')}?{urlencode({'q': query})}")
+        messages.error(request, _("Type a ticket number, e.g. SD-100001, or words to search."))
         return HttpResponseRedirect(request.headers.get("Referer") or reverse("workspace:home"))
     return HttpResponseRedirect(reverse("workspace:ticket", args=[number]))
 
@@ -118,14 +118,19 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(back)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @agent_required
 def view_save(request: HttpRequest) -> HttpResponse:
+    """Save a view: the form starts from the view the agent came from (``?from=key``)."""
+    if request.method == "GET":
+        source = None
+        if key := request.GET.get("from", ""):
+            source = find_view(request, key)[0]
+        form = SavedViewForm(initial_view=source)
+        return render(request, "workspace/lists/save_view.html", {"form": form, "source": source})
     form = SavedViewForm(request.POST)
     if not form.is_valid():
-        for error in form.errors.values():
-            messages.error(request, " ".join(error))
-        return HttpResponseRedirect(request.POST.get("next") or reverse("workspace:home"))
+        return render(request, "workspace/lists/save_view.html", {"form": form}, status=400)
     saved = form.save_for(request.user)
     messages.success(request, _("View “%(name)s” saved.") % {"name": saved.name})
     return HttpResponseRedirect(reverse("workspace:view", args=[f"saved-{saved.pk}"]))

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from .. import search as customer_search
 from ..access import agent_required, is_agent
 from ..forms import ProfileForm
 from ..models import Notification
@@ -23,6 +24,16 @@ def root(request: HttpRequest) -> HttpResponse:
     if is_agent(request.user):
         return HttpResponseRedirect(reverse("workspace:home"))
     return HttpResponseRedirect(reverse("portal:home"))
+
+
+@require_GET
+@agent_required
+def search(request: HttpRequest) -> HttpResponse:
+    """Tickets whose subject or customers' messages contain the words typed."""
+    query = request.GET.get("q", "").strip()
+    hits = customer_search.search_customer_text(query) if query else []
+    context = {"query": query, "hits": hits, "limit": customer_search.RESULTS}
+    return render(request, "workspace/search.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -40,7 +51,7 @@ def settings_view(request: HttpRequest) -> HttpResponse:
 @agent_required
 def notifications(request: HttpRequest) -> HttpResponse:
     items = list(
-        Notification.objects.filter(recipient=request.user)
+        Notification.objects.filter(recipient=request.user, in_workspace=True)
         .select_related("ticket")
         .order_by("-id")[:100]
     )

@@ -30,10 +30,10 @@ from duplicates.services import flag_dismiss, flag_merge
 from tickets import services
 from tickets.downloads import attachment_response
 from tickets.errors import InvalidInput, StaleTicket, TicketError
-from tickets.models import Department, Message, Severity, Status, Ticket
+from tickets.models import Department, Message, Status, Ticket, format_reference
 from tickets.selectors import parse_reference
 
-from .. import composer, macros, panel, presence, previews, timeline
+from .. import choices, composer, macros, panel, presence, previews, reads, timeline
 from ..access import access_attachment, access_ticket, agent_required
 from ..forms import ReplyForm
 
@@ -49,34 +49,40 @@ def page_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str
     """Return everything the ticket page renders (the same for GET and a refused POST)."""
     now = timezone.now()
     shown = {int(v) for v in request.GET.getlist("images") if v.isdigit()}
+    agents = choices.agent_choices()
+    departments = choices.department_choices()
+    entries, said = timeline.conversation(
+        ticket,
+        remote_images_for=shown,
+        known={"users": dict(agents), "departments": dict(departments)},
+    )
+    channels = composer.reply_channels(ticket, said)
+    allowed = {ticket.status} | services.TRANSITIONS.get(ticket.status, frozenset())
     context: dict[str, Any] = {
         "ticket": ticket,
         "version": services.ticket_version(ticket.pk),
-        "entries": timeline.conversation(ticket, remote_images_for=shown),
+        "entries": entries,
         "now": now,
         "others": panel.other_open_tickets(ticket),
         "sla": panel.sla_panel(ticket, now),
         "flags": panel.duplicate_flags(ticket),
         "addresses": panel.contact_addresses(ticket),
-        "follow_ups": list(ticket.follow_ups.order_by("number")[:10]),
-        "tags": list(ticket.tags.values_list("name", flat=True)),
-        "agents": get_user_model()
-        .objects.filter(is_active=True, is_staff=True)
-        .order_by("username"),
-        "departments": Department.objects.filter(is_active=True),
-        "statuses": [
-            (s, label)
-            for s, label in Status.choices
-            if s == ticket.status or s in services.TRANSITIONS.get(ticket.status, ())
-        ],
-        "severities": Severity.choices,
+        "follow_ups": [(n, format_reference(n)) for n in reads.follow_up_numbers(ticket, 10)],
+        "tags": reads.tag_names(ticket),
+        "agents": agents,
+        "departments": departments,
+        "statuses": choices.status_choices(allowed),
+        "severities": choices.severity_choices(),
         "live": ticket.status not in (Status.MERGED, Status.CLOSED),
-        "channels": composer.reply_channels(ticket),
+        "channels": channels,
         "macros": macros.for_ticket(ticket, request.agent_profile),
         "viewers": presence.others(ticket.pk, request.user.pk),
+        **extra,
     }
-    context.setdefault("reply_form", ReplyForm(ticket=ticket, profile=request.agent_profile))
-    context.update(extra)
+    if "reply_form" not in context:
+        context["reply_form"] = ReplyForm(
+            ticket=ticket, profile=request.agent_profile, channels=channels
+        )
     return context
 
 

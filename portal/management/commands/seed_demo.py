@@ -46,6 +46,7 @@ from tickets.models import (
     Tier,
 )
 from tickets.services import MessageIn
+from tickets.signals import demo_seeded
 
 VENDOR, RESELLER = "ecommerce", "reseller"
 ACCOUNTS = [
@@ -217,6 +218,9 @@ class Command(BaseCommand):
             agent = self._agent()
             self._mails(RESELLER_MAILS + VENDOR_MAILS)
             self._tickets(contacts, agent)
+            more = demo_seeded.send(
+                Command, contacts=contacts, agent=agent, password_for=demo_password
+            )
         self.stdout.write(self.style.SUCCESS("Demo data ready: both support operations."))
         if not settings.PRODUCTION:
             port = os.environ.get("PORT", "8000")
@@ -231,6 +235,8 @@ class Command(BaseCommand):
                 f"Knowledge base:     {base}/kb/\n"
                 f"Admin (configuration): {base}/admin/?config=1"
             )
+        for line in (line for _receiver, lines in more for line in lines or []):
+            self.stdout.write(line)
 
     def _accounts_and_contacts(self) -> dict[str, Contact]:
         lines = {line.slug: line for line in SupportLine.objects.all()}

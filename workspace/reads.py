@@ -1,0 +1,257 @@
+"""What the ticket page reads, one short plain-SQL statement each.
+
+The page is opened all day and reads about fifteen things; built with the ORM, each
+query cost ~0.5–2 ms of CPU in compiling and model building (select_related, OR
+conditions), more than PostgreSQL spent answering (bench/desk.py). Here rows come from
+``Model.objects.raw()`` (model instances with the backend's own type conversions, so
+SQLite and PostgreSQL behave alike) or from a cursor for plain values. Table and column
+names come from the models' metadata; values are always parameters.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import connection
+
+from duplicates.models import DuplicateFlag, FlagStatus
+from sla.models import BusinessCalendar, SlaAlert, TicketSla
+from tickets.models import (
+    Account,
+    Attachment,
+    Contact,
+    ContactEmail,
+    ContactPhone,
+    Department,
+    Message,
+    SupportLine,
+    Tag,
+    Ticket,
+    TicketEvent,
+    format_reference,
+)
+
+from .models import TicketRow
+from .view_sql import aware
+
+
+def _table(model: Any) -> str:
+    return f'"{model._meta.db_table}"'
+
+
+def _one(model: Any, pk: int | None) -> Any:
+    if pk is None:
+        return None
+    key = model._meta.pk.column
+    found = list(model.objects.raw(f'SELECT * FROM {_table(model)} WHERE "{key}" = %s', [pk]))  # noqa: S608
+    return found[0] if found else None
+
+
+def ticket_by_number(number: int) -> Ticket | None:
+    """Return the ticket with its contact, account, department and assignee set."""
+    found = list(
+        Ticket.objects.raw(f"SELECT * FROM {_table(Ticket)} WHERE number = %s", [number])  # noqa: S608
+    )
+    if not found:
+        return None
+    ticket = found[0]
+    # Assigning the related objects fills the caches the templates read.
+    ticket.department = _one(Department, ticket.department_id)
+    ticket.line = _one(SupportLine, ticket.line_id)
+    ticket.contact = _one(Contact, ticket.contact_id)
+    ticket.account = _one(Account, ticket.account_id)
+    ticket.assignee = _one(get_user_model(), ticket.assignee_id)
+    return ticket
+
+
+def messages_with_attachments(ticket: Ticket) -> tuple[list[Message], dict[int, list[Attachment]]]:
+    """Return the ticket's messages, oldest first, and their attachments by message."""
+    messages = list(
+        Message.objects.raw(
+            f"SELECT * FROM {_table(Message)} WHERE ticket_id = %s "  # noqa: S608
+            "ORDER BY occurred_at, id",
+            [ticket.pk],
+        )
+    )
+    attachments: dict[int, list[Attachment]] = defaultdict(list)
+    if messages:
+        found = Attachment.objects.raw(
+            f"SELECT a.* FROM {_table(Attachment)} a JOIN {_table(Message)} m "  # noqa: S608
+            "ON m.id = a.message_id WHERE m.ticket_id = %s ORDER BY a.id",
+            [ticket.pk],
+        )
+        for attachment in found:
+            attachments[attachment.message_id].append(attachment)
+    return messages, attachments
+
+
+def contact_names(ids: Iterable[int]) -> dict[int, str]:
+    """Return the display names of these contacts."""
+    ids = sorted(set(ids))
+    if not ids:
+        return {}
+    marks = ", ".join(["%s"] * len(ids))
+    return {
+        c.pk: str(c)
+        for c in Contact.objects.raw(
+            f"SELECT * FROM {_table(Contact)} WHERE id IN ({marks})",  # noqa: S608
+            ids,
+        )
+    }
+
+
+def events(ticket: Ticket, kinds: Iterable[str]) -> list[TicketEvent]:
+    kinds = sorted(kinds)
+    marks = ", ".join(["%s"] * len(kinds))
+    return list(
+        TicketEvent.objects.raw(
+            f"SELECT * FROM {_table(TicketEvent)} WHERE ticket_id = %s "  # noqa: S608
+            f"AND kind IN ({marks}) ORDER BY created_at, id",
+            [ticket.pk, *kinds],
+        )
+    )
+
+
+def sla_alerts(ticket: Ticket) -> list[SlaAlert]:
+    return list(
+        SlaAlert.objects.raw(
+            f"SELECT * FROM {_table(SlaAlert)} WHERE ticket_id = %s "  # noqa: S608
+            "ORDER BY created_at, id",
+            [ticket.pk],
+        )
+    )
+
+
+def ticket_sla(ticket: Ticket) -> TicketSla | None:
+    """Return the ticket's SLA clocks with their calendar."""
+    found = list(
+        TicketSla.objects.raw(
+            f"SELECT * FROM {_table(TicketSla)} WHERE ticket_id = %s",  # noqa: S608
+            [ticket.pk],
+        )
+    )
+    if not found:
+        return None
+    sla = found[0]
+    sla.calendar = _one(BusinessCalendar, sla.calendar_id)
+    return sla
+
+
+@dataclass(frozen=True)
+class OtherTicket:
+    number: int
+    subject: str
+    sla_due: datetime | None
+
+
+def other_open_tickets(ticket: Ticket, limit: int) -> list[OtherTicket]:
+    """Return the contact's other unsolved tickets, soonest deadline first."""
+    if ticket.contact_id is None:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT number, subject, sla_due FROM {_table(TicketRow)} "  # noqa: S608
+            "WHERE contact_id = %s AND unsolved AND ticket_id <> %s "
+            f"ORDER BY due_sort, ticket_id LIMIT {int(limit)}",
+            [ticket.contact_id, ticket.pk],
+        )
+        return [OtherTicket(n, s, aware(d)) for n, s, d in cursor.fetchall()]
+
+
+@dataclass(frozen=True)
+class FlagView:
+    """A suggested duplicate flag as the panel shows it, from this ticket's side."""
+
+    flag_id: int
+    score: float
+    side: str  # "of" (this one may duplicate the other) or "by"
+    other_number: int
+    other_subject: str
+    same_account: bool
+
+    @property
+    def other_reference(self) -> str:
+        return format_reference(self.other_number)
+
+
+def duplicate_flags(ticket: Ticket, limit: int) -> list[FlagView]:
+    """Return the suggested flags naming this ticket on either side, best score first."""
+    tickets = _table(Ticket)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT f.id, f.score, f.ticket_id, t.number, t.subject, t.account_id, "  # noqa: S608
+            f"c.number, c.subject, c.account_id FROM {_table(DuplicateFlag)} f "
+            f"JOIN {tickets} t ON t.id = f.ticket_id JOIN {tickets} c ON c.id = f.candidate_id "
+            "WHERE (f.ticket_id = %s OR f.candidate_id = %s) AND f.status = %s "
+            f"ORDER BY f.score DESC, f.id DESC LIMIT {int(limit)}",
+            [ticket.pk, ticket.pk, FlagStatus.SUGGESTED.value],
+        )
+        out = []
+        for (
+            pk,
+            score,
+            of_id,
+            t_number,
+            t_subject,
+            t_account,
+            c_number,
+            c_subject,
+            c_account,
+        ) in cursor.fetchall():
+            mine = of_id == ticket.pk
+            out.append(
+                FlagView(
+                    pk,
+                    score,
+                    "of" if mine else "by",
+                    c_number if mine else t_number,
+                    c_subject if mine else t_subject,
+                    t_account == c_account,
+                )
+            )
+        return out
+
+
+def contact_addresses(ticket: Ticket) -> dict[str, list[str]]:
+    """Return the contact's email addresses (primary first) and phone numbers."""
+    if ticket.contact_id is None:
+        return {"emails": [], "phones": []}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 'e', email, is_primary, id FROM {_table(ContactEmail)} "  # noqa: S608
+            f"WHERE contact_id = %s UNION ALL SELECT 'p', number, false, id "
+            f"FROM {_table(ContactPhone)} WHERE contact_id = %s",
+            [ticket.contact_id, ticket.contact_id],
+        )
+        rows = cursor.fetchall()
+    emails = sorted((r for r in rows if r[0] == "e"), key=lambda r: (not r[2], r[3]))
+    return {
+        "emails": [r[1] for r in emails],
+        "phones": [r[1] for r in sorted((r for r in rows if r[0] == "p"), key=lambda r: r[3])],
+    }
+
+
+def follow_up_numbers(ticket: Ticket, limit: int) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT number FROM {_table(Ticket)} WHERE linked_to_id = %s "  # noqa: S608
+            f"ORDER BY number LIMIT {int(limit)}",
+            [ticket.pk],
+        )
+        return [n for (n,) in cursor.fetchall()]
+
+
+def tag_names(ticket: Ticket) -> list[str]:
+    through = Ticket.tags.through
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT tg.name FROM {_table(Tag)} tg JOIN {_table(through)} tt "  # noqa: S608
+            "ON tt.tag_id = tg.id WHERE tt.ticket_id = %s ORDER BY tg.name",
+            [ticket.pk],
+        )
+        return [name for (name,) in cursor.fetchall()]
