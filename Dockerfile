@@ -17,6 +17,7 @@ COPY duplicates ./duplicates
 COPY webcache ./webcache
 COPY workspace ./workspace
 COPY outbox ./outbox
+COPY mailboxes ./mailboxes
 COPY templates ./templates
 COPY manage.py ./
 RUN pip install . && useradd --system --home-dir /app supportdesk \

@@ -54,17 +54,3 @@ def requeue_stale_inbound(older_than_seconds: int | None = None) -> int:
     a worker when it connects to the broker (with 0: everything still waiting)."""
     age = None if older_than_seconds is None else timedelta(seconds=older_than_seconds)
     return inbound_requeue_stale(older_than=age)
-
-
-@shared_task(name="channels_app.poll_imap_mailbox", soft_time_limit=240, time_limit=300)
-def poll_imap_mailbox(name: str) -> dict:
-    """Poll one configured IMAP mailbox; return the counts (beat runs one per mailbox)."""
-    from .email.imap import mailbox_config, poll_mailbox
-
-    result = poll_mailbox(mailbox_config(name))
-    return {
-        "fetched": result.fetched,
-        "stored": result.stored,
-        "duplicates": result.duplicates,
-        "errors": result.errors,
-    }

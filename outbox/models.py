@@ -22,6 +22,7 @@ class MailKind(models.TextChoices):
     MERGE_NOTICE = "merge_notice", _("Automatic merge notice")
     DUPLICATE_ALERT = "duplicate_alert", _("Possible duplicate (to agents)")
     SLA_ALERT = "sla_alert", _("SLA alert (to agents)")
+    MAILBOX_ALERT = "mailbox_alert", _("Mailbox stalled or failing (to admins)")
 
 
 # Mails sent to a customer without a person writing them: they share the per-sender

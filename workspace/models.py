@@ -186,6 +186,7 @@ class NotificationKind(models.TextChoices):
     SLA_AT_RISK = "sla_at_risk", _("SLA at risk on my ticket")
     SLA_BREACHED = "sla_breached", _("SLA breached on my ticket")
     CHAT_WAITING = "chat_waiting", _("New chat waiting")
+    MAILBOX_ALERT = "mailbox_alert", _("A mailbox stopped or recovered")
 
 
 class Notification(models.Model):

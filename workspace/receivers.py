@@ -12,6 +12,7 @@ from typing import Any
 
 from django.dispatch import receiver
 
+from mailboxes.signals import mailbox_alert
 from sla.signals import deadlines_changed
 from tickets.signals import TicketEventRef, ticket_events
 
@@ -40,3 +41,13 @@ def rows_on_deadlines(sender: Any, ticket_ids: list[int], **kwargs: Any) -> None
         rows_refresh(ticket_ids)
     except Exception:
         log.exception("could not refresh the workspace rows of tickets %s", ticket_ids)
+
+
+@receiver(mailbox_alert, dispatch_uid="workspace.notify_mailbox_alert")
+def notify_mailbox_alert(
+    sender: Any, alert: Any, state: str, recipients: list[int], text: str, **kwargs: Any
+) -> None:
+    try:
+        notify.mailbox_alert(alert.pk, state, recipients, text)
+    except Exception:
+        log.exception("could not record the notifications of mailbox alert %s", alert.pk)
