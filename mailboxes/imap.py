@@ -182,11 +182,15 @@ class ImapSession:
         )
         return sorted(_numbers(data))
 
-    def fetch_meta(self, uids: list[int]) -> dict[int, MailMeta]:
-        """Return size, arrival time and Message-ID of each mail still there."""
+    def fetch_meta(self, uids: list[int], *, message_ids: bool = False) -> dict[int, MailMeta]:
+        """Return size and arrival time of each mail still there (what the server keeps
+        in its index: reading them opens no mail), and the Message-ID if asked (that
+        reads each mail's header: ask for one UID at a time)."""
         if not uids:
             return {}
-        items = "(UID RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])"
+        items = "(UID RFC822.SIZE INTERNALDATE)"
+        if message_ids:
+            items = "(UID RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])"
         typ, data = self._call(
             lambda: self.client.uid("FETCH", sequence_set(uids), items), "read mail headers"
         )

@@ -41,8 +41,19 @@ def content_key(raw: bytes) -> str:
     return digest.hexdigest()
 
 
-def key_of(message_id: str, raw: bytes) -> str:
-    return message_id_key(message_id) or content_key(raw)
+def message_id_of(raw: bytes) -> str:
+    """Return the Message-ID header of a raw mail ("" without one); reads the header only."""
+    end = raw.find(b"\r\n\r\n")
+    if end < 0:
+        end = raw.find(b"\n\n")
+    head = raw if end < 0 else raw[: end + 2]
+    value = BytesHeaderParser(policy=compat32).parsebytes(head).get("message-id")
+    return _SPACE.sub(" ", str(value)).strip() if value else ""
+
+
+def key_of(raw: bytes) -> str:
+    """Return the key of a raw mail: its Message-ID's, else its content's."""
+    return message_id_key(message_id_of(raw)) or content_key(raw)
 
 
 def _body(raw: bytes) -> bytes:

@@ -40,8 +40,8 @@ from tickets.models import Channel
 
 from . import oauth
 from .crypto import CredentialKeyError
-from .imap import CommandFailed, Endpoint, ImapSession, MailboxError, MailMeta
-from .keys import content_key, message_id_key
+from .imap import CommandFailed, ConnectionLost, Endpoint, ImapSession, MailboxError, MailMeta
+from .keys import key_of, message_id_key
 from .models import AuthMethod, Mailbox, MailboxMessage, Security
 
 logger = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ QUEUE_EVERY = 10  # stored mails queued for processing together
 QUEUE_AFTER_SECONDS = 2.0
 MOVE_PENDING_LIMIT = 2000
 MAX_MAIL_ATTEMPTS = 5  # a mail the server cannot hand out is tried this often
+PASS_AFTER_LOST_CONNECTIONS = 3
 
 
 class LockLost(Exception):  # noqa: N818 - an outcome, not a bug
@@ -196,7 +197,7 @@ class _Poll:
                 _fenced(mailbox.pk, self.token, uidvalidity=validity, last_uid=high)
             mailbox.uidvalidity, mailbox.last_uid = validity, high
             self.move_ok = self._check_move_folder()
-            self._take(session.uids_since(window_start))
+            self._take(session.uids_since(window_start), known_first=True)
             self._take(session.uids_above(mailbox.last_uid))
             self._reconciled()
             return
@@ -209,8 +210,10 @@ class _Poll:
 
     # --- reading -------------------------------------------------------------------------
 
-    def _take(self, uids: list[int]) -> int:
-        """Store the mails ``uids`` (ascending) that were not stored before; return how many."""
+    def _take(self, uids: list[int], *, known_first: bool = False) -> int:
+        """Store the mails ``uids`` (ascending) that were not stored before; return how
+        many. ``known_first``: read each Message-ID before the mail, so mail stored
+        before (a resync, a reconciliation) is linked without downloading it again."""
         stored_before = self.report.stored
         for start in range(0, len(uids), CHUNK):
             chunk = uids[start : start + CHUNK]
@@ -221,29 +224,37 @@ class _Poll:
                 if meta is None:  # expunged by someone else meanwhile
                     self._advance(uid)
                     continue
-                if self._take_one(meta):
+                try:
+                    taken = self._take_one(meta, known_first=known_first)
+                except ConnectionLost as exc:
+                    # Servers drop the connection on a mail they cannot read (dovecot
+                    # does): counted against that mail, so it cannot block the mailbox.
+                    self._record_failure(meta, str(exc), lost=True)
+                    raise
+                if taken:
                     done.append(uid)
             self._flush_queue(force=True)
             self._after_store(done)
         return self.report.stored - stored_before
 
-    def _take_one(self, meta: MailMeta) -> bool:
+    def _take_one(self, meta: MailMeta, *, known_first: bool) -> bool:
         """Store or link one mail; return whether it is in the desk now."""
         self.report.seen += 1
-        key = message_id_key(meta.message_id)
-        if key and (record_id := self._known(key)):
-            self._record_row(meta, key, record_id, created=False)
-            return True
+        if known_first:
+            header = self.session.fetch_meta([meta.uid], message_ids=True).get(meta.uid)
+            key = message_id_key(header.message_id) if header else ""
+            if key and (record_id := self._known(key)):
+                self._record_row(meta, key, record_id)
+                return True
         try:
             raw = self.session.fetch_body(meta.uid)
         except CommandFailed as exc:  # this mail only: recorded, passed, tried again later
             self._record_failure(meta, str(exc))
             return False
-        if not key:
-            key = content_key(raw)
-            if record_id := self._known(key):
-                self._record_row(meta, key, record_id, created=False)
-                return True
+        key = key_of(raw)
+        if record_id := self._known(key):
+            self._record_row(meta, key, record_id)
+            return True
         with transaction.atomic():
             _fenced(self.mailbox.pk, self.token, last_uid=Greatest(F("last_uid"), meta.uid))
             record, created = inbound_store(
@@ -268,12 +279,13 @@ class _Poll:
             .first()
         )
 
-    def _record_row(self, meta: MailMeta, key: str, record_id: int, *, created: bool) -> None:
+    def _record_row(self, meta: MailMeta, key: str, record_id: int) -> None:
+        """Link a mail stored before (another UID, another UIDVALIDITY) to this UID."""
         with transaction.atomic():
             _fenced(self.mailbox.pk, self.token, last_uid=Greatest(F("last_uid"), meta.uid))
             self._row(meta, key, record_id)
         self.mailbox.last_uid = max(self.mailbox.last_uid, meta.uid)
-        self.report.duplicates += not created
+        self.report.duplicates += 1
 
     def _row(self, meta: MailMeta, key: str, record_id: int) -> None:
         MailboxMessage.objects.update_or_create(
@@ -289,11 +301,24 @@ class _Poll:
             },
         )
 
-    def _record_failure(self, meta: MailMeta, error: str) -> None:
+    def _record_failure(self, meta: MailMeta, error: str, *, lost: bool = False) -> None:
+        """Count a failed attempt on one mail. A mail the server answered with an error
+        is passed at once; one that cost the connection is passed after
+        PASS_AFTER_LOST_CONNECTIONS polls died on it (a dropped network would otherwise
+        pass good mail). Passed mail waits for the reconciliation pass."""
         logger.warning("mailbox %s UID %s: %s", self.mailbox.name, meta.uid, error)
-        self.report.failed_mails.append(f"UID {meta.uid}: {error}")
+        if not lost:
+            self.report.failed_mails.append(f"UID {meta.uid}: {error}")
+        row = MailboxMessage.objects.filter(
+            mailbox=self.mailbox, uidvalidity=self.mailbox.uidvalidity, uid=meta.uid
+        ).first()
+        attempts = (row.attempts if row else 0) + 1
+        passed = not lost or attempts >= PASS_AFTER_LOST_CONNECTIONS
         with transaction.atomic():
-            _fenced(self.mailbox.pk, self.token, last_uid=Greatest(F("last_uid"), meta.uid))
+            if passed:
+                _fenced(self.mailbox.pk, self.token, last_uid=Greatest(F("last_uid"), meta.uid))
+            else:
+                _fenced(self.mailbox.pk, self.token)
             row, _ = MailboxMessage.objects.get_or_create(
                 mailbox=self.mailbox,
                 uidvalidity=self.mailbox.uidvalidity,
@@ -303,7 +328,12 @@ class _Poll:
             MailboxMessage.objects.filter(pk=row.pk).update(
                 error=error[:2000], attempts=F("attempts") + 1
             )
-        self.mailbox.last_uid = max(self.mailbox.last_uid, meta.uid)
+        if passed:
+            self.mailbox.last_uid = max(self.mailbox.last_uid, meta.uid)
+            if lost:
+                self.report.failed_mails.append(
+                    f"UID {meta.uid}: passed after {attempts} lost connections ({error})"
+                )
 
     def _advance(self, uid: int) -> None:
         if uid > self.mailbox.last_uid:
@@ -403,7 +433,7 @@ class _Poll:
         gaps = [u for u in on_server if u not in known]
         if gaps:
             logger.info("mailbox %s: reconciliation found %d gaps", self.mailbox.name, len(gaps))
-        self.report.backfilled += self._take(gaps)
+        self.report.backfilled += self._take(gaps, known_first=True)
         self._reconciled()
 
     def _reconciled(self) -> None:

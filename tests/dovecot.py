@@ -15,6 +15,7 @@ import imaplib
 import os
 import grp
 import pwd
+import re
 import shutil
 import signal
 import ssl
@@ -272,19 +273,26 @@ service anvil {{
 
     def client(self, user: str) -> imaplib.IMAP4_SSL:
         """Another mail client, signed in as ``user`` (a person's, not the desk's)."""
+        # The test's own client (not under test) takes any certificate this server has.
         client = imaplib.IMAP4_SSL(
-            "localhost", self.imaps_port, ssl_context=self.trusting(), timeout=30
+            "127.0.0.1", self.imaps_port, ssl_context=_trusting(), timeout=30
         )
         client.login(user, self.passwords[user])
         return client
 
-    def trusting(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cadata=self.ca.pem)
-
-    def deliver(self, user: str, raw: bytes, folder: str = "INBOX", flags: str = "") -> None:
+    def deliver(
+        self,
+        user: str,
+        raw: bytes,
+        folder: str = "INBOX",
+        flags: str = "",
+        arrived: dt.datetime | None = None,
+    ) -> None:
+        """APPEND ``raw`` as a mail that reached the server at ``arrived`` (now)."""
         client = self.client(user)
         try:
-            typ, data = client.append(f'"{folder}"', flags or None, None, raw)
+            when = imaplib.Time2Internaldate(arrived) if arrived else None
+            typ, data = client.append(f'"{folder}"', flags or None, when, raw)
             assert typ == "OK", data
         finally:
             client.logout()
@@ -336,6 +344,8 @@ service anvil {{
             for sub in ("cur", "new"):
                 for path in (box / sub).iterdir():
                     path.write_bytes(rewrite(path.read_bytes()))
+                    # The size in a Maildir file name (,S= ,W=) would no longer match.
+                    path.rename(path.with_name(re.sub(r",[SW]=\d+", "", path.name)))
         time.sleep(1.1)  # UIDVALIDITY is a time in seconds: make it a new one
         self.start()
 
@@ -345,5 +355,3 @@ def _trusting() -> ssl.SSLContext:
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     return context
-
-

@@ -39,12 +39,14 @@ def imap_timeout(settings):
 def make_mailbox(server: Dovecot, departments: dict, **fields) -> Mailbox:
     """A Mailbox for a new user of ``server`` (implicit TLS, the test CA trusted)."""
     user = fields.pop("user", None) or server.add_user()
+    security = fields.pop("security", Security.TLS)
+    port = server.imaps_port if security == Security.TLS else server.imap_port
     mailbox = Mailbox(
         name=fields.pop("name", user),
         department=departments["customer-support"],
         host=fields.pop("host", "localhost"),
-        port=server.imaps_port,
-        security=Security.TLS,
+        port=fields.pop("port", port),
+        security=security,
         ca_certificates=server.ca.pem,
         username=user,
         **fields,
