@@ -11,9 +11,9 @@ one for another name or a self-signed one. Tests stop, freeze (SIGSTOP) and rest
 from __future__ import annotations
 
 import datetime as dt
+import grp
 import imaplib
 import os
-import grp
 import pwd
 import re
 import shutil
