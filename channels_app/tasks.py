@@ -10,6 +10,7 @@ from .inbound import (
     inbound_process_many,
     inbound_requeue_stale,
 )
+from .windows import inbound_window_take
 
 # Processing is idempotent: acknowledged late, retried with backoff on transient errors
 # only (a lost connection, a deadlock: see transient.py); any other error has already
@@ -40,6 +41,13 @@ def process_inbound_records(record_ids: list[int]) -> dict[str, int]:
     for record in inbound_process_many(record_ids):
         counts[record.status] = counts.get(record.status, 0) + 1
     return counts
+
+
+@shared_task(name="channels_app.process_webhook_window", soft_time_limit=60, time_limit=90)
+def process_webhook_window() -> int:
+    """Queue the webhook mail of the window that just closed, in batches; return how many
+    (windows.py). Not retried: a record it missed is the next window's or the sweep's."""
+    return inbound_window_take()
 
 
 @shared_task(

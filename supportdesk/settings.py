@@ -312,6 +312,9 @@ SUPPORTDESK_REQUEUE_AFTER_SECONDS = env_int("SUPPORTDESK_REQUEUE_AFTER_SECONDS",
 # Records per worker task when many arrive together (imports, mailbox polls, re-queues):
 # one transaction and bulk lookups per batch instead of a task and ~20 queries per mail.
 SUPPORTDESK_INBOUND_BATCH = env_int("SUPPORTDESK_INBOUND_BATCH", 50)
+# Webhook mail is collected this long after the first delivery, then queued in batches
+# (channels_app/windows.py); 0: one task per mail.
+SUPPORTDESK_WEBHOOK_WINDOW_SECONDS = float(env_str("SUPPORTDESK_WEBHOOK_WINDOW_SECONDS", "0.2"))
 # Processing attempts a record gets (each counted before it starts, so one that crashes
 # the worker counts too); then it ends `failed` and waits for an agent's "Process again".
 SUPPORTDESK_INBOUND_MAX_ATTEMPTS = env_int("SUPPORTDESK_INBOUND_MAX_ATTEMPTS", 5)
