@@ -178,9 +178,7 @@ def test_microsoft_mailbox_asks_for_imap_scope_and_keeps_the_rotated_refresh_tok
     assert provider.token_requests[1]["refresh_token"] != first_refresh
 
 
-def test_a_revoked_refresh_token_is_an_error_on_the_mailbox(
-    oauth_dovecot, departments, provider
-):
+def test_a_revoked_refresh_token_is_an_error_on_the_mailbox(oauth_dovecot, departments, provider):
     mailbox = oauth_mailbox(oauth_dovecot, departments, provider, AuthMethod.MICROSOFT)
     provider.refresh_tokens.pop(mailbox.refresh_token())
     oauth_dovecot.deliver(mailbox.username, make_mail())
@@ -193,9 +191,7 @@ def test_a_revoked_refresh_token_is_an_error_on_the_mailbox(
     assert mailbox.error_streak == 1 and "connect the account again" in mailbox.last_error
 
 
-def test_an_access_token_the_server_refuses_fails_the_sign_in(
-    oauth_dovecot, departments, provider
-):
+def test_an_access_token_the_server_refuses_fails_the_sign_in(oauth_dovecot, departments, provider):
     """dovecot checks the token's owner against the user named in XOAUTH2: a token of
     another account is refused, and the desk says so."""
     mailbox = oauth_mailbox(oauth_dovecot, departments, provider, AuthMethod.GOOGLE)
