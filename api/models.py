@@ -27,6 +27,14 @@ class Integration(models.Model):
     can_push_phone = models.BooleanField(default=False)
     can_read_tickets = models.BooleanField(default=False)
     can_open_tickets = models.BooleanField(default=False)
+    line = models.ForeignKey(
+        "tickets.SupportLine",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The support line its tickets belong to (empty: the default line).",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

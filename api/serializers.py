@@ -9,6 +9,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from portal.submission import TOPICS
+from sla.selectors import sla_json
 from tickets.errors import InvalidInput
 from tickets.models import (
     Department,
@@ -219,9 +220,21 @@ def _iso(value) -> str:
 
 class TicketDetailOut(TicketOut):
     timeline = serializers.SerializerMethodField()
+    line = serializers.SerializerMethodField()
+    sla = serializers.SerializerMethodField()
 
     class Meta(TicketOut.Meta):
-        fields = [*TicketOut.Meta.fields, "timeline"]
+        fields = [*TicketOut.Meta.fields, "line", "sla", "timeline"]
 
     def get_timeline(self, obj: Ticket) -> list[dict]:
         return MessageOut(self.context["timeline"], many=True).data
+
+    def get_line(self, obj: Ticket) -> dict:
+        """The support line the customer contacted."""
+        line = obj.line
+        return {"slug": line.slug, "name": line.name, "organisation": line.organisation}
+
+    def get_sla(self, obj: Ticket) -> dict | None:
+        """Each target's due time (ISO 8601 with the calendar's offset), state, policy and
+        explanation; None until the ticket's clocks are first computed."""
+        return sla_json(obj)

@@ -64,6 +64,8 @@ class _InboundView(APIView):
             **request.data,
             **_jsonable(checked.validated_data),
             "integration": integration.name,
+            # The integration's line: its chats and calls are that line's tickets.
+            **({"line": integration.line.slug} if integration.line_id else {}),
         }
         external_id = f"{integration.name}:{checked.validated_data[self.id_field]}"
         if _changed_resend(self.channel, external_id, payload):
@@ -282,6 +284,7 @@ class TicketListView(generics.GenericAPIView):
                     account=account,
                     from_email=data["from_email"],
                     external_id=f"{integration.name}:{external}" if external else None,
+                    line=integration.line,
                 )
             )
         except InvalidInput as exc:
@@ -309,6 +312,7 @@ class TicketDetailView(APIView):
 def _detail(ticket) -> dict:
     ticket = (
         ticket_list()
+        .select_related("line")
         .prefetch_related(
             Prefetch("contact__emails", queryset=ContactEmail.objects.order_by("-is_primary", "id"))
         )

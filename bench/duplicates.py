@@ -1,14 +1,16 @@
 """Benchmark duplicate detection: accuracy on the labelled pairs, and the cost of
 detecting on one new ticket with 10,000 / 100,000 / 1,000,000 existing tickets.
 
-Run from the repository root against a PostgreSQL server you may create a database on:
+Run from the repository root (beside ../shared) against a PostgreSQL server you may
+create a database on:
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/sd_dupbench .venv/bin/python bench/duplicates.py
 
 The database in DATABASE_URL is created if missing and migrated. Accuracy: the labelled
-pairs (tests/duplicates/pairs.jsonl) go through ``duplicates.evaluation`` (each pair
-rolled back), for the whole set and the held-out ``held-*`` pairs. Cost: synthetic
-tickets, their signatures and retrieval keys are inserted with INSERT … SELECT
+pairs go through ``duplicates.evaluation`` (each pair rolled back): the older 260
+(tests/duplicates/pairs.jsonl), the 404 of tests/duplicates/pairs-handwritten.jsonl and
+../shared/duplicates/pairs-realistic.jsonl, their held-out third, and the realistic 240.
+Cost: synthetic tickets, their signatures and retrieval keys are inserted with INSERT … SELECT
 generate_series up to each size (re-runs reuse them; --rebuild starts over). Accounts
 have a fixed size distribution (100 accounts per 2,500 tickets, cubic skew: the biggest
 has ~500 tickets a year), tickets are spread over a year, 70% of the last two weeks' are
@@ -41,6 +43,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 PAIRS = ROOT / "tests" / "duplicates" / "pairs.jsonl"
+HANDWRITTEN = ROOT / "tests" / "duplicates" / "pairs-handwritten.jsonl"
+REALISTIC = ROOT.parent / "shared" / "duplicates" / "pairs-realistic.jsonl"  # test data, not ours
 RESULTS = ROOT / "bench" / "results" / "duplicates.json"
 BASE_NUMBER = 2_000_000_000  # synthetic tickets' numbers: far from the live sequence
 BLOCK, ACCOUNTS_PER_BLOCK, DOMAINS = 2_500, 100, 7
@@ -63,18 +67,26 @@ def setup_django() -> None:
 
 
 def accuracy() -> dict[str, dict[str, Any]]:
-    """Return precision/recall/F1 for the whole labelled set and its held-out part."""
-    from duplicates.evaluation import PairError, Scores, evaluate_pair, parse_pairs
+    """Return precision/recall/F1 on the older pairs, the 404 hand-written and realistic
+    pairs, their held-out third, and the realistic 240 alone."""
+    from duplicates.evaluation import PairError, Scores, evaluate_pair, is_held_out, parse_pairs
 
-    whole, held = Scores(), Scores()
-    with PAIRS.open(encoding="utf-8") as lines:
-        for _, pair in parse_pairs(lines):
-            if isinstance(pair, PairError):
-                raise SystemExit(f"{PAIRS}: {pair}")
-            decision = evaluate_pair(pair)
-            whole.add(predicted=decision["predicted"], label=pair.label)
-            if pair.id.startswith("held-"):
-                held.add(predicted=decision["predicted"], label=pair.label)
+    sets = {name: Scores() for name in ("old_260", "set_404", "held_out_147", "realistic_240")}
+    for path in (PAIRS, HANDWRITTEN, REALISTIC):
+        if not path.is_file():
+            raise SystemExit(f"{path} is missing (the realistic pairs live in ../shared).")
+        with path.open(encoding="utf-8") as lines:
+            for _, pair in parse_pairs(lines):
+                if isinstance(pair, PairError):
+                    raise SystemExit(f"{path}: {pair}")
+                predicted = evaluate_pair(pair)["predicted"]
+                names = ["old_260"] if path == PAIRS else ["set_404"]
+                if path != PAIRS and is_held_out(pair.id):
+                    names.append("held_out_147")
+                if path == REALISTIC:
+                    names.append("realistic_240")
+                for name in names:
+                    sets[name].add(predicted=predicted, label=pair.label)
     return {
         name: {
             "pairs": s.tp + s.fp + s.fn + s.tn,
@@ -83,7 +95,7 @@ def accuracy() -> dict[str, dict[str, Any]]:
             "f1": round(s.f1, 3),
             "line": s.line(),
         }
-        for name, s in (("whole", whole), ("held_out", held))
+        for name, s in sets.items()
     }
 
 
@@ -255,7 +267,7 @@ def _signatures_and_keys(lo: int, hi: int) -> None:
     from django.db import connection
 
     from duplicates import minhash
-    from duplicates.features import build_features
+    from duplicates.features import VERSION, build_features
 
     sample = build_features(
         subject="Transfer failing",
@@ -269,15 +281,18 @@ def _signatures_and_keys(lo: int, hi: int) -> None:
         "subject": json.dumps(list(sample.subject_tokens)),
         "minhash": minhash.pack(sample.minhash),
         "domains": DOMAINS,
+        "version": VERSION,
     }
     with connection.cursor() as cur:
         cur.execute(
             "INSERT INTO duplicates_ticketsignature (ticket_id, contact_id, account_id, "  # noqa: S608 - constant SQL
-            "occurred_at, text_hash, tokens, subject_tokens, identifiers, minhash, updated_at) "
+            "occurred_at, text_hash, tokens, subject_tokens, identifiers, minhash, language, "
+            "version, updated_at) "
             "SELECT t.id, t.contact_id, t.account_id, t.created_at, md5(t.id::text), "
             "%(tokens)s::jsonb, %(subject)s::jsonb, jsonb_build_object('domain', "
             "jsonb_build_array('d' || t.account_id || '-' || (t.number %% %(domains)s) || "
-            "'.example')), %(minhash)s, t.created_at FROM tickets_ticket t WHERE " + in_range,
+            "'.example')), %(minhash)s, 'en', %(version)s, t.created_at FROM tickets_ticket t "
+            "WHERE " + in_range,
             params,
         )
         # 16 LSH bands and the exact-text key: unique per ticket, like real text.

@@ -1,7 +1,7 @@
 """Processor for structured entries pushed by outside systems (channel ``api``).
 
 Payload (JSON object): ``subject``, ``body``, and optionally ``from_email``,
-``from_phone``, ``from_name``, ``department`` (slug), ``severity`` (1-4), ``ticket``
+``from_phone``, ``from_name``, ``line`` and ``department`` (slugs), ``severity`` (1-4), ``ticket``
 (a reference such as ``SD-100001`` to append to), ``occurred_at`` (ISO 8601 with
 offset) and ``external_id`` (makes re-delivery idempotent).
 """
@@ -11,16 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from tickets.errors import InvalidInput
-from tickets.models import Channel, Contact, Department, Message
+from tickets.models import Channel, Contact, Message
 from tickets.selectors import contacts_by_email, contacts_by_phone, ticket_by_reference
 from tickets.services import MessageIn, message_add, ticket_open
 
 from .errors import InboundRejected
 from .models import InboundRecord
-from .payload import parse_when, required_text
+from .payload import department_from_payload, line_from_payload, parse_when, required_text
 from .processors import register
-
-DEFAULT_DEPARTMENT = "customer-support"
 
 
 @register(Channel.API)
@@ -44,17 +42,19 @@ def process_api_entry(record: InboundRecord) -> Message:
         if ticket is None:
             raise InboundRejected(f"No ticket {reference!r}: check the reference or leave it out.")
         return message_add(ticket=ticket, message=message).message
-    slug = data.get("department") or DEFAULT_DEPARTMENT
-    department = Department.objects.filter(slug=slug).first()
-    if department is None:
-        raise InboundRejected(f"No department {slug!r}: use one of the department slugs.")
-    return ticket_open(
-        subject=required_text(data, "subject"),
-        department=department,
-        message=message,
-        contact=contact,
-        severity=_severity(data.get("severity")),
-    ).message
+    line = line_from_payload(data)
+    department = department_from_payload(data, Channel.API, line)
+    try:
+        return ticket_open(
+            subject=required_text(data, "subject"),
+            department=department,
+            message=message,
+            contact=contact,
+            severity=_severity(data.get("severity")),
+            line=line,
+        ).message
+    except InvalidInput as exc:  # severity 1 outside technical support, another line's…
+        raise InboundRejected(exc.message) from exc
 
 
 def _severity(value: Any) -> int:

@@ -8,6 +8,9 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 
+from tickets.lines import department_for_channel
+from tickets.models import Department, SupportLine
+
 from .errors import InboundRejected
 
 
@@ -40,3 +43,34 @@ def agent_by_username(username: Any) -> AbstractBaseUser | None:
     if user is None:
         raise InboundRejected(f"No active agent {username!r}: send the agent's username.")
     return user
+
+
+def line_from_payload(data: dict[str, Any]) -> SupportLine | None:
+    """Return the support line the payload names (``line``: its slug; the API adds its
+    integration's line), None when it names none."""
+    slug = data.get("line")
+    if not slug:
+        return None
+    line = SupportLine.objects.filter(slug=str(slug)).first()
+    if line is None:
+        raise InboundRejected(f"No support line {slug!r}: use a line's slug.")
+    return line
+
+
+def department_from_payload(
+    data: dict[str, Any], channel: str, line: SupportLine | None
+) -> Department:
+    """Return the active department the payload names (``department``: its slug), else the
+    line's department for the channel (``tickets.lines.department_for_channel``)."""
+    if slug := data.get("department"):
+        department = Department.objects.filter(slug=str(slug), is_active=True).first()
+        if department is None:
+            raise InboundRejected(f"No active department {slug!r}: use a department slug.")
+        return department
+    department = department_for_channel(channel, line)
+    if department is None:
+        where = f"{line}" if line else "No support line"
+        raise InboundRejected(
+            f"{where} takes no {channel} requests: name a department or a line that does."
+        )
+    return department

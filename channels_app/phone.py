@@ -8,7 +8,9 @@ Payload (JSON object):
 - ``started_at`` (ISO 8601 with offset; default: now), ``duration_seconds`` (>= 0).
 - ``summary`` (required): what was said; ``outcome``: e.g. solved, callback, escalated.
 - ``ticket``: a reference (``SD-100001``) to append to; otherwise a ticket is opened
-  with ``subject`` (default: "Phone call from <number>") in ``department`` (slug).
+  with ``subject`` (default: "Phone call from <number>") in ``department`` (slug; default:
+  the department of ``line`` (slug) that takes calls; without a line, the first line
+  that takes calls).
 - ``agent``: the agent's username (outbound calls are authored by the agent).
 
 The record's ``external_id`` (the call id) makes re-delivery idempotent.
@@ -17,17 +19,22 @@ The record's ``external_id`` (the call id) makes re-delivery idempotent.
 from __future__ import annotations
 
 from tickets.errors import InvalidInput
-from tickets.models import Channel, Department, Direction, Message
+from tickets.models import Channel, Direction, Message
 from tickets.phones import normalize_phone
 from tickets.selectors import contacts_by_phone, ticket_by_reference
 from tickets.services import MessageIn, message_add, ticket_open
 
 from .errors import InboundRejected
 from .models import InboundRecord
-from .payload import agent_by_username, parse_when, required_text
+from .payload import (
+    agent_by_username,
+    department_from_payload,
+    line_from_payload,
+    parse_when,
+    required_text,
+)
 from .processors import register
 
-DEFAULT_DEPARTMENT = "customer-support"
 OUTCOMES = ("solved", "callback", "escalated", "voicemail", "no_answer", "info")
 
 
@@ -78,16 +85,18 @@ def process_call(record: InboundRecord) -> Message:
         if ticket is None:
             raise InboundRejected(f"No ticket {reference!r}: check the reference or leave it out.")
         return message_add(ticket=ticket, message=message, actor=agent).message
-    slug = data.get("department") or DEFAULT_DEPARTMENT
-    department = Department.objects.filter(slug=slug, is_active=True).first()
-    if department is None:
-        raise InboundRejected(f"No active department {slug!r}: use a department slug.")
+    line = line_from_payload(data)
+    department = department_from_payload(data, Channel.PHONE, line)
     if not department.accepts_phone:
         raise InboundRejected(f"{department} takes no calls; log the call in another department.")
-    return ticket_open(
-        subject=data.get("subject") or f"Phone call from {caller}",
-        department=department,
-        message=message,
-        contact=contact,
-        actor=agent,
-    ).message
+    try:
+        return ticket_open(
+            subject=data.get("subject") or f"Phone call from {caller}",
+            department=department,
+            message=message,
+            contact=contact,
+            actor=agent,
+            line=line,
+        ).message
+    except InvalidInput as exc:  # e.g. the line takes no calls: say so on the record
+        raise InboundRejected(exc.message) from exc

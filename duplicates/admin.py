@@ -200,3 +200,6 @@ class DuplicateFlagAdmin(admin.ModelAdmin):
 def _cross_account(flag: DuplicateFlag) -> bool:
     first, second = flag.ticket.account_id, flag.candidate.account_id
     return bool(first and second and first != second)
+
+
+from .admin_problems import ProblemProposalAdmin  # noqa: E402,F401 - registers it

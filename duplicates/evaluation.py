@@ -6,6 +6,7 @@ left as it was (PostgreSQL still advances the ticket number sequence).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import Any
 
 from django.db import transaction
 
+from tickets.lines import department_for_channel
 from tickets.models import Account, Contact, ContactEmail, ContactPhone, Department
 from tickets.phones import normalize_phone
 from tickets.services import MessageIn, ticket_open
@@ -22,6 +24,17 @@ from .services import detect_duplicates
 
 CHANNELS = ("email", "chat", "phone", "portal")
 FIELDS = ("channel", "contact", "account", "subject", "body", "occurred_at")
+
+
+HELD_OUT_SHARE = 3  # one pair in three, by a stable hash of its id
+
+
+def is_held_out(pair_id: str) -> bool:
+    """Return whether the pair belongs to the held-out third that tuning never sees.
+
+    A hash of the id (not its position) so that adding pairs never moves old ones.
+    """
+    return hashlib.sha256(pair_id.encode()).digest()[0] % HELD_OUT_SHARE == 0
 
 
 class PairError(ValueError):
@@ -113,6 +126,25 @@ def _parse_pair(raw: str) -> Pair:
     return Pair(id=str(data.get("id", "")), a=data["a"], b=data["b"], label=data["label"])
 
 
+def channel_recall(decisions: Iterable[dict[str, Any]]) -> list[tuple[str, int, int, float]]:
+    """Return (a->b channels, duplicates, found, recall) per ordered channel pair."""
+    counts: dict[str, list[int]] = {}
+    for decision in decisions:
+        if decision["label"]:
+            seen = counts.setdefault(decision["channels"], [0, 0])
+            seen[0] += 1
+            seen[1] += bool(decision["predicted"])
+    return [(key, n, found, found / n) for key, (n, found) in sorted(counts.items())]
+
+
+def miss_reason(decision: dict[str, Any], threshold: float) -> str:
+    """Return why a labelled duplicate was not flagged, in an agent's words."""
+    if decision["score"] is None:
+        return decision["reasons"][0]
+    found = "; ".join(decision["reasons"]) or "no shared evidence"
+    return f"score {decision['score']:.2f} < {threshold:.2f}: {found}"
+
+
 def evaluate_pair(pair: Pair) -> dict[str, Any]:
     """Open a then b as production would, detect on b, roll back; return the decision."""
     with transaction.atomic():
@@ -130,10 +162,25 @@ def evaluate_pair(pair: Pair) -> dict[str, Any]:
     return {
         "id": pair.id,
         "label": pair.label,
+        "channels": f"{pair.a['channel']}->{pair.b['channel']}",
+        "held_out": is_held_out(pair.id),
         "predicted": opened[0].pk in result.flagged,
         "score": best.score if best else None,
-        "reasons": list(best.reasons) if best else ["not a candidate (other contact/account)"],
+        "reasons": list(best.reasons) if best else [_not_compared(pair)],
     }
+
+
+def _not_compared(pair: Pair) -> str:
+    """Say who the two tickets were from when detection never compared them."""
+    same_account = pair.a["account"].strip() and pair.a["account"] == pair.b["account"]
+    same_contact = pair.a["contact"].strip().lower() == pair.b["contact"].strip().lower()
+    if same_contact:
+        who = "same contact"
+    elif same_account:
+        who = "same account, another contact"
+    else:
+        who = "another account"
+    return f"not a candidate ({who}, no shared retrieval key)"
 
 
 def _open(
@@ -163,7 +210,8 @@ def _open(
         contact = contacts[ckey]
     return ticket_open(
         subject=data["subject"][:255],
-        department=department,
+        # A channel's own department where the lines say so (the vendor takes no calls).
+        department=department_for_channel(data["channel"]) or department,
         contact=contact,
         account=account,
         message=MessageIn(

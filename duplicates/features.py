@@ -3,15 +3,38 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from . import minhash
-from .identifiers import extract_identifiers
+from . import language, minhash
+from .identifiers import GENERIC_ERRORS, UBIQUITOUS_DOMAINS, extract_identifiers
 from .normalize import clean_body, strip_quotes_and_signature, strip_subject
 from .text import content_tokens
 
+# "My colleague already wrote", "as discussed on the phone", "уже писала": a ticket that
+# points back at an earlier contact about its problem (any of the five languages).
+_REFERS_BACK = re.compile(
+    r"already (?:wrote|emailed|e-mailed|called|phoned|reported|sent|filed|raised|chatted|opened"
+    r"|asked|mentioned|contacted)|(?:as|like) (?:discussed|promised|requested|agreed|asked)"
+    r"|follow(?:ing)?[- ]?up|following (?:my|our|the|up) |my (?:colleague|wife|husband|partner)"
+    r"|colleague|on the (?:phone|portal)|in (?:the )?chat|reported (?:it|this) (?:already|today)"
+    r"|al (?:gemaild|gebeld|gemeld|geschreven|gevraagd)|zoals (?:besproken|beloofd|gevraagd)"
+    r"|collega|(?:schon|bereits) (?:geschrieben|angerufen|gemeldet|gemailt)|wie (?:telefonisch )?"
+    r"besprochen|kolleg|ruft wieder an|ya (?:os |nos )?(?:escribi|llam|coment|habl|abri|pregunt)"
+    r"|como (?:hablamos|acordamos|comentamos)|compañer|уже (?:писал|звонил|обращал|сообщал"
+    r"|оставлял|спрашивал)|писал\w? (?:вам|на почту|в чат)|вам (?:\w+ )?писал"
+    r"|как договорились|по телефону просили|коллег|повторно|в чате",
+    re.I,
+)
+# Addresses at these providers say nothing about which organisation wrote.
+FREE_MAIL = UBIQUITOUS_DOMAINS | frozenset(
+    "hotmail.es yahoo.es live.nl hotmail.nl yandex.by ukr.net mail.com".split()
+)
 MAX_TOKENS = 400  # enough to judge; bounds storage and scoring time for long mails
+# Bumped when tokens or identifiers are computed differently: older signatures are filed
+# again before they are compared (``signatures.candidates``).
+VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -27,6 +50,7 @@ class Features:
     contact_id: int | None = None
     account_id: int | None = None
     channel: str = ""
+    language: str = "en"
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -47,18 +71,43 @@ def build_features(
     contact_id: int | None = None,
     account_id: int | None = None,
     ticket_prefix: str = "SD",
+    identities: tuple[str, ...] = (),
+    services: tuple[str, ...] = (),
 ) -> Features:
-    """Return the features of a ticket with this subject and customer text."""
+    """Return the features of a ticket with this subject and customer text.
+
+    ``identities`` are the contact's e-mail addresses and phone numbers: tickets of
+    another contact record with one of them are the same person's.
+    """
     cleaned = clean_body(body, ticket_prefix)
     subject_clean = strip_subject(subject, ticket_prefix)
-    tokens = tuple((content_tokens(subject_clean) + content_tokens(cleaned))[:MAX_TOKENS])
+    lang = language.detect(f"{subject_clean}\n{cleaned}")
+    # The writer's own name (from their address) signs every ticket they write: no evidence.
+    own = _own_names(identities, lang)
+    subject_tokens = [t for t in content_tokens(subject_clean, lang) if t not in own]
+    body_tokens = [t for t in content_tokens(cleaned, lang) if t not in own]
+    tokens = tuple((subject_tokens + body_tokens)[:MAX_TOKENS])
     identifiers = extract_identifiers(
         f"{subject}\n{strip_quotes_and_signature(body)}", ticket_prefix
     )
+    identifiers["identity"] = {i.lower() for i in identities if i}
+    # Our services by name ("mail3", "YooKassa"): an outage is reported by naming them.
+    haystack = f" {subject}\n{body} ".lower()
+    identifiers["service"] = {
+        name.lower()
+        for name in services
+        if re.search(rf"(?<!\w){re.escape(name.lower())}(?!\w)", haystack)
+    }
+    identifiers["org"] = {
+        i.rsplit("@", 1)[1].lower()
+        for i in identities
+        if "@" in i and i.rsplit("@", 1)[1].lower() not in FREE_MAIL
+    }
+    identifiers = {kind: values for kind, values in identifiers.items() if values}
     exact_source = " ".join(cleaned.lower().split()) or subject_clean
     return Features(
         tokens=tokens,
-        subject_tokens=tuple(content_tokens(subject_clean)),
+        subject_tokens=tuple(subject_tokens),
         identifiers={kind: frozenset(values) for kind, values in identifiers.items()},
         text_hash=hashlib.sha256(exact_source.encode()).hexdigest()[:32],
         minhash=tuple(minhash.signature(set(tokens))),
@@ -66,7 +115,20 @@ def build_features(
         contact_id=contact_id,
         account_id=account_id,
         channel=channel,
+        language=lang,
+        extra={"refers_back": bool(_REFERS_BACK.search(body))},
     )
+
+
+def _own_names(identities: tuple[str, ...], lang: str) -> frozenset[str]:
+    parts = {
+        part
+        for identity in identities
+        if "@" in identity
+        for part in re.split(r"[._+-]+", identity.split("@", 1)[0].lower())
+        if len(part) > 2 and part.isalpha()
+    }
+    return frozenset(t for part in parts for t in content_tokens(part, lang))
 
 
 def scope_of(contact_id: int | None, account_id: int | None) -> str | None:
@@ -78,8 +140,45 @@ def scope_of(contact_id: int | None, account_id: int | None) -> str | None:
     return None
 
 
+# Kinds looked up across accounts: objects a duplicate shares, codes an outage shares.
+GLOBAL_KINDS = ("domain", "url", "email", "error", "service")
+# Of those, what many accounts share in an outage (``duplicates.problems``).
+OUTAGE_KINDS = ("error", "service")
+
+
+def global_key(kind: str, value: str) -> int:
+    """Return the index key of one identifier looked up across accounts."""
+    return minhash.signed64(f"g|{kind}|{value}")
+
+
+def outage_keys(features: Features) -> dict[int, tuple[str, str]]:
+    """Return the ticket's error-code and service keys, with what each stands for."""
+    found: dict[int, tuple[str, str]] = {}
+    for kind in OUTAGE_KINDS:
+        for value in sorted(features.identifiers.get(kind, ()))[:10]:
+            if kind != "error" or value not in GENERIC_ERRORS:
+                found[global_key(kind, value)] = (kind, value)
+    return found
+
+
+def global_keys(features: Features) -> list[int]:
+    """Return the keys that meet other accounts' tickets: one object or error code, and the
+    contact's own addresses and numbers (another contact record of the same person)."""
+    keys: list[int] = []
+    for kind in GLOBAL_KINDS:
+        values = features.identifiers.get(kind, ())
+        if kind == "error":
+            values = [v for v in values if v not in GENERIC_ERRORS]
+        for value in sorted(values)[:10]:
+            keys.append(global_key(kind, value))
+    for identity in sorted(features.identifiers.get("identity", ()))[:10]:
+        keys.append(minhash.signed64(f"g|identity|{identity}"))
+    return sorted(set(keys))
+
+
 def retrieval_keys(features: Features) -> list[int]:
-    """Return the indexed keys a ticket is filed under: LSH bands and strong identifiers."""
+    """Return the indexed keys a ticket is filed under: LSH bands and identifiers in its
+    account's namespace, and its global keys."""
     scope = scope_of(features.contact_id, features.account_id)
     if scope is None:
         return []
@@ -88,4 +187,4 @@ def retrieval_keys(features: Features) -> list[int]:
         for value in sorted(features.identifiers.get(kind, ()))[:10]:
             keys.append(minhash.signed64(f"{scope}|{kind}|{value}"))
     keys.append(minhash.signed64(f"{scope}|exact|{features.text_hash}"))
-    return sorted(set(keys))
+    return sorted(set(keys) | set(global_keys(features)))

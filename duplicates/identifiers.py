@@ -20,10 +20,20 @@ CONFLICT_KINDS = ("order", "invoice", "domain", "email")
 
 _EMAIL = re.compile(r"\b[a-z0-9._%+-]+@((?:[a-z0-9-]+\.)+[a-z]{2,24})\b", re.I)
 _URL = re.compile(r"\bhttps?://[^\s<>\"')\]]+", re.I)
+# Internationalised names too (bäckerei-moser.at, теплыйдом.рф).
 _DOMAIN = re.compile(
-    r"(?<![@\w.-])(?:www\.)?((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{1,23})"
-    r"(?![\w-]|\.[a-z0-9])",
+    r"(?<![@\w.-])(?:www\.)?((?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_][\w-]{1,23})"
+    r"(?![\w-]|\.\w)",
     re.I,
+)
+# Domains every desk's tickets mention in passing (mail providers, platforms): naming one
+# says nothing about which problem a ticket is about.
+UBIQUITOUS_DOMAINS = frozenset(
+    "gmail.com google.com googlemail.com outlook.com hotmail.com live.com microsoft.com "
+    "office.com yahoo.com icloud.com apple.com me.com mail.ru yandex.ru ya.ru yandex.com "
+    "disk.yandex.ru bk.ru list.ru inbox.ru rambler.ru vk.com facebook.com instagram.com "
+    "paypal.com github.com gmx.de web.de t-online.de proton.me protonmail.com aol.com "
+    "ziggo.nl kpnmail.nl".split()
 )
 # File names and versions look like domains; their "TLDs" are extensions.
 _NOT_TLDS = frozenset(
@@ -31,10 +41,12 @@ _NOT_TLDS = frozenset(
     "json xml eml msg py sh bat ini cfg conf yml yaml md rar mov mp4 svg bak sql tmp dll".split()
 )
 _ORDER = re.compile(
-    r"\b(?:order|bestelling|purchase|po)\s*(?:id|no\.?|nr\.?|number|num|#)?\s*[:#]?\s*"
-    r"#?([A-Z]{0,4}-?\d[\dA-Z-]{3,})\b",
+    r"(?:\b(?:orders?|bestelling(?:en)?|bestellung(?:en)?|auftrag|pedidos?|purchase|po"
+    r"|заказ(?:а|у|ы|ов|ам|ах)?|по заказу)|№)\s*(?:id|no\.?|nr\.?|number|num|#|№)?\s*[:#]?\s*"
+    r"#?([A-Z]{0,4}-?\d[\dA-Z-]{2,})((?:\s*(?:,|and|и|y|en|und)\s*#?[A-Z]{0,4}-?\d[\dA-Z-]{2,})*)",
     re.I,
 )
+_MORE_NUMBERS = re.compile(r"[A-Z]{0,4}-?\d[\dA-Z-]{2,}", re.I)
 _INVOICE = re.compile(
     r"\b(?:invoice|factuur|inv|bill)\s*(?:id|no\.?|nr\.?|number|#)?\s*[:#]?\s*"
     r"#?([A-Z]{0,4}-?\d[\dA-Z-]{3,})\b",
@@ -42,11 +54,18 @@ _INVOICE = re.compile(
 )
 _INVOICE_TOKEN = re.compile(r"\bINV-?\d{2,}(?:-\d+)*\b", re.I)
 _ERROR = re.compile(
-    r"\b(?:error|err|code|status|exception|fout)\s*(?:code)?\s*[:#]?\s*"
-    r"([A-Z]{1,6}[-_]?\d{2,6}|\d{3,6}|0x[0-9a-f]{4,8})\b",
+    r"\b(?:error|err|code|status|exception|fout|fehler|ошибк[аиу]|error de)\s*(?:code)?\s*[:#]?\s*"
+    r"\"?\s*:?\s*([A-Z]{1,6}[-_]?\d{2,6}|\d{3,6}|0x[0-9a-f]{4,8})\b",
     re.I,
 )
-_ERROR_TOKEN = re.compile(r"\b(ERR_[A-Z_]{3,}|E[A-Z]{3,}_[A-Z_]+|0x[0-9A-F]{8}|HTTP\s?[45]\d\d)\b")
+_ERROR_TOKEN = re.compile(
+    r"\b(ERR_[A-Z_]{3,}|[A-Z]{2,}(?:_[A-Z]{2,}){1,4}|0x[0-9A-F]{8}|HTTP\s?[45]\d\d)\b"
+)
+# HTTP statuses and the like: every product has them, so they link no two accounts.
+GENERIC_ERRORS = frozenset(
+    "400 401 403 404 405 408 409 410 413 422 429 500 501 502 503 504 HTTP400 HTTP401 HTTP403 "
+    "HTTP404 HTTP429 HTTP500 HTTP502 HTTP503 HTTP504".split()
+)
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-f]{1,4}:){2,7}[0-9a-f]{0,4}(?![\w:])", re.I)
 _RESELLER = re.compile(r"\breseller\s*(?:id|no\.?|number|#)?\s*[:#]?\s*\d+", re.I)
@@ -71,6 +90,8 @@ def extract_identifiers(text: str, ticket_prefix: str = "SD") -> dict[str, set[s
         _add_domain(found, match.group(1))
     for match in _ORDER.finditer(text):
         found["order"].add(_normalise_number(match.group(1)))
+        for more in _MORE_NUMBERS.findall(match.group(2) or ""):
+            found["order"].add(_normalise_number(more))
     for match in _INVOICE.finditer(text):
         found["invoice"].add(_normalise_number(match.group(1)))
     for match in _INVOICE_TOKEN.finditer(text):
@@ -111,7 +132,7 @@ def _add_domain(found: dict[str, set[str]], host: str) -> None:
     if host.startswith("www."):
         host = host[4:]
     tld = host.rsplit(".", 1)[-1]
-    if "." not in host or tld in _NOT_TLDS or tld.isdigit():
+    if "." not in host or tld in _NOT_TLDS or tld.isdigit() or host in UBIQUITOUS_DOMAINS:
         return
     found["domain"].add(host)
 

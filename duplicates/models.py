@@ -29,6 +29,9 @@ class TicketSignature(models.Model):
     subject_tokens = models.JSONField(default=list)
     identifiers = models.JSONField(default=dict)
     minhash = models.BinaryField(default=bytes, help_text="MinHash, 64 unsigned 64-bit ints")
+    language = models.CharField(max_length=2, default="en")
+    # ``features.VERSION`` it was computed with; older ones are computed again before use.
+    version = models.PositiveSmallIntegerField(default=1)
     updated_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -92,3 +95,49 @@ class DuplicateFlag(models.Model):
 
     def __str__(self) -> str:
         return f"ticket {self.ticket_id} possibly duplicates ticket {self.candidate_id}"
+
+
+class ProposalStatus(models.TextChoices):
+    PROPOSED = "proposed", "Proposed"
+    OPENED = "opened", "Problem ticket opened"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class ProblemProposal(models.Model):
+    """Many accounts report one error code or service at once: open a problem ticket?
+
+    ``band_key`` is the global retrieval key of that code or service (``DuplicateBand``),
+    so the incidents are found by the same index detection uses.
+    """
+
+    band_key = models.BigIntegerField()
+    kind = models.CharField(max_length=12, help_text="error or service")
+    value = models.CharField(max_length=200)
+    accounts = models.PositiveIntegerField(help_text="Accounts that reported it in the window")
+    first_ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(
+        max_length=12, choices=ProposalStatus.choices, default=ProposalStatus.PROPOSED
+    )
+    problem = models.ForeignKey(
+        Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["band_key", "status"], name="dupproposal_key_status")]
+        constraints = [
+            # One live proposal per code: the next reports update it instead.
+            models.UniqueConstraint(
+                fields=["band_key"],
+                condition=Q(status="proposed"),
+                name="dupproposal_one_proposed",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ProposalStatus.values), name="dupproposal_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.accounts} accounts report {self.kind} {self.value}"

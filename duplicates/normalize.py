@@ -13,20 +13,36 @@ import unicodedata
 # Everything after one of these lines is a quoted earlier message.
 _QUOTE_HEADERS = re.compile(
     r"^\s*(?:on .{0,200}wrote:\s*$|-{2,}\s*original message\s*-{2,}|-{2,}\s*forwarded message"
-    r"|from:\s.+|begin forwarded message:|op .{0,200}schreef.*:\s*$)",
+    r"|from:\s.+|begin forwarded message:|op .{0,200}schreef.*:\s*$|am .{0,200}schrieb.*:\s*$"
+    r"|el .{0,200}escribió:\s*$|.{0,200}написал\(а\)?:\s*$)",
     re.I,
 )
-_REPLY_PREFIX = re.compile(r"^\s*(?:re|fw|fwd|aw|wg|sv|antw)\s*(?:\[\d+\])?\s*:\s*", re.I)
-_SIGNATURE_DELIMITER = re.compile(r"^\s*(?:--|__+|sent from my \w+.*)\s*$", re.I)
+_REPLY_PREFIX = re.compile(
+    r"^\s*(?:re|fw|fwd|aw|wg|sv|antw|rv|отв|пересл)\s*(?:\[\d+\])?\s*:\s*", re.I
+)
+# Subjects that name the channel, not the problem: "Chat: оплата", "Call: …", "Звонок: …".
+_CHANNEL_PREFIX = re.compile(
+    r"^\s*(?:chat|live chat|call|phone call|llamada|anruf|telefoon|telefonat|звонок|чат)\s*"
+    r"(?:with [^:]{1,40})?\s*:\s*",
+    re.I,
+)
+_SIGNATURE_DELIMITER = re.compile(r"^\s*(?:--|__+|sent from my \w+.*|отправлено с .*)\s*$", re.I)
 _CLOSINGS = re.compile(
     r"^\s*(?:(?:best|kind|warm|many)?\s*regards|best(?: wishes)?|cheers|thanks?(?: you)?"
-    r"(?: in advance| again)?|thx|sincerely|yours(?: truly| sincerely)?|met vriendelijke groet"
-    r"|mvg|greetings|with regards|have a nice day)\s*[,.!]*\s*$",
+    r"(?: in advance| again)?|thx|sincerely|yours(?: truly| sincerely)?"
+    r"|met vriendelijke groet(?:en)?|mvg|groet(?:en|jes)?|greetings|with regards"
+    r"|have a nice day|mit freundlichen grüßen|freundliche grüße"
+    r"|(?:viele|beste|liebe) grüße|gruß|danke(?: schön)?|saludos|un saludo|gracias"
+    r"|atentamente|с уважением|спасибо(?: заранее)?|заранее спасибо|хорошего дня)\s*[,.!]*\s*$",
     re.I,
 )
+# "Ирина Мельникова", "Веломаркет, СПб", "Tom": a few words, no sentence, no label or link.
+_SIGNATURE_LINE = re.compile(r"^\s*[^\W\d_][^.!?:;/@\[\]]{0,40}?(?: [^.!?:;/@\s]+){0,3}\s*$")
 _GREETING = re.compile(
-    r"^\s*(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|greetings|hallo|goedemiddag"
-    r"|goedemorgen)\b[^\n.!?]{0,60}[,!.:]?\s*$",
+    r"^\s*(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|greetings|hallo|hoi|beste"
+    r"|goedemiddag|goedemorgen|goeiedag|guten (?:tag|morgen)|grüß gott|sehr geehrte\w*|hola"
+    r"|buen[oa]s (?:días|tardes|noches)|estimad[oa]s?|здравствуйте|добрый (?:день|вечер)"
+    r"|доброе утро|привет)\b[^\n.!?]{0,60}[,!.:]?\s*$",
     re.I,
 )
 # Chat transcripts: "[10:42]", "10:42:13", "(2024-05-01 10:42)" and system lines.
@@ -38,19 +54,29 @@ _CHAT_TIMESTAMP = re.compile(
 _CHAT_SYSTEM = re.compile(
     r"^\s*(?:\*{0,3}\s*)?(?:.{0,60}\b(?:joined|left|has joined|has left|entered|ended|started)"
     r"\s+(?:the\s+)?(?:chat|conversation|session)|chat (?:started|ended|transferred).*"
-    r"|(?:visitor|customer) is typing.*|conversation (?:rated|closed).*)\s*\**\s*$",
+    r"|(?:visitor|customer) is typing.*|conversation (?:rated|closed).*|\[(?:file|файл|archivo|"
+    r"bestand|datei)[^\]]*\])\s*\**\s*$",
     re.I,
 )
-_SPEAKER = re.compile(r"^\s*([A-Za-z][\w .'-]{0,40}?)\s*(?:\(([^)]{1,20})\))?\s*:\s+(.*)$")
+_SPEAKER = re.compile(r"^\s*([^\W\d_][\w .'’&-]{0,40}?)\s*(?:\(([^)]{1,30})\))?\s*:\s+(.*)$")
 # Portal forms and structured mails label their fields; the label is layout, not content.
 _FORM_LABEL = re.compile(
-    r"^\s*(?:category|topic|type|service|product|section|domain(?: name)?|mailbox|url|ip|"
+    r"^\s*(?:category|topic|type|service|product|section|domain(?: name)?s?|mailbox|url|ip|"
     r"order(?: id| number)?|invoice(?: number)?|error(?: code)?|file|description|details|"
-    r"problem|issue|message|comment|request|reason|status|since|impact|expected|"
-    r"what happened|reseller id|account|subject|priority|severity)\s*:\s*",
+    r"problem|issue|message|comment|request|reason|status|since|impact|expected|steps?|"
+    r"what happened|anything else|reseller id|account|subject|priority|severity|when|"
+    r"domains, order ids, api calls|domains/order ids|screenshot|"
+    r"wat is er gebeurd|domeinen/bestelnummers|wanneer|stappen|nog iets|"
+    r"was ist passiert|domains/bestellnummern|wann|schritte|sonst noch etwas|"
+    r"qué ha pasado|dominios/pedidos|cuándo|pasos|algo más|captura|"
+    r"что случилось|домены/номера заказов|когда|шаги|что-то ещё|что-то еще|скриншот)\s*:\s*",
     re.I,
 )
-_AGENT_WORDS = frozenset({"agent", "support", "operator", "bot", "assistant", "staff", "helpdesk"})
+_WHEN_LINE = re.compile(r"^\s*when it happened:\s*\S+\s*$", re.I)
+_AGENT_WORDS = frozenset(
+    "agent support operator bot assistant staff helpdesk agente soporte medewerker mitarbeiter "
+    "оператор бот поддержка специалист".split()
+)
 _PHONE_PREAMBLE = re.compile(
     r"^\s*(?:call (?:summary|notes?|log)|phone (?:call|note|log)|caller|call from|duration)"
     r"\b[^\n]{0,80}$",
@@ -70,6 +96,7 @@ def strip_subject(subject: str, prefix: str = "SD") -> str:
     while previous != text:
         previous = text
         text = _REPLY_PREFIX.sub("", text)
+        text = _CHANNEL_PREFIX.sub("", text)
         text = re.sub(r"^\s*\[[^\]]{0,40}\]\s*", "", text)
     return " ".join(text.split()).lower()
 
@@ -88,14 +115,19 @@ def clean_body(text: str, prefix: str = "SD") -> str:
     for index, line in enumerate(lines):
         if index < 3 and _GREETING.match(line):
             continue
-        if _CHAT_SYSTEM.match(line) or _PHONE_PREAMBLE.match(line):
-            continue
+        stamped = _CHAT_TIMESTAMP.match(line) is not None
         line = _CHAT_TIMESTAMP.sub("", line, count=1)
+        if _CHAT_SYSTEM.match(line) or _PHONE_PREAMBLE.match(line) or _WHEN_LINE.match(line):
+            continue
         line = _FORM_LABEL.sub("", line, count=1)
         speaker = _SPEAKER.match(line)
-        # Agents' lines in a transcript are our words, not the customer's problem.
-        if speaker and _is_speaker_label(*speaker.group(1, 2)) and _is_agent(*speaker.group(1, 2)):
-            continue
+        if speaker and _is_speaker_label(*speaker.group(1, 2)):
+            # Agents' lines in a transcript are our words, not the customer's problem; the
+            # customer's name before a transcript line is layout.
+            if _is_agent(*speaker.group(1, 2)):
+                continue
+            if stamped:
+                line = speaker.group(3)
         if _GREETING.match(line) or _CLOSINGS.match(line):
             continue
         kept.append(line.strip())
@@ -117,12 +149,23 @@ def _cut_signature(lines: list[str]) -> list[str]:
     for index in range(len(lines) - 1, max(-1, len(lines) - 9), -1):
         if _CLOSINGS.match(lines[index]):
             return lines[:index]
+    # Without a closing, a name and a company on short last lines after a blank line
+    # still sign it off.
+    end = len(lines)
+    while end and not lines[end - 1].strip():
+        end -= 1
+    start = end
+    while start and lines[start - 1].strip() and _SIGNATURE_LINE.match(lines[start - 1]):
+        start -= 1
+    if 0 < end - start <= 3 and start and not lines[start - 1].strip():
+        if any(line.strip() for line in lines[: start - 1]):
+            return lines[:start]
     return lines
 
 
 def _is_speaker_label(name: str, role: str | None) -> bool:
     words = name.split()
-    return role is not None or (1 <= len(words) <= 3 and all(w[:1].isupper() for w in words))
+    return role is not None or (1 <= len(words) <= 3 and words[0][:1].isupper())
 
 
 def _is_agent(name: str, role: str | None) -> bool:

@@ -19,10 +19,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from tickets.errors import MergeError
-from tickets.models import Channel, Direction, Status, Ticket
+from tickets.models import Channel, Direction, Severity, Status, Ticket
 from tickets.services import MessageIn, message_add, ticket_merge
 
-from . import notifications, signatures
+from . import notifications, problems, signatures
 from .features import Features
 from .models import DuplicateFlag, FlagStatus
 from .scoring import Match, compare
@@ -51,6 +51,7 @@ class DetectionResult:
     flagged: list[int] = field(default_factory=list)
     merged_into: int | None = None
     to_announce: bool = False  # new flags wait for the ``duplicates.announce`` task
+    proposals: list[int] = field(default_factory=list)  # problem proposals filed or updated
 
 
 def detect_duplicates(
@@ -75,6 +76,10 @@ def detect_duplicates(
     # File before looking up: of two similar tickets detected at the same time, the later
     # lookup then sees the other's keys.
     features = signatures.signature_store(row)
+    # Many accounts naming one error code or service: propose a problem ticket.
+    result.proposals = problems.proposals_update(
+        ticket_id=ticket_id, created_at=row.created_at, features=features
+    )
     threshold = settings.DUPLICATES_THRESHOLD
     flagged: list[tuple[Match, Candidate]] = []
     for other in signatures.candidates(row, features):
@@ -282,10 +287,13 @@ def _auto_merge(ticket_id: int, target: Candidate, *, notify: bool) -> bool:
         return False
     try:
         with transaction.atomic():
+            # The "cloned on their own" rule covers noncritical issues only: a customer
+            # re-sending a critical error is not waived from its response times.
+            critical = Severity.S1 in (flag.ticket.severity, flag.candidate.severity)
             survivor = flag_merge(
                 flag=flag,
                 reason=f"exact re-send of {target.reference} (automatic)",
-                cloned_by_customer=True,
+                cloned_by_customer=not critical,
             )
             DuplicateFlag.objects.filter(pk=flag.pk).update(
                 auto_merged=True, announced_at=timezone.now()

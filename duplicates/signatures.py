@@ -20,10 +20,18 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from tickets.models import Direction, Message, Status, Ticket, format_reference
+from tickets.models import (
+    ContactEmail,
+    ContactPhone,
+    Direction,
+    Message,
+    Status,
+    Ticket,
+    format_reference,
+)
 
 from . import minhash
-from .features import Features, build_features, retrieval_keys
+from .features import VERSION, Features, build_features, global_keys, retrieval_keys
 from .models import DuplicateBand, TicketSignature
 
 MAX_CANDIDATES = 200  # keys of one account rarely match more; bounds the worst case
@@ -35,11 +43,13 @@ _TICKET = Ticket._meta.db_table
 _MESSAGE = Message._meta.db_table
 _BAND = DuplicateBand._meta.db_table
 _SIGNATURE = TicketSignature._meta.db_table
+_EMAIL = ContactEmail._meta.db_table
+_PHONE = ContactPhone._meta.db_table
 # The signature columns scoring reads (``compare`` does not use the MinHash: the LSH
 # bands already did its work).
 _EVIDENCE = (
     "s.text_hash, s.tokens, s.subject_tokens, s.identifiers, s.occurred_at, s.contact_id, "
-    "s.account_id"
+    "s.account_id, s.language, s.version"
 )
 
 
@@ -55,7 +65,8 @@ class TicketRow:
     account_id: int | None
     subject: str
     origin_channel: str
-    filed: tuple[object, ...] | None  # (text_hash, tokens, identifiers, contact, account)
+    # (text_hash, tokens, identifiers, contact, account, version)
+    filed: tuple[object, ...] | None
 
 
 @dataclass(frozen=True)
@@ -73,7 +84,8 @@ def ticket_row(ticket_id: int) -> TicketRow | None:
         cursor.execute(
             "SELECT t.id, t.number, t.status, t.created_at, t.contact_id, t.account_id, "  # noqa: S608 - names from _meta
             "t.subject, t.origin_channel, s.text_hash, s.tokens, s.identifiers, s.contact_id, "
-            f"s.account_id FROM {_TICKET} t LEFT JOIN {_SIGNATURE} s ON s.ticket_id = t.id "
+            f"s.account_id, s.version FROM {_TICKET} t "
+            f"LEFT JOIN {_SIGNATURE} s ON s.ticket_id = t.id "
             "WHERE t.id = %s",
             [ticket_id],
         )
@@ -82,7 +94,7 @@ def ticket_row(ticket_id: int) -> TicketRow | None:
         return None
     filed = None
     if row[8] is not None:
-        filed = (row[8], _json(row[9]), _json(row[10]), row[11], row[12])
+        filed = (row[8], _json(row[9]), _json(row[10]), row[11], row[12], row[13])
     return TicketRow(*row[:3], _aware(row[3]), *row[4:8], filed=filed)
 
 
@@ -96,6 +108,7 @@ def signature_store(row: TicketRow) -> Features:
         identifiers,
         features.contact_id,
         features.account_id,
+        VERSION,
     )
     if row.filed == current:
         return features  # nothing changed since the last run: keys are filed
@@ -122,7 +135,8 @@ def signature_store(row: TicketRow) -> Features:
             )
         # One statement whether the signature is new or refreshed (a concurrent run too).
         columns = ("contact_id", "account_id", "occurred_at", "text_hash", "tokens")
-        columns += ("subject_tokens", "identifiers", "minhash", "updated_at")
+        columns += ("subject_tokens", "identifiers", "minhash", "language", "version")
+        columns += ("updated_at",)
         cursor.execute(
             f"INSERT INTO {_SIGNATURE} (ticket_id, {', '.join(columns)}) "  # noqa: S608
             f"VALUES (%s{', %s' * len(columns)}) ON CONFLICT (ticket_id) DO UPDATE SET "
@@ -137,6 +151,8 @@ def signature_store(row: TicketRow) -> Features:
                 json.dumps(list(features.subject_tokens)),
                 json.dumps(identifiers),
                 minhash.pack(features.minhash),
+                features.language,
+                VERSION,
                 adapt(timezone.now()),
             ],
         )
@@ -144,14 +160,28 @@ def signature_store(row: TicketRow) -> Features:
 
 
 def ticket_features(row: TicketRow) -> Features:
-    """Return the features of the ticket's own customer messages (not merged-in ones)."""
+    """Return the features of the ticket's own customer messages (not merged-in ones).
+
+    One statement: the messages, then the contact's addresses and numbers (its tickets meet
+    those of another contact record with one of them, and its company domain its
+    colleagues').
+    """
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT body_text, occurred_at FROM {_MESSAGE} WHERE ticket_id = %s "  # noqa: S608
-            "AND direction = %s AND merged_from_id IS NULL ORDER BY occurred_at, id LIMIT %s",
-            [row.pk, Direction.INBOUND.value, MAX_MESSAGES],
+            "SELECT 0, m.id, m.body_text, m.occurred_at FROM (SELECT id, body_text, "  # noqa: S608
+            f"occurred_at FROM {_MESSAGE} WHERE ticket_id = %s AND direction = %s "
+            "AND merged_from_id IS NULL ORDER BY occurred_at, id LIMIT %s) m "
+            f"UNION ALL SELECT 1, 0, email, NULL FROM {_EMAIL} WHERE contact_id = %s "
+            f"UNION ALL SELECT 1, 0, number, NULL FROM {_PHONE} WHERE contact_id = %s",
+            [row.pk, Direction.INBOUND.value, MAX_MESSAGES, row.contact_id, row.contact_id],
         )
-        messages = cursor.fetchall()
+        rows = cursor.fetchall()
+    identities = tuple(value for kind, _, value, _ in rows if kind == 1)
+    messages = sorted(
+        ((_aware(when), pk, text) for kind, pk, text, when in rows if kind == 0),
+        key=lambda m: (m[0], m[1]),
+    )
+    messages = [(text, when) for when, _, text in messages]
     body = "\n\n".join(text for text, _ in messages)[:MAX_TEXT]
     return build_features(
         subject=row.subject,
@@ -161,41 +191,60 @@ def ticket_features(row: TicketRow) -> Features:
         contact_id=row.contact_id,
         account_id=row.account_id,
         ticket_prefix=settings.SUPPORTDESK_TICKET_PREFIX,
+        identities=identities,
+        services=settings.DUPLICATES_SERVICES,
     )
 
 
 def candidates(row: TicketRow, features: Features) -> list[Candidate]:
-    """Return the live, older tickets that share a key with the ticket or its contact.
+    """Return the live, older tickets that may be the same problem.
 
-    One indexed query whatever the table sizes: the ids come from the key index UNION the
-    contact's tickets in the window, and their signatures are joined in. Candidates opened
-    before detection ever ran on them get their signature filed here.
+    One indexed query whatever the table sizes: the ids come from the key index (the
+    account's bands and identifiers in the window; other accounts' tickets naming the same
+    domain, URL, address or error code, or the same person's other contact records, in the
+    shorter global window) UNION the contact's and the account's tickets in the window,
+    whoever opened them; their signatures are joined in. Candidates whose signature is
+    missing or older than ``features.VERSION`` get it filed here.
     """
     keys = retrieval_keys(features)
     if not keys:
         return []  # no contact and no account: nothing to compare with
+    everywhere = set(global_keys(features))
+    scoped = [key for key in keys if key not in everywhere]
     adapt = connection.ops.adapt_datetimefield_value
     window = [
         adapt(row.created_at - timedelta(days=settings.DUPLICATES_WINDOW_DAYS)),
         adapt(row.created_at),
     ]
-    found = (
-        f"SELECT ticket_id FROM {_BAND} WHERE band_key IN ({', '.join(['%s'] * len(keys))}) "  # noqa: S608
+    parts = [
+        f"SELECT ticket_id FROM {_BAND} WHERE band_key IN ({', '.join(['%s'] * len(scoped))}) "  # noqa: S608
         "AND created_at >= %s AND created_at <= %s"
-    )
-    params: list[Any] = [*keys, *window]
-    if row.contact_id is not None:
-        found += (
-            f" UNION SELECT id FROM {_TICKET} WHERE contact_id = %s "  # noqa: S608
-            "AND created_at >= %s AND created_at <= %s"
+    ]
+    params: list[Any] = [*scoped, *window]
+    if everywhere:
+        since = row.created_at - timedelta(hours=settings.DUPLICATES_GLOBAL_WINDOW_HOURS)
+        # The most recent first and bounded: a popular code must not crowd out the rest.
+        parts.append(
+            f"SELECT ticket_id FROM (SELECT ticket_id FROM {_BAND} WHERE band_key IN "  # noqa: S608
+            f"({', '.join(['%s'] * len(everywhere))}) AND created_at >= %s AND created_at <= %s "
+            f"ORDER BY created_at DESC LIMIT {MAX_CANDIDATES // 2}) g"
         )
-        params += [row.contact_id, *window]
+        params += [*sorted(everywhere), adapt(since), adapt(row.created_at)]
+    for column, value in (("contact_id", row.contact_id), ("account_id", row.account_id)):
+        if value is not None:
+            parts.append(
+                f"SELECT id FROM (SELECT id FROM {_TICKET} WHERE {column} = %s "  # noqa: S608
+                "AND created_at >= %s AND created_at <= %s "
+                f"ORDER BY created_at DESC LIMIT {MAX_CANDIDATES // 2}) {column[0]}"
+            )
+            params += [value, *window]
+    found = " UNION ".join(parts)
     limited = f"SELECT ticket_id FROM ({found}) found LIMIT {MAX_CANDIDATES + 1}"  # noqa: S608
     rows = _live(limited, params, row.pk)
-    if missing := [r[0] for r in rows if r[3] is None]:
+    if missing := [r[0] for r in rows if r[3] is None or r[11] != VERSION]:
         for older in filter(None, map(ticket_row, missing)):
             signature_store(older)
-        rows = [r for r in rows if r[3] is not None]
+        rows = [r for r in rows if r[3] is not None and r[11] == VERSION]
         rows += _live(", ".join(["%s"] * len(missing)), missing, row.pk)
     earlier = (row.created_at, row.pk)
     return [
@@ -222,7 +271,7 @@ def _live(ids_sql: str, params: list[Any], exclude: int) -> list[tuple[Any, ...]
 
 
 def _features(row: tuple[Any, ...]) -> Features:
-    text_hash, tokens, subject_tokens, identifiers, occurred_at, contact_id, account_id = row[3:]
+    text_hash, tokens, subject_tokens, identifiers, occurred_at, contact_id, account_id = row[3:10]
     return Features(
         tokens=tuple(_json(tokens)),
         subject_tokens=tuple(_json(subject_tokens)),
@@ -232,6 +281,7 @@ def _features(row: tuple[Any, ...]) -> Features:
         occurred_at=_aware(occurred_at),
         contact_id=contact_id,
         account_id=account_id,
+        language=row[10] or "en",
     )
 
 

@@ -1,6 +1,11 @@
 from django.contrib import admin
 
-from .models import Article, Category
+from .models import Article, ArticleTranslation, Category
+
+
+class ArticleTranslationInline(admin.StackedInline):
+    model = ArticleTranslation
+    extra = 0
 
 
 @admin.register(Category)
@@ -16,3 +21,4 @@ class ArticleAdmin(admin.ModelAdmin):
     search_fields = ("title", "keywords", "body")
     prepopulated_fields = {"slug": ("title",)}
     readonly_fields = ("helpful_yes", "helpful_no")
+    inlines = [ArticleTranslationInline]

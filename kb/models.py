@@ -5,6 +5,9 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
+
+from tickets.models import Language
 
 
 class Category(models.Model):
@@ -60,4 +63,28 @@ class Article(models.Model):
         """Return e.g. "11 out of 22 found this helpful" (empty before the first vote)."""
         if not self.votes:
             return ""
-        return f"{self.helpful_yes} out of {self.votes} found this helpful"
+        return gettext("%(yes)d out of %(total)d found this helpful") % {
+            "yes": self.helpful_yes,
+            "total": self.votes,
+        }
+
+
+class ArticleTranslation(models.Model):
+    """The article in another language; readers of that language see it instead."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="translations")
+    language = models.CharField(max_length=5, choices=Language.choices)
+    title = models.CharField(max_length=200)
+    body = models.TextField(help_text="Plain text; blank lines separate paragraphs.")
+    keywords = models.CharField(max_length=400, blank=True)
+
+    class Meta:
+        ordering = ["article", "language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["article", "language"], name="kb_one_translation_per_language"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.language})"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 from django.db.models import F, Q, QuerySet
+from django.utils.translation import get_language
 
-from .models import Article
+from .models import Article, ArticleTranslation
 
 _WORD = re.compile(r"[\w.-]{3,}", re.UNICODE)
 # Words that match nearly every article and say nothing about the problem.
@@ -28,7 +29,8 @@ def query_words(text: str) -> list[str]:
 
 
 def article_search(text: str, *, limit: int = 5) -> list[Article]:
-    """Return the published articles that best match ``text``, best first.
+    """Return the published articles that best match ``text``, best first, in the active
+    language (an article's translation is searched and shown where it has one).
 
     A word in the title counts 3, in the keywords 2, in the body 1; ties go to the
     article more readers found helpful.
@@ -36,11 +38,21 @@ def article_search(text: str, *, limit: int = 5) -> list[Article]:
     words = query_words(text)
     if not words:
         return []
+    language = get_language() or ""
     match = Q()
     for word in words:
         match |= Q(title__icontains=word) | Q(keywords__icontains=word) | Q(body__icontains=word)
-    candidates = list(
-        published_articles().filter(match).select_related("category")[:MAX_CANDIDATES]
+        match |= Q(translations__language=language) & (
+            Q(translations__title__icontains=word)
+            | Q(translations__keywords__icontains=word)
+            | Q(translations__body__icontains=word)
+        )
+    found = published_articles().filter(match).values_list("pk", flat=True).distinct()
+    candidates = localize(
+        list(
+            Article.objects.filter(pk__in=list(found[:MAX_CANDIDATES])).select_related("category")
+        ),
+        language,
     )
 
     def score(article: Article) -> tuple[int, int]:
@@ -58,6 +70,25 @@ def article_search(text: str, *, limit: int = 5) -> list[Article]:
 
 def published_articles() -> QuerySet[Article]:
     return Article.objects.filter(published=True)
+
+
+def localize(articles: list[Article], language: str | None = None) -> list[Article]:
+    """Show each article in ``language`` (default: the active one) where it has a
+    translation: its title, body and keywords are replaced in memory (one query)."""
+    language = language or get_language() or ""
+    if not articles:
+        return articles
+    translated = {
+        t.article_id: t
+        for t in ArticleTranslation.objects.filter(
+            article__in=[a.pk for a in articles], language=language
+        )
+    }
+    for article in articles:
+        if (t := translated.get(article.pk)) is not None:
+            article.title, article.body, article.keywords = t.title, t.body, t.keywords
+            article.language = language
+    return articles
 
 
 def article_vote(*, article: Article, helpful: bool) -> Article:

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from .models import Category
-from .search import article_search, article_vote, published_articles
+from .search import article_search, article_vote, localize, published_articles
 
 VOTED_SESSION_KEY = "kb_voted"
 
@@ -16,10 +16,12 @@ VOTED_SESSION_KEY = "kb_voted"
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
+    categories = list(Category.objects.prefetch_related("articles"))
+    localize([a for c in categories for a in c.articles.all()])  # the reader's language
     context = {
         "query": query,
         "results": article_search(query, limit=20) if query else None,
-        "categories": Category.objects.prefetch_related("articles"),
+        "categories": categories,
     }
     return render(request, "kb/index.html", context)
 
@@ -27,6 +29,7 @@ def index(request: HttpRequest) -> HttpResponse:
 @require_GET
 def article_detail(request: HttpRequest, slug: str) -> HttpResponse:
     article = get_object_or_404(published_articles().select_related("category"), slug=slug)
+    localize([article])
     voted = article.pk in request.session.get(VOTED_SESSION_KEY, [])
     return render(request, "kb/article.html", {"article": article, "voted": voted})
 

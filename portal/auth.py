@@ -26,8 +26,11 @@ def portal_contact(request: HttpRequest) -> Contact | None:
 
 
 def sign_in(request: HttpRequest, contact: Contact) -> None:
+    from .i18n import contact_settings
+
     request.session.cycle_key()  # no session fixation across the sign-in
     request.session[SESSION_KEY] = contact.pk
+    contact_settings(request, contact)  # the contact's language and time zone
 
 
 def contact_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -16,7 +16,7 @@ from .models import ChatConversation
 
 
 def chat_line_from_customer(
-    *, conversation_id: str, contact: Contact, text: str, email: str = ""
+    *, conversation_id: str, contact: Contact, text: str, email: str = "", line: str = ""
 ) -> Message:
     """Store the customer's line raw first, then turn it into a message right away.
 
@@ -35,6 +35,7 @@ def chat_line_from_customer(
             "from_email": email,
             "from_name": contact.name,
             "contact_id": contact.pk,
+            **({"line": line} if line else {}),
         },
         external_id=f"portal:{line_id}",
     )

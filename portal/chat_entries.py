@@ -11,7 +11,8 @@ Payload (JSON object), one line per record:
   (``inbound`` from the customer, default, or ``outbound`` from an agent).
 - ``from_email`` / ``from_handle`` / ``from_name``: who wrote; matched to a contact.
 - ``agent``: the agent's username for outbound lines.
-- ``subject`` and ``department`` (slug): used when the line opens the conversation.
+- ``subject``, ``line`` and ``department`` (slugs): used when the line opens the
+  conversation (default: the line's department that takes chats).
 
 The record's ``external_id`` (the line's id, prefixed with the source) makes re-delivery
 idempotent. Lines may arrive out of order; the timeline sorts by ``occurred_at``.
@@ -25,15 +26,21 @@ from django.utils import timezone
 
 from channels_app.errors import InboundRejected
 from channels_app.models import InboundRecord
-from channels_app.payload import agent_by_username, parse_when, required_text
+from channels_app.payload import (
+    agent_by_username,
+    department_from_payload,
+    line_from_payload,
+    parse_when,
+    required_text,
+)
 from channels_app.processors import register
-from tickets.models import Channel, Contact, Department, Direction, Message
+from tickets.errors import InvalidInput
+from tickets.models import Channel, Contact, Direction, Message
 from tickets.selectors import contacts_by_email
 from tickets.services import MessageIn, message_add, ticket_open
 
 from .models import ChatConversation
 
-DEFAULT_DEPARTMENT = "customer-support"
 SUBJECT_LENGTH = 80
 
 
@@ -74,13 +81,20 @@ def process_chat_line(record: InboundRecord) -> Message:
     )
     if conversation is not None:
         return message_add(ticket=conversation.ticket, message=message).message
-    department = _department(data.get("department"))
-    result = ticket_open(
-        subject=data.get("subject") or _subject_from(text),
-        department=department,
-        message=message,
-        contact=contact,
-    )
+    line = line_from_payload(data)
+    department = department_from_payload(data, Channel.CHAT, line)
+    if not department.accepts_chat:
+        raise InboundRejected(f"{department} does not take chats; write to it by email.")
+    try:
+        result = ticket_open(
+            subject=data.get("subject") or _subject_from(text),
+            department=department,
+            message=message,
+            contact=contact,
+            line=line,
+        )
+    except InvalidInput as exc:  # e.g. the line takes no chats
+        raise InboundRejected(exc.message) from exc
     ChatConversation.objects.create(
         conversation_id=conversation_id,
         ticket=result.ticket,
@@ -94,16 +108,6 @@ def process_chat_line(record: InboundRecord) -> Message:
 def _subject_from(text: str) -> str:
     first = " ".join(text.split())
     return "Chat: " + (first[:SUBJECT_LENGTH] + "…" if len(first) > SUBJECT_LENGTH else first)
-
-
-def _department(slug: Any) -> Department:
-    slug = slug or DEFAULT_DEPARTMENT
-    department = Department.objects.filter(slug=slug, is_active=True).first()
-    if department is None:
-        raise InboundRejected(f"No active department {slug!r}: use a department slug.")
-    if not department.accepts_chat:
-        raise InboundRejected(f"{department} does not take chats; write to it by email.")
-    return department
 
 
 def _contact(record: InboundRecord, data: dict[str, Any]) -> Contact | None:

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kb.search import article_search
@@ -17,8 +18,9 @@ from tickets.errors import TicketError
 from .auth import contact_required
 from .chat import chat_line_from_customer, chat_lines_after
 from .forms import ChatStartForm
+from .lines import portal_line
 from .models import ChatConversation
-from .presence import chat_available
+from .presence import chat_allowed, chat_available
 from .views import _primary_email
 
 POLL_SECONDS = 3
@@ -27,8 +29,10 @@ POLL_SECONDS = 3
 def _fallback(request: HttpRequest, text: str = "") -> HttpResponse:
     messages.info(
         request,
-        "Live chat is not available right now (outside chat hours or no agent online). "
-        "Send us a ticket instead; we answer it by email.",
+        _(
+            "Live chat is not available right now (outside chat hours or no agent online). "
+            "Send us a ticket instead; we answer it by email."
+        ),
     )
     query = urlencode({"subject": text[:80], "text": text}) if text else ""
     return HttpResponseRedirect(reverse("portal:ticket_new") + (f"?{query}" if query else ""))
@@ -38,7 +42,18 @@ def _fallback(request: HttpRequest, text: str = "") -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def chat_start(request: HttpRequest) -> HttpResponse:
     form = ChatStartForm(request.POST or None)
-    if not chat_available():
+    line = portal_line(request)
+    if not chat_allowed(line, request.contact):
+        messages.info(
+            request,
+            _(
+                "Live chat on %(line)s is for resellers: send us a ticket instead; we answer "
+                "it by email."
+            )
+            % {"line": line},
+        )
+        return HttpResponseRedirect(reverse("portal:ticket_new"))
+    if not chat_available(line=line):
         return _fallback(request, request.POST.get("text", ""))
     suggestions = []
     if request.method == "POST" and form.is_valid():
@@ -53,6 +68,7 @@ def chat_start(request: HttpRequest) -> HttpResponse:
                     contact=request.contact,
                     text=text,
                     email=_primary_email(request.contact),
+                    line=line.slug,
                 )
             except TicketError as exc:
                 form.add_error(None, exc.message)

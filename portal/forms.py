@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from tickets.attachment_policy import HEAD_BYTES, attachment_refusal
 from tickets.models import Severity
@@ -14,7 +15,7 @@ MAX_FILES = 5
 
 
 class SignInForm(forms.Form):
-    email = forms.EmailField(label="Your email address")
+    email = forms.EmailField(label=_("Your email address"))
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -30,7 +31,9 @@ class MultipleFileField(forms.FileField):
     def clean(self, data, initial=None):
         files = data if isinstance(data, list | tuple) else [data] if data else []
         if len(files) > MAX_FILES:
-            raise forms.ValidationError(f"Attach at most {MAX_FILES} files; zip the rest.")
+            raise forms.ValidationError(
+                _("Attach at most %(count)d files; zip the rest.") % {"count": MAX_FILES}
+            )
         for f in files:  # the attachment policy every channel shares
             head = f.read(HEAD_BYTES)
             f.seek(0)
@@ -55,22 +58,22 @@ def attachments_in(files) -> tuple[AttachmentIn, ...]:
 
 class TicketForm(forms.Form):
     topic = forms.ChoiceField(
-        label="What is it about?", choices=[(k, v[0]) for k, v in TOPICS.items()]
+        label=_("What is it about?"), choices=[(k, v[0]) for k, v in TOPICS.items()]
     )
-    subject = forms.CharField(max_length=255, label="Subject")
+    subject = forms.CharField(max_length=255, label=_("Subject"))
     description = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 6}),
-        label="What happened? Steps to reproduce",
-        help_text="Everything we need to reproduce the problem.",
+        label=_("What happened? Steps to reproduce"),
+        help_text=_("Everything we need to reproduce the problem."),
     )
     details = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        label="Domains, order IDs, API calls involved",
+        label=_("Domains, order IDs, API calls involved"),
     )
     happened_at = forms.DateTimeField(
         required=False,
-        label="When did it happen?",
+        label=_("When did it happen?"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
     )
@@ -78,17 +81,17 @@ class TicketForm(forms.Form):
         coerce=int,
         choices=Severity.choices,
         initial=Severity.S3,
-        help_text="Severity 1 (critical) is for technical problems only.",
+        help_text=_("Severity 1 (critical) is for technical problems only."),
     )
-    attachments = MultipleFileField(label="Attachments (screenshots, logs)")
+    attachments = MultipleFileField(label=_("Attachments (screenshots, logs)"))
 
 
 class ReplyForm(forms.Form):
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label="Your reply")
-    attachments = MultipleFileField(label="Attach files")
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label=_("Your reply"))
+    attachments = MultipleFileField(label=_("Attach files"))
 
 
 class ChatStartForm(forms.Form):
     text = forms.CharField(
-        max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label="How can we help?"
+        max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label=_("How can we help?")
     )

@@ -1,7 +1,8 @@
 """Support hours and whether chat and phone are open now, from the SLA calendar row.
 
-Live chat and the phone line keep the hours of the SLA engine's ``cet-phone-chat``
-calendar (a ``sla.BusinessCalendar`` row, edited in the admin), so the portal, the chat
+Live chat and the phone line keep the hours of the support line's chat-and-phone
+calendar (``sla.LineCalendar``; without one, the ``cet-phone-chat`` preset), a
+``sla.BusinessCalendar`` row edited in the admin, so the portal, the chat
 widget and the chat SLA clocks agree, public holidays and days off included. The row is
 read on each call (one indexed query); the calendar math built from it is cached by
 ``sla.calendars.build_calendar`` per row version, so an admin edit applies at once.
@@ -18,6 +19,8 @@ from django.utils import timezone
 from sla.calendar import BusinessCalendar, NoOpenTimeError
 from sla.calendars import build_calendar, parse_weekly
 from sla.models import BusinessCalendar as CalendarRow
+from sla.models import LineCalendar
+from tickets.models import SupportLine
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +29,15 @@ CHAT_PHONE_CALENDAR = "cet-phone-chat"
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-def _chat_phone_row() -> CalendarRow | None:
+def _chat_phone_row(line: SupportLine | None = None) -> CalendarRow | None:
+    if line is not None and line.pk:  # the line's own chat and phone hours (LineCalendar)
+        own = (
+            LineCalendar.objects.filter(line=line, chat_phone_calendar__isnull=False)
+            .select_related("chat_phone_calendar")
+            .first()
+        )
+        if own is not None:
+            return own.chat_phone_calendar
     row = CalendarRow.objects.filter(slug=CHAT_PHONE_CALENDAR).first()
     if row is None:
         # Closed rather than always open: a customer is offered the ticket form, never
@@ -37,21 +48,24 @@ def _chat_phone_row() -> CalendarRow | None:
     return row
 
 
-def chat_phone_calendar() -> BusinessCalendar | None:
-    """Return the hours in which live chat and the phone line are staffed, if configured."""
-    row = _chat_phone_row()
+def chat_phone_calendar(line: SupportLine | None = None) -> BusinessCalendar | None:
+    """Return the hours in which the line's live chat and phone are staffed (the
+    ``cet-phone-chat`` preset without a line or a line calendar), if configured."""
+    row = _chat_phone_row(line)
     return build_calendar(row) if row is not None else None
 
 
-def chat_phone_open(at: datetime | None = None) -> bool:
+def chat_phone_open(at: datetime | None = None, line: SupportLine | None = None) -> bool:
     """Return whether chat and phone are staffed at ``at`` (default: now)."""
-    calendar = chat_phone_calendar()
+    calendar = chat_phone_calendar(line)
     return calendar is not None and calendar.is_open(at or timezone.now())
 
 
-def next_chat_phone_opening(at: datetime | None = None) -> datetime | None:
+def next_chat_phone_opening(
+    at: datetime | None = None, line: SupportLine | None = None
+) -> datetime | None:
     """Return when chat and phone open next (``at`` itself if open), or None if never."""
-    calendar = chat_phone_calendar()
+    calendar = chat_phone_calendar(line)
     if calendar is None:
         return None
     try:
@@ -69,9 +83,9 @@ class SupportHours:
     holidays: str  # ISO country whose public holidays close the line, or ""
 
 
-def support_hours() -> SupportHours | None:
+def support_hours(line: SupportLine | None = None) -> SupportHours | None:
     """Return the chat and phone week as the calendar row defines it, if there is one."""
-    row = _chat_phone_row()
+    row = _chat_phone_row(line)
     if row is None:
         return None
     weekly = parse_weekly(row.weekly_hours)

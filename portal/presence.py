@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from tickets.models import Contact, SupportLine
+
 from .hours import chat_phone_open
 from .models import AgentPresence
 
@@ -28,7 +30,21 @@ def agents_online(at: datetime | None = None) -> int:
     ).count()
 
 
-def chat_available(at: datetime | None = None) -> bool:
-    """Return whether to offer live chat: chat hours AND at least one agent online."""
+def chat_available(at: datetime | None = None, line: SupportLine | None = None) -> bool:
+    """Return whether to offer live chat: the line's chat hours AND an agent online."""
     at = at or timezone.now()
-    return chat_phone_open(at) and agents_online(at) > 0
+    if line is not None and not line.takes("chat"):
+        return False
+    return chat_phone_open(at, line) and agents_online(at) > 0
+
+
+def chat_allowed(line: SupportLine, contact: Contact | None) -> bool:
+    """Return whether the line offers live chat to this contact at all: the line takes
+    chats, and a line whose chat is for resellers only serves contacts of a reseller
+    account (verified)."""
+    if not line.takes("chat"):
+        return False
+    if not line.chat_requires_reseller:
+        return True
+    account = contact.account if contact is not None and contact.account_id else None
+    return bool(contact is not None and contact.is_verified and account and account.reseller_id)

@@ -1,4 +1,5 @@
-"""What a signed-in contact may see: its own tickets, or its account's for owners."""
+"""What a signed-in contact may see: its own tickets, or its account's for the account's
+owner and registrant (who manage its contacts)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ from datetime import datetime
 
 from django.db.models import F, Q, QuerySet
 from django.urls import reverse
+from django.utils import timezone
 
 from tickets.models import (
     Channel,
     Contact,
-    ContactRole,
     Message,
     Status,
     Ticket,
@@ -24,7 +25,7 @@ from .models import ChatConversation
 def portal_tickets(contact: Contact) -> QuerySet[Ticket]:
     """Return the tickets ``contact`` may see (never another account's)."""
     visible = Q(contact=contact)
-    if contact.role == ContactRole.OWNER and contact.is_verified and contact.account_id:
+    if contact.manages_contacts:
         visible |= Q(account_id=contact.account_id)
     return ticket_list().filter(visible).exclude(status=Status.MERGED)
 
@@ -61,9 +62,9 @@ def portal_ticket_page(
             "url": f"{base}{number}/",
             "reference": format_reference(number),
             "subject": subject,
-            "status": labels.get(status, status),
+            "status": str(labels.get(status, status)),
             "department": department,
-            "updated": updated_at.strftime("%Y-%m-%d %H:%M"),
+            "updated": timezone.localtime(updated_at).strftime("%Y-%m-%d %H:%M"),
             "cursor": f"{updated_at.isoformat()}_{pk}",
         }
         for pk, number, subject, status, updated_at, department in found[:PAGE_SIZE]

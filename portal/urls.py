@@ -1,11 +1,13 @@
 from django.urls import path
 
-from . import chat_views, views
+from . import chat_views, i18n, lines, views
 
 app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
     path("status.json", views.status_json, name="status"),
+    path("line/<slug:slug>/", lines.line_select, name="line"),
+    path("language/<str:language>/", i18n.language_choose, name="language"),
     path("sign-in/", views.sign_in_request, name="sign_in"),
     path("sign-in/<str:token>/", views.sign_in_link, name="sign_in_link"),
     path("sign-out/", views.sign_out, name="sign_out"),

@@ -16,13 +16,17 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kb.search import article_search
 from supportdesk.client_ip import client_ip
 from tickets.errors import InvalidInput, TicketError
-from tickets.models import Attachment, Channel, Contact, ContactRole, Status
+from tickets.line_texts import line_wording
+from tickets.models import Attachment, Channel, Contact, Status, SupportLine, TextKey
 from tickets.services import MessageIn, message_add, ticket_status_set
 from webcache import list_cache
 
@@ -30,6 +34,7 @@ from . import selectors
 from .auth import SESSION_KEY, contact_required, portal_contact, sign_in
 from .forms import ReplyForm, SignInForm, TicketForm, attachments_in
 from .hours import chat_phone_open, next_chat_phone_opening, support_hours
+from .lines import line_hint, portal_line
 from .magic import magic_link_redeem, magic_link_send
 from .presence import chat_available
 from .services import contact_approve, contact_remove
@@ -42,26 +47,39 @@ from .submission import (
 )
 
 
-def status_context() -> dict:
+def status_context(line: SupportLine) -> dict:
+    """Return the line's hours box: its chat and phone week, whether each is open now, its
+    phone number, and its notice (ask non-urgent questions after the weekend)."""
+    takes_phone = line.takes("phone") and bool(line.phone_number)
     return {
-        "hours": support_hours(),
-        "phone_open": chat_phone_open(),
-        "chat_open": chat_available(),
-        "next_opening": next_chat_phone_opening(),
+        "hours": support_hours(line),
+        "phone_open": takes_phone and chat_phone_open(line=line),
+        "chat_open": chat_available(line=line),
+        "next_opening": next_chat_phone_opening(line=line),
+        "takes_chat": line.takes("chat"),
+        "takes_phone": takes_phone,
+        "notice": line_wording(line, TextKey.PORTAL_NOTICE, get_language()),
+        "intro": line_wording(line, TextKey.PORTAL_INTRO, get_language()),
     }
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    contact = portal_contact(request)
+    request.contact = contact
     return render(
-        request, "portal/home.html", {"contact": portal_contact(request), **status_context()}
+        request,
+        "portal/home.html",
+        {"contact": contact, **status_context(portal_line(request))},
     )
 
 
 @require_GET
 def status_json(request: HttpRequest) -> JsonResponse:
     """Return whether chat and phone are open now (the portal refreshes its badges)."""
-    return JsonResponse({"chat_open": chat_available(), "phone_open": chat_phone_open()})
+    line = portal_line(request)
+    phone = line.takes("phone") and bool(line.phone_number) and chat_phone_open(line=line)
+    return JsonResponse({"chat_open": chat_available(line=line), "phone_open": phone})
 
 
 # --- sign-in ------------------------------------------------------------------------------
@@ -93,7 +111,7 @@ def sign_in_link(request: HttpRequest, token: str) -> HttpResponse:
     contact = magic_link_redeem(token)
     if contact is None:
         messages.error(
-            request, "This sign-in link has expired or was used already; ask for a new one."
+            request, _("This sign-in link has expired or was used already; ask for a new one.")
         )
         return HttpResponseRedirect(reverse("portal:sign_in"))
     sign_in(request, contact)
@@ -122,8 +140,14 @@ def ticket_list(request: HttpRequest) -> HttpResponseBase:
     scopes = [list_cache.DIRECTORY, list_cache.contact_scope(contact.pk)]
     if contact.account_id:  # owners see the account's tickets; its changes count for all
         scopes.append(list_cache.account_scope(contact.account_id))
+    # The page shows the support line and times in the customer's zone (portal.i18n).
+    variant = f"{line_hint(request)}|{timezone.get_current_timezone_name()}"
     return list_cache.cached_page(
-        request, principal=contact, scopes=scopes, render=lambda: _ticket_list(request)
+        request,
+        principal=contact,
+        scopes=scopes,
+        render=lambda: _ticket_list(request),
+        variant=variant,
     )
 
 
@@ -167,6 +191,7 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
                         channel=Channel.PORTAL,
                         contact=contact,
                         attachments=attachments_in(data["attachments"]),
+                        line=portal_line(request) if portal_line(request).pk else None,
                         confirm_to=_primary_email(contact) or "",
                     )
                 )
@@ -236,7 +261,7 @@ def ticket_reply(request: HttpRequest, number: int) -> HttpResponse:
     except TicketError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Your reply was added.")
+        messages.success(request, _("Your reply was added."))
     return _to_detail(ticket)
 
 
@@ -249,7 +274,7 @@ def ticket_solve(request: HttpRequest, number: int) -> HttpResponse:
     except TicketError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Marked as solved. Reply if the problem comes back.")
+        messages.success(request, _("Marked as solved. Reply if the problem comes back."))
     return _to_detail(ticket)
 
 
@@ -277,8 +302,8 @@ def attachment_download(request: HttpRequest, attachment_id: int) -> FileRespons
 @require_http_methods(["GET", "POST"])
 def contacts(request: HttpRequest) -> HttpResponse:
     owner = request.contact
-    if owner.role != ContactRole.OWNER or owner.account_id is None:
-        raise Http404("Only account owners manage contacts.")
+    if not owner.manages_contacts:
+        raise Http404("Only the account's owner or registrant manages contacts.")
     if request.method == "POST":
         target = get_object_or_404(Contact, pk=request.POST.get("contact"), account=owner.account)
         action = contact_approve if request.POST.get("action") == "approve" else contact_remove
@@ -287,8 +312,12 @@ def contacts(request: HttpRequest) -> HttpResponse:
         except InvalidInput as exc:
             messages.error(request, exc.detail)
         else:
-            verb = "approved" if action is contact_approve else "removed from the account"
-            messages.success(request, f"{target} {verb}.")
+            done = (
+                _("%(name)s approved.")
+                if action is contact_approve
+                else _("%(name)s removed from the account.")
+            )
+            messages.success(request, done % {"name": target})
         return HttpResponseRedirect(reverse("portal:contacts"))
     people = Contact.objects.filter(account=owner.account).prefetch_related("emails")
     return render(request, "portal/contacts.html", {"contact": owner, "people": people})

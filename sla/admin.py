@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -15,24 +16,44 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from tickets.admin_hooks import TicketPanel
-from tickets.models import Ticket
+from tickets.models import Department, SupportLine, Ticket
 
 from .calendars import calendar_bump, sync_holidays
 from .models import (
     BusinessCalendar,
     CalendarException,
     DepartmentCalendar,
+    LineCalendar,
     SlaAlert,
     SlaPolicy,
     TicketSla,
 )
+from .policies import all_conflicts, coverage_gaps, policy_conflicts
 from .selectors import (
     REPORT_GROUPS,
     format_business,
     overall_state,
     sla_report,
     target_statuses,
+    without_policy,
 )
+
+
+class NoPolicyFilter(admin.SimpleListFilter):
+    """Tickets no SLA policy matches: they have no deadlines until a policy covers them."""
+
+    title = "SLA policy match"
+    parameter_name = "matched"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        return [("no", "No policy matches (no deadlines)"), ("yes", "A policy matches")]
+
+    def queryset(self, request: HttpRequest, queryset):
+        if self.value() == "no":
+            return queryset.filter(policy__isnull=True)
+        if self.value() == "yes":
+            return queryset.filter(policy__isnull=False)
+        return queryset
 
 
 class RecomputesOpenTickets:
@@ -125,10 +146,39 @@ class DepartmentCalendarAdmin(RecomputesOpenTickets, admin.ModelAdmin):
     list_display = ("department", "calendar", "notify_emails")
 
 
+@admin.register(LineCalendar)
+class LineCalendarAdmin(RecomputesOpenTickets, admin.ModelAdmin):
+    list_display = ("line", "calendar", "chat_phone_calendar")
+
+
+class SlaPolicyForm(forms.ModelForm):
+    """Refuses a policy that would hide another one unannounced (``sla.policies``)."""
+
+    class Meta:
+        model = SlaPolicy
+        exclude: list[str] = []
+
+    def clean(self) -> dict:
+        data = super().clean()
+        candidate = SlaPolicy(pk=self.instance.pk)
+        for name in ("name", "is_active", "order", "channel", "severity", "account_tier"):
+            setattr(candidate, name, data.get(name, getattr(self.instance, name)))
+        for name in ("line", "department"):
+            setattr(candidate, f"{name}_id", getattr(data.get(name), "pk", None))
+        chosen = {p.pk for p in data.get("takes_precedence_over") or []}
+        others = SlaPolicy.objects.filter(is_active=True).select_related("line", "department")
+        conflicts = policy_conflicts(candidate, others, {candidate.pk: chosen})
+        if conflicts:
+            raise forms.ValidationError([str(c) for c in conflicts])
+        return data
+
+
 @admin.register(SlaPolicy)
 class SlaPolicyAdmin(RecomputesOpenTickets, admin.ModelAdmin):
+    form = SlaPolicyForm
     list_display = (
         "name",
+        "line",
         "department",
         "channel",
         "severity",
@@ -137,13 +187,25 @@ class SlaPolicyAdmin(RecomputesOpenTickets, admin.ModelAdmin):
         "is_active",
     )
     list_editable = ("order", "is_active")
-    list_filter = ("is_active", "department", "channel")
+    list_filter = ("is_active", "line", "department", "channel")
+    list_select_related = ("line", "department")
     prepopulated_fields = {"slug": ("name",)}
+    filter_horizontal = ("takes_precedence_over",)
+    change_list_template = "admin/sla/slapolicy/change_list.html"
     fieldsets = (
         (None, {"fields": ("name", "slug", "is_active", "order", "description", "calendar")}),
         (
-            "Matches (empty = any)",
-            {"fields": ("department", "channel", "severity", "account_tier")},
+            "Matches (empty = any): line, then department, then channel, then severity decide",
+            {
+                "fields": (
+                    "line",
+                    "department",
+                    "channel",
+                    "severity",
+                    "account_tier",
+                    "takes_precedence_over",
+                )
+            },
         ),
         (
             "First response",
@@ -172,6 +234,26 @@ class SlaPolicyAdmin(RecomputesOpenTickets, admin.ModelAdmin):
         ("On breach", {"fields": ("escalate_to",)}),
     )
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        """Show, above the list, every policy that hides another unannounced and every kind
+        of ticket a line takes that no policy gives deadlines."""
+        policies = list(
+            SlaPolicy.objects.select_related("line", "department").prefetch_related(
+                "takes_precedence_over"
+            )
+        )
+        context = {
+            **(extra_context or {}),
+            "conflicts": [str(c) for c in all_conflicts(policies)],
+            "gaps": [
+                str(g)
+                for g in coverage_gaps(
+                    policies, list(SupportLine.objects.all()), list(Department.objects.all())
+                )
+            ],
+        }
+        return super().changelist_view(request, context)
+
 
 @admin.register(TicketSla)
 class TicketSlaAdmin(admin.ModelAdmin):
@@ -185,6 +267,7 @@ class TicketSlaAdmin(admin.ModelAdmin):
         "time_left",
     )
     list_filter = (
+        NoPolicyFilter,
         "policy",
         "first_response_state",
         "resolution_state",
@@ -229,6 +312,8 @@ class TicketSlaAdmin(admin.ModelAdmin):
                 {
                     "statuses": target_statuses(obj, now),
                     "explanation": obj.explanation,
+                    "match": (obj.explanation or {}).get("match", {}),
+                    "time_zone": (obj.explanation or {}).get("time_zone") or "UTC",
                     "now": now,
                 },
             ),
@@ -250,6 +335,7 @@ class TicketSlaAdmin(admin.ModelAdmin):
             tickets = tickets.exclude(ticket__cloned_by_customer=True)
         rows = sla_report(tickets, group, since, until)
         context = {
+            "unmatched": without_policy(tickets, since, until),
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": "SLA report",
@@ -291,12 +377,17 @@ def sla_panel(request: HttpRequest, ticket: Ticket) -> TicketPanel | None:
     sla = TicketSla.objects.select_related("policy", "calendar").filter(ticket=ticket).first()
     if sla is None:
         return None
+    explanation = sla.explanation or {}
     html = render_to_string(
         "admin/sla/ticketsla/panel.html",
         {
             "statuses": target_statuses(sla, timezone.now()),
-            "time_zone": (sla.explanation or {}).get("time_zone", ""),
+            "time_zone": explanation.get("time_zone") or "UTC",
             "policy": sla.policy,
+            "line": explanation.get("line", ""),
+            "why": explanation.get("match", {}).get("why", ""),
+            "warning": explanation.get("warning", ""),
+            "escalations": explanation.get("escalations", []),
             "detail_url": reverse("admin:sla_ticketsla_change", args=[sla.pk]),
         },
     )

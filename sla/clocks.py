@@ -17,9 +17,11 @@ Clock rules:
   response clocks.
 * A target in working days is the business time from the (next) opening at the start to
   the same clock time that many working days later; pauses then shift it like business
-  hours. A target with a "while closed" alternative uses the earlier of the business
-  deadline and that many calendar hours when its clock starts while the calendar is
-  closed (S1 on a Sunday: 3 hours).
+  hours. A target with a "days off" alternative uses the earlier of the business deadline
+  and that many calendar hours when its clock starts on a day off: a weekend day or a
+  public holiday, 00:00-24:00 local time (S1 on a Sunday: 3 hours). A weekday night is a
+  working day's: it follows business hours (S1 at 03:00 on a Tuesday: the first business
+  hour). The clock that applied is kept (``Clock.applied``) for the explanation.
 """
 
 from __future__ import annotations
@@ -43,9 +45,10 @@ class Target:
 
     def describe(self) -> str:
         amount = f"{self.amount.normalize():f}"
-        text = f"{amount} {self.unit.replace('_', ' ')}"
+        unit = self.unit.replace("_", " ")
+        text = f"{amount} {unit.removesuffix('s') if self.amount == 1 else unit}"
         if self.closed_hours:
-            text += f", {self.closed_hours.normalize():f} calendar hours while closed"
+            text += f", {self.closed_hours.normalize():f} calendar hours on days off"
         return text
 
 
@@ -76,9 +79,13 @@ class Clock:
     breached: bool = False
     pauses: list[tuple[datetime, datetime | None]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Which clock set `due`: "business" (the calendar's hours), "days_off" (calendar hours
+    # because the clock started on a day off) or "calendar" (a calendar-hours target).
+    applied: str = ""
 
 
 Pause = tuple[datetime, datetime | None]
+BUSINESS, DAYS_OFF, CALENDAR = "business", "days_off", "calendar"
 
 
 def deadline(
@@ -92,10 +99,22 @@ def deadline(
 
     None when an open-ended pause begins before the budget runs out.
     """
+    due, notes, _ = deadline_with_clock(cal, start, target, pauses, fraction)
+    return due, notes
+
+
+def deadline_with_clock(
+    cal: BusinessCalendar,
+    start: datetime,
+    target: Target,
+    pauses: Sequence[Pause] = (),
+    fraction: float = 1.0,
+) -> tuple[datetime | None, list[str], str]:
+    """``deadline`` and which clock applied (BUSINESS, DAYS_OFF or CALENDAR)."""
     notes: list[str] = []
     if target.unit == "calendar_hours":
         due = _walk(start, _hours(target.amount) * fraction, pauses, _real_between, _real_add)
-        return due, notes
+        return due, notes, CALENDAR
     if target.unit == "working_days":
         first = cal.next_open(start)
         end = cal.add_days(first, int(target.amount))
@@ -107,15 +126,30 @@ def deadline(
     else:
         budget = _hours(target.amount)
     due = _walk(start, budget * fraction, pauses, cal.between, cal.add)
-    if target.closed_hours and not cal.is_open(start):
+    applied = BUSINESS
+    local = start.astimezone(cal.zone)
+    if target.closed_hours and not cal.is_working_day(local.date()):
+        hours = f"{target.closed_hours.normalize():f}"
         alt = _walk(start, _hours(target.closed_hours) * fraction, pauses, _real_between, _real_add)
+        day = f"{local:%A %Y-%m-%d}"
         if alt is not None and (due is None or alt < due):
             notes.append(
-                f"the clock started while closed: {target.closed_hours.normalize():f} calendar "
-                "hours apply (earlier than the business-time deadline)"
+                f"the clock started on a day off ({day}): {hours} calendar hours apply "
+                f"(due {_fmt(alt.astimezone(cal.zone))}), earlier than the business-time "
+                f"deadline ({_fmt(due.astimezone(cal.zone)) if due else 'none'})"
             )
-            due = alt
-    return due, notes
+            due, applied = alt, DAYS_OFF
+        else:
+            notes.append(
+                f"the clock started on a day off ({day}) but the business-time deadline is "
+                f"earlier than {hours} calendar hours: business hours apply"
+            )
+    elif target.closed_hours:
+        notes.append(
+            f"the clock started on a working day ({local:%A %Y-%m-%d}): business hours apply "
+            "(the calendar-hours alternative is for days off)"
+        )
+    return due, notes, applied
 
 
 def _walk(
@@ -194,7 +228,7 @@ def _first_response(
     if target is None:
         clock.started_at = None
         return clock
-    clock.due, clock.notes = deadline(cal, history.start, target)
+    clock.due, clock.notes, clock.applied = deadline_with_clock(cal, history.start, target)
     replies = _replies(history)
     if replies and (stop_at is None or replies[0] <= stop_at):
         clock.state, clock.met_at = "met", max(replies[0], history.start)
@@ -225,14 +259,14 @@ def _next_response(
             waiting = msg.at
     if waiting is not None:
         clock.started_at = waiting
-        clock.due, clock.notes = deadline(cal, waiting, target)
+        clock.due, clock.notes, clock.applied = deadline_with_clock(cal, waiting, target)
         if stop_at is not None:
             clock.state, clock.met_at = "stopped", stop_at
         else:
             clock.state = "running"
     elif last is not None:
         clock.started_at, clock.met_at = last
-        clock.due, clock.notes = deadline(cal, last[0], target)
+        clock.due, clock.notes, clock.applied = deadline_with_clock(cal, last[0], target)
         clock.state = "met"
     return clock
 
@@ -254,19 +288,23 @@ def _resolution(cal: BusinessCalendar, target: Target | None, history: History) 
         status = new_status
     if history.merged_at is not None:
         clock.pauses = pauses
-        clock.due, clock.notes = deadline(cal, history.start, target, pauses)
+        clock.due, clock.notes, clock.applied = deadline_with_clock(
+            cal, history.start, target, pauses
+        )
         clock.state, clock.met_at = "stopped", history.merged_at
         return clock
     if status in FINAL and paused_since is not None:
         # Solved or closed: measured up to the final solve; its open pause is the end.
         clock.pauses = pauses
-        clock.due, clock.notes = deadline(cal, history.start, target, pauses)
+        clock.due, clock.notes, clock.applied = deadline_with_clock(
+            cal, history.start, target, pauses
+        )
         clock.state, clock.met_at = "met", paused_since
         return clock
     if paused_since is not None:
         pauses.append((paused_since, None))
     clock.pauses = pauses
-    clock.due, clock.notes = deadline(cal, history.start, target, pauses)
+    clock.due, clock.notes, clock.applied = deadline_with_clock(cal, history.start, target, pauses)
     clock.state = "paused" if paused_since is not None else "running"
     return clock
 

@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from tickets.models import Channel, Department, Severity, Ticket, Tier
+from tickets.models import Channel, Department, Severity, SupportLine, Ticket, Tier
 
 
 class ExceptionKind(models.TextChoices):
@@ -164,19 +164,71 @@ class DepartmentCalendar(models.Model):
         return [a.strip() for a in self.notify_emails.split(",") if a.strip()]
 
 
-class SlaPolicy(models.Model):
-    """Targets for tickets matching department, channel, severity and account tier.
+class LineCalendar(models.Model):
+    """A support line's calendars: the one its SLA clocks use when neither the policy nor
+    the department names one, and the hours its live chat and phone are staffed."""
 
-    An empty criterion matches anything; the policy with the most criteria set wins and
-    `order` (lower first) breaks ties. Each target is an amount in a unit; a target may
-    also give `*_closed_hours`, calendar hours that apply when the clock starts while the
-    calendar is closed (the earlier of the two deadlines counts).
+    line = models.OneToOneField(SupportLine, on_delete=models.CASCADE, related_name="calendars")
+    calendar = models.ForeignKey(
+        BusinessCalendar,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The line's business hours for SLA clocks (after the policy's and the "
+        "department's).",
+    )
+    chat_phone_calendar = models.ForeignKey(
+        BusinessCalendar,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="When live chat and the phone line are staffed (the portal shows it).",
+    )
+
+    class Meta:
+        verbose_name = "line calendars"
+        verbose_name_plural = "line calendars"
+
+    def __str__(self) -> str:
+        return f"Calendars of {self.line}"
+
+
+class SlaPolicy(models.Model):
+    """Targets for tickets matching line, department, channel, severity and account tier.
+
+    An empty criterion matches anything. Resolution is explicit: line, then department,
+    then channel, then severity (then tier), most specific first (``sla.policies``); a
+    policy that would win over another where both match, without refining it, must say so
+    in ``takes_precedence_over`` (the admin refuses it otherwise). Each target is an amount
+    in a unit; a target may also give ``*_closed_hours``: calendar hours that apply when
+    the clock starts on a day off (weekend or public holiday, all day local time) — the
+    earlier of the two deadlines counts.
     """
 
     name = models.CharField(max_length=150, unique=True)
     slug = models.SlugField(max_length=60, unique=True)
     is_active = models.BooleanField(default=True)
-    order = models.PositiveIntegerField(default=100)
+    order = models.PositiveIntegerField(
+        default=100, help_text="Breaks ties between policies with the same criteria (lower wins)."
+    )
+    line = models.ForeignKey(
+        SupportLine,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="Empty: every support line.",
+    )
+    takes_precedence_over = models.ManyToManyField(
+        "self",
+        symmetrical=False,
+        blank=True,
+        related_name="+",
+        help_text="Policies this one deliberately wins over where both match (required when "
+        "they overlap and neither refines the other).",
+    )
     department = models.ForeignKey(
         Department, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
@@ -198,7 +250,13 @@ class SlaPolicy(models.Model):
         max_length=16, choices=Unit.choices, default=Unit.BUSINESS_HOURS
     )
     first_response_closed_hours = models.DecimalField(
-        max_digits=7, decimal_places=2, null=True, blank=True
+        "calendar hours on days off",
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="When the clock starts on a day off (weekend, public holiday): these "
+        "calendar hours, if earlier than the business-time deadline.",
     )
     next_response_amount = models.DecimalField(
         max_digits=7, decimal_places=2, null=True, blank=True
@@ -207,14 +265,26 @@ class SlaPolicy(models.Model):
         max_length=16, choices=Unit.choices, default=Unit.BUSINESS_HOURS
     )
     next_response_closed_hours = models.DecimalField(
-        max_digits=7, decimal_places=2, null=True, blank=True
+        "calendar hours on days off",
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="When the clock starts on a day off (weekend, public holiday): these "
+        "calendar hours, if earlier than the business-time deadline.",
     )
     resolution_amount = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
     resolution_unit = models.CharField(
         max_length=16, choices=Unit.choices, default=Unit.BUSINESS_HOURS
     )
     resolution_closed_hours = models.DecimalField(
-        max_digits=7, decimal_places=2, null=True, blank=True
+        "calendar hours on days off",
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="When the clock starts on a day off (weekend, public holiday): these "
+        "calendar hours, if earlier than the business-time deadline.",
     )
     escalate_to = models.ForeignKey(
         Department,
@@ -244,14 +314,14 @@ class SlaPolicy(models.Model):
                 raise ValidationError({f"{target}_amount": "Working days are whole numbers."})
 
     @property
-    def specificity(self) -> int:
-        return sum(
-            (
-                self.department_id is not None,
-                bool(self.channel),
-                self.severity is not None,
-                bool(self.account_tier),
-            )
+    def rank(self) -> tuple[bool, bool, bool, bool, bool]:
+        """Return which criteria are set, in resolution order (more specific sorts higher)."""
+        return (
+            self.line_id is not None,
+            self.department_id is not None,
+            bool(self.channel),
+            self.severity is not None,
+            bool(self.account_tier),
         )
 
 

@@ -21,12 +21,16 @@ class TargetStatus:
     target: str | None
     state: str  # on track | at risk | breached | paused | met | stopped | none
     due: datetime | None
-    time_left: timedelta | None  # business time from now to the deadline
+    time_left: timedelta | None  # time from now to the deadline, on the clock that applies
     met_at: datetime | None
+    clock: str = ""  # "business", "days_off" or "calendar" (sla.clocks)
+    summary: str = ""
 
     @property
     def time_left_text(self) -> str:
-        return format_business(self.time_left)
+        text = format_business(self.time_left)
+        # A clock that started on a day off counts every hour: say so next to the figure.
+        return f"{text} (calendar hours)" if self.time_left and self.clock != "business" else text
 
 
 def target_statuses(sla: TicketSla, now: datetime) -> list[TargetStatus]:
@@ -50,7 +54,12 @@ def target_statuses(sla: TicketSla, now: datetime) -> list[TargetStatus]:
             state = "at risk" if risk_at is not None and now >= risk_at else "on track"
         else:
             state = raw
-        time_left = cal.between(now, due) if due is not None and raw == "running" else None
+        clock = info.get("clock") or "business"
+        time_left = None
+        if due is not None and raw == "running":
+            # A deadline in calendar hours (S1 on a weekend) runs while the office is closed:
+            # business time left would read 0h 00m all weekend.
+            time_left = cal.between(now, due) if clock == "business" else due - now
         out.append(
             TargetStatus(
                 name=name,
@@ -60,6 +69,8 @@ def target_statuses(sla: TicketSla, now: datetime) -> list[TargetStatus]:
                 due=due.astimezone(cal.zone) if due else None,
                 time_left=time_left,
                 met_at=_dt(info.get("met_at")),
+                clock=clock,
+                summary=info.get("summary", ""),
             )
         )
     return out
@@ -96,6 +107,7 @@ class ReportRow:
 
 
 REPORT_GROUPS = {
+    "line": ("ticket__line__name", "Support line"),
     "department": ("ticket__department__name", "Department"),
     "channel": ("ticket__origin_channel", "Channel"),
     "policy": ("policy__name", "Policy"),
@@ -108,11 +120,7 @@ def sla_report(
     """Return per group: tickets started in the period, % of first responses met on time,
     the median first response in business time."""
     field, _ = REPORT_GROUPS.get(group, REPORT_GROUPS["department"])
-    qs = queryset
-    if since:
-        qs = qs.filter(started_at__gte=datetime.combine(since, time(0), tzinfo=UTC))
-    if until:
-        qs = qs.filter(started_at__lt=datetime.combine(until, time(0), tzinfo=UTC) + timedelta(1))
+    qs = _period(queryset, since, until)
     buckets: dict[str, dict[str, Any]] = defaultdict(
         lambda: {"tickets": 0, "with_target": 0, "met": 0, "seconds": []}
     )
@@ -144,3 +152,61 @@ def sla_report(
 
 def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+def without_policy(
+    queryset: QuerySet[TicketSla], since: date | None, until: date | None
+) -> list[dict[str, Any]]:
+    """Return the live tickets of the period that no SLA policy matches (they have no
+    deadlines: the report warns about them), at most 50, newest first."""
+    qs = _period(queryset.filter(policy__isnull=True), since, until)
+    return list(
+        qs.exclude(ticket__status__in=("solved", "closed", "merged"))
+        .order_by("-started_at")
+        .values("ticket_id", "ticket__number", "ticket__subject", "explanation")[:50]
+    )
+
+
+def _period(qs: QuerySet[TicketSla], since: date | None, until: date | None) -> QuerySet:
+    if since:
+        qs = qs.filter(started_at__gte=datetime.combine(since, time(0), tzinfo=UTC))
+    if until:
+        qs = qs.filter(started_at__lt=datetime.combine(until, time(0), tzinfo=UTC) + timedelta(1))
+    return qs
+
+
+def sla_json(ticket: Any, now: datetime | None = None) -> dict[str, Any] | None:
+    """Return the ticket's SLA as the API shows it: per target the due time (ISO 8601 with
+    the calendar's offset), its state now, the policy and the explanation; None until the
+    ticket's clocks are first computed."""
+    from django.utils import timezone
+
+    sla = TicketSla.objects.select_related("policy", "calendar").filter(ticket=ticket).first()
+    if sla is None:
+        return None
+    explanation = sla.explanation or {}
+    zone = explanation.get("time_zone") or "UTC"
+    policy = explanation.get("policy")
+    targets = []
+    for status in target_statuses(sla, now or timezone.now()):
+        if status.state == "none":
+            continue
+        targets.append(
+            {
+                "target": status.name,
+                "promise": status.target,
+                "due": status.due.isoformat() if status.due else None,
+                "state": status.state,
+                "policy": policy,
+                "explanation": status.summary,
+            }
+        )
+    return {
+        "line": explanation.get("line", ""),
+        "policy": policy,
+        "why": explanation.get("match", {}).get("why", ""),
+        "warning": explanation.get("warning", ""),
+        "calendar": explanation.get("calendar", ""),
+        "time_zone": zone,
+        "targets": targets,
+    }

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.conf import settings
@@ -17,23 +17,24 @@ from django.db import transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
-from tickets.models import EventKind, Message, Ticket, TicketEvent
+from tickets.models import Department, EventKind, Message, Ticket, TicketEvent
 
 from .calendar import BusinessCalendar as CalendarMath
 from .calendars import build_calendar
 from .clocks import Clock, History, MessageFact, Target, replay
+from .explain import Explained, explain
 from .models import (
     TARGETS,
     BusinessCalendar,
     DepartmentCalendar,
+    LineCalendar,
     SlaAlert,
     SlaPolicy,
     TargetState,
     TicketSla,
 )
+from .policies import Facts, Resolution, resolve
 from .signals import deadlines_changed
-
-EXPLAINED_DAYS = 62  # list exceptions (holidays, short days) up to this far per clock
 
 
 def at_risk_fraction() -> float:
@@ -49,13 +50,19 @@ class SlaLookups:
     policies: list[SlaPolicy]
     department_calendars: dict[int, BusinessCalendar]
     default_calendar: BusinessCalendar | None
+    line_calendars: dict[int, BusinessCalendar] = field(default_factory=dict)
+    department_names: dict[int, str] = field(default_factory=dict)
     day_names: dict[tuple[int, int], dict[date, str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls) -> SlaLookups:
         default = getattr(settings, "SLA_DEFAULT_CALENDAR", "")
         return cls(
-            policies=list(SlaPolicy.objects.filter(is_active=True).select_related("calendar")),
+            policies=list(
+                SlaPolicy.objects.filter(is_active=True).select_related(
+                    "calendar", "line", "department"
+                )
+            ),
             department_calendars={
                 link.department_id: link.calendar
                 for link in DepartmentCalendar.objects.select_related("calendar")
@@ -63,6 +70,12 @@ class SlaLookups:
             default_calendar=(
                 BusinessCalendar.objects.filter(slug=default).first() if default else None
             ),
+            line_calendars={
+                row.line_id: row.calendar
+                for row in LineCalendar.objects.select_related("calendar")
+                if row.calendar_id
+            },
+            department_names=dict(Department.objects.values_list("pk", "name")),
         )
 
     def names_of(self, row: BusinessCalendar) -> dict[date, str]:
@@ -75,49 +88,33 @@ class SlaLookups:
         return self.day_names[key]
 
 
-def policy_for(ticket: Ticket, lookups: SlaLookups | None = None) -> SlaPolicy | None:
-    """Return the active policy that matches the ticket most specifically.
+def policy_resolution(ticket: Ticket, lookups: SlaLookups | None = None) -> Resolution:
+    """Return which active policy the ticket gets and why (``sla.policies.resolve``:
+    line, then department, then channel, then severity, most specific first)."""
+    lookups = lookups or SlaLookups.load()
+    return resolve(lookups.policies, Facts.of(ticket, lookups.department_names))
 
-    Criteria: department, origin channel, severity, account tier; an empty criterion
-    matches anything. More criteria set wins; then the lower `order`; then the older policy.
-    """
-    tier = ticket.account.tier if ticket.account_id else ""
-    policies = (
-        lookups.policies
-        if lookups is not None
-        else SlaPolicy.objects.filter(is_active=True).select_related("calendar")
-    )
-    candidates = [
-        policy
-        for policy in policies
-        if (policy.department_id in (None, ticket.department_id))
-        and policy.channel in ("", ticket.origin_channel)
-        and policy.severity in (None, ticket.severity)
-        and policy.account_tier in ("", tier)
-    ]
-    if not candidates:
-        return None
-    return min(candidates, key=lambda p: (-p.specificity, p.order, p.pk))
+
+def policy_for(ticket: Ticket, lookups: SlaLookups | None = None) -> SlaPolicy | None:
+    """Return the active policy that matches the ticket most specifically."""
+    return policy_resolution(ticket, lookups).policy
 
 
 def calendar_row_for(
     ticket: Ticket, policy: SlaPolicy | None, lookups: SlaLookups | None = None
 ) -> BusinessCalendar | None:
-    """Return the policy's calendar, else the department's, else the default preset."""
+    """Return the policy's calendar, else the department's, else the line's, else the
+    default preset."""
     if policy is not None and policy.calendar_id:
         return policy.calendar
-    if lookups is not None:
-        found = lookups.department_calendars.get(ticket.department_id)
-        return found if found is not None else lookups.default_calendar
-    link = (
-        DepartmentCalendar.objects.select_related("calendar")
-        .filter(department_id=ticket.department_id)
-        .first()
-    )
-    if link is not None:
-        return link.calendar
-    default = getattr(settings, "SLA_DEFAULT_CALENDAR", "")
-    return BusinessCalendar.objects.filter(slug=default).first() if default else None
+    lookups = lookups or SlaLookups.load()
+    for found in (
+        lookups.department_calendars.get(ticket.department_id),
+        lookups.line_calendars.get(ticket.line_id),
+    ):
+        if found is not None:
+            return found
+    return lookups.default_calendar
 
 
 def policy_targets(policy: SlaPolicy | None) -> dict[str, Target | None]:
@@ -216,10 +213,14 @@ def compute(
     """Return the TicketSla field values for the ticket as of `now` (no writes)."""
     lookups = lookups or SlaLookups.load()
     rows = rows or HistoryRows.load([ticket.pk])
-    policy = policy_for(ticket, lookups)
+    resolution = policy_resolution(ticket, lookups)
+    policy = resolution.policy
     row = calendar_row_for(ticket, policy, lookups)
     cal = build_calendar(row)
     history, escalations = ticket_history(ticket, rows)
+    for escalation in escalations:  # names, not ids: they outlive renamed departments' ids
+        escalation["from_name"] = lookups.department_names.get(escalation["from"], "")
+        escalation["to_name"] = lookups.department_names.get(escalation["to"], "")
     targets = policy_targets(policy)
     clocks = replay(cal, targets, history, now, at_risk_fraction())
     alerts = rows.alerts.get(ticket.pk, set())
@@ -246,7 +247,9 @@ def compute(
             breach_times.append(clock.due)
     fields["breached_at"] = min(breach_times) if breach_times else None
     names = lookups.names_of(row) if row is not None else {}
-    fields["explanation"] = _explain(policy, row, cal, targets, clocks, escalations, history, names)
+    fields["explanation"] = explain(
+        Explained(ticket, resolution, row, cal, targets, clocks, escalations, history, names)
+    )
     return fields
 
 
@@ -276,7 +279,9 @@ def tickets_sla_recompute(
     out: dict[int, TicketSla | None] = dict.fromkeys(ids)
     with transaction.atomic():
         current, created = _lock_rows(ids, now)
-        tickets = Ticket.objects.select_related("account").in_bulk(list(current))
+        tickets = Ticket.objects.select_related("account", "line", "department").in_bulk(
+            list(current)
+        )
         if stored := sorted(tickets):  # registered inside the block: sent once committed
             transaction.on_commit(
                 lambda: deadlines_changed.send(sender=TicketSla, ticket_ids=stored)
@@ -378,69 +383,3 @@ def _business_seconds(cal: CalendarMath, clock: Clock) -> int | None:
     if clock.started_at is None or clock.met_at is None or clock.state != TargetState.MET:
         return None
     return int(cal.between(clock.started_at, clock.met_at).total_seconds())
-
-
-def _explain(
-    policy: SlaPolicy | None,
-    row: BusinessCalendar | None,
-    cal: CalendarMath,
-    targets: dict[str, Target | None],
-    clocks: dict[str, Clock],
-    escalations: list[dict[str, Any]],
-    history: History,
-    names: dict[date, str],
-) -> dict[str, Any]:
-    """Return why each deadline is what it is: policy, target, hours, holidays, pauses."""
-    out: dict[str, Any] = {
-        "policy": policy.name if policy else None,
-        "policy_id": policy.pk if policy else None,
-        "calendar": row.name if row else "always open (no calendar configured)",
-        "time_zone": cal.zone.key,
-        "started_at": _iso(history.start),
-        "escalations": escalations,
-        "targets": {},
-    }
-    for name, clock in clocks.items():
-        target = targets[name]
-        info: dict[str, Any] = {
-            "target": target.describe() if target else None,
-            "state": clock.state,
-            "started_at": _iso(clock.started_at),
-            "due": _iso(clock.due),
-            "risk_at": _iso(clock.risk_at),
-            "met_at": _iso(clock.met_at),
-            "breached": clock.breached,
-            "pauses": [[_iso(a), _iso(b)] for a, b in clock.pauses],
-            "notes": clock.notes,
-        }
-        if clock.started_at is not None and target is not None:
-            end = clock.due or clock.met_at or clock.started_at
-            info["days"] = _days(cal, clock.started_at, end, names)
-        out["targets"][name] = info
-    return out
-
-
-def _days(
-    cal: CalendarMath, start: datetime, end: datetime, names: dict[date, str]
-) -> list[dict[str, Any]]:
-    """Return each local date from start to end with its hours and why they differ."""
-    first = start.astimezone(cal.zone).date()
-    last = min(end.astimezone(cal.zone).date(), first + timedelta(days=EXPLAINED_DAYS))
-    days = []
-    day = first
-    while day <= last:
-        hours = cal.hours_on(day)
-        days.append(
-            {
-                "date": day.isoformat(),
-                "weekday": day.strftime("%a"),
-                "hours": ", ".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in hours) or "closed",
-                "why": names.get(day, ""),
-            }
-        )
-        day += timedelta(days=1)
-    return days
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat() if value is not None else None

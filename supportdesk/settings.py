@@ -89,10 +89,12 @@ MIDDLEWARE = [
     "supportdesk.middleware.RefuseUnusableCharacters",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "portal.i18n.PortalLocaleMiddleware",  # the customer's language and zone in the portal
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # answers a locked-out sign-in with 429
     "supportdesk.middleware.PlainErrorsForCustomers",  # no debug page for customers
@@ -113,6 +115,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "portal.lines.line_context",
             ],
         },
     },
@@ -172,8 +175,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"  # the same in every thread, with or without a request (list cache keys)
 # The agents' workspace speaks these (each agent picks one in the workspace settings).
+# Customers are answered in English, Dutch, Spanish and Russian (tickets.models.Language:
+# the portal, the knowledge base and auto-replies; portal.i18n picks theirs).
 LANGUAGES = [("en", "English"), ("ru", "Русский")]
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
@@ -482,6 +487,17 @@ DUPLICATES_THRESHOLD = float(env_str("DUPLICATES_THRESHOLD", "0.5"))
 # into the earlier ticket automatically when enabled, and the customer is told its number.
 DUPLICATES_AUTO_MERGE_EXACT = env_bool("DUPLICATES_AUTO_MERGE_EXACT", True)
 DUPLICATES_EXACT_MINUTES = env_int("DUPLICATES_EXACT_MINUTES", 30)
+# Other accounts' tickets naming the same domain, URL, address or error code are looked
+# up this far back (a duplicate names the same object; an outage, the same code).
+DUPLICATES_GLOBAL_WINDOW_HOURS = env_int("DUPLICATES_GLOBAL_WINDOW_HOURS", 72)
+# Propose a problem ticket when this many accounts report the same error code or service
+# within DUPLICATES_PROBLEM_WINDOW_HOURS.
+DUPLICATES_PROBLEM_ACCOUNTS = env_int("DUPLICATES_PROBLEM_ACCOUNTS", 5)
+DUPLICATES_PROBLEM_WINDOW_HOURS = env_int("DUPLICATES_PROBLEM_WINDOW_HOURS", 6)
+# Names of our own services customers name when they fail ("mail3,ns2,YooKassa").
+DUPLICATES_SERVICES = tuple(
+    name.strip() for name in env_str("DUPLICATES_SERVICES", "").split(",") if name.strip()
+)
 
 # --- Outbox: every outgoing mail is stored, then sent by a worker (issue 11) -------------
 # Mails per send task (one mail-server connection each).

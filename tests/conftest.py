@@ -131,6 +131,15 @@ def departments(db) -> dict:
 
 
 @pytest.fixture
+def lines(departments) -> dict:
+    """The standard support lines, by slug: ``ecommerce`` (the vendor, default) and
+    ``reseller`` (the domain reseller), with their departments and inboxes."""
+    from tickets.models import SupportLine
+
+    return {line.slug: line for line in SupportLine.objects.all()}
+
+
+@pytest.fixture
 def reseller(db):
     """Northwind Domains, a reseller account with ID 200417."""
     return AccountFactory(name="Northwind Domains", reseller_id="200417")

@@ -6,6 +6,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from tickets.lines import department_for_channel
 from tickets.models import Account, Contact, ContactEmail, ContactPhone, Department, Ticket
 from tickets.services import MessageIn, ticket_open
 
@@ -70,8 +71,14 @@ def open_ticket(
     external_id: str | None = None,
     **message: object,
 ) -> Ticket:
-    """Open a ticket through the service, as a channel would."""
-    department = department or Department.objects.get(slug="customer-support")
+    """Open a ticket through the service, as a channel would (by default in customer
+    support, or for a phone call in the department of the line that takes calls)."""
+    if department is None:
+        department = (
+            department_for_channel(channel)
+            if channel == "phone"
+            else Department.objects.get(slug="customer-support")
+        )
     return ticket_open(
         subject=subject,
         department=department,

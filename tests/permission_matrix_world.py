@@ -162,6 +162,7 @@ def _one_of_each_admin_model(world: World, ticket: Ticket) -> None:
         "sla.slaalert": lambda: _sla_alert(ticket),
         "sla.calendarexception": _calendar_exception,
         "duplicates.duplicateflag": lambda: _duplicate_flag(ticket),
+        "duplicates.problemproposal": lambda: _problem_proposal(ticket),
         "axes.accessattempt": lambda: _axes("AccessAttempt", get_data="", post_data="",
                                             failures_since_start=1),
         "axes.accesslog": lambda: _axes("AccessLog"),
@@ -227,6 +228,18 @@ def _duplicate_flag(ticket: Ticket) -> Any:
     other = open_ticket(subject="Bert's problem again", contact=ticket.contact)
     model = apps.get_model("duplicates", "DuplicateFlag")
     return model.objects.create(ticket=other, candidate=ticket, score=0.9)
+
+
+def _problem_proposal(ticket: Ticket) -> Any:
+    from tickets.services import problem_open
+
+    problem = problem_open(
+        subject="Error 2306", department=ticket.department, description="", incidents=[ticket]
+    )
+    return apps.get_model("duplicates", "ProblemProposal").objects.create(
+        band_key=1, kind="error", value="2306", accounts=5, first_ticket=ticket,
+        status="opened", problem=problem,
+    )  # fmt: skip
 
 
 def _axes(model: str, **extra: Any) -> Any:

@@ -84,6 +84,9 @@ ROWS: dict[str, Row | tuple[Row, ...]] = {
     "portal/sign-in/": row(200),
     "portal/sign-in/<str:token>/": row(200),  # a bad link: a page that says so
     "portal/sign-out/": row(302, method="POST"),
+    # Choosing a support line or a language: anyone, then back to the portal.
+    "portal/line/<slug:slug>/": row(302),
+    "portal/language/<str:language>/": row(302),
     # --- portal: signed-in contacts; account B's contact never sees account A's ticket --
     "portal/tickets/": row(200, **CONTACTS_ONLY),
     "portal/tickets/new/": row(200, **CONTACTS_ONLY),
@@ -175,6 +178,8 @@ ROWS: dict[str, Row | tuple[Row, ...]] = {
     "admin/tickets/ticket/<int:ticket_id>/reply/": row(302, method="POST", **STAFF_ONLY),
     "admin/tickets/ticket/attachment/<int:attachment_id>/": row(200, **STAFF_ONLY),
     "admin/sla/ticketsla/report/": row(403, admin=200, **STAFF_ONLY),
+    # The reply-to-all form of a problem proposal: those who may change proposals.
+    "admin/duplicates/problemproposal/<int:pk>/reply/": row(403, admin=200, **STAFF_ONLY),
     # --- admin: live chat and phone log (agents who may change tickets) ----------------
     "admin/portal/chatconversation/live/": row(200, **STAFF_ONLY),
     "admin/portal/chatconversation/live/heartbeat/": row(200, method="POST", **STAFF_ONLY),
@@ -200,6 +205,7 @@ ADMIN_MODELS = {
     "tickets.account": AdminModel(agent="v"),
     "tickets.contact": AdminModel(agent="v"),
     "tickets.department": AdminModel(),
+    "tickets.supportline": AdminModel(),
     "tickets.ticket": AdminModel(agent="vc", admin="vc"),
     "channels_app.inboundrecord": AdminModel(admin="vc"),
     "outbox.outgoingmail": AdminModel(admin="vc"),
@@ -208,10 +214,12 @@ ADMIN_MODELS = {
     "sla.businesscalendar": AdminModel(),
     "sla.calendarexception": AdminModel(),
     "sla.departmentcalendar": AdminModel(),
+    "sla.linecalendar": AdminModel(),
     "sla.slapolicy": AdminModel(),
     "sla.ticketsla": AdminModel(admin="vc"),
     "sla.slaalert": AdminModel(admin="vcd"),
     "duplicates.duplicateflag": AdminModel(admin="vcd"),
+    "duplicates.problemproposal": AdminModel(admin="vcd"),
     "kb.category": AdminModel(),
     "kb.article": AdminModel(agent="v"),
     "portal.chatconversation": AdminModel(agent="vc", admin="vcd"),
@@ -285,11 +293,17 @@ def concrete_url(route: str, world: World) -> str:
         "reference": world.ticket.reference,
         "attachment_id": world.attachment.pk,
         "conversation_id": world.conversation.conversation_id,
-        "pk": world.saved_view.pk if route.startswith("desk/") else world.conversation.pk,
+        "pk": world.saved_view.pk
+        if route.startswith("desk/")
+        else world.objects["duplicates.problemproposal"].pk
+        if "problemproposal" in route
+        else world.conversation.pk,
         "key": "mine",
         "message_id": world.message.pk,
         "flag_id": world.objects["duplicates.duplicateflag"].pk,
-        "slug": world.article.slug,
+        # The KB's article, or a support line for the portal's line chooser.
+        "slug": "reseller" if route.startswith("portal/line/") else world.article.slug,
+        "language": "nl",
         "token": "not-a-sign-in-token",
         "id": world.agent.pk,
     }

@@ -7,6 +7,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.db.models import Count
 from django.test import RequestFactory
 
 from channels_app.models import InboundRecord
@@ -39,7 +40,8 @@ def test_seed_demo_is_idempotent_and_covers_every_channel(departments, settings,
     )
     assert set(Message.objects.values_list("channel", flat=True)) == set(Channel.values)
     assert Account.objects.filter(reseller_id="200417").exists()
-    assert InboundRecord.objects.count() == 0
+    # The demo mails went through the pipeline: stored raw, processed, none failed.
+    assert set(InboundRecord.objects.values_list("status", flat=True)) == {"processed"}
 
 
 def test_seed_demo_prints_a_working_agent_login(departments, settings, tmp_path):
@@ -65,3 +67,35 @@ def test_production_mode_creates_no_demo_login(departments, settings, tmp_path):
     settings.PRODUCTION = True
     output = seed()
     assert "password" not in output
+
+
+def test_the_demo_seeds_both_operations_and_a_reseller_mail_gets_the_cet_deadline(
+    presets, settings, tmp_path
+):
+    from sla.services import ticket_sla_recompute
+    from tickets.models import Ticket
+
+    settings.MEDIA_ROOT = tmp_path
+    seed()
+    lines = dict(Ticket.objects.values_list("line__slug").annotate(n=Count("pk")))
+    assert lines.keys() == {"ecommerce", "reseller"}
+    languages = set(
+        Ticket.objects.filter(line__slug="reseller", origin_channel="email").values_list(
+            "language", flat=True
+        )
+    )
+    assert {"en", "nl", "es", "ru"} <= languages
+    transfer = Message.objects.get(external_id="demo-1@northwind.example").ticket
+    sla = ticket_sla_recompute(transfer.pk)
+    assert (transfer.line.slug, sla.policy.slug, sla.calendar.slug) == (
+        "reseller",
+        "cet-email",
+        "cet-email",
+    )
+    assert sla.explanation["targets"]["first_response"]["target"] == "8 business hours"
+    abuse = Message.objects.get(external_id="demo-abuse-1@reporter.example").ticket
+    assert abuse.department.slug == "legal-abuse"
+    held = Message.objects.get(external_id="demo-unknown-1@freemail.example").ticket
+    assert held.needs_verification
+    forum = Message.objects.get(external_id="demo-custom-1@lumen-shop.example").ticket
+    assert forum.status == "solved" and forum.line.slug == "ecommerce"

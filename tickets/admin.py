@@ -27,6 +27,7 @@ from django.utils.safestring import mark_safe
 from . import admin_hooks, selectors, services
 from .admin_list import CappedCountPaginator, TicketChangeList
 from .errors import TicketError
+from .line_models import LINE_CHANNELS
 from .models import (
     Account,
     Attachment,
@@ -36,7 +37,11 @@ from .models import (
     ContactPhone,
     Department,
     Direction,
+    Language,
+    LineInbox,
+    LineText,
     Status,
+    SupportLine,
     Ticket,
     TicketEvent,
 )
@@ -95,8 +100,71 @@ class ContactAdmin(admin.ModelAdmin):
 
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
-    list_display = ("name", "kind", "inbox_email", "accepts_chat", "accepts_phone", "is_active")
+    list_display = (
+        "name",
+        "line",
+        "kind",
+        "inbox_email",
+        "accepts_chat",
+        "accepts_phone",
+        "registered_contacts_only",
+        "is_active",
+    )
+    list_filter = ("line",)
     prepopulated_fields = {"slug": ("name",)}
+
+
+class LineInboxInline(admin.TabularInline):
+    model = LineInbox
+    fields = ("email", "label", "department", "language")
+    extra = 0
+
+
+class LineTextInline(admin.TabularInline):
+    model = LineText
+    fields = ("key", "language", "text")
+    extra = 0
+
+
+class SupportLineForm(forms.ModelForm):
+    languages = forms.MultipleChoiceField(
+        choices=Language.choices, widget=forms.CheckboxSelectMultiple, required=False
+    )
+    channels = forms.MultipleChoiceField(
+        choices=[(c, Channel(c).label) for c in LINE_CHANNELS],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="None ticked: every channel.",
+    )
+
+    class Meta:
+        model = SupportLine
+        fields = [
+            "name",
+            "slug",
+            "organisation",
+            "is_default",
+            "time_zone",
+            "language",
+            "languages",
+            "channels",
+            "phone_number",
+            "portal_host",
+            "requires_reseller_id",
+            "chat_requires_reseller",
+            "customisation_to_forum",
+            "severity_1_technical_only",
+        ]
+
+
+@admin.register(SupportLine)
+class SupportLineAdmin(admin.ModelAdmin):
+    """A line with its inboxes (each with its language) and its own texts per language."""
+
+    form = SupportLineForm
+    list_display = ("name", "organisation", "is_default", "language", "phone_number", "portal_host")
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = [LineInboxInline, LineTextInline]
 
 
 class TicketEventInline(admin.TabularInline):
@@ -149,6 +217,7 @@ class TicketAdmin(admin.ModelAdmin):
         "origin_channel",
         "status",
         "severity",
+        "line",
         "department",
         "assignee",
         "updated_at",
@@ -157,13 +226,14 @@ class TicketAdmin(admin.ModelAdmin):
     list_filter = (
         "status",
         "severity",
+        "line",
         "department",
         "origin_channel",
         "needs_verification",
         "cloned_by_customer",
         "assignee",
     )
-    list_select_related = ("account", "contact", "department", "assignee")
+    list_select_related = ("account", "contact", "department", "assignee", "line")
     search_fields = (
         "subject",
         "account__name",
@@ -177,6 +247,8 @@ class TicketAdmin(admin.ModelAdmin):
     readonly_fields = (
         "reference",
         "subject",
+        "line",
+        "language",
         "account",
         "contact",
         "origin_channel",
@@ -192,6 +264,8 @@ class TicketAdmin(admin.ModelAdmin):
     fields = (
         "reference",
         "subject",
+        "line",
+        "language",
         *EDITABLE,
         "account",
         "contact",

@@ -26,6 +26,7 @@ from .attachment_policy import HEAD_BYTES, attachment_refusal
 from .errors import InvalidInput, TicketClosed
 from .events import record_event, record_events
 from .lengths import fit
+from .lines import default_line, line_check, lines_for
 from .models import (
     Account,
     Attachment,
@@ -37,6 +38,7 @@ from .models import (
     Message,
     Severity,
     Status,
+    SupportLine,
     Ticket,
 )
 from .numbering import next_ticket_numbers
@@ -102,6 +104,9 @@ class TicketOpen:
     actor: AbstractBaseUser | None = None
     needs_verification: bool = False
     linked_to: Ticket | None = None
+    # None: the department's line, else the default line (tickets.lines).
+    line: SupportLine | None = None
+    language: str = ""
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,8 @@ def ticket_open(
     actor: AbstractBaseUser | None = None,
     needs_verification: bool = False,
     linked_to: Ticket | None = None,
+    line: SupportLine | None = None,
+    language: str = "",
 ) -> MessageResult:
     """Open a ticket whose first timeline entry is ``message``.
 
@@ -131,6 +138,8 @@ def ticket_open(
     the existing message and its ticket with ``created`` False and change nothing.
     ``linked_to`` names the ticket this one follows up (e.g. a reply to a closed ticket);
     ``needs_verification`` flags a sender agents must confirm before sharing account data.
+    ``line`` is the support line the customer contacted (default: the department's line,
+    else the default line); the department, account and severity must fit it.
     """
     item = TicketOpen(
         subject=subject,
@@ -142,6 +151,8 @@ def ticket_open(
         actor=actor,
         needs_verification=needs_verification,
         linked_to=linked_to,
+        line=line,
+        language=language,
     )
     return tickets_open([item])[0]
 
@@ -152,7 +163,8 @@ def tickets_open(items: Sequence[TicketOpen]) -> list[MessageResult]:
     Raises the first item's InvalidInput before writing anything. An item whose message
     id is already stored (or appears earlier in ``items``) gets that message back.
     """
-    prepared = [_prepare_open(item) for item in items]
+    lines = lines_for([item.department for item in items], [item.line for item in items])
+    prepared = [_prepare_open(item, lines) for item in items]
 
     def write(fresh: list[int], results: list[Any]) -> None:
         stored = _open_fresh([items[i] for i in fresh], [prepared[i] for i in fresh])
@@ -229,9 +241,7 @@ def _write_new(
 # --- the writes -------------------------------------------------------------------------
 
 
-def _open_fresh(
-    items: list[TicketOpen], prepared: list[tuple[str, Account | None]]
-) -> list[Message]:
+def _open_fresh(items: list[TicketOpen], prepared: list[_Prepared]) -> list[Message]:
     if not items:
         return []
     now = timezone.now()
@@ -240,18 +250,20 @@ def _open_fresh(
         [
             Ticket(
                 number=number,
-                subject=subject,
+                subject=ready.subject,
                 department=item.department,
                 severity=item.severity,
-                account=account,
+                account=ready.account,
                 contact=item.contact,
+                line=ready.line,
+                language=item.language or ready.line.language,
                 origin_channel=item.message.channel,
                 needs_verification=item.needs_verification,
                 linked_to=item.linked_to,
                 created_at=_reached(item.message, now),
                 updated_at=now,
             )
-            for item, number, (subject, account) in zip(items, numbers, prepared, strict=True)
+            for item, number, ready in zip(items, numbers, prepared, strict=True)
         ]
     )
     events: list[tuple[Ticket, str, AbstractBaseUser | None, dict[str, Any]]] = [
@@ -407,7 +419,14 @@ def set_status(ticket: Ticket, status: str, actor: AbstractBaseUser | None, *, r
 # --- validation and lookups -------------------------------------------------------------
 
 
-def _prepare_open(item: TicketOpen) -> tuple[str, Account | None]:
+@dataclass(frozen=True)
+class _Prepared:
+    subject: str
+    account: Account | None
+    line: SupportLine
+
+
+def _prepare_open(item: TicketOpen, lines: dict[int | None, SupportLine]) -> _Prepared:
     subject = _clean_subject(item.subject)
     _validate_message(item.message)
     if not item.department.is_active:
@@ -418,10 +437,22 @@ def _prepare_open(item: TicketOpen) -> tuple[str, Account | None]:
         raise InvalidInput(
             "severity", f"{item.severity!r} is not a severity; use 1 (critical) to 4 (low)."
         )
+    line = lines.get(item.line.pk if item.line else item.department.line_id) or lines[None]
+    if line is None:
+        default_line()  # raises: the desk has no line at all
+    line_check(
+        line=line,
+        department=item.department,
+        severity=item.severity,
+        account=item.account,
+        channel=item.message.channel,
+    )
     account = item.account
-    if account is None and item.contact is not None:
-        account = item.contact.account
-    return subject, account
+    if account is None and item.contact is not None and item.contact.account_id is not None:
+        # The contact's account counts only if it is a customer of this line.
+        if item.contact.account.line_id in (None, line.pk):
+            account = item.contact.account
+    return _Prepared(subject, account, line)
 
 
 def _clean_subject(subject: str) -> str:

@@ -11,8 +11,9 @@ from django.db.models import BigIntegerField, F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .errors import CrossAccountMerge, MergeError
+from .errors import CrossAccountMerge, InvalidInput, MergeError
 from .events import record_event as _record
+from .lines import severity_check
 from .models import EventKind, Message, Status, Ticket, TicketEvent
 
 
@@ -45,6 +46,19 @@ def ticket_merge(
                 f"The {role} {ticket.reference} is {ticket.get_status_display().lower()}; "
                 "only live tickets can be merged."
             )
+    if src.line_id != dst.line_id:
+        raise MergeError(
+            f"{src.reference} and {dst.reference} were sent to different support lines; "
+            "link them instead of merging."
+        )
+    severity = min(dst.severity, src.severity)
+    try:  # the survivor takes the stricter severity: it must be allowed where it is
+        severity_check(line=dst.line, department=dst.department, severity=severity)
+    except InvalidInput as exc:
+        raise MergeError(
+            f"{src.reference} is critical and {dst.reference} is not in technical support: "
+            f"merge {dst.reference} into {src.reference} instead. ({exc.detail})"
+        ) from exc
     if src.account_id and dst.account_id and src.account_id != dst.account_id:
         if not confirm_cross_account:
             raise CrossAccountMerge(
@@ -65,7 +79,6 @@ def ticket_merge(
     )
     Ticket.objects.filter(pk__in=repointed).update(merged_into=dst)
     now = timezone.now()
-    severity = min(dst.severity, src.severity)
     _record(
         src,
         EventKind.MERGED,

@@ -11,15 +11,20 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .line_models import Language, LineInbox, LineText, SupportLine, TextKey
+
+__all__ = ["Language", "LineInbox", "LineText", "SupportLine", "TextKey"]  # with the models below
 
 
 class Channel(models.TextChoices):
-    EMAIL = "email", "Email"
-    CHAT = "chat", "Chat"
-    PHONE = "phone", "Phone"
-    PORTAL = "portal", "Portal"
-    API = "api", "API"
-    NOTE = "note", "Internal note"
+    EMAIL = "email", _("Email")
+    CHAT = "chat", _("Chat")
+    PHONE = "phone", _("Phone")
+    PORTAL = "portal", _("Portal")
+    API = "api", _("API")
+    NOTE = "note", _("Internal note")
 
 
 class Direction(models.TextChoices):
@@ -29,20 +34,20 @@ class Direction(models.TextChoices):
 
 
 class Status(models.TextChoices):
-    NEW = "new", "New"
-    OPEN = "open", "Open"
-    PENDING_CUSTOMER = "pending_customer", "Pending customer"
-    ON_HOLD = "on_hold", "On hold"
-    SOLVED = "solved", "Solved"
-    CLOSED = "closed", "Closed"
-    MERGED = "merged", "Merged"
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    PENDING_CUSTOMER = "pending_customer", _("Pending customer")
+    ON_HOLD = "on_hold", _("On hold")
+    SOLVED = "solved", _("Solved")
+    CLOSED = "closed", _("Closed")
+    MERGED = "merged", _("Merged")
 
 
 class Severity(models.IntegerChoices):
-    S1 = 1, "S1 critical"
-    S2 = 2, "S2 high"
-    S3 = 3, "S3 normal"
-    S4 = 4, "S4 low"
+    S1 = 1, _("S1 critical")
+    S2 = 2, _("S2 high")
+    S3 = 3, _("S3 normal")
+    S4 = 4, _("S4 low")
 
 
 class Tier(models.TextChoices):
@@ -52,10 +57,10 @@ class Tier(models.TextChoices):
 
 
 class ContactRole(models.TextChoices):
-    OWNER = "owner", "Owner"
-    REGISTRANT = "registrant", "Registrant (from the registration form)"
-    AUTHORIZED = "authorized", "Authorized contact"
-    UNVERIFIED = "unverified", "Unverified"
+    OWNER = "owner", _("Owner")
+    REGISTRANT = "registrant", _("Registrant (from the registration form)")
+    AUTHORIZED = "authorized", _("Authorized contact")
+    UNVERIFIED = "unverified", _("Unverified")
 
 
 class DepartmentKind(models.TextChoices):
@@ -81,6 +86,14 @@ class Account(models.Model):
         help_text="Reseller ID customers quote in their mails; empty for direct customers.",
     )
     tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.STANDARD)
+    line = models.ForeignKey(
+        SupportLine,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="accounts",
+        help_text="The support line this customer belongs to (empty: any line).",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -103,6 +116,12 @@ class Contact(models.Model):
     )
     verified_at = models.DateTimeField(null=True, blank=True)
     chat_handle = models.CharField(max_length=200, blank=True, db_index=True)
+    language = models.CharField(
+        max_length=5, choices=Language.choices, blank=True, help_text="Preferred language."
+    )
+    time_zone = models.CharField(
+        max_length=64, blank=True, help_text="IANA name; empty: the support line's zone."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -116,6 +135,16 @@ class Contact(models.Model):
     def is_verified(self) -> bool:
         """Return whether support may give this contact information about its account."""
         return self.verified_at is not None and self.role != ContactRole.UNVERIFIED
+
+    @property
+    def manages_contacts(self) -> bool:
+        """Return whether this contact issues the account's list of contact persons: the
+        owner, or the contact person from the registration form (registrant)."""
+        return (
+            self.is_verified
+            and self.account_id is not None
+            and self.role in (ContactRole.OWNER, ContactRole.REGISTRANT)
+        )
 
 
 class ContactEmail(models.Model):
@@ -172,6 +201,19 @@ class Department(models.Model):
     accepts_chat = models.BooleanField(default=True)
     accepts_phone = models.BooleanField(default=True)
     is_active = models.BooleanField(default=True)
+    line = models.ForeignKey(
+        SupportLine,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="departments",
+        help_text="The support line this team works for (empty: every line).",
+    )
+    registered_contacts_only = models.BooleanField(
+        default=False,
+        help_text="Takes requests only from registered (verified) contacts; others are told "
+        "to register first and their ticket is held for verification.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -189,6 +231,11 @@ class Ticket(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW)
     severity = models.PositiveSmallIntegerField(choices=Severity.choices, default=Severity.S3)
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="tickets")
+    # Set once when the ticket opens (inbox, portal host or path, API integration).
+    line = models.ForeignKey(SupportLine, on_delete=models.PROTECT, related_name="tickets")
+    language = models.CharField(
+        max_length=5, choices=Language.choices, blank=True, help_text="Language we answer in."
+    )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -224,6 +271,12 @@ class Ticket(models.Model):
     )
     # Changed through tickets.services.ticket_tags_set (a recorded event), never directly.
     tags = models.ManyToManyField("Tag", blank=True, related_name="tickets")
+    # One outage, many customers (issue 15): a problem ticket, and the incidents (the
+    # customers' own tickets, each with its own SLA clock) linked to it.
+    is_problem = models.BooleanField(default=False)
+    problem = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents"
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(default=timezone.now)
     solved_at = models.DateTimeField(null=True, blank=True)
@@ -234,6 +287,10 @@ class Ticket(models.Model):
         indexes = [
             models.Index(fields=["status", "-updated_at"], name="ticket_status_updated"),
             models.Index(fields=["-updated_at", "-id"], name="ticket_updated"),
+            # Duplicate detection reads an account's and a contact's recent tickets per new
+            # ticket: the window only, not every ticket a big reseller ever opened.
+            models.Index(fields=["account", "-created_at"], name="ticket_account_created"),
+            models.Index(fields=["contact", "-created_at"], name="ticket_contact_created"),
         ]
         constraints = [
             _choice_check("status", Status, "ticket_status_valid"),
@@ -249,6 +306,10 @@ class Ticket(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(merged_into=F("pk")), name="ticket_not_merged_into_self"
+            ),
+            models.CheckConstraint(
+                condition=Q(problem__isnull=True) | Q(is_problem=False),
+                name="ticket_problem_is_no_incident",
             ),
         ]
 
@@ -391,6 +452,9 @@ class EventKind(models.TextChoices):
     SENDER_VERIFIED = "sender_verified", "Sender verified by an agent"
     TAGS_CHANGED = "tags_changed", "Tags changed"
     SPLIT = "split", "A message split off into a new ticket"
+    PROBLEM_LINKED = "problem_linked", "Linked to a problem ticket"
+    PROBLEM_UNLINKED = "problem_unlinked", "Unlinked from its problem ticket"
+    INCIDENT_LINKED = "incident_linked", "An incident linked to this problem"
 
 
 class TicketEvent(models.Model):

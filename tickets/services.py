@@ -27,6 +27,7 @@ from .intake import messages_add as messages_add
 from .intake import set_status as _set_status
 from .intake import ticket_open as ticket_open
 from .intake import tickets_open as tickets_open
+from .lines import line_check, severity_check
 from .merging import ticket_merge as ticket_merge
 from .merging import ticket_unmerge as ticket_unmerge
 from .models import (
@@ -43,6 +44,10 @@ from .models import (
     Ticket,
 )
 from .outbound import ticket_reply as ticket_reply
+from .problems import incident_unlink as incident_unlink
+from .problems import incidents_link as incidents_link
+from .problems import problem_open as problem_open
+from .problems import problem_solve as problem_solve
 from .splitting import ticket_split as ticket_split
 from .tagging import ticket_tags_set as ticket_tags_set
 from .versions import ticket_version as ticket_version
@@ -123,6 +128,8 @@ def ticket_department_set(
     _ensure_live(locked)
     if locked.department_id == department.pk:
         return locked
+    # Escalations stay within the ticket's line, and an S1 ticket stays in technical support.
+    line_check(line=locked.line, department=department, severity=locked.severity)
     _record(
         locked,
         EventKind.DEPARTMENT_CHANGED,
@@ -149,6 +156,7 @@ def ticket_severity_set(
     _ensure_live(locked)
     if locked.severity == severity:
         return locked
+    severity_check(line=locked.line, department=locked.department, severity=severity)
     _record(locked, EventKind.SEVERITY_CHANGED, actor, previous=locked.severity, severity=severity)
     locked.severity = severity
     locked.updated_at = timezone.now()

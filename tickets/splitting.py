@@ -46,6 +46,8 @@ def ticket_split(
         number=next_ticket_numbers(1)[0],
         subject=subject[:MAX_SUBJECT_LENGTH],
         department_id=original.department_id,
+        line_id=original.line_id,  # split off, still the same customer's same line
+        language=original.language,
         severity=original.severity,
         account_id=original.account_id if contact is None else contact.account_id,
         contact=contact,

@@ -166,6 +166,7 @@ def cached_page(
     scopes: Collection[str],
     render: Callable[[], HttpResponseBase],
     stale_seconds: float = 0,
+    variant: str = "",
 ) -> HttpResponseBase:
     """Return the page ``render()`` makes for ``principal`` and this URL, from the cache
     while it is current.
@@ -180,6 +181,9 @@ def cached_page(
     outdated copy if it is at most this old, instead of waiting for the render. For lists
     that many people reload at once (the agents'), where a save's own redirect carries a
     message and so always renders: the person who changed something sees it at once.
+
+    ``variant``: what else the page depends on besides principal, URL and language (the
+    portal's support line chosen by path, the customer's time zone).
     """
     if not enabled() or request.method != "GET" or len(get_messages(request)):
         return render()
@@ -187,7 +191,7 @@ def cached_page(
         return render()
     if principal.pk is None or not getattr(principal, "is_authenticated", True):
         return render()  # nobody authenticated: nothing to key a page on
-    digest = _digest(principal, request.build_absolute_uri())
+    digest = _digest(principal, request.build_absolute_uri() + (f"\n{variant}" if variant else ""))
     page_key = f"lists:page:{_FORMAT}:{digest}"
     try:
         redis_guard.flush_pending()  # versions moved on while Redis was away come first

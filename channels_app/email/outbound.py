@@ -15,7 +15,6 @@ from email.utils import formataddr
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.template.loader import render_to_string
 
 from outbox.models import MailKind
 from outbox.services import (
@@ -29,7 +28,9 @@ from outbox.services import (
     new_message_id,
 )
 from tickets.errors import InvalidInput
-from tickets.models import Channel, ContactEmail, Direction, Message, Ticket
+from tickets.line_texts import auto_reply_content
+from tickets.lines import texts_of
+from tickets.models import Channel, ContactEmail, Direction, Message, TextKey, Ticket
 from tickets.outbound import register_reply_sender
 from tickets.services import AttachmentIn, MessageIn, message_add
 
@@ -54,6 +55,8 @@ class AutoReply:
     parsed: ParsedEmail
     to_email: str
     kind: str
+    # Which of the line's texts it carries (tickets.line_texts.auto_reply_content).
+    text_key: str = TextKey.AUTO_REPLY
 
 
 def auto_reply_refusal(
@@ -89,16 +92,18 @@ def auto_replies_queue(replies: Sequence[AutoReply]) -> None:
     """Store the acknowledgements in the caller's transaction (one insert); a worker
     sends them after it commits."""
     mails = []
+    # The words are the line's, in the ticket's language (one query for the lines' texts).
+    table = texts_of({reply.ticket.line for reply in replies}) if replies else {}
     for reply in replies:
-        subject = f"[{reply.ticket.reference}] {reply.ticket.subject}"
+        content = auto_reply_content(reply.ticket, reply.text_key, table)
+        subject = content.subject
         verification = reply.kind == MailKind.VERIFICATION
-        template = "email/verification_request.txt" if verification else "email/auto_reply.txt"
         mails.append(
             MailOut(
                 kind=reply.kind,
                 to=[reply.to_email],
                 subject=subject if verification else f"Re: {subject}",
-                body_text=render_to_string(template, {"ticket": reply.ticket}),
+                body_text=content.body,
                 from_email=_from_address(reply.ticket),
                 headers={
                     "In-Reply-To": f"<{reply.parsed.message_id}>",

@@ -19,10 +19,10 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from outbox.models import MailKind, OutgoingMail
+from outbox.models import OutgoingMail
 from tickets.errors import TicketClosed, TicketError
 from tickets.lengths import fit, max_length
-from tickets.models import Channel, Department, Direction, Message, Status, Ticket
+from tickets.models import Channel, Direction, Message, Status, Ticket
 from tickets.selectors import contacts_by_emails
 from tickets.services import (
     MessageAdd,
@@ -36,12 +36,14 @@ from tickets.services import (
 from ..errors import InboundIgnored, InboundRejected
 from ..models import InboundRecord
 from ..processors import register, register_batch
+from .answers import Answer, answer_for, answered_by_forum
 from .attachments import screen_attachments
 from .matching import TicketMatch, find_tickets, ticket_by_message_ids
 from .outbound import AutoReply, auto_replies_queue, auto_replies_sent, auto_reply_refusal
 from .parsing import EmailParseError, ParsedEmail, parse_email
 from .quoting import strip_reply
-from .senders import Sender, identify_senders, our_addresses, route
+from .routing import Destination, Directory, route
+from .senders import HOLD_NOTES, Hold, Sender, identify_senders, our_addresses
 from .threading_keys import normalize_subject, reference_ids
 
 MAX_METADATA_TEXT = 200_000
@@ -90,12 +92,12 @@ def process_emails(records: Sequence[InboundRecord]) -> list[Message | Exception
 class _Batch:
     """What every mail of a batch needs and the database says once per batch."""
 
-    departments: list[Department]
+    directory: Directory
     ours: set[str]
 
     @classmethod
     def load(cls) -> _Batch:
-        return cls(list(Department.objects.filter(is_active=True)), our_addresses())
+        return cls(Directory.load(), our_addresses())
 
 
 def _screen(record: InboundRecord, batch: _Batch) -> ParsedEmail:
@@ -141,12 +143,14 @@ def _process_round(
 ) -> None:
     parsed_list = [parsed for _, parsed in mails]
     contacts = contacts_by_emails(p.from_email.strip().lower() for p in parsed_list)
-    senders = identify_senders(parsed_list, contacts)
+    destinations = [route(parsed, batch.directory) for parsed in parsed_list]
+    senders = identify_senders(parsed_list, contacts, [d.line for d in destinations])
     matches = find_tickets(
         [(p, s.email, contacts.get(s.email, [])) for p, s in zip(parsed_list, senders, strict=True)]
     )
     appends: list[tuple[int, ParsedEmail, Sender, TicketMatch]] = []
     opens: list[tuple[int, ParsedEmail, Sender, Ticket | None, Ticket | None]] = []
+    where = {index: d for (index, _), d in zip(mails, destinations, strict=True)}
     for (index, parsed), sender, match in zip(mails, senders, matches, strict=True):
         if parsed.is_auto_reply:  # an internal note: no harm on the ticket it answers
             ticket = match.ticket or match.quarantined_from
@@ -167,13 +171,19 @@ def _process_round(
             opens.append((index, parsed, sender, match.ticket, None))
         else:
             outcomes[index] = result.message
+    answers = [answer_for(p, s, where[i]) for i, p, s, _, _ in opens]
     opened = tickets_open(
-        [_new_ticket(p, s, records[i], batch, linked, q) for i, p, s, linked, q in opens]
+        [
+            _new_ticket(p, s, records[i], where[i], linked, q, answer)
+            for (i, p, s, linked, q), answer in zip(opens, answers, strict=True)
+        ]
     )
     replies: list[AutoReply] = []
     sent = auto_replies_sent(s.email for _, _, s, _, _ in opens)
-    for (index, parsed, sender, _, _), result in zip(opens, opened, strict=True):
+    for (index, parsed, sender, _, _), result, answer in zip(opens, opened, answers, strict=True):
         outcomes[index] = result.message
+        if result.created and answer.solves:
+            answered_by_forum(result.ticket)
         if (
             result.created
             and len(sender.email) <= max_length(OutgoingMail, "to_email")  # else undeliverable
@@ -181,8 +191,7 @@ def _process_round(
                 parsed, sender.email, ours=batch.ours, sent_last_hour=sent[sender.email]
             )
         ):
-            kind = MailKind.VERIFICATION if sender.needs_verification else MailKind.AUTO_REPLY
-            replies.append(AutoReply(result.ticket, parsed, sender.email, kind))
+            replies.append(AutoReply(result.ticket, parsed, sender.email, answer.kind, answer.key))
             sent[sender.email] += 1
     auto_replies_queue(replies)
 
@@ -211,12 +220,14 @@ def _new_ticket(
     parsed: ParsedEmail,
     sender: Sender,
     record: InboundRecord,
-    batch: _Batch,
+    destination: Destination,
     linked_to: Ticket | None,
     quarantined: Ticket | None,
+    answer: Answer,
 ) -> TicketOpen:
     metadata = _metadata(parsed, sender, record)
-    needs_verification = sender.needs_verification
+    metadata.update(answer.metadata)
+    needs_verification = answer.hold
     if quarantined is not None:
         needs_verification = True
         metadata["quarantine"] = (
@@ -229,7 +240,7 @@ def _new_ticket(
     subject = normalize_subject(parsed.subject, settings.SUPPORTDESK_TICKET_PREFIX)
     return TicketOpen(
         subject=fit(Ticket, "subject", _no_nul(subject or NO_SUBJECT)) or NO_SUBJECT,
-        department=route(parsed, batch.departments),
+        department=destination.department,
         message=_message_in(
             parsed, sender, metadata, parsed.text, parsed.html or "", reached_desk(record, parsed)
         ),
@@ -237,6 +248,8 @@ def _new_ticket(
         account=sender.account,
         needs_verification=needs_verification,
         linked_to=linked_to,
+        line=destination.line,
+        language=answer.language,
     )
 
 
@@ -364,7 +377,7 @@ def _metadata(
     if sender.reseller_id:
         data["reseller_id"] = sender.reseller_id
     if sender.needs_verification:
-        data["verification"] = "sender is not a verified contact of the account"
+        data["verification"] = HOLD_NOTES.get(sender.hold, HOLD_NOTES[Hold.UNVERIFIED])
     if parsed.defects:
         data["defects"] = list(parsed.defects[:20])
     return data

@@ -1,12 +1,7 @@
-"""Install the preset calendars (with their public holidays) and SLA policies."""
+"""Formerly installed the preset calendars and policies; since support lines exist they
+are installed (and older installations upgraded) by 0004, which needs the lines."""
 
 from django.db import migrations
-
-from sla.presets import ensure_presets
-
-
-def forwards(apps, schema_editor):
-    ensure_presets(apps, using=schema_editor.connection.alias)
 
 
 class Migration(migrations.Migration):
@@ -14,4 +9,4 @@ class Migration(migrations.Migration):
         ("sla", "0001_initial"),
         ("tickets", "0002_number_source_and_departments"),
     ]
-    operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]
+    operations = []

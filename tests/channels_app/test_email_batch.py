@@ -49,12 +49,16 @@ def test_a_mixed_batch_ends_like_one_at_a_time(
     ticket_status_set(ticket=closed, status=Status.CLOSED)
     OutgoingMail.objects.all().delete()  # the set-up's acknowledgements
     raws = [
-        make_mail(subject="Printer on fire", message_id="p1@example.org", to=TECH),
+        # Technical support takes requests from registered contacts (Anna is one).
+        make_mail(subject="Printer on fire", message_id="p1@example.org", to=TECH,
+                  sender="anna@northwind.example"),
         make_mail(subject="Re: Printer on fire", message_id="p2@example.org",
+                  sender="anna@northwind.example",
                   headers={"In-Reply-To": "<p1@example.org>"}),  # answers the mail above
         make_mail(subject=f"Re: [{solved.reference}] not fixed", sender="anna@northwind.example"),
         make_mail(subject=f"Re: [{closed.reference}] again", sender="anna@northwind.example"),
         make_mail(subject="Printer on fire", message_id="p1@example.org",
+                  sender="anna@northwind.example",
                   headers={"Received": "from relay2.example"}),  # the same mail re-sent
         fixture("list_mail.eml"),
         b"\x00\x01 not a mail",

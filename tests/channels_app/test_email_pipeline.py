@@ -38,10 +38,14 @@ def ticket_of(record) -> Ticket:
     return Ticket.objects.get(pk=record.message.ticket_id)
 
 
-def test_new_mail_opens_a_ticket_in_the_inbox_department_and_acknowledges(run, mailoutbox):
+def test_new_mail_opens_a_ticket_in_the_inbox_department_and_acknowledges(run, mailoutbox, anna):
     """The To inbox picks the department; reply prefixes leave the title; an auto-reply
     with the ticket number goes out and its Message-ID is kept for threading."""
-    record = run(make_mail(subject="Fwd: AW: SV: VPN drops", to=f"Tech <{TECH}>"))
+    record = run(
+        make_mail(
+            subject="Fwd: AW: SV: VPN drops", to=f"Tech <{TECH}>", sender="anna@northwind.example"
+        )
+    )
     ticket = ticket_of(record)
     assert ticket.department.slug == "technical-support"
     assert ticket.subject == "VPN drops"
@@ -49,7 +53,7 @@ def test_new_mail_opens_a_ticket_in_the_inbox_department_and_acknowledges(run, m
     assert len(mailoutbox) == 1
     sent = mailoutbox[0]
     assert f"[{ticket.reference}]" in sent.subject
-    assert sent.to == ["carol@example.org"]
+    assert sent.to == ["anna@northwind.example"]
     assert sent.extra_headers["Auto-Submitted"] == "auto-replied"
     outbound = OutgoingMail.objects.get(ticket=ticket)
     assert sent.extra_headers["Message-ID"] == f"<{outbound.message_id}>"

@@ -67,3 +67,32 @@ def test_possible_duplicate_ticket_filter(flag):
         request, {"possible_duplicate": ["yes"]}, Ticket, model_admin
     ).queryset(request, Ticket.objects.all())
     assert list(chosen) == [flag.ticket]
+
+
+def test_problem_proposal_opened_and_answered_from_the_admin(admin, agent, departments):
+    """The proposal list, its action opening the problem ticket, and the reply-to-all form
+    that answers each incident (English where its language has no text)."""
+    from duplicates.models import ProblemProposal, ProposalStatus
+    from tickets.models import Direction, Message
+
+    from .test_problems import report
+
+    reported = [report(i) for i in range(5)]
+    changelist = reverse("admin:duplicates_problemproposal_changelist")
+    assert "error 2306" in admin.get(changelist).content.decode()
+    proposal = ProblemProposal.objects.get()
+    response = admin.post(
+        changelist, {"action": "open_problem", "_selected_action": [proposal.pk]}, follow=True
+    )
+    assert "opened with 5 incident(s)" in response.content.decode()
+    proposal.refresh_from_db()
+    assert proposal.status == ProposalStatus.OPENED
+
+    reply = reverse("admin:duplicates_problemproposal_reply", args=[proposal.pk])
+    assert "Send to all incidents" in admin.get(reply).content.decode()
+    assert "This field is required" in admin.post(reply, {"ru": "Готово"}).content.decode()
+    response = admin.post(reply, {"en": "Fixed, please retry.", "ru": "Исправлено."})
+    assert response.status_code == 302
+    for ticket, lang in reported:
+        answer = Message.objects.get(ticket=ticket, direction=Direction.OUTBOUND)
+        assert answer.body_text == ("Исправлено." if lang == "ru" else "Fixed, please retry.")

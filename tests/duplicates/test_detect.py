@@ -103,7 +103,7 @@ def test_a_batch_queues_one_announcement_for_all_its_flags(
     phone = open_ticket(
         subject="Call: transfer northwind-shop.nl", channel=Channel.PHONE,
         body="Anna called: transfer of northwind-shop.nl fails, auth code invalid.",
-        contact=anna, department=departments["technical-support"],
+        contact=anna, department=departments["reseller-support"],  # the line taking calls
     )  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
         assert detect_many.run([phone.pk, other.pk, chat.pk]) == 3
@@ -232,12 +232,18 @@ def test_phone_only_contact_is_merged_without_mail(departments, django_capture_o
 
 
 def test_other_accounts_and_closed_or_merged_tickets_are_not_candidates(mail_ticket, anna):
+    """Another account's ticket is compared only when it names the same object (domain,
+    URL, address, error code); closed and merged tickets never are."""
     stranger = ContactFactory(account=AccountFactory(), email="eve@example.com")
-    theirs = open_ticket(body=TRANSFER_MAIL, contact=stranger)
+    theirs = open_ticket(
+        body=TRANSFER_MAIL.replace("northwind-shop.nl", "our shop"), contact=stranger
+    )
     assert detect_duplicates(theirs.pk).scored == []
+    named = open_ticket(body=TRANSFER_MAIL, contact=stranger)
+    assert mail_ticket.pk in [c.ticket_id for c in detect_duplicates(named.pk).scored]
     services.ticket_status_set(ticket=mail_ticket, status=Status.CLOSED)
     mine = open_ticket(body=TRANSFER_MAIL, contact=anna)
-    assert detect_duplicates(mine.pk).scored == []
+    assert mail_ticket.pk not in [c.ticket_id for c in detect_duplicates(mine.pk).scored]
 
 
 def test_tickets_outside_the_window_are_not_candidates(mail_ticket, anna, settings):
@@ -296,12 +302,14 @@ def test_flag_merge_moves_messages_and_marks_the_flag(mail_ticket, anna, agent):
 
 
 def test_first_run_is_five_statements(departments, anna, mail_ticket, django_assert_num_queries):
-    """Ticket, messages, keys, signature, one candidate lookup; the flag insert is the
-    only addition when something matches."""
+    """Ticket, messages with the contact's addresses and numbers, keys, signature, one
+    candidate lookup; the flag insert is the only addition when something matches."""
     other = open_ticket(body="The printer in room 4 jams on every page.", contact=anna)
     with django_assert_num_queries(5):
         assert detect_duplicates(other.pk).flagged == []
-    chat = open_ticket(channel=Channel.CHAT, body=TRANSFER_CHAT, contact=anna)
+    chat = open_ticket(
+        subject="Chat with Anna", channel=Channel.CHAT, body=TRANSFER_CHAT, contact=anna
+    )
     with django_assert_num_queries(6):
         assert detect_duplicates(chat.pk, notify=False).flagged == [mail_ticket.pk]
 
@@ -317,3 +325,31 @@ def test_candidate_without_signature_is_filed_and_found(departments, anna):
 
 def test_missing_ticket_is_a_no_op(db):
     assert detect_duplicates(987654).flagged == []
+
+
+def test_colleagues_of_one_account_by_chat_and_email_are_flagged(departments, reseller):
+    """The owner mails, a manager chats an hour later in other words: two contacts of one
+    account, no shared key or identifier, and still flagged (issue 15)."""
+    owner = ContactFactory(account=reseller, email="irina@teahouse.example")
+    manager = ContactFactory(account=reseller, email="pavel@teahouse.example")
+    mail_ticket = open_ticket(
+        subject="Не проходит оплата картой на сайте",
+        body="Здравствуйте!\n\nСо вчерашнего вечера покупатели не могут оплатить заказ картой: "
+        "открывается страница банка и сразу пишет «Платёж отклонён».\n\n--\nИрина",
+        contact=owner,
+    )
+    detect_duplicates(mail_ticket.pk, notify=False)
+    chat = open_ticket(
+        subject="Чат: оплата",
+        channel=Channel.CHAT,
+        body="[12:47] Павел: добрый день, я менеджер магазина\n"
+        "[12:47] Павел: у нас с утра оплата картой не работает\n"
+        "[12:48] Оператор Алина: Какую ошибку видит покупатель?\n"
+        "[12:49] Павел: пишет платеж отклонен. Ирина вам утром писала на почту",
+        contact=manager,
+    )
+    result = detect_duplicates(chat.pk, notify=False)
+    assert result.flagged == [mail_ticket.pk]
+    flag = DuplicateFlag.objects.get(ticket=chat, candidate=mail_ticket)
+    assert "same account" in flag.reasons
+    assert "refers to an earlier report" in flag.reasons

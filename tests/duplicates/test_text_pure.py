@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from duplicates import minhash
@@ -91,6 +91,7 @@ def test_minhash_estimates_jaccard_and_is_stable():
     )
 
 
+@settings(deadline=None)  # a busy machine is no failure: no timing assertions in tests
 @given(st.sets(st.text(min_size=1, max_size=8), min_size=1, max_size=40))
 def test_identical_sets_share_every_band(items):
     sig = minhash.signature(items)
@@ -142,3 +143,73 @@ def test_pack_round_trip():
     sig = minhash.signature({"a", "b", "c"})
     assert minhash.unpack(minhash.pack(sig)) == sig
     assert len(minhash.pack(sig)) == 8 * minhash.NUM_PERM
+
+
+def test_language_is_detected_and_synonyms_meet_across_languages():
+    """Russian by its letters, the others by their function words; payment words of five
+    languages become one concept, inflections one stem."""
+    from duplicates.language import detect
+    from duplicates.text import content_tokens
+
+    assert detect("Здравствуйте! Не проходит оплата картой на сайте") == "ru"
+    assert detect("De betaling van de klant is niet gelukt en wij weten niet waarom") == "nl"
+    assert detect("Die Zahlung ist nicht durchgegangen und wir wissen nicht warum") == "de"
+    assert detect("El pago de los clientes no funciona desde ayer por la tarde") == "es"
+    assert detect("The payment does not go through and we have no idea why") == "en"
+    words = {
+        "en": "checkout payment declined",
+        "nl": "betaling geweigerd",
+        "de": "Zahlung abgelehnt",
+        "es": "pago rechazado",
+        "ru": "платёж отклонён",
+    }
+    for lang, text in words.items():
+        assert {"pay", "decline"} <= set(content_tokens(text, lang)), lang
+    assert content_tokens("transfers transferring", "en") == ["transfer", "transfer"]
+
+
+def test_transcripts_forms_and_signatures_in_other_languages_are_cleaned():
+    """Agents' and bots' lines in any language go, customers' names before their lines go,
+    portal labels and the 'When it happened' stamp go, a bare name and company sign-off
+    goes; the customer's words stay."""
+    chat = (
+        "[13:05] Бот: Здравствуйте! Напишите ваш вопрос\n"
+        "[13:05] Андрей: после импорта у половины товаров нет картинок\n"
+        "[13:07] Оператор Денис: Магазин kotelok-shop.ru?\n"
+        "[13:08] Agente Lucía: ¿Qué error ven?\n"
+        "[13:09] Medewerker Lotte: Ik kijk even."
+    )
+    assert clean_body(chat) == "после импорта у половины товаров нет картинок"
+    form = (
+        "Что случилось: кнопка «Купить» не реагирует\n\nDomains, order IDs, API calls:\n"
+        "shop.example\n\nWhen it happened: 2026-05-11T10:00:00+03:00"
+    )
+    assert clean_body(form) == "кнопка «Купить» не реагирует\nshop.example"
+    mail = "Добрый день,\nклиенты не получают письма.\n\nИрина Мельникова\nВеломаркет, СПб"
+    assert clean_body(mail) == "клиенты не получают письма."
+    assert clean_body("The export fails\nsince Monday") == "The export fails\nsince Monday"
+    assert strip_subject("Чат: оплата") == "оплата"
+    assert strip_subject("Call: shop stuck in maintenance") == "shop stuck in maintenance"
+
+
+def test_identifiers_in_other_languages_and_formats():
+    found = extract_identifiers(
+        "по заказу 2417 и ещё pedido 5530, orders GL-3310, GL-3312; домен теплыйдом.рф и "
+        'bäckerei-moser.at; gmail.com; 401 {"code":"IP_NOT_ALLOWED"}; {"code":2306}; '
+        "ошибка 2005"
+    )
+    assert found["order"] == {"2417", "5530", "GL3310", "GL3312"}
+    assert found["domain"] == {"теплыйдом.рф", "bäckerei-moser.at"}  # no mail provider
+    assert {"IP_NOT_ALLOWED", "2306", "2005"} <= found["error"]
+
+
+def test_a_ticket_pointing_back_at_an_earlier_report_is_marked():
+    for body in (
+        "Ирина вам утром писала на почту",
+        "my colleague already wrote about this",
+        "Wie telefonisch besprochen, hier die Datei",
+        "Carmen ya os escribió esta mañana",
+        "Mijn collega heeft dit al gemaild",
+    ):
+        assert build_features(subject="x", body=body).extra["refers_back"], body
+    assert not build_features(subject="x", body="The export fails").extra["refers_back"]

@@ -45,6 +45,7 @@ def test_edited_weekly_hours_apply_at_once(calendar):
 
 
 def test_hours_box_shows_the_calendars_week(client, calendar):
+    client.get("/portal/line/reseller/")  # the reseller's portal: its chat and phone hours
     with time_machine.travel(SATURDAY_NOON, tick=False):
         page = client.get("/portal/").content.decode()
     for text in (

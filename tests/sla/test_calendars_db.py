@@ -86,16 +86,26 @@ def test_bad_weekly_hours_are_refused_with_a_hint():
 
 
 @pytest.mark.django_db
-def test_most_specific_policy_wins_and_order_breaks_ties(presets):
+def test_most_specific_policy_wins_line_then_department_then_channel(presets):
     tech = Department.objects.get(slug="technical-support")
-    ticket = Ticket(department=tech, severity=1, origin_channel="email")
-    assert policy_for(ticket).slug == "technical-support-s1"  # department + severity
+    ticket = Ticket(department=tech, line=tech.line, severity=1, origin_channel="email")
+    assert policy_for(ticket).slug == "technical-support-s1"  # line + department + severity
     ticket.severity = 3
-    # department (order 10) vs channel email (order 20): both one criterion, order decides
+    assert policy_for(ticket).slug == "technical-support"
+    # No line: less specific than any policy of the line, whatever else it names.
+    SlaPolicy.objects.create(
+        name="Tech email, any line",
+        slug="tech-email-any",
+        department=tech,
+        channel="email",
+        severity=3,
+        first_response_amount=Decimal(2),
+    )
     assert policy_for(ticket).slug == "technical-support"
     SlaPolicy.objects.create(
         name="Tech email",
         slug="tech-email",
+        line=tech.line,
         department=tech,
         channel="email",
         order=99,

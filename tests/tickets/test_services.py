@@ -259,8 +259,11 @@ def test_department_and_severity_changes_are_recorded(departments, agent):
 
 
 def test_merge_moves_timeline_and_keeps_pointer(departments, anna, agent):
-    target = open_ticket(subject="Transfer stuck", contact=anna, channel=Channel.EMAIL)
-    source = open_ticket(subject="transfer??", contact=anna, channel=Channel.CHAT)
+    tech = departments["technical-support"]  # severity 1 only there (the line's rule)
+    target = open_ticket(
+        subject="Transfer stuck", contact=anna, channel=Channel.EMAIL, department=tech
+    )
+    source = open_ticket(subject="transfer??", contact=anna, channel=Channel.CHAT, department=tech)
     services.ticket_severity_set(ticket=source, severity=1)
     survivor = services.ticket_merge(
         source=source, target=target, actor=agent, reason="same transfer"

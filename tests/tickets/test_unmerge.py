@@ -8,7 +8,16 @@ import pytest
 
 from tickets import services
 from tickets.errors import MergeError
-from tickets.models import Channel, EventKind, Message, Severity, Status, Ticket, TicketEvent
+from tickets.models import (
+    Channel,
+    Department,
+    EventKind,
+    Message,
+    Severity,
+    Status,
+    Ticket,
+    TicketEvent,
+)
 from tickets.services import MessageIn, message_add, ticket_merge, ticket_unmerge
 
 from ..factories import open_ticket as _open_ticket
@@ -17,7 +26,9 @@ pytestmark = pytest.mark.django_db
 
 
 def open_ticket(*, subject: str, body: str, severity: int = Severity.S3) -> Ticket:
-    ticket = _open_ticket(subject=subject, body=body)
+    # Technical support: the only department where severity 1 is allowed (the line's rule).
+    tech = Department.objects.get(slug="technical-support")
+    ticket = _open_ticket(subject=subject, body=body, department=tech)
     if severity != Severity.S3:
         ticket = services.ticket_severity_set(ticket=ticket, severity=severity)
     return ticket

@@ -1,0 +1,131 @@
+"""Agents act on problem proposals: open the problem ticket with its incidents linked,
+link later reports, dismiss, and reply once to all incidents (one text per language)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from tickets.errors import TicketError
+from tickets.services import incidents_link
+
+from .language import LANGUAGES
+from .models import ProblemProposal, ProposalStatus
+from .problems import problem_reply_all, proposal_accept, proposal_dismiss, proposal_incidents
+
+_LANGUAGE_NAMES = {"en": "English", "nl": "Dutch", "de": "German", "es": "Spanish", "ru": "Russian"}
+
+
+class ReplyToAllForm(forms.Form):
+    """One reply per language; incidents in a language left empty get the English one."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        for lang in LANGUAGES:
+            self.fields[lang] = forms.CharField(
+                label=_LANGUAGE_NAMES[lang],
+                required=lang == "en",
+                widget=forms.Textarea(attrs={"rows": 4, "cols": 90}),
+            )
+
+
+@admin.register(ProblemProposal)
+class ProblemProposalAdmin(admin.ModelAdmin):
+    list_display = ("what", "accounts", "status", "first_ticket_link", "problem_link", "created_at")
+    list_filter = ("status", "kind", "created_at")
+    list_select_related = ("first_ticket", "problem")
+    readonly_fields = list_display + ("updated_at",)
+    fields = readonly_fields
+    actions = ("open_problem", "link_new_incidents", "dismiss")
+    ordering = ("-created_at", "-id")
+
+    @admin.display(description="reported")
+    def what(self, obj: ProblemProposal) -> str:
+        return f"{obj.kind} {obj.value}"
+
+    @admin.display(description="first report")
+    def first_ticket_link(self, obj: ProblemProposal) -> str:
+        return _link(obj.first_ticket)
+
+    @admin.display(description="problem ticket")
+    def problem_link(self, obj: ProblemProposal) -> str:
+        if obj.problem is None:
+            return "-"
+        reply = reverse("admin:duplicates_problemproposal_reply", args=[obj.pk])
+        return format_html('{} (<a href="{}">reply to all</a>)', _link(obj.problem), reply)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # proposals come from detection
+
+    def get_urls(self) -> list:
+        view = self.admin_site.admin_view(self.reply_view)
+        return [path("<int:pk>/reply/", view, name="duplicates_problemproposal_reply")] + (
+            super().get_urls()
+        )
+
+    @admin.action(description="Open the problem ticket and link its incidents")
+    def open_problem(self, request: HttpRequest, queryset: QuerySet[ProblemProposal]) -> None:
+        for proposal in queryset.filter(status=ProposalStatus.PROPOSED):
+            problem = proposal_accept(proposal=proposal, actor=request.user)
+            count = problem.incidents.count()
+            self.message_user(
+                request, f"{problem.reference} opened with {count} incident(s).", messages.SUCCESS
+            )
+
+    @admin.action(description="Link later reports to the open problem ticket")
+    def link_new_incidents(self, request: HttpRequest, queryset: QuerySet[ProblemProposal]) -> None:
+        for proposal in queryset.filter(status=ProposalStatus.OPENED, problem__isnull=False):
+            try:
+                linked = incidents_link(
+                    incidents=proposal_incidents(proposal),
+                    problem=proposal.problem,
+                    actor=request.user,
+                )
+            except TicketError as exc:
+                self.message_user(request, f"{proposal.problem.reference}: {exc}", messages.ERROR)
+                continue
+            self.message_user(
+                request, f"{len(linked)} incident(s) linked to {proposal.problem.reference}."
+            )
+
+    @admin.action(description="Dismiss: not one problem")
+    def dismiss(self, request: HttpRequest, queryset: QuerySet[ProblemProposal]) -> None:
+        for proposal in queryset.filter(status=ProposalStatus.PROPOSED):
+            proposal_dismiss(proposal=proposal)
+        self.message_user(request, "Dismissed.", messages.SUCCESS)
+
+    def reply_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Write the reply once per language; every live incident gets it on its channel."""
+        proposal = get_object_or_404(ProblemProposal.objects.select_related("problem"), pk=pk)
+        if not self.has_change_permission(request, proposal) or proposal.problem is None:
+            raise PermissionDenied
+        problem = proposal.problem
+        form = ReplyToAllForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            bodies = {lang: text for lang, text in form.cleaned_data.items() if text}
+            result = problem_reply_all(problem=problem, bodies=bodies, actor=request.user)
+            self.message_user(request, f"Replied to {len(result.sent)} incident(s).")
+            for ticket_id, reason in result.failed.items():
+                self.message_user(request, f"Ticket {ticket_id}: {reason}", messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:tickets_ticket_change", args=[problem.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Reply to all incidents of {problem.reference}",
+            "problem": problem,
+            "incidents": problem.incidents.count(),
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "duplicates/reply_to_all.html", context)
+
+
+def _link(ticket: object) -> str:
+    url = reverse("admin:tickets_ticket_change", args=[ticket.pk])
+    return format_html('<a href="{}">{}</a> {}', url, ticket.reference, ticket.subject[:60])
