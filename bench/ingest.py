@@ -31,6 +31,7 @@ import json
 import os
 import platform
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -386,6 +387,8 @@ def main() -> None:
     if "postgresql" not in engine or not settings.CELERY_BROKER_URL.startswith("redis://"):
         sys.exit("Set DATABASE_URL (PostgreSQL, a throwaway database) and REDIS_URL.")
     create_database(os.environ["DATABASE_URL"])
+    # A SIGTERM ends the run through the finally blocks: worker and gunicorn stop too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped (SIGTERM)"))
     call_command("migrate", verbosity=0)
     threads = seed(args.seed_tickets)
     worker = start_worker(args.concurrency)

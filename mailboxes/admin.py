@@ -106,6 +106,7 @@ class MailboxAdmin(admin.ModelAdmin):
     list_display = (
         "name",
         "department",
+        "line",
         "host",
         "folder",
         "health_state",
@@ -174,7 +175,13 @@ class MailboxAdmin(admin.ModelAdmin):
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).select_related("department")
+        return super().get_queryset(request).select_related("department__line")
+
+    @admin.display(description=_("Support line"))
+    def line(self, obj: Mailbox) -> str:
+        """The line of the mailbox's inbox (a department without one serves every line)."""
+        line = obj.department.line if obj.department_id else None
+        return str(line) if line else _("every line")
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
         response = super().changelist_view(request, extra_context)

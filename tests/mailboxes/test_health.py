@@ -113,6 +113,8 @@ def test_health_in_healthz_command_and_admin(dovecot, departments, admin, capsys
     assert mailbox.name in out and "warning" in out and "does not exist" in out
     page = admin.get("/admin/mailboxes/mailbox/")
     assert page.status_code == 200 and b"warning" in page.content
+    line = mailbox.department.line  # the inbox's support line (none: every line)
+    assert (str(line) if line else "every line").encode() in page.content
     change = admin.get(f"/admin/mailboxes/mailbox/{mailbox.pk}/change/")
     assert b"does not exist" in change.content
     assert dovecot.passwords[mailbox.username].encode() not in change.content
