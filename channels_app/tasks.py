@@ -44,10 +44,10 @@ def process_inbound_records(record_ids: list[int]) -> dict[str, int]:
 
 
 @shared_task(name="channels_app.process_webhook_window", soft_time_limit=60, time_limit=90)
-def process_webhook_window() -> int:
+def process_webhook_window(key: str) -> int:
     """Queue the webhook mail of the window that just closed, in batches; return how many
-    (windows.py). Not retried: a record it missed is the next window's or the sweep's."""
-    return inbound_window_take()
+    (windows.py). Not retried: a record it missed is the sweep's."""
+    return inbound_window_take(key)
 
 
 @shared_task(
