@@ -20,6 +20,7 @@ COPY outbox ./outbox
 COPY search ./search
 COPY csat ./csat
 COPY reports ./reports
+COPY mailboxes ./mailboxes
 COPY templates ./templates
 COPY manage.py ./
 RUN pip install . && useradd --system --home-dir /app supportdesk \

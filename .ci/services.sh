@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Start/stop throwaway PostgreSQL and Redis servers on loopback, in a temporary folder.
+# Dovecot (IMAP) is installed here too; the mailbox tests start their own instances on
+# loopback (tests/dovecot.py), so `dovecot_check` only proves one starts on this machine.
 # Usage: source .ci/services.sh; services_start DIR; ...; services_stop DIR
 # Exports DATABASE_URL and REDIS_URL for the started servers.
 
@@ -8,6 +10,7 @@ services_install() {
   ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
   command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
   [ -x /usr/bin/chromium ] || need+=(chromium)
+  [ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd)
   if [ ${#need[@]} -gt 0 ]; then
     echo "ci: installing ${need[*]} from Debian packages"
     apt-get update -qq
@@ -45,4 +48,59 @@ services_stop() {
   [ -d "$dir/pg/data" ] && runuser -u postgres -- "$pgbin/pg_ctl" -D "$dir/pg/data" -m fast -w stop >/dev/null 2>&1
   [ -f "$dir/redis/redis.pid" ] && kill "$(cat "$dir/redis/redis.pid")" 2>/dev/null
   return 0
+}
+
+# Start a dovecot on loopback in DIR/dovecot as the tests do (tests/dovecot.py: own config,
+# unprivileged user, random port), check it greets over IMAP, stop it. Fails loudly so a
+# machine that cannot run dovecot is found before the mailbox tests.
+dovecot_check() {
+  local dir=$1/dovecot port user group
+  port=$(free_port); mkdir -p "$dir/run" "$dir/state" "$dir/mail"; chmod 755 "$1" "$dir"
+  if [ "$(id -u)" = 0 ]; then user=nobody; group=$(id -gn nobody); else user=$(id -un); group=$(id -gn); fi
+  : > "$dir/passwd"
+  cat > "$dir/dovecot.conf" <<CONF
+base_dir = $dir/run
+state_dir = $dir/state
+log_path = $dir/log
+instance_name = ci-check
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+default_internal_user = $user
+default_internal_group = $group
+default_login_user = $user
+mail_location = maildir:$dir/mail/%u
+passdb {
+  driver = passwd-file
+  args = $dir/passwd
+}
+userdb {
+  driver = static
+  args = uid=$user gid=$group
+}
+service imap-login {
+  chroot =
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $port
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+service anvil {
+  chroot =
+}
+CONF
+  /usr/sbin/dovecot -c "$dir/dovecot.conf" || { echo "ci: dovecot did not start (log: $dir/log)"; return 1; }
+  local greeting=""
+  for _ in $(seq 50); do
+    greeting=$(python3 -c "import socket; s=socket.create_connection(('127.0.0.1', $port), 2); print(s.recv(200).decode().strip())" 2>/dev/null) && break
+    sleep 0.1
+  done
+  /usr/sbin/dovecot -c "$dir/dovecot.conf" stop >/dev/null 2>&1
+  case "$greeting" in
+    "* OK"*) echo "ci: dovecot $(/usr/sbin/dovecot --version | cut -d' ' -f1) answers on loopback" ;;
+    *) echo "ci: dovecot did not answer on 127.0.0.1:$port (log: $dir/log)"; return 1 ;;
+  esac
 }

@@ -31,6 +31,7 @@ import json
 import os
 import platform
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -44,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from pgdb import create_database  # bench/ is the script folder: sys.path[0]
+from webhook_load import body, load_average, percentile, post_at_rate, start_web
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -265,6 +267,110 @@ def run_peer(python: str, folder: Path) -> dict | None:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _ids(mails: list[bytes]) -> list[str]:
+    from email.parser import BytesHeaderParser
+
+    return [str(BytesHeaderParser().parsebytes(m)["Message-ID"]).strip("<>") for m in mails]
+
+
+def run_burst(port: int, mails: list[bytes], rate: float, worker: subprocess.Popen) -> dict:
+    """Post ``mails`` as webhooks at ``rate``/s, every 20th twice at once (an ESP retry
+    storm); wait until all are processed; return ack times, lost and doubled."""
+    from tickets.models import Message
+
+    ids = _ids(mails)
+    plan = post_at_rate(port, [body(m) for m in mails], rate, retry_every=20)
+    posted = time.monotonic()
+    acked = [d for d in plan if d.status == 200]
+    records = InboundRecord.objects.filter(source="postmark", external_id__in=ids)
+    deadline = time.monotonic() + 600
+    while records.filter(status=InboundStatus.RECEIVED).exists() or records.count() < len(ids):
+        if worker.poll() is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    processed_after = time.monotonic() - posted
+    per_id: dict[str, int] = {}
+    for ext in Message.objects.filter(external_id__in=ids).values_list("external_id", flat=True):
+        per_id[ext] = per_id.get(ext, 0) + 1
+    acks_ms = [1000 * (d.done - d.sent) for d in acked]
+    lags_ms = [1000 * (d.done - d.due) for d in acked]
+    return {
+        "mails": len(mails),
+        "deliveries": len(plan),
+        "rate_per_second": rate,
+        "answered_200": len(acked),
+        "not_200": len(plan) - len(acked),
+        "ack_ms_p50": round(percentile(acks_ms, 50), 1),
+        "ack_ms_p99": round(percentile(acks_ms, 99), 1),
+        "ack_ms_max": round(max(acks_ms, default=float("nan")), 1),
+        "due_to_ack_ms_p99": round(percentile(lags_ms, 99), 1),
+        "records_stored": records.count(),
+        "records_failed": records.filter(status=InboundStatus.FAILED).count(),
+        "lost": sum(1 for ext in ids if ext not in per_id),
+        "doubled": sum(1 for n in per_id.values() if n > 1),
+        "all_processed_seconds_after_last_post": round(processed_after, 1),
+        "load_average": load_average(),
+    }
+
+
+def run_latency(port: int, rate: float, seconds: int, start: int) -> dict:
+    """Post new-ticket mails at ``rate``/s; return the time from each post to its ticket
+    with an SLA deadline (sampled every 50 ms)."""
+    from tickets.models import Message
+
+    mails = [
+        mail(i, sender=f"late{i}@customer.example", subject=f"Deadline {i}")
+        for i in range(start, start + int(rate * seconds))
+    ]
+    ids = _ids(mails)
+    seen: dict[str, float] = {}
+    running = True
+
+    def sample() -> None:
+        from django.db import connection
+
+        pending = set(ids)
+        while running or pending:
+            found = Message.objects.filter(
+                external_id__in=list(pending), ticket__sla__first_response_due__isnull=False
+            ).values_list("external_id", flat=True)
+            now = time.monotonic()
+            for ext in found:
+                seen[ext] = now
+            pending -= set(seen)
+            if not running and time.monotonic() > stop_by:
+                break
+            time.sleep(0.05)
+        connection.close()
+
+    stop_by = float("inf")
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    plan = post_at_rate(port, [body(m) for m in mails], rate)
+    stop_by, running = time.monotonic() + 120, False
+    sampler.join()
+    latencies = [seen[ids[d.index]] - d.sent for d in plan if ids[d.index] in seen]
+    return {
+        "mails": len(mails),
+        "rate_per_second": rate,
+        "with_deadline": len(latencies),
+        "missing": len(mails) - len(latencies),
+        "seconds_p50": round(percentile(latencies, 50), 3),
+        "seconds_p95": round(percentile(latencies, 95), 3),
+        "seconds_max": round(max(latencies, default=float("nan")), 3),
+        "sampling_ms": 50,
+        "load_average": load_average(),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--emails", type=int, default=1000)
@@ -272,11 +378,17 @@ def main() -> None:
     parser.add_argument("--seed-tickets", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--peer-python", default="/tmp/helpdesk-venv/bin/python")  # noqa: S108
+    parser.add_argument("--webhook-rate", type=float, default=200)
+    parser.add_argument("--webhook-seconds", type=int, default=30, help="0: no burst")
+    parser.add_argument("--latency-rate", type=float, default=100)
+    parser.add_argument("--latency-seconds", type=int, default=20, help="0: no latency run")
     args = parser.parse_args()
     engine = settings.DATABASES["default"]["ENGINE"]
     if "postgresql" not in engine or not settings.CELERY_BROKER_URL.startswith("redis://"):
         sys.exit("Set DATABASE_URL (PostgreSQL, a throwaway database) and REDIS_URL.")
     create_database(os.environ["DATABASE_URL"])
+    # A SIGTERM ends the run through the finally blocks: worker and gunicorn stop too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped (SIGTERM)"))
     call_command("migrate", verbosity=0)
     threads = seed(args.seed_tickets)
     worker = start_worker(args.concurrency)
@@ -289,7 +401,7 @@ def main() -> None:
             for number in range(args.runs):
                 folder = Path(tmp) / f"run{number}"
                 write_mails(folder, workload(args.emails, threads, number * args.emails))
-                ours = run_ours(folder, f"bench-{QUEUE}-{number}", worker)
+                ours = run_ours(folder, f"import:bench-{QUEUE}-{number}", worker)
                 peer = run_peer(args.peer_python, folder)
                 runs.append({"ours": ours, "peer": peer})
                 peer_rate = peer["per_second"] if peer else None
@@ -298,6 +410,27 @@ def main() -> None:
                     f"({ours['with_followups_per_second']}/s with follow-ups), "
                     f"django-helpdesk {peer_rate}/s"
                 )
+        burst = latency = None
+        if args.webhook_seconds or args.latency_seconds:
+            port = _free_port()
+            web = start_web(port, os.environ.copy())
+            try:
+                drain(worker)
+                if args.webhook_seconds:
+                    count = int(args.webhook_rate * args.webhook_seconds)
+                    start = (args.runs + 1) * args.emails
+                    burst = run_burst(
+                        port, workload(count, threads, start), args.webhook_rate, worker
+                    )
+                    print(f"webhook burst: {burst}")
+                    drain(worker)
+                if args.latency_seconds:
+                    start = (args.runs + 1) * args.emails + 100_000
+                    latency = run_latency(port, args.latency_rate, args.latency_seconds, start)
+                    print(f"webhook to deadline: {latency}")
+            finally:
+                os.killpg(web.pid, 15)
+                web.wait(timeout=30)
     finally:
         sampler.running = False
         os.killpg(worker.pid, 15)
@@ -321,6 +454,10 @@ def main() -> None:
         "ratio_to_peer": round(ours_rate / peer_rate, 1) if ours_rate and peer_rate else None,
         "worker_peak_rss_mb_total": round(sampler.peak_total / 2**20, 1),
         "worker_peak_rss_mb_largest_process": round(sampler.peak_single / 2**20, 1),
+        "webhook_burst": burst,
+        "webhook_to_deadline": latency,
+        "webhook_window_seconds": settings.SUPPORTDESK_WEBHOOK_WINDOW_SECONDS,
+        "load_average_at_end": load_average(),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
@@ -334,6 +471,14 @@ def main() -> None:
         ("worker peak RSS total, MB", result["worker_peak_rss_mb_total"]),
         ("worker peak RSS largest process, MB", result["worker_peak_rss_mb_largest_process"]),
     ]
+    if burst:
+        rows += [
+            (f"webhook burst {burst['rate_per_second']:.0f}/s: ack p99 ms", burst["ack_ms_p99"]),
+            ("  lost / doubled", f"{burst['lost']} / {burst['doubled']}"),
+        ]
+    if latency:
+        rows += [(f"webhook to deadline at {latency['rate_per_second']:.0f}/s: p95 s",
+                  latency["seconds_p95"])]  # fmt: skip
     for label, value in rows:
         print(f"{label:44} {value!s:>12}")
 

@@ -10,6 +10,7 @@ from .inbound import (
     inbound_process_many,
     inbound_requeue_stale,
 )
+from .windows import inbound_window_take
 
 # Processing is idempotent: acknowledged late, retried with backoff on transient errors
 # only (a lost connection, a deadlock: see transient.py); any other error has already
@@ -42,6 +43,13 @@ def process_inbound_records(record_ids: list[int]) -> dict[str, int]:
     return counts
 
 
+@shared_task(name="channels_app.process_webhook_window", soft_time_limit=60, time_limit=90)
+def process_webhook_window(key: str) -> int:
+    """Queue the webhook mail of the window that just closed, in batches; return how many
+    (windows.py). Not retried: a record it missed is the sweep's."""
+    return inbound_window_take(key)
+
+
 @shared_task(
     name="channels_app.requeue_stale_inbound",
     soft_time_limit=120,
@@ -54,17 +62,3 @@ def requeue_stale_inbound(older_than_seconds: int | None = None) -> int:
     a worker when it connects to the broker (with 0: everything still waiting)."""
     age = None if older_than_seconds is None else timedelta(seconds=older_than_seconds)
     return inbound_requeue_stale(older_than=age)
-
-
-@shared_task(name="channels_app.poll_imap_mailbox", soft_time_limit=240, time_limit=300)
-def poll_imap_mailbox(name: str) -> dict:
-    """Poll one configured IMAP mailbox; return the counts (beat runs one per mailbox)."""
-    from .email.imap import mailbox_config, poll_mailbox
-
-    result = poll_mailbox(mailbox_config(name))
-    return {
-        "fetched": result.fetched,
-        "stored": result.stored,
-        "duplicates": result.duplicates,
-        "errors": result.errors,
-    }

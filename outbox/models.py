@@ -24,6 +24,7 @@ class MailKind(models.TextChoices):
     SLA_ALERT = "sla_alert", _("SLA alert (to agents)")
     CSAT_SURVEY = "csat_survey", _("Satisfaction survey")
     AGENT_NOTICE = "agent_notice", _("Workspace notification (to an agent)")
+    MAILBOX_ALERT = "mailbox_alert", _("Mailbox stalled or failing (to admins)")
 
 
 # Mails sent to a customer without a person writing them: they share the per-sender

@@ -1,6 +1,7 @@
 """Liveness/readiness probe used by docker-compose and load balancers.
 
-Reports the database, Redis (cache and sessions) and the Celery broker. Only the
+Reports the database, Redis (cache and sessions), the Celery broker and the IMAP
+mailboxes (a stalled or failing one makes the answer ``degraded``). Only the
 database makes the desk unable to serve (503); without Redis or the broker pages still
 work from the database and raw arrivals are stored (beat re-queues them), so the answer
 is 200 with ``"status": "degraded"`` and what is wrong.
@@ -18,6 +19,7 @@ BROKER_CHECK_SECONDS = 3
 def healthz(request: HttpRequest) -> JsonResponse:
     """Return 200 when the database answers (``degraded`` without Redis or broker)."""
     report = {"database": _database(), "redis": _redis(), "broker": _broker()}
+    report["mailboxes"] = _mailboxes() if report["database"]["ok"] else {"ok": None}
     if report["database"]["ok"] is not True:
         status, code = "error", 503
     elif all(part["ok"] is not False for part in report.values()):
@@ -59,3 +61,20 @@ def _broker() -> dict:
     except Exception as exc:  # noqa: BLE001
         return {"ok": False, "transport": transport, "error": str(exc) or type(exc).__name__}
     return {"ok": True, "transport": transport}
+
+
+def _mailboxes() -> dict:
+    """Each mailbox's state (no error text: this answer is public); ``ok`` False when one
+    is stalled or failing, None when there are none."""
+    from mailboxes.health import PROBLEMS, mailboxes_health
+
+    try:
+        health = [h for h in mailboxes_health() if h.state != "inactive"]
+    except Exception as exc:  # noqa: BLE001 - health must answer whatever broke
+        return {"ok": False, "error": type(exc).__name__}
+    if not health:
+        return {"ok": None, "detail": "no IMAP mailboxes"}
+    return {
+        "ok": not any(h.state in PROBLEMS for h in health),
+        "mailboxes": [h.public() for h in health],
+    }

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "anymail",
     "tickets",
     "channels_app",
+    "mailboxes",
     "sla",
     "duplicates",
     "outbox",
@@ -356,6 +357,9 @@ SUPPORTDESK_REQUEUE_AFTER_SECONDS = env_int("SUPPORTDESK_REQUEUE_AFTER_SECONDS",
 # Records per worker task when many arrive together (imports, mailbox polls, re-queues):
 # one transaction and bulk lookups per batch instead of a task and ~20 queries per mail.
 SUPPORTDESK_INBOUND_BATCH = env_int("SUPPORTDESK_INBOUND_BATCH", 50)
+# Webhook mail is collected this long after the first delivery, then queued in batches
+# (channels_app/windows.py); 0: one task per mail.
+SUPPORTDESK_WEBHOOK_WINDOW_SECONDS = float(env_str("SUPPORTDESK_WEBHOOK_WINDOW_SECONDS", "0.2"))
 # Processing attempts a record gets (each counted before it starts, so one that crashes
 # the worker counts too); then it ends `failed` and waits for an agent's "Process again".
 SUPPORTDESK_INBOUND_MAX_ATTEMPTS = env_int("SUPPORTDESK_INBOUND_MAX_ATTEMPTS", 5)
@@ -464,19 +468,35 @@ SUPPORTDESK_AUTO_REPLY_PER_HOUR = env_int("SUPPORTDESK_AUTO_REPLY_PER_HOUR", 5)
 SUPPORTDESK_EMAIL_MESSAGE_ID_DOMAIN = env_str(
     "SUPPORTDESK_EMAIL_MESSAGE_ID_DOMAIN", "supportdesk.localhost"
 )
-# IMAP mailboxes to poll, as JSON: [{"name": "support", "host": "imap.example.com",
-# "username": "...", "password": "...", "folder": "INBOX", "port": 993,
-# "move_to": "Processed"}]; each gets its own beat entry.
+# IMAP mailboxes live in the admin (Mailboxes, the mailboxes app). The JSON variable of
+# earlier releases, [{"name": "support", "host": "imap.example.com", "username": "...",
+# "password": "...", "folder": "INBOX", "port": 993, "move_to": "Processed"}], is read for
+# one more release: `migrate` copies each of its mailboxes to a row (mailboxes/legacy.py).
 SUPPORTDESK_IMAP_MAILBOXES = __import__("json").loads(
     env_str("SUPPORTDESK_IMAP_MAILBOXES", "[]") or "[]"
 )
 SUPPORTDESK_IMAP_POLL_SECONDS = env_int("SUPPORTDESK_IMAP_POLL_SECONDS", 60)
-for _mailbox in SUPPORTDESK_IMAP_MAILBOXES:
-    CELERY_BEAT_SCHEDULE[f"poll-imap-{_mailbox['name']}"] = {
-        "task": "channels_app.poll_imap_mailbox",
-        "schedule": SUPPORTDESK_IMAP_POLL_SECONDS,
-        "args": [_mailbox["name"]],
-    }
+# Fernet keys that encrypt mailbox credentials at rest, comma-separated: the first
+# encrypts, all decrypt (mailboxes/crypto.py). Required in production.
+SUPPORTDESK_MAILBOX_KEYS = env_list("SUPPORTDESK_MAILBOX_KEYS", [])
+# Every socket operation of a poll waits at most this long for the server.
+SUPPORTDESK_IMAP_TIMEOUT_SECONDS = env_int("SUPPORTDESK_IMAP_TIMEOUT_SECONDS", 30)
+# A poll's hold on its mailbox, renewed with every mail stored (a dead worker's expires).
+SUPPORTDESK_IMAP_LOCK_SECONDS = env_int("SUPPORTDESK_IMAP_LOCK_SECONDS", 150)
+# How often a poll also compares the server's last backfill_days of mail with the desk's.
+SUPPORTDESK_IMAP_RECONCILE_MINUTES = env_int("SUPPORTDESK_IMAP_RECONCILE_MINUTES", 15)
+# Health: a mailbox without a successful poll for this long is stalled; this many polls
+# in a row with an error is failing. Either alerts the admins (mail and workspace).
+SUPPORTDESK_MAILBOX_STALLED_MINUTES = env_int("SUPPORTDESK_MAILBOX_STALLED_MINUTES", 15)
+SUPPORTDESK_MAILBOX_ERROR_STREAK = env_int("SUPPORTDESK_MAILBOX_ERROR_STREAK", 3)
+CELERY_BEAT_SCHEDULE["mailboxes-poll-due"] = {
+    "task": "mailboxes.poll_due",
+    "schedule": env_int("SUPPORTDESK_IMAP_DISPATCH_SECONDS", 10),
+}
+CELERY_BEAT_SCHEDULE["mailboxes-health"] = {
+    "task": "mailboxes.scan_health",
+    "schedule": env_int("SUPPORTDESK_MAILBOX_SCAN_SECONDS", 60),
+}
 
 # --- SLA (issue 4) ----------------------------------------------------------------------
 from celery.schedules import crontab  # noqa: E402 - kept with the block that uses it

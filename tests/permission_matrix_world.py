@@ -169,6 +169,7 @@ def _one_of_each_admin_model(world: World, ticket: Ticket) -> None:
         "axes.accessattempt": lambda: _axes("AccessAttempt", get_data="", post_data="",
                                             failures_since_start=1),
         "axes.accesslog": lambda: _axes("AccessLog"),
+        "mailboxes.mailbox": _mailbox,
         "axes.accessfailurelog": lambda: _axes("AccessFailureLog"),
     }  # fmt: skip
     for model in admin.site._registry:
@@ -249,6 +250,17 @@ def _axes(model: str, **extra: Any) -> Any:
         user_agent="matrix", ip_address="192.0.2.1", username="someone", http_accept="*/*",
         path_info="/admin/login/", **extra,
     )  # fmt: skip
+
+
+def _mailbox() -> Any:
+    model = apps.get_model("mailboxes", "Mailbox")
+    mailbox = model(
+        name="matrix", department=apps.get_model("tickets", "Department").objects.first(),
+        host="imap.nw.example", username="support@nw.example",
+    )  # fmt: skip
+    mailbox.set_password("not-a-real-password")
+    mailbox.save()
+    return mailbox
 
 
 def content_type_of(obj: Any) -> int:

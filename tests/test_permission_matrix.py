@@ -223,6 +223,7 @@ ADMIN_MODELS = {
     "tickets.ticket": AdminModel(agent="vc", admin="vc"),
     "channels_app.inboundrecord": AdminModel(admin="vc"),
     "outbox.outgoingmail": AdminModel(admin="vc"),
+    "mailboxes.mailbox": AdminModel(),
     "workspace.macro": AdminModel(),
     "sla.businesscalendar": AdminModel(),
     "sla.calendarexception": AdminModel(),

@@ -226,6 +226,7 @@ class NotificationKind(models.TextChoices):
     SLA_AT_RISK = "sla_at_risk", _("SLA at risk on my ticket")
     SLA_BREACHED = "sla_breached", _("SLA breached on my ticket")
     CHAT_WAITING = "chat_waiting", _("New chat waiting")
+    MAILBOX_ALERT = "mailbox_alert", _("A mailbox stopped or recovered")
 
 
 # The kinds the workspace also mails (as each agent chooses); SLA alerts are mailed by the

@@ -221,6 +221,14 @@ def sla_alerts_collect() -> int:
     return record(notices)
 
 
+def mailbox_alert(alert_id: int, state: str, recipients: list[int], text: str) -> int:
+    """Tell the mailbox admins that a mailbox stalled, keeps failing, or works again."""
+    return record(
+        (user_id, NotificationKind.MAILBOX_ALERT, None, text, f"mailbox:{alert_id}:{state}")
+        for user_id in recipients
+    )
+
+
 def _event_actors(event_ids: list[int]) -> list[tuple[int, int | None]]:
     from tickets.models import TicketEvent
 

@@ -15,6 +15,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from duplicates.models import DuplicateFlag
+from mailboxes.signals import mailbox_alert
 from sla.signals import deadlines_changed
 from tickets.signals import TicketEventRef, demo_seeded, ticket_events
 
@@ -68,3 +69,13 @@ def demo_data(sender: Any, **kwargs: Any) -> list[str]:
     return demo.seed(
         contacts=kwargs["contacts"], agent=kwargs["agent"], password_for=kwargs["password_for"]
     )
+
+
+@receiver(mailbox_alert, dispatch_uid="workspace.notify_mailbox_alert")
+def notify_mailbox_alert(
+    sender: Any, alert: Any, state: str, recipients: list[int], text: str, **kwargs: Any
+) -> None:
+    try:
+        notify.mailbox_alert(alert.pk, state, recipients, text)
+    except Exception:
+        log.exception("could not record the notifications of mailbox alert %s", alert.pk)

@@ -3,7 +3,8 @@
 anymail authenticates the request (basic-auth ``WEBHOOK_SECRET`` and, where the ESP signs,
 its signature) and sends ``inbound`` for each message; the receiver runs inside the
 request, so the webhook returns 2xx only after ``inbound_store`` has committed the raw
-bytes, and an error makes the ESP retry.
+bytes, and an error makes the ESP retry. Processing is queued per collection window, not
+per mail (``windows.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django.dispatch import receiver
 from tickets.models import Channel
 
 from ..inbound import inbound_store
+from ..windows import enqueue_in_window
 from .headers import _msg_ids
 from .shrink import shrink_mime
 
@@ -61,12 +63,15 @@ def store_raw_email(raw: bytes, source: str) -> None:
     except Exception:  # MIME the parser cannot walk (nested thousands deep): keep the start
         raw = raw[:limit]
     headers = BytesHeaderParser(policy=compat32).parsebytes(raw)  # no recursion: headers only
-    inbound_store(
+    record, created = inbound_store(
         channel=Channel.EMAIL,
         source=source,
         raw=raw,
         external_id=next(iter(_msg_ids(str(headers.get("Message-ID") or ""))), None),
+        enqueue=False,
     )
+    if created:  # processed with the other deliveries of its window (windows.py)
+        enqueue_in_window(record.pk)
 
 
 def delivery_key(message: Any, source: str, esp_id: str | None) -> str:

@@ -28,7 +28,7 @@ def test_webhook_mail_becomes_a_ticket_in_the_worker(worker, client, settings):
     assert processed.status == InboundStatus.PROCESSED, processed.error
     ticket = Ticket.objects.get(messages__pk=processed.message_id)
     assert ticket.subject == "Worker round trip"
-    worker.wait_for_task_success("process_inbound_record")
+    worker.wait_for_task_success("process_inbound_records")
 
 
 def test_imported_folder_is_processed_in_batches_by_the_worker(worker, tmp_path, settings):

@@ -1,0 +1,130 @@
+"""Webhook load for bench/ingest.py: a gunicorn serving the desk, and an open-loop client
+that posts Postmark inbound webhooks (the raw MIME in ``RawEmail``) at a fixed rate.
+
+Open loop: delivery i is due at ``start + i / rate`` whatever the answers before it, as an
+ESP delivers; a pool of threads with keep-alive connections sends each when it is due.
+Per delivery the client records when it was due, sent and answered (the ack time is
+answer - sent; answer - due adds the client's own lag, reported beside it).
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench:webhook-secret"  # noqa: S105 - a throwaway bench credential
+PATH = "/anymail/postmark/inbound/"
+
+
+def start_web(port: int, env: dict[str, str], workers: int = 2) -> subprocess.Popen:
+    """Start gunicorn (sync workers) on 127.0.0.1:port; return once it answers."""
+    env = {**env, "ANYMAIL_WEBHOOK_SECRET": SECRET, "SUPPORTDESK_INBOUND_ESPS": "postmark"}
+    proc = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "gunicorn", "supportdesk.wsgi", "-w", str(workers),
+         "-b", f"127.0.0.1:{port}", "--log-level", "warning"],
+        cwd=ROOT, env=env, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            conn.getresponse().read()
+            return proc
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    sys.exit("gunicorn did not start within 60 s")
+
+
+def body(raw: bytes) -> bytes:
+    return json.dumps(
+        {
+            "FromFull": {"Email": "bench@example.org", "Name": ""},
+            "ToFull": [{"Email": "support@supportdesk.localhost", "Name": ""}],
+            "Subject": "see RawEmail",
+            "Headers": [],
+            "RawEmail": raw.decode("utf-8", "replace"),
+        }
+    ).encode()
+
+
+@dataclass
+class Delivery:
+    index: int  # which mail
+    due: float
+    sent: float = 0.0
+    done: float = 0.0
+    status: int = 0
+
+
+def post_at_rate(
+    port: int, bodies: list[bytes], rate: float, *, threads: int = 48, retry_every: int = 0
+) -> list[Delivery]:
+    """Post ``bodies`` at ``rate`` per second; every ``retry_every``-th one is posted a
+    second time at once by another connection (an ESP retry storm). Return every
+    delivery (retries included) with its times."""
+    start = time.monotonic() + 0.5
+    plan = [Delivery(i, start + i / rate) for i in range(len(bodies))]
+    if retry_every:
+        plan += [Delivery(d.index, d.due) for d in plan[::retry_every]]
+        plan.sort(key=lambda d: d.due)
+    cursor = iter(plan)
+    lock = threading.Lock()
+    auth = "Basic " + base64.b64encode(SECRET.encode()).decode()
+
+    def work() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while True:
+            with lock:
+                delivery = next(cursor, None)
+            if delivery is None:
+                conn.close()
+                return
+            pause = delivery.due - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            payload = bodies[delivery.index]
+            for attempt in range(2):  # a connection the server closed: open a new one
+                try:
+                    delivery.sent = time.monotonic()
+                    conn.request(
+                        "POST", PATH, payload,
+                        {"Content-Type": "application/json", "Authorization": auth},
+                    )  # fmt: skip
+                    response = conn.getresponse()
+                    response.read()
+                    delivery.done, delivery.status = time.monotonic(), response.status
+                    break
+                except (OSError, http.client.HTTPException):
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                    if attempt:
+                        delivery.done, delivery.status = time.monotonic(), -1
+
+    pool = [threading.Thread(target=work, daemon=True) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return plan
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
