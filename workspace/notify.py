@@ -40,6 +40,7 @@ TEXTS = {
     NotificationKind.MENTION: gettext_noop("%(who)s mentioned you on %(reference)s: %(note)s"),
     NotificationKind.SLA_AT_RISK: gettext_noop("SLA at risk (%(target)s): %(ticket)s"),
     NotificationKind.SLA_BREACHED: gettext_noop("SLA breached (%(target)s): %(ticket)s"),
+    NotificationKind.MAILBOX_ALERT: gettext_noop("Mailbox: %(alert)s"),
 }
 
 
@@ -224,7 +225,13 @@ def sla_alerts_collect() -> int:
 def mailbox_alert(alert_id: int, state: str, recipients: list[int], text: str) -> int:
     """Tell the mailbox admins that a mailbox stalled, keeps failing, or works again."""
     return record(
-        (user_id, NotificationKind.MAILBOX_ALERT, None, text, f"mailbox:{alert_id}:{state}")
+        Notice(
+            user_id,
+            NotificationKind.MAILBOX_ALERT,
+            None,
+            f"mailbox:{alert_id}:{state}",
+            {"alert": text},
+        )
         for user_id in recipients
     )
 

@@ -37,6 +37,20 @@ def _live(tickets: list[Ticket]) -> list[Ticket]:
     return list(fresh.exclude(status__in=[Status.MERGED, Status.CLOSED]).order_by("pk"))
 
 
+# One problem in two customers' words (mail and chat): the same contact writing both
+# gets a duplicate flag, an exact re-send a merge.
+PROBLEMS = [
+    (
+        "Transfer failing",
+        "The transfer of northwind-shop.nl keeps failing: auth code invalid, domain unlocked.",
+    ),
+    (
+        "Chat",
+        "[10:42] Anna: transfer northwind-shop.nl fails\n[10:43] Anna: auth code invalid",
+    ),
+]
+
+
 def _random_history(rng: random.Random, departments: dict, steps: int) -> None:
     agents = [AgentFactory(username=f"agent{i}") for i in range(3)]
     contacts = [ContactFactory(email=f"c{i}@example.com", verified=True) for i in range(6)]
@@ -51,13 +65,22 @@ def _random_history(rng: random.Random, departments: dict, steps: int) -> None:
         )  # fmt: skip
         try:
             if action == "open" or not live:
+                # Some customers write about the same problem again: duplicate flags.
+                subject, body = (
+                    rng.choice(PROBLEMS)
+                    if rng.random() < 0.4
+                    else (
+                        f"Problem {len(tickets)} {rng.choice(['dns', 'mail', 'ssl'])}",
+                        f"Something broke ({rng.random()})",
+                    )
+                )
                 tickets.append(
                     open_ticket(
-                        subject=f"Problem {len(tickets)} {rng.choice(['dns', 'mail', 'ssl'])}",
-                        body=f"Something broke ({rng.random()})",
+                        subject=subject,
+                        body=body,
                         channel=rng.choice(CHANNELS),
                         department=rng.choice(depts),
-                        contact=rng.choice(contacts),
+                        contact=contacts[0] if subject in dict(PROBLEMS) else rng.choice(contacts),
                     )
                 )
             elif action == "reply":
@@ -159,7 +182,7 @@ def time_machine_shift(rng: random.Random) -> None:
     _clock[0].shift(timedelta(minutes=rng.randint(5, 600)))
 
 
-@pytest.mark.parametrize("seed", [14, 2026])
+@pytest.mark.parametrize("seed", [2026, 7])
 def test_every_rollup_equals_a_direct_query_on_random_data(seed, departments, presets, eager_tasks):
     rng = random.Random(seed)
     with time_machine.travel(datetime(2026, 3, 2, 6, 0, tzinfo=UTC), tick=False) as clock:
