@@ -53,7 +53,8 @@ if PRODUCTION:
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the container's own health probe is plain HTTP
+    # The container's plain-HTTP probe of /healthz is answered before this redirect
+    # (supportdesk.middleware.HealthProbeAnyHost, first in MIDDLEWARE).
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
     # Subdomains of the desk's own host name (not its siblings'); preload only matters
     # once the name is submitted to the browsers' list.
