@@ -51,11 +51,15 @@ def _user_sql(vendor: str) -> str:
     user_model = get_user_model()
     table, key = user_model._meta.db_table, user_model._meta.pk.column
     aggregate = "group_concat" if vendor == "sqlite" else "string_agg"
-    permissions = _permissions_sql().replace(
-        'SELECT ct."app_label", p."codename"',
-        f"SELECT {aggregate}(ct.\"app_label\" || '.' || p.\"codename\", ',')",
-        1,
-    ).replace("= %s", '= u."{key}"'.replace("{key}", key))
+    permissions = (
+        _permissions_sql()
+        .replace(
+            'SELECT ct."app_label", p."codename"',
+            f"SELECT {aggregate}(ct.\"app_label\" || '.' || p.\"codename\", ',')",
+            1,
+        )
+        .replace("= %s", '= u."{key}"'.replace("{key}", key))
+    )
     profile = ", ".join(f'dp."{c}" AS "desk_p_{c}"' for c in _profile_columns())
     # Names come from the models' metadata, never from input.
     return (

@@ -30,7 +30,15 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
 # Private-use characters: no escaping changes them and no ticket data reaches the shell.
-MARKS = ("csrf_token", "messages_html", "goto_q", "next_path", "views_html", "rows_html", "empty_html")
+MARKS = (
+    "csrf_token",
+    "messages_html",
+    "goto_q",
+    "next_path",
+    "views_html",
+    "rows_html",
+    "empty_html",
+)
 MARK = {name: mark_safe(f"\ue000{name}\ue001") for name in MARKS}  # noqa: S308 - constants
 LIMIT = 2000  # shells kept per process (agents × languages × views), oldest dropped first
 
