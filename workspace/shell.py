@@ -18,6 +18,7 @@ the view's label, columns and owner, the departments and the agents the bulk bar
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Hashable
 from html import escape
@@ -46,15 +47,18 @@ _shells: OrderedDict[Hashable, tuple[str, ...]] = OrderedDict()
 _lock = Lock()
 
 
+_FIND = re.compile("|".join(re.escape(str(m)) for m in MARK.values()))
+
+
 def _split(html: str) -> tuple[str, ...]:
-    """Return the shell as alternating text and marker names, for a join per request."""
+    """Return the shell as alternating text and marker names, for a join per request.
+    Only the exact markers count: a name or label holding the same characters stays text."""
     parts: list[str] = []
-    rest = html
-    while (start := rest.find("\ue000")) >= 0:
-        end = rest.index("\ue001", start)
-        parts += [rest[:start], rest[start + 1 : end]]
-        rest = rest[end + 1 :]
-    parts.append(rest)
+    at = 0
+    for found in _FIND.finditer(html):
+        parts += [html[at : found.start()], found.group()[1:-1]]
+        at = found.end()
+    parts.append(html[at:])
     return tuple(parts)
 
 
