@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -70,7 +70,7 @@ class MessageIn:
     body_text: str = ""
     body_html: str = ""
     author_contact: Contact | None = None
-    author_user: AbstractBaseUser | None = None
+    author_user: User | None = None
     occurred_at: datetime | None = None
     external_id: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -102,7 +102,7 @@ class TicketOpen:
     contact: Contact | None = None
     account: Account | None = None
     severity: int = Severity.S3
-    actor: AbstractBaseUser | None = None
+    actor: User | None = None
     needs_verification: bool = False
     linked_to: Ticket | None = None
     # None: the department's line, else the default line (tickets.lines).
@@ -116,7 +116,7 @@ class MessageAdd:
 
     ticket: Ticket
     message: MessageIn
-    actor: AbstractBaseUser | None = None
+    actor: User | None = None
 
 
 def ticket_open(
@@ -127,7 +127,7 @@ def ticket_open(
     contact: Contact | None = None,
     account: Account | None = None,
     severity: int = Severity.S3,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     needs_verification: bool = False,
     linked_to: Ticket | None = None,
     line: SupportLine | None = None,
@@ -175,9 +175,7 @@ def tickets_open(items: Sequence[TicketOpen]) -> list[MessageResult]:
     return _write_new([item.message for item in items], write)
 
 
-def message_add(
-    *, ticket: Ticket, message: MessageIn, actor: AbstractBaseUser | None = None
-) -> MessageResult:
+def message_add(*, ticket: Ticket, message: MessageIn, actor: User | None = None) -> MessageResult:
     """Append ``message`` to the ticket's timeline (idempotent on its external id).
 
     A message for a merged ticket lands in the surviving ticket. A customer's message
@@ -268,7 +266,7 @@ def _open_fresh(items: list[TicketOpen], prepared: list[_Prepared]) -> list[Mess
         ]
     )
     tickets_stored.send(sender=Ticket, tickets=tickets)
-    events: list[tuple[Ticket, str, AbstractBaseUser | None, dict[str, Any]]] = [
+    events: list[tuple[Ticket, str, User | None, dict[str, Any]]] = [
         (
             ticket,
             EventKind.CREATED,
@@ -398,7 +396,7 @@ def _store_attachments(message: Message, attachments: Iterable[AttachmentIn]) ->
         attachment.save()
 
 
-def set_status(ticket: Ticket, status: str, actor: AbstractBaseUser | None, *, reason: str) -> None:
+def set_status(ticket: Ticket, status: str, actor: User | None, *, reason: str) -> None:
     """Record a status change on the (locked) ticket and set its timestamps; the caller
     saves the row."""
     record_event(
@@ -514,7 +512,7 @@ def _external_key(message: MessageIn) -> tuple[str, str] | None:
     """Return the (channel, external id) a message is stored under, cut to the column."""
     if message.external_id is None:
         return None
-    return (message.channel, _fit_external_id(message.external_id))
+    return (message.channel, fit(Message, "external_id", message.external_id))
 
 
 def _find_external(messages: Iterable[MessageIn]) -> dict[tuple[str, str], Message]:

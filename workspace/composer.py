@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -118,7 +118,7 @@ def with_signature(body: str, signature: str) -> str:
 def reply_send(
     *,
     ticket: Ticket,
-    actor: AbstractBaseUser,
+    actor: User,
     channel: str,
     body: str,
     cc: Sequence[str] = (),
@@ -155,7 +155,7 @@ def reply_send(
     raise InvalidInput("channel", f"{channel!r} is not a channel agents answer on.")
 
 
-def note_add(*, ticket: Ticket, actor: AbstractBaseUser, body: str) -> tuple[Message, list]:
+def note_add(*, ticket: Ticket, actor: User, body: str) -> tuple[Message, list]:
     """Add an internal note; return it and the agents it @mentions (to notify)."""
     message = message_add(
         ticket=ticket,
@@ -170,7 +170,7 @@ def note_add(*, ticket: Ticket, actor: AbstractBaseUser, body: str) -> tuple[Mes
     return message, mentioned_agents(body, exclude=actor)
 
 
-def mentioned_agents(text: str, *, exclude: AbstractBaseUser | None = None) -> list:
+def mentioned_agents(text: str, *, exclude: User | None = None) -> list:
     names = {m.group(1).rstrip(".").lower() for m in MENTION.finditer(text or "")}
     if not names:
         return []

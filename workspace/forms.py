@@ -7,7 +7,7 @@ from zoneinfo import available_timezones
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils.translation import gettext_lazy as _
 
 from tickets.errors import InvalidInput
@@ -104,7 +104,7 @@ class SavedViewForm(forms.Form):
             possible_duplicate=data["possible_duplicate"],
         )
 
-    def save_for(self, user: AbstractBaseUser) -> SavedView:
+    def save_for(self, user: User) -> SavedView:
         from .services import saved_view_create
 
         return saved_view_create(

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max
 from django.urls import reverse
@@ -178,7 +178,7 @@ def from_ticket_events(events: list[TicketEventRef]) -> int:
     return record(notices)
 
 
-def mentions(message: Message, agents: list[AbstractBaseUser], actor: AbstractBaseUser) -> int:
+def mentions(message: Message, agents: list[User], actor: User) -> int:
     ticket = message.ticket
     params = {
         "who": actor.get_full_name() or actor.get_username(),

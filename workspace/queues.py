@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection, connections
 from django.utils.translation import gettext_lazy as _
 
@@ -157,7 +157,7 @@ def view_groups() -> Groups:
     return groups
 
 
-def agent_views(user: AbstractBaseUser, groups: Groups | None = None) -> list[View]:
+def agent_views(user: User, groups: Groups | None = None) -> list[View]:
     """Return every view the agent's sidebar lists: built-in, per department and per
     support line, then the agent's own and the shared saved views (``groups``: the
     caller's ``view_groups()``, if it read them already)."""
@@ -233,7 +233,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
 
 
 def page(
-    filters: ViewFilters, user: AbstractBaseUser, now: datetime, cursor: str = ""
+    filters: ViewFilters, user: User, now: datetime, cursor: str = ""
 ) -> tuple[list[ListRow], str]:
     """Return one page of rows (with the contact's, account's, assignee's and
     department's names) and the cursor of the next page ("" on the last one)."""
@@ -262,7 +262,7 @@ def row_tags(ticket_ids: Iterable[int]) -> dict[int, list[str]]:
     return out
 
 
-def bounded_counts(views: list[View], user: AbstractBaseUser, now: datetime) -> dict[str, int]:
+def bounded_counts(views: list[View], user: User, now: datetime) -> dict[str, int]:
     """Return each view's ticket count, at most ``COUNT_CAP + 1`` (shown as "99+"),
     all from one SQL statement."""
     if not views:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from email.utils import formataddr
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from outbox.models import MailKind
@@ -121,7 +121,7 @@ def agent_reply_send(
     *,
     ticket: Ticket,
     body: str,
-    actor: AbstractBaseUser,
+    actor: User,
     cc: Sequence[str] = (),
     attachments: Sequence[AttachmentIn] = (),
 ) -> Message:
