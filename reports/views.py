@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from datetime import date, timedelta
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import PermissionDenied
@@ -132,10 +132,11 @@ class ReportForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["scope"].choices = scopes()
+        cast(forms.ChoiceField, self.fields["scope"]).choices = scopes()
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         first, last = data.get("first"), data.get("last")
         if first and last:
             if last < first:

@@ -159,7 +159,8 @@ class SlaPolicyForm(forms.ModelForm):
         exclude: list[str] = []
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         candidate = SlaPolicy(pk=self.instance.pk)
         for name in ("name", "is_active", "order", "channel", "severity", "account_tier"):
             setattr(candidate, name, data.get(name, getattr(self.instance, name)))

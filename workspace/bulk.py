@@ -51,7 +51,7 @@ def apply(actor: User, data: QueryDict) -> Outcome:
     try:
         step = _step(action, value, actor)
     except InvalidInput as exc:
-        outcome.errors.append(exc.detail)
+        outcome.errors.append(str(exc.detail))
         return outcome
     with announcements_batched():  # one refresh of the lists for all of them
         for ticket in tickets:

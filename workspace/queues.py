@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.contrib.auth.models import User
 from django.db import connection, connections
@@ -24,6 +24,9 @@ from tickets.models import Channel, Department, Severity, Status, SupportLine, T
 
 from . import view_sql
 from .models import SavedView, TicketRow
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 PAGE_SIZE = 50
 COUNT_CAP = 99
@@ -79,7 +82,7 @@ class ViewFilters:
             channels=tuple(c for c in data.get("channels") or () if c in Channel.values),
             severities=tuple(s for s in ints("severities") if s in Severity.values),
             tags=tuple(str(t) for t in data.get("tags") or ()),
-            sla=data.get("sla") if data.get("sla") in ("at_risk", "breached") else "",
+            sla=str(data.get("sla")) if data.get("sla") in ("at_risk", "breached") else "",
             needs_verification=bool(data.get("needs_verification")),
             possible_duplicate=bool(data.get("possible_duplicate")),
         )
@@ -93,7 +96,7 @@ class View:
     """A list in the sidebar: a key for its URL, a label, filters and columns."""
 
     key: str
-    label: str
+    label: StrOrPromise
     filters: ViewFilters
     columns: tuple[str, ...] = DEFAULT_COLUMNS
     group: str = "builtin"  # builtin | department | line | saved
@@ -244,7 +247,8 @@ def page(
         found = db.fetchall()
     aware = view_sql.aware
     rows = [
-        ListRow(*r[:6], bool(r[6]), aware(r[7]), aware(r[8]), aware(r[9]), *r[10:]) for r in found
+        ListRow._make((*r[:6], bool(r[6]), aware(r[7]), aware(r[8]), aware(r[9]), *r[10:]))
+        for r in found
     ]
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
