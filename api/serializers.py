@@ -176,12 +176,12 @@ class TicketOut(serializers.ModelSerializer):
         ]
 
     def get_account(self, obj: Ticket) -> dict | None:
-        if obj.account_id is None:
+        if obj.account is None:
             return None
         return {"name": obj.account.name, "reseller_id": obj.account.reseller_id}
 
     def get_contact(self, obj: Ticket) -> dict | None:
-        if obj.contact_id is None:
+        if obj.contact is None:
             return None
         emails = [e.email for e in obj.contact.emails.all()]
         return {"name": obj.contact.name, "email": emails[0] if emails else ""}

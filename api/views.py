@@ -65,7 +65,7 @@ class _InboundView(APIView):
             **_jsonable(checked.validated_data),
             "integration": integration.name,
             # The integration's line: its chats and calls are that line's tickets.
-            **({"line": integration.line.slug} if integration.line_id else {}),
+            **({"line": integration.line.slug} if integration.line is not None else {}),
         }
         external_id = f"{integration.name}:{checked.validated_data[self.id_field]}"
         if _changed_resend(self.channel, external_id, payload):
@@ -101,7 +101,7 @@ class _InboundView(APIView):
                 status=status.HTTP_422_UNPROCESSABLE_ENTITY,
             )
         body = {"record": record.pk, "status": record.status}
-        if record.message_id:
+        if record.message is not None:
             body |= {"ticket": record.message.ticket.reference, "message": record.message_id}
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 

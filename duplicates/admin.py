@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from tickets.admin_hooks import admin_user
 from tickets.errors import MergeError
 from tickets.models import Ticket, format_reference
 
@@ -185,7 +186,7 @@ class DuplicateFlagAdmin(admin.ModelAdmin):
             if flag.status != FlagStatus.SUGGESTED:
                 continue
             try:
-                flag_merge(flag=flag, actor=request.user, confirm_cross_account=confirmed)
+                flag_merge(flag=flag, actor=admin_user(request), confirm_cross_account=confirmed)
                 merged += 1
             except MergeError as exc:
                 self.message_user(request, f"{flag.ticket.reference}: {exc}", messages.ERROR)
@@ -201,7 +202,7 @@ class DuplicateFlagAdmin(admin.ModelAdmin):
     def dismiss(self, request: HttpRequest, queryset: QuerySet[DuplicateFlag]) -> None:
         count = 0
         for flag in queryset.filter(status=FlagStatus.SUGGESTED):
-            flag_dismiss(flag=flag, actor=request.user)
+            flag_dismiss(flag=flag, actor=admin_user(request))
             count += 1
         self.message_user(
             request,

@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from tickets.admin_hooks import admin_user
 from tickets.errors import TicketError
 from tickets.services import incidents_link
 
@@ -81,7 +82,7 @@ class ProblemProposalAdmin(admin.ModelAdmin):
     @admin.action(description=gettext_lazy("Open the problem ticket and link its incidents"))
     def open_problem(self, request: HttpRequest, queryset: QuerySet[ProblemProposal]) -> None:
         for proposal in queryset.filter(status=ProposalStatus.PROPOSED):
-            problem = proposal_accept(proposal=proposal, actor=request.user)
+            problem = proposal_accept(proposal=proposal, actor=admin_user(request))
             count = problem.incidents.count()
             text = ngettext(
                 "%(ref)s opened with %(n)d incident.", "%(ref)s opened with %(n)d incidents.", count
@@ -97,7 +98,7 @@ class ProblemProposalAdmin(admin.ModelAdmin):
                 linked = incidents_link(
                     incidents=proposal_incidents(proposal),
                     problem=proposal.problem,
-                    actor=request.user,
+                    actor=admin_user(request),
                 )
             except TicketError as exc:
                 self.message_user(request, f"{proposal.problem.reference}: {exc}", messages.ERROR)
@@ -124,7 +125,7 @@ class ProblemProposalAdmin(admin.ModelAdmin):
         form = ReplyToAllForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             bodies = {lang: text for lang, text in form.cleaned_data.items() if text}
-            result = problem_reply_all(problem=problem, bodies=bodies, actor=request.user)
+            result = problem_reply_all(problem=problem, bodies=bodies, actor=admin_user(request))
             sent = len(result.sent)
             self.message_user(
                 request,

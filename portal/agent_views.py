@@ -180,7 +180,7 @@ def phone_log(admin_site, request: HttpRequest) -> HttpResponse:
             external_id=call_id,
         )
         record = inbound_process(record.pk)
-        if record.status == InboundStatus.PROCESSED and record.message_id:
+        if record.status == InboundStatus.PROCESSED and record.message is not None:
             messages.success(request, "Call logged.")
             return HttpResponseRedirect(
                 reverse("admin:tickets_ticket_change", args=[record.message.ticket_id])

@@ -54,13 +54,13 @@ class Facts:
             department=ticket.department_id,
             channel=ticket.origin_channel,
             severity=ticket.severity,
-            account_tier=ticket.account.tier if ticket.account_id else "",
+            account_tier=ticket.account.tier if ticket.account is not None else "",
             names={
                 "line": str(line) if line else "none",
                 "department": department,
                 "channel": ticket.origin_channel,
                 "severity": f"S{ticket.severity}",
-                "account_tier": ticket.account.tier if ticket.account_id else "none",
+                "account_tier": ticket.account.tier if ticket.account is not None else "none",
             },
         )
 

@@ -329,7 +329,7 @@ class TicketAdmin(admin.ModelAdmin):
     ) -> None:
         # Replay each changed field through its service; the form never saves the row.
         original = Ticket.objects.get(pk=obj.pk)
-        actor = request.user
+        actor = admin_hooks.admin_user(request)
         steps = {
             "department": lambda: services.ticket_department_set(
                 ticket=original, department=obj.department, actor=actor
@@ -461,9 +461,9 @@ class TicketAdmin(admin.ModelAdmin):
                     channel=Channel.NOTE,
                     direction=Direction.INTERNAL,
                     body_text=form.cleaned_data["body"],
-                    author_user=request.user,
+                    author_user=admin_hooks.admin_user(request),
                 ),
-                actor=request.user,
+                actor=admin_hooks.admin_user(request),
             )
             return "Note added."
 
@@ -480,7 +480,9 @@ class TicketAdmin(admin.ModelAdmin):
 
         def unmerge(ticket: Ticket, form: forms.Form) -> str:
             reason = form.cleaned_data.get("reason", "") if form.is_valid() else ""
-            services.ticket_unmerge(ticket=ticket, actor=request.user, reason=reason)
+            services.ticket_unmerge(
+                ticket=ticket, actor=admin_hooks.admin_user(request), reason=reason
+            )
             return f"{ticket.reference} is un-merged: its messages are back on it."
 
         return self._ticket_action(request, ticket_id, UnmergeForm, unmerge, invalid_message=None)
@@ -490,7 +492,9 @@ class TicketAdmin(admin.ModelAdmin):
         (``services.ticket_sender_verify``)."""
 
         def verify(ticket: Ticket, form: forms.Form) -> str:
-            done = services.ticket_sender_verify(ticket=ticket, actor=request.user)
+            done = services.ticket_sender_verify(
+                ticket=ticket, actor=admin_hooks.admin_user(request)
+            )
             return f"{done.contact} is now a verified contact of {done.account}."
 
         return self._ticket_action(request, ticket_id, forms.Form, verify, invalid_message=None)
@@ -501,7 +505,9 @@ class TicketAdmin(admin.ModelAdmin):
             raise PermissionDenied
 
         def reply(ticket: Ticket, form: forms.Form) -> str:
-            services.ticket_reply(ticket=ticket, body=form.cleaned_data["body"], actor=request.user)
+            services.ticket_reply(
+                ticket=ticket, body=form.cleaned_data["body"], actor=admin_hooks.admin_user(request)
+            )
             return "Reply saved; it is on its way by email (Outbox > Outgoing mails)."
 
         return self._ticket_action(

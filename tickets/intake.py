@@ -449,7 +449,7 @@ def _prepare_open(item: TicketOpen, lines: dict[int | None, SupportLine]) -> _Pr
         channel=item.message.channel,
     )
     account = item.account
-    if account is None and item.contact is not None and item.contact.account_id is not None:
+    if account is None and item.contact is not None and item.contact.account is not None:
         # The contact's account counts only if it is a customer of this line.
         if item.contact.account.line_id in (None, line.pk):
             account = item.contact.account

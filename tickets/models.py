@@ -412,7 +412,7 @@ class Message(models.Model):
     @property
     def author_name(self) -> str:
         """Return a display name for the author, whoever it is."""
-        if self.author_user_id:
+        if self.author_user is not None:
             return self.author_user.get_full_name() or self.author_user.get_username()
         if self.author_contact_id:
             return str(self.author_contact)

@@ -72,7 +72,7 @@ def reply_channels(ticket: Ticket, messages: Sequence[Message] | None = None) ->
     has_email = reply_sender(Channel.EMAIL) is not None and (
         emailed or ContactEmail.objects.filter(contact_id=ticket.contact_id).exists()
     )
-    portal_ok = ticket.contact_id is not None and ticket.contact.is_verified
+    portal_ok = ticket.contact is not None and ticket.contact.is_verified
     chat = chatted and live_chat(ticket) is not None
     wanted = {"chat": "chat", "portal": "portal"}.get(last_inbound, "email")
     options = [
@@ -132,7 +132,7 @@ def reply_send(
     if cc:
         raise InvalidInput("cc", "CC is for email answers only.")
     if channel == Channel.PORTAL:
-        if ticket.contact_id is None or not ticket.contact.is_verified:
+        if ticket.contact is None or not ticket.contact.is_verified:
             raise InvalidInput("channel", "This customer cannot sign in to the portal; use email.")
         return message_add(
             ticket=ticket,

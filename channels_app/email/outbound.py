@@ -202,7 +202,7 @@ def _customer_address(ticket: Ticket, history: list[tuple]) -> str:
         if sender and sender in trusted:
             reply_to = metadata.get("reply_to") or []
             return (reply_to[0] if reply_to else sender).lower()
-    if ticket.contact_id:
+    if ticket.contact is not None:
         email = ticket.contact.emails.order_by("-is_primary", "id").first()
         if email is not None:
             return email.email

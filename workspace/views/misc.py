@@ -86,7 +86,7 @@ def notifications_poll(request: AgentRequest) -> JsonResponse:
                     "id": n.pk,
                     "text": n.text,
                     "url": reverse("workspace:ticket", args=[n.ticket.number])
-                    if n.ticket_id
+                    if n.ticket is not None
                     else reverse("workspace:notifications"),
                 }
                 for n in fresh

@@ -331,7 +331,7 @@ def flag_action(request: AgentRequest, number: int, flag_id: int) -> HttpRespons
     response = _change(request, number, act)
     if action != "dismiss" and response.status_code == 302 and flag.ticket_id == ticket.pk:
         merged = Ticket.objects.get(pk=ticket.pk)
-        if merged.merged_into_id:
+        if merged.merged_into is not None:
             return HttpResponseRedirect(
                 reverse("workspace:ticket", args=[merged.merged_into.number])
             )
