@@ -21,12 +21,12 @@ from kombu.utils.json import dumps
 
 
 class Channel(filesystem.Channel):
-    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
+    def _put(self, queue: str, message: Any, **kwargs: Any) -> None:
         name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
         hidden = os.path.join(self.data_folder_out, f".{name}.part")  # not "<x>.<queue>.msg"
         try:
             with open(hidden, "wb") as part:
-                part.write(str_to_bytes(dumps(payload)))
+                part.write(str_to_bytes(dumps(message)))
             os.replace(hidden, os.path.join(self.data_folder_out, name))
         except OSError as exc:
             raise ChannelError(f"Cannot add file {name!r} to directory") from exc
