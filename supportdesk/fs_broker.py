@@ -21,12 +21,14 @@ from kombu.utils.json import dumps
 
 
 class Channel(filesystem.Channel):
-    def _put(self, queue: str, message: Any, **kwargs: Any) -> None:
+    # kombu's own filesystem Channel overrides _put with this signature (payload, **kwargs);
+    # the stubs' base AbstractChannel names it (queue, message).
+    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]
         name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
         hidden = os.path.join(self.data_folder_out, f".{name}.part")  # not "<x>.<queue>.msg"
         try:
             with open(hidden, "wb") as part:
-                part.write(str_to_bytes(dumps(message)))
+                part.write(str_to_bytes(dumps(payload)))
             os.replace(hidden, os.path.join(self.data_folder_out, name))
         except OSError as exc:
             raise ChannelError(f"Cannot add file {name!r} to directory") from exc
