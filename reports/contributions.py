@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -141,7 +142,7 @@ def _sla(states: dict[int, TicketState], ids: list[int], zone: ZoneInfo) -> None
         "resolution_due",
         "resolution_breached",
     )
-    for row in rows:
+    for row in cast(Iterable[dict[str, Any]], rows):  # read by target name below
         add = _adder(states[row["ticket_id"]])
         channel = ""  # SLA figures are per line and department, not per channel
         for target, short in (("first_response", "fr"), ("resolution", "res")):

@@ -150,7 +150,7 @@ class ReportForm(forms.Form):
 @lead_required
 def report(request: AgentRequest) -> HttpResponse:
     today = _today()
-    initial = {"scope": "all", "first": today - timedelta(days=29), "last": today}
+    initial: dict[str, Any] = {"scope": "all", "first": today - timedelta(days=29), "last": today}
     form = ReportForm(request.GET or None, initial=initial)
     data = None
     if form.is_bound and form.is_valid():

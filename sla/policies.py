@@ -233,7 +233,9 @@ def policy_conflicts(
 def all_conflicts(policies: Sequence[SlaPolicy]) -> list[Conflict]:
     """Return every unannounced shadowing among the active policies (each pair once)."""
     active = [p for p in policies if p.is_active]
-    precedence = {p.pk: {o.pk for o in p.takes_precedence_over.all()} for p in active}
+    precedence: dict[int | None, set[int]] = {
+        p.pk: {o.pk for o in p.takes_precedence_over.all()} for p in active
+    }
     seen: set[tuple[int, int]] = set()
     out = []
     for policy in active:

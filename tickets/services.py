@@ -212,7 +212,7 @@ def contact_tickets_verify(*, contact: Contact) -> int:
     if not contact.is_verified:
         return 0
     flagged = Ticket.objects.filter(
-        contact=contact, account_id=contact.account_id, needs_verification=True
+        contact=contact, account=contact.account_id, needs_verification=True
     ).exclude(status__in=[Status.MERGED, Status.CLOSED])
     count = 0
     for ticket in flagged:
