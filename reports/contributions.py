@@ -123,11 +123,11 @@ def ticket_states(ticket_ids: list[int]) -> dict[int, TicketState]:
     }
     for ticket_id, when in merged.items():  # the latest merge (the one that holds)
         _adder(states[ticket_id])(day_of(when, zone), "", 0, "merged")
-    for ticket_id, rating, when in Survey.objects.filter(
+    for ticket_id, rating, rated_at in Survey.objects.filter(
         ticket_id__in=ids, rating__isnull=False
     ).values_list("ticket_id", "rating", "rated_at"):
-        add = _adder(states[ticket_id])
-        add(day_of(when, zone), "", 0, f"csat_{rating}")
+        if rated_at is not None:  # always: set with the rating
+            _adder(states[ticket_id])(day_of(rated_at, zone), "", 0, f"csat_{rating}")
     return states
 
 

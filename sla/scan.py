@@ -170,8 +170,11 @@ def _escalate(row: TicketSla) -> bool:
         return False
     if row.ticket.department_id == policy.escalate_to_id:
         return False
+    department = policy.escalate_to
+    if department is None:  # never: escalate_to_id is set
+        return False
     try:
-        ticket_department_set(ticket=row.ticket, department=policy.escalate_to)
+        ticket_department_set(ticket=row.ticket, department=department)
     except TicketError as exc:
         log.warning("could not escalate ticket %s: %s", row.ticket_id, exc)
         return False
