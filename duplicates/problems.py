@@ -132,7 +132,7 @@ def proposal_accept(
 ) -> Ticket:
     """Open the problem ticket with the proposal's incidents linked; return it."""
     locked = ProblemProposal.objects.select_for_update().get(pk=proposal.pk)
-    if locked.status == ProposalStatus.OPENED and locked.problem_id:
+    if locked.status == ProposalStatus.OPENED and locked.problem is not None:
         return locked.problem
     incidents = proposal_incidents(locked)
     label = "Error" if locked.kind == "error" else "Service"

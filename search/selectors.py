@@ -228,8 +228,8 @@ def _directory(query: ParsedQuery, tickets: Q, add) -> None:
         add(_tickets_of(base, contacts=contacts.values_list("contact_id", flat=True)), "email")
     if query.phones:
         numbers = [f"+{p}" for p in query.phones]
-        contacts = ContactPhone.objects.filter(number__in=numbers)
-        add(_tickets_of(base, contacts=contacts.values_list("contact_id", flat=True)), "phone")
+        phones = ContactPhone.objects.filter(number__in=numbers)
+        add(_tickets_of(base, contacts=phones.values_list("contact_id", flat=True)), "phone")
     if query.domains and not query.emails:
         contacts = ContactEmail.objects.filter(email__endswith=f"@{query.domains[0]}")
         contact_ids = contacts.values_list("contact_id", flat=True)[:DIRECTORY_TICKETS]

@@ -231,7 +231,9 @@ def _write_new(
             raise
     for index, message in enumerate(messages):
         if results[index] is None:  # a repeat of an id first seen in this batch
-            first = results[first_of[_external_key(message)]]
+            key = _external_key(message)
+            assert key is not None  # only a message with an external id repeats one
+            first = results[first_of[key]]
             is_message = isinstance(first, MessageResult)
             results[index] = MessageResult(first.message, created=False) if is_message else first
     return results
@@ -324,8 +326,8 @@ def _append_fresh(items: Sequence[MessageAdd], todo: list[int], results: list[An
     for ticket, fields in changed.values():
         if fields != {"updated_at"}:
             ticket.save(update_fields=sorted(fields))
-    for index, message in zip(accepted, stored, strict=True):
-        results[index] = MessageResult(message, created=True)
+    for index, row in zip(accepted, stored, strict=True):
+        results[index] = MessageResult(row, created=True)
 
 
 def _lock_survivors(tickets: Iterable[Ticket]) -> dict[int, Ticket]:
@@ -515,7 +517,7 @@ def _external_key(message: MessageIn) -> tuple[str, str] | None:
     return (message.channel, fit(Message, "external_id", message.external_id))
 
 
-def _find_external(messages: Iterable[MessageIn]) -> dict[tuple[str, str], Message]:
+def _find_external(messages: Iterable[MessageIn]) -> dict[tuple[str, str | None], Message]:
     """Return the stored messages with these (channel, external id) pairs, in one query."""
     keys = {key for m in messages if (key := _external_key(m)) is not None}
     if not keys:

@@ -33,7 +33,7 @@ from tickets.signals import TicketEventRef
 from .models import MAILED_KINDS, AgentProfile, Notification, NotificationKind
 
 SLA_CURSOR_SOURCE = "sla-cursor"
-TEXTS = {
+TEXTS: dict[str, str] = {
     NotificationKind.ASSIGNED: gettext_noop("Assigned to you: %(ticket)s"),
     NotificationKind.CUSTOMER_REPLY: gettext_noop("Customer replied: %(ticket)s"),
     NotificationKind.CHAT_WAITING: gettext_noop("New chat waiting: %(ticket)s"),
