@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -154,7 +155,9 @@ class MessageOut(serializers.ModelSerializer):
 
 class TicketOut(serializers.ModelSerializer):
     reference = serializers.CharField()
-    department = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    department: serializers.SlugRelatedField[Department] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     account = serializers.SerializerMethodField()
     contact = serializers.SerializerMethodField()
     status = serializers.ChoiceField(choices=Status.choices)
@@ -226,7 +229,7 @@ class TicketDetailOut(TicketOut):
     class Meta(TicketOut.Meta):
         fields = [*TicketOut.Meta.fields, "line", "sla", "timeline"]
 
-    def get_timeline(self, obj: Ticket) -> list[dict]:
+    def get_timeline(self, obj: Ticket) -> Any:  # the messages, as MessageOut writes them
         return MessageOut(self.context["timeline"], many=True).data
 
     def get_line(self, obj: Ticket) -> dict:

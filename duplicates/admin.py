@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.forms.models import BaseInlineFormSet
@@ -114,11 +116,12 @@ class DuplicateFlagInline(admin.TabularInline):
 
     @admin.display(description=gettext_lazy("other ticket"))
     def other_ticket(self, obj: DuplicateFlag) -> str:
-        if getattr(obj, "other_id", None) is None:
+        row: Any = obj  # with the other ticket's columns, annotated by the inline's queryset
+        if getattr(row, "other_id", None) is None:
             return "–"
-        url = reverse("admin:tickets_ticket_change", args=[obj.other_id])
-        reference = format_reference(obj.other_number)
-        return format_html('<a href="{}">{}</a> {}', url, reference, obj.other_subject[:60])
+        url = reverse("admin:tickets_ticket_change", args=[row.other_id])
+        reference = format_reference(row.other_number)
+        return format_html('<a href="{}">{}</a> {}', url, reference, row.other_subject[:60])
 
     @admin.display(description=gettext_lazy("reasons"))
     def reasons_text(self, obj: DuplicateFlag) -> str:

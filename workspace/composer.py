@@ -70,7 +70,7 @@ def reply_channels(ticket: Ticket, messages: Sequence[Message] | None = None) ->
         )
     last_inbound = last_inbound or ticket.origin_channel
     has_email = reply_sender(Channel.EMAIL) is not None and (
-        emailed or ContactEmail.objects.filter(contact_id=ticket.contact_id).exists()
+        emailed or ContactEmail.objects.filter(contact=ticket.contact_id).exists()
     )
     portal_ok = ticket.contact is not None and ticket.contact.is_verified
     chat = chatted and live_chat(ticket) is not None
@@ -98,11 +98,11 @@ def reply_channels(ticket: Ticket, messages: Sequence[Message] | None = None) ->
 def attachments_in(files: Sequence[UploadedFile]) -> list[AttachmentIn]:
     out = []
     for upload in files:
-        if upload.size > MAX_ATTACHMENT_BYTES:
+        if (upload.size or 0) > MAX_ATTACHMENT_BYTES:
             raise InvalidInput("attachments", f"{upload.name} is larger than 25 MB.")
         out.append(
             AttachmentIn(
-                filename=upload.name,
+                filename=upload.name or "",
                 content=upload.read(),
                 content_type=upload.content_type or "application/octet-stream",
             )

@@ -21,7 +21,7 @@ from django.db import transaction
 
 from outbox.models import OutgoingMail
 from tickets.errors import TicketClosed, TicketError
-from tickets.lengths import fit, max_length
+from tickets.lengths import fit
 from tickets.models import Channel, Direction, Message, Status, Ticket
 from tickets.selectors import contacts_by_emails
 from tickets.services import (
@@ -186,7 +186,7 @@ def _process_round(
             answered_by_forum(result.ticket)
         if (
             result.created
-            and len(sender.email) <= max_length(OutgoingMail, "to_email")  # else undeliverable
+            and fit(OutgoingMail, "to_email", sender.email) == sender.email  # else undeliverable
             and not auto_reply_refusal(
                 parsed, sender.email, ours=batch.ours, sent_last_hour=sent[sender.email]
             )
