@@ -3,6 +3,8 @@ link later reports, dismiss, and reply once to all incidents (one text per langu
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -17,6 +19,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from tickets.admin_hooks import admin_user
 from tickets.errors import TicketError
+from tickets.models import Ticket
 from tickets.services import incidents_link
 
 from .language import LANGUAGES
@@ -35,7 +38,7 @@ _LANGUAGE_NAMES = {
 class ReplyToAllForm(forms.Form):
     """One reply per language; incidents in a language left empty get the English one."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for lang in LANGUAGES:
             self.fields[lang] = forms.CharField(
@@ -94,21 +97,24 @@ class ProblemProposalAdmin(admin.ModelAdmin):
     @admin.action(description=gettext_lazy("Link later reports to the open problem ticket"))
     def link_new_incidents(self, request: HttpRequest, queryset: QuerySet[ProblemProposal]) -> None:
         for proposal in queryset.filter(status=ProposalStatus.OPENED, problem__isnull=False):
+            problem = proposal.problem
+            if problem is None:  # never: filtered on it
+                continue
             try:
                 linked = incidents_link(
                     incidents=proposal_incidents(proposal),
-                    problem=proposal.problem,
+                    problem=problem,
                     actor=admin_user(request),
                 )
             except TicketError as exc:
-                self.message_user(request, f"{proposal.problem.reference}: {exc}", messages.ERROR)
+                self.message_user(request, f"{problem.reference}: {exc}", messages.ERROR)
                 continue
             text = ngettext(
                 "%(n)d incident linked to %(ref)s.",
                 "%(n)d incidents linked to %(ref)s.",
                 len(linked),
             )
-            self.message_user(request, text % {"n": len(linked), "ref": proposal.problem.reference})
+            self.message_user(request, text % {"n": len(linked), "ref": problem.reference})
 
     @admin.action(description=gettext_lazy("Dismiss: not one problem"))
     def dismiss(self, request: HttpRequest, queryset: QuerySet[ProblemProposal]) -> None:
@@ -150,6 +156,6 @@ class ProblemProposalAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "duplicates/reply_to_all.html", context)
 
 
-def _link(ticket: object) -> str:
+def _link(ticket: Ticket) -> str:
     url = reverse("admin:tickets_ticket_change", args=[ticket.pk])
     return format_html('<a href="{}">{}</a> {}', url, ticket.reference, ticket.subject[:60])

@@ -239,4 +239,7 @@ def _language_of(ticket: Ticket) -> str:
 
 
 def _department() -> Department:
-    return Department.objects.filter(is_active=True).order_by("pk").first()
+    department = Department.objects.filter(is_active=True).order_by("pk").first()
+    if department is None:
+        raise TicketError("No active department for the problem ticket: activate one.")
+    return department

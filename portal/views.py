@@ -260,7 +260,7 @@ def ticket_reply(request: ContactRequest, number: int) -> HttpResponse:
     form = ReplyForm(request.POST, request.FILES)
     if not form.is_valid():
         for errors in form.errors.values():
-            messages.error(request, " ".join(errors))
+            messages.error(request, " ".join(str(e) for e in errors))
         return _to_detail(ticket)
     try:
         message_add(
@@ -294,7 +294,7 @@ def ticket_solve(request: ContactRequest, number: int) -> HttpResponse:
 
 @contact_required
 @require_GET
-def attachment_download(request: ContactRequest, attachment_id: int) -> HttpResponse:
+def attachment_download(request: ContactRequest, attachment_id: int) -> HttpResponseBase:
     attachment = get_object_or_404(
         Attachment.objects.select_related("message__ticket"),
         pk=attachment_id,

@@ -227,12 +227,12 @@ def cached_page(
     return response
 
 
-def _keep(page_key: str, known: dict[str, int], response: HttpResponse) -> None:
+def _keep(page_key: str, known: dict[str, int], response: HttpResponseBase) -> None:
     """Store a rendered page for replay, unless it carries something about this request."""
     # The CSRF cookie a view may set is set again on every replay (get_token); any other
     # cookie is about this one request, and so is a page that sets one.
     cookies = set(response.cookies) - {settings.CSRF_COOKIE_NAME}
-    if response.status_code == 200 and not response.streaming and not cookies:
+    if response.status_code == 200 and isinstance(response, HttpResponse) and not cookies:
         frozen = {
             "deps": known,  # read before the rows: a commit meanwhile outdates them
             "rendered_at": time.time(),

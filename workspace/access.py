@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponseBase
 from django.template.response import SimpleTemplateResponse
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -51,7 +51,7 @@ def agent_profile(user: User) -> AgentProfile:
     """Return the agent's profile (read with the user by workspace.auth.AgentBackend, or
     made now)."""
     try:
-        return user.desk_profile  # type: ignore[attr-defined]
+        return user.desk_profile
     except AgentProfile.DoesNotExist:
         pass
     profile, _ = AgentProfile.objects.get_or_create(user=user)
@@ -65,13 +65,15 @@ def agent_zone(profile: AgentProfile) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def agent_required(view: Callable[..., HttpResponse] | None = None, *, change: bool = False) -> Any:
+def agent_required(
+    view: Callable[..., HttpResponseBase] | None = None, *, change: bool = False
+) -> Any:
     """Let only agents in (``change``: only those who may change tickets); run the view
     in the agent's language and zone."""
 
-    def decorate(func: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorate(func: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @wraps(func)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             user = request.user
             if not user.is_authenticated:
                 return redirect_to_login(request.get_full_path(), reverse("admin:login"))

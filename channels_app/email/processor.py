@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import transaction
@@ -162,7 +162,7 @@ def _process_round(
             opens.append((index, parsed, sender, linked, match.quarantined_from))
     added = messages_add(
         [
-            MessageAdd(ticket=m.ticket, message=_reply_message(p, m, s, records[i]))
+            MessageAdd(ticket=cast(Ticket, m.ticket), message=_reply_message(p, m, s, records[i]))
             for i, p, s, m in appends
         ]
     )

@@ -17,6 +17,7 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseBase,
     HttpResponseRedirect,
 )
 from django.shortcuts import render
@@ -108,7 +109,7 @@ def ticket_message(request: AgentRequest, number: int, message_id: int) -> HttpR
     )
 
 
-def refused(request: HttpRequest, ticket: Ticket, exc: StaleTicket, **extra: Any) -> HttpResponse:
+def refused(request: AgentRequest, ticket: Ticket, exc: StaleTicket, **extra: Any) -> HttpResponse:
     """The page again, with what changed since the agent's version and their input kept."""
     news = timeline.event_news(exc.events)
     context = page_context(request, ticket, stale_news=news, stale_message=exc.message, **extra)
@@ -116,7 +117,7 @@ def refused(request: HttpRequest, ticket: Ticket, exc: StaleTicket, **extra: Any
 
 
 def _change(
-    request: HttpRequest,
+    request: AgentRequest,
     number: int,
     act: Callable[[Ticket], str],
     *,
@@ -343,7 +344,7 @@ def flag_action(request: AgentRequest, number: int, flag_id: int) -> HttpRespons
 
 @require_GET
 @agent_required
-def attachment_download(request: AgentRequest, attachment_id: int) -> HttpResponse:
+def attachment_download(request: AgentRequest, attachment_id: int) -> HttpResponseBase:
     attachment = access_attachment(request, attachment_id)
     return attachment_response(attachment)  # a download, never rendered
 
