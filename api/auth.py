@@ -65,7 +65,7 @@ class HmacSignatureAuthentication(authentication.BaseAuthentication):
         secret = (integration.hmac_secret if integration else "") or (
             settings.SUPPORTDESK_API_HMAC_SECRETS.get(name, "") if integration else ""
         )
-        if not secret:
+        if integration is None or not secret:
             raise exceptions.AuthenticationFailed(
                 "Unknown integration: send X-SupportDesk-Integration with your integration name."
             )
@@ -77,7 +77,7 @@ class HmacSignatureAuthentication(authentication.BaseAuthentication):
             secret,
             stamp,
             request.body,
-            method=request.method,
+            method=request.method or "",
             path=request.path,
             query=request.META.get("QUERY_STRING", ""),
         )

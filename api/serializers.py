@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -154,7 +155,9 @@ class MessageOut(serializers.ModelSerializer):
 
 class TicketOut(serializers.ModelSerializer):
     reference = serializers.CharField()
-    department = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    department: serializers.SlugRelatedField[Department] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     account = serializers.SerializerMethodField()
     contact = serializers.SerializerMethodField()
     status = serializers.ChoiceField(choices=Status.choices)
@@ -176,12 +179,12 @@ class TicketOut(serializers.ModelSerializer):
         ]
 
     def get_account(self, obj: Ticket) -> dict | None:
-        if obj.account_id is None:
+        if obj.account is None:
             return None
         return {"name": obj.account.name, "reseller_id": obj.account.reseller_id}
 
     def get_contact(self, obj: Ticket) -> dict | None:
-        if obj.contact_id is None:
+        if obj.contact is None:
             return None
         emails = [e.email for e in obj.contact.emails.all()]
         return {"name": obj.contact.name, "email": emails[0] if emails else ""}
@@ -226,7 +229,7 @@ class TicketDetailOut(TicketOut):
     class Meta(TicketOut.Meta):
         fields = [*TicketOut.Meta.fields, "line", "sla", "timeline"]
 
-    def get_timeline(self, obj: Ticket) -> list[dict]:
+    def get_timeline(self, obj: Ticket) -> Any:  # the messages, as MessageOut writes them
         return MessageOut(self.context["timeline"], many=True).data
 
     def get_line(self, obj: Ticket) -> dict:

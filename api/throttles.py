@@ -30,7 +30,7 @@ class _GuardedCache:
 class IntegrationRateThrottle(SimpleRateThrottle):
     """``SUPPORTDESK_API_RATE`` requests per integration (e.g. ``600/min``)."""
 
-    cache = _GuardedCache()
+    cache: Any = _GuardedCache()  # the get and set the throttles call, guarded
     scope = "integration"
 
     def get_rate(self) -> str:
@@ -45,7 +45,7 @@ class IntegrationRateThrottle(SimpleRateThrottle):
 class AddressRateThrottle(AnonRateThrottle):
     """``SUPPORTDESK_API_ANON_RATE`` unauthenticated requests per client address."""
 
-    cache = _GuardedCache()
+    cache: Any = _GuardedCache()  # the get and set the throttles call, guarded
 
     def get_rate(self) -> str:
         return settings.SUPPORTDESK_API_ANON_RATE

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from django.db import DatabaseError
 from django.db.models import Prefetch
@@ -57,7 +57,7 @@ class _InboundView(APIView):
             raise ValidationError({"non_field_errors": ["Send one JSON object per entry."]})
         checked = self.serializer_class(data=request.data)
         checked.is_valid(raise_exception=True)
-        integration: Integration = request.auth
+        integration = cast(Integration, request.auth)  # authenticated: an integration
         # The integration's name is part of the stored payload, so two integrations that send
         # the same body are two raw records (each keeps its own source).
         payload = {
@@ -65,7 +65,7 @@ class _InboundView(APIView):
             **_jsonable(checked.validated_data),
             "integration": integration.name,
             # The integration's line: its chats and calls are that line's tickets.
-            **({"line": integration.line.slug} if integration.line_id else {}),
+            **({"line": integration.line.slug} if integration.line is not None else {}),
         }
         external_id = f"{integration.name}:{checked.validated_data[self.id_field]}"
         if _changed_resend(self.channel, external_id, payload):
@@ -101,7 +101,7 @@ class _InboundView(APIView):
                 status=status.HTTP_422_UNPROCESSABLE_ENTITY,
             )
         body = {"record": record.pk, "status": record.status}
-        if record.message_id:
+        if record.message is not None:
             body |= {"ticket": record.message.ticket.reference, "message": record.message_id}
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
@@ -164,7 +164,7 @@ class TicketCursor(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
-    def get_page_size(self, request: Request) -> int:
+    def get_page_size(self, request: Request) -> int | None:
         raw = request.query_params.get(self.page_size_query_param)
         if raw is not None and not (raw.isascii() and raw.isdigit() and 0 < int(raw)):
             raise ValidationError({"page_size": ["Send a whole number from 1 to 200."]})
@@ -175,10 +175,10 @@ class TicketCursor(CursorPagination):
         # The position is an updated_at we wrote; anything else would reach the database.
         if cursor is not None and cursor.position is not None:
             try:
-                when = parse_datetime(cursor.position)
+                when = parse_datetime(str(cursor.position))
             except ValueError:
                 when = None
-            if when is None or "\x00" in cursor.position:
+            if when is None or "\x00" in str(cursor.position):
                 raise NotFound(self.invalid_cursor_message)
         return cursor
 
@@ -244,7 +244,7 @@ class TicketListView(generics.GenericAPIView):
         )
 
     def _page(self) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
+        page = self.paginate_queryset(self.get_queryset()) or []  # always paginated
         return self.get_paginated_response([s.ticket_json(t) for t in page])
 
     def _rendered(self, request: Request, response: Response) -> Response:
@@ -262,7 +262,7 @@ class TicketListView(generics.GenericAPIView):
         checked = s.TicketIn(data=request.data)
         checked.is_valid(raise_exception=True)
         data = checked.validated_data
-        integration: Integration = request.auth
+        integration = cast(Integration, request.auth)  # authenticated: an integration
         account = None
         if reseller_id := data.get("reseller_id"):
             account = Account.objects.filter(reseller_id=reseller_id).first()

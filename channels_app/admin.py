@@ -59,7 +59,7 @@ class InboundRecordAdmin(admin.ModelAdmin):
 
     @admin.display(description="Ticket")
     def ticket_link(self, obj: InboundRecord) -> str:
-        if obj.message_id is None:
+        if obj.message is None:
             return "—"
         return obj.message.ticket.reference
 

@@ -19,12 +19,12 @@ import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Field
 from django.utils import timezone
 
 from tickets.errors import TicketError
@@ -286,9 +286,9 @@ def _save_outcomes(records: list[InboundRecord]) -> None:
     if not records:
         return
     meta = InboundRecord._meta
-    fields = [meta.get_field(name) for name in _OUTCOME_FIELDS]
-    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
-    table, pk = connection.ops.quote_name(meta.db_table), connection.ops.quote_name(meta.pk.column)
+    fields = [cast(Field, meta.get_field(name)) for name in _OUTCOME_FIELDS]  # all columns
+    assignments = ", ".join(f"{_quoted_column(f)} = %s" for f in fields)
+    table, pk = connection.ops.quote_name(meta.db_table), _quoted_column(meta.pk)
     sql = f"UPDATE {table} SET {assignments} WHERE {pk} = %s"  # noqa: S608 - names from _meta
     rows = [
         [f.get_db_prep_save(getattr(r, f.attname), connection) for f in fields] + [r.pk]
@@ -442,3 +442,9 @@ def _digest(raw: bytes | None, payload: dict[str, Any] | None) -> str:
         return hashlib.sha256(raw).hexdigest()
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _quoted_column(field: Field | None) -> str:
+    """Return the quoted column of a concrete field (every field named here has one)."""
+    assert field is not None and field.column is not None
+    return connection.ops.quote_name(field.column)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from tickets.lines import department_for_channel
 from tickets.models import Department, SupportLine
@@ -35,7 +35,7 @@ def parse_when(value: Any, field: str = "occurred_at") -> datetime | None:
     return parsed
 
 
-def agent_by_username(username: Any) -> AbstractBaseUser | None:
+def agent_by_username(username: Any) -> User | None:
     """Return the active agent with this username (None when not given)."""
     if not username:
         return None

@@ -1,6 +1,7 @@
 """Celery tasks of the channels: thin wrappers that take ids and call the services."""
 
 from datetime import timedelta
+from typing import Any
 
 from celery import shared_task
 
@@ -15,7 +16,7 @@ from .windows import inbound_window_take
 # Processing is idempotent: acknowledged late, retried with backoff on transient errors
 # only (a lost connection, a deadlock: see transient.py); any other error has already
 # ended its record `failed`, and a retry would fail the same way.
-PROCESSING = {
+PROCESSING: dict[str, Any] = {
     "acks_late": True,
     "autoretry_for": (InboundTransient,),
     "retry_backoff": True,

@@ -104,7 +104,9 @@ def inbound_window_take(key: str) -> int:
     """Queue the records of the window ``key`` (its Redis list; "" without Redis: the
     recent webhook records waiting on their first attempt) in batches; return how many."""
     if key:
-        pipe = _redis().pipeline()  # MULTI: no id pushed between the read and the delete
+        client = _redis()
+        assert client is not None  # a window has a key only on Redis
+        pipe = client.pipeline()  # MULTI: no id pushed between the read and the delete
         pipe.lrange(key, 0, -1)
         pipe.delete(key)
         ids = sorted({int(i) for i in pipe.execute()[0]})

@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 class RequeueOnConnect(bootsteps.StartStopStep):
     """Consumer step (started again after every reconnection)."""
 
-    requires = {"celery.worker.consumer.tasks:Tasks"}
+    requires = ("celery.worker.consumer.tasks:Tasks",)
 
     def start(self, parent: Any) -> None:
         from .tasks import requeue_stale_inbound

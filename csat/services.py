@@ -87,6 +87,7 @@ def _may_ask(ticket: Ticket) -> bool:
 
 def _ask(ticket: Ticket, event_id: int) -> Survey:
     contact = ticket.contact
+    assert contact is not None  # only tickets with a contact are asked (see the check above)
     language = survey_language(ticket, getattr(contact, "language", ""))
     email = _primary_email(contact.pk)
     survey = Survey.objects.create(

@@ -11,7 +11,7 @@ from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from portal.auth import contact_required
+from portal.auth import ContactRequest, contact_required
 from portal.selectors import portal_ticket
 from tickets.errors import TicketError
 
@@ -90,7 +90,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_POST
 @contact_required
-def portal_answer(request: HttpRequest, survey_id: int) -> HttpResponse:
+def portal_answer(request: ContactRequest, survey_id: int) -> HttpResponse:
     """Record a signed-in customer's rating of one of their own tickets."""
     survey = Survey.objects.filter(pk=survey_id).select_related("ticket").first()
     if survey is None or portal_ticket(request.contact, survey.ticket.number) is None:

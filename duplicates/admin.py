@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.forms.models import BaseInlineFormSet
@@ -12,6 +14,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from tickets.admin_hooks import admin_user
 from tickets.errors import MergeError
 from tickets.models import Ticket, format_reference
 
@@ -113,11 +116,12 @@ class DuplicateFlagInline(admin.TabularInline):
 
     @admin.display(description=gettext_lazy("other ticket"))
     def other_ticket(self, obj: DuplicateFlag) -> str:
-        if getattr(obj, "other_id", None) is None:
+        row: Any = obj  # with the other ticket's columns, annotated by the inline's queryset
+        if getattr(row, "other_id", None) is None:
             return "–"
-        url = reverse("admin:tickets_ticket_change", args=[obj.other_id])
-        reference = format_reference(obj.other_number)
-        return format_html('<a href="{}">{}</a> {}', url, reference, obj.other_subject[:60])
+        url = reverse("admin:tickets_ticket_change", args=[row.other_id])
+        reference = format_reference(row.other_number)
+        return format_html('<a href="{}">{}</a> {}', url, reference, row.other_subject[:60])
 
     @admin.display(description=gettext_lazy("reasons"))
     def reasons_text(self, obj: DuplicateFlag) -> str:
@@ -185,7 +189,7 @@ class DuplicateFlagAdmin(admin.ModelAdmin):
             if flag.status != FlagStatus.SUGGESTED:
                 continue
             try:
-                flag_merge(flag=flag, actor=request.user, confirm_cross_account=confirmed)
+                flag_merge(flag=flag, actor=admin_user(request), confirm_cross_account=confirmed)
                 merged += 1
             except MergeError as exc:
                 self.message_user(request, f"{flag.ticket.reference}: {exc}", messages.ERROR)
@@ -201,7 +205,7 @@ class DuplicateFlagAdmin(admin.ModelAdmin):
     def dismiss(self, request: HttpRequest, queryset: QuerySet[DuplicateFlag]) -> None:
         count = 0
         for flag in queryset.filter(status=FlagStatus.SUGGESTED):
-            flag_dismiss(flag=flag, actor=request.user)
+            flag_dismiss(flag=flag, actor=admin_user(request))
             count += 1
         self.message_user(
             request,

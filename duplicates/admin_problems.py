@@ -3,6 +3,8 @@ link later reports, dismiss, and reply once to all incidents (one text per langu
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -15,7 +17,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from tickets.admin_hooks import admin_user
 from tickets.errors import TicketError
+from tickets.models import Ticket
 from tickets.services import incidents_link
 
 from .language import LANGUAGES
@@ -34,7 +38,7 @@ _LANGUAGE_NAMES = {
 class ReplyToAllForm(forms.Form):
     """One reply per language; incidents in a language left empty get the English one."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for lang in LANGUAGES:
             self.fields[lang] = forms.CharField(
@@ -81,7 +85,7 @@ class ProblemProposalAdmin(admin.ModelAdmin):
     @admin.action(description=gettext_lazy("Open the problem ticket and link its incidents"))
     def open_problem(self, request: HttpRequest, queryset: QuerySet[ProblemProposal]) -> None:
         for proposal in queryset.filter(status=ProposalStatus.PROPOSED):
-            problem = proposal_accept(proposal=proposal, actor=request.user)
+            problem = proposal_accept(proposal=proposal, actor=admin_user(request))
             count = problem.incidents.count()
             text = ngettext(
                 "%(ref)s opened with %(n)d incident.", "%(ref)s opened with %(n)d incidents.", count
@@ -93,21 +97,24 @@ class ProblemProposalAdmin(admin.ModelAdmin):
     @admin.action(description=gettext_lazy("Link later reports to the open problem ticket"))
     def link_new_incidents(self, request: HttpRequest, queryset: QuerySet[ProblemProposal]) -> None:
         for proposal in queryset.filter(status=ProposalStatus.OPENED, problem__isnull=False):
+            problem = proposal.problem
+            if problem is None:  # never: filtered on it
+                continue
             try:
                 linked = incidents_link(
                     incidents=proposal_incidents(proposal),
-                    problem=proposal.problem,
-                    actor=request.user,
+                    problem=problem,
+                    actor=admin_user(request),
                 )
             except TicketError as exc:
-                self.message_user(request, f"{proposal.problem.reference}: {exc}", messages.ERROR)
+                self.message_user(request, f"{problem.reference}: {exc}", messages.ERROR)
                 continue
             text = ngettext(
                 "%(n)d incident linked to %(ref)s.",
                 "%(n)d incidents linked to %(ref)s.",
                 len(linked),
             )
-            self.message_user(request, text % {"n": len(linked), "ref": proposal.problem.reference})
+            self.message_user(request, text % {"n": len(linked), "ref": problem.reference})
 
     @admin.action(description=gettext_lazy("Dismiss: not one problem"))
     def dismiss(self, request: HttpRequest, queryset: QuerySet[ProblemProposal]) -> None:
@@ -124,7 +131,7 @@ class ProblemProposalAdmin(admin.ModelAdmin):
         form = ReplyToAllForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             bodies = {lang: text for lang, text in form.cleaned_data.items() if text}
-            result = problem_reply_all(problem=problem, bodies=bodies, actor=request.user)
+            result = problem_reply_all(problem=problem, bodies=bodies, actor=admin_user(request))
             sent = len(result.sent)
             self.message_user(
                 request,
@@ -149,6 +156,6 @@ class ProblemProposalAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "duplicates/reply_to_all.html", context)
 
 
-def _link(ticket: object) -> str:
+def _link(ticket: Ticket) -> str:
     url = reverse("admin:tickets_ticket_change", args=[ticket.pk])
     return format_html('<a href="{}">{}</a> {}', url, ticket.reference, ticket.subject[:60])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -152,7 +153,7 @@ def global_keys(features: Features) -> list[int]:
     contact's own addresses and numbers (another contact record of the same person)."""
     keys: list[int] = []
     for kind in GLOBAL_KINDS:
-        values = features.identifiers.get(kind, ())
+        values: Collection[str] = features.identifiers.get(kind, ())
         if kind == "error":
             values = [v for v in values if v not in GENERIC_ERRORS]
         for value in sorted(values)[:10]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 # Identifier kinds, strongest first. "error" is weak evidence: many products share codes.
 # "reference" is any other code a system gave out: a job, certificate or shipment number.
@@ -120,7 +120,7 @@ def extract_identifiers(text: str, ticket_prefix: str = "SD") -> dict[str, set[s
 
 
 def shared_identifiers(
-    a: Mapping[str, set[str] | list[str]], b: Mapping[str, set[str] | list[str]]
+    a: Mapping[str, Collection[str]], b: Mapping[str, Collection[str]]
 ) -> dict[str, set[str]]:
     """Return the identifiers both ``a`` and ``b`` name, by kind."""
     shared = {kind: set(a.get(kind, ())) & set(b.get(kind, ())) for kind in KINDS}
@@ -128,7 +128,7 @@ def shared_identifiers(
 
 
 def conflicting_kinds(
-    a: Mapping[str, set[str] | list[str]], b: Mapping[str, set[str] | list[str]]
+    a: Mapping[str, Collection[str]], b: Mapping[str, Collection[str]]
 ) -> list[str]:
     """Return the kinds where both name identifiers but none in common (different objects)."""
     return [

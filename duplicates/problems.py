@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -126,13 +126,13 @@ def proposal_incidents(proposal: ProblemProposal) -> list[Ticket]:
 def proposal_accept(
     *,
     proposal: ProblemProposal,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     subject: str = "",
     department: Department | None = None,
 ) -> Ticket:
     """Open the problem ticket with the proposal's incidents linked; return it."""
     locked = ProblemProposal.objects.select_for_update().get(pk=proposal.pk)
-    if locked.status == ProposalStatus.OPENED and locked.problem_id:
+    if locked.status == ProposalStatus.OPENED and locked.problem is not None:
         return locked.problem
     incidents = proposal_incidents(locked)
     label = "Error" if locked.kind == "error" else "Service"
@@ -169,7 +169,7 @@ class ReplyResult:
 
 
 def problem_reply_all(
-    *, problem: Ticket, bodies: dict[str, str], actor: AbstractBaseUser, default: str = "en"
+    *, problem: Ticket, bodies: dict[str, str], actor: User, default: str = "en"
 ) -> ReplyResult:
     """Answer every live incident of ``problem`` once, on its own channel and in its
     customer's language.
@@ -210,7 +210,7 @@ def problem_reply_all(
 _LIVE = [s for s in Status.values if s not in (Status.CLOSED, Status.MERGED)]
 
 
-def _reply(incident: Ticket, body: str, actor: AbstractBaseUser, problem: Ticket) -> Message:
+def _reply(incident: Ticket, body: str, actor: User, problem: Ticket) -> Message:
     if reply_sender(incident.origin_channel) is not None:  # email: stored in the outbox
         return ticket_reply(
             ticket=incident, body=body, actor=actor, channel=incident.origin_channel
@@ -239,4 +239,7 @@ def _language_of(ticket: Ticket) -> str:
 
 
 def _department() -> Department:
-    return Department.objects.filter(is_active=True).order_by("pk").first()
+    department = Department.objects.filter(is_active=True).order_by("pk").first()
+    if department is None:
+        raise TicketError("No active department for the problem ticket: activate one.")
+    return department

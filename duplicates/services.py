@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -196,7 +196,7 @@ def flags_dismiss_pair(*, first_id: int, second_id: int) -> int:
     ).update(status=FlagStatus.DISMISSED, updated_at=timezone.now())
 
 
-def flag_dismiss(*, flag: DuplicateFlag, actor: AbstractBaseUser | None = None) -> DuplicateFlag:
+def flag_dismiss(*, flag: DuplicateFlag, actor: User | None = None) -> DuplicateFlag:
     """Mark the flag as not a duplicate; detection will not raise it again."""
     flag.status, flag.updated_at = FlagStatus.DISMISSED, timezone.now()
     flag.save(update_fields=["status", "updated_at"])
@@ -208,7 +208,7 @@ def flag_dismiss(*, flag: DuplicateFlag, actor: AbstractBaseUser | None = None) 
 def flag_merge(
     *,
     flag: DuplicateFlag,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     reason: str = "",
     cloned_by_customer: bool = False,
     confirm_cross_account: bool = False,

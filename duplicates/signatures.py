@@ -92,11 +92,14 @@ def ticket_row(ticket_id: int) -> TicketRow | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    filed = None
+    filed: tuple[object, ...] | None = None
     if row[8] is not None:
         filed = (row[8], _json(row[9]), _json(row[10]), row[11], row[12], row[13])
         filed += (sorted(_json(row[14]) or ()),)
-    return TicketRow(*row[:3], _aware(row[3]), *row[4:8], filed=filed)
+    pk, number, status, _, contact_id, account_id, subject, channel = row[:8]
+    return TicketRow(
+        pk, number, status, _aware(row[3]), contact_id, account_id, subject, channel, filed
+    )
 
 
 def signature_store(row: TicketRow) -> Features:
@@ -136,7 +139,13 @@ def signature_store(row: TicketRow) -> Features:
                 [v for key in new for v in (key, row.pk, row.contact_id, row.account_id, created)],
             )
         # One statement whether the signature is new or refreshed (a concurrent run too).
-        columns = ("contact_id", "account_id", "occurred_at", "text_hash", "tokens")
+        columns: tuple[str, ...] = (
+            "contact_id",
+            "account_id",
+            "occurred_at",
+            "text_hash",
+            "tokens",
+        )
         columns += ("subject_tokens", "identifiers", "minhash", "language", "version", "marks")
         columns += ("updated_at",)
         cursor.execute(
@@ -180,11 +189,11 @@ def ticket_features(row: TicketRow) -> Features:
         )
         rows = cursor.fetchall()
     identities = tuple(value for kind, _, value, _ in rows if kind == 1)
-    messages = sorted(
+    ordered = sorted(
         ((_aware(when), pk, text) for kind, pk, text, when in rows if kind == 0),
         key=lambda m: (m[0], m[1]),
     )
-    messages = [(text, when) for when, _, text in messages]
+    messages = [(text, when) for when, _, text in ordered]
     body = "\n\n".join(text for text, _ in messages)[:MAX_TEXT]
     return build_features(
         subject=row.subject,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any, cast
 
 from django.db.models import F, Q, QuerySet
 from django.utils.translation import get_language
@@ -92,7 +93,7 @@ def localize(articles: list[Article], language: str | None = None) -> list[Artic
     for article in articles:
         if (t := translated.get(article.pk)) is not None:
             article.title, article.body, article.keywords = t.title, t.body, t.keywords
-            article.language = language
+            cast(Any, article).language = language  # shown in it (not a field of Article)
     return articles
 
 

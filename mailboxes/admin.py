@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -13,6 +15,9 @@ from django.utils.translation import gettext_lazy as _
 from .crypto import CredentialKeyError
 from .health import OK, mailboxes_health
 from .models import AuthMethod, Mailbox, MailboxAlert
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 SECRET_FIELDS = {
     "password": "set_password",
@@ -68,7 +73,8 @@ class MailboxForm(forms.ModelForm):
         )
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         auth = data.get("auth")
         stored = self.instance
         if auth == AuthMethod.PASSWORD and not (data.get("password") or stored.password_encrypted):
@@ -178,7 +184,7 @@ class MailboxAdmin(admin.ModelAdmin):
         return super().get_queryset(request).select_related("department__line")
 
     @admin.display(description=_("Support line"))
-    def line(self, obj: Mailbox) -> str:
+    def line(self, obj: Mailbox) -> StrOrPromise:
         """The line of the mailbox's inbox (a department without one serves every line)."""
         line = obj.department.line if obj.department_id else None
         return str(line) if line else _("every line")

@@ -18,11 +18,14 @@ import ssl
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
 # imaplib refuses lines longer than this (a server's answer to a big UID SEARCH).
-imaplib._MAXLINE = 10_000_000
+imaplib._MAXLINE = 10_000_000  # type: ignore[attr-defined]  # private, not in typeshed
 
 _UID = re.compile(rb"\bUID (\d+)")
+# imaplib leaves out a None argument: SEARCH without CHARSET (typeshed wants a str).
+_NO_CHARSET: Any = None
 _SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
 _DATE = re.compile(rb'\bINTERNALDATE "([^"]+)"')
 _SEQ = re.compile(rb"^(\d+) \(")
@@ -158,7 +161,7 @@ class ImapSession:
         if not validity:
             raise CommandFailed(f"The server gave no UIDVALIDITY for {folder!r}.")
         uidnext = self.client.untagged_responses.get("UIDNEXT") or []
-        return int(validity[-1]), int(uidnext[-1]) if uidnext else None
+        return int(cast(bytes, validity[-1])), int(cast(bytes, uidnext[-1])) if uidnext else None
 
     def folder_exists(self, folder: str) -> bool:
         typ, data = self._call(lambda: self.client.list('""', _quoted(folder)), "list folders")
@@ -170,7 +173,8 @@ class ImapSession:
         """Return the UIDs greater than ``last_uid``, ascending (``n:*`` also names the
         highest existing UID when none is above: filtered out)."""
         typ, data = self._call(
-            lambda: self.client.uid("SEARCH", None, f"UID {last_uid + 1}:*"), "search the folder"
+            lambda: self.client.uid("SEARCH", _NO_CHARSET, f"UID {last_uid + 1}:*"),
+            "search the folder",
         )
         return sorted(u for u in _numbers(data) if u > last_uid)
 
@@ -178,7 +182,7 @@ class ImapSession:
         """Return the UIDs of mail that reached the server on ``day`` or later."""
         since = day.strftime("%d-%b-%Y")
         typ, data = self._call(
-            lambda: self.client.uid("SEARCH", None, f"SINCE {since}"), "search the folder"
+            lambda: self.client.uid("SEARCH", _NO_CHARSET, f"SINCE {since}"), "search the folder"
         )
         return sorted(_numbers(data))
 
@@ -254,7 +258,7 @@ class ImapSession:
     # --- plumbing ---------------------------------------------------------------------------------
 
     def _call(
-        self, command: Callable[[], tuple[str, list]], what: str, *, auth: str = ""
+        self, command: Callable[[], tuple[str, Any]], what: str, *, auth: str = ""
     ) -> tuple[str, list]:
         try:
             typ, data = command()
@@ -288,7 +292,7 @@ def _lost(exc: BaseException, what: str) -> MailboxError:
 def _once(answer: bytes) -> Callable[[bytes], bytes]:
     """A SASL responder: the credentials first, then an empty answer to the server's error
     challenge (XOAUTH2 sends one before its NO)."""
-    sent = []
+    sent: list[bool] = []
 
     def respond(_challenge: bytes) -> bytes:
         if sent:
@@ -302,7 +306,9 @@ def _once(answer: bytes) -> Callable[[bytes], bytes]:
 def sequence_set(uids: Iterable[int]) -> str:
     """Return an IMAP sequence set for ``uids``: ``1:3,7,9:10``."""
     ordered = sorted(set(uids))
-    parts, start, prev = [], None, None
+    parts: list[str] = []
+    start: int | None = None
+    prev = 0  # set with ``start``
     for uid in ordered:
         if start is None:
             start = prev = uid

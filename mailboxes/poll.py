@@ -176,6 +176,12 @@ class _Poll:
         self.queue: list[int] = []
         self.queued_at = time.monotonic()
 
+    @property
+    def _validity(self) -> int:
+        """The folder's UIDVALIDITY, which ``run`` stores before it reads any message."""
+        assert self.mailbox.uidvalidity is not None
+        return self.mailbox.uidvalidity
+
     def run(self, reconcile: bool | None) -> None:
         mailbox, session = self.mailbox, self.session
         validity, uidnext = session.select(mailbox.folder)
@@ -290,7 +296,7 @@ class _Poll:
     def _row(self, meta: MailMeta, key: str, record_id: int) -> None:
         MailboxMessage.objects.update_or_create(
             mailbox=self.mailbox,
-            uidvalidity=self.mailbox.uidvalidity,
+            uidvalidity=self._validity,
             uid=meta.uid,
             defaults={
                 "key": key,
@@ -310,7 +316,7 @@ class _Poll:
         if not lost:
             self.report.failed_mails.append(f"UID {meta.uid}: {error}")
         row = MailboxMessage.objects.filter(
-            mailbox=self.mailbox, uidvalidity=self.mailbox.uidvalidity, uid=meta.uid
+            mailbox=self.mailbox, uidvalidity=self._validity, uid=meta.uid
         ).first()
         attempts = (row.attempts if row else 0) + 1
         passed = not lost or attempts >= PASS_AFTER_LOST_CONNECTIONS
@@ -321,7 +327,7 @@ class _Poll:
                 _fenced(self.mailbox.pk, self.token)
             row, _ = MailboxMessage.objects.get_or_create(
                 mailbox=self.mailbox,
-                uidvalidity=self.mailbox.uidvalidity,
+                uidvalidity=self._validity,
                 uid=meta.uid,
                 defaults={"internal_date": meta.internal_date},
             )
@@ -387,7 +393,7 @@ class _Poll:
 
     def _mark_moved(self, uids: list[int]) -> None:
         MailboxMessage.objects.filter(
-            mailbox=self.mailbox, uidvalidity=self.mailbox.uidvalidity, uid__in=uids
+            mailbox=self.mailbox, uidvalidity=self._validity, uid__in=uids
         ).update(moved=True)
         self.report.moved += len(uids)
 
@@ -396,7 +402,7 @@ class _Poll:
         uids = list(
             MailboxMessage.objects.filter(
                 mailbox=self.mailbox,
-                uidvalidity=self.mailbox.uidvalidity,
+                uidvalidity=self._validity,
                 moved=False,
                 record__isnull=False,
             )
@@ -425,7 +431,7 @@ class _Poll:
             part = on_server[start : start + 500]
             known |= set(
                 MailboxMessage.objects.filter(
-                    mailbox=self.mailbox, uidvalidity=self.mailbox.uidvalidity, uid__in=part
+                    mailbox=self.mailbox, uidvalidity=self._validity, uid__in=part
                 )
                 .filter(Q(record__isnull=False) | Q(attempts__gte=MAX_MAIL_ATTEMPTS))
                 .values_list("uid", flat=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -10,6 +12,9 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from .models import MailStatus, OutgoingMail
 from .services import mail_send_again
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 HIDDEN = gettext_lazy("(hidden: it holds a sign-in link)")
 
@@ -72,11 +77,11 @@ class OutgoingMailAdmin(admin.ModelAdmin):
         return (obj.error[:80] + "…") if len(obj.error) > 80 else obj.error
 
     @admin.display(description=gettext_lazy("Text"))
-    def text(self, obj: OutgoingMail) -> str:
+    def text(self, obj: OutgoingMail) -> StrOrPromise:
         return HIDDEN if obj.sensitive else obj.body_text
 
     @admin.display(description=gettext_lazy("HTML (source)"))
-    def html(self, obj: OutgoingMail) -> str:
+    def html(self, obj: OutgoingMail) -> StrOrPromise:
         return HIDDEN if obj.sensitive and obj.body_html else obj.body_html
 
     @admin.display(description=gettext_lazy("Attachments"))

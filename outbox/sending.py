@@ -64,7 +64,8 @@ def mails_send(mail_ids: Sequence[int]) -> Counter[str]:
                 logger.warning("outgoing mail %s not sent: %s", mail.pk, error.reason)
                 outcome[_failed(mail, error, retries)] += 1
                 if error.transient and connection is not None:
-                    connection = _drop(connection)  # a fresh connection for the next mail
+                    _drop(connection)  # a fresh connection for the next mail
+                    connection = None
                 if error.transient and _unreachable(exc):
                     down = DeliveryError(
                         True, f"not tried, the server was unreachable: {error.reason}"

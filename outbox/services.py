@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import make_msgid
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -142,9 +143,11 @@ def mails_dispatch(mail_ids: Sequence[int], *, countdown: float | None = None) -
 def _publish(chunks: list[list[int]], countdown: float | None) -> None:
     from .tasks import send_mails  # the task module imports this one
 
+    options: dict[str, Any] = {"countdown": countdown}  # None: at once
+
     for chunk in chunks:
         try:
-            send_mails.apply_async((chunk,), countdown=countdown)
+            send_mails.apply_async((chunk,), **options)
         except Exception:  # broker down: the mails are stored, beat queues them again
             logger.exception("could not queue outgoing mails %s…; beat will re-queue", chunk[:3])
 

@@ -14,6 +14,7 @@ from channels_app.chat.conversations import chat_end, chat_line_from_agent, chat
 from channels_app.chat.models import ChatConversation
 from channels_app.inbound import inbound_process, inbound_store
 from channels_app.models import InboundStatus
+from tickets.admin_hooks import admin_user
 from tickets.errors import InvalidInput, TicketError
 from tickets.models import Channel, Direction, Status, Ticket
 from tickets.phones import normalize_phone
@@ -33,11 +34,11 @@ def _context(admin_site, request: HttpRequest, title: str, **extra) -> dict:
 def live_chats(admin_site, request: HttpRequest) -> HttpResponse:
     """List live chats; the page's heartbeat keeps the agent online while it is open."""
     if request.method == "POST":
-        presence_set(user=request.user, available=request.POST.get("available") == "1")
+        presence_set(user=admin_user(request), available=request.POST.get("available") == "1")
         return HttpResponseRedirect(request.path)
-    presence = AgentPresence.objects.filter(user=request.user).first()
+    presence = AgentPresence.objects.filter(user=admin_user(request)).first()
     if presence is not None:  # a page view is a heartbeat too (works without JavaScript)
-        presence_set(user=request.user, available=presence.available)
+        presence_set(user=admin_user(request), available=presence.available)
     chats = (
         ChatConversation.objects.filter(ended_at__isnull=True)
         .select_related("ticket", "contact")
@@ -59,10 +60,10 @@ def live_chats(admin_site, request: HttpRequest) -> HttpResponse:
 
 
 def heartbeat(admin_site, request: HttpRequest) -> JsonResponse:
-    presence = AgentPresence.objects.filter(user=request.user).first()
+    presence = AgentPresence.objects.filter(user=admin_user(request)).first()
     available = bool(presence and presence.available)
     if request.method == "POST":
-        presence_set(user=request.user, available=available)
+        presence_set(user=admin_user(request), available=available)
     return JsonResponse({"available": available, "online": agents_online()})
 
 
@@ -181,7 +182,7 @@ def phone_log(admin_site, request: HttpRequest) -> HttpResponse:
             external_id=call_id,
         )
         record = inbound_process(record.pk)
-        if record.status == InboundStatus.PROCESSED and record.message_id:
+        if record.status == InboundStatus.PROCESSED and record.message is not None:
             messages.success(request, "Call logged.")
             return HttpResponseRedirect(
                 reverse("admin:tickets_ticket_change", args=[record.message.ticket_id])

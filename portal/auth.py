@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Any, cast
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 from django.urls import reverse
 
 from tickets.models import Contact
 
 SESSION_KEY = "portal_contact_id"
+
+
+class ContactRequest(HttpRequest):
+    """The request a ``contact_required`` view receives: the signed-in contact is set."""
+
+    contact: Contact
 
 
 def portal_contact(request: HttpRequest) -> Contact | None:
@@ -33,13 +40,14 @@ def sign_in(request: HttpRequest, contact: Contact) -> None:
     contact_settings(request, contact)  # the contact's language and time zone
 
 
-def contact_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def contact_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         contact = portal_contact(request)
         if contact is None:
             return HttpResponseRedirect(f"{reverse('portal:sign_in')}?next={request.path}")
-        request.contact = contact
-        return view(request, *args, **kwargs)
+        signed_in = cast(ContactRequest, request)
+        signed_in.contact = contact
+        return view(signed_in, *args, **kwargs)
 
     return wrapper

@@ -18,7 +18,7 @@ from kb.search import article_search
 from tickets.errors import TicketError
 from tickets.models import Status
 
-from .auth import contact_required
+from .auth import ContactRequest, contact_required
 from .forms import ChatStartForm
 from .lines import portal_line
 from .presence import chat_allowed, chat_available
@@ -41,7 +41,7 @@ def _fallback(request: HttpRequest, text: str = "") -> HttpResponse:
 
 @contact_required
 @require_http_methods(["GET", "POST"])
-def chat_start(request: HttpRequest) -> HttpResponse:
+def chat_start(request: ContactRequest) -> HttpResponse:
     form = ChatStartForm(request.POST or None)
     line = portal_line(request)
     if not chat_allowed(line, request.contact):
@@ -82,7 +82,7 @@ def chat_start(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _conversation(request: HttpRequest, conversation_id: str) -> ChatConversation:
+def _conversation(request: ContactRequest, conversation_id: str) -> ChatConversation:
     conversation = (
         ChatConversation.objects.select_related("ticket")
         .filter(source="portal", conversation_id=conversation_id, contact=request.contact)
@@ -95,7 +95,7 @@ def _conversation(request: HttpRequest, conversation_id: str) -> ChatConversatio
 
 @contact_required
 @require_GET
-def chat_room(request: HttpRequest, conversation_id: str) -> HttpResponse:
+def chat_room(request: ContactRequest, conversation_id: str) -> HttpResponse:
     conversation = _conversation(request, conversation_id)
     return render(
         request,
@@ -111,7 +111,7 @@ def chat_room(request: HttpRequest, conversation_id: str) -> HttpResponse:
 
 @contact_required
 @require_GET
-def chat_lines(request: HttpRequest, conversation_id: str) -> JsonResponse:
+def chat_lines(request: ContactRequest, conversation_id: str) -> JsonResponse:
     conversation = _conversation(request, conversation_id)
     try:
         after = int(request.GET.get("after", "0"))
@@ -129,7 +129,7 @@ def chat_lines(request: HttpRequest, conversation_id: str) -> JsonResponse:
 
 @contact_required
 @require_POST
-def chat_send(request: HttpRequest, conversation_id: str) -> HttpResponse:
+def chat_send(request: ContactRequest, conversation_id: str) -> HttpResponse:
     conversation = _conversation(request, conversation_id)
     text = request.POST.get("text", "").strip()
     ok = bool(text) and conversation.ended_at is None

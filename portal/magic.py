@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -21,7 +22,7 @@ from .models import MagicLinkUse
 SALT = "portal.magic-link"
 
 
-def magic_link_send(*, email: str, link_for: callable) -> bool:
+def magic_link_send(*, email: str, link_for: Callable[[str], str]) -> bool:
     """Mail a sign-in link if ``email`` belongs to a verified contact; return whether it did.
 
     Callers show the same answer either way, so nobody can probe which addresses exist.

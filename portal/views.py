@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import cast
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -33,7 +34,7 @@ from tickets.submission import CUSTOM_DEVELOPMENT, CUSTOM_DEVELOPMENT_ANSWER, Su
 from webcache import list_cache
 
 from . import selectors
-from .auth import SESSION_KEY, contact_required, portal_contact, sign_in
+from .auth import SESSION_KEY, ContactRequest, contact_required, portal_contact, sign_in
 from .forms import ReplyForm, SignInForm, TicketForm, attachments_in
 from .hours import chat_phone_open, next_chat_phone_opening, support_hours
 from .lines import line_hint, portal_line
@@ -63,7 +64,8 @@ def status_context(line: SupportLine) -> dict:
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     contact = portal_contact(request)
-    request.contact = contact
+    if contact is not None:  # portal.lines reads it; absent means nobody is signed in
+        cast(ContactRequest, request).contact = contact
     return render(
         request,
         "portal/home.html",
@@ -141,7 +143,7 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @contact_required
-def ticket_list(request: HttpRequest) -> HttpResponseBase:
+def ticket_list(request: ContactRequest) -> HttpResponseBase:
     # Looked up only now that the contact is signed in and still verified, and kept per
     # contact: a copy is never replayed to anyone but the contact it was rendered for.
     contact = request.contact
@@ -159,7 +161,7 @@ def ticket_list(request: HttpRequest) -> HttpResponseBase:
     )
 
 
-def _ticket_list(request: HttpRequest) -> HttpResponse:
+def _ticket_list(request: ContactRequest) -> HttpResponse:
     rows, more = selectors.portal_ticket_page(request.contact, before=request.GET.get("before"))
     older = "?" + urlencode({"before": rows[-1]["cursor"]}) if more else ""
     return render(
@@ -171,7 +173,7 @@ def _ticket_list(request: HttpRequest) -> HttpResponse:
 
 @contact_required
 @require_http_methods(["GET", "POST"])
-def ticket_new(request: HttpRequest) -> HttpResponse:
+def ticket_new(request: ContactRequest) -> HttpResponse:
     contact = request.contact
     initial = {
         "subject": request.GET.get("subject", ""),
@@ -220,7 +222,7 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
 
 @contact_required
 @require_GET
-def ticket_submitted(request: HttpRequest, number: int) -> HttpResponse:
+def ticket_submitted(request: ContactRequest, number: int) -> HttpResponse:
     ticket = _visible(request, number)
     return render(
         request,
@@ -231,7 +233,7 @@ def ticket_submitted(request: HttpRequest, number: int) -> HttpResponse:
 
 @contact_required
 @require_GET
-def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
+def ticket_detail(request: ContactRequest, number: int) -> HttpResponse:
     ticket = _visible(request, number)
     return render(
         request,
@@ -249,12 +251,12 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
 
 @contact_required
 @require_POST
-def ticket_reply(request: HttpRequest, number: int) -> HttpResponse:
+def ticket_reply(request: ContactRequest, number: int) -> HttpResponse:
     ticket = _visible(request, number)
     form = ReplyForm(request.POST, request.FILES)
     if not form.is_valid():
         for errors in form.errors.values():
-            messages.error(request, " ".join(errors))
+            messages.error(request, " ".join(str(e) for e in errors))
         return _to_detail(ticket)
     try:
         message_add(
@@ -275,7 +277,7 @@ def ticket_reply(request: HttpRequest, number: int) -> HttpResponse:
 
 @contact_required
 @require_POST
-def ticket_solve(request: HttpRequest, number: int) -> HttpResponse:
+def ticket_solve(request: ContactRequest, number: int) -> HttpResponse:
     ticket = _visible(request, number)
     try:
         ticket_status_set(ticket=ticket, status=Status.SOLVED, reason="customer marked solved")
@@ -288,7 +290,7 @@ def ticket_solve(request: HttpRequest, number: int) -> HttpResponse:
 
 @contact_required
 @require_GET
-def attachment_download(request: HttpRequest, attachment_id: int) -> HttpResponse:
+def attachment_download(request: ContactRequest, attachment_id: int) -> HttpResponseBase:
     attachment = get_object_or_404(
         Attachment.objects.select_related("message__ticket"),
         pk=attachment_id,
@@ -303,7 +305,7 @@ def attachment_download(request: HttpRequest, attachment_id: int) -> HttpRespons
 
 @contact_required
 @require_http_methods(["GET", "POST"])
-def contacts(request: HttpRequest) -> HttpResponse:
+def contacts(request: ContactRequest) -> HttpResponse:
     owner = request.contact
     if not owner.manages_contacts:
         raise Http404("Only the account's owner or registrant manages contacts.")
@@ -326,7 +328,7 @@ def contacts(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/contacts.html", {"contact": owner, "people": people})
 
 
-def _visible(request: HttpRequest, number: int):
+def _visible(request: ContactRequest, number: int):
     ticket = selectors.portal_ticket(request.contact, number)
     if ticket is None:
         raise Http404("No such ticket.")  # the same for another account's ticket

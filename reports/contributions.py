@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -122,11 +123,11 @@ def ticket_states(ticket_ids: list[int]) -> dict[int, TicketState]:
     }
     for ticket_id, when in merged.items():  # the latest merge (the one that holds)
         _adder(states[ticket_id])(day_of(when, zone), "", 0, "merged")
-    for ticket_id, rating, when in Survey.objects.filter(
+    for ticket_id, rating, rated_at in Survey.objects.filter(
         ticket_id__in=ids, rating__isnull=False
     ).values_list("ticket_id", "rating", "rated_at"):
-        add = _adder(states[ticket_id])
-        add(day_of(when, zone), "", 0, f"csat_{rating}")
+        if rated_at is not None:  # always: set with the rating
+            _adder(states[ticket_id])(day_of(rated_at, zone), "", 0, f"csat_{rating}")
     return states
 
 
@@ -141,7 +142,7 @@ def _sla(states: dict[int, TicketState], ids: list[int], zone: ZoneInfo) -> None
         "resolution_due",
         "resolution_breached",
     )
-    for row in rows:
+    for row in cast(Iterable[dict[str, Any]], rows):  # read by target name below
         add = _adder(states[row["ticket_id"]])
         channel = ""  # SLA figures are per line and department, not per channel
         for target, short in (("first_response", "fr"), ("resolution", "res")):

@@ -35,8 +35,8 @@ def report_rows(data: dict[str, Any]) -> Iterator[list[Any]]:
         "week_csat_satisfied_pct",
     ]
     for index, day in enumerate(data["days"]):
-        monday = date.fromisoformat(day)
-        monday = (monday - timedelta(days=monday.weekday())).isoformat()
+        start = date.fromisoformat(day)
+        monday = (start - timedelta(days=start.weekday())).isoformat()
         w = weeks[monday]
         yield [
             day,

@@ -7,6 +7,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 from datetime import date, timedelta
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -107,7 +108,7 @@ def figures_add(delta: dict[Key, int]) -> None:
     for start in range(0, len(keys), CHUNK):
         part = keys[start : start + CHUNK]
         values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(part))
-        params = []
+        params: list[Any] = []
         for key in part:
             day, line, department, channel, agent, excluded, metric = key
             params += [day, line, department, channel, agent, excluded, metric, delta[key]]

@@ -4,9 +4,10 @@ open right now, from the facts of open tickets): never a scan of the tickets."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, Sum
@@ -125,8 +126,8 @@ def figures(
     rows = [*by_day_channel, *((d, m, "", t) for d, m, t in by_day)]
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     weeks = sorted({week_of(d) for d in days})
-    created = {c: defaultdict(int) for c in CHANNELS}
-    solved = {c: defaultdict(int) for c in CHANNELS}
+    created: dict[str, defaultdict[date, int]] = {c: defaultdict(int) for c in CHANNELS}
+    solved: dict[str, defaultdict[date, int]] = {c: defaultdict(int) for c in CHANNELS}
     weekly: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
     hist_week: dict[date, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     hist_all: dict[int, int] = defaultdict(int)
@@ -268,7 +269,7 @@ def backlog_now(scope: Scope) -> dict[str, Any]:
         .annotate(**aggregates)
         .order_by()
     )
-    for row in rows:
+    for row in cast(Iterable[dict[str, Any]], rows):  # the status and one count per bucket
         counts[row["status"]] = {k: row[k] for k, _ in AGE_BUCKETS}
     return {"ages": [k for k, _ in AGE_BUCKETS], "counts": counts}
 

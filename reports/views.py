@@ -5,18 +5,18 @@ from __future__ import annotations
 import csv
 from datetime import date, timedelta
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from tickets.models import Channel, Department, Status
-from workspace.access import agent_required
+from workspace.access import AgentRequest, agent_required
 
 from .contributions import HAS_LINE, report_zone
 from .csvexport import report_rows
@@ -33,7 +33,7 @@ def lead_required(view):
 
     @agent_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: AgentRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.has_perm(PERMISSION):
             raise PermissionDenied(_("Dashboards are for team leads: ask for the permission."))
         return view(request, *args, **kwargs)
@@ -69,7 +69,7 @@ def parse_scope(key: str) -> Scope:
 
 @require_GET
 @lead_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AgentRequest) -> HttpResponse:
     key = request.GET.get("scope", "all")
     choices = scopes()
     if key not in dict(choices):
@@ -132,10 +132,11 @@ class ReportForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["scope"].choices = scopes()
+        cast(forms.ChoiceField, self.fields["scope"]).choices = scopes()
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         first, last = data.get("first"), data.get("last")
         if first and last:
             if last < first:
@@ -147,9 +148,9 @@ class ReportForm(forms.Form):
 
 @require_GET
 @lead_required
-def report(request: HttpRequest) -> HttpResponse:
+def report(request: AgentRequest) -> HttpResponse:
     today = _today()
-    initial = {"scope": "all", "first": today - timedelta(days=29), "last": today}
+    initial: dict[str, Any] = {"scope": "all", "first": today - timedelta(days=29), "last": today}
     form = ReportForm(request.GET or None, initial=initial)
     data = None
     if form.is_bound and form.is_valid():

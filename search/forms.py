@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -49,19 +50,20 @@ class SearchForm(forms.Form):
     def __init__(self, *args, zone: ZoneInfo, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.zone = zone
-        self.fields["department"].choices = [
+        cast(forms.ChoiceField, self.fields["department"]).choices = [
             (str(pk), name) for pk, name in Department.objects.values_list("pk", "name")
         ]
-        self.fields["line"].choices = _line_choices()
+        cast(forms.ChoiceField, self.fields["line"]).choices = _line_choices()
         agents = get_user_model().objects.filter(is_staff=True, is_active=True)
-        self.fields["assignee"].choices = [(UNASSIGNED, _("Nobody"))] + [
+        cast(forms.ChoiceField, self.fields["assignee"]).choices = [(UNASSIGNED, _("Nobody"))] + [
             (str(u.pk), u.get_full_name() or u.get_username()) for u in agents.order_by("pk")
         ]
         if not HAS_LINE:
             del self.fields["line"]
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("created_from"), data.get("created_to")
         if start and end and end < start:
             self.add_error("created_to", _("The end date comes before the start date."))

@@ -228,8 +228,8 @@ def _directory(query: ParsedQuery, tickets: Q, add) -> None:
         add(_tickets_of(base, contacts=contacts.values_list("contact_id", flat=True)), "email")
     if query.phones:
         numbers = [f"+{p}" for p in query.phones]
-        contacts = ContactPhone.objects.filter(number__in=numbers)
-        add(_tickets_of(base, contacts=contacts.values_list("contact_id", flat=True)), "phone")
+        phones = ContactPhone.objects.filter(number__in=numbers)
+        add(_tickets_of(base, contacts=phones.values_list("contact_id", flat=True)), "phone")
     if query.domains and not query.emails:
         contacts = ContactEmail.objects.filter(email__endswith=f"@{query.domains[0]}")
         contact_ids = contacts.values_list("contact_id", flat=True)[:DIRECTORY_TICKETS]
@@ -308,13 +308,13 @@ def _reason_snippet(item: _Found, ticket: Ticket, query: ParsedQuery) -> SafeStr
     """Say why a ticket found by the directory is here, the matching part marked."""
     reason = item.reasons[0] if item.reasons else "text"
     contact = str(ticket.contact) if ticket.contact_id else ""
-    account = ticket.account.name if ticket.account_id else ""
+    account = ticket.account.name if ticket.account is not None else ""
     who = f"{contact} ({account})" if contact and account else contact or account
     if reason == "number":
         text = _("Ticket number %(reference)s") % {"reference": ticket.reference}
     elif reason == "reseller":
         text = _("Reseller ID %(id)s · %(account)s") % {
-            "id": ticket.account.reseller_id if ticket.account_id else query.text,
+            "id": ticket.account.reseller_id if ticket.account is not None else query.text,
             "account": account,
         }
     elif reason == "partial":

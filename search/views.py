@@ -7,16 +7,16 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from kb.search import article_search
-from portal.auth import contact_required
+from portal.auth import ContactRequest, contact_required
 from portal.selectors import portal_tickets
 from tickets.models import Ticket
-from workspace.access import agent_required
+from workspace.access import AgentRequest, agent_required
 
 from .forms import SearchForm
 from .selectors import AGENTS, Scope, ticket_search
@@ -26,7 +26,7 @@ PORTAL_PAGE = 20
 
 @require_GET
 @agent_required
-def desk_search(request: HttpRequest) -> HttpResponse:
+def desk_search(request: AgentRequest) -> HttpResponse:
     """Search every ticket (with internal notes) under the agent's filters."""
     form = SearchForm(request.GET or None, zone=request.agent_zone)
     page = None
@@ -66,7 +66,7 @@ def _exact_reference(text: str) -> HttpResponse | None:
 
 @require_GET
 @contact_required
-def portal_search(request: HttpRequest) -> HttpResponse:
+def portal_search(request: ContactRequest) -> HttpResponse:
     """Search the signed-in customer's own tickets (never internal notes) and the KB."""
     contact = request.contact
     text = request.GET.get("q", "")[:200]

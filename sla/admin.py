@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib import admin, messages
@@ -56,7 +57,13 @@ class NoPolicyFilter(admin.SimpleListFilter):
         return queryset
 
 
-class RecomputesOpenTickets:
+if TYPE_CHECKING:
+    _AdminBase = admin.ModelAdmin
+else:
+    _AdminBase = object
+
+
+class RecomputesOpenTickets(_AdminBase):
     """Admin mix-in: a saved or deleted policy or calendar row moves the deadlines of the
     open tickets, so their recompute is queued (on the follow-up queue) after the commit."""
 
@@ -65,7 +72,7 @@ class RecomputesOpenTickets:
 
         if getattr(request, "_sla_recompute_queued", False):
             return  # once per request (a changelist edit saves many rows)
-        request._sla_recompute_queued = True
+        request._sla_recompute_queued = True  # type: ignore[attr-defined]  # once per request
 
         def queue() -> None:
             try:
@@ -159,7 +166,8 @@ class SlaPolicyForm(forms.ModelForm):
         exclude: list[str] = []
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         candidate = SlaPolicy(pk=self.instance.pk)
         for name in ("name", "is_active", "order", "channel", "severity", "account_tier"):
             setattr(candidate, name, data.get(name, getattr(self.instance, name)))

@@ -82,7 +82,7 @@ def explain(x: Explained) -> dict[str, Any]:
 
 def clock_text(clock: Clock, target: Target, calendar: str, cal: CalendarMath) -> str:
     """Return which clock applied, in words."""
-    if clock.applied == DAYS_OFF:
+    if clock.applied == DAYS_OFF and target.closed_hours is not None:  # always set then
         return (
             f"{target.closed_hours.normalize():f} calendar hours, because it started on a day "
             f"off ({calendar} is closed all day)"

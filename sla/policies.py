@@ -54,13 +54,13 @@ class Facts:
             department=ticket.department_id,
             channel=ticket.origin_channel,
             severity=ticket.severity,
-            account_tier=ticket.account.tier if ticket.account_id else "",
+            account_tier=ticket.account.tier if ticket.account is not None else "",
             names={
                 "line": str(line) if line else "none",
                 "department": department,
                 "channel": ticket.origin_channel,
                 "severity": f"S{ticket.severity}",
-                "account_tier": ticket.account.tier if ticket.account_id else "none",
+                "account_tier": ticket.account.tier if ticket.account is not None else "none",
             },
         )
 
@@ -233,7 +233,9 @@ def policy_conflicts(
 def all_conflicts(policies: Sequence[SlaPolicy]) -> list[Conflict]:
     """Return every unannounced shadowing among the active policies (each pair once)."""
     active = [p for p in policies if p.is_active]
-    precedence = {p.pk: {o.pk for o in p.takes_precedence_over.all()} for p in active}
+    precedence: dict[int | None, set[int]] = {
+        p.pk: {o.pk for o in p.takes_precedence_over.all()} for p in active
+    }
     seen: set[tuple[int, int]] = set()
     out = []
     for policy in active:

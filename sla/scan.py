@@ -130,7 +130,7 @@ def _department_lists(department_ids: set[int]) -> dict[int, list[str]]:
 def _recipients(row: TicketSla, notify_lists: dict[int, list[str]]) -> list[str]:
     ticket = row.ticket
     out = []
-    if ticket.assignee_id and ticket.assignee.email:
+    if ticket.assignee is not None and ticket.assignee.email:
         out.append(ticket.assignee.email)
     out += notify_lists.get(ticket.department_id, [])
     if not out:
@@ -142,14 +142,14 @@ def _notify(row: TicketSla, target: str, kind: str, due: datetime, recipients: l
     ticket = row.ticket
     label = TARGET_LABELS.get(target, target)
     verb = "breached" if kind == AlertKind.BREACHED else "is at risk"
-    zone = row.calendar.tz if row.calendar_id else "UTC"
+    zone = row.calendar.tz if row.calendar is not None else "UTC"
     local_due = due.astimezone(_zone(zone))
     subject = f"[SLA] {ticket.reference}: {label.lower()} {verb}"
     body = (
         f"{ticket.reference} {ticket.subject}\n"
         f"Department: {ticket.department}\n"
         f"{label} due {local_due:%Y-%m-%d %H:%M} ({zone}) under "
-        f"{row.policy.name if row.policy_id else 'no policy'}.\n"
+        f"{row.policy.name if row.policy is not None else 'no policy'}.\n"
     )
     mail_queue(
         MailOut(
@@ -170,8 +170,11 @@ def _escalate(row: TicketSla) -> bool:
         return False
     if row.ticket.department_id == policy.escalate_to_id:
         return False
+    department = policy.escalate_to
+    if department is None:  # never: escalate_to_id is set
+        return False
     try:
-        ticket_department_set(ticket=row.ticket, department=policy.escalate_to)
+        ticket_department_set(ticket=row.ticket, department=department)
     except TicketError as exc:
         log.warning("could not escalate ticket %s: %s", row.ticket_id, exc)
         return False

@@ -73,7 +73,7 @@ class SlaLookups:
             line_calendars={
                 row.line_id: row.calendar
                 for row in LineCalendar.objects.select_related("calendar")
-                if row.calendar_id
+                if row.calendar is not None
             },
             department_names=dict(Department.objects.values_list("pk", "name")),
         )
@@ -147,18 +147,20 @@ class HistoryRows:
     def load(cls, ticket_ids: Iterable[int]) -> HistoryRows:
         ids = list(ticket_ids)
         rows = cls({}, defaultdict(list), defaultdict(list), defaultdict(set))
-        rows.absorbed_start.update(
+        for survivor, start in (
             Ticket.objects.filter(merged_into__in=ids)
             .values("merged_into")
             .annotate(start=Min("created_at"))
             .values_list("merged_into", "start")
-        )
-        for ticket_id, *fact in (
+        ):
+            if survivor is not None:  # always: filtered on merged_into
+                rows.absorbed_start[survivor] = start
+        for ticket_id, occurred_at, direction, channel in (
             Message.objects.filter(ticket_id__in=ids)
             .order_by("ticket_id", "occurred_at", "id")
             .values_list("ticket_id", "occurred_at", "direction", "channel")
         ):
-            rows.messages[ticket_id].append(tuple(fact))
+            rows.messages[ticket_id].append((occurred_at, direction, channel))
         for ticket_id, event_id, *event in (
             TicketEvent.objects.filter(ticket_id__in=ids)
             .order_by("ticket_id", "created_at", "id")

@@ -41,6 +41,8 @@ class LeasedScheduler(RedBeatScheduler):
     Redis restart empties it) or Redis does not answer; this one waits and competes for
     the lease again, so a restart of Redis never leaves the desk without a scheduler."""
 
+    lock: Any  # RedBeat's lease (a redis Lock), None while another beat holds it
+
     def tick(self, *args: Any, **kwargs: Any) -> float:
         try:
             if self.lock is None and not self._acquire():

@@ -9,6 +9,8 @@ is 200 with ``"status": "degraded"`` and what is wrong.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
@@ -57,7 +59,7 @@ def _broker() -> dict:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=BROKER_CHECK_SECONDS)
             if transport.startswith("redis"):
-                conn.default_channel.client.ping()
+                cast(Any, conn.default_channel).client.ping()  # the Redis channel's client
     except Exception as exc:  # noqa: BLE001
         return {"ok": False, "transport": transport, "error": str(exc) or type(exc).__name__}
     return {"ok": True, "transport": transport}

@@ -9,15 +9,25 @@ the database alone (which always has them: every save writes it first).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 
 from .redis_guard import cache_call
 
+if TYPE_CHECKING:
+    from django.contrib.sessions.models import Session
+    from django.core.cache.backends.base import BaseCache
+
 
 class SessionStore(CachedDBStore):
+    # Django's own (private) members this engine builds on; django-stubs leaves them out.
+    _cache: BaseCache
+    _session: dict[str, Any]
+    _get_session_from_db: Callable[[], Session | None]
+
     def load(self) -> dict[str, Any]:
         data = cache_call(self._cache.get, self.cache_key)
         if data is None:
@@ -30,7 +40,8 @@ class SessionStore(CachedDBStore):
         return data
 
     def exists(self, session_key: str) -> bool:
-        if session_key and cache_call(self._cache.has_key, self.cache_key_prefix + session_key):
+        key = self.cache_key_prefix + session_key if session_key else ""
+        if key and cache_call(self._cache.has_key, key):
             return True
         return DBStore.exists(self, session_key)
 

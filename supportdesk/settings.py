@@ -140,7 +140,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "supportdesk.sqlite3",
+            "NAME": str(VAR_DIR / "supportdesk.sqlite3"),
             "OPTIONS": {
                 # WAL lets the web process read while the worker writes; IMMEDIATE takes
                 # the write lock at BEGIN, so a waiting writer queues on the busy timeout
@@ -230,7 +230,7 @@ REDIS_URL = env_str("REDIS_URL")
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
 BROKER_DIR = Path(env_str("SUPPORTDESK_BROKER_DIR", str(VAR_DIR / "broker")))
 # Queues are read in the order CELERY_TASK_QUEUES lists them (below), not round robin.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"queue_order_strategy": "priority"}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"queue_order_strategy": "priority"}
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # A frozen or vanished Redis must not hang a request that queues a task, nor a worker
     # (without these, a publish waits forever on a dead connection).

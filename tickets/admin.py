@@ -7,7 +7,7 @@ field to the service that owns it, so the admin obeys the same rules as every ch
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -294,11 +294,11 @@ class TicketAdmin(admin.ModelAdmin):
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponseBase:
+    ) -> HttpResponse:
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
         # Checked before any wrapper (webcache's list cache) may answer from a cache.
-        return admin_hooks.ticket_list(
+        return admin_hooks.ticket_list(  # type: ignore[return-value]  # rendered or replayed
             request, lambda: super(TicketAdmin, self).changelist_view(request, extra_context)
         )
 
@@ -329,7 +329,7 @@ class TicketAdmin(admin.ModelAdmin):
     ) -> None:
         # Replay each changed field through its service; the form never saves the row.
         original = Ticket.objects.get(pk=obj.pk)
-        actor = request.user
+        actor = admin_hooks.admin_user(request)
         steps = {
             "department": lambda: services.ticket_department_set(
                 ticket=original, department=obj.department, actor=actor
@@ -365,9 +365,10 @@ class TicketAdmin(admin.ModelAdmin):
         self,
         request: HttpRequest,
         context: dict[str, Any],
-        *args: Any,
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
         obj: Ticket | None = None,
-        **kwargs: Any,
     ) -> HttpResponse:
         if obj is not None:
             timeline = selectors.ticket_timeline(obj)
@@ -375,7 +376,7 @@ class TicketAdmin(admin.ModelAdmin):
                 # Remote images stay blocked here too (tracking pixels); cid: images keep
                 # their reference (a browser fetches nothing for it). The workspace shows
                 # remote images on request and renders cid: images from the attachments.
-                message.display_html = mark_safe(  # noqa: S308 - cleaned by nh3
+                cast(Any, message).display_html = mark_safe(  # noqa: S308 - cleaned by nh3
                     html_for_display(message.body_html, inline_url=lambda cid: f"cid:{cid}")[0]
                 )
             context["timeline"] = timeline
@@ -390,7 +391,7 @@ class TicketAdmin(admin.ModelAdmin):
             if reply_sender(Channel.EMAIL) is not None:
                 context["reply_form"] = ReplyForm()
                 context["reply_url"] = reverse("admin:tickets_ticket_reply", args=[obj.pk])
-        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_urls(self) -> list:
         own = [
@@ -461,9 +462,9 @@ class TicketAdmin(admin.ModelAdmin):
                     channel=Channel.NOTE,
                     direction=Direction.INTERNAL,
                     body_text=form.cleaned_data["body"],
-                    author_user=request.user,
+                    author_user=admin_hooks.admin_user(request),
                 ),
-                actor=request.user,
+                actor=admin_hooks.admin_user(request),
             )
             return "Note added."
 
@@ -480,7 +481,9 @@ class TicketAdmin(admin.ModelAdmin):
 
         def unmerge(ticket: Ticket, form: forms.Form) -> str:
             reason = form.cleaned_data.get("reason", "") if form.is_valid() else ""
-            services.ticket_unmerge(ticket=ticket, actor=request.user, reason=reason)
+            services.ticket_unmerge(
+                ticket=ticket, actor=admin_hooks.admin_user(request), reason=reason
+            )
             return f"{ticket.reference} is un-merged: its messages are back on it."
 
         return self._ticket_action(request, ticket_id, UnmergeForm, unmerge, invalid_message=None)
@@ -490,7 +493,9 @@ class TicketAdmin(admin.ModelAdmin):
         (``services.ticket_sender_verify``)."""
 
         def verify(ticket: Ticket, form: forms.Form) -> str:
-            done = services.ticket_sender_verify(ticket=ticket, actor=request.user)
+            done = services.ticket_sender_verify(
+                ticket=ticket, actor=admin_hooks.admin_user(request)
+            )
             return f"{done.contact} is now a verified contact of {done.account}."
 
         return self._ticket_action(request, ticket_id, forms.Form, verify, invalid_message=None)
@@ -501,7 +506,9 @@ class TicketAdmin(admin.ModelAdmin):
             raise PermissionDenied
 
         def reply(ticket: Ticket, form: forms.Form) -> str:
-            services.ticket_reply(ticket=ticket, body=form.cleaned_data["body"], actor=request.user)
+            services.ticket_reply(
+                ticket=ticket, body=form.cleaned_data["body"], actor=admin_hooks.admin_user(request)
+            )
             return "Reply saved; it is on its way by email (Outbox > Outgoing mails)."
 
         return self._ticket_action(
@@ -512,7 +519,7 @@ class TicketAdmin(admin.ModelAdmin):
             invalid_message="Write the reply before sending it.",
         )
 
-    def attachment_view(self, request: HttpRequest, attachment_id: int) -> HttpResponse:
+    def attachment_view(self, request: HttpRequest, attachment_id: int) -> HttpResponseBase:
         attachment = get_object_or_404(
             Attachment.objects.select_related("message__ticket"), pk=attachment_id
         )

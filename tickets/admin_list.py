@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from html import escape
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.admin.templatetags.admin_list import result_headers
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
@@ -22,6 +22,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Paginator
 from django.db import models
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
@@ -41,7 +42,7 @@ class CappedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        found = self.object_list.order_by().values("pk")[: COUNT_CAP + 1].count()
+        found = cast(QuerySet, self.object_list).order_by().values("pk")[: COUNT_CAP + 1].count()
         self.capped = found > COUNT_CAP
         return min(found, COUNT_CAP)
 
@@ -61,8 +62,9 @@ class TicketChangeList(ChangeList):
         """
         if self.formset is not None or self.is_popup or "action_checkbox" in self.list_display:
             return None
-        cells = [self._cell(name, index) for index, name in enumerate(self.list_display)]
-        if None in cells:
+        found = [self._cell(name, index) for index, name in enumerate(self.list_display)]
+        cells = [cell for cell in found if cell is not None]
+        if len(cells) < len(found):
             return None
         headers = list(result_headers(self))
         rows = "".join(
@@ -74,7 +76,7 @@ class TicketChangeList(ChangeList):
             "rows": mark_safe(rows),  # noqa: S308 - each cell escapes what it shows
         }
 
-    def _cell(self, name: str, index: int) -> Cell | None:
+    def _cell(self, name: object, index: int) -> Cell | None:
         """Return how column ``name`` shows a row, as Django's ``items_for_result`` does."""
         if not isinstance(name, str):
             return None
@@ -90,7 +92,7 @@ class TicketChangeList(ChangeList):
         elif isinstance(field, models.DateTimeField):
             classes += " nowrap"
             show = _datetime(field.attname, empty)
-        elif field is not None and field.flatchoices:
+        elif isinstance(field, models.Field) and field.flatchoices:
             labels = {value: escape(str(label)) for value, label in field.flatchoices}
             show = lambda obj: labels.get(getattr(obj, field.attname), empty)  # noqa: E731
         elif isinstance(field, models.CharField | models.TextField):
@@ -124,7 +126,7 @@ class TicketChangeList(ChangeList):
         )
 
     @cached_property
-    def _first_link(self) -> str:
+    def _first_link(self) -> object:  # a column: a name or a callable
         links = self.list_display_links or self.list_display[:1]
         return next(name for name in self.list_display if name in links)
 
@@ -147,6 +149,7 @@ def _datetime(attname: str, empty: str) -> Cell:
         value = getattr(obj, attname)
         if value is None:
             return empty
-        return escape(date_format(timezone.template_localtime(value), pattern))
+        local = timezone.template_localtime(value)  # type: ignore[attr-defined]  # not in stubs
+        return escape(date_format(local, pattern))
 
     return show

@@ -6,8 +6,10 @@ an HTML or SVG file from a customer must not render in our origin, nor in the st
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
-from django.http import FileResponse, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.utils.http import content_disposition_header
 
 from .models import Attachment
@@ -15,12 +17,13 @@ from .models import Attachment
 DOWNLOAD_TYPE = "application/octet-stream"
 
 
-def attachment_response(attachment: Attachment) -> HttpResponse:
+def attachment_response(attachment: Attachment) -> HttpResponseBase:
     """Return the download of ``attachment``: streamed from the storage, or a redirect to
     a short-lived signed URL when ``SUPPORTDESK_FILES_REDIRECT`` is on and the storage
     signs URLs (S3). Call only after the permission check."""
     if settings.SUPPORTDESK_FILES_REDIRECT and _signs_urls(attachment):
-        url = attachment.file.storage.url(
+        storage: Any = attachment.file.storage  # one that signs URLs (S3) takes parameters
+        url = storage.url(
             attachment.file.name,
             parameters={
                 "ResponseContentType": DOWNLOAD_TYPE,

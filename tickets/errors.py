@@ -1,5 +1,12 @@
 """Typed errors the ticket services raise; each message says what to do next."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 
 class TicketError(Exception):
     """Base of every error a ticket service raises on purpose."""
@@ -12,7 +19,7 @@ class TicketError(Exception):
 class InvalidInput(TicketError):  # noqa: N818 - reads better at call sites than InvalidInputError
     """A value given to a service is not acceptable; ``field`` names it."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: StrOrPromise) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.detail = message

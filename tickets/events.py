@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from .models import Ticket, TicketEvent
@@ -22,15 +22,13 @@ from .signals import TicketEventRef, ticket_events
 _gathering = threading.local()
 
 
-def record_event(
-    ticket: Ticket, kind: str, actor: AbstractBaseUser | None, **data: Any
-) -> TicketEvent:
+def record_event(ticket: Ticket, kind: str, actor: User | None, **data: Any) -> TicketEvent:
     """Store a TicketEvent and announce it after the transaction commits."""
     return record_events([(ticket, kind, actor, data)])[0]
 
 
 def record_events(
-    items: Sequence[tuple[Ticket, str, AbstractBaseUser | None, dict[str, Any]]],
+    items: Sequence[tuple[Ticket, str, User | None, dict[str, Any]]],
 ) -> list[TicketEvent]:
     """Store several TicketEvents in one insert; announce them together after commit."""
     events = TicketEvent.objects.bulk_create(

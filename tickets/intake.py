@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -70,7 +70,7 @@ class MessageIn:
     body_text: str = ""
     body_html: str = ""
     author_contact: Contact | None = None
-    author_user: AbstractBaseUser | None = None
+    author_user: User | None = None
     occurred_at: datetime | None = None
     external_id: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -102,7 +102,7 @@ class TicketOpen:
     contact: Contact | None = None
     account: Account | None = None
     severity: int = Severity.S3
-    actor: AbstractBaseUser | None = None
+    actor: User | None = None
     needs_verification: bool = False
     linked_to: Ticket | None = None
     # None: the department's line, else the default line (tickets.lines).
@@ -116,7 +116,7 @@ class MessageAdd:
 
     ticket: Ticket
     message: MessageIn
-    actor: AbstractBaseUser | None = None
+    actor: User | None = None
 
 
 def ticket_open(
@@ -127,7 +127,7 @@ def ticket_open(
     contact: Contact | None = None,
     account: Account | None = None,
     severity: int = Severity.S3,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     needs_verification: bool = False,
     linked_to: Ticket | None = None,
     line: SupportLine | None = None,
@@ -175,9 +175,7 @@ def tickets_open(items: Sequence[TicketOpen]) -> list[MessageResult]:
     return _write_new([item.message for item in items], write)
 
 
-def message_add(
-    *, ticket: Ticket, message: MessageIn, actor: AbstractBaseUser | None = None
-) -> MessageResult:
+def message_add(*, ticket: Ticket, message: MessageIn, actor: User | None = None) -> MessageResult:
     """Append ``message`` to the ticket's timeline (idempotent on its external id).
 
     A message for a merged ticket lands in the surviving ticket. A customer's message
@@ -233,7 +231,9 @@ def _write_new(
             raise
     for index, message in enumerate(messages):
         if results[index] is None:  # a repeat of an id first seen in this batch
-            first = results[first_of[_external_key(message)]]
+            key = _external_key(message)
+            assert key is not None  # only a message with an external id repeats one
+            first = results[first_of[key]]
             is_message = isinstance(first, MessageResult)
             results[index] = MessageResult(first.message, created=False) if is_message else first
     return results
@@ -268,7 +268,7 @@ def _open_fresh(items: list[TicketOpen], prepared: list[_Prepared]) -> list[Mess
         ]
     )
     tickets_stored.send(sender=Ticket, tickets=tickets)
-    events: list[tuple[Ticket, str, AbstractBaseUser | None, dict[str, Any]]] = [
+    events: list[tuple[Ticket, str, User | None, dict[str, Any]]] = [
         (
             ticket,
             EventKind.CREATED,
@@ -326,8 +326,8 @@ def _append_fresh(items: Sequence[MessageAdd], todo: list[int], results: list[An
     for ticket, fields in changed.values():
         if fields != {"updated_at"}:
             ticket.save(update_fields=sorted(fields))
-    for index, message in zip(accepted, stored, strict=True):
-        results[index] = MessageResult(message, created=True)
+    for index, row in zip(accepted, stored, strict=True):
+        results[index] = MessageResult(row, created=True)
 
 
 def _lock_survivors(tickets: Iterable[Ticket]) -> dict[int, Ticket]:
@@ -398,7 +398,7 @@ def _store_attachments(message: Message, attachments: Iterable[AttachmentIn]) ->
         attachment.save()
 
 
-def set_status(ticket: Ticket, status: str, actor: AbstractBaseUser | None, *, reason: str) -> None:
+def set_status(ticket: Ticket, status: str, actor: User | None, *, reason: str) -> None:
     """Record a status change on the (locked) ticket and set its timestamps; the caller
     saves the row."""
     record_event(
@@ -451,7 +451,7 @@ def _prepare_open(item: TicketOpen, lines: dict[int | None, SupportLine]) -> _Pr
         channel=item.message.channel,
     )
     account = item.account
-    if account is None and item.contact is not None and item.contact.account_id is not None:
+    if account is None and item.contact is not None and item.contact.account is not None:
         # The contact's account counts only if it is a customer of this line.
         if item.contact.account.line_id in (None, line.pk):
             account = item.contact.account
@@ -514,10 +514,10 @@ def _external_key(message: MessageIn) -> tuple[str, str] | None:
     """Return the (channel, external id) a message is stored under, cut to the column."""
     if message.external_id is None:
         return None
-    return (message.channel, _fit_external_id(message.external_id))
+    return (message.channel, fit(Message, "external_id", message.external_id))
 
 
-def _find_external(messages: Iterable[MessageIn]) -> dict[tuple[str, str], Message]:
+def _find_external(messages: Iterable[MessageIn]) -> dict[tuple[str, str | None], Message]:
     """Return the stored messages with these (channel, external id) pairs, in one query."""
     keys = {key for m in messages if (key := _external_key(m)) is not None}
     if not keys:

@@ -166,7 +166,7 @@ class LineInbox(models.Model):
 
     def clean(self) -> None:
         self.email = (self.email or "").strip().lower()
-        if self.department_id and self.department.line_id not in (None, self.line_id):
+        if self.department is not None and self.department.line_id not in (None, self.line_id):
             raise ValidationError({"department": "Choose a department of this line."})
 
 

@@ -5,7 +5,7 @@ Re-exported by ``tickets.services``, the one place callers change tickets throug
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import BigIntegerField, F, Value
 from django.db.models.functions import Coalesce
@@ -23,7 +23,7 @@ def ticket_merge(
     *,
     source: Ticket,
     target: Ticket,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     reason: str = "",
     cloned_by_customer: bool = False,
     confirm_cross_account: bool = False,
@@ -112,9 +112,7 @@ def ticket_merge(
 
 
 @transaction.atomic
-def ticket_unmerge(
-    *, ticket: Ticket, actor: AbstractBaseUser | None = None, reason: str = ""
-) -> Ticket:
+def ticket_unmerge(*, ticket: Ticket, actor: User | None = None, reason: str = "") -> Ticket:
     """Undo the latest merge of ``ticket`` exactly; return the restored ticket.
 
     The messages that merge moved go back (with their earlier ``merged_from``), tickets it

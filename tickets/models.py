@@ -7,9 +7,12 @@ Models hold data and database-level rules (constraints, indexes). State changes 
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -158,7 +161,7 @@ class ContactEmail(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["contact", "email"], name="contact_email_unique"),
             models.CheckConstraint(
-                condition=Q(email=models.functions.Lower("email")), name="contact_email_lowercase"
+                condition=Q(email=Lower("email")), name="contact_email_lowercase"
             ),
         ]
 
@@ -270,7 +273,9 @@ class Ticket(models.Model):
         default=False, help_text="Merged as a copy the customer sent again on their own."
     )
     # Changed through tickets.services.ticket_tags_set (a recorded event), never directly.
-    tags = models.ManyToManyField("Tag", blank=True, related_name="tickets")
+    tags: models.ManyToManyField[Tag, Any] = models.ManyToManyField(
+        "Tag", blank=True, related_name="tickets"
+    )
     # One outage, many customers (issue 15): a problem ticket, and the incidents (the
     # customers' own tickets, each with its own SLA clock) linked to it.
     is_problem = models.BooleanField(default=False)
@@ -331,9 +336,7 @@ class Tag(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(name=models.functions.Lower("name")), name="tag_name_lowercase"
-            )
+            models.CheckConstraint(condition=Q(name=Lower("name")), name="tag_name_lowercase")
         ]
 
     def __str__(self) -> str:
@@ -412,7 +415,7 @@ class Message(models.Model):
     @property
     def author_name(self) -> str:
         """Return a display name for the author, whoever it is."""
-        if self.author_user_id:
+        if self.author_user is not None:
             return self.author_user.get_full_name() or self.author_user.get_username()
         if self.author_contact_id:
             return str(self.author_contact)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from .errors import InvalidInput
 from .intake import AttachmentIn
@@ -26,7 +26,7 @@ class ReplySender(Protocol):
         *,
         ticket: Ticket,
         body: str,
-        actor: AbstractBaseUser,
+        actor: User,
         cc: Sequence[str] = (),
         attachments: Sequence[AttachmentIn] = (),
     ) -> Message: ...
@@ -54,7 +54,7 @@ def ticket_reply(
     *,
     ticket: Ticket,
     body: str,
-    actor: AbstractBaseUser,
+    actor: User,
     channel: str = Channel.EMAIL,
     cc: Sequence[str] = (),
     attachments: Sequence[AttachmentIn] = (),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from .errors import InvalidInput, InvalidTransition
@@ -32,7 +32,7 @@ def problem_open(
     subject: str,
     department: Department,
     description: str,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     severity: int = Severity.S2,
     incidents: Sequence[Ticket] = (),
 ) -> Ticket:
@@ -60,7 +60,7 @@ def problem_open(
 
 @transaction.atomic
 def incidents_link(
-    *, incidents: Sequence[Ticket], problem: Ticket, actor: AbstractBaseUser | None = None
+    *, incidents: Sequence[Ticket], problem: Ticket, actor: User | None = None
 ) -> list[Ticket]:
     """Link each incident to ``problem``; return those newly linked (already linked ones
     are skipped, so agents may link a list twice). Nothing else about them changes."""
@@ -94,7 +94,7 @@ def incidents_link(
 
 
 @transaction.atomic
-def incident_unlink(*, incident: Ticket, actor: AbstractBaseUser | None = None) -> Ticket:
+def incident_unlink(*, incident: Ticket, actor: User | None = None) -> Ticket:
     """Take an incident out of its problem (it was another fault after all)."""
     locked = Ticket.objects.select_for_update().get(pk=incident.pk)
     if locked.problem_id is None:
@@ -107,9 +107,7 @@ def incident_unlink(*, incident: Ticket, actor: AbstractBaseUser | None = None) 
 
 
 @transaction.atomic
-def problem_solve(
-    *, problem: Ticket, actor: AbstractBaseUser | None = None, reason: str = ""
-) -> list[Ticket]:
+def problem_solve(*, problem: Ticket, actor: User | None = None, reason: str = "") -> list[Ticket]:
     """Solve the problem and every linked incident that is still live; return those.
 
     Each incident is solved by ``ticket_status_set`` with its own history intact, so its

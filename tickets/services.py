@@ -8,7 +8,7 @@ announced through ``tickets.signals.ticket_events`` once the transaction commits
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -73,7 +73,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 
 @transaction.atomic
 def ticket_status_set(
-    *, ticket: Ticket, status: str, actor: AbstractBaseUser | None = None, reason: str = ""
+    *, ticket: Ticket, status: str, actor: User | None = None, reason: str = ""
 ) -> Ticket:
     """Move the ticket to ``status``; raise InvalidTransition if the move is not allowed."""
     if status not in Status.values:
@@ -94,9 +94,7 @@ def ticket_status_set(
 
 
 @transaction.atomic
-def ticket_assign(
-    *, ticket: Ticket, assignee: AbstractBaseUser | None, actor: AbstractBaseUser | None = None
-) -> Ticket:
+def ticket_assign(*, ticket: Ticket, assignee: User | None, actor: User | None = None) -> Ticket:
     """Give the ticket to an active staff user, or to nobody (``None``)."""
     if assignee is not None and not (assignee.is_active and assignee.is_staff):
         raise InvalidInput("assignee", f"{assignee} is not an active agent (staff user).")
@@ -119,7 +117,7 @@ def ticket_assign(
 
 @transaction.atomic
 def ticket_department_set(
-    *, ticket: Ticket, department: Department, actor: AbstractBaseUser | None = None
+    *, ticket: Ticket, department: Department, actor: User | None = None
 ) -> Ticket:
     """Hand the ticket to another department (an escalation the SLA clocks can see)."""
     if not department.is_active:
@@ -144,9 +142,7 @@ def ticket_department_set(
 
 
 @transaction.atomic
-def ticket_severity_set(
-    *, ticket: Ticket, severity: int, actor: AbstractBaseUser | None = None
-) -> Ticket:
+def ticket_severity_set(*, ticket: Ticket, severity: int, actor: User | None = None) -> Ticket:
     """Change the ticket's severity (1 critical … 4 low)."""
     if severity not in Severity.values:
         raise InvalidInput(
@@ -165,7 +161,7 @@ def ticket_severity_set(
 
 
 @transaction.atomic
-def ticket_sender_verify(*, ticket: Ticket, actor: AbstractBaseUser | None = None) -> Ticket:
+def ticket_sender_verify(*, ticket: Ticket, actor: User | None = None) -> Ticket:
     """Confirm the sender of a ticket marked *needs verification*, after an agent checked
     them (e.g. with the account owner): the sender becomes a verified contact of the
     ticket's account (added if new), the ticket gets that contact and loses the flag.
@@ -216,7 +212,7 @@ def contact_tickets_verify(*, contact: Contact) -> int:
     if not contact.is_verified:
         return 0
     flagged = Ticket.objects.filter(
-        contact=contact, account_id=contact.account_id, needs_verification=True
+        contact=contact, account=contact.account_id, needs_verification=True
     ).exclude(status__in=[Status.MERGED, Status.CLOSED])
     count = 0
     for ticket in flagged:

@@ -6,7 +6,7 @@ run) as its own ticket: the message moves to a new ticket linked to the original
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,9 +19,7 @@ from .signals import messages_moved, tickets_stored
 
 
 @transaction.atomic
-def ticket_split(
-    *, message: Message, actor: AbstractBaseUser | None = None, subject: str = ""
-) -> Ticket:
+def ticket_split(*, message: Message, actor: User | None = None, subject: str = "") -> Ticket:
     """Move ``message`` to a new ticket linked to its current one; return the new ticket.
 
     The new ticket keeps the department, account and severity, belongs to the message's

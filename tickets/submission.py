@@ -97,6 +97,7 @@ def submission_check(*, topic: str, severity: int, line: SupportLine | None = No
     if severity == Severity.S1 and topic != TECHNICAL and line.severity_1_technical_only:
         raise InvalidInput("severity", SEVERITY_1_RULE)
     kind = TOPICS[topic][1]
+    assert kind is not None  # custom development was answered or became a question above
     department = line_department(line, kind)
     if department is None and kind == DepartmentKind.TECHNICAL_SUPPORT:
         department = line_department(line, DepartmentKind.CUSTOMER_SUPPORT)

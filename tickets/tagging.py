@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -40,7 +40,7 @@ def ticket_tags_set(
     ticket: Ticket,
     add: Iterable[str] = (),
     remove: Iterable[str] = (),
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
 ) -> Ticket:
     """Add and remove tags on the ticket (new tag names are created); record the change."""
     to_add, to_remove = clean_tag_names(add), clean_tag_names(remove)

@@ -53,7 +53,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Collection, Iterable
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.conf import settings
 from django.contrib.messages import get_messages
@@ -156,7 +156,7 @@ def _versions(scopes: Collection[str], found: dict[str, Any] | None = None) -> d
         versions |= {s: again.get(_version_key(s)) for s in missing}
     if None in versions.values():  # a cache that keeps nothing: never store or replay
         raise RuntimeError("the cache did not keep a ticket lists version")
-    return {s: int(v) for s, v in versions.items()}
+    return {s: int(v) for s, v in versions.items() if v is not None}  # all: checked above
 
 
 def cached_page(
@@ -227,12 +227,12 @@ def cached_page(
     return response
 
 
-def _keep(page_key: str, known: dict[str, int], response: HttpResponse) -> None:
+def _keep(page_key: str, known: dict[str, int], response: HttpResponseBase) -> None:
     """Store a rendered page for replay, unless it carries something about this request."""
     # The CSRF cookie a view may set is set again on every replay (get_token); any other
     # cookie is about this one request, and so is a page that sets one.
     cookies = set(response.cookies) - {settings.CSRF_COOKIE_NAME}
-    if response.status_code == 200 and not response.streaming and not cookies:
+    if response.status_code == 200 and isinstance(response, HttpResponse) and not cookies:
         frozen = {
             "deps": known,  # read before the rows: a commit meanwhile outdates them
             "rendered_at": time.time(),
@@ -267,7 +267,7 @@ def _wait_for(page_key: str, lock: str, scopes: Collection[str]) -> dict[str, An
     return None
 
 
-def _usable(stored: Any) -> bool:
+def _usable(stored: Any) -> TypeGuard[dict[str, Any]]:
     """Whether ``stored`` is a page entry of this format (not left by another release)."""
     keys = {"deps", "rendered_at", "content", "headers"}
     return isinstance(stored, dict) and keys <= stored.keys()

@@ -53,7 +53,7 @@ def admin_ticket_list(
     """
     return list_cache.cached_page(
         request,
-        principal=request.user,
+        principal=admin_hooks.admin_user(request),
         scopes=[list_cache.ALL],
         render=render,
         # Every ticket change renders this list anew (~40 ms): meanwhile the other agents

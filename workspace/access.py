@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponseBase
+from django.template.response import SimpleTemplateResponse
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -33,15 +34,24 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def is_agent(user: AbstractBaseUser) -> bool:
+class AgentRequest(HttpRequest):
+    """The request an ``agent_required`` view receives: a signed-in agent, with their
+    profile and zone set."""
+
+    user: User
+    agent_profile: AgentProfile
+    agent_zone: ZoneInfo
+
+
+def is_agent(user: User | AnonymousUser) -> bool:
     return bool(user.is_authenticated and user.is_active and user.is_staff)
 
 
-def agent_profile(user: AbstractBaseUser) -> AgentProfile:
+def agent_profile(user: User) -> AgentProfile:
     """Return the agent's profile (read with the user by workspace.auth.AgentBackend, or
     made now)."""
     try:
-        return user.desk_profile  # type: ignore[attr-defined]
+        return user.desk_profile
     except AgentProfile.DoesNotExist:
         pass
     profile, _ = AgentProfile.objects.get_or_create(user=user)
@@ -55,13 +65,15 @@ def agent_zone(profile: AgentProfile) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def agent_required(view: Callable[..., HttpResponse] | None = None, *, change: bool = False) -> Any:
+def agent_required(
+    view: Callable[..., HttpResponseBase] | None = None, *, change: bool = False
+) -> Any:
     """Let only agents in (``change``: only those who may change tickets); run the view
     in the agent's language and zone."""
 
-    def decorate(func: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorate(func: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @wraps(func)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             user = request.user
             if not user.is_authenticated:
                 return redirect_to_login(request.get_full_path(), reverse("admin:login"))
@@ -70,11 +82,12 @@ def agent_required(view: Callable[..., HttpResponse] | None = None, *, change: b
             if change and not user.has_perm("tickets.change_ticket"):
                 raise PermissionDenied("You may read tickets but not change them.")
             profile = agent_profile(user)
-            request.agent_profile = profile  # type: ignore[attr-defined]
-            request.agent_zone = agent_zone(profile)  # type: ignore[attr-defined]
-            with translation.override(profile.language), timezone.override(request.agent_zone):
-                response = func(request, *args, **kwargs)
-                if hasattr(response, "render") and not response.is_rendered:
+            agent = cast(AgentRequest, request)
+            agent.agent_profile = profile
+            agent.agent_zone = agent_zone(profile)
+            with translation.override(profile.language), timezone.override(agent.agent_zone):
+                response = func(agent, *args, **kwargs)
+                if isinstance(response, SimpleTemplateResponse) and not response.is_rendered:
                     response.render()  # inside the agent's language and zone
             response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
             response.headers["Content-Language"] = profile.language

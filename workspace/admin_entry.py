@@ -25,5 +25,5 @@ def admin_lands_in_workspace(site: AdminSite) -> None:
             return HttpResponseRedirect(reverse("workspace:home"))
         return index(request, extra_context)
 
-    site.index = workspace_index  # type: ignore[method-assign]
+    site.index = workspace_index  # type: ignore[method-assign, assignment]  # may redirect
     site._lands_in_workspace = True  # type: ignore[attr-defined]

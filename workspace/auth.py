@@ -42,14 +42,14 @@ def _permissions_sql() -> str:
 
 
 def _profile_columns() -> list[str]:
-    return [f.column for f in AgentProfile._meta.concrete_fields]
+    return [f.column for f in AgentProfile._meta.concrete_fields if f.column]
 
 
 def _user_sql(vendor: str) -> str:
     """The user, their workspace profile (``desk_p_*`` columns, NULL if none) and their
     permissions ("app.codename" joined by commas) in one statement."""
     user_model = get_user_model()
-    table, key = user_model._meta.db_table, user_model._meta.pk.column
+    table, key = user_model._meta.db_table, str(user_model._meta.pk.column)
     aggregate = "group_concat" if vendor == "sqlite" else "string_agg"
     permissions = (
         _permissions_sql()
@@ -84,7 +84,8 @@ class AgentBackend(ModelBackend):
             fields = AgentProfile._meta.concrete_fields
             # Extra columns of a raw query get no field converters: decode JSON here.
             decoded = [
-                f.from_db_value(v, None, connection) if isinstance(f, JSONField) else v
+                # JSONField.from_db_value ignores its expression argument.
+                f.from_db_value(v, None, connection) if isinstance(f, JSONField) else v  # type: ignore[arg-type]
                 for f, v in zip(fields, values, strict=True)
             ]
             names = [f.attname for f in fields]
@@ -92,8 +93,8 @@ class AgentBackend(ModelBackend):
             user.desk_profile = profile  # what workspace.access.agent_profile reads
         if user.is_active and not user.is_superuser:
             # The same set ModelBackend.get_all_permissions caches, for this request.
-            text = user.desk_permissions or ""
-            user._perm_cache = set(text.split(",")) if text else set()
+            text = getattr(user, "desk_permissions", None) or ""
+            user._perm_cache = set(text.split(",")) if text else set()  # type: ignore[attr-defined]  # ModelBackend's own cache attribute
         return user
 
     def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.http import QueryDict
 from django.utils.translation import gettext as _
@@ -33,7 +33,7 @@ class Outcome:
     confirm: dict[str, Any] | None = None  # a merge across accounts waits for this
 
 
-def apply(actor: AbstractBaseUser, data: QueryDict) -> Outcome:
+def apply(actor: User, data: QueryDict) -> Outcome:
     """Apply ``data['action']`` with ``data['value']`` to the tickets ``data['ticket']``."""
     outcome = Outcome()
     ids = [int(v) for v in data.getlist("ticket") if v.isdigit()][:MAX_TICKETS]
@@ -51,7 +51,7 @@ def apply(actor: AbstractBaseUser, data: QueryDict) -> Outcome:
     try:
         step = _step(action, value, actor)
     except InvalidInput as exc:
-        outcome.errors.append(exc.detail)
+        outcome.errors.append(str(exc.detail))
         return outcome
     with announcements_batched():  # one refresh of the lists for all of them
         for ticket in tickets:
@@ -67,7 +67,7 @@ def apply(actor: AbstractBaseUser, data: QueryDict) -> Outcome:
     return outcome
 
 
-def _step(action: str, value: str, actor: AbstractBaseUser) -> Callable[[Ticket], Any]:
+def _step(action: str, value: str, actor: User) -> Callable[[Ticket], Any]:
     if action == "assign":
         assignee = None
         if value == "me":
@@ -98,9 +98,7 @@ def _step(action: str, value: str, actor: AbstractBaseUser) -> Callable[[Ticket]
     return lambda t: services.ticket_tags_set(ticket=t, remove=names, actor=actor)
 
 
-def _merge(
-    actor: AbstractBaseUser, tickets: list[Ticket], *, confirmed: bool, outcome: Outcome
-) -> Outcome:
+def _merge(actor: User, tickets: list[Ticket], *, confirmed: bool, outcome: Outcome) -> Outcome:
     """Merge the ticked tickets into the oldest of them; across accounts only once the
     agent confirmed it."""
     if len(tickets) < 2:

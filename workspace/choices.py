@@ -36,8 +36,8 @@ def department_choices() -> list[tuple[int, str]]:
 def status_choices(only: Iterable[str] | None = None) -> list[tuple[str, str]]:
     """Return the statuses an agent may pick (``only`` those, if given), translated."""
     wanted = set(only) if only is not None else set(Status.values) - {Status.MERGED}
-    return [(value, _(label)) for value, label in Status.choices if value in wanted]
+    return [(value, _(str(label))) for value, label in Status.choices if value in wanted]
 
 
 def severity_choices() -> list[tuple[int, str]]:
-    return [(value, _(label)) for value, label in Severity.choices]
+    return [(value, _(str(label))) for value, label in Severity.choices]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -70,9 +70,9 @@ def reply_channels(ticket: Ticket, messages: Sequence[Message] | None = None) ->
         )
     last_inbound = last_inbound or ticket.origin_channel
     has_email = reply_sender(Channel.EMAIL) is not None and (
-        emailed or ContactEmail.objects.filter(contact_id=ticket.contact_id).exists()
+        emailed or ContactEmail.objects.filter(contact=ticket.contact_id).exists()
     )
-    portal_ok = ticket.contact_id is not None and ticket.contact.is_verified
+    portal_ok = ticket.contact is not None and ticket.contact.is_verified
     chat = chatted and live_chat(ticket) is not None
     wanted = {"chat": "chat", "portal": "portal"}.get(last_inbound, "email")
     options = [
@@ -98,11 +98,11 @@ def reply_channels(ticket: Ticket, messages: Sequence[Message] | None = None) ->
 def attachments_in(files: Sequence[UploadedFile]) -> list[AttachmentIn]:
     out = []
     for upload in files:
-        if upload.size > MAX_ATTACHMENT_BYTES:
+        if (upload.size or 0) > MAX_ATTACHMENT_BYTES:
             raise InvalidInput("attachments", f"{upload.name} is larger than 25 MB.")
         out.append(
             AttachmentIn(
-                filename=upload.name,
+                filename=upload.name or "",
                 content=upload.read(),
                 content_type=upload.content_type or "application/octet-stream",
             )
@@ -118,7 +118,7 @@ def with_signature(body: str, signature: str) -> str:
 def reply_send(
     *,
     ticket: Ticket,
-    actor: AbstractBaseUser,
+    actor: User,
     channel: str,
     body: str,
     cc: Sequence[str] = (),
@@ -132,7 +132,7 @@ def reply_send(
     if cc:
         raise InvalidInput("cc", "CC is for email answers only.")
     if channel == Channel.PORTAL:
-        if ticket.contact_id is None or not ticket.contact.is_verified:
+        if ticket.contact is None or not ticket.contact.is_verified:
             raise InvalidInput("channel", "This customer cannot sign in to the portal; use email.")
         return message_add(
             ticket=ticket,
@@ -155,7 +155,7 @@ def reply_send(
     raise InvalidInput("channel", f"{channel!r} is not a channel agents answer on.")
 
 
-def note_add(*, ticket: Ticket, actor: AbstractBaseUser, body: str) -> tuple[Message, list]:
+def note_add(*, ticket: Ticket, actor: User, body: str) -> tuple[Message, list]:
     """Add an internal note; return it and the agents it @mentions (to notify)."""
     message = message_add(
         ticket=ticket,
@@ -170,7 +170,7 @@ def note_add(*, ticket: Ticket, actor: AbstractBaseUser, body: str) -> tuple[Mes
     return message, mentioned_agents(body, exclude=actor)
 
 
-def mentioned_agents(text: str, *, exclude: AbstractBaseUser | None = None) -> list:
+def mentioned_agents(text: str, *, exclude: User | None = None) -> list:
     names = {m.group(1).rstrip(".").lower() for m in MENTION.finditer(text or "")}
     if not names:
         return []

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from zoneinfo import available_timezones
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils.translation import gettext_lazy as _
 
 from tickets.errors import InvalidInput
@@ -104,7 +104,7 @@ class SavedViewForm(forms.Form):
             possible_duplicate=data["possible_duplicate"],
         )
 
-    def save_for(self, user: AbstractBaseUser) -> SavedView:
+    def save_for(self, user: User) -> SavedView:
         from .services import saved_view_create
 
         return saved_view_create(
@@ -191,11 +191,13 @@ class ReplyForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         channels = channels if channels is not None else reply_channels(ticket)
-        self.fields["channel"].choices = [(c.channel, c.label) for c in channels if c.available]
+        cast(forms.ChoiceField, self.fields["channel"]).choices = [
+            (c.channel, c.label) for c in channels if c.available
+        ]
         default = next((c.channel for c in channels if c.default), "")
         self.fields["channel"].initial = default
         allowed = TRANSITIONS.get(ticket.status, frozenset())
-        self.fields["status_after"].choices = [
+        cast(forms.ChoiceField, self.fields["status_after"]).choices = [
             ("", _("(keep %(status)s)") % {"status": ticket.get_status_display()})
         ] + [(s.value, s.label) for s in Status if s in allowed]
         self.fields["signature"].initial = bool(profile.signature)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.urls import reverse
 from django.utils import timezone
@@ -26,6 +26,9 @@ from . import queues
 from .queues import ListRow, View
 from .templatetags.workspace_tags import span_text
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 
 class _Page:
     """What every row of one page shares: the moment, zone and translated words."""
@@ -35,8 +38,8 @@ class _Page:
         self.tags = tags
         self.zone = timezone.get_current_timezone()
         self.zone_name = escape(timezone.get_current_timezone_name())
-        self.channels = {k: escape(_(v)) for k, v in Channel.choices}
-        self.statuses = {k: escape(_(v)) for k, v in Status.choices}
+        self.channels = {k: escape(_(str(v))) for k, v in Channel.choices}
+        self.statuses = {k: escape(_(str(v))) for k, v in Status.choices}
         self.overdue = _("%(span)s overdue")
         self.within = _("in %(span)s")
         # Translated outside the f-strings: makemessages cannot see calls inside them.
@@ -49,7 +52,7 @@ class _Page:
 
 def rows_html(
     rows: Iterable[ListRow],
-    columns: Sequence[tuple[str, str]],
+    columns: Sequence[tuple[str, StrOrPromise]],
     now: datetime,
     tags: dict[int, list[str]] | None = None,
 ) -> SafeString:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from tickets.models import Ticket
 
@@ -26,7 +26,7 @@ def for_ticket(ticket: Ticket, profile: AgentProfile) -> list[Macro]:
     return sorted(macros, key=lambda m: (m.language not in ("", profile.language), m.name.lower()))
 
 
-def placeholders(ticket: Ticket, agent: AbstractBaseUser) -> dict[str, str]:
+def placeholders(ticket: Ticket, agent: User) -> dict[str, str]:
     contact = ticket.contact if ticket.contact_id else None
     account = ticket.account if ticket.account_id else None
     return {
@@ -44,7 +44,7 @@ def render_text(text: str, values: dict[str, str]) -> str:
     return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text or "")
 
 
-def apply(macro: Macro, ticket: Ticket, agent: AbstractBaseUser) -> dict[str, Any]:
+def apply(macro: Macro, ticket: Ticket, agent: User) -> dict[str, Any]:
     """Return what the macro puts in the composer: text, status, assignee, tags."""
     assignee = {"me": str(agent.pk), "nobody": "none"}.get(macro.assign, "")
     return {

@@ -45,7 +45,7 @@ def message_html(
         f'<li class="entry msg {escape(entry.css)}" id="message-{m.pk}" '
         f'data-channel="{escape(m.channel)}" data-direction="{escape(m.direction)}">\n'
         '  <div class="entry-meta">\n'
-        f'    <span class="chan">{escape(_(CHANNELS.get(m.channel, m.channel)))}</span>\n'
+        f'    <span class="chan">{escape(str(CHANNELS.get(m.channel, m.channel)))}</span>\n'
         f'    <strong class="who">{escape(entry.author)}</strong>\n'
     ]
     if m.direction == "outbound":
@@ -54,7 +54,7 @@ def message_html(
         out.append(f'    <span class="pill note">{escape(_("internal note"))}</span>\n')
     out.append(f"    · {when_html(m.occurred_at)}\n")
     if m.merged_from_id:
-        reference = escape(m.merged_from.reference)
+        reference = escape(m.merged_from.reference if m.merged_from else "")
         out.append(f'    · <span class="muted">{escape(_("merged from"))} {reference}</span>\n')
     metadata = m.metadata or {}
     if metadata.get("cc"):

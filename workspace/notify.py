@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max
 from django.urls import reverse
@@ -33,7 +33,7 @@ from tickets.signals import TicketEventRef
 from .models import MAILED_KINDS, AgentProfile, Notification, NotificationKind
 
 SLA_CURSOR_SOURCE = "sla-cursor"
-TEXTS = {
+TEXTS: dict[str, str] = {
     NotificationKind.ASSIGNED: gettext_noop("Assigned to you: %(ticket)s"),
     NotificationKind.CUSTOMER_REPLY: gettext_noop("Customer replied: %(ticket)s"),
     NotificationKind.CHAT_WAITING: gettext_noop("New chat waiting: %(ticket)s"),
@@ -178,7 +178,7 @@ def from_ticket_events(events: list[TicketEventRef]) -> int:
     return record(notices)
 
 
-def mentions(message: Message, agents: list[AbstractBaseUser], actor: AbstractBaseUser) -> int:
+def mentions(message: Message, agents: list[User], actor: User) -> int:
     ticket = message.ticket
     params = {
         "who": actor.get_full_name() or actor.get_username(),

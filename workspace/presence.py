@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.cache import cache
 
 VIEWING_SECONDS = 15
@@ -30,7 +30,7 @@ def _key(ticket_id: int, user_id: int) -> str:
     return f"ws:presence:{ticket_id}:{user_id}"
 
 
-def seen(ticket_id: int, user: AbstractBaseUser, *, typing: bool) -> None:
+def seen(ticket_id: int, user: User, *, typing: bool) -> None:
     """Record that ``user`` has the ticket open (and whether they are typing)."""
     now = time.time()
     agents = cache.get(AGENTS_KEY)
@@ -43,7 +43,7 @@ def seen(ticket_id: int, user: AbstractBaseUser, *, typing: bool) -> None:
     )
 
 
-def left(ticket_id: int, user: AbstractBaseUser) -> None:
+def left(ticket_id: int, user: User) -> None:
     cache.delete(_key(ticket_id, user.pk))
 
 
@@ -67,5 +67,5 @@ def others(ticket_id: int, user_id: int) -> list[Viewer]:
     return sorted(out, key=lambda v: (not v.typing, v.name))
 
 
-def _name(user: AbstractBaseUser) -> str:
+def _name(user: User) -> str:
     return user.get_full_name() or user.get_username()

@@ -13,10 +13,10 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection, connections
 from django.utils.translation import gettext_lazy as _
 
@@ -25,6 +25,9 @@ from tickets.models import Channel, Department, Severity, Status, SupportLine, T
 
 from . import view_sql
 from .models import SavedView, TicketRow
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 PAGE_SIZE = 50
 COUNT_CAP = 99
@@ -80,7 +83,7 @@ class ViewFilters:
             channels=tuple(c for c in data.get("channels") or () if c in Channel.values),
             severities=tuple(s for s in ints("severities") if s in Severity.values),
             tags=tuple(str(t) for t in data.get("tags") or ()),
-            sla=data.get("sla") if data.get("sla") in ("at_risk", "breached") else "",
+            sla=str(data.get("sla")) if data.get("sla") in ("at_risk", "breached") else "",
             needs_verification=bool(data.get("needs_verification")),
             possible_duplicate=bool(data.get("possible_duplicate")),
         )
@@ -94,7 +97,7 @@ class View:
     """A list in the sidebar: a key for its URL, a label, filters and columns."""
 
     key: str
-    label: str
+    label: StrOrPromise
     filters: ViewFilters
     columns: tuple[str, ...] = DEFAULT_COLUMNS
     group: str = "builtin"  # builtin | department | line | saved
@@ -163,7 +166,7 @@ class Sidebar(NamedTuple):
     agents: list[tuple[int, str]]  # (id, name) of the active agents by username; [] if not read
 
 
-def sidebar(user: AbstractBaseUser, *, agents: bool = False) -> Sidebar:
+def sidebar(user: User, *, agents: bool = False) -> Sidebar:
     """Return the agent's views (as ``agent_views``), their departments and lines, and
     with ``agents`` the active agents, from one statement."""
     sql = SIDEBAR_SQL + (AGENTS_PART if agents else "") + "ORDER BY 1, 7, 4, 2"
@@ -206,7 +209,7 @@ def view_groups() -> Groups:
     return groups
 
 
-def agent_views(user: AbstractBaseUser, groups: Groups | None = None) -> list[View]:
+def agent_views(user: User, groups: Groups | None = None) -> list[View]:
     """Return every view the agent's sidebar lists: built-in, per department and per
     support line, then the agent's own and the shared saved views (``groups``: the
     caller's ``view_groups()``, if it read them already)."""
@@ -287,7 +290,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
 
 
 def page(
-    filters: ViewFilters, user: AbstractBaseUser, now: datetime, cursor: str = ""
+    filters: ViewFilters, user: User, now: datetime, cursor: str = ""
 ) -> tuple[list[ListRow], str]:
     """Return one page of rows (with the contact's, account's, assignee's and
     department's names) and the cursor of the next page ("" on the last one)."""
@@ -298,7 +301,8 @@ def page(
         found = db.fetchall()
     aware = view_sql.aware
     rows = [
-        ListRow(*r[:6], bool(r[6]), aware(r[7]), aware(r[8]), aware(r[9]), *r[10:]) for r in found
+        ListRow._make((*r[:6], bool(r[6]), aware(r[7]), aware(r[8]), aware(r[9]), *r[10:]))
+        for r in found
     ]
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
@@ -316,7 +320,7 @@ def row_tags(ticket_ids: Iterable[int]) -> dict[int, list[str]]:
     return out
 
 
-def bounded_counts(views: list[View], user: AbstractBaseUser, now: datetime) -> dict[str, int]:
+def bounded_counts(views: list[View], user: User, now: datetime) -> dict[str, int]:
     """Return each view's ticket count, at most ``COUNT_CAP + 1`` (shown as "99+"),
     all from one SQL statement."""
     if not views:

@@ -59,7 +59,7 @@ def _ticket_read(vendor: str) -> tuple[str, list[tuple[Any, list[str], list[list
     field names and each column's converters (what the ORM's compiler applies)."""
     from django.db.models.expressions import Col
 
-    parts = [(Ticket, "t")] + [
+    parts: list[tuple[Any, str]] = [(Ticket, "t")] + [
         (Ticket._meta.get_field(name).related_model, f"r{i}") for i, name in enumerate(_RELATED)
     ]
     columns, joins, reads = [], [], []
@@ -74,11 +74,9 @@ def _ticket_read(vendor: str) -> tuple[str, list[tuple[Any, list[str], list[list
             )
         reads.append((model, [f.attname for f in fields], converters))
     for i, name in enumerate(_RELATED):
-        field = Ticket._meta.get_field(name)
-        key = field.related_model._meta.pk.column
-        joins.append(
-            f'LEFT JOIN {_table(field.related_model)} r{i} ON r{i}."{key}" = t."{field.column}"'
-        )
+        fk: Any = Ticket._meta.get_field(name)  # a ForeignKey of _RELATED
+        key = fk.related_model._meta.pk.column
+        joins.append(f'LEFT JOIN {_table(fk.related_model)} r{i} ON r{i}."{key}" = t."{fk.column}"')
     version = f'(SELECT MAX("id") FROM {_table(TicketEvent)} WHERE "ticket_id" = t."id")'  # noqa: S608
     sql = (
         f"SELECT {', '.join(columns)}, {version} FROM {_table(Ticket)} t "  # noqa: S608
@@ -97,7 +95,8 @@ def ticket_by_number(number: int) -> Ticket | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    made, at = [], 0
+    made: list[Any] = []
+    at = 0
     for model, names, converters in reads:
         values = list(row[at : at + len(names)])
         at += len(names)

@@ -14,7 +14,7 @@ small desk's rows inside ``migrate``; a bigger one's are left to the worker
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -167,7 +167,7 @@ def _clocks(ids: set[int]) -> dict[int, tuple[datetime | None, datetime | None]]
 
 
 def _row(
-    ticket: dict[str, Any],
+    ticket: Mapping[str, Any],
     clock: tuple[datetime | None, datetime | None] | None,
     now: datetime,
     flagged: bool,

@@ -91,7 +91,7 @@ def search_customer_text(query: str) -> list[Hit]:
         cursor.execute(TICKETS_SQL + "(" + ", ".join(["%s"] * len(ids)) + ")", ids)
         tickets = {row[0]: row[1:] for row in cursor.fetchall()}
     return [
-        Hit(*tickets[pk][:3], found[pk][0], found[pk][1], tickets[pk][3])
+        Hit(tickets[pk][0], tickets[pk][1], tickets[pk][2], *found[pk], tickets[pk][3])
         for pk in ids
         if pk in tickets
     ]

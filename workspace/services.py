@@ -5,7 +5,7 @@ Ticket changes go through ``tickets.services``; nothing here touches a ticket.
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from tickets.errors import InvalidInput
 
@@ -15,7 +15,7 @@ from .models import SavedView
 
 def saved_view_create(
     *,
-    owner: AbstractBaseUser,
+    owner: User,
     name: str,
     filters: queues.ViewFilters,
     columns: list[str],

@@ -89,7 +89,7 @@ def messages_html(request: HttpRequest) -> str:
     """The flash messages as base.html shows them (and marked as shown)."""
     # conditional_escape, like the template: a message marked safe keeps its markup.
     items = "".join(
-        f'<li class="{conditional_escape(m.tags)}">{conditional_escape(m)}</li>'
+        f'<li class="{conditional_escape(m.tags)}">{conditional_escape(m.message)}</li>'
         for m in messages.get_messages(request)
     )
     return f'<ul class="messages" role="status">{items}</ul>' if items else ""

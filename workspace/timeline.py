@@ -3,6 +3,7 @@ notes, calls and chat transcripts, merges, splits, changes and SLA alerts, in or
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -73,7 +74,7 @@ class Entry:
 def conversation(
     ticket: Ticket,
     *,
-    remote_images_for: set[int] = frozenset(),
+    remote_images_for: Set[int] = frozenset(),
     known: dict[str, dict[int, str]] | None = None,
 ) -> tuple[list[Entry], list[Message]]:
     """Return the ticket's conversation, oldest first (chat lines grouped by conversation
@@ -82,10 +83,10 @@ def conversation(
     known = known or {}
     messages, attachments = reads.messages_with_attachments(ticket)
     users = dict(known.get("users", {}))
-    if missing := {m.author_user_id for m in messages} - {None} - users.keys():
+    if missing := {m.author_user_id for m in messages if m.author_user_id} - users.keys():
         users.update(_user_names(missing))
     contacts = {ticket.contact_id: str(ticket.contact)} if ticket.contact_id else {}
-    if missing := {m.author_contact_id for m in messages} - {None} - contacts.keys():
+    if missing := {m.author_contact_id for m in messages if m.author_contact_id} - contacts.keys():
         contacts.update(reads.contact_names(missing))
 
     def author(message: Message) -> str:
@@ -207,7 +208,9 @@ def _names(
 ) -> dict[str, dict[int, str]]:
     """Return the names of the users, departments and tickets the events mention; only
     those not in ``known`` are read."""
-    users, departments, tickets = set(), set(), set()
+    users: set[int | None] = set()
+    departments: set[int | None] = set()
+    tickets: set[int | None] = set()
     for e in events:
         users.add(e.actor_id)
         if e.kind == EventKind.ASSIGNED:
@@ -226,13 +229,13 @@ def _names(
         "departments": dict(known.get("departments", {})),
         "tickets": {},
     }
-    if missing := users - {None} - names["users"].keys():
+    if missing := {pk for pk in users if pk is not None} - names["users"].keys():
         names["users"].update(_user_names(missing))
-    if missing := departments - {None} - names["departments"].keys():
+    if missing := {pk for pk in departments if pk is not None} - names["departments"].keys():
         names["departments"].update(
             Department.objects.filter(pk__in=missing).values_list("pk", "name")
         )
-    if missing := tickets - {None}:
+    if missing := {pk for pk in tickets if pk is not None}:
         names["tickets"] = {
             pk: format_reference(n)
             for pk, n in Ticket.objects.filter(pk__in=missing).values_list("pk", "number")
@@ -251,13 +254,13 @@ def describe_event(event: TicketEvent, names: dict[str, dict[int, str]] | None =
     """Return one line saying what the event did, e.g. "alice set the status to Solved"."""
     names = names or _names([event])
     who = names["users"].get(event.actor_id, "?") if event.actor_id else _("The desk")
-    data = event.data or {}
+    data: Any = event.data or {}  # JSON as stored
     statuses = dict(Status.choices)
     kind = event.kind
     if kind == EventKind.STATUS_CHANGED:
         return _("%(who)s set the status to %(status)s") % {
             "who": who,
-            "status": _(statuses.get(data.get("status"), data.get("status", ""))),
+            "status": _(str(statuses.get(data.get("status"), data.get("status", "")))),
         }
     if kind == EventKind.ASSIGNED:
         if data.get("assignee") is None:

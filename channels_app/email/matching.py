@@ -74,7 +74,7 @@ def _tickets_by_number(numbers: set[int]) -> dict[int, Ticket]:
     if not numbers:
         return {}
     rows = Ticket.objects.select_related("merged_into").filter(number__in=numbers)
-    return {t.number: (t.merged_into if t.merged_into_id else t) for t in rows}
+    return {t.number: t.merged_into or t for t in rows}  # merged_into read with the row
 
 
 def _tickets_by_message_ids(ids: set[str]) -> dict[str, Ticket]:
@@ -84,13 +84,15 @@ def _tickets_by_message_ids(ids: set[str]) -> dict[str, Ticket]:
         return {}
     ticket_ids = ticket_ids_by_sent_message_ids(ids)
     ticket_ids.update(  # a stored message wins over a sent one with the same id
-        Message.objects.filter(channel=Channel.EMAIL, external_id__in=ids).values_list(
-            "external_id", "ticket_id"
-        )
+        (external_id, ticket_id)
+        for external_id, ticket_id in Message.objects.filter(
+            channel=Channel.EMAIL, external_id__in=ids
+        ).values_list("external_id", "ticket_id")
+        if external_id is not None  # always: filtered on it
     )
     tickets = Ticket.objects.select_related("merged_into").in_bulk(set(ticket_ids.values()))
     out = {}
     for message_id, ticket_id in ticket_ids.items():
         if (ticket := tickets.get(ticket_id)) is not None:
-            out[message_id] = ticket.merged_into if ticket.merged_into_id else ticket
+            out[message_id] = ticket.merged_into or ticket
     return out

@@ -15,6 +15,7 @@ from email.errors import InvalidBase64LengthDefect
 from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import compat32
+from typing import cast
 
 from .charsets import decode_text
 from .headers import _fix_8bit_headers, _header, _msg_ids, decode_words
@@ -58,8 +59,8 @@ def safe_filename(name: str, fallback: str = "attachment") -> str:
 def _message_bytes(part: Message) -> bytes:
     """Return the body of a message/* part as bytes, undoing a (non-standard) CTE."""
     payload = part.get_payload()
-    if isinstance(payload, list):
-        data = b"".join(sub.as_bytes() for sub in payload)
+    if isinstance(payload, list):  # a multipart payload: its parts are messages
+        data = b"".join(sub.as_bytes() for sub in cast(list[Message], payload))
     else:
         data = str(payload).encode("utf-8", "surrogateescape")
     cte = str(part.get("content-transfer-encoding", "")).strip().lower()
@@ -176,6 +177,7 @@ class _Walker:
     def _message(self, part: Message, ctype: str) -> None:
         data = _message_bytes(part)
         inner = part.get_payload(0) if isinstance(part.get_payload(), list) else None
+        inner = cast(Message | None, inner)  # a part of a multipart payload is a message
         name = part.get_filename()
         if inner is not None and ctype in ("message/rfc822", "message/global"):
             _fix_8bit_headers(inner, self.hint)

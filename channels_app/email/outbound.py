@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from email.utils import formataddr
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from outbox.models import MailKind
@@ -121,7 +121,7 @@ def agent_reply_send(
     *,
     ticket: Ticket,
     body: str,
-    actor: AbstractBaseUser,
+    actor: User,
     cc: Sequence[str] = (),
     attachments: Sequence[AttachmentIn] = (),
 ) -> Message:
@@ -202,7 +202,7 @@ def _customer_address(ticket: Ticket, history: list[tuple]) -> str:
         if sender and sender in trusted:
             reply_to = metadata.get("reply_to") or []
             return (reply_to[0] if reply_to else sender).lower()
-    if ticket.contact_id:
+    if ticket.contact is not None:
         email = ticket.contact.emails.order_by("-is_primary", "id").first()
         if email is not None:
             return email.email

@@ -14,14 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import transaction
 
 from outbox.models import OutgoingMail
 from tickets.errors import TicketClosed, TicketError
-from tickets.lengths import fit, max_length
+from tickets.lengths import fit
 from tickets.models import Channel, Direction, Message, Status, Ticket
 from tickets.selectors import contacts_by_emails
 from tickets.services import (
@@ -162,7 +162,7 @@ def _process_round(
             opens.append((index, parsed, sender, linked, match.quarantined_from))
     added = messages_add(
         [
-            MessageAdd(ticket=m.ticket, message=_reply_message(p, m, s, records[i]))
+            MessageAdd(ticket=cast(Ticket, m.ticket), message=_reply_message(p, m, s, records[i]))
             for i, p, s, m in appends
         ]
     )
@@ -186,7 +186,7 @@ def _process_round(
             answered_by_forum(result.ticket)
         if (
             result.created
-            and len(sender.email) <= max_length(OutgoingMail, "to_email")  # else undeliverable
+            and fit(OutgoingMail, "to_email", sender.email) == sender.email  # else undeliverable
             and not auto_reply_refusal(
                 parsed, sender.email, ours=batch.ours, sent_last_hour=sent[sender.email]
             )

@@ -110,8 +110,12 @@ def route(parsed: ParsedEmail, directory: Directory | None = None) -> Destinatio
             legal = next(
                 (d for d in directory.departments if d.kind == DepartmentKind.LEGAL_ABUSE), None
             )
-            line = directory.line_of(legal) if legal is not None else line
-        if legal is not None and line is not None:
+            legal_line = directory.line_of(legal) if legal is not None else None
+            if legal_line is None:  # its line unknown: the mail stays where it is
+                legal = None
+            else:
+                line = legal_line
+        if legal is not None:
             department = legal
     return Destination(line, department, language, inbox, abuse)
 

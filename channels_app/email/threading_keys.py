@@ -35,9 +35,12 @@ _REPLY_PREFIX_RE = re.compile(
 
 
 class _Threadable(Protocol):
-    message_id: str
-    in_reply_to: str | None
-    references: Sequence[str]
+    @property
+    def message_id(self) -> str: ...
+    @property
+    def in_reply_to(self) -> str | None: ...
+    @property
+    def references(self) -> Sequence[str]: ...
 
 
 @lru_cache(maxsize=32)

@@ -19,12 +19,12 @@ from email.message import Message
 from email.parser import BytesParser
 from email.policy import HTTP
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from anymail.exceptions import AnymailWebhookValidationFailure
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
-from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils.datastructures import MultiValueDict
 
@@ -121,7 +121,7 @@ def _read_body(request: HttpRequest) -> None:
     own parser would refuse a field over DATA_UPLOAD_MAX_MEMORY_SIZE, such as Mailgun's
     ``body-mime``). URL-encoded and JSON bodies are parsed by Django from ``_body``."""
     body = request.read()
-    request._body = body  # type: ignore[attr-defined] # Django's cache of the body
+    request._body = body  # Django's cache of the body
     if request.content_type == "multipart/form-data":
         post, files, fields = _parse_multipart(
             request.META.get("CONTENT_TYPE", ""), body, request.encoding or "utf-8"
@@ -137,7 +137,8 @@ def _parse_multipart(
     FILES and the text fields' bytes as posted."""
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
     form = BytesParser(policy=HTTP).parsebytes(head + body)
-    post, files = QueryDict(mutable=True, encoding=encoding), MultiValueDict()
+    post = QueryDict(mutable=True, encoding=encoding)
+    files: MultiValueDict[str, UploadedFile] = MultiValueDict()
     fields: dict[str, bytes] = {}
     parts = form.get_payload() if form.is_multipart() else []
     for part in parts:
@@ -146,7 +147,7 @@ def _parse_multipart(
         name = part.get_param("name", header="content-disposition")
         if not isinstance(name, str):
             continue
-        data = part.get_payload(decode=True) or b""
+        data = cast(bytes | None, part.get_payload(decode=True)) or b""  # decoded: bytes
         filename = part.get_filename()
         if filename is not None:
             files.appendlist(name, SimpleUploadedFile(filename, data, part.get_content_type()))

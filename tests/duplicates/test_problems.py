@@ -20,7 +20,7 @@ from sla.models import SlaAlert, TicketSla
 from sla.scan import scan_deadlines
 from sla.services import ticket_sla_recompute
 from tickets import services
-from tickets.errors import InvalidInput, InvalidTransition
+from tickets.errors import InvalidInput, InvalidTransition, TicketError
 from tickets.models import Channel, Department, Direction, Message, Status, Ticket
 
 from ..factories import AccountFactory, ContactFactory, open_ticket
@@ -236,3 +236,21 @@ def test_a_named_service_failing_at_five_accounts_is_proposed(departments, setti
             proposals_for(ticket.pk)  # the duplicates.propose task
     proposal = ProblemProposal.objects.get()
     assert (proposal.kind, proposal.value, proposal.accounts) == ("service", "mail3", 5)
+
+
+def test_accepting_a_proposal_with_no_live_incident_and_no_active_department_says_why(
+    departments, agent
+):
+    """Its incidents all closed and every department switched off, accepting a proposal
+    refuses with what to do, and opens nothing (mypy found the fallback department could
+    be None; it used to fail inside the ticket service with an AttributeError)."""
+    for index in range(5):
+        report(index)
+    proposal = ProblemProposal.objects.get()
+    Ticket.objects.update(status=Status.CLOSED)
+    Department.objects.update(is_active=False)
+    with pytest.raises(TicketError, match="activate one"):
+        proposal_accept(proposal=proposal, actor=agent)
+    assert not Ticket.objects.filter(is_problem=True).exists()
+    proposal.refresh_from_db()
+    assert proposal.status == ProposalStatus.PROPOSED

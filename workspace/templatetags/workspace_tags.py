@@ -79,12 +79,12 @@ def when(value: datetime | None) -> SafeString:
 
 @register.filter
 def channel_label(value: str) -> str:
-    return _(CHANNELS.get(value, value))
+    return _(str(CHANNELS.get(value, value)))
 
 
 @register.filter
 def status_label(value: str) -> str:
-    return _(STATUSES.get(value, value))
+    return _(str(STATUSES.get(value, value)))
 
 
 @register.filter

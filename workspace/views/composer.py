@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -16,7 +16,7 @@ from tickets.models import Channel, Contact, Direction
 from tickets.selectors import contacts_by_email, contacts_by_phone
 
 from .. import composer, macros, notify, presence
-from ..access import access_ticket, agent_required
+from ..access import AgentRequest, access_ticket, agent_required
 from ..forms import NewTicketForm, NoteForm, ReplyForm
 from ..models import Macro
 from .ticket import _version, apply_fields, page_context, refused
@@ -24,7 +24,7 @@ from .ticket import _version, apply_fields, page_context, refused
 
 @require_POST
 @agent_required(change=True)
-def reply(request: HttpRequest, number: int) -> HttpResponse:
+def reply(request: AgentRequest, number: int) -> HttpResponse:
     """Send the answer on the chosen channel, then apply "and set status", the macro's
     assignee and tags, all in one transaction checked against the page's version."""
     ticket = access_ticket(request, number)
@@ -73,7 +73,7 @@ def reply(request: HttpRequest, number: int) -> HttpResponse:
 
 @require_POST
 @agent_required(change=True)
-def note(request: HttpRequest, number: int) -> HttpResponse:
+def note(request: AgentRequest, number: int) -> HttpResponse:
     """Add an internal note; the agents it @mentions are notified."""
     ticket = access_ticket(request, number)
     form = NoteForm(request.POST)
@@ -94,7 +94,7 @@ def note(request: HttpRequest, number: int) -> HttpResponse:
 
 @require_POST
 @agent_required
-def presence_ping(request: HttpRequest, number: int) -> HttpResponse:
+def presence_ping(request: AgentRequest, number: int) -> HttpResponse:
     """The page's heartbeat: who else is here, and whether the ticket changed meanwhile."""
     ticket = access_ticket(request, number)
     presence.seen(ticket.pk, request.user, typing=request.POST.get("typing") == "1")
@@ -121,7 +121,7 @@ def presence_ping(request: HttpRequest, number: int) -> HttpResponse:
 
 @require_GET
 @agent_required
-def macro_apply(request: HttpRequest, number: int) -> HttpResponse:
+def macro_apply(request: AgentRequest, number: int) -> HttpResponse:
     """The composer filled in by a macro (text with placeholders, status, assignee, tags)."""
     ticket = access_ticket(request, number)
     macro_id = request.GET.get("macro", "")
@@ -145,7 +145,7 @@ def macro_apply(request: HttpRequest, number: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @agent_required(change=True)
-def ticket_new(request: HttpRequest) -> HttpResponse:
+def ticket_new(request: AgentRequest) -> HttpResponse:
     """Open a ticket for a customer: a phone call, or on their behalf."""
     form = NewTicketForm(request.POST or None, initial={"contact_phone": request.GET.get("caller")})
     if request.method == "POST" and form.is_valid():

@@ -6,7 +6,7 @@ from html import escape
 from urllib.parse import quote, urlencode
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,7 +18,7 @@ from tickets.models import Channel
 from tickets.selectors import parse_reference
 
 from .. import bulk, choices, queues, shell
-from ..access import agent_required
+from ..access import AgentRequest, agent_required
 from ..forms import SavedViewForm
 from ..listing import rows_html, views_html
 from ..models import SavedView
@@ -26,7 +26,7 @@ from ..queues import View
 
 
 def find_view(
-    request: HttpRequest, key: str, groups: queues.Groups | None = None
+    request: AgentRequest, key: str, groups: queues.Groups | None = None
 ) -> tuple[View, list[View]]:
     views = queues.agent_views(request.user, groups)
     for view in views:
@@ -37,13 +37,13 @@ def find_view(
 
 @require_GET
 @agent_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AgentRequest) -> HttpResponse:
     return HttpResponseRedirect(reverse("workspace:view", args=["mine"]))
 
 
 @require_GET
 @agent_required
-def view_list(request: HttpRequest, key: str) -> HttpResponse:
+def view_list(request: AgentRequest, key: str) -> HttpResponse:
     """A view's first page (or, for htmx, the page after ``cursor``)."""
     user = request.user
     bar = queues.sidebar(user, agents=True)
@@ -109,7 +109,7 @@ def more_row(cursor: str, width: int) -> str:
 
 @require_GET
 @agent_required
-def counts(request: HttpRequest) -> HttpResponse:
+def counts(request: AgentRequest) -> HttpResponse:
     """The sidebar's live counts (polled by htmx)."""
     views = queues.sidebar(request.user).views
     # Saved views have no count: their filters may need no index, and one such count
@@ -121,7 +121,7 @@ def counts(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @agent_required
-def goto(request: HttpRequest) -> HttpResponse:
+def goto(request: AgentRequest) -> HttpResponse:
     """Open a ticket by its number (``SD-100001`` or ``100001``); other words are
     searched for in what customers wrote."""
     query = request.GET.get("q", "").strip()
@@ -136,7 +136,7 @@ def goto(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @agent_required(change=True)
-def bulk_action(request: HttpRequest) -> HttpResponse:
+def bulk_action(request: AgentRequest) -> HttpResponse:
     """Apply one action to the checked tickets, each through its service."""
     back = request.POST.get("next") or reverse("workspace:home")
     if not back.startswith("/"):
@@ -155,7 +155,7 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @agent_required
-def view_save(request: HttpRequest) -> HttpResponse:
+def view_save(request: AgentRequest) -> HttpResponse:
     """Save a view: the form starts from the view the agent came from (``?from=key``)."""
     if request.method == "GET":
         source = None
@@ -173,7 +173,7 @@ def view_save(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @agent_required
-def view_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def view_delete(request: AgentRequest, pk: int) -> HttpResponse:
     deleted, _n = SavedView.objects.filter(pk=pk, owner=request.user).delete()
     if not deleted:
         raise Http404("Only your own saved views can be deleted.")

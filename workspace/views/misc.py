@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import search as customer_search
-from ..access import agent_required, is_agent
+from ..access import AgentRequest, agent_required, is_agent
 from ..forms import ProfileForm
 from ..models import Notification
 
@@ -28,7 +28,7 @@ def root(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @agent_required
-def search(request: HttpRequest) -> HttpResponse:
+def search(request: AgentRequest) -> HttpResponse:
     """Tickets whose subject or customers' messages contain the words typed."""
     query = request.GET.get("q", "").strip()
     hits = customer_search.search_customer_text(query) if query else []
@@ -38,7 +38,7 @@ def search(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @agent_required
-def settings_view(request: HttpRequest) -> HttpResponse:
+def settings_view(request: AgentRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=request.agent_profile)
     if request.method == "POST" and form.is_valid():
         form.save()
@@ -49,7 +49,7 @@ def settings_view(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @agent_required
-def notifications(request: HttpRequest) -> HttpResponse:
+def notifications(request: AgentRequest) -> HttpResponse:
     items = list(
         Notification.objects.filter(recipient=request.user, in_workspace=True)
         .select_related("ticket")
@@ -62,7 +62,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @agent_required
-def notifications_poll(request: HttpRequest) -> JsonResponse:
+def notifications_poll(request: AgentRequest) -> JsonResponse:
     """Unread notifications newer than ``after`` (the page plays a sound and shows a
     browser notification for them) and the unread count, bounded."""
     after = request.GET.get("after", "0")
@@ -86,7 +86,7 @@ def notifications_poll(request: HttpRequest) -> JsonResponse:
                     "id": n.pk,
                     "text": n.text,
                     "url": reverse("workspace:ticket", args=[n.ticket.number])
-                    if n.ticket_id
+                    if n.ticket is not None
                     else reverse("workspace:notifications"),
                 }
                 for n in fresh
@@ -97,6 +97,6 @@ def notifications_poll(request: HttpRequest) -> JsonResponse:
 
 @require_POST
 @agent_required
-def notifications_read(request: HttpRequest) -> HttpResponse:
+def notifications_read(request: AgentRequest) -> HttpResponse:
     Notification.objects.filter(recipient=request.user, read_at=None).update(read_at=timezone.now())
     return HttpResponseRedirect(reverse("workspace:notifications"))

@@ -17,6 +17,7 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseBase,
     HttpResponseRedirect,
 )
 from django.shortcuts import render
@@ -34,7 +35,7 @@ from tickets.models import Department, Message, Status, Ticket, format_reference
 from tickets.selectors import parse_reference
 
 from .. import choices, composer, macros, panel, presence, previews, reads, timeline
-from ..access import access_attachment, access_ticket, agent_required
+from ..access import AgentRequest, access_attachment, access_ticket, agent_required
 from ..forms import ReplyForm
 
 
@@ -45,7 +46,7 @@ def _version(request: HttpRequest) -> int:
     return int(value)
 
 
-def page_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str, Any]:
+def page_context(request: AgentRequest, ticket: Ticket, **extra: Any) -> dict[str, Any]:
     """Return everything the ticket page renders (the same for GET and a refused POST)."""
     now = timezone.now()
     shown = {int(v) for v in request.GET.getlist("images") if v.isdigit()}
@@ -61,7 +62,7 @@ def page_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str
     context: dict[str, Any] = {
         "ticket": ticket,
         # Read with the ticket (workspace.reads.ticket_by_number), before its timeline.
-        "version": ticket.desk_version,
+        "version": ticket.desk_version,  # type: ignore[attr-defined]  # set by ticket_by_number
         "entries": entries,
         "now": now,
         "others": panel.other_open_tickets(ticket),
@@ -89,7 +90,7 @@ def page_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str
 
 @require_GET
 @agent_required
-def ticket_page(request: HttpRequest, number: int) -> HttpResponse:
+def ticket_page(request: AgentRequest, number: int) -> HttpResponse:
     ticket = access_ticket(request, number)
     presence.seen(ticket.pk, request.user, typing=False)
     return render(request, "workspace/ticket/page.html", page_context(request, ticket))
@@ -97,7 +98,7 @@ def ticket_page(request: HttpRequest, number: int) -> HttpResponse:
 
 @require_GET
 @agent_required
-def ticket_message(request: HttpRequest, number: int, message_id: int) -> HttpResponse:
+def ticket_message(request: AgentRequest, number: int, message_id: int) -> HttpResponse:
     """One message again (htmx), e.g. with its remote images shown on request."""
     ticket = access_ticket(request, number)
     message = Message.objects.filter(pk=message_id, ticket=ticket).first()
@@ -109,7 +110,7 @@ def ticket_message(request: HttpRequest, number: int, message_id: int) -> HttpRe
     )
 
 
-def refused(request: HttpRequest, ticket: Ticket, exc: StaleTicket, **extra: Any) -> HttpResponse:
+def refused(request: AgentRequest, ticket: Ticket, exc: StaleTicket, **extra: Any) -> HttpResponse:
     """The page again, with what changed since the agent's version and their input kept."""
     news = timeline.event_news(exc.events)
     context = page_context(request, ticket, stale_news=news, stale_message=exc.message, **extra)
@@ -117,7 +118,7 @@ def refused(request: HttpRequest, ticket: Ticket, exc: StaleTicket, **extra: Any
 
 
 def _change(
-    request: HttpRequest,
+    request: AgentRequest,
     number: int,
     act: Callable[[Ticket], str],
     *,
@@ -143,7 +144,7 @@ def _change(
 
 @require_POST
 @agent_required(change=True)
-def ticket_update(request: HttpRequest, number: int) -> HttpResponse:
+def ticket_update(request: AgentRequest, number: int) -> HttpResponse:
     """Status, assignee, department, severity and tags from the side panel."""
 
     def act(ticket: Ticket) -> str:
@@ -152,7 +153,7 @@ def ticket_update(request: HttpRequest, number: int) -> HttpResponse:
     return _change(request, number, act)
 
 
-def apply_fields(request: HttpRequest, ticket: Ticket, data: Any) -> str:
+def apply_fields(request: AgentRequest, ticket: Ticket, data: Any) -> str:
     """Apply the ticket fields posted (only those that differ), each through its service."""
     actor = request.user
     changed = []
@@ -191,7 +192,7 @@ def apply_fields(request: HttpRequest, ticket: Ticket, data: Any) -> str:
 
 @require_POST
 @agent_required(change=True)
-def ticket_verify(request: HttpRequest, number: int) -> HttpResponse:
+def ticket_verify(request: AgentRequest, number: int) -> HttpResponse:
     def act(ticket: Ticket) -> str:
         done = services.ticket_sender_verify(ticket=ticket, actor=request.user)
         return _("%(contact)s is now a verified contact of %(account)s.") % {
@@ -204,7 +205,7 @@ def ticket_verify(request: HttpRequest, number: int) -> HttpResponse:
 
 @require_POST
 @agent_required(change=True)
-def ticket_unmerge(request: HttpRequest, number: int) -> HttpResponse:
+def ticket_unmerge(request: AgentRequest, number: int) -> HttpResponse:
     def act(ticket: Ticket) -> str:
         services.ticket_unmerge(
             ticket=ticket, actor=request.user, reason=request.POST.get("reason", "")[:500]
@@ -218,7 +219,7 @@ def ticket_unmerge(request: HttpRequest, number: int) -> HttpResponse:
 
 @require_POST
 @agent_required(change=True)
-def ticket_split(request: HttpRequest, number: int, message_id: int) -> HttpResponse:
+def ticket_split(request: AgentRequest, number: int, message_id: int) -> HttpResponse:
     ticket = access_ticket(request, number)
     message = Message.objects.filter(pk=message_id, ticket=ticket).first()
     if message is None:
@@ -243,7 +244,7 @@ def ticket_split(request: HttpRequest, number: int, message_id: int) -> HttpResp
 
 
 @agent_required(change=True)
-def ticket_merge(request: HttpRequest, number: int) -> HttpResponse:
+def ticket_merge(request: AgentRequest, number: int) -> HttpResponse:
     """Merge this ticket into another one (or another one into this): a confirmation page
     first, which says so loudly when the two belong to different accounts."""
     ticket = access_ticket(request, number)
@@ -299,7 +300,7 @@ def ticket_merge(request: HttpRequest, number: int) -> HttpResponse:
 
 @require_POST
 @agent_required(change=True)
-def flag_action(request: HttpRequest, number: int, flag_id: int) -> HttpResponse:
+def flag_action(request: AgentRequest, number: int, flag_id: int) -> HttpResponse:
     """Merge or dismiss a duplicate flag naming this ticket (one click)."""
     ticket = access_ticket(request, number)
     flag = DuplicateFlag.objects.select_related("ticket", "candidate").filter(pk=flag_id).first()
@@ -332,7 +333,7 @@ def flag_action(request: HttpRequest, number: int, flag_id: int) -> HttpResponse
     response = _change(request, number, act)
     if action != "dismiss" and response.status_code == 302 and flag.ticket_id == ticket.pk:
         merged = Ticket.objects.get(pk=ticket.pk)
-        if merged.merged_into_id:
+        if merged.merged_into is not None:
             return HttpResponseRedirect(
                 reverse("workspace:ticket", args=[merged.merged_into.number])
             )
@@ -344,14 +345,14 @@ def flag_action(request: HttpRequest, number: int, flag_id: int) -> HttpResponse
 
 @require_GET
 @agent_required
-def attachment_download(request: HttpRequest, attachment_id: int) -> HttpResponse:
+def attachment_download(request: AgentRequest, attachment_id: int) -> HttpResponseBase:
     attachment = access_attachment(request, attachment_id)
     return attachment_response(attachment)  # a download, never rendered
 
 
 @require_GET
 @agent_required
-def attachment_inline(request: HttpRequest, attachment_id: int) -> HttpResponse:
+def attachment_inline(request: AgentRequest, attachment_id: int) -> HttpResponse:
     """An image attachment (or ``cid:`` inline image) shown in the page."""
     attachment = access_attachment(request, attachment_id)
     found = previews.image_bytes(attachment)
@@ -367,7 +368,7 @@ def attachment_inline(request: HttpRequest, attachment_id: int) -> HttpResponse:
 
 @require_GET
 @agent_required
-def attachment_preview(request: HttpRequest, attachment_id: int) -> HttpResponse:
+def attachment_preview(request: AgentRequest, attachment_id: int) -> HttpResponse:
     """A text attachment shown escaped, or a PDF's first page as an image."""
     attachment = access_attachment(request, attachment_id)
     found = previews.kind(attachment)

@@ -159,15 +159,15 @@ def _import_source(label: str) -> str:
 def _outcomes(records: list[InboundRecord]) -> dict[int, tuple[str, str]]:
     """Classify processed records for the summary (three queries for any number)."""
     out: dict[int, tuple[str, str]] = {}
-    done: dict[int, InboundRecord] = {}
+    done: dict[int, int] = {}  # record id: its message's id
     for record in records:
         if record.status == InboundStatus.IGNORED:
             out[record.pk] = ("ignored", record.error)
         elif record.status != InboundStatus.PROCESSED or record.message_id is None:
             out[record.pk] = ("failed", record.error or record.status)
         else:
-            done[record.pk] = record
-    message_ids = {r.message_id for r in done.values()}
+            done[record.pk] = record.message_id
+    message_ids = set(done.values())
     messages = dict(Message.objects.filter(pk__in=message_ids).values_list("pk", "ticket_id"))
     channels = dict(Message.objects.filter(pk__in=message_ids).values_list("pk", "channel"))
     first_message = dict(
@@ -182,8 +182,7 @@ def _outcomes(records: list[InboundRecord]) -> dict[int, tuple[str, str]]:
         .annotate(first=Min("pk"))
         .values_list("message_id", "first")
     )
-    for pk, record in done.items():
-        message_id = record.message_id
+    for pk, message_id in done.items():
         if first_record.get(message_id) != pk:
             out[pk] = ("duplicate_message", "")
         elif channels[message_id] == Channel.NOTE:
