@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from tickets.admin_hooks import TicketPanel
 from tickets.models import Department, SupportLine, Ticket
 
-from .calendars import calendar_bump, sync_holidays
+from .calendar_store import calendar_bump, sync_holidays
 from .models import (
     BusinessCalendar,
     CalendarException,

@@ -18,7 +18,7 @@ from typing import Any
 from django.apps import apps as django_apps
 from django.utils import timezone
 
-from .calendars import sync_holidays
+from .calendar_store import sync_holidays
 
 MON_FRI = range(5)
 

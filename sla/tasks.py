@@ -8,7 +8,7 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
-from .calendars import sync_all_holidays
+from .calendar_store import sync_all_holidays
 from .scan import scan_deadlines
 from .services import (
     SlaLookups,

@@ -44,11 +44,11 @@ from .models import (
     Status,
     Ticket,
 )
-from .outbound import ticket_reply as ticket_reply
 from .problems import incident_unlink as incident_unlink
 from .problems import incidents_link as incidents_link
 from .problems import problem_open as problem_open
 from .problems import problem_solve as problem_solve
+from .reply_senders import ticket_reply as ticket_reply
 from .splitting import ticket_split as ticket_split
 from .tagging import ticket_tags_set as ticket_tags_set
 from .versions import ticket_version as ticket_version

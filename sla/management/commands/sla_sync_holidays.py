@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from sla.calendars import sync_all_holidays
+from sla.calendar_store import sync_all_holidays
 
 
 class Command(BaseCommand):
