@@ -183,7 +183,7 @@ def _shortened(hours: list[tuple[time, time]]) -> list[tuple[time, time]]:
     return [*head, (open_at, new_close)] if new_close > open_at else list(head)
 
 
-def sync_holidays(calendar: Any, years: Iterable[int], *, apps: Any = None) -> int:
+def holidays_sync(calendar: Any, years: Iterable[int], *, apps: Any = None) -> int:
     """Materialise the calendar's public holidays for `years`; return the rows written.
 
     Replaces the `holidays`-sourced exceptions of those years and leaves manual ones alone.
@@ -216,12 +216,12 @@ def sync_holidays(calendar: Any, years: Iterable[int], *, apps: Any = None) -> i
     return len(rows)
 
 
-def sync_all_holidays(years: Iterable[int], *, apps: Any = None) -> dict[str, int]:
+def holidays_sync_all(years: Iterable[int], *, apps: Any = None) -> dict[str, int]:
     """Materialise holidays for every calendar with a country; return rows per calendar."""
     registry = apps or django_apps
     model = registry.get_model("sla", "BusinessCalendar")
     years = list(years)
     return {
-        cal.name: sync_holidays(cal, years, apps=registry)
+        cal.name: holidays_sync(cal, years, apps=registry)
         for cal in model.objects.exclude(holiday_country="")
     }

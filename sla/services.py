@@ -334,7 +334,7 @@ RECOMPUTE_CHUNK = 200  # tickets per read of their histories
 NOT_LIVE = ("solved", "closed", "merged")
 
 
-def recompute_ticket_ids(*, include_done: bool = False) -> list[int]:
+def ticket_ids_to_recompute(*, include_done: bool = False) -> list[int]:
     """Return the tickets whose clocks a policy or calendar change moves: the live ones
     (every ticket with ``include_done``), in id order."""
     tickets = Ticket.objects.all()

@@ -19,7 +19,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
-from duplicates.services import detect_duplicates
+from duplicates.services import duplicates_detect
 from kb.models import Article, Category
 from portal.models import ChatConversation
 from sla.services import ticket_sla_recompute
@@ -264,7 +264,7 @@ def _tickets(c: dict[str, Contact], agents: dict[str, Any]) -> None:
         body="Hello, reseller ID 200417. The transfer of northwind-shop.nl is still "
         "pending, order ID 88213. Anna",
     ):
-        detect_duplicates(again.pk, auto_merge=False)
+        duplicates_detect(again.pk, auto_merge=False)
 
     _open(
         "ws-demo-verify@mail.example",
