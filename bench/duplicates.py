@@ -17,7 +17,7 @@ have a fixed size distribution (100 accounts per 2,500 tickets, cubic skew: the 
 has ~500 tickets a year), tickets are spread over a year, 70% of the last two weeks' are
 open, every ticket names one of its account's 7 domains. At each size ``--new`` tickets
 arrive for random existing contacts through ``tickets.services.ticket_open`` and
-``detect_duplicates`` runs on each as the Celery task would; the figures are its wall
+``duplicates_detect`` runs on each as the Celery task would; the figures are its wall
 time. For flagged tickets the announcement it queues (``flags_announce``: internal note,
 locmem mail) is timed separately, as the follow-up task would run it. The tickets a run
 opens are deleted afterwards, so re-runs meet the same data. Writes
@@ -357,7 +357,7 @@ def measure(count: int, seed: int) -> dict[str, Any]:
     from django.db import connection
 
     from duplicates.problems import proposals_for
-    from duplicates.services import detect_duplicates, flags_announce
+    from duplicates.services import duplicates_detect, flags_announce
     from tickets.lines import department_for_channel
     from tickets.models import Contact, Department
     from tickets.services import MessageIn, ticket_open
@@ -408,7 +408,7 @@ def measure(count: int, seed: int) -> dict[str, Any]:
         backend_before = _backend_cpu(backend)
         cpu_began = clock.process_time()
         began = clock.perf_counter()
-        result = detect_duplicates(ticket.pk)
+        result = duplicates_detect(ticket.pk)
         elapsed = (clock.perf_counter() - began) * 1000
         if i >= 10:
             python_cpu.append((clock.process_time() - cpu_began) * 1000)

@@ -95,11 +95,11 @@ def inbound_store(
             raise
         record, created = found, False
     if created and enqueue:
-        enqueue_processing(record.pk)
+        inbound_enqueue(record.pk)
     return record, created
 
 
-def enqueue_processing(record_id: int) -> None:
+def inbound_enqueue(record_id: int) -> None:
     """Queue the record for a worker once the current transaction commits."""
     transaction.on_commit(lambda: _send(record_id))
 
@@ -142,7 +142,7 @@ def inbound_store_many(
                     )
             InboundRecord.objects.bulk_create(list(new.values()))
             if enqueue and new:
-                enqueue_processing_many([r.pk for r in new.values()])
+                inbound_enqueue_many([r.pk for r in new.values()])
     except IntegrityError:  # some were stored concurrently: fall back to one at a time
         return [
             inbound_store(channel=channel, source=source, raw=raw, enqueue=enqueue) for raw in raws
@@ -157,7 +157,7 @@ def inbound_store_many(
     return out
 
 
-def enqueue_processing_many(record_ids: Sequence[int]) -> None:
+def inbound_enqueue_many(record_ids: Sequence[int]) -> None:
     """Queue the records in batches once the current transaction commits."""
     chunks = _chunks(record_ids)
     transaction.on_commit(lambda: _send_many(chunks))
@@ -397,7 +397,7 @@ def inbound_retry(record: InboundRecord) -> InboundRecord:
         locked.error = ""
         locked.attempts = 0  # an agent asked for it: a fresh budget of attempts
         locked.save(update_fields=["status", "error", "attempts"])
-        enqueue_processing(locked.pk)
+        inbound_enqueue(locked.pk)
     return locked
 
 

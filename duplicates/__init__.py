@@ -1,7 +1,7 @@
 """Cross-channel duplicate detection (issue 6).
 
 Pipeline: ``tickets.signals.ticket_events`` (created; inbound message on a young ticket)
-→ ``receivers`` queues ``tasks.detect_many`` after commit → ``services.detect_duplicates``:
+→ ``receivers`` queues ``tasks.detect_many`` after commit → ``services.duplicates_detect``:
 ``normalize`` + ``text`` + ``identifiers`` → ``features`` (tokens, identifiers, MinHash)
 → retrieval keys (LSH bands and identifiers, namespaced by account/contact) filed in the
 indexed ``DuplicateBand`` table → candidates by key lookup plus the contact's recent

@@ -20,7 +20,7 @@ from tickets.models import Account, Contact, ContactEmail, ContactPhone, Departm
 from tickets.phones import normalize_phone
 from tickets.services import MessageIn, ticket_open
 
-from .services import detect_duplicates
+from .services import duplicates_detect
 
 CHANNELS = ("email", "chat", "phone", "portal")
 FIELDS = ("channel", "contact", "account", "subject", "body", "occurred_at")
@@ -174,7 +174,7 @@ def evaluate_pair(pair: Pair) -> dict[str, Any]:
         opened = []
         for side in (pair.a, pair.b):  # as in production: each runs detection on arrival
             opened.append(_open(side, department, accounts, contacts))
-            result = detect_duplicates(opened[-1].pk, notify=False, auto_merge=False)
+            result = duplicates_detect(opened[-1].pk, notify=False, auto_merge=False)
         transaction.set_rollback(True)
     best = next((c for c in result.scored if c.ticket_id == opened[0].pk), None)
     return {

@@ -11,6 +11,8 @@ import ipaddress
 import re
 from collections.abc import Collection, Mapping
 
+from tickets.text import find_references
+
 # Identifier kinds, strongest first. "error" is weak evidence: many products share codes.
 # "reference" is any other code a system gave out: a job, certificate or shipment number.
 STRONG_KINDS = ("order", "invoice", "ticket", "reference", "domain", "url", "email", "ip")
@@ -79,8 +81,7 @@ def extract_identifiers(text: str, ticket_prefix: str = "SD") -> dict[str, set[s
     """Return identifiers found in ``text``, by kind, normalised (lower case, no www.)."""
     found: dict[str, set[str]] = {kind: set() for kind in KINDS}
     text = _RESELLER.sub(" ", text or "")  # every ticket of an account quotes it: no evidence
-    for match in re.finditer(rf"\b{re.escape(ticket_prefix)}-(\d{{1,18}})\b", text, re.I):
-        found["ticket"].add(match.group(1))
+    found["ticket"].update(find_references(text, ticket_prefix))
     for match in _URL.finditer(text):
         url = match.group(0).rstrip(".,;:!?")
         found["url"].add(_normalise_url(url))

@@ -1,6 +1,8 @@
 """Reduce a customer's text to what it says: no greetings, signatures, quotes or chat noise.
 
-Pure Python (no Django), so it can be tested and benchmarked alone. The same problem told
+Pure Python (no Django), so it can be tested and benchmarked alone. Ticket references,
+reply prefixes and quote headers are read by the desk's one text toolkit (``tickets.text``),
+as email threading and search read them. The same problem told
 in an email, a chat transcript, a phone summary and a portal form should come out as
 similar token sets; the words that differ only by style are dropped here.
 """
@@ -10,16 +12,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# Everything after one of these lines is a quoted earlier message.
-_QUOTE_HEADERS = re.compile(
-    r"^\s*(?:on .{0,200}wrote:\s*$|-{2,}\s*original message\s*-{2,}|-{2,}\s*forwarded message"
-    r"|from:\s.+|begin forwarded message:|op .{0,200}schreef.*:\s*$|am .{0,200}schrieb.*:\s*$"
-    r"|el .{0,200}escribió:\s*$|.{0,200}написал\(а\)?:\s*$)",
-    re.I,
-)
-_REPLY_PREFIX = re.compile(
-    r"^\s*(?:re|fw|fwd|aw|wg|sv|antw|rv|отв|пересл)\s*(?:\[\d+\])?\s*:\s*", re.I
-)
+from tickets.text import is_quote_header, strip_references, strip_reply_prefixes
+
 # Subjects that name the channel, not the problem: "Chat: оплата", "Call: …", "Звонок: …".
 _CHANNEL_PREFIX = re.compile(
     r"^\s*(?:chat|live chat|call|phone call|llamada|anruf|telefoon|telefonat|звонок|чат)\s*"
@@ -87,17 +81,17 @@ _PHONE_PREAMBLE = re.compile(
 
 
 def strip_ticket_tokens(text: str, prefix: str = "SD") -> str:
-    """Remove ticket tokens such as ``[SD-123456]`` or ``SD-123456``."""
-    return re.sub(rf"\[?\b{re.escape(prefix)}-\d{{1,18}}\b\]?", " ", text, flags=re.I)
+    """Remove ticket references such as ``[SD-123456]``, ``[SD - 123456]`` or ``SD#123456``."""
+    return strip_references(text, prefix)
 
 
 def strip_subject(subject: str, prefix: str = "SD") -> str:
-    """Return the subject without Re:/Fwd:/AW: prefixes, tickets tokens and tags."""
+    """Return the subject without Re:/Fwd:/AW:/Ответ: prefixes, tickets tokens and tags."""
     text = strip_ticket_tokens(subject or "", prefix)
     previous = None
     while previous != text:
         previous = text
-        text = _REPLY_PREFIX.sub("", text)
+        text = strip_reply_prefixes(text)
         text = _CHANNEL_PREFIX.sub("", text)
         text = re.sub(r"^\s*\[[^\]]{0,40}\]\s*", "", text)
     return " ".join(text.split()).lower()
@@ -138,8 +132,10 @@ def clean_body(text: str, prefix: str = "SD") -> str:
 
 
 def _cut_quotes(lines: list[str]) -> list[str]:
-    for index, line in enumerate(lines):
-        if index > 0 and _QUOTE_HEADERS.match(line):
+    # A quote header on the first line is a forward with nothing of the customer's own
+    # above it: keep the forwarded text, it is the problem.
+    for index in range(1, len(lines)):
+        if is_quote_header(lines, index):
             return lines[:index]
     return lines
 

@@ -25,8 +25,8 @@ from django.utils import timezone
 
 from tickets.errors import TicketError
 from tickets.models import Department, Direction, Message, Status, Ticket
-from tickets.outbound import reply_sender, ticket_reply
 from tickets.problems import FINISHED, problem_open
+from tickets.reply_senders import reply_sender, ticket_reply
 from tickets.services import MessageIn, message_add
 
 from . import language
@@ -176,7 +176,7 @@ def problem_reply_all(
 
     ``bodies`` maps a language (``en``, ``nl``, ``de``, ``es``, ``ru``) to the reply text;
     an incident in a language without a text gets ``bodies[default]``. Channels with a
-    registered reply sender (email) go through ``tickets.outbound.ticket_reply``, the reply
+    registered reply sender (email) go through ``tickets.reply_senders.ticket_reply``, the reply
     path of every agents' screen (mail is stored in the outbox and sent by a worker); chat,
     portal and phone replies are
     outbound messages on the incident (the chat window and the portal show them, the

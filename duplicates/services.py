@@ -1,6 +1,6 @@
 """Detect duplicates of a ticket, and act on the flags (announce, merge, dismiss).
 
-``detect_duplicates`` is what the Celery task, the evaluation command and the tests run.
+``duplicates_detect`` is what the Celery task, the evaluation command and the tests run.
 It is idempotent: running it again refreshes the ticket's signature and flag scores but
 never creates a second flag, note, notification or merge for the same pair.
 """
@@ -56,7 +56,7 @@ class DetectionResult:
     to_propose: bool = False
 
 
-def detect_duplicates(
+def duplicates_detect(
     ticket_id: int,
     *,
     notify: bool = True,
@@ -116,7 +116,7 @@ def detect_duplicates(
     return result
 
 
-def detect_duplicates_many(ticket_ids: Iterable[int]) -> int:
+def duplicates_detect_many(ticket_ids: Iterable[int]) -> int:
     """Detect duplicates of several tickets, oldest first (what one commit opened or heard
     from), and queue one announcement task for all their new flags; return how many ran.
 
@@ -129,7 +129,7 @@ def detect_duplicates_many(ticket_ids: Iterable[int]) -> int:
     try:
         for ticket_id in ids:
             try:
-                result = detect_duplicates(ticket_id, queue_announcement=False)
+                result = duplicates_detect(ticket_id, queue_announcement=False)
                 if result.to_announce:
                     waiting.append(ticket_id)
                 if result.to_propose:

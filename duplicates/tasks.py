@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from .problems import proposals_for
-from .services import detect_duplicates_many, flags_announce
+from .services import duplicates_detect_many, flags_announce
 
 
 @shared_task(
@@ -20,7 +20,7 @@ from .services import detect_duplicates_many, flags_announce
 )
 def detect_many(ticket_ids: list[int]) -> int:
     """Detect duplicates of several tickets; return how many ran."""
-    return detect_duplicates_many(ticket_ids)
+    return duplicates_detect_many(ticket_ids)
 
 
 @shared_task(

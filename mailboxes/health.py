@@ -119,7 +119,7 @@ def mailboxes_health(mailboxes: list[Mailbox] | None = None) -> list[Health]:
 # --- the beat scan -----------------------------------------------------------------------
 
 
-def scan_health() -> dict[str, int]:
+def mailboxes_health_scan() -> dict[str, int]:
     """Raise an alert for each active mailbox newly stalled or failing and resolve those
     that recovered; return how many of each."""
     now = timezone.now()

@@ -18,7 +18,7 @@ from django.utils.text import slugify
 logger = logging.getLogger(__name__)
 
 
-def import_settings_mailboxes() -> list[str]:
+def settings_mailboxes_import() -> list[str]:
     """Create a Mailbox for each configured mailbox not yet stored; return their names."""
     from tickets.models import Department, DepartmentKind
 
@@ -63,6 +63,6 @@ def import_settings_mailboxes() -> list[str]:
 
 def import_settings_mailboxes_after_migrate(**kwargs: Any) -> None:
     try:
-        import_settings_mailboxes()
+        settings_mailboxes_import()
     except DatabaseError:  # a partial migrate (e.g. to an older state): nothing to do yet
         logger.debug("mailboxes table not ready", exc_info=True)

@@ -35,7 +35,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from channels_app.inbound import enqueue_processing_many, inbound_store
+from channels_app.inbound import inbound_enqueue_many, inbound_store
 from tickets.models import Channel
 
 from . import oauth
@@ -115,7 +115,7 @@ def _fenced(mailbox_id: int, token: str, **changes: object) -> None:
 # --- the poll ----------------------------------------------------------------------------
 
 
-def poll_mailbox(mailbox_id: int, *, reconcile: bool | None = None) -> PollReport:
+def mailbox_poll(mailbox_id: int, *, reconcile: bool | None = None) -> PollReport:
     """Poll one mailbox if no other poll holds it; return what happened.
 
     ``reconcile`` None: compare with the server when SUPPORTDESK_IMAP_RECONCILE_MINUTES
@@ -353,7 +353,7 @@ class _Poll:
             return
         waited = time.monotonic() - self.queued_at
         if force or len(self.queue) >= QUEUE_EVERY or waited >= QUEUE_AFTER_SECONDS:
-            enqueue_processing_many(self.queue)  # outside a transaction: sent now
+            inbound_enqueue_many(self.queue)  # outside a transaction: sent now
             self.queue, self.queued_at = [], time.monotonic()
 
     # --- after storing -----------------------------------------------------------------------

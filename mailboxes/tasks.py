@@ -8,16 +8,16 @@ from celery import shared_task
 from django.db.models import Q
 from django.utils import timezone
 
-from .health import scan_health
+from .health import mailboxes_health_scan
 from .models import Mailbox
-from .poll import poll_mailbox
+from .poll import mailbox_poll
 
 
 # No acks_late: a poll that dies is simply the next poll's work (the lease expires).
 @shared_task(name="mailboxes.poll", soft_time_limit=240, time_limit=300, acks_late=False)
 def poll(mailbox_id: int, reconcile: bool | None = None) -> dict:
     """Poll one mailbox; return what the poll did."""
-    return poll_mailbox(mailbox_id, reconcile=reconcile).as_dict()
+    return mailbox_poll(mailbox_id, reconcile=reconcile).as_dict()
 
 
 @shared_task(name="mailboxes.poll_due", soft_time_limit=30, time_limit=60, expires=30)
@@ -44,7 +44,7 @@ def poll_due() -> int:
 @shared_task(name="mailboxes.scan_health", soft_time_limit=50, time_limit=60, expires=60)
 def scan() -> dict:
     """Raise and resolve stalled/failing mailbox alerts (beat, every minute)."""
-    return scan_health()
+    return mailboxes_health_scan()
 
 
 @shared_task(name="channels_app.poll_imap_mailbox", soft_time_limit=240, time_limit=300)
@@ -54,4 +54,4 @@ def poll_by_name(name: str) -> dict:
     mailbox = Mailbox.objects.filter(name=name).first()
     if mailbox is None:
         return {"skipped": f"no mailbox {name!r}"}
-    return poll_mailbox(mailbox.pk).as_dict()
+    return mailbox_poll(mailbox.pk).as_dict()

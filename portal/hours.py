@@ -5,7 +5,7 @@ calendar (``sla.LineCalendar``; without one, the ``cet-phone-chat`` preset), a
 ``sla.BusinessCalendar`` row edited in the admin, so the portal, the chat
 widget and the chat SLA clocks agree, public holidays and days off included. The row is
 read on each call (one indexed query); the calendar math built from it is cached by
-``sla.calendars.build_calendar`` per row version, so an admin edit applies at once.
+``sla.calendar_store.calendar_for`` per row version, so an admin edit applies at once.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from datetime import datetime, time
 from django.utils import timezone
 
 from sla.calendar import BusinessCalendar, NoOpenTimeError
-from sla.calendars import build_calendar, parse_weekly
+from sla.calendar_store import calendar_for, parse_weekly
 from sla.models import BusinessCalendar as CalendarRow
 from sla.models import LineCalendar
 from tickets.models import SupportLine
@@ -52,7 +52,7 @@ def chat_phone_calendar(line: SupportLine | None = None) -> BusinessCalendar | N
     """Return the hours in which the line's live chat and phone are staffed (the
     ``cet-phone-chat`` preset without a line or a line calendar), if configured."""
     row = _chat_phone_row(line)
-    return build_calendar(row) if row is not None else None
+    return calendar_for(row) if row is not None else None
 
 
 def chat_phone_open(at: datetime | None = None, line: SupportLine | None = None) -> bool:

@@ -1,6 +1,7 @@
 """Reading what an agent typed into the one search box.
 
-Pure module. The box takes ticket numbers (``SD-100001``, ``#100001``, ``100001``),
+Pure module. The box takes ticket numbers (``SD-100001``, ``[SD - 100001]``, ``SD#100001``,
+``#100001``, ``100001``: ``tickets.text.references``),
 reseller IDs, email addresses, phone numbers in any notation, domains and plain words;
 a query is read every way it can be at once (an all-digit query is a ticket number,
 a reseller ID and a word), and the selector unites what each reading finds.
@@ -11,6 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from tickets.text import parse_reference
 
 from .text import domains, phone_number
 
@@ -68,9 +71,9 @@ def parse_query(raw: str, *, prefix: str, regions: Sequence[str]) -> ParsedQuery
     found_domains: list[str] = []
     partial = ""
     compact = text.strip()
-    reference = re.fullmatch(rf"{re.escape(prefix)}[-\s]?(\d{{1,18}})", compact, re.IGNORECASE)
-    if reference:
-        numbers.append(int(reference.group(1)))
+    reference = parse_reference(compact, prefix, bare=False)
+    if reference is not None:
+        numbers.append(reference)
     elif match := _NUMBER.fullmatch(compact):
         numbers.append(int(match.group(1)))
         resellers.append(match.group(1))  # 200417 is a ticket number *and* a reseller ID
@@ -79,7 +82,7 @@ def parse_query(raw: str, *, prefix: str, regions: Sequence[str]) -> ParsedQuery
     elif match := _DOMAIN.fullmatch(compact):
         if domains(match.group(1)):
             found_domains.append(match.group(1).lower())
-    if _PHONEISH.fullmatch(compact) and not reference:
+    if _PHONEISH.fullmatch(compact) and reference is None:
         number = phone_number(compact, regions)
         if number:
             phones.append(number)

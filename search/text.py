@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 
 import phonenumbers
 
-from channels_app.email.quoting import strip_reply
+from tickets.text import strip_reply
 from tickets.text_rules import detect_language
 
 # Indexing stops here: a pasted 5 MB log would otherwise exceed PostgreSQL's 1 MB

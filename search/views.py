@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -16,6 +15,7 @@ from kb.search import article_search
 from portal.auth import ContactRequest, contact_required
 from portal.selectors import portal_tickets
 from tickets.models import Ticket
+from tickets.text import parse_reference
 from workspace.access import AgentRequest, agent_required
 
 from .forms import SearchForm
@@ -57,10 +57,9 @@ def desk_search(request: AgentRequest) -> HttpResponse:
 def _exact_reference(text: str) -> HttpResponse | None:
     """Open the ticket at once when the box holds a full reference (``SD-100001``) of a
     ticket that exists: the workspace's old "open ticket number" box, kept."""
-    prefix = re.escape(settings.SUPPORTDESK_TICKET_PREFIX)
-    match = re.fullmatch(rf"\s*{prefix}-(\d{{1,18}})\s*", text or "", re.IGNORECASE)
-    if match and Ticket.objects.filter(number=int(match.group(1))).exists():
-        return HttpResponseRedirect(reverse("workspace:ticket", args=[int(match.group(1))]))
+    number = parse_reference(text, settings.SUPPORTDESK_TICKET_PREFIX, bare=False)
+    if number is not None and Ticket.objects.filter(number=number).exists():
+        return HttpResponseRedirect(reverse("workspace:ticket", args=[number]))
     return None
 
 

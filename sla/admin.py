@@ -19,7 +19,7 @@ from django.utils.html import format_html
 from tickets.admin_hooks import TicketPanel
 from tickets.models import Department, SupportLine, Ticket
 
-from .calendars import calendar_bump, sync_holidays
+from .calendar_store import calendar_bump, holidays_sync
 from .models import (
     BusinessCalendar,
     CalendarException,
@@ -123,7 +123,7 @@ class BusinessCalendarAdmin(RecomputesOpenTickets, admin.ModelAdmin):
     def sync_holidays_action(self, request: HttpRequest, queryset) -> None:
         year = timezone.now().year
         for calendar in queryset:
-            count = sync_holidays(calendar, range(year, year + 3))
+            count = holidays_sync(calendar, range(year, year + 3))
             self.message_user(request, f"{calendar}: {count} holiday exception(s) written.")
 
 

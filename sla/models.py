@@ -1,7 +1,7 @@
 """Business calendars, SLA policies and the per-ticket SLA state.
 
 Models hold data and database rules only. Calendars become `sla.calendar.BusinessCalendar`
-objects in `sla.calendars`; policies are chosen and clocks replayed in `sla.clocks` and
+objects in `sla.calendar_store`; policies are chosen and clocks replayed in `sla.clocks` and
 `sla.services`; `sla.scan` raises at-risk and breach alerts.
 """
 
@@ -88,7 +88,7 @@ class BusinessCalendar(models.Model):
     def clean(self) -> None:
         from zoneinfo import ZoneInfo
 
-        from .calendars import parse_weekly  # local: calendars imports this module
+        from .calendar_store import parse_weekly  # local: calendar_store imports this module
 
         try:
             ZoneInfo(self.tz)
@@ -133,7 +133,7 @@ class CalendarException(models.Model):
         return f"{self.date} {self.get_kind_display()} {self.name}".strip()
 
     def clean(self) -> None:
-        from .calendars import parse_hours
+        from .calendar_store import parse_hours
 
         try:
             hours = parse_hours(self.hours, f"hours of {self.date}")

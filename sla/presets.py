@@ -18,7 +18,7 @@ from typing import Any
 from django.apps import apps as django_apps
 from django.utils import timezone
 
-from .calendars import sync_holidays
+from .calendar_store import holidays_sync
 
 MON_FRI = range(5)
 
@@ -207,7 +207,7 @@ def ensure_presets(apps: Any = None, *, using: str = "default") -> None:
             cal.holiday_country
             and not exception_model.objects.filter(calendar=cal, source="holidays").exists()
         ):
-            sync_holidays(cal, preset_years(), apps=registry)
+            holidays_sync(cal, preset_years(), apps=registry)
 
     departments = {d.slug: d for d in department_model.objects.using(using).all()}
     for dept_slug, cal_slug in DEPARTMENT_CALENDARS.items():
@@ -268,7 +268,7 @@ def upgrade_presets(apps: Any, *, using: str = "default") -> None:
     for calendar in technical:
         calendar.short_day_before_holiday = True
         calendar.save(update_fields=["short_day_before_holiday"])
-        sync_holidays(calendar, preset_years(), apps=apps)
+        holidays_sync(calendar, preset_years(), apps=apps)
     ensure_presets(apps, using=using)  # the new calendars, lines' calendars, new policies
     calendars = {c.slug: c for c in calendar_model.objects.using(using).all()}
     lines = {x.slug: x for x in apps.get_model("tickets", "SupportLine").objects.using(using)}

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from .calendars import build_calendar
+from .calendar_store import calendar_for
 from .models import TARGET_LABELS, TARGETS, TicketSla
 
 
@@ -35,7 +35,7 @@ class TargetStatus:
 
 def target_statuses(sla: TicketSla, now: datetime) -> list[TargetStatus]:
     """Return each target's state as the admin shows it, with business time left."""
-    cal = build_calendar(sla.calendar)
+    cal = calendar_for(sla.calendar)
     targets = (sla.explanation or {}).get("targets", {})
     out = []
     for name in TARGETS:

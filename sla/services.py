@@ -20,7 +20,7 @@ from django.utils import timezone
 from tickets.models import Department, EventKind, Message, Ticket, TicketEvent
 
 from .calendar import BusinessCalendar as CalendarMath
-from .calendars import build_calendar
+from .calendar_store import calendar_for
 from .clocks import Clock, History, MessageFact, Target, replay
 from .explain import Explained, explain
 from .models import (
@@ -218,7 +218,7 @@ def compute(
     resolution = policy_resolution(ticket, lookups)
     policy = resolution.policy
     row = calendar_row_for(ticket, policy, lookups)
-    cal = build_calendar(row)
+    cal = calendar_for(row)
     history, escalations = ticket_history(ticket, rows)
     for escalation in escalations:  # names, not ids: they outlive renamed departments' ids
         escalation["from_name"] = lookups.department_names.get(escalation["from"], "")
@@ -336,7 +336,7 @@ RECOMPUTE_CHUNK = 200  # tickets per read of their histories
 NOT_LIVE = ("solved", "closed", "merged")
 
 
-def recompute_ticket_ids(*, include_done: bool = False) -> list[int]:
+def ticket_ids_to_recompute(*, include_done: bool = False) -> list[int]:
     """Return the tickets whose clocks a policy or calendar change moves: the live ones
     (every ticket with ``include_done``), in id order."""
     tickets = Ticket.objects.all()

@@ -8,12 +8,12 @@ from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
-from .calendars import sync_all_holidays
+from .calendar_store import holidays_sync_all
 from .scan import scan_deadlines
 from .services import (
     SlaLookups,
     chunks,
-    recompute_ticket_ids,
+    ticket_ids_to_recompute,
     ticket_sla_recompute,
     tickets_sla_recompute,
 )
@@ -53,7 +53,7 @@ def recompute_tickets(ticket_ids: list[int]) -> int:
 def recompute_live() -> int:
     """Queue the recompute of every live ticket in chunks (after a policy or calendar
     edit); return how many tickets."""
-    ids = recompute_ticket_ids()
+    ids = ticket_ids_to_recompute()
     for chunk in chunks(ids):
         recompute_tickets.delay(chunk)
     return len(ids)
@@ -75,4 +75,4 @@ def scan_deadlines_task() -> dict[str, int]:
 def sync_holidays_task() -> dict[str, int]:
     """Materialise public holidays for this year and the next two (beat)."""
     year = timezone.now().year
-    return sync_all_holidays(range(year, year + 3))
+    return holidays_sync_all(range(year, year + 3))

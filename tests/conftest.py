@@ -168,11 +168,11 @@ def _rate_limits_out_of_the_way(settings):
 @pytest.fixture(autouse=True)
 def _fresh_calendar_cache():
     """Forget built calendars: a rolled-back test may leave a (pk, version) pair behind."""
-    from sla import calendars
+    from sla import calendar_store
 
-    calendars._CACHE.clear()
+    calendar_store._CACHE.clear()
     yield
-    calendars._CACHE.clear()
+    calendar_store._CACHE.clear()
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ from .models import (
     Ticket,
     TicketEvent,
 )
-from .outbound import reply_sender
+from .reply_senders import reply_sender
 from .sanitize import html_for_display
 
 

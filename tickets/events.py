@@ -15,8 +15,10 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 
-from .models import Ticket, TicketEvent
+from . import status as status_rules
+from .models import EventKind, Ticket, TicketEvent
 from .signals import TicketEventRef, ticket_events
 
 _gathering = threading.local()
@@ -41,6 +43,26 @@ def record_events(
     if refs:
         transaction.on_commit(lambda: _announce(refs))
     return events
+
+
+def record_status_change(
+    ticket: Ticket, status: str, actor: User | None, *, reason: str
+) -> set[str]:
+    """Record a status change on the (locked) ticket and set its timestamps by the rules
+    of ``tickets.status``; return the fields changed, which the caller saves."""
+    record_event(
+        ticket,
+        EventKind.STATUS_CHANGED,
+        actor,
+        previous=ticket.status,
+        status=status,
+        reason=reason,
+    )
+    now = timezone.now()
+    ticket.status = status
+    for name, stamp in status_rules.stamps(status).items():
+        setattr(ticket, name, now if stamp == "now" else None)
+    return {"status", *status_rules.stamps(status)}
 
 
 @contextmanager

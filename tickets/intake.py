@@ -11,112 +11,44 @@ A batch costs a fixed number of queries (bulk inserts, one lock query), not a fe
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from .attachment_policy import HEAD_BYTES, attachment_refusal
+from . import status as status_rules
 from .errors import InvalidInput, TicketClosed
-from .events import record_event, record_events
+from .events import record_events, record_status_change
+from .idempotency import fit_external_id, write_new
+from .inputs import (
+    AttachmentIn,
+    MessageAdd,
+    MessageIn,
+    MessageResult,
+    TicketOpen,
+    clean_subject,
+    validate_message,
+)
 from .lengths import fit
 from .lines import default_line, line_check, lines_for
 from .models import (
     Account,
     Attachment,
-    Channel,
     Contact,
     Department,
-    Direction,
     EventKind,
     Message,
     Severity,
-    Status,
     SupportLine,
     Ticket,
 )
 from .numbering import next_ticket_numbers
 from .sanitize import sanitize_html
 from .signals import messages_stored, tickets_stored
-
-# A customer's message wakes these up: the problem is not solved after all.
-REOPENED_BY_CUSTOMER = frozenset({Status.PENDING_CUSTOMER, Status.SOLVED})
-MAX_SUBJECT_LENGTH = 255
-
-
-@dataclass(frozen=True)
-class AttachmentIn:
-    """A file to attach to a new message."""
-
-    filename: str
-    content: bytes
-    content_type: str = "application/octet-stream"
-    content_id: str = ""
-    is_inline: bool = False
-
-
-@dataclass(frozen=True)
-class MessageIn:
-    """What a channel knows about one timeline entry."""
-
-    channel: str
-    direction: str = Direction.INBOUND
-    body_text: str = ""
-    body_html: str = ""
-    author_contact: Contact | None = None
-    author_user: User | None = None
-    occurred_at: datetime | None = None
-    external_id: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-    attachments: Sequence[AttachmentIn] = ()
-    # When it reached the desk (a webhook's arrival, the stored record's time), if that
-    # was before it is stored here: a ticket it opens starts then, and so do its clocks.
-    received_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class MessageResult:
-    """The message a service stored, or found already stored (``created`` False)."""
-
-    message: Message
-    created: bool
-
-    @property
-    def ticket(self) -> Ticket:
-        return self.message.ticket
-
-
-@dataclass(frozen=True)
-class TicketOpen:
-    """One ticket to open (the arguments of ``ticket_open``)."""
-
-    subject: str
-    department: Department
-    message: MessageIn
-    contact: Contact | None = None
-    account: Account | None = None
-    severity: int = Severity.S3
-    actor: User | None = None
-    needs_verification: bool = False
-    linked_to: Ticket | None = None
-    # None: the department's line, else the default line (tickets.lines).
-    line: SupportLine | None = None
-    language: str = ""
-
-
-@dataclass(frozen=True)
-class MessageAdd:
-    """One message to append (the arguments of ``message_add``)."""
-
-    ticket: Ticket
-    message: MessageIn
-    actor: User | None = None
 
 
 def ticket_open(
@@ -172,7 +104,7 @@ def tickets_open(items: Sequence[TicketOpen]) -> list[MessageResult]:
         for index, message in zip(fresh, stored, strict=True):
             results[index] = MessageResult(message, created=True)
 
-    return _write_new([item.message for item in items], write)
+    return write_new([item.message for item in items], write)
 
 
 def message_add(*, ticket: Ticket, message: MessageIn, actor: User | None = None) -> MessageResult:
@@ -195,48 +127,11 @@ def messages_add(items: Sequence[MessageAdd]) -> list[MessageResult | TicketClos
     caller can open follow-up tickets for those and keep the rest of the batch.
     """
     for item in items:
-        _validate_message(item.message)
-    return _write_new(
+        validate_message(item.message)
+    return write_new(
         [item.message for item in items],
         lambda fresh, results: _append_fresh(items, fresh, results),
     )
-
-
-def _write_new(
-    messages: list[MessageIn], write: Callable[[list[int], list[Any]], None]
-) -> list[Any]:
-    """Answer the items whose message id is already stored with that message, and the
-    repeats of an id within the batch from its first item; ``write`` stores the rest
-    (their indexes) and fills their results, in one savepoint."""
-    results: list[Any] = [None] * len(messages)
-    existing = _find_external(messages)
-    fresh: list[int] = []
-    first_of: dict[tuple[str, str], int] = {}
-    for index, message in enumerate(messages):
-        key = _external_key(message)
-        if key in existing:
-            results[index] = MessageResult(existing[key], created=False)
-        elif key is None or key not in first_of:
-            if key is not None:
-                first_of[key] = index
-            fresh.append(index)
-    if fresh:
-        try:
-            with transaction.atomic():
-                write(fresh, results)
-        except IntegrityError:
-            # A concurrent delivery of the same external id won the race: return its result.
-            if len(messages) == 1 and (found := _find_external(messages)):
-                return [MessageResult(next(iter(found.values())), created=False)]
-            raise
-    for index, message in enumerate(messages):
-        if results[index] is None:  # a repeat of an id first seen in this batch
-            key = _external_key(message)
-            assert key is not None  # only a message with an external id repeats one
-            first = results[first_of[key]]
-            is_message = isinstance(first, MessageResult)
-            results[index] = MessageResult(first.message, created=False) if is_message else first
-    return results
 
 
 # --- the writes -------------------------------------------------------------------------
@@ -296,7 +191,7 @@ def _append_fresh(items: Sequence[MessageAdd], todo: list[int], results: list[An
     for index in todo:
         message = items[index].message
         ticket = survivors[items[index].ticket.pk]
-        if ticket.status == Status.CLOSED and message.direction != Direction.INTERNAL:
+        if not status_rules.after_message(ticket.status, message.direction).accepted:
             results[index] = TicketClosed(
                 f"{ticket.reference} is closed; open a new ticket that refers to it."
             )
@@ -312,14 +207,11 @@ def _append_fresh(items: Sequence[MessageAdd], todo: list[int], results: list[An
     )
     changed: dict[int, tuple[Ticket, set[str]]] = {}
     for index, (ticket, message) in zip(accepted, pairs, strict=True):
-        actor = items[index].actor
         fields = changed.setdefault(ticket.pk, (ticket, {"updated_at"}))[1]
-        if message.direction == Direction.INBOUND and ticket.status in REOPENED_BY_CUSTOMER:
-            set_status(ticket, Status.OPEN, actor, reason="customer wrote again")
-            fields |= {"status", "solved_at"}
-        elif message.direction == Direction.OUTBOUND and ticket.status == Status.NEW:
-            set_status(ticket, Status.OPEN, actor, reason="agent replied")
-            fields |= {"status"}
+        outcome = status_rules.after_message(ticket.status, message.direction)
+        if outcome.status != ticket.status:
+            actor = items[index].actor
+            fields |= record_status_change(ticket, outcome.status, actor, reason=outcome.reason)
         ticket.updated_at = now
     touched = [t.pk for t, fields in changed.values() if fields == {"updated_at"}]
     Ticket.objects.filter(pk__in=touched).update(updated_at=now)  # one query for the many
@@ -367,7 +259,7 @@ def _insert_messages(pairs: list[tuple[Ticket, MessageIn]], now: datetime) -> li
                 body_html=sanitize_html(message.body_html) if message.body_html else "",
                 occurred_at=message.occurred_at or now,
                 received_at=_reached(message, now),
-                external_id=_fit_external_id(message.external_id),
+                external_id=fit_external_id(message.external_id),
                 metadata=message.metadata,
             )
             for ticket, message in pairs
@@ -398,27 +290,6 @@ def _store_attachments(message: Message, attachments: Iterable[AttachmentIn]) ->
         attachment.save()
 
 
-def set_status(ticket: Ticket, status: str, actor: User | None, *, reason: str) -> None:
-    """Record a status change on the (locked) ticket and set its timestamps; the caller
-    saves the row."""
-    record_event(
-        ticket,
-        EventKind.STATUS_CHANGED,
-        actor,
-        previous=ticket.status,
-        status=status,
-        reason=reason,
-    )
-    now = timezone.now()
-    ticket.status = status
-    if status == Status.SOLVED:
-        ticket.solved_at = now
-    elif status == Status.CLOSED:
-        ticket.closed_at = now
-    else:
-        ticket.solved_at = None  # back in work: the earlier solution did not hold
-
-
 # --- validation and lookups -------------------------------------------------------------
 
 
@@ -430,8 +301,8 @@ class _Prepared:
 
 
 def _prepare_open(item: TicketOpen, lines: dict[int | None, SupportLine]) -> _Prepared:
-    subject = _clean_subject(item.subject)
-    _validate_message(item.message)
+    subject = clean_subject(item.subject)
+    validate_message(item.message)
     if not item.department.is_active:
         raise InvalidInput(
             "department", f"{item.department} is inactive; choose an active department."
@@ -458,78 +329,9 @@ def _prepare_open(item: TicketOpen, lines: dict[int | None, SupportLine]) -> _Pr
     return _Prepared(subject, account, line)
 
 
-def _clean_subject(subject: str) -> str:
-    cleaned = " ".join((subject or "").split())
-    if not cleaned:
-        raise InvalidInput(
-            "subject", "A ticket needs a subject; describe the problem in a few words."
-        )
-    if len(cleaned) > MAX_SUBJECT_LENGTH:
-        raise InvalidInput("subject", f"Keep the subject under {MAX_SUBJECT_LENGTH} characters.")
-    return cleaned
-
-
-def _validate_message(message: MessageIn) -> None:
-    if message.channel not in Channel.values:
-        raise InvalidInput(
-            "channel", f"{message.channel!r} is not a channel; use one of {Channel.values}."
-        )
-    if message.direction not in Direction.values:
-        raise InvalidInput("direction", f"{message.direction!r} is not a direction.")
-    if (message.channel == Channel.NOTE) != (message.direction == Direction.INTERNAL):
-        raise InvalidInput(
-            "direction", "Internal notes use channel 'note' and direction 'internal'."
-        )
-    if message.author_contact is not None and message.author_user is not None:
-        raise InvalidInput("author", "A message has one author: a contact or an agent, not both.")
-    for name in ("occurred_at", "received_at"):
-        value = getattr(message, name)
-        if value is not None and timezone.is_naive(value):
-            raise InvalidInput(name, f"Give {name} with a time zone (an aware datetime).")
-    if message.external_id is not None and not message.external_id.strip():
-        raise InvalidInput("external_id", "external_id must be non-empty when given.")
-    if not (message.body_text.strip() or message.body_html.strip() or message.attachments):
-        raise InvalidInput("body", "The message is empty: give a text, an HTML body or a file.")
-    for item in message.attachments:  # the last word of the policy every channel applies
-        reason = attachment_refusal(
-            filename=item.filename,
-            content_type=item.content_type,
-            size=len(item.content),
-            head=item.content[:HEAD_BYTES],
-        )
-        if reason:
-            raise InvalidInput("attachments", f"{item.filename}: {reason}.")
-
-
 def _reached(message: MessageIn, now: datetime) -> datetime:
     """Return when the message reached the desk: its ``received_at``, never after now."""
     return min(message.received_at, now) if message.received_at is not None else now
-
-
-def _fit_external_id(external_id: str | None) -> str | None:
-    return None if external_id is None else fit(Message, "external_id", external_id)
-
-
-def _external_key(message: MessageIn) -> tuple[str, str] | None:
-    """Return the (channel, external id) a message is stored under, cut to the column."""
-    if message.external_id is None:
-        return None
-    return (message.channel, fit(Message, "external_id", message.external_id))
-
-
-def _find_external(messages: Iterable[MessageIn]) -> dict[tuple[str, str | None], Message]:
-    """Return the stored messages with these (channel, external id) pairs, in one query."""
-    keys = {key for m in messages if (key := _external_key(m)) is not None}
-    if not keys:
-        return {}
-    by_channel: dict[str, list[str]] = {}
-    for channel, external_id in keys:
-        by_channel.setdefault(channel, []).append(external_id)
-    condition = Q()
-    for channel, ids in by_channel.items():
-        condition |= Q(channel=channel, external_id__in=ids)
-    found = Message.objects.select_related("ticket").filter(condition)
-    return {(m.channel, m.external_id): m for m in found}
 
 
 def _safe_filename(filename: str) -> str:

@@ -11,6 +11,7 @@ from django.db.models import BigIntegerField, F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from . import status as status_rules
 from .errors import CrossAccountMerge, InvalidInput, MergeError
 from .events import record_event as _record
 from .lines import severity_check
@@ -42,7 +43,7 @@ def ticket_merge(
         raise MergeError("A ticket cannot be merged into itself.")
     src, dst = _lock_pair(source, target)
     for ticket, role in ((src, "source"), (dst, "target")):
-        if ticket.status in (Status.MERGED, Status.CLOSED):
+        if ticket.status in status_rules.FINISHED:
             raise MergeError(
                 f"The {role} {ticket.reference} is {ticket.get_status_display().lower()}; "
                 "only live tickets can be merged."
@@ -122,7 +123,7 @@ def ticket_unmerge(*, ticket: Ticket, actor: User | None = None, reason: str = "
     """
     merged = _latest_merge(Ticket.objects.get(pk=ticket.pk))
     src, dst = _lock_pair(ticket, Ticket(pk=merged.data["target"]))
-    if dst.status in (Status.MERGED, Status.CLOSED):
+    if dst.status in status_rules.FINISHED:
         raise MergeError(
             f"{src.reference} cannot be un-merged: its survivor {dst.reference} has since been "
             f"{dst.get_status_display().lower()}. Un-merge {dst.reference} first"

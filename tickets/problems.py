@@ -17,9 +17,11 @@ from collections.abc import Sequence
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from . import status as status_rules
 from .errors import InvalidInput, InvalidTransition
 from .events import record_events
-from .intake import MessageIn, ticket_open
+from .inputs import MessageIn
+from .intake import ticket_open
 from .models import Channel, Department, Direction, EventKind, Severity, Status, Ticket
 
 # Incidents in these states are over: solving the problem leaves them as they are.
@@ -67,7 +69,7 @@ def incidents_link(
     locked = Ticket.objects.select_for_update().get(pk=problem.pk)
     if not locked.is_problem:
         raise InvalidInput("problem", f"{locked.reference} is not a problem ticket.")
-    if locked.status in (Status.CLOSED, Status.MERGED):
+    if locked.status in status_rules.FINISHED:
         raise InvalidTransition(f"{locked.reference} is {locked.get_status_display()}.")
     ids = sorted({incident.pk for incident in incidents} - {locked.pk})
     rows = list(Ticket.objects.select_for_update().filter(pk__in=ids).order_by("pk"))

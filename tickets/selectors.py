@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -10,6 +9,7 @@ from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from .models import Attachment, Contact, ContactEmail, Message, Ticket
 from .phones import normalize_phone
+from .text import references as text_references
 
 
 def contacts_by_email(email: str) -> QuerySet[Contact]:
@@ -45,22 +45,10 @@ def contacts_by_phone(raw_number: str) -> QuerySet[Contact]:
     )
 
 
-def reference_pattern() -> re.Pattern[str]:
-    """Return the pattern of a public ticket reference (``SD-104233``)."""
-    return re.compile(rf"\b{re.escape(settings.SUPPORTDESK_TICKET_PREFIX)}-(\d{{1,18}})\b", re.I)
-
-
 def parse_reference(text: str) -> int | None:
-    """Return the ticket number in ``text`` (``SD-104233`` or ``104233``), if there is one."""
-    text = (text or "").strip()
-    # ASCII digits only ("²" is a digit to str.isdigit, not to int()), and no number
-    # longer than a ticket number column holds.
-    match = text if text.isascii() and text.isdigit() else None
-    if match is None and (found := reference_pattern().fullmatch(text)):
-        match = found.group(1)
-    if match is None or not match.isascii() or len(match) > 18:
-        return None
-    return int(match)
+    """Return the ticket number in ``text`` when it is a whole reference (``SD-104233``,
+    ``[SD - 104233]``, ``SD#104233``, ``#104233`` or ``104233``; ``tickets.text``)."""
+    return text_references.parse_reference(text, settings.SUPPORTDESK_TICKET_PREFIX)
 
 
 def ticket_by_reference(reference: str, *, follow_merges: bool = True) -> Ticket | None:

@@ -12,19 +12,20 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from . import status as status_rules
 from .errors import InvalidInput, InvalidTransition
 from .events import record_event as _record
+from .events import record_status_change
 
 # Opening/appending and merging live in their own modules; callers use them from here like
 # every other change.
-from .intake import AttachmentIn as AttachmentIn
-from .intake import MessageAdd as MessageAdd
-from .intake import MessageIn as MessageIn
-from .intake import MessageResult as MessageResult
-from .intake import TicketOpen as TicketOpen
+from .inputs import AttachmentIn as AttachmentIn
+from .inputs import MessageAdd as MessageAdd
+from .inputs import MessageIn as MessageIn
+from .inputs import MessageResult as MessageResult
+from .inputs import TicketOpen as TicketOpen
 from .intake import message_add as message_add
 from .intake import messages_add as messages_add
-from .intake import set_status as _set_status
 from .intake import ticket_open as ticket_open
 from .intake import tickets_open as tickets_open
 from .lines import line_check, severity_check
@@ -43,29 +44,18 @@ from .models import (
     Status,
     Ticket,
 )
-from .outbound import ticket_reply as ticket_reply
 from .problems import incident_unlink as incident_unlink
 from .problems import incidents_link as incidents_link
 from .problems import problem_open as problem_open
 from .problems import problem_solve as problem_solve
+from .reply_senders import ticket_reply as ticket_reply
 from .splitting import ticket_split as ticket_split
 from .tagging import ticket_tags_set as ticket_tags_set
 from .versions import ticket_version as ticket_version
 from .versions import ticket_version_check as ticket_version_check
 
-# Where a ticket may go next. MERGED is reached only through ticket_merge; CLOSED is final
-# (a customer writing again gets a new ticket linked to the closed one).
-TRANSITIONS: dict[str, frozenset[str]] = {
-    Status.NEW: frozenset(
-        {Status.OPEN, Status.PENDING_CUSTOMER, Status.ON_HOLD, Status.SOLVED, Status.CLOSED}
-    ),
-    Status.OPEN: frozenset({Status.PENDING_CUSTOMER, Status.ON_HOLD, Status.SOLVED, Status.CLOSED}),
-    Status.PENDING_CUSTOMER: frozenset({Status.OPEN, Status.ON_HOLD, Status.SOLVED, Status.CLOSED}),
-    Status.ON_HOLD: frozenset({Status.OPEN, Status.PENDING_CUSTOMER, Status.SOLVED, Status.CLOSED}),
-    Status.SOLVED: frozenset({Status.OPEN, Status.CLOSED}),
-    Status.CLOSED: frozenset(),
-    Status.MERGED: frozenset(),
-}
+# Where a ticket may go next (the rules live in tickets.status; the workspace reads them here).
+TRANSITIONS = status_rules.TRANSITIONS
 
 
 # --- state changes ---------------------------------------------------------------------
@@ -81,15 +71,15 @@ def ticket_status_set(
     locked = _lock(ticket)
     if locked.status == status:
         return locked
-    if status not in TRANSITIONS[locked.status]:
+    if not status_rules.can_move(locked.status, status):
         hint = " Merge tickets with ticket_merge." if status == Status.MERGED else ""
         raise InvalidTransition(
             f"{locked.reference} cannot go from {locked.get_status_display()!r} to "
             f"{Status(status).label!r}.{hint}"
         )
-    _set_status(locked, status, actor, reason=reason)
+    fields = record_status_change(locked, status, actor, reason=reason)
     locked.updated_at = timezone.now()
-    locked.save(update_fields=["status", "solved_at", "closed_at", "updated_at"])
+    locked.save(update_fields=sorted(fields | {"updated_at"}))
     return locked
 
 
@@ -213,7 +203,7 @@ def contact_tickets_verify(*, contact: Contact) -> int:
         return 0
     flagged = Ticket.objects.filter(
         contact=contact, account=contact.account_id, needs_verification=True
-    ).exclude(status__in=[Status.MERGED, Status.CLOSED])
+    ).exclude(status__in=status_rules.FINISHED)
     count = 0
     for ticket in flagged:
         ticket_sender_verify(ticket=ticket)

@@ -10,10 +10,11 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from . import status as status_rules
 from .errors import InvalidInput, InvalidTransition
 from .events import record_events
-from .intake import MAX_SUBJECT_LENGTH
-from .models import Channel, EventKind, Message, Status, Ticket
+from .inputs import MAX_SUBJECT_LENGTH
+from .models import Channel, EventKind, Message, Ticket
 from .numbering import next_ticket_numbers
 from .signals import messages_moved, tickets_stored
 
@@ -26,7 +27,7 @@ def ticket_split(*, message: Message, actor: User | None = None, subject: str = 
     author (or the ticket's contact) and starts as *new*. Both tickets record the split.
     """
     original = Ticket.objects.select_for_update().get(pk=message.ticket_id)
-    if original.status in (Status.MERGED, Status.CLOSED):
+    if original.status in status_rules.FINISHED:
         raise InvalidTransition(
             f"{original.reference} is {original.get_status_display().lower()}; "
             "split messages off a live ticket."

@@ -1,6 +1,6 @@
 """Answering a customer on their channel (email, portal, live chat) and writing notes.
 
-Email goes out through the registered reply sender (``tickets.outbound``, the one path
+Email goes out through the registered reply sender (``tickets.reply_senders``, the one path
 for agents' mail); a portal answer is a message the customer sees in the portal; a chat
 answer is a line in the live chat.
 """
@@ -21,7 +21,7 @@ from channels_app.chat.conversations import chat_line_from_agent
 from channels_app.chat.models import ChatConversation
 from tickets.errors import InvalidInput
 from tickets.models import Channel, ContactEmail, Direction, Message, Ticket
-from tickets.outbound import reply_sender
+from tickets.reply_senders import reply_sender
 from tickets.services import AttachmentIn, MessageIn, message_add, ticket_reply
 from tickets.tagging import clean_tag_names
 

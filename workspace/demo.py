@@ -20,7 +20,7 @@ from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
 from channels_app.chat.models import ChatConversation
-from duplicates.services import detect_duplicates
+from duplicates.services import duplicates_detect
 from kb.models import Article, Category
 from sla.services import ticket_sla_recompute
 from tickets import services
@@ -264,7 +264,7 @@ def _tickets(c: dict[str, Contact], agents: dict[str, Any]) -> None:
         body="Hello, reseller ID 200417. The transfer of northwind-shop.nl is still "
         "pending, order ID 88213. Anna",
     ):
-        detect_duplicates(again.pk, auto_merge=False)
+        duplicates_detect(again.pk, auto_merge=False)
 
     _open(
         "ws-demo-verify@mail.example",

@@ -77,14 +77,15 @@ def _decode_word(encoding: str, text: str) -> bytes | None:
         return None
 
 
-def _header(msg: Message, name: str, hint: str | None = None) -> str | None:
+def header_text(msg: Message, name: str, hint: str | None = None) -> str | None:
+    """Return the decoded, unfolded value of header ``name`` (None when absent)."""
     raw = msg.get(name)
     if raw is None:
         return None
     return _WS_RE.sub(" ", decode_words(_unfold(str(raw)), hint)).strip(" ")
 
 
-def _fix_8bit_headers(part: Message, hint: str | None) -> None:
+def fix_8bit_headers(part: Message, hint: str | None) -> None:
     """Replace raw 8-bit header values in place so compat32 param helpers see real text."""
     items = list(part.raw_items())
     if all(value.isascii() for _, value in items):
@@ -95,7 +96,7 @@ def _fix_8bit_headers(part: Message, hint: str | None) -> None:
         part[name] = _raw_to_str(value, hint)
 
 
-def _addresses(msg: Message, name: str, hint: str | None) -> list[tuple[str, str]]:
+def header_addresses(msg: Message, name: str, hint: str | None) -> list[tuple[str, str]]:
     """Return (display name, address) pairs, preferring pairs that hold a real address."""
     values = [_quote_encoded_phrases(_raw_to_str(_unfold(str(v)), hint), hint)
               for v in msg.get_all(name, [])]  # fmt: skip
@@ -138,14 +139,16 @@ def _quote_encoded_phrases(value: str, hint: str | None) -> str:
     return _ENCODED_RUN_RE.sub(quote, value)
 
 
-def _msg_ids(value: str | None) -> list[str]:
+def message_ids(value: str | None) -> list[str]:
+    """Return the Message-IDs (without angle brackets) in a Message-ID-like header value."""
     if not value:
         return []
     ids = _MSGID_RE.findall(value)
     return ids or [tok.strip("<>") for tok in value.split() if "@" in tok]
 
 
-def _parse_date(value: str | None, defects: list[str]) -> datetime | None:
+def parse_date(value: str | None, defects: list[str]) -> datetime | None:
+    """Return the Date header as an aware datetime, or None (noting why in ``defects``)."""
     if not value:
         return None
     try:
@@ -157,16 +160,20 @@ def _parse_date(value: str | None, defects: list[str]) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _loop_flags(msg: Message, from_email: str, report_type: str | None) -> dict:
+def loop_flags(msg: Message, from_email: str, report_type: str | None) -> dict:
     """Return the loop-protection headers and the auto-reply / bulk / bounce flags."""
-    auto_submitted = _header(msg, "auto-submitted")
-    precedence = _header(msg, "precedence")
-    list_id = _header(msg, "list-id")
+    auto_submitted = header_text(msg, "auto-submitted")
+    precedence = header_text(msg, "precedence")
+    list_id = header_text(msg, "list-id")
     x_autoreply = next(
-        (v for n in ("x-autoreply", "x-autorespond", "x-autoresponder") if (v := _header(msg, n))),
+        (
+            v
+            for n in ("x-autoreply", "x-autorespond", "x-autoresponder")
+            if (v := header_text(msg, n))
+        ),
         None,
     )
-    return_path = _header(msg, "return-path")
+    return_path = header_text(msg, "return-path")
     local_part = from_email.rpartition("@")[0].lower() if "@" in from_email else from_email.lower()
     daemon = local_part in ("mailer-daemon", "postmaster")
     is_bounce = report_type == "delivery-status" or local_part == "mailer-daemon"
@@ -185,7 +192,7 @@ def _loop_flags(msg: Message, from_email: str, report_type: str | None) -> dict:
         "precedence": precedence,
         "list_id": list_id,
         "x_autoreply": x_autoreply,
-        "x_auto_response_suppress": _header(msg, "x-auto-response-suppress"),
+        "x_auto_response_suppress": header_text(msg, "x-auto-response-suppress"),
         "return_path": return_path,
         "is_auto_reply": is_auto_reply,
         "is_bulk": prec in ("bulk", "junk", "list") or bool(list_id) or "list-unsubscribe" in msg,

@@ -14,7 +14,7 @@ import nh3
 
 from tickets.sanitize import sanitize_html
 
-__all__ = ["html_to_text", "sanitize_html"]
+__all__ = ["Segment", "html_to_text", "merge_segments", "sanitize_html"]
 
 _BLOCK_TAG_RE = re.compile(
     r"<\s*(?:/?\s*(?:p|div|tr|li|h[1-6]|table|blockquote|ul|ol|pre)|br|hr)\b[^>]*>", re.I
@@ -39,7 +39,7 @@ def _plain_to_html(text: str) -> str:
 
 
 @dataclass(slots=True)
-class _Segment:
+class Segment:
     """One body part in reading order; an alternative yields one segment with both forms."""
 
     plain: str | None
@@ -52,9 +52,10 @@ class _Segment:
         return self.html if self.html is not None else _plain_to_html(self.plain or "")
 
 
-def _merge(segments: list[_Segment]) -> _Segment | None:
+def merge_segments(segments: list[Segment]) -> Segment | None:
+    """Return the body parts joined into one segment in reading order (None if none)."""
     if not segments:
         return None
     if any(seg.html is not None for seg in segments):
-        return _Segment(None, "".join(seg.as_html() for seg in segments))
-    return _Segment("\n".join(seg.as_text() for seg in segments), None)
+        return Segment(None, "".join(seg.as_html() for seg in segments))
+    return Segment("\n".join(seg.as_text() for seg in segments), None)

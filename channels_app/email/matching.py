@@ -9,10 +9,11 @@ from django.conf import settings
 
 from outbox.selectors import ticket_ids_by_sent_message_ids
 from tickets.models import Channel, Contact, Message, Ticket
+from tickets.text import subject_token
 
 from .parsing import ParsedEmail
 from .senders import sender_belongs_to
-from .threading_keys import extract_ticket_number, reference_ids
+from .threading_keys import reference_ids
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ def find_tickets(
     """``find_ticket`` for many (mail, sender address, sender's contacts or None): a few
     queries for the whole batch (tokens, stored and sent Message-IDs, their tickets)."""
     prefix = settings.SUPPORTDESK_TICKET_PREFIX
-    numbers = [extract_ticket_number(parsed.subject, prefix) for parsed, _, _ in mails]
+    numbers = [subject_token(parsed.subject, prefix) for parsed, _, _ in mails]
     by_number = _tickets_by_number({int(n) for n in numbers if n})
     id_lists = [reference_ids(parsed)[:50] for parsed, _, _ in mails]
     by_message_id = _tickets_by_message_ids({i for ids in id_lists for i in ids})

@@ -18,8 +18,8 @@ from email.policy import compat32
 from typing import cast
 
 from .charsets import decode_text
-from .headers import _fix_8bit_headers, _header, _msg_ids, decode_words
-from .html_text import _merge, _Segment
+from .headers import decode_words, fix_8bit_headers, header_text, message_ids
+from .html_text import Segment, merge_segments
 
 MAX_MIME_DEPTH = 30
 _UNSAFE_FILENAME_RE = re.compile(r'[\x00-\x1f\x7f<>:"|?*]+')
@@ -75,7 +75,7 @@ def _fallback_filename(part: Message, ctype: str, content_id: str | None, hint: 
     """Name a part that has no filename: its description, its Content-ID, or its type."""
     ext = _FALLBACK_EXT.get(ctype, "")
     local = (content_id or "").split("@", 1)[0]
-    if description := _header(part, "content-description", hint):
+    if description := header_text(part, "content-description", hint):
         name = description
     elif ctype == "message/delivery-status":
         name = "delivery-status"
@@ -86,12 +86,12 @@ def _fallback_filename(part: Message, ctype: str, content_id: str | None, hint: 
     return name if "." in name[-6:] else name + ext
 
 
-class _Walker:
+class MimeWalker:
     """Walk the MIME tree once, sorting leaves into body segments and attachments."""
 
     def __init__(self, hint: str | None) -> None:
         self.hint = hint
-        self.segments: list[_Segment] = []
+        self.segments: list[Segment] = []
         self.attachments: list[Attachment] = []
         self.defects: list[str] = []
         self.report_type: str | None = None
@@ -102,7 +102,7 @@ class _Walker:
             self.defects.append(f"MIME nesting deeper than {MAX_MIME_DEPTH} levels ignored")
             return
         try:
-            _fix_8bit_headers(part, self.hint)
+            fix_8bit_headers(part, self.hint)
             ctype = part.get_content_type()
             if part.get_content_maintype() == "message":
                 self._message(part, ctype)
@@ -132,19 +132,19 @@ class _Walker:
             return
         plain = rich = None
         for sub in subparts:
-            child = _Walker(self.hint)
+            child = MimeWalker(self.hint)
             child.walk(sub, depth + 1)
             self.attachments.extend(child.attachments)
             self.defects.extend(child.defects)
             self.inner_message_id = self.inner_message_id or child.inner_message_id
-            merged = _merge(child.segments)
+            merged = merge_segments(child.segments)
             # RFC 2046: the last alternative is the richest the sender could offer.
             if merged is not None and merged.html is not None:
                 rich = merged.html
             elif merged is not None:
                 plain = merged.plain
         if plain is not None or rich is not None:
-            self.segments.append(_Segment(plain, rich))
+            self.segments.append(Segment(plain, rich))
 
     def _leaf(self, part: Message, ctype: str, force_attachment: bool = False) -> None:
         cte = part.get("content-transfer-encoding")
@@ -166,12 +166,12 @@ class _Walker:
             text = decode_text(data, part.get_content_charset())
             text = text.replace("\r\n", "\n").replace("\r", "\n")
             self.segments.append(
-                _Segment(text, None) if ctype == "text/plain" else _Segment(None, text)
+                Segment(text, None) if ctype == "text/plain" else Segment(None, text)
             )
             return
         if ctype == "text/rfc822-headers" and not self.inner_message_id:
             headers = BytesHeaderParser(policy=compat32).parsebytes(data)
-            self.inner_message_id = next(iter(_msg_ids(headers.get("message-id"))), None)
+            self.inner_message_id = next(iter(message_ids(headers.get("message-id"))), None)
         self._attach(part, ctype, data, filename, disposition)
 
     def _message(self, part: Message, ctype: str) -> None:
@@ -180,10 +180,10 @@ class _Walker:
         inner = cast(Message | None, inner)  # a part of a multipart payload is a message
         name = part.get_filename()
         if inner is not None and ctype in ("message/rfc822", "message/global"):
-            _fix_8bit_headers(inner, self.hint)
-            ids = _msg_ids(_header(inner, "message-id"))
+            fix_8bit_headers(inner, self.hint)
+            ids = message_ids(header_text(inner, "message-id"))
             self.inner_message_id = self.inner_message_id or next(iter(ids), None)
-            subject = _header(inner, "subject", self.hint)
+            subject = header_text(inner, "subject", self.hint)
             name = name or (f"{subject}.eml" if subject else None)
         self._attach(part, ctype, data, name, (part.get_content_disposition() or "").lower())
 
@@ -191,7 +191,7 @@ class _Walker:
         self, part: Message, ctype: str, data: bytes, filename: str | None, disposition: str
     ) -> None:
         ext = _FALLBACK_EXT.get(ctype, "")
-        content_id = next(iter(_msg_ids(_header(part, "content-id"))), None)
+        content_id = next(iter(message_ids(header_text(part, "content-id"))), None)
         if content_id is None and part.get("content-id"):
             content_id = str(part.get("content-id")).strip().strip("<>") or None
         if filename:

@@ -31,7 +31,7 @@ from tickets.errors import InvalidInput
 from tickets.line_texts import auto_reply_content
 from tickets.lines import texts_of
 from tickets.models import Channel, ContactEmail, Direction, Message, TextKey, Ticket
-from tickets.outbound import register_reply_sender
+from tickets.reply_senders import register_reply_sender
 from tickets.services import AttachmentIn, MessageIn, message_add
 
 from .parsing import ParsedEmail

@@ -19,9 +19,16 @@ from email.parser import BytesParser
 from email.policy import compat32
 
 from .charsets import codec_name, decode_text
-from .headers import _addresses, _fix_8bit_headers, _header, _loop_flags, _msg_ids, _parse_date
-from .html_text import _merge, sanitize_html
-from .mime import Attachment, _Walker, safe_filename
+from .headers import (
+    fix_8bit_headers,
+    header_addresses,
+    header_text,
+    loop_flags,
+    message_ids,
+    parse_date,
+)
+from .html_text import merge_segments, sanitize_html
+from .mime import Attachment, MimeWalker, safe_filename
 
 __all__ = [
     "Attachment",
@@ -124,8 +131,8 @@ def _parse(raw: bytes) -> ParsedEmail:
     defects: list[str] = []
     msg = _parse_structure(raw, defects)
     hint = _charset_hint(msg)
-    _fix_8bit_headers(msg, hint)
-    walker = _Walker(hint)
+    fix_8bit_headers(msg, hint)
+    walker = MimeWalker(hint)
     walker.walk(msg, 0)
     defects += walker.defects
     for part in msg.walk():
@@ -133,19 +140,19 @@ def _parse(raw: bytes) -> ParsedEmail:
             doc = (type(defect).__doc__ or "").strip().splitlines()
             defects.append(f"{type(defect).__name__}: {doc[0] if doc else defect}")
 
-    senders = _addresses(msg, "from", hint)
+    senders = header_addresses(msg, "from", hint)
     if not any("@" in addr for _, addr in senders):
         for name in ("sender", "reply-to", "return-path"):
-            if fallback := [p for p in _addresses(msg, name, hint) if "@" in p[1]]:
+            if fallback := [p for p in header_addresses(msg, name, hint) if "@" in p[1]]:
                 defects.append(f"no usable From address; using {name.title()}")
                 senders = fallback
                 break
     from_name, from_email = senders[0] if senders else ("", "")
-    ids = _msg_ids(_header(msg, "message-id"))
+    ids = message_ids(header_text(msg, "message-id"))
     text = "\n".join(seg.as_text() for seg in walker.segments)
-    merged = _merge(walker.segments)
+    merged = merge_segments(walker.segments)
     body_html = sanitize_html(merged.html) if merged and merged.html is not None else None
-    loop = _loop_flags(msg, from_email, walker.report_type)
+    loop = loop_flags(msg, from_email, walker.report_type)
     bounced = walker.inner_message_id
     if loop["is_bounce"] and not bounced:
         found = _HEADER_MSGID_RE.search(text.encode("utf-8", "replace"))
@@ -153,15 +160,15 @@ def _parse(raw: bytes) -> ParsedEmail:
     return ParsedEmail(
         message_id=ids[0] if ids else _synthetic_id(raw),
         message_id_synthesized=not ids,
-        in_reply_to=next(iter(_msg_ids(_header(msg, "in-reply-to"))), None),
-        references=tuple(_msg_ids(_header(msg, "references"))),
-        subject=_header(msg, "subject", hint) or "",
+        in_reply_to=next(iter(message_ids(header_text(msg, "in-reply-to"))), None),
+        references=tuple(message_ids(header_text(msg, "references"))),
+        subject=header_text(msg, "subject", hint) or "",
         from_email=from_email,
         from_name=from_name,
-        to=tuple(addr for _, addr in _addresses(msg, "to", hint)),
-        cc=tuple(addr for _, addr in _addresses(msg, "cc", hint)),
-        reply_to=tuple(addr for _, addr in _addresses(msg, "reply-to", hint)),
-        date=_parse_date(_header(msg, "date"), defects),
+        to=tuple(addr for _, addr in header_addresses(msg, "to", hint)),
+        cc=tuple(addr for _, addr in header_addresses(msg, "cc", hint)),
+        reply_to=tuple(addr for _, addr in header_addresses(msg, "reply-to", hint)),
+        date=parse_date(header_text(msg, "date"), defects),
         text=text,
         html=body_html,
         attachments=tuple(walker.attachments),
@@ -170,7 +177,7 @@ def _parse(raw: bytes) -> ParsedEmail:
         delivered_to=tuple(
             addr
             for name in ("delivered-to", "x-original-to", "envelope-to")
-            for _, addr in _addresses(msg, name, hint)
+            for _, addr in header_addresses(msg, name, hint)
         ),
         report_type=walker.report_type,
         **loop,

@@ -32,6 +32,7 @@ from tickets.services import (
     messages_add,
     tickets_open,
 )
+from tickets.text import normalize_subject, strip_reply
 
 from ..errors import InboundIgnored, InboundRejected
 from ..models import InboundRecord
@@ -41,10 +42,9 @@ from .attachments import screen_attachments
 from .matching import TicketMatch, find_tickets, ticket_by_message_ids
 from .outbound import AutoReply, auto_replies_queue, auto_replies_sent, auto_reply_refusal
 from .parsing import EmailParseError, ParsedEmail, parse_email
-from .quoting import strip_reply
 from .routing import Destination, Directory, route
 from .senders import HOLD_NOTES, Hold, Sender, identify_senders, our_addresses
-from .threading_keys import normalize_subject, reference_ids
+from .threading_keys import reference_ids
 
 MAX_METADATA_TEXT = 200_000
 IMPORT_SOURCE = "import"

@@ -24,7 +24,7 @@ from tickets.models import Channel
 
 from ..inbound import inbound_store
 from ..windows import enqueue_in_window
-from .headers import _msg_ids
+from .headers import message_ids
 from .shrink import shrink_mime
 
 # The raw MIME of the webhook request being handled, when the ESP posted it as such (set
@@ -44,7 +44,7 @@ def store_inbound_email(sender: Any, event: Any, esp_name: str, **kwargs: Any) -
     source = esp_name.lower().replace(" ", "_")
     raw = POSTED_MIME.get()  # the bytes as posted, when the ESP posts the raw mail
     if raw is None:
-        if not _msg_ids(str(message.get("Message-ID") or "")):
+        if not message_ids(str(message.get("Message-ID") or "")):
             # Parsed JSON without a Message-ID (Postmark's default): each ESP retry builds
             # new MIME (new boundaries), so the id the processor would derive from the bytes
             # changes too. A key that stays the same makes a retry the same message.
@@ -67,7 +67,7 @@ def store_raw_email(raw: bytes, source: str) -> None:
         channel=Channel.EMAIL,
         source=source,
         raw=raw,
-        external_id=next(iter(_msg_ids(str(headers.get("Message-ID") or ""))), None),
+        external_id=next(iter(message_ids(str(headers.get("Message-ID") or ""))), None),
         enqueue=False,
     )
     if created:  # processed with the other deliveries of its window (windows.py)

@@ -25,7 +25,7 @@ from anymail.exceptions import AnymailWebhookValidationFailure
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.utils.datastructures import MultiValueDict
 
 from tickets.models import Channel
@@ -69,7 +69,11 @@ def inbound_view(view: Callable[..., HttpResponse], esp: str) -> Callable[..., H
             raise  # not authenticated: a 400, nothing stored
         except Exception:
             if not _authenticated(view, request):
-                raise
+                # The ESP's own check could not even read the post (Mailgun JSON that is a
+                # bare number): not a webhook we can trust, so a 400 and nothing stored.
+                return HttpResponseBadRequest(
+                    f"This post is not a {esp} inbound webhook the desk can verify."
+                )
             # anymail could not parse what the ESP posted: keep it (the raw mail, or the
             # request as it came), so processing fails it with the reason, visible in the
             # admin, and answer 200: the same post would fail the same way on every retry.

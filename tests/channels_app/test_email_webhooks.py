@@ -247,3 +247,13 @@ def test_a_post_anymail_cannot_parse_is_stored_as_it_came_not_a_500(client, depa
     # Without the webhook secret nothing is stored.
     assert client.post("/anymail/postmark/inbound/", body, "application/json").status_code == 401
     assert InboundRecord.objects.count() == 1
+
+
+@pytest.mark.parametrize("body", ["0", "[]", '"text"', "null"])
+def test_a_post_the_esps_own_check_cannot_read_is_a_400_not_a_500(client, departments, body):
+    """Found by the fuzzer: JSON that is a bare number made anymail's Mailgun signature
+    check raise, a 500. The post cannot be verified: a 400, and nothing is stored."""
+    response = client.post("/anymail/mailgun/inbound/", body, "application/json", **auth())
+    assert response.status_code == 400
+    assert b"not a mailgun inbound webhook" in response.content
+    assert InboundRecord.objects.count() == 0

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from duplicates.admin import PossibleDuplicateFilter
 from duplicates.models import DuplicateFlag, FlagStatus
-from duplicates.services import detect_duplicates
+from duplicates.services import duplicates_detect
 from tickets.models import Channel, Status, Ticket
 
 from ..factories import open_ticket
@@ -23,9 +23,9 @@ CHAT = "[10:42] Anna: transfer northwind-shop.nl fails, auth code invalid, domai
 @pytest.fixture
 def flag(departments, anna):
     first = open_ticket(subject="Transfer failing", body=MAIL, contact=anna)
-    detect_duplicates(first.pk)
+    duplicates_detect(first.pk)
     chat = open_ticket(subject="Chat", channel=Channel.CHAT, body=CHAT, contact=anna)
-    detect_duplicates(chat.pk, notify=False)
+    duplicates_detect(chat.pk, notify=False)
     return DuplicateFlag.objects.get(ticket=chat)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from duplicates.services import detect_duplicates
+from duplicates.services import duplicates_detect
 from tickets import services
 from tickets.models import Severity, Status, Ticket
 
@@ -25,9 +25,9 @@ def test_only_a_noncritical_resend_is_marked_cloned(departments, anna, severity,
     tech = departments["technical-support"]
     first = open_ticket(subject="Checkout down", body=OUTAGE, contact=anna, department=tech)
     services.ticket_severity_set(ticket=first, severity=severity)
-    detect_duplicates(first.pk)
+    duplicates_detect(first.pk)
     again = open_ticket(subject="Checkout down!", body=OUTAGE, contact=anna, department=tech)
-    assert detect_duplicates(again.pk).merged_into == first.pk
+    assert duplicates_detect(again.pk).merged_into == first.pk
     again = Ticket.objects.get(pk=again.pk)
     assert again.status == Status.MERGED
     assert again.cloned_by_customer is cloned

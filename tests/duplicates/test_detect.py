@@ -1,4 +1,4 @@
-"""detect_duplicates: flags with reasons, idempotence, auto-merge of exact re-sends,
+"""duplicates_detect: flags with reasons, idempotence, auto-merge of exact re-sends,
 the announcement task queued for new flags, and which tickets are candidates."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from duplicates.models import DuplicateBand, DuplicateFlag, FlagStatus, TicketSignature
-from duplicates.services import detect_duplicates, flag_dismiss, flag_merge, flags_announce
+from duplicates.services import duplicates_detect, flag_dismiss, flag_merge, flags_announce
 from tests.outbox_helpers import deliver as outbox_deliver
 from tickets import services
 from tickets.models import Channel, Direction, Message, Status, Ticket
@@ -58,7 +58,7 @@ def mail_ticket(departments, anna, agent):
         department=departments["technical-support"],
     )
     services.ticket_assign(ticket=ticket, assignee=agent)
-    detect_duplicates(ticket.pk)
+    duplicates_detect(ticket.pk)
     return ticket
 
 
@@ -76,7 +76,7 @@ def test_chat_about_the_same_transfer_is_flagged_with_reasons(
         department=departments["customer-support"],
     )
     with django_capture_on_commit_callbacks(execute=True):
-        result = detect_duplicates(chat.pk)
+        result = duplicates_detect(chat.pk)
     assert result.flagged == [mail_ticket.pk]
     announce.assert_called_once_with([chat.pk])
     flag = DuplicateFlag.objects.get(ticket=chat)
@@ -116,9 +116,9 @@ def test_detection_is_idempotent(mail_ticket, anna, announce, django_capture_on_
     """Running twice keeps one flag, one note, one notification and the same keys."""
     chat = open_ticket(subject="Chat", channel=Channel.CHAT, body=TRANSFER_CHAT, contact=anna)
     with django_capture_on_commit_callbacks(execute=True):
-        detect_duplicates(chat.pk)
+        duplicates_detect(chat.pk)
         keys = set(DuplicateBand.objects.filter(ticket=chat).values_list("band_key", flat=True))
-        detect_duplicates(chat.pk)
+        duplicates_detect(chat.pk)
     assert DuplicateFlag.objects.filter(ticket=chat).count() == 1
     assert Message.objects.filter(ticket=chat, channel=Channel.NOTE).count() == 1
     assert len(outbox_deliver()) == 1
@@ -131,10 +131,10 @@ def test_dismissed_flag_is_not_raised_again(
 ):
     chat = open_ticket(subject="Chat", channel=Channel.CHAT, body=TRANSFER_CHAT, contact=anna)
     with django_capture_on_commit_callbacks(execute=True):
-        detect_duplicates(chat.pk)
+        duplicates_detect(chat.pk)
     flag_dismiss(flag=DuplicateFlag.objects.get(ticket=chat))
     with django_capture_on_commit_callbacks(execute=True):
-        detect_duplicates(chat.pk)
+        duplicates_detect(chat.pk)
     assert DuplicateFlag.objects.get(ticket=chat).status == FlagStatus.DISMISSED
     assert Message.objects.filter(ticket=chat, channel=Channel.NOTE).count() == 1
     assert announce.call_count == 1
@@ -143,7 +143,7 @@ def test_dismissed_flag_is_not_raised_again(
 def test_announcement_is_posted_once(mail_ticket, anna, django_capture_on_commit_callbacks):
     """A re-delivered announce task finds the flag announced and posts nothing again."""
     chat = open_ticket(subject="Chat", channel=Channel.CHAT, body=TRANSFER_CHAT, contact=anna)
-    detect_duplicates(chat.pk, notify=False)
+    duplicates_detect(chat.pk, notify=False)
     flag = DuplicateFlag.objects.get(ticket=chat)
     with django_capture_on_commit_callbacks(execute=True):
         assert flags_announce(ticket_id=chat.pk) == [flag.pk]
@@ -160,18 +160,18 @@ def test_lost_announcement_is_queued_again_by_the_next_run(
     chat = open_ticket(subject="Chat", channel=Channel.CHAT, body=TRANSFER_CHAT, contact=anna)
     announce.side_effect = ConnectionError("broker down")
     with django_capture_on_commit_callbacks(execute=True):
-        assert detect_duplicates(chat.pk).flagged == [mail_ticket.pk]
+        assert duplicates_detect(chat.pk).flagged == [mail_ticket.pk]
     assert not Message.objects.filter(ticket=chat, channel=Channel.NOTE).exists()
     announce.side_effect = announce_run
     with django_capture_on_commit_callbacks(execute=True):
-        detect_duplicates(chat.pk)
+        duplicates_detect(chat.pk)
     assert Message.objects.filter(ticket=chat, channel=Channel.NOTE).count() == 1
 
 
 def test_merged_ticket_gets_no_announcement(mail_ticket, anna, agent):
     """Merged before the task ran: no note lands in the survivor."""
     chat = open_ticket(subject="Chat", channel=Channel.CHAT, body=TRANSFER_CHAT, contact=anna)
-    detect_duplicates(chat.pk, notify=False)
+    duplicates_detect(chat.pk, notify=False)
     services.ticket_merge(source=chat, target=mail_ticket, actor=agent, reason="same")
     assert flags_announce(ticket_id=chat.pk) == []
     assert not Message.objects.filter(channel=Channel.NOTE).exists()
@@ -182,7 +182,7 @@ def test_detection_queues_no_announcement_without_notify(
 ):
     chat = open_ticket(subject="Chat", channel=Channel.CHAT, body=TRANSFER_CHAT, contact=anna)
     with django_capture_on_commit_callbacks(execute=True):
-        assert detect_duplicates(chat.pk, notify=False).flagged == [mail_ticket.pk]
+        assert duplicates_detect(chat.pk, notify=False).flagged == [mail_ticket.pk]
     announce.assert_not_called()
 
 
@@ -192,7 +192,7 @@ def test_exact_resend_is_merged_and_the_customer_told(
     """The same mail sent again minutes later joins the first ticket automatically."""
     again = open_ticket(subject="Re: Transfer failing", body=TRANSFER_MAIL, contact=anna)
     with django_capture_on_commit_callbacks(execute=True):
-        result = detect_duplicates(again.pk)
+        result = duplicates_detect(again.pk)
     assert result.merged_into == mail_ticket.pk
     again.refresh_from_db()
     assert again.status == Status.MERGED and again.merged_into == mail_ticket
@@ -207,7 +207,7 @@ def test_exact_resend_is_merged_and_the_customer_told(
 def test_auto_merge_can_be_switched_off(mail_ticket, anna, settings):
     settings.DUPLICATES_AUTO_MERGE_EXACT = False
     again = open_ticket(subject="Transfer failing", body=TRANSFER_MAIL, contact=anna)
-    result = detect_duplicates(again.pk)
+    result = duplicates_detect(again.pk)
     assert result.merged_into is None and result.flagged == [mail_ticket.pk]
     again.refresh_from_db()
     assert again.status == Status.NEW
@@ -216,7 +216,7 @@ def test_auto_merge_can_be_switched_off(mail_ticket, anna, settings):
 def test_exact_resend_after_the_window_is_only_flagged(mail_ticket, anna):
     later = timezone.now() + timedelta(hours=3)
     again = open_ticket(body=TRANSFER_MAIL, contact=anna, occurred_at=later)
-    result = detect_duplicates(again.pk)
+    result = duplicates_detect(again.pk)
     assert result.merged_into is None and result.flagged == [mail_ticket.pk]
 
 
@@ -224,10 +224,10 @@ def test_phone_only_contact_is_merged_without_mail(departments, django_capture_o
     caller = ContactFactory(phone="+31201234567")
     text = "Caller says the shop checkout gives error 502 since noon, order 7781234 lost."
     first = open_ticket(channel=Channel.PHONE, body=text, contact=caller)
-    detect_duplicates(first.pk)
+    duplicates_detect(first.pk)
     second = open_ticket(channel=Channel.PHONE, body=text, contact=caller)
     with django_capture_on_commit_callbacks(execute=True):
-        assert detect_duplicates(second.pk).merged_into == first.pk
+        assert duplicates_detect(second.pk).merged_into == first.pk
     assert outbox_deliver() == []
 
 
@@ -238,12 +238,12 @@ def test_other_accounts_and_closed_or_merged_tickets_are_not_candidates(mail_tic
     theirs = open_ticket(
         body=TRANSFER_MAIL.replace("northwind-shop.nl", "our shop"), contact=stranger
     )
-    assert detect_duplicates(theirs.pk).scored == []
+    assert duplicates_detect(theirs.pk).scored == []
     named = open_ticket(body=TRANSFER_MAIL, contact=stranger)
-    assert mail_ticket.pk in [c.ticket_id for c in detect_duplicates(named.pk).scored]
+    assert mail_ticket.pk in [c.ticket_id for c in duplicates_detect(named.pk).scored]
     services.ticket_status_set(ticket=mail_ticket, status=Status.CLOSED)
     mine = open_ticket(body=TRANSFER_MAIL, contact=anna)
-    assert mail_ticket.pk not in [c.ticket_id for c in detect_duplicates(mine.pk).scored]
+    assert mail_ticket.pk not in [c.ticket_id for c in duplicates_detect(mine.pk).scored]
 
 
 def test_tickets_outside_the_window_are_not_candidates(mail_ticket, anna, settings):
@@ -252,7 +252,7 @@ def test_tickets_outside_the_window_are_not_candidates(mail_ticket, anna, settin
         created_at=timezone.now() - timedelta(days=15)
     )
     chat = open_ticket(channel=Channel.CHAT, body=TRANSFER_CHAT, contact=anna)
-    assert detect_duplicates(chat.pk).scored == []
+    assert duplicates_detect(chat.pk).scored == []
 
 
 def test_same_account_other_contact_found_through_the_index(mail_ticket, reseller):
@@ -265,7 +265,7 @@ def test_same_account_other_contact_found_through_the_index(mail_ticket, reselle
         "invalid while the domain is unlocked",
         contact=colleague,
     )
-    result = detect_duplicates(form.pk)
+    result = duplicates_detect(form.pk)
     assert result.flagged == [mail_ticket.pk]
 
 
@@ -275,20 +275,20 @@ def test_query_count_does_not_grow_with_unrelated_tickets(departments, anna, mai
     def run() -> int:
         chat = open_ticket(channel=Channel.CHAT, body=TRANSFER_CHAT, contact=anna)
         with CaptureQueriesContext(connection) as ctx:
-            detect_duplicates(chat.pk, notify=False, auto_merge=False)
+            duplicates_detect(chat.pk, notify=False, auto_merge=False)
         services.ticket_status_set(ticket=chat, status=Status.CLOSED)
         return len(ctx.captured_queries)
 
     before = run()
     for i in range(30):
         other = open_ticket(body=TRANSFER_MAIL, contact=ContactFactory(email=f"x{i}@ex.com"))
-        detect_duplicates(other.pk, notify=False)
+        duplicates_detect(other.pk, notify=False)
     assert run() == before
 
 
 def test_flag_merge_moves_messages_and_marks_the_flag(mail_ticket, anna, agent):
     chat = open_ticket(subject="Chat", channel=Channel.CHAT, body=TRANSFER_CHAT, contact=anna)
-    detect_duplicates(chat.pk)
+    duplicates_detect(chat.pk)
     flag = DuplicateFlag.objects.get(ticket=chat)
     survivor = flag_merge(flag=flag, actor=agent)
     assert survivor == mail_ticket
@@ -306,25 +306,25 @@ def test_first_run_is_five_statements(departments, anna, mail_ticket, django_ass
     candidate lookup; the flag insert is the only addition when something matches."""
     other = open_ticket(body="The printer in room 4 jams on every page.", contact=anna)
     with django_assert_num_queries(5):
-        assert detect_duplicates(other.pk).flagged == []
+        assert duplicates_detect(other.pk).flagged == []
     chat = open_ticket(
         subject="Chat with Anna", channel=Channel.CHAT, body=TRANSFER_CHAT, contact=anna
     )
     with django_assert_num_queries(6):
-        assert detect_duplicates(chat.pk, notify=False).flagged == [mail_ticket.pk]
+        assert duplicates_detect(chat.pk, notify=False).flagged == [mail_ticket.pk]
 
 
 def test_candidate_without_signature_is_filed_and_found(departments, anna):
     """A ticket whose own detection has not run yet is still a candidate."""
     first = open_ticket(subject="Transfer failing", body=TRANSFER_MAIL, contact=anna)
     chat = open_ticket(channel=Channel.CHAT, body=TRANSFER_CHAT, contact=anna)
-    assert detect_duplicates(chat.pk, notify=False).flagged == [first.pk]
+    assert duplicates_detect(chat.pk, notify=False).flagged == [first.pk]
     assert TicketSignature.objects.filter(ticket=first).exists()
     assert DuplicateBand.objects.filter(ticket=first).exists()
 
 
 def test_missing_ticket_is_a_no_op(db):
-    assert detect_duplicates(987654).flagged == []
+    assert duplicates_detect(987654).flagged == []
 
 
 def test_colleagues_of_one_account_by_chat_and_email_are_flagged(departments, reseller):
@@ -338,7 +338,7 @@ def test_colleagues_of_one_account_by_chat_and_email_are_flagged(departments, re
         "открывается страница банка и сразу пишет «Платёж отклонён».\n\n--\nИрина",
         contact=owner,
     )
-    detect_duplicates(mail_ticket.pk, notify=False)
+    duplicates_detect(mail_ticket.pk, notify=False)
     chat = open_ticket(
         subject="Чат: оплата",
         channel=Channel.CHAT,
@@ -348,7 +348,7 @@ def test_colleagues_of_one_account_by_chat_and_email_are_flagged(departments, re
         "[12:49] Павел: пишет платеж отклонен. Ирина вам утром писала на почту",
         contact=manager,
     )
-    result = detect_duplicates(chat.pk, notify=False)
+    result = duplicates_detect(chat.pk, notify=False)
     assert result.flagged == [mail_ticket.pk]
     flag = DuplicateFlag.objects.get(ticket=chat, candidate=mail_ticket)
     assert "same account" in flag.reasons

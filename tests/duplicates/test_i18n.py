@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from duplicates.models import DuplicateFlag
-from duplicates.services import detect_duplicates
+from duplicates.services import duplicates_detect
 from outbox.models import MailKind, OutgoingMail
 from tickets.models import Channel, SupportLine, Ticket
 
@@ -20,12 +20,12 @@ RESENT = "Hallo,\n\nDe verhuizing van bakkerij-dekker.nl mislukt: autorisatiecod
 
 def _resend_merged(anna, *, language: str, line_language: str | None = None) -> OutgoingMail:
     first = open_ticket(subject="Verhuizing mislukt", body=RESENT, contact=anna)
-    detect_duplicates(first.pk)
+    duplicates_detect(first.pk)
     again = open_ticket(subject="Verhuizing mislukt", body=RESENT, contact=anna)
     Ticket.objects.filter(pk=again.pk).update(language=language)
     if line_language is not None:
         SupportLine.objects.filter(pk=again.line_id).update(language=line_language)
-    assert detect_duplicates(again.pk).merged_into == first.pk
+    assert duplicates_detect(again.pk).merged_into == first.pk
     return OutgoingMail.objects.get(kind=MailKind.MERGE_NOTICE)
 
 
@@ -55,9 +55,9 @@ def test_flag_admin_speaks_the_agents_language(admin, departments, anna):
     mail = "The transfer of northwind-shop.nl fails: auth code invalid, the domain is unlocked."
     chat = "[10:42] Anna: transfer northwind-shop.nl fails, auth code invalid, domain unlocked"
     first = open_ticket(subject="Transfer failing", body=mail, contact=anna)
-    detect_duplicates(first.pk)
+    duplicates_detect(first.pk)
     second = open_ticket(subject="Chat", channel=Channel.CHAT, body=chat, contact=anna)
-    detect_duplicates(second.pk, notify=False)
+    duplicates_detect(second.pk, notify=False)
     flag = DuplicateFlag.objects.get(ticket=second)
     russian = {"HTTP_ACCEPT_LANGUAGE": "ru"}
     page = admin.get(reverse("admin:duplicates_duplicateflag_changelist"), **russian)

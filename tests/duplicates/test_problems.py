@@ -14,7 +14,7 @@ from duplicates.problems import (
     proposal_incidents,
     proposals_for,
 )
-from duplicates.services import detect_duplicates
+from duplicates.services import duplicates_detect
 from outbox.models import OutgoingMail
 from sla.models import SlaAlert, TicketSla
 from sla.scan import scan_deadlines
@@ -77,7 +77,7 @@ def report(index: int) -> tuple[Ticket, str]:
         contact = ContactFactory(account=account, email=f"tech{index}@reseller{index}.example")
     subject, body = REPORTS[lang]
     ticket = open_ticket(subject=subject, body=body, channel=channel, contact=contact)
-    if detect_duplicates(ticket.pk, notify=False).to_propose:
+    if duplicates_detect(ticket.pk, notify=False).to_propose:
         proposals_for(ticket.pk)  # the duplicates.propose task
     return ticket, lang
 
@@ -136,7 +136,7 @@ def test_one_accounts_many_tickets_or_too_few_accounts_propose_nothing(departmen
     subject, body = REPORTS["en"]
     for _ in range(10):
         ticket = open_ticket(subject=subject, body=body, contact=contact)
-        if detect_duplicates(ticket.pk, notify=False).to_propose:
+        if duplicates_detect(ticket.pk, notify=False).to_propose:
             proposals_for(ticket.pk)  # the duplicates.propose task
     for index in range(1, 4):
         report(index)
@@ -232,7 +232,7 @@ def test_a_named_service_failing_at_five_accounts_is_proposed(departments, setti
     for index, body in enumerate(bodies):
         contact = ContactFactory(account=AccountFactory(), email=f"it@c{index}.example")
         ticket = open_ticket(subject="Mail down", body=body, contact=contact)
-        if detect_duplicates(ticket.pk, notify=False).to_propose:
+        if duplicates_detect(ticket.pk, notify=False).to_propose:
             proposals_for(ticket.pk)  # the duplicates.propose task
     proposal = ProblemProposal.objects.get()
     assert (proposal.kind, proposal.value, proposal.accounts) == ("service", "mail3", 5)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -56,11 +57,48 @@ def test_strip_subject_removes_prefixes_and_tokens():
     assert strip_subject("AW: RE: [External] DNS") == "dns"
 
 
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Ответ: Домен не переносится",
+        "Отв: Домен не переносится",
+        "Ответ: Отв: RE: Домен не переносится",
+        "TR: VS: SV: Fwd: WG: Re[2]: Домен не переносится",
+        "Re: [SD - 100234] Домен не переносится",
+        "Re: SD#100234 Домен не переносится",
+    ],
+)
+def test_strip_subject_removes_the_prefixes_threading_knows(subject):
+    """Russian and other clients' reply prefixes and every form of a ticket reference go:
+    the subject of a reply compares equal to the first mail's."""
+    assert strip_subject(subject) == "домен не переносится"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Am 03.06.2024 um 10:12 schrieb Support <help@desk.example>:",
+        "Am Mo., 3. Juni 2024 um 10:12 Uhr schrieb Support <\nhelp@desk.example>:",
+        "-----Ursprüngliche Nachricht-----\nVon: Support\nGesendet: Montag, 3. Juni 2024",
+        "Von: Support <help@desk.example>\nGesendet: Montag, 3. Juni 2024 10:12",
+        "3 июня 2024 г., в 10:12, Support <help@desk.example> написал:",
+        "03.06.2024 10:12, Support написала:",
+        "03.06.2024 10:12, Support пишет:",
+        "-----Исходное сообщение-----\nОт: Support\nОтправлено: 3 июня 2024 г. 10:12",
+    ],
+)
+def test_clean_body_drops_german_and_russian_quoted_replies(header):
+    """The quoted answer below a German or Russian quote header is not the customer's."""
+    new = "Перенос домена northwind.de снова не прошёл."
+    assert clean_body(f"{new}\n\n{header}\n> Wir prüfen das\nстарый текст") == new
+
+
 def test_extract_identifiers_by_kind():
     text = (
         "Transfer of www.Example-Shop.com fails with error 2001, order #A-12345, invoice "
         "INV-2024-0042, see https://cp.example.net/x?y=1 from 192.168.1.10, mail "
         "billing@example-shop.com; screenshot.png attached; reseller ID 200417; ticket SD-100001"
+        " and [SD - 100002], SD#100003"
     )
     found = extract_identifiers(text)
     assert found["domain"] == {"example-shop.com", "cp.example.net"}
@@ -70,7 +108,7 @@ def test_extract_identifiers_by_kind():
     assert found["email"] == {"billing@example-shop.com"}
     assert found["ip"] == {"192.168.1.10"}
     assert found["error"] == {"2001"}
-    assert found["ticket"] == {"100001"}
+    assert found["ticket"] == {"100001", "100002", "100003"}
     assert "200417" not in str(found)  # the reseller id is on every mail of the account
 
 

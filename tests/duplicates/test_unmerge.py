@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from duplicates.models import DuplicateFlag, FlagStatus
-from duplicates.services import detect_duplicates, flag_merge
+from duplicates.services import duplicates_detect, flag_merge
 from tickets.models import Channel, Status, Ticket
 from tickets.services import ticket_unmerge
 
@@ -22,20 +22,20 @@ CHAT = "[10:42] Anna: transfer northwind-shop.nl fails, auth code invalid, domai
 @pytest.fixture
 def first(departments, anna):
     ticket = open_ticket(subject="Transfer failing", body=MAIL, contact=anna)
-    detect_duplicates(ticket.pk, notify=False)
+    duplicates_detect(ticket.pk, notify=False)
     return ticket
 
 
 @pytest.fixture
 def flag(first, anna):
     chat = open_ticket(subject="Chat", channel=Channel.CHAT, body=CHAT, contact=anna)
-    detect_duplicates(chat.pk, notify=False)
+    duplicates_detect(chat.pk, notify=False)
     return DuplicateFlag.objects.get(ticket=chat)
 
 
 def test_exact_resend_auto_merge_marks_the_copy_cloned_by_customer(first, anna):
     again = open_ticket(subject="Transfer failing", body=MAIL, contact=anna)
-    result = detect_duplicates(again.pk, notify=False)
+    result = duplicates_detect(again.pk, notify=False)
     assert result.merged_into == first.pk
     assert Ticket.objects.get(pk=again.pk).cloned_by_customer
 
@@ -49,13 +49,13 @@ def test_unmerge_dismisses_the_pair_and_detection_leaves_it_alone(
     first, anna, django_capture_on_commit_callbacks
 ):
     again = open_ticket(subject="Transfer failing", body=MAIL, contact=anna)
-    detect_duplicates(again.pk, notify=False)
+    duplicates_detect(again.pk, notify=False)
     assert DuplicateFlag.objects.get(ticket=again).status == FlagStatus.MERGED
     with django_capture_on_commit_callbacks(execute=True):
         ticket_unmerge(ticket=again)
     flag = DuplicateFlag.objects.get(ticket=again)
     assert flag.status == FlagStatus.DISMISSED
-    result = detect_duplicates(again.pk, notify=False)
+    result = duplicates_detect(again.pk, notify=False)
     assert result.merged_into is None
     assert Ticket.objects.get(pk=again.pk).status == Status.NEW
 

@@ -7,9 +7,9 @@ import pytest
 from django.core import checks
 
 from mailboxes.crypto import CredentialKeyError
-from mailboxes.legacy import import_settings_mailboxes
+from mailboxes.legacy import settings_mailboxes_import
 from mailboxes.models import Mailbox
-from mailboxes.poll import poll_mailbox
+from mailboxes.poll import mailbox_poll
 
 from ..channels_app.mail_helpers import make_mail
 
@@ -60,7 +60,7 @@ def test_a_mailbox_added_in_the_admin_polls_and_keeps_its_password_secret(
     assert admin.post(f"/admin/mailboxes/mailbox/{mailbox.pk}/change/", form).status_code == 302
     assert Mailbox.objects.get(pk=mailbox.pk).password() == password
     dovecot.deliver(user, make_mail())
-    assert poll_mailbox(mailbox.pk).stored == 1
+    assert mailbox_poll(mailbox.pk).stored == 1
 
 
 def test_a_new_password_mailbox_needs_a_password(admin, departments):
@@ -99,12 +99,12 @@ def test_the_settings_variable_is_copied_into_rows_once(settings, departments, d
             "move_to": "Done",
         }
     ]
-    assert import_settings_mailboxes() == ["old-support"]
-    assert import_settings_mailboxes() == []  # the row wins from now on
+    assert settings_mailboxes_import() == ["old-support"]
+    assert settings_mailboxes_import() == []  # the row wins from now on
     mailbox = Mailbox.objects.get(name="old-support")
     assert (mailbox.port, mailbox.move_to, mailbox.security) == (dovecot.imaps_port, "Done", "tls")
     assert mailbox.password() == dovecot.passwords[user]
     warnings = [m for m in checks.run_checks() if m.id == "mailboxes.W001"]
     assert warnings and "deprecated" in warnings[0].msg
     # Certificates are verified now: a private CA must be given in the admin.
-    assert "certificate" in poll_mailbox(mailbox.pk).error
+    assert "certificate" in mailbox_poll(mailbox.pk).error

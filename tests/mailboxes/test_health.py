@@ -12,9 +12,9 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from mailboxes.health import mailboxes_health, scan_health
+from mailboxes.health import mailboxes_health, mailboxes_health_scan
 from mailboxes.models import AlertKind, MailboxAlert
-from mailboxes.poll import poll_mailbox
+from mailboxes.poll import mailbox_poll
 from outbox.models import MailKind, OutgoingMail
 from workspace.models import Notification, NotificationKind
 
@@ -42,32 +42,32 @@ def test_a_stalled_mailbox_alerts_the_admins_then_recovers_and_backfills(
     mailbox = make_mailbox(server, departments)
     user = mailbox.username
     server.deliver(user, make_mail(subject="before the outage"))
-    assert poll_mailbox(mailbox.pk).stored == 1
+    assert mailbox_poll(mailbox.pk).stored == 1
     server.stop()
     for n in range(5):  # the MTA keeps delivering into the Maildir
         server.drop_into_maildir(user, make_mail(subject=f"during the outage {n}"))
     start = timezone.now()
     with time_machine.travel(start, tick=True) as clock:
         for minute in range(5):
-            report = poll_mailbox(mailbox.pk)
+            report = mailbox_poll(mailbox.pk)
             assert "connection" in report.error.lower(), report.error
-            scan_health()
+            mailboxes_health_scan()
             if minute == 2:
                 assert MailboxAlert.objects.count() == 0  # not yet: within 3 minutes
             clock.shift(timedelta(minutes=1))
         alert = MailboxAlert.objects.get()
         assert alert.kind == AlertKind.STALLED and alert.resolved_at is None
         assert (mailboxes_health()[0].state, json_health()["status"]) == ("stalled", "degraded")
-        scan_health()
+        mailboxes_health_scan()
         assert MailboxAlert.objects.count() == 1  # raised once per incident
         mail = OutgoingMail.objects.get(kind=MailKind.MAILBOX_ALERT)
         assert mail.to == ["postmaster@desk.example"] and mailbox.name in mail.subject
         notice = Notification.objects.get(recipient=mailbox_admin)
         assert notice.kind == NotificationKind.MAILBOX_ALERT
         server.start()
-        back = poll_mailbox(mailbox.pk)
+        back = mailbox_poll(mailbox.pk)
         assert (back.stored, back.error) == (5, "")
-        scan_health()
+        mailboxes_health_scan()
     alert.refresh_from_db()
     assert alert.resolved_at is not None
     assert OutgoingMail.objects.filter(kind=MailKind.MAILBOX_ALERT).count() == 2
@@ -93,8 +93,8 @@ def test_repeated_errors_raise_a_failing_alert(dovecot, departments, mailbox_adm
     mailbox.set_password("wrong")
     mailbox.save()
     for _ in range(3):
-        assert "refused the sign-in" in poll_mailbox(mailbox.pk).error
-    assert scan_health() == {"raised": 1, "resolved": 0}
+        assert "refused the sign-in" in mailbox_poll(mailbox.pk).error
+    assert mailboxes_health_scan() == {"raised": 1, "resolved": 0}
     alert = MailboxAlert.objects.get()
     assert alert.kind == AlertKind.FAILING and "refused the sign-in" in alert.detail
 
@@ -102,7 +102,7 @@ def test_repeated_errors_raise_a_failing_alert(dovecot, departments, mailbox_adm
 def test_health_in_healthz_command_and_admin(dovecot, departments, admin, capsys):
     mailbox = make_mailbox(dovecot, departments, move_to="Missing")
     dovecot.deliver(mailbox.username, make_mail())
-    poll_mailbox(mailbox.pk)
+    mailbox_poll(mailbox.pk)
     health = json_health()["mailboxes"]
     assert health["ok"] is True  # a warning, not a stop
     (entry,) = health["mailboxes"]

@@ -21,7 +21,7 @@ import pytest
 
 from mailboxes import oauth
 from mailboxes.models import AuthMethod, Mailbox
-from mailboxes.poll import poll_mailbox
+from mailboxes.poll import mailbox_poll
 
 from ..channels_app.mail_helpers import make_mail
 from ..dovecot import Dovecot
@@ -132,7 +132,7 @@ def test_google_mailbox_signs_in_with_xoauth2_and_reuses_the_access_token(
 ):
     mailbox = oauth_mailbox(oauth_dovecot, departments, provider, AuthMethod.GOOGLE)
     oauth_dovecot.deliver(mailbox.username, make_mail(subject="first"))
-    report = poll_mailbox(mailbox.pk)
+    report = mailbox_poll(mailbox.pk)
     assert (report.stored, report.error) == (1, "")
     (request,) = provider.token_requests
     assert request["grant_type"] == "refresh_token"
@@ -146,7 +146,7 @@ def test_google_mailbox_signs_in_with_xoauth2_and_reuses_the_access_token(
     assert "access" not in mailbox.oauth_access_token_encrypted  # stored encrypted
     # The next poll signs in with the kept access token: no second trip to the provider.
     oauth_dovecot.deliver(mailbox.username, make_mail(subject="second"))
-    assert poll_mailbox(mailbox.pk).stored == 1
+    assert mailbox_poll(mailbox.pk).stored == 1
     assert len(provider.token_requests) == 1
 
 
@@ -157,7 +157,7 @@ def test_an_expiring_access_token_is_refreshed_before_the_sign_in(
     mailbox = oauth_mailbox(oauth_dovecot, departments, provider, AuthMethod.GOOGLE)
     for n in range(2):
         oauth_dovecot.deliver(mailbox.username, make_mail(subject=f"mail {n}"))
-        assert poll_mailbox(mailbox.pk).error == ""
+        assert mailbox_poll(mailbox.pk).error == ""
     assert len(provider.token_requests) == 2
 
 
@@ -169,12 +169,12 @@ def test_microsoft_mailbox_asks_for_imap_scope_and_keeps_the_rotated_refresh_tok
     mailbox = oauth_mailbox(oauth_dovecot, departments, provider, AuthMethod.MICROSOFT)
     first_refresh = mailbox.refresh_token()
     oauth_dovecot.deliver(mailbox.username, make_mail())
-    assert poll_mailbox(mailbox.pk).stored == 1
+    assert mailbox_poll(mailbox.pk).stored == 1
     assert provider.token_requests[0]["scope"] == oauth.MICROSOFT_SCOPE
     mailbox.refresh_from_db()
     assert mailbox.refresh_token() not in ("", first_refresh)  # the new one replaced it
     # The provider revoked the first: polls keep working with the rotated one.
-    assert poll_mailbox(mailbox.pk).error == ""
+    assert mailbox_poll(mailbox.pk).error == ""
     assert provider.token_requests[1]["refresh_token"] != first_refresh
 
 
@@ -182,7 +182,7 @@ def test_a_revoked_refresh_token_is_an_error_on_the_mailbox(oauth_dovecot, depar
     mailbox = oauth_mailbox(oauth_dovecot, departments, provider, AuthMethod.MICROSOFT)
     provider.refresh_tokens.pop(mailbox.refresh_token())
     oauth_dovecot.deliver(mailbox.username, make_mail())
-    report = poll_mailbox(mailbox.pk)
+    report = mailbox_poll(mailbox.pk)
     assert report.stored == 0
     assert "refused to refresh the token" in report.error and "Token has been revoked" in (
         report.error
@@ -198,7 +198,7 @@ def test_an_access_token_the_server_refuses_fails_the_sign_in(oauth_dovecot, dep
     other = oauth_dovecot.add_user()
     mailbox.set_refresh_token(provider.grant(other))
     mailbox.save()
-    report = poll_mailbox(mailbox.pk)
+    report = mailbox_poll(mailbox.pk)
     assert "refused the sign-in" in report.error
 
 

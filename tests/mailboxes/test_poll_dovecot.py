@@ -10,7 +10,7 @@ from django.utils import timezone
 from channels_app.inbound import inbound_process_many
 from channels_app.models import InboundRecord, InboundStatus
 from mailboxes.models import Mailbox, MailboxMessage
-from mailboxes.poll import poll_mailbox
+from mailboxes.poll import mailbox_poll
 from tickets.models import Ticket
 
 from ..channels_app.mail_helpers import make_mail
@@ -26,12 +26,12 @@ def _process_all() -> None:
 def test_mail_read_in_another_client_is_still_imported(dovecot, departments):
     """The old poll asked for UNSEEN mail only: 10 mails read elsewhere were 10 lost."""
     mailbox = make_mailbox(dovecot, departments)
-    assert poll_mailbox(mailbox.pk).error == ""  # the first poll sets the high-water mark
+    assert mailbox_poll(mailbox.pk).error == ""  # the first poll sets the high-water mark
     for n in range(10):
         dovecot.deliver(
             mailbox.username, make_mail(subject=f"read elsewhere {n}"), flags=r"(\Seen)"
         )
-    report = poll_mailbox(mailbox.pk)
+    report = mailbox_poll(mailbox.pk)
     assert (report.stored, report.error) == (10, "")
     assert InboundRecord.objects.filter(source=f"imap:{mailbox.name}").count() == 10
     _process_all()
@@ -42,15 +42,15 @@ def test_each_poll_reads_only_above_the_high_water_mark(dovecot, departments):
     mailbox = make_mailbox(dovecot, departments)
     for n in range(3):
         dovecot.deliver(mailbox.username, make_mail(subject=f"first {n}"))
-    first = poll_mailbox(mailbox.pk)
+    first = mailbox_poll(mailbox.pk)
     assert (first.stored, first.seen) == (3, 3)
     mailbox.refresh_from_db()
     assert mailbox.uidvalidity and mailbox.last_uid == 3
     dovecot.deliver(mailbox.username, make_mail(subject="second"))
-    second = poll_mailbox(mailbox.pk, reconcile=False)
+    second = mailbox_poll(mailbox.pk, reconcile=False)
     assert (second.stored, second.seen) == (1, 1)
     assert dovecot.count(mailbox.username, criterion="UNSEEN") == 0  # marked read once stored
-    third = poll_mailbox(mailbox.pk, reconcile=True)
+    third = mailbox_poll(mailbox.pk, reconcile=True)
     assert (third.stored, third.seen, third.backfilled) == (0, 0, 0)
     mailbox.refresh_from_db()
     assert mailbox.last_success_at is not None and mailbox.last_error == ""
@@ -68,7 +68,7 @@ def test_password_is_encrypted_at_rest(dovecot, departments):
 def test_starttls_works_and_plain_text_is_never_used(dovecot, departments):
     mailbox = make_mailbox(dovecot, departments, security="starttls")
     dovecot.deliver(mailbox.username, make_mail(subject="over starttls"))
-    assert poll_mailbox(mailbox.pk).stored == 1
+    assert mailbox_poll(mailbox.pk).stored == 1
 
 
 @pytest.mark.parametrize("kind", ["wrong name", "self-signed"])
@@ -83,7 +83,7 @@ def test_a_certificate_for_the_wrong_name_or_self_signed_is_refused(test_ca, dep
     try:
         mailbox = make_mailbox(server, departments)
         server.deliver(mailbox.username, make_mail()) if kind == "self-signed" else None
-        report = poll_mailbox(mailbox.pk)
+        report = mailbox_poll(mailbox.pk)
         assert "certificate" in report.error and report.stored == 0
         mailbox.refresh_from_db()
         assert "certificate" in mailbox.last_error and mailbox.last_success_at is None
@@ -102,7 +102,7 @@ def test_a_20_mb_mail_is_stored_whole(dovecot, departments):
     assert len(big) > 20 * 1024 * 1024
     dovecot.deliver(mailbox.username, big)
     dovecot.deliver(mailbox.username, make_mail(subject="after the big one"))
-    report = poll_mailbox(mailbox.pk)
+    report = mailbox_poll(mailbox.pk)
     assert (report.stored, report.error) == (2, "")
     stored = bytes(InboundRecord.objects.order_by("pk").first().raw)
     assert stored.replace(b"\r\n", b"\n") == big.replace(b"\r\n", b"\n")
@@ -115,15 +115,15 @@ def test_a_missing_move_folder_is_shown_and_blocks_no_new_mail(dovecot, departme
     user = mailbox.username
     for n in range(3):
         dovecot.deliver(user, make_mail(subject=f"before the fix {n}"))
-    first = poll_mailbox(mailbox.pk)
+    first = mailbox_poll(mailbox.pk)
     assert first.stored == 3 and "'Processed' does not exist" in first.move_error
     mailbox.refresh_from_db()
     assert "does not exist" in mailbox.move_error and mailbox.last_success_at is not None
     dovecot.deliver(user, make_mail(subject="new mail meanwhile"))
-    second = poll_mailbox(mailbox.pk, reconcile=False)
+    second = mailbox_poll(mailbox.pk, reconcile=False)
     assert (second.seen, second.stored) == (1, 1)  # only the new one is read
     dovecot.create_folder(user, "Processed")
-    third = poll_mailbox(mailbox.pk, reconcile=False)
+    third = mailbox_poll(mailbox.pk, reconcile=False)
     assert third.move_error == "" and third.moved == 4
     assert (dovecot.count(user), dovecot.count(user, "Processed")) == (0, 4)
     mailbox.refresh_from_db()
@@ -148,10 +148,10 @@ def test_moving_never_expunges_mail_another_client_only_flagged_deleted(
         # Older than the mailbox's backfill window: never the desk's to read or move.
         old = timezone.now() - timedelta(days=30)
         server.deliver(user, make_mail(subject="draft"), flags=r"(\Deleted)", arrived=old)
-        assert poll_mailbox(mailbox.pk).seen == 0
+        assert mailbox_poll(mailbox.pk).seen == 0
         for n in range(3):
             server.deliver(user, make_mail(subject=f"to the desk {n}"))
-        report = poll_mailbox(mailbox.pk, reconcile=False)
+        report = mailbox_poll(mailbox.pk, reconcile=False)
         assert (report.stored, report.moved, report.move_error) == (3, 3, "")
         assert server.count(user, "Processed") == 3
         assert server.count(user) == 1  # the other client's flagged mail is still there
@@ -178,7 +178,7 @@ def test_a_changed_uidvalidity_resyncs_without_doubles(private_dovecot, departme
         server.deliver(user, make_mail(subject=f"with id {n}"))
     for n in range(2):
         server.deliver(user, _without_message_id(f"without id {n}"))
-    assert poll_mailbox(mailbox.pk).stored == 5
+    assert mailbox_poll(mailbox.pk).stored == 5
     before = Mailbox.objects.get(pk=mailbox.pk).uidvalidity
 
     def rewrite(raw: bytes) -> bytes:
@@ -186,7 +186,7 @@ def test_a_changed_uidvalidity_resyncs_without_doubles(private_dovecot, departme
 
     server.renumber(user, rewrite=rewrite)
     server.deliver(user, make_mail(subject="new after the restore"))
-    report = poll_mailbox(mailbox.pk)
+    report = mailbox_poll(mailbox.pk)
     assert report.resynced and (report.stored, report.duplicates) == (1, 5)
     mailbox.refresh_from_db()
     assert mailbox.uidvalidity != before
@@ -201,7 +201,7 @@ def test_a_connection_dropped_mid_fetch_stops_the_poll_and_loses_nothing(dovecot
 
     mailbox = make_mailbox(dovecot, departments)
     user = mailbox.username
-    poll_mailbox(mailbox.pk)
+    mailbox_poll(mailbox.pk)
     for n in range(3):
         dovecot.deliver(user, make_mail(subject=f"small {n}"))
     dovecot.deliver(user, make_mail(attachments=[("a.bin", b"x" * 3_000_000, "application/x-a")]))
@@ -210,13 +210,13 @@ def test_a_connection_dropped_mid_fetch_stops_the_poll_and_loses_nothing(dovecot
     proxy = TcpProxy(dovecot.imaps_port, cut_after=1_000_000)
     try:
         Mailbox.objects.filter(pk=mailbox.pk).update(port=proxy.port)
-        cut = poll_mailbox(mailbox.pk, reconcile=False)
+        cut = mailbox_poll(mailbox.pk, reconcile=False)
     finally:
         proxy.close()
     assert proxy.cuts == 1 and cut.stored == 3
     assert "connection was lost" in cut.error and cut.failed_mails == []
     Mailbox.objects.filter(pk=mailbox.pk).update(port=dovecot.imaps_port)
-    again = poll_mailbox(mailbox.pk, reconcile=False)
+    again = mailbox_poll(mailbox.pk, reconcile=False)
     assert (again.stored, again.error) == (4, "")
     assert InboundRecord.objects.count() == 7
 
@@ -229,11 +229,11 @@ def test_a_server_that_stops_answering_times_out(private_dovecot, departments, i
     server = private_dovecot
     mailbox = make_mailbox(server, departments)
     server.deliver(mailbox.username, make_mail())
-    assert poll_mailbox(mailbox.pk).stored == 1
+    assert mailbox_poll(mailbox.pk).stored == 1
     server.freeze()
     outcome: list = []
     try:
-        poller = threading.Thread(target=lambda: outcome.append(poll_mailbox(mailbox.pk)))
+        poller = threading.Thread(target=lambda: outcome.append(mailbox_poll(mailbox.pk)))
         poller.start()
         poller.join(120)  # a guard against a hang, not a timing assertion
         assert not poller.is_alive()
@@ -243,7 +243,7 @@ def test_a_server_that_stops_answering_times_out(private_dovecot, departments, i
     mailbox.refresh_from_db()
     assert mailbox.locked_until is None and "stopped answering" in mailbox.last_error
     server.deliver(mailbox.username, make_mail(subject="after the thaw"))
-    assert poll_mailbox(mailbox.pk).stored == 1
+    assert mailbox_poll(mailbox.pk).stored == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -262,11 +262,11 @@ def test_two_polls_at_once_store_and_move_each_mail_once(dovecot, departments):
     slow = TcpProxy(dovecot.imaps_port, delay=0.05)  # the first poll takes a while
     Mailbox.objects.filter(pk=mailbox.pk).update(port=slow.port)
     reports: list = []
-    first = threading.Thread(target=lambda: reports.append(poll_mailbox(mailbox.pk)))
+    first = threading.Thread(target=lambda: reports.append(mailbox_poll(mailbox.pk)))
     first.start()
     try:
         wait_for(lambda: Mailbox.objects.get(pk=mailbox.pk).lock_token, "the first poll's lease")
-        second = poll_mailbox(mailbox.pk)
+        second = mailbox_poll(mailbox.pk)
         first.join(120)
     finally:
         slow.close()
@@ -284,24 +284,24 @@ def test_a_mail_the_server_cannot_read_never_blocks_the_mailbox(dovecot, departm
 
     mailbox = make_mailbox(dovecot, departments)
     user = mailbox.username
-    poll_mailbox(mailbox.pk)
+    mailbox_poll(mailbox.pk)
     for n in range(5):
         dovecot.deliver(user, make_mail(subject=f"mail {n}"))
     files = sorted((dovecot.maildir(user) / "cur").iterdir(), key=lambda p: p.stat().st_mtime_ns)
     files += sorted((dovecot.maildir(user) / "new").iterdir(), key=lambda p: p.stat().st_mtime_ns)
     os.chmod(files[2], 0)
-    reports = [poll_mailbox(mailbox.pk, reconcile=False) for _ in range(3)]
+    reports = [mailbox_poll(mailbox.pk, reconcile=False) for _ in range(3)]
     assert [r.stored for r in reports] == [2, 0, 0]
     assert all("connection was lost" in r.error for r in reports)
     assert "passed after 3 lost connections" in reports[2].failed_mails[0]
     dovecot.deliver(user, make_mail(subject="new mail"))
-    flowing = poll_mailbox(mailbox.pk, reconcile=False)
+    flowing = mailbox_poll(mailbox.pk, reconcile=False)
     assert (flowing.stored, flowing.error) == (3, "")
     base = files[2].name.split(",")[0]  # dovecot renames it (new/ -> cur/, flags)
     box = dovecot.maildir(user)
     (moved,) = [p for p in (*box.glob("cur/*"), *box.glob("new/*")) if p.name.startswith(base)]
     os.chmod(moved, 0o600)
-    healed = poll_mailbox(mailbox.pk, reconcile=True)
+    healed = mailbox_poll(mailbox.pk, reconcile=True)
     assert (healed.backfilled, healed.error) == (1, "")
     assert InboundRecord.objects.count() == 7 - 1
     _process_all()

@@ -11,7 +11,7 @@ from anymail.exceptions import AnymailRecipientsRefused, AnymailRequestsAPIError
 from django.db import transaction
 from django.urls import reverse
 
-from duplicates.services import detect_duplicates
+from duplicates.services import duplicates_detect
 from outbox.delivery_errors import classify
 from outbox.models import MailKind, MailStatus, OutgoingMail
 from outbox.services import automatic_refusal
@@ -33,10 +33,10 @@ def test_the_auto_merge_notice_is_auto_submitted_and_rate_limited(departments, a
     Auto-Submitted: auto-replied, and never more than the hourly limit per address."""
     settings.SUPPORTDESK_AUTO_REPLY_PER_HOUR = 2
     first = open_ticket(subject="Transfer failing", body=RESENT, contact=anna)
-    detect_duplicates(first.pk)
+    duplicates_detect(first.pk)
     for _ in range(3):
         again = open_ticket(subject="Transfer failing", body=RESENT, contact=anna)
-        assert detect_duplicates(again.pk).merged_into == first.pk
+        assert duplicates_detect(again.pk).merged_into == first.pk
     notices = OutgoingMail.objects.filter(kind=MailKind.MERGE_NOTICE)
     assert notices.count() == 2  # the third re-send is merged but not answered
     sent = deliver()

@@ -9,7 +9,7 @@ import time_machine
 
 from portal.hours import chat_phone_open, next_chat_phone_opening, support_hours
 from portal.presence import chat_available, presence_set
-from sla.calendars import calendar_bump
+from sla.calendar_store import calendar_bump
 from sla.models import BusinessCalendar, CalendarException
 
 pytestmark = pytest.mark.django_db

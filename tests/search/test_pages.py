@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from kb.models import Article
+from search.selectors import ticket_search
 from tests.factories import AgentFactory, ContactFactory, open_ticket
 from tests.portal.conftest import sign_in_link
 from tests.workspace.conftest import grant_ticket_permissions
@@ -143,3 +144,20 @@ def test_the_admin_ticket_search_reads_message_text_without_distinct(admin, anna
     assert not any("DISTINCT" in q["sql"].upper() for q in queries.captured_queries)
     by_email = admin.get(url, {"q": "anna@northwind.example"})
     assert list(by_email.context["cl"].result_list) == [ticket]
+
+
+@pytest.mark.parametrize("written", ["[SD - {n}]", "[SD-{n}]", "SD#{n}", "sd - {n}", "#{n}"])
+def test_every_form_of_a_reference_finds_the_ticket_in_the_admin_and_search(admin, anna, written):
+    """A reference as customers and our own subjects write it ("[SD - 100001]" threads in
+    email) finds its ticket in the admin's list, the search selector and the desk's box."""
+    ticket = open_ticket(subject="Plain", body="nothing to see", contact=anna)
+    open_ticket(subject="Other", body="nothing")
+    query = written.format(n=ticket.number)
+    listed = admin.get(reverse("admin:tickets_ticket_changelist"), {"q": query})
+    assert list(listed.context["cl"].result_list) == [ticket]
+    assert [hit.ticket for hit in ticket_search(query).hits] == [ticket]
+    opened = admin.get(reverse("search:desk"), {"q": query})
+    if written.startswith("#"):  # a bare number is also a word and a reseller ID: a list
+        assert opened.status_code == 200 and ticket.reference in opened.content.decode()
+    else:
+        assert opened["Location"] == reverse("workspace:ticket", args=[ticket.number])

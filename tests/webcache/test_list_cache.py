@@ -23,9 +23,8 @@ from portal.services import contact_remove
 from tests.factories import AccountFactory, AgentFactory, ContactFactory, open_ticket
 from tests.portal.conftest import sign_in_link
 from tickets import services
-from tickets.intake import TicketOpen, tickets_open
 from tickets.models import Department, Status
-from tickets.services import MessageIn
+from tickets.services import MessageIn, TicketOpen, tickets_open
 from webcache import list_cache
 
 # Real commits: lists move on when a transaction commits.

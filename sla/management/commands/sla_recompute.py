@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from sla.services import SlaLookups, chunks, recompute_ticket_ids, tickets_sla_recompute
+from sla.services import SlaLookups, chunks, ticket_ids_to_recompute, tickets_sla_recompute
 
 
 class Command(BaseCommand):
@@ -14,7 +14,7 @@ class Command(BaseCommand):
         parser.add_argument("--all", action="store_true", help="every ticket, not only live ones")
 
     def handle(self, *args, all: bool = False, **options) -> None:  # noqa: A002
-        ids = recompute_ticket_ids(include_done=all)
+        ids = ticket_ids_to_recompute(include_done=all)
         lookups = SlaLookups.load()  # the policies and calendars as they are now, read once
         for chunk in chunks(ids):
             tickets_sla_recompute(chunk, lookups=lookups)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from sla.calendars import sync_all_holidays
+from sla.calendar_store import holidays_sync_all
 
 
 class Command(BaseCommand):
@@ -22,5 +22,5 @@ class Command(BaseCommand):
             years = list(range(year, year + 3))
         if any(not 1900 <= y <= 2200 for y in years):
             raise CommandError("Give years like 2026 (between 1900 and 2200).")
-        for name, count in sync_all_holidays(years).items():
+        for name, count in holidays_sync_all(years).items():
             self.stdout.write(f"{name}: {count} exception(s) for {min(years)}-{max(years)}")

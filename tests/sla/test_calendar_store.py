@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
-from sla.calendars import build_calendar, calendar_bump, holiday_exceptions
+from sla.calendar_store import calendar_bump, calendar_for, holiday_exceptions
 from sla.models import BusinessCalendar, CalendarException, SlaPolicy
 from sla.services import policy_for
 from tickets.models import Department, Ticket
@@ -48,20 +48,20 @@ def test_without_the_short_day_rule_the_saturday_has_full_hours():
 @pytest.mark.django_db
 def test_manual_day_off_overrides_and_bumps_the_version(presets):
     cal_row = presets["cet-office"]
-    before = build_calendar(cal_row)
+    before = calendar_for(cal_row)
     assert before.is_working_day(date(2026, 12, 24))
     CalendarException.objects.create(
         calendar=cal_row, date=date(2026, 12, 24), kind="closed", name="Company day off"
     )
     calendar_bump(cal_row)
-    after = build_calendar(cal_row)
+    after = calendar_for(cal_row)
     assert not after.is_working_day(date(2026, 12, 24))
     # A manual extra day reopens a date the holidays package closes (Good Friday).
     CalendarException.objects.create(
         calendar=cal_row, date=date(2026, 4, 3), kind="extra", hours=[["09:30", "17:00"]]
     )
     calendar_bump(cal_row)
-    assert build_calendar(cal_row).is_working_day(date(2026, 4, 3))
+    assert calendar_for(cal_row).is_working_day(date(2026, 4, 3))
 
 
 @pytest.mark.django_db

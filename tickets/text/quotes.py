@@ -1,14 +1,20 @@
-"""Strip quoted history and signatures from the plain text of an email reply.
+"""Quoted history and signatures in the plain text of a reply.
 
-Pure module (standard library only). The heuristics are conservative: when in doubt, keep
-the text, because a lost sentence in a ticket is worse than a repeated quote.
+Pure module (standard library only), used by email processing, the search index and the
+duplicates normaliser. A quote starts at an attribution line ("On … wrote:", "Am …
+schrieb …:", "Le … a écrit :", "El … escribió:", "Op … schreef …:", "… написал(а):",
+"… пишет:"), an Outlook separator ("-----Original Message-----" in several languages,
+"Begin forwarded message:") or an Outlook header block ("From:" with "Sent:"/"Date:"
+right below, in several languages); ``>`` lines are quoted too. The heuristics are
+conservative: when in doubt, keep the text, because a lost sentence in a ticket is worse
+than a repeated quote.
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["strip_reply"]
+__all__ = ["history_start", "is_quote_header", "strip_reply"]
 
 # Attribution lines that introduce the quoted original (Gmail, Apple Mail, Thunderbird...).
 _ATTRIBUTION_RE = re.compile(
@@ -19,6 +25,7 @@ _ATTRIBUTION_RE = re.compile(
     r"|El\b.{4,}\bescribió:"  # Spanish
     r"|Op\b.{4,}\bschreef\b.*:"  # Dutch
     r"|.{4,}\bнаписал(?:а|\(а\))?\s*:"  # Russian
+    r"|(?=.*[\d@]).{4,}\bпишет\s*:"  # Russian (Thunderbird, Yandex): with a date or address
     r")\s*$",
     re.IGNORECASE,
 )
@@ -26,7 +33,7 @@ _ATTRIBUTION_RE = re.compile(
 _SEPARATOR_RE = re.compile(
     r"^\s*(?:-{2,}\s*(?:Original Message|Ursprüngliche Nachricht|Message d'origine|"
     r"Mensaje original|Исходное сообщение|Forwarded message|Weitergeleitete Nachricht)"
-    r"\s*-{2,}|_{20,})\s*$",
+    r"\s*-{2,}|_{20,}|Begin forwarded message:)\s*$",
     re.IGNORECASE,
 )
 # An Outlook header block: "From:" followed closely by "Sent:"/"Date:" (any language).
@@ -51,7 +58,7 @@ def strip_reply(text: str) -> str:
     whose new text cannot be told apart, or a message that is all quote.
     """
     lines = text.splitlines()
-    cut = _history_start(lines)
+    cut = history_start(lines)
     kept = [line for line in lines[:cut] if not line.lstrip().startswith(">")]
     result = "\n".join(kept).strip("\n").rstrip()
     if result.strip():
@@ -66,22 +73,26 @@ def strip_reply(text: str) -> str:
     return result if result.strip() else text
 
 
-def _history_start(lines: list[str]) -> int:
+def history_start(lines: list[str]) -> int:
     """Return the index of the first line of quoted history or signature (len if none)."""
     for index, line in enumerate(lines):
-        if _SIGNATURE_RE.match(line) or _SEPARATOR_RE.match(line):
-            return index
-        if _ATTRIBUTION_RE.match(line):
-            return index
-        # Gmail wraps long attributions: "On Mon, ... John <" / "john@x.com> wrote:".
-        if index + 1 < len(lines) and _ATTRIBUTION_RE.match(f"{line} {lines[index + 1]}"):
-            if lines[index + 1].rstrip().endswith(":") and not line.rstrip().endswith(":"):
-                return index
-        if _FROM_RE.match(line) and any(
-            _SENT_RE.match(nxt) for nxt in lines[index + 1 : index + 4]
-        ):
+        if _SIGNATURE_RE.match(line) or is_quote_header(lines, index):
             return index
     return len(lines)
+
+
+def is_quote_header(lines: list[str], index: int) -> bool:
+    """Return whether ``lines[index]`` starts a quoted earlier message."""
+    line = lines[index]
+    if _SEPARATOR_RE.match(line) or _ATTRIBUTION_RE.match(line):
+        return True
+    # Gmail wraps long attributions: "On Mon, ... John <" / "john@x.com> wrote:".
+    if index + 1 < len(lines) and _ATTRIBUTION_RE.match(f"{line} {lines[index + 1]}"):
+        if lines[index + 1].rstrip().endswith(":") and not line.rstrip().endswith(":"):
+            return True
+    return bool(_FROM_RE.match(line)) and any(
+        _SENT_RE.match(nxt) for nxt in lines[index + 1 : index + 4]
+    )
 
 
 def _signature_start(lines: list[str]) -> int:

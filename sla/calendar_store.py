@@ -1,4 +1,6 @@
-"""Calendar rows → `sla.calendar.BusinessCalendar`, and public holidays materialised per year.
+"""The calendar rows' side: a `sla.models.BusinessCalendar` row → its pure
+`sla.calendar.BusinessCalendar` math (``calendar_for``, cached per row version), and public
+holidays materialised per year.
 
 Holidays come from the `holidays` package: every date it lists closes the calendar
 (public holidays, transferred days off, observed days); `weekend_workdays` (Russia's
@@ -21,9 +23,9 @@ from django.apps import apps as django_apps
 from django.db import transaction
 from django.db.models import F
 
-from .calendar import BusinessCalendar as CalendarMath
+from .calendar import BusinessCalendar
 
-_CACHE: dict[tuple[int, int], CalendarMath] = {}
+_CACHE: dict[tuple[int, int], BusinessCalendar] = {}
 _CACHE_LOCK = threading.Lock()
 _SUBSTITUTED = re.compile(r"substituted from (\d\d)/(\d\d)/(\d{4})")
 ALWAYS_OPEN = {day: [(time(0), time(0))] for day in range(7)}
@@ -56,7 +58,7 @@ def parse_weekly(raw: Any) -> dict[int, list[tuple[time, time]]]:
             raise ValueError(f"weekly hours: {key!r} is not a weekday; use 0 (Monday) to 6")
         weekly[int(key)] = parse_hours(hours, f"weekly hours of day {key}")
     # Validate intervals (order, overlaps) with the calendar math itself.
-    CalendarMath("UTC", weekly)
+    BusinessCalendar("UTC", weekly)
     return weekly
 
 
@@ -64,7 +66,7 @@ def format_hours(hours: Iterable[tuple[time, time]]) -> list[list[str]]:
     return [[a.strftime("%H:%M"), b.strftime("%H:%M")] for a, b in hours]
 
 
-def build_calendar(row: Any) -> CalendarMath:
+def calendar_for(row: Any) -> BusinessCalendar:
     """Return the calendar math for a `sla.BusinessCalendar` row, cached per id and version."""
     if row is None:
         return _always_open()
@@ -88,7 +90,7 @@ def build_calendar(row: Any) -> CalendarMath:
             extra[day] = hours
         else:
             special[day] = hours
-    math = CalendarMath(row.tz, weekly, closed, extra, special)
+    math = BusinessCalendar(row.tz, weekly, closed, extra, special)
     with _CACHE_LOCK:
         for stale in [k for k in _CACHE if k[0] == row.pk]:
             del _CACHE[stale]
@@ -96,10 +98,10 @@ def build_calendar(row: Any) -> CalendarMath:
     return math
 
 
-def _always_open() -> CalendarMath:
+def _always_open() -> BusinessCalendar:
     key = (0, 0)
     if key not in _CACHE:
-        _CACHE[key] = CalendarMath("UTC", ALWAYS_OPEN)
+        _CACHE[key] = BusinessCalendar("UTC", ALWAYS_OPEN)
     return _CACHE[key]
 
 
@@ -181,7 +183,7 @@ def _shortened(hours: list[tuple[time, time]]) -> list[tuple[time, time]]:
     return [*head, (open_at, new_close)] if new_close > open_at else list(head)
 
 
-def sync_holidays(calendar: Any, years: Iterable[int], *, apps: Any = None) -> int:
+def holidays_sync(calendar: Any, years: Iterable[int], *, apps: Any = None) -> int:
     """Materialise the calendar's public holidays for `years`; return the rows written.
 
     Replaces the `holidays`-sourced exceptions of those years and leaves manual ones alone.
@@ -214,12 +216,12 @@ def sync_holidays(calendar: Any, years: Iterable[int], *, apps: Any = None) -> i
     return len(rows)
 
 
-def sync_all_holidays(years: Iterable[int], *, apps: Any = None) -> dict[str, int]:
+def holidays_sync_all(years: Iterable[int], *, apps: Any = None) -> dict[str, int]:
     """Materialise holidays for every calendar with a country; return rows per calendar."""
     registry = apps or django_apps
     model = registry.get_model("sla", "BusinessCalendar")
     years = list(years)
     return {
-        cal.name: sync_holidays(cal, years, apps=registry)
+        cal.name: holidays_sync(cal, years, apps=registry)
         for cal in model.objects.exclude(holiday_country="")
     }

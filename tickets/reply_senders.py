@@ -13,7 +13,7 @@ from typing import Protocol
 from django.contrib.auth.models import User
 
 from .errors import InvalidInput
-from .intake import AttachmentIn
+from .inputs import AttachmentIn
 from .models import Channel, Message, Ticket
 
 
