@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from supportdesk.db_router import on_replica
 from tickets.models import Channel
 
 from .contributions import DUPLICATE_METRICS, FRT_EDGES_MINUTES, FRT_PREFIX, report_zone
@@ -87,6 +88,7 @@ def _hours(minutes: float | None) -> float | None:
     return round(minutes / 60, 2) if minutes is not None else None
 
 
+@on_replica  # dashboards and reports tolerate a few seconds of lag
 def figures(
     scope: Scope, first: date, last: date, *, include_excluded: bool = False
 ) -> dict[str, Any]:
