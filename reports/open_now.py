@@ -1,0 +1,142 @@
+"""What is open right now, for the dashboards' backlog (by status and age) and per-agent
+load: counts per line, department, status, assignee and hour created
+(``OpenFigure``), kept with the facts in their transaction.
+
+At 1,000,000 tickets, counting the open tickets' facts took ~70 ms per figure; these
+rows are a few thousand at most (the open tickets' hours), whatever the history's size.
+Ages stay exact: an hour that an age boundary (now − 1, 3, 7, 30 days) cuts through is
+counted from the facts of those tickets alone.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Q, Sum
+
+from .models import UNSOLVED, OpenFigure, TicketFact
+
+OpenKey = tuple[int, int, str, int, datetime]  # line, department, status, assignee, hour
+HOUR = timedelta(hours=1)
+CHUNK = 500
+
+
+def hour_of(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def open_key(
+    line_id: int,
+    department_id: int,
+    status: str,
+    assignee_id: int,
+    created_at: datetime | None,
+    excluded: bool,
+) -> OpenKey | None:
+    """Return the open-figure key of a ticket in this state, None when it is not open
+    (solved, closed, merged, or cloned by the customer)."""
+    if status not in UNSOLVED or excluded or created_at is None:
+        return None
+    return (line_id, department_id, status, assignee_id, hour_of(created_at))
+
+
+def open_add(delta: dict[OpenKey, int]) -> None:
+    """Add ``delta`` to the open figures (in key order, so two writers never wait for each
+    other in a circle) and delete the rows it brought to zero."""
+    keys = sorted(k for k, v in delta.items() if v)
+    adapt = connection.ops.adapt_datetimefield_value
+    for start in range(0, len(keys), CHUNK):
+        part = keys[start : start + CHUNK]
+        params: list = []
+        for key in part:
+            line, department, status, assignee, hour = key
+            params += [line, department, status, assignee, adapt(hour), delta[key]]
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(part))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO reports_openfigure (line_id, department_id, status, assignee_id, "  # noqa: S608 - placeholders only
+                f"created_hour, value) VALUES {values} ON CONFLICT (line_id, department_id, "
+                "status, assignee_id, created_hour) DO UPDATE SET "
+                "value = reports_openfigure.value + EXCLUDED.value RETURNING id, value",
+                params,
+            )
+            # Only rows this transaction holds locked: no waiting on another writer's.
+            zeros = [pk for pk, value in cursor.fetchall() if value == 0]
+        if zeros:
+            OpenFigure.objects.filter(pk__in=zeros, value=0).delete()
+
+
+def open_rebuild() -> int:
+    """Recount the open figures from the facts (a full rebuild, the beat's safety net);
+    return how many rows. The caller holds the rebuild lock."""
+    counts: Counter[OpenKey] = Counter()
+    rows = TicketFact.objects.filter(status__in=UNSOLVED, excluded=False).values_list(
+        "line_id", "department_id", "status", "assignee_id", "created_at"
+    )
+    for line, department, status, assignee, created in rows.iterator(chunk_size=5000):
+        if key := open_key(line, department, status, assignee, created, False):
+            counts[key] += 1
+    with transaction.atomic():
+        OpenFigure.objects.all().delete()
+        OpenFigure.objects.bulk_create(
+            [
+                OpenFigure(
+                    line_id=k[0],
+                    department_id=k[1],
+                    status=k[2],
+                    assignee_id=k[3],
+                    created_hour=k[4],
+                    value=v,
+                )
+                for k, v in sorted(counts.items())
+            ],
+            batch_size=1000,
+        )
+    return len(counts)
+
+
+def open_by_status_and_age(
+    scope: Q, now: datetime, buckets: Iterable[tuple[str, int | None]], bucket_of
+) -> dict[str, dict[str, int]]:
+    """Return the open tickets of ``scope`` per status and age bucket at ``now``: whole
+    hours from the figures, the hours an age boundary cuts through from the facts."""
+    buckets = list(buckets)
+    edges = [now - timedelta(days=upper) for _key, upper in buckets if upper]
+    cut = {hour_of(edge) for edge in edges}  # hours with tickets on both sides of an edge
+    counts: dict[str, dict[str, int]] = {
+        s: dict.fromkeys((k for k, _ in buckets), 0) for s in UNSOLVED
+    }
+    rows = (
+        OpenFigure.objects.filter(scope)
+        .values_list("status", "created_hour")
+        .annotate(total=Sum("value"))
+        .order_by()
+    )
+    for status, hour, total in rows:
+        if hour in cut or status not in counts:
+            continue
+        # No edge falls inside this hour: every ticket of it is in its middle's bucket.
+        counts[status][bucket_of(now - (hour + HOUR / 2))] += total
+    if cut:
+        within = Q()
+        for hour in cut:
+            within |= Q(created_at__gte=hour, created_at__lt=hour + HOUR)
+        facts = TicketFact.objects.filter(scope, within, status__in=UNSOLVED, excluded=False)
+        for status, created in facts.values_list("status", "created_at"):
+            counts[status][bucket_of(now - created)] += 1
+    return counts
+
+
+def open_per_assignee(scope: Q) -> dict[int, int]:
+    """Return the open tickets of ``scope`` per assignee (the unassigned left out)."""
+    rows = (
+        OpenFigure.objects.filter(scope)
+        .exclude(assignee_id=0)
+        .values_list("assignee_id")
+        .annotate(total=Sum("value"))
+        .order_by()
+    )
+    return {assignee: total for assignee, total in rows if total}
