@@ -16,7 +16,7 @@ from tickets.models import Ticket
 
 from .contributions import Key, decode, encode, report_zone, ticket_states
 from .models import DailyFigure, TicketFact
-from .open_now import OpenKey, open_add, open_key, open_rebuild
+from .open_now import OpenKey, open_add, open_keys_of, open_rebuild
 
 CHUNK = 500
 # Figures not made of ticket contributions: rebuilds leave them alone.
@@ -53,15 +53,8 @@ def _refresh_chunk(ids: list[int], *, rollups: bool = True) -> None:
         old = decode(fact.contributions)
         delta.subtract(old)
         delta.update(state.contributions)
-        was = open_key(fact.line_id, fact.department_id, fact.status, fact.assignee_id,
-                       fact.created_at, fact.excluded)  # fmt: skip
-        now = open_key(state.line_id, state.department_id, state.status, state.assignee_id,
-                       state.created_at, state.excluded)  # fmt: skip
-        if was != now:
-            if was:
-                open_delta[was] -= 1
-            if now:
-                open_delta[now] += 1
+        open_delta.subtract(open_keys_of(fact))  # what it counted in, and counts in now
+        open_delta.update(open_keys_of(state))
         fact.line_id, fact.department_id = state.line_id, state.department_id
         fact.status, fact.assignee_id = state.status, state.assignee_id
         fact.created_at, fact.excluded = state.created_at, state.excluded

@@ -252,7 +252,7 @@ def _totals(created, solved, weekly, daily, csat_counts) -> dict[str, Any]:
 
 def backlog_now(scope: Scope) -> dict[str, Any]:
     """Return the open tickets now by status and age (``reports.open_now``)."""
-    counts = open_by_status_and_age(scope.q(), timezone.now(), AGE_BUCKETS, age_bucket)
+    counts = open_by_status_and_age(scope.q(), timezone.now(), AGE_BUCKETS)
     return {"ages": [k for k, _ in AGE_BUCKETS], "counts": counts}
 
 
