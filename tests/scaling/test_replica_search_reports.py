@@ -57,7 +57,8 @@ def page(url):
 response, primary, replica = page("/desk/search/?q=copper+kettle")
 html = response.content.decode()
 out["search_status"] = response.status_code
-out["search_refs"] = sorted(set(re.findall(args["prefix"] + r"-\\d+", html)))
+# The hits' links (the box's help text shows an example reference too).
+out["search_refs"] = sorted(set(re.findall('class="ref">(' + args["prefix"] + r'-\\d+)<', html)))
 out["search_primary_entries"] = sum("search_entry" in q for q in primary)
 out["search_replica_entries"] = sum("search_entry" in q for q in replica)
 
