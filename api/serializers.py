@@ -8,7 +8,6 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from rest_framework import serializers
 
-from portal.submission import TOPICS
 from sla.selectors import sla_json
 from tickets.errors import InvalidInput
 from tickets.models import (
@@ -21,6 +20,7 @@ from tickets.models import (
     format_reference,
 )
 from tickets.phones import normalize_phone
+from tickets.submission import TOPICS
 
 SPOKEN = [(Direction.INBOUND, "inbound"), (Direction.OUTBOUND, "outbound")]
 # Times from outside systems must be plausible: an SLA clock cannot count from 0001 or

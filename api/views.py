@@ -20,7 +20,6 @@ from rest_framework.views import APIView
 
 from channels_app.inbound import inbound_process, inbound_store
 from channels_app.models import InboundRecord, InboundStatus
-from portal.submission import Submission, submission_open
 from tickets.errors import InvalidInput, TicketError
 from tickets.models import Account, Channel, ContactEmail, Status
 from tickets.selectors import (
@@ -30,6 +29,7 @@ from tickets.selectors import (
     ticket_list_rows,
     ticket_timeline,
 )
+from tickets.submission import Submission, submission_open
 from webcache import list_cache
 
 from . import serializers as s

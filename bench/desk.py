@@ -402,6 +402,16 @@ def data_sizes() -> dict[str, Any]:
     return {"tickets": tickets, "messages": messages, "unsolved": unsolved, "database": size}
 
 
+def _commit() -> str:
+    found = subprocess.run(  # noqa: S603
+        ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    return found.stdout.strip()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rebuild", action="store_true", help="drop and refill the data")
@@ -443,6 +453,7 @@ def main() -> None:
 
     connections.close_all()
     loaded = f"c{args.connections}"
+    started = clock.time()
     runs: list[dict[str, Any]] = []
     for run in range(args.runs):
         server = start_server(args.port, "sync", args.workers, 1, list_cache=False)
@@ -471,9 +482,18 @@ def main() -> None:
     )
     print_table(summary, kinds, loaded)
     out = ROOT / "bench" / "results" / "desk.json"
+    # Earlier results stay in the file, dated, for comparison with this one.
+    earlier: list[dict[str, Any]] = []
+    if out.exists():
+        before = json.loads(out.read_text())
+        earlier = before.pop("earlier", [])
+        before.pop("per_run", None)
+        earlier.insert(0, before)
     out.write_text(
         json.dumps(
             {
+                "date": clock.strftime("%Y-%m-%d %H:%M UTC", clock.gmtime(started)),
+                "commit": _commit(),
                 "data": sizes,
                 "fill_seconds": fill_steps,
                 "connections": args.connections,
@@ -488,6 +508,7 @@ def main() -> None:
                 "kinds": kinds,
                 "medians": summary,
                 "per_run": runs,
+                "earlier": earlier,
             },
             indent=2,
         )

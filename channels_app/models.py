@@ -56,3 +56,8 @@ class InboundRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} #{self.pk} from {self.source or 'unknown'}"
+
+
+# The channels' own models live beside their processors; importing them here registers
+# them with the app.
+from .chat.models import ChatConversation  # noqa: E402, F401

@@ -10,6 +10,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
+from channels_app.chat.conversations import chat_end, chat_line_from_agent, chat_lines_after
+from channels_app.chat.models import ChatConversation
 from channels_app.inbound import inbound_process, inbound_store
 from channels_app.models import InboundStatus
 from tickets.errors import InvalidInput, TicketError
@@ -17,8 +19,7 @@ from tickets.models import Channel, Direction, Status, Ticket
 from tickets.phones import normalize_phone
 from tickets.selectors import contacts_by_phone, ticket_by_reference
 
-from .chat import chat_end, chat_line_from_agent, chat_lines_after
-from .models import AgentPresence, ChatConversation
+from .models import AgentPresence
 from .presence import agents_online, presence_set
 
 HEARTBEAT_SECONDS = 30

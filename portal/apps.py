@@ -8,7 +8,6 @@ class PortalConfig(AppConfig):
     def ready(self) -> None:
         from tickets import admin_hooks
 
-        from . import chat_entries  # noqa: F401 - registers the chat channel's processor
         from .admin import chat_panel
 
         admin_hooks.register_ticket_panel(chat_panel)

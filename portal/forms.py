@@ -8,8 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from tickets.attachment_policy import HEAD_BYTES, attachment_refusal
 from tickets.models import Severity
 from tickets.services import AttachmentIn
-
-from .submission import TOPICS
+from tickets.submission import TOPICS
 
 MAX_FILES = 5
 

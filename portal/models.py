@@ -1,4 +1,4 @@
-"""Portal state that is not ticket data: used sign-in links, agent presence, chats."""
+"""Portal state that is not ticket data: used sign-in links, agent presence; the admin of chats."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from tickets.models import Contact, Ticket
+from channels_app.chat import models as chat_models
+from tickets.models import Contact
 
 
 class MagicLinkUse(models.Model):
@@ -33,31 +34,13 @@ class AgentPresence(models.Model):
         return f"{self.user} {'available' if self.available else 'away'}"
 
 
-class ChatConversation(models.Model):
-    """One live chat (portal widget or an outside messenger) and the ticket it feeds.
+class ChatConversation(chat_models.ChatConversation):
+    """The agents' admin of live chats (their chat window and the phone log hang off it).
 
-    A conversation id is the id in its source's system (the portal, or one integration:
-    ``api:<name>``), so it is unique per source: two messengers' conversation "42" are
-    two chats.
+    The conversations themselves belong to the chat channel (``channels_app.chat``); this
+    proxy keeps the admin's addresses (``/admin/portal/chatconversation/…``) and the
+    permissions agents were given on them when the model moved there.
     """
 
-    conversation_id = models.CharField(max_length=200)
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="chats")
-    contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="chats"
-    )
-    source = models.CharField(max_length=100, blank=True, help_text="portal or the integration")
-    started_at = models.DateTimeField(default=timezone.now)
-    ended_at = models.DateTimeField(null=True, blank=True)
-
     class Meta:
-        ordering = ["-started_at"]
-        indexes = [models.Index(fields=["ended_at", "-started_at"], name="chat_live")]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["source", "conversation_id"], name="chat_conversation_per_source"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"chat {self.conversation_id}"
+        proxy = True

@@ -9,6 +9,7 @@ from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from channels_app.chat.models import ChatConversation
 from tickets.models import (
     Channel,
     Contact,
@@ -18,8 +19,6 @@ from tickets.models import (
     format_reference,
 )
 from tickets.selectors import ticket_list, ticket_timeline
-
-from .models import ChatConversation
 
 
 def portal_tickets(contact: Contact) -> QuerySet[Ticket]:

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from . import chat_views, i18n, lines, views
+from . import i18n, lines, views
+from .customer_chat_views import chat_lines, chat_room, chat_send, chat_start
 
 app_name = "portal"
 urlpatterns = [
@@ -19,8 +20,8 @@ urlpatterns = [
     path("tickets/<int:number>/solve/", views.ticket_solve, name="ticket_solve"),
     path("attachments/<int:attachment_id>/", views.attachment_download, name="attachment"),
     path("contacts/", views.contacts, name="contacts"),
-    path("chat/", chat_views.chat_start, name="chat"),
-    path("chat/<str:conversation_id>/", chat_views.chat_room, name="chat_room"),
-    path("chat/<str:conversation_id>/lines.json", chat_views.chat_lines, name="chat_lines"),
-    path("chat/<str:conversation_id>/send/", chat_views.chat_send, name="chat_send"),
+    path("chat/", chat_start, name="chat"),
+    path("chat/<str:conversation_id>/", chat_room, name="chat_room"),
+    path("chat/<str:conversation_id>/lines.json", chat_lines, name="chat_lines"),
+    path("chat/<str:conversation_id>/send/", chat_send, name="chat_send"),
 ]

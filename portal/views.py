@@ -29,6 +29,7 @@ from tickets.errors import InvalidInput, TicketError
 from tickets.line_texts import line_wording
 from tickets.models import Attachment, Channel, Contact, Status, SupportLine, TextKey
 from tickets.services import MessageIn, message_add, ticket_status_set
+from tickets.submission import CUSTOM_DEVELOPMENT, CUSTOM_DEVELOPMENT_ANSWER, Submission
 from webcache import list_cache
 
 from . import selectors
@@ -40,12 +41,7 @@ from .magic import magic_link_redeem, magic_link_send
 from .presence import chat_available
 from .services import contact_approve, contact_remove
 from .sign_in_limits import sign_in_allowed
-from .submission import (
-    CUSTOM_DEVELOPMENT,
-    CUSTOM_DEVELOPMENT_ANSWER,
-    Submission,
-    submission_open,
-)
+from .submission_mail import submission_open_confirmed
 
 
 def status_context(line: SupportLine) -> dict:
@@ -192,7 +188,7 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
             answer = CUSTOM_DEVELOPMENT_ANSWER
         else:
             try:
-                result = submission_open(
+                result = submission_open_confirmed(
                     Submission(
                         topic=data["topic"],
                         subject=data["subject"],
@@ -204,8 +200,8 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
                         contact=contact,
                         attachments=attachments_in(data["attachments"]),
                         line=portal_line(request) if portal_line(request).pk else None,
-                        confirm_to=_primary_email(contact) or "",
-                    )
+                    ),
+                    confirm_to=_primary_email(contact) or "",
                 )
             except InvalidInput as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, exc.detail)

@@ -191,6 +191,7 @@ def test_each_concern_has_its_own_queue_for_its_own_workers():
         "outbox.send_mails": f"{main}.outbox",
         "channels_app.poll_imap_mailbox": f"{main}.mailbox",
         "duplicates.announce": f"{main}.duplicates",
+        "reports.catch_up": f"{main}.housekeeping",
     }
     for task, queue in expected.items():
         assert app.amqp.router.route({}, task)["queue"].name == queue, task

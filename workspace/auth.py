@@ -17,6 +17,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
+from django.db.models import JSONField
 
 from .models import AgentProfile
 
@@ -40,30 +41,59 @@ def _permissions_sql() -> str:
     )
 
 
+def _profile_columns() -> list[str]:
+    return [f.column for f in AgentProfile._meta.concrete_fields]
+
+
+def _user_sql(vendor: str) -> str:
+    """The user, their workspace profile (``desk_p_*`` columns, NULL if none) and their
+    permissions ("app.codename" joined by commas) in one statement."""
+    user_model = get_user_model()
+    table, key = user_model._meta.db_table, user_model._meta.pk.column
+    aggregate = "group_concat" if vendor == "sqlite" else "string_agg"
+    permissions = (
+        _permissions_sql()
+        .replace(
+            'SELECT ct."app_label", p."codename"',
+            f"SELECT {aggregate}(ct.\"app_label\" || '.' || p.\"codename\", ',')",
+            1,
+        )
+        .replace("= %s", '= u."{key}"'.replace("{key}", key))
+    )
+    profile = ", ".join(f'dp."{c}" AS "desk_p_{c}"' for c in _profile_columns())
+    # Names come from the models' metadata, never from input.
+    return (
+        f'SELECT u.*, {profile}, ({permissions}) AS "desk_permissions" '  # noqa: S608
+        f'FROM "{table}" u LEFT JOIN "{AgentProfile._meta.db_table}" dp '
+        f'ON dp."user_id" = u."{key}" WHERE u."{key}" = %s'
+    )
+
+
 class AgentBackend(ModelBackend):
-    """ModelBackend reading the user and their workspace profile without the ORM's query
-    building, and all their permissions in one statement."""
+    """ModelBackend reading the user, their workspace profile and all their permissions
+    in one statement, without the ORM's query building."""
 
     def get_user(self, user_id: Any) -> Any:
         user_model = get_user_model()
-        table, key = user_model._meta.db_table, user_model._meta.pk.column
-        found = list(
-            user_model._default_manager.raw(
-                f'SELECT * FROM "{table}" WHERE "{key}" = %s',  # noqa: S608
-                [user_id],
-            )
-        )
+        found = list(user_model._default_manager.raw(_user_sql(connection.vendor), [user_id]))
         user = found[0] if found else None
         if user is None or not self.user_can_authenticate(user):
             return None
-        profile = list(
-            AgentProfile.objects.raw(
-                f'SELECT * FROM "{AgentProfile._meta.db_table}" WHERE "user_id" = %s',  # noqa: S608
-                [user.pk],
-            )
-        )
-        if profile:
-            user.desk_profile = profile[0]  # what workspace.access.agent_profile reads
+        values = [getattr(user, f"desk_p_{c}") for c in _profile_columns()]
+        if values[0] is not None:
+            fields = AgentProfile._meta.concrete_fields
+            # Extra columns of a raw query get no field converters: decode JSON here.
+            decoded = [
+                f.from_db_value(v, None, connection) if isinstance(f, JSONField) else v
+                for f, v in zip(fields, values, strict=True)
+            ]
+            names = [f.attname for f in fields]
+            profile = AgentProfile.from_db(connection.alias, names, decoded)
+            user.desk_profile = profile  # what workspace.access.agent_profile reads
+        if user.is_active and not user.is_superuser:
+            # The same set ModelBackend.get_all_permissions caches, for this request.
+            text = user.desk_permissions or ""
+            user._perm_cache = set(text.split(",")) if text else set()
         return user
 
     def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:

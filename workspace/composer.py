@@ -17,8 +17,8 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from portal.chat import chat_line_from_agent
-from portal.models import ChatConversation
+from channels_app.chat.conversations import chat_line_from_agent
+from channels_app.chat.models import ChatConversation
 from tickets.errors import InvalidInput
 from tickets.models import Channel, ContactEmail, Direction, Message, Ticket
 from tickets.outbound import reply_sender

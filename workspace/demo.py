@@ -19,9 +19,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
+from channels_app.chat.models import ChatConversation
 from duplicates.services import detect_duplicates
 from kb.models import Article, Category
-from portal.models import ChatConversation
 from sla.services import ticket_sla_recompute
 from tickets import services
 from tickets.models import (

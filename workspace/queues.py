@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, connections
 from django.utils.translation import gettext_lazy as _
@@ -133,6 +134,54 @@ SAVED_VIEWS_SQL = (
 )
 
 
+# What a list page and the counts read for the sidebar and the bulk bar, in one
+# statement: departments, lines, the agent's and the shared saved views and (``agents``)
+# the active agents. One shape for all: kind, id, then four texts and a sort number.
+_TEXT = "CAST(NULL AS TEXT)"
+SIDEBAR_SQL = (
+    f'SELECT \'department\', "id", "slug", "name", {_TEXT}, {_TEXT}, 0 '  # noqa: S608
+    f'FROM "{Department._meta.db_table}" WHERE "is_active" UNION ALL '
+    f'SELECT \'line\', "id", "slug", "name", {_TEXT}, {_TEXT}, 0 '
+    f'FROM "{SupportLine._meta.db_table}" UNION ALL '
+    'SELECT \'saved\', "id", "name", CAST("owner_id" AS TEXT), '
+    'CAST("filters" AS TEXT), CAST("columns" AS TEXT), '
+    'ROW_NUMBER() OVER (ORDER BY "position", "name", "id") '
+    f'FROM "{SavedView._meta.db_table}" WHERE "owner_id" = %s OR "shared" '
+)
+AGENTS_PART = (
+    'UNION ALL SELECT \'user\', "id", "first_name", "last_name", "username", '  # noqa: S608
+    f'{_TEXT}, ROW_NUMBER() OVER (ORDER BY "username") '
+    f'FROM "{get_user_model()._meta.db_table}" WHERE "is_active" AND "is_staff" '
+)
+
+
+class Sidebar(NamedTuple):
+    """One read of what the sidebar's views and the bulk bar are made of."""
+
+    groups: Groups
+    views: list[View]
+    agents: list[tuple[int, str]]  # (id, name) of the active agents by username; [] if not read
+
+
+def sidebar(user: AbstractBaseUser, *, agents: bool = False) -> Sidebar:
+    """Return the agent's views (as ``agent_views``), their departments and lines, and
+    with ``agents`` the active agents, from one statement."""
+    sql = SIDEBAR_SQL + (AGENTS_PART if agents else "") + "ORDER BY 1, 7, 4, 2"
+    groups, saved, users = Groups([], []), [], []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user.pk])
+        for kind, pk, a, b, c, d, _n in cursor.fetchall():
+            if kind == "department":
+                groups.departments.append((pk, a, b))
+            elif kind == "line":
+                groups.lines.append((pk, a, b))
+            elif kind == "saved":
+                saved.append(saved_view(pk, a, int(b), _json(c), _json(d)))
+            else:
+                users.append((pk, f"{a} {b}".strip() or c))
+    return Sidebar(groups, _group_views(groups) + saved, users)
+
+
 def active_departments() -> list[tuple[int, str, str]]:
     """Return (id, slug, name) of the active departments, by name."""
     with connection.cursor() as cursor:
@@ -161,17 +210,22 @@ def agent_views(user: AbstractBaseUser, groups: Groups | None = None) -> list[Vi
     """Return every view the agent's sidebar lists: built-in, per department and per
     support line, then the agent's own and the shared saved views (``groups``: the
     caller's ``view_groups()``, if it read them already)."""
+    views = _group_views(view_groups() if groups is None else groups)
+    with connection.cursor() as cursor:
+        cursor.execute(SAVED_VIEWS_SQL, [user.pk])
+        for pk, name, owner_id, filters, columns in cursor.fetchall():
+            views.append(saved_view(pk, name, owner_id, _json(filters), _json(columns)))
+    return views
+
+
+def _group_views(groups: Groups) -> list[View]:
+    """The built-in views, then one per department and one per support line."""
     views = builtin_views()
-    groups = view_groups() if groups is None else groups
     for pk, slug, name in groups.departments:
         views.append(View(f"dept-{slug}", name, ViewFilters(departments=(pk,)), group="department"))
     for pk, slug, name in groups.lines:
         label = _("Line: %(name)s") % {"name": name}
         views.append(View(f"line-{slug}", label, ViewFilters(lines=(pk,)), group="line"))
-    with connection.cursor() as cursor:
-        cursor.execute(SAVED_VIEWS_SQL, [user.pk])
-        for pk, name, owner_id, filters, columns in cursor.fetchall():
-            views.append(saved_view(pk, name, owner_id, _json(filters), _json(columns)))
     return views
 
 

@@ -14,22 +14,19 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db import connection
 
 from duplicates.models import DuplicateFlag, FlagStatus
 from sla.models import BusinessCalendar, SlaAlert, TicketSla
 from tickets.models import (
-    Account,
     Attachment,
     Contact,
     ContactEmail,
     ContactPhone,
-    Department,
     Message,
-    SupportLine,
     Tag,
     Ticket,
     TicketEvent,
@@ -52,20 +49,70 @@ def _one(model: Any, pk: int | None) -> Any:
     return found[0] if found else None
 
 
-def ticket_by_number(number: int) -> Ticket | None:
-    """Return the ticket with its contact, account, department and assignee set."""
-    found = list(
-        Ticket.objects.raw(f"SELECT * FROM {_table(Ticket)} WHERE number = %s", [number])  # noqa: S608
+# The ticket page's ticket and what it shows of its relations, in one statement.
+_RELATED = ("department", "line", "contact", "account", "assignee")
+
+
+@lru_cache(maxsize=8)
+def _ticket_read(vendor: str) -> tuple[str, list[tuple[Any, list[str], list[list[Any]]]]]:
+    """Return the statement, and per model read (ticket first, then ``_RELATED``) its
+    field names and each column's converters (what the ORM's compiler applies)."""
+    from django.db.models.expressions import Col
+
+    parts = [(Ticket, "t")] + [
+        (Ticket._meta.get_field(name).related_model, f"r{i}") for i, name in enumerate(_RELATED)
+    ]
+    columns, joins, reads = [], [], []
+    for model, alias in parts:
+        fields = model._meta.concrete_fields
+        columns += [f'{alias}."{f.column}"' for f in fields]
+        converters = []
+        for field in fields:
+            col = Col(alias, field)
+            converters.append(
+                connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+            )
+        reads.append((model, [f.attname for f in fields], converters))
+    for i, name in enumerate(_RELATED):
+        field = Ticket._meta.get_field(name)
+        key = field.related_model._meta.pk.column
+        joins.append(
+            f'LEFT JOIN {_table(field.related_model)} r{i} ON r{i}."{key}" = t."{field.column}"'
+        )
+    version = f'(SELECT MAX("id") FROM {_table(TicketEvent)} WHERE "ticket_id" = t."id")'  # noqa: S608
+    sql = (
+        f"SELECT {', '.join(columns)}, {version} FROM {_table(Ticket)} t "  # noqa: S608
+        f'{" ".join(joins)} WHERE t."number" = %s'
     )
-    if not found:
+    return sql, reads
+
+
+def ticket_by_number(number: int) -> Ticket | None:
+    """Return the ticket with its contact, account, department, line and assignee set,
+    and its version (``ticket.desk_version``: tickets.services.ticket_version, read in
+    the same statement)."""
+    sql, reads = _ticket_read(connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [number])
+        row = cursor.fetchone()
+    if row is None:
         return None
-    ticket = found[0]
+    made, at = [], 0
+    for model, names, converters in reads:
+        values = list(row[at : at + len(names)])
+        at += len(names)
+        if values[names.index(model._meta.pk.attname)] is None:
+            made.append(None)  # no such relation (LEFT JOIN)
+            continue
+        for i, funcs in enumerate(converters):
+            for func in funcs:
+                values[i] = func(values[i], None, connection)
+        made.append(model.from_db(connection.alias, names, values))
+    ticket = made[0]
     # Assigning the related objects fills the caches the templates read.
-    ticket.department = _one(Department, ticket.department_id)
-    ticket.line = _one(SupportLine, ticket.line_id)
-    ticket.contact = _one(Contact, ticket.contact_id)
-    ticket.account = _one(Account, ticket.account_id)
-    ticket.assignee = _one(get_user_model(), ticket.assignee_id)
+    for name, related in zip(_RELATED, made[1:], strict=True):
+        setattr(ticket, name, related)
+    ticket.desk_version = row[at] or 0
     return ticket
 
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from rest_framework.test import APIClient
 
+from channels_app.chat.models import ChatConversation
 from channels_app.models import InboundRecord, InboundStatus
-from portal.models import ChatConversation
 from tests.factories import ContactFactory, open_ticket
 from tickets.models import Channel, Message, Ticket
 

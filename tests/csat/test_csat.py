@@ -8,10 +8,10 @@ import re
 import pytest
 from django.urls import reverse
 
+from channels_app.chat.models import ChatConversation
 from csat.models import Survey
 from csat.services import survey_rate, surveys_ask_missed
 from csat.texts import survey_text
-from portal.models import ChatConversation
 from reports.models import DailyFigure
 from tests.factories import AgentFactory, open_ticket
 from tests.outbox_helpers import deliver

@@ -7,8 +7,8 @@ from datetime import datetime
 import pytest
 import time_machine
 
+from channels_app.chat.models import ChatConversation
 from portal.hours import chat_phone_open
-from portal.models import ChatConversation
 from portal.presence import agents_online, chat_available, presence_set
 from tickets.models import Channel, Direction
 
@@ -126,7 +126,7 @@ def test_admin_ticket_page_links_to_its_live_chat(signed_in, agent, admin, depar
     """The ticket page shows each chat of the ticket with a link to its chat window."""
     from django.urls import reverse
 
-    from portal.chat import chat_end
+    from channels_app.chat.conversations import chat_end
     from tests.factories import open_ticket
 
     conversation = _chat(signed_in, agent, "Hello, DNS is down")

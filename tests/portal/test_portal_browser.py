@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import time_machine
 
+from channels_app.chat.models import ChatConversation
 from kb.models import Article
-from portal.models import ChatConversation
 from portal.presence import presence_set
 from tests.browser import chromium_page
 from tests.factories import AgentFactory
@@ -122,7 +122,7 @@ def test_chat_is_offered_when_open_and_staffed_and_falls_back_to_the_form(
     assert conversation.ticket.messages.filter(channel=Channel.CHAT).count() == 2
 
     # An agent answers from the admin; the customer's page picks it up by polling.
-    from portal.chat import chat_line_from_agent
+    from channels_app.chat.conversations import chat_line_from_agent
 
     with time_machine.travel(WEDNESDAY_NOON):
         chat_line_from_agent(conversation=conversation, agent=agent, text="Yes, looking now")

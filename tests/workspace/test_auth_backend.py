@@ -48,12 +48,34 @@ def test_a_workspace_request_reads_the_agent_once(desk):
     with CaptureQueriesContext(connection) as captured:
         assert desk.get("/desk/counts/").status_code == 200
     sql = [q["sql"] for q in captured.captured_queries]
-    users = [s for s in sql if s.startswith('SELECT * FROM "auth_user"')]
-    profiles = [s for s in sql if 'FROM "workspace_agentprofile"' in s]
+    users = [s for s in sql if 'FROM "auth_user"' in s]
+    profiles = [s for s in sql if '"workspace_agentprofile"' in s]
     permissions = [s for s in sql if '"auth_permission"' in s]
-    assert (len(users), len(profiles), len(permissions)) == (1, 1, 1)
+    # One statement reads all three (workspace.auth.AgentBackend.get_user).
+    assert users == profiles == permissions and len(users) == 1
 
 
 def test_sessions_signed_in_through_model_backend_still_work(client, desk_agent):
     client.force_login(desk_agent, backend="django.contrib.auth.backends.ModelBackend")
     assert client.get("/desk/views/mine/").status_code == 200
+
+
+def test_get_user_reads_user_profile_and_permissions_in_one_statement(desk_agent):
+    from workspace.models import AgentProfile
+
+    AgentProfile.objects.update_or_create(
+        user=desk_agent, defaults={"language": "ru", "muted_kinds": ["mention"]}
+    )
+    with CaptureQueriesContext(connection) as captured:
+        user = AgentBackend().get_user(desk_agent.pk)
+        permissions = AgentBackend().get_all_permissions(user)
+        profile = user.desk_profile
+    assert len(captured.captured_queries) == 1
+    assert (profile.language, profile.muted_kinds) == ("ru", ["mention"])
+    assert permissions == ModelBackend().get_all_permissions(_fresh(desk_agent))
+    assert "tickets.change_ticket" in permissions
+    boss = AgentFactory(username="boss", is_superuser=True)
+    assert AgentBackend().get_user(boss.pk).has_perm("reports.view_dashboard")
+    plain = AgentFactory(username="noprofile")
+    assert AgentBackend().get_user(plain.pk).get_all_permissions() == set()
+    assert AgentBackend().get_user(999999) is None

@@ -11,9 +11,9 @@ from django.core.management import call_command
 from django.test import RequestFactory
 from django.utils import timezone
 
+from channels_app.chat.models import ChatConversation
 from duplicates.models import DuplicateFlag, FlagStatus
 from kb.models import Article
-from portal.models import ChatConversation
 from tickets.models import Channel, Message, Ticket
 from workspace import queues
 from workspace.models import Macro, TicketRow

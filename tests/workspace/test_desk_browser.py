@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from portal.chat import chat_line_from_customer
-from portal.models import ChatConversation
+from channels_app.chat.conversations import chat_line_from_customer
+from channels_app.chat.models import ChatConversation
 from tests.browser import chromium_page
 from tests.factories import AgentFactory, ContactFactory, open_ticket
 from tests.outbox_helpers import deliver_from_another_thread

@@ -179,7 +179,7 @@ def test_email_reply_with_cc_attachment_and_status(desk, departments, anna):
 
 
 def test_portal_and_chat_answers_go_where_the_customer_is(desk, departments, anna):
-    from portal.models import ChatConversation
+    from channels_app.chat.models import ChatConversation
 
     ticket = open_ticket(subject="Portal", contact=anna, channel="portal")
     desk.post(

@@ -103,3 +103,21 @@ def options(choices: Any, selected: Any = None) -> SafeString:
         mark = " selected" if value == chosen else ""
         out.append(f'<option value="{escape(value)}"{mark}>{escape(str(label))}</option>')
     return mark_safe("".join(out))  # noqa: S308 - every value escaped just above
+
+
+@register.simple_tag(takes_context=True)
+def message_entry(context: Any, entry: Any) -> SafeString:
+    """A message of the conversation (workspace/message_html.py: Python, not a template)."""
+    from ..message_html import message_html
+
+    ticket = context["ticket"]
+    version = context.get("version")
+    html = message_html(
+        entry,
+        number=ticket.number,
+        subject=ticket.subject,
+        version="" if version is None else version,
+        live=bool(context.get("live")),
+        csrf_token=str(context.get("csrf_token") or ""),
+    )
+    return mark_safe(html)  # noqa: S308 - every value escaped in message_html

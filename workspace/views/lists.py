@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from html import escape
+from urllib.parse import quote, urlencode
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tickets.models import Channel
 from tickets.selectors import parse_reference
 
-from .. import bulk, choices, queues
+from .. import bulk, choices, queues, shell
 from ..access import agent_required
 from ..forms import SavedViewForm
 from ..listing import rows_html, views_html
@@ -43,45 +45,78 @@ def home(request: HttpRequest) -> HttpResponse:
 @agent_required
 def view_list(request: HttpRequest, key: str) -> HttpResponse:
     """A view's first page (or, for htmx, the page after ``cursor``)."""
-    groups = queues.view_groups()
-    view, views = find_view(request, key, groups)
+    user = request.user
+    bar = queues.sidebar(user, agents=True)
+    view = next((v for v in bar.views if v.key == key), None)
+    if view is None:
+        raise Http404("No such view.")
     now = timezone.now()
     cursor = request.GET.get("cursor", "")
-    rows, next_cursor = queues.page(view.filters, request.user, now, cursor)
+    rows, next_cursor = queues.page(view.filters, user, now, cursor)
     columns = [(c, queues.COLUMNS[c]) for c in view.columns]
     tags = queues.row_tags(r.ticket_id for r in rows) if "tags" in view.columns else {}
+    body = rows_html(rows, columns, now, tags) + more_row(next_cursor, len(columns) + 2)
+    if request.headers.get("HX-Request") and cursor:
+        return HttpResponse(body)
+    # The page around the rows is kept per agent, language and view (workspace/shell.py):
+    # the key holds everything the shell shows besides the markers filled below.
+    language = get_language()
+    departments = [(pk, name) for pk, _slug, name in bar.groups.departments]
+    can_dashboards = user.has_perm("reports.view_dashboard")
+    shell_key = (
+        user.pk,
+        language,
+        request.agent_zone.key,
+        user.get_full_name(),
+        user.get_username(),
+        can_dashboards,
+        view,
+        str(view.label),
+        tuple(departments),
+        tuple(bar.agents),
+    )
     context = {
         "view": view,
-        "views": views,
         "current_view": view.key,
-        "rows": rows,
-        "rows_html": rows_html(rows, columns, now, tags),
-        "views_html": views_html(views, None, view.key),
-        "next_cursor": next_cursor,
         "columns": columns,
-        "agents": choices.agent_choices(),
-        "departments": [(pk, name) for pk, _slug, name in groups.departments],
+        "agents": bar.agents,
+        "departments": departments,
         "statuses": choices.status_choices(),
         "severities": choices.severity_choices(),
     }
-    if request.headers.get("HX-Request") and cursor:
-        return render(request, "workspace/lists/_rows.html", context)
-    return render(request, "workspace/lists/view.html", context)
+    parts = shell.shell(shell_key, request, "workspace/lists/view.html", context)
+    values = shell.common_values(request)
+    values["views_html"] = views_html(bar.views, None, view.key)
+    values["rows_html"] = body
+    values["empty_html"] = "" if rows else EMPTY_HTML % escape(_(EMPTY))
+    return HttpResponse(shell.fill(parts, values))
+
+
+EMPTY = gettext_noop("Nothing here: every ticket of this view is handled.")
+EMPTY_HTML = '<p class="empty">%s</p>'
+
+
+def more_row(cursor: str, width: int) -> str:
+    """The last row of a page that has a next one: a link that loads it (htmx)."""
+    if not cursor:
+        return ""
+    href = escape(f"?cursor={quote(cursor)}")
+    return (
+        f'<tr class="more"><td colspan="{width}"><a href="{href}" hx-get="{href}" '
+        f'hx-target="closest tr" hx-swap="outerHTML">{escape(_("More tickets"))}</a></td></tr>'
+    )
 
 
 @require_GET
 @agent_required
 def counts(request: HttpRequest) -> HttpResponse:
     """The sidebar's live counts (polled by htmx)."""
-    views = queues.agent_views(request.user)
+    views = queues.sidebar(request.user).views
     # Saved views have no count: their filters may need no index, and one such count
     # could read every unsolved ticket on each poll of each agent.
     counted = [v for v in views if v.group != "saved"]
     found = queues.bounded_counts(counted, request.user, timezone.now())
-    current = request.GET.get("current", "")
-    return render(
-        request, "workspace/lists/_counts.html", {"views_html": views_html(views, found, current)}
-    )
+    return HttpResponse(views_html(views, found, request.GET.get("current", "")))
 
 
 @require_GET

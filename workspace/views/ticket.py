@@ -60,7 +60,8 @@ def page_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str
     allowed = {ticket.status} | services.TRANSITIONS.get(ticket.status, frozenset())
     context: dict[str, Any] = {
         "ticket": ticket,
-        "version": services.ticket_version(ticket.pk),
+        # Read with the ticket (workspace.reads.ticket_by_number), before its timeline.
+        "version": ticket.desk_version,
         "entries": entries,
         "now": now,
         "others": panel.other_open_tickets(ticket),

@@ -24,16 +24,16 @@ from tickets.phones import normalize_phone
 from tickets.selectors import contacts_by_phone, ticket_by_reference
 from tickets.services import MessageIn, message_add, ticket_open
 
-from .errors import InboundRejected
-from .models import InboundRecord
-from .payload import (
+from ..errors import InboundRejected
+from ..models import InboundRecord
+from ..payload import (
     agent_by_username,
     department_from_payload,
     line_from_payload,
     parse_when,
     required_text,
 )
-from .processors import register
+from ..processors import register
 
 OUTCOMES = ("solved", "callback", "escalated", "voicemail", "no_answer", "info")
 

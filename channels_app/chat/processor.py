@@ -1,7 +1,7 @@
 """Processor for chat lines (channel ``chat``): the portal widget and messenger integrations.
 
-It lives in the portal because the portal owns chat conversations; the raw-first ledger
-in channels_app stores the lines and calls it through the processor registry.
+The raw-first ledger stores the lines and calls it through the processor registry
+(registered by ``ChannelsAppConfig.ready()``).
 
 Payload (JSON object), one line per record:
 
@@ -24,21 +24,21 @@ from typing import Any
 
 from django.utils import timezone
 
-from channels_app.errors import InboundRejected
-from channels_app.models import InboundRecord
-from channels_app.payload import (
+from tickets.errors import InvalidInput
+from tickets.models import Channel, Contact, Direction, Message
+from tickets.selectors import contacts_by_email
+from tickets.services import MessageIn, message_add, ticket_open
+
+from ..errors import InboundRejected
+from ..models import InboundRecord
+from ..payload import (
     agent_by_username,
     department_from_payload,
     line_from_payload,
     parse_when,
     required_text,
 )
-from channels_app.processors import register
-from tickets.errors import InvalidInput
-from tickets.models import Channel, Contact, Direction, Message
-from tickets.selectors import contacts_by_email
-from tickets.services import MessageIn, message_add, ticket_open
-
+from ..processors import register
 from .models import ChatConversation
 
 SUBJECT_LENGTH = 80

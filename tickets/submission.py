@@ -1,9 +1,10 @@
-"""The portal's "submit a ticket" rules, shared by the portal form and ``POST /api/v1/tickets/``.
+"""Submitting a ticket: the rules shared by the portal's form and ``POST /api/v1/tickets/``.
 
 Who / what / when become one first message; the topic picks the department of the
 support line (the portal's or the integration's): technical problems go to technical
 support (where the line allows severity 1 only there), abuse reports to the legal team,
 and custom development is not a support ticket where the line sends it to its forum.
+The portal also mails the new ticket's number (``portal/submission_mail.py``).
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from outbox.models import MailKind
-from outbox.services import AUTO_GENERATED, MailOut, mail_queue
 from tickets.errors import InvalidInput
 from tickets.lines import default_line, line_department, severity_check
 from tickets.models import (
@@ -26,9 +25,9 @@ from tickets.models import (
     Contact,
     Department,
     DepartmentKind,
+    Language,
     Severity,
     SupportLine,
-    Ticket,
 )
 from tickets.services import AttachmentIn, MessageIn, MessageResult, ticket_open
 
@@ -81,8 +80,6 @@ class Submission:
     from_email: str = ""
     external_id: str | None = None
     attachments: Sequence[AttachmentIn] = field(default_factory=tuple)
-    # Where to mail the ticket number (the portal: the contact's address); empty: nowhere.
-    confirm_to: str = ""
     line: SupportLine | None = None  # the portal's or the integration's; None: the default
 
 
@@ -114,8 +111,7 @@ def submission_check(*, topic: str, severity: int, line: SupportLine | None = No
 
 @transaction.atomic
 def submission_open(submission: Submission) -> MessageResult:
-    """Open the ticket for a submission (idempotent on its external id) and, for a new
-    ticket, store the confirmation mail to ``confirm_to`` in the same transaction."""
+    """Open the ticket for a submission (idempotent on its external id)."""
     department = submission_check(
         topic=submission.topic, severity=submission.severity, line=submission.line
     )
@@ -142,7 +138,7 @@ def submission_open(submission: Submission) -> MessageResult:
         metadata["from"] = submission.from_email
     if submission.happened_at:
         metadata["happened_at"] = submission.happened_at.isoformat()
-    result = ticket_open(
+    return ticket_open(
         subject=submission.subject,
         department=department,
         severity=submission.severity,
@@ -159,43 +155,12 @@ def submission_open(submission: Submission) -> MessageResult:
             attachments=tuple(submission.attachments),
         ),
     )
-    if result.created and submission.confirm_to:
-        submission_confirm(ticket=result.ticket, to=submission.confirm_to)
-    return result
 
 
 def _language(submission: Submission) -> str:
     """Return the language the customer submitted in (the portal's), if one of ours."""
-    from tickets.models import Language
-
     contact = submission.contact
     if contact is not None and contact.language:
         return contact.language
     current = (translation.get_language() or "").split("-")[0]
     return current if current in Language.values else ""
-
-
-def submission_confirm(*, ticket: Ticket, to: str) -> None:
-    """Queue the mail with the ticket number to the customer (the portal shows it too), in
-    the ticket's language."""
-    with translation.override(ticket.language or ticket.line.language):
-        _submission_confirm(ticket, to)
-
-
-def _submission_confirm(ticket: Ticket, to: str) -> None:
-    body = _(
-        "Thank you for contacting support. Your ticket number is %(ref)s.\n"
-        "Keep it handy when you call us or reply, and we will find your request at once.\n\n"
-        "Subject: %(subject)s\nDepartment: %(department)s\n"
-    ) % {"ref": ticket.reference, "subject": ticket.subject, "department": ticket.department}
-    mail_queue(
-        MailOut(
-            kind=MailKind.SUBMISSION,
-            to=[to],
-            subject=_("[%(ref)s] We received your request: %(subject)s")
-            % {"ref": ticket.reference, "subject": ticket.subject},
-            body_text=body,
-            headers=AUTO_GENERATED,
-            ticket=ticket,
-        )
-    )

@@ -12,15 +12,15 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from channels_app.chat.conversations import chat_line_from_customer, chat_lines_after
+from channels_app.chat.models import ChatConversation
 from kb.search import article_search
 from tickets.errors import TicketError
 from tickets.models import Status
 
 from .auth import contact_required
-from .chat import chat_line_from_customer, chat_lines_after
 from .forms import ChatStartForm
 from .lines import portal_line
-from .models import ChatConversation
 from .presence import chat_allowed, chat_available
 from .views import _primary_email
 

@@ -1,4 +1,4 @@
-"""Live chat lines from the portal widget and from agents."""
+"""Live chat lines from the portal widget and from agents; a chat's end; its lines for polling."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import uuid
 
 from django.utils import timezone
 
-from channels_app.inbound import inbound_process, inbound_store
-from channels_app.models import InboundStatus
 from tickets.errors import TicketError
 from tickets.models import Channel, Contact, Direction, Message
 from tickets.services import MessageIn, message_add
 
+from ..inbound import inbound_process, inbound_store
+from ..models import InboundStatus
 from .models import ChatConversation
 
 

@@ -1,0 +1,121 @@
+"""One message of the conversation as HTML (the ticket page and its htmx refresh).
+
+Written in Python rather than as a template for the reason of workspace/listing.py: the
+ticket page renders every message of the ticket, and the template engine's per-node cost
+for each was a good part of the page's CPU (bench/desk_profile.py). Every value is
+escaped here; the message's HTML body was cleaned by ``tickets.sanitize`` already
+(``Entry.html`` is safe). Strings keep the msgids the template had.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import conditional_escape
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from tickets.models import Channel
+
+from .timeline import Entry
+
+CHANNELS = dict(Channel.choices)
+
+
+def when_html(value: datetime | None) -> str:
+    """A moment in the agent's zone, the zone named in the title (the ``when`` tag)."""
+    if value is None:
+        return "–"
+    local = timezone.localtime(value).strftime("%d %b %H:%M")
+    zone = escape(timezone.get_current_timezone_name())
+    return f'<time datetime="{value.isoformat()}" title="{zone}">{local}</time>'
+
+
+def message_html(
+    entry: Entry, *, number: int, subject: str, version: object, live: bool, csrf_token: str
+) -> str:
+    """Return the ``<li>`` of a message entry of ticket ``number``."""
+    m = entry.message
+    assert m is not None  # noqa: S101 - a message entry always has its message
+    out = [
+        f'<li class="entry msg {escape(entry.css)}" id="message-{m.pk}" '
+        f'data-channel="{escape(m.channel)}" data-direction="{escape(m.direction)}">\n'
+        '  <div class="entry-meta">\n'
+        f'    <span class="chan">{escape(_(CHANNELS.get(m.channel, m.channel)))}</span>\n'
+        f'    <strong class="who">{escape(entry.author)}</strong>\n'
+    ]
+    if m.direction == "outbound":
+        out.append(f'    <span class="muted">→ {escape(_("customer"))}</span>\n')
+    elif m.direction == "internal":
+        out.append(f'    <span class="pill note">{escape(_("internal note"))}</span>\n')
+    out.append(f"    · {when_html(m.occurred_at)}\n")
+    if m.merged_from_id:
+        reference = escape(m.merged_from.reference)
+        out.append(f'    · <span class="muted">{escape(_("merged from"))} {reference}</span>\n')
+    metadata = m.metadata or {}
+    if metadata.get("cc"):
+        out.append(f"    · CC {', '.join(conditional_escape(c) for c in metadata['cc'])}\n")
+    if m.channel == "phone" and metadata.get("duration_seconds"):
+        seconds = metadata["duration_seconds"]
+        out.append(f"    · {escape(_('call of %(s)s s') % {'s': seconds})}\n")
+    out.append("  </div>\n")
+    if entry.html:
+        out.append(f'  <div class="body html">{entry.html}</div>\n')
+    else:
+        out.append(f'  <div class="body text">{escape(m.body_text)}</div>\n')
+    if entry.blocked_images:
+        n = entry.blocked_images
+        note = ngettext(
+            "%(n)s remote image blocked (it would tell the sender you read this).",
+            "%(n)s remote images blocked (they would tell the sender you read this).",
+            n,
+        ) % {"n": n}
+        url = reverse("workspace:message", args=[number, m.pk])
+        out.append(
+            f'  <p class="blocked-note">{escape(note)}\n'
+            f'    <a class="show-images" href="?images={m.pk}#message-{m.pk}" '
+            f'hx-get="{url}?images=1" hx-target="#message-{m.pk}" hx-swap="outerHTML">'
+            f"{escape(_('Show remote images'))}</a></p>\n"
+        )
+    if entry.attachments:
+        out.append('  <ul class="attachments">\n')
+        for a in entry.attachments:
+            name = escape(a["filename"])
+            out.append(f'  <li class="att att-{escape(a["kind"])}">\n')
+            if a["kind"] == "image":
+                inline = escape(a["inline_url"])
+                out.append(
+                    f'    <a href="{inline}" target="_blank" rel="noopener"><img src="{inline}" '
+                    f'alt="{name}" loading="lazy" class="thumb"></a>\n'
+                )
+            out.append(
+                f'    <a href="{escape(a["download_url"])}" class="dl">{name}</a> '
+                f'<span class="muted">({escape(filesizeformat(a["size"]))})</span>\n'
+            )
+            if a["preview_url"]:
+                out.append(
+                    f'    <a href="{escape(a["preview_url"])}" class="preview-link">'
+                    f"{escape(_('Preview'))}</a>\n"
+                )
+            out.append("  </li>")
+        out.append("\n  </ul>\n")
+    if live and m.channel != "note":
+        action = reverse("workspace:ticket_split", args=[number, m.pk])
+        split = escape(f"{subject} (split)")
+        out.append(
+            '  <details class="msg-actions">'
+            f"<summary>{escape(_('Split off…'))}</summary>\n"
+            f'    <form method="post" action="{action}" class="inline split-form">\n'
+            f'      <input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">'
+            f'<input type="hidden" name="version" value="{escape(str(version))}">\n'
+            f"      <label>{escape(_('Subject of the new ticket'))} "
+            f'<input name="subject" maxlength="255" value="{split}"></label>\n'
+            f'      <button type="submit">{escape(_("Split into a new ticket"))}</button>\n'
+            "    </form>\n  </details>\n"
+        )
+    out.append("</li>")
+    return "".join(out)
