@@ -382,6 +382,7 @@ def main() -> None:
     parser.add_argument("--webhook-seconds", type=int, default=30, help="0: no burst")
     parser.add_argument("--latency-rate", type=float, default=100)
     parser.add_argument("--latency-seconds", type=int, default=20, help="0: no latency run")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="the JSON written")
     args = parser.parse_args()
     engine = settings.DATABASES["default"]["ENGINE"]
     if "postgresql" not in engine or not settings.CELERY_BROKER_URL.startswith("redis://"):
@@ -459,8 +460,8 @@ def main() -> None:
         "webhook_window_seconds": settings.SUPPORTDESK_WEBHOOK_WINDOW_SECONDS,
         "load_average_at_end": load_average(),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(json.dumps(result, indent=2) + "\n")
     print()
     print(f"{'figure':44} {'value':>12}")
     rows = [

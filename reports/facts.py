@@ -17,6 +17,7 @@ from tickets.models import Ticket
 
 from .contributions import Key, decode, encode, report_zone, ticket_states
 from .models import DailyFigure, TicketFact
+from .open_now import OpenKey, open_add, open_keys_of, open_rebuild
 
 CHUNK = 500
 # Figures not made of ticket contributions: rebuilds leave them alone.
@@ -44,6 +45,7 @@ def _refresh_chunk(ids: list[int], *, rollups: bool = True) -> None:
     }
     states = ticket_states(ids)  # read after the locks: what committed before us
     delta: Counter[Key] = Counter()
+    open_delta: Counter[OpenKey] = Counter()
     changed = []
     for ticket_id, fact in facts.items():
         state = states.get(ticket_id)
@@ -52,6 +54,8 @@ def _refresh_chunk(ids: list[int], *, rollups: bool = True) -> None:
         old = decode(fact.contributions)
         delta.subtract(old)
         delta.update(state.contributions)
+        open_delta.subtract(open_keys_of(fact))  # what it counted in, and counts in now
+        open_delta.update(open_keys_of(state))
         fact.line_id, fact.department_id = state.line_id, state.department_id
         fact.status, fact.assignee_id = state.status, state.assignee_id
         fact.created_at, fact.excluded = state.created_at, state.excluded
@@ -61,6 +65,7 @@ def _refresh_chunk(ids: list[int], *, rollups: bool = True) -> None:
     facts_write(changed)
     if rollups:
         figures_add({k: v for k, v in delta.items() if v})
+        open_add(dict(open_delta))
 
 
 FACT_COLUMNS = (
@@ -154,6 +159,14 @@ def days_rebuild(first: date, last: date) -> int:
         return cursor.rowcount
 
 
+@transaction.atomic
+def open_recount() -> int:
+    """Recount what is open now from the facts (the beat's safety net); return how many
+    figure rows."""
+    _lock(shared=False)
+    return open_rebuild()
+
+
 def facts_rebuild_all(*, chunk: int = 2000) -> int:
     """Refresh every ticket's facts (an upgraded desk, or after a bulk import done
     outside the services), then rebuild every day; return how many tickets."""
@@ -170,6 +183,7 @@ def facts_rebuild_all(*, chunk: int = 2000) -> int:
     first = Ticket.objects.order_by("created_at").values_list("created_at", flat=True).first()
     latest = TicketFact.objects.exclude(last_day=None).order_by("-last_day")
     last_day = latest.values_list("last_day", flat=True).first()
+    open_recount()
     if first is not None:
         days_rebuild(
             first.astimezone(report_zone()).date() - timedelta(days=1),

@@ -10,13 +10,15 @@ from datetime import date, timedelta
 from typing import Any, cast
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q, Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
+from supportdesk.db_router import on_replica
 from tickets.models import Channel
 
 from .contributions import DUPLICATE_METRICS, FRT_EDGES_MINUTES, FRT_PREFIX, report_zone
-from .models import UNSOLVED, DailyFigure, TicketFact
+from .models import UNSOLVED, DailyFigure
+from .open_now import open_by_status_and_age, open_per_assignee
 
 CHANNELS = [c for c in Channel.values if c != Channel.NOTE]
 AGE_BUCKETS = (  # (key, upper bound in days)
@@ -88,6 +90,7 @@ def _hours(minutes: float | None) -> float | None:
     return round(minutes / 60, 2) if minutes is not None else None
 
 
+@on_replica  # dashboards and reports tolerate a few seconds of lag
 def figures(
     scope: Scope, first: date, last: date, *, include_excluded: bool = False
 ) -> dict[str, Any]:
@@ -249,39 +252,13 @@ def _totals(created, solved, weekly, daily, csat_counts) -> dict[str, Any]:
 
 
 def backlog_now(scope: Scope) -> dict[str, Any]:
-    """Return the open tickets now by status and age, in one query over the facts'
-    partial index of open tickets."""
-    now = timezone.now()
-    aggregates = {}
-    lower = 0
-    for key, upper in AGE_BUCKETS:
-        condition = Q()
-        if lower:
-            condition &= Q(created_at__lte=now - timedelta(days=lower))
-        if upper:
-            condition &= Q(created_at__gt=now - timedelta(days=upper))
-        aggregates[key] = Count("pk", filter=condition)
-        lower = upper or 0
-    counts = {s: dict.fromkeys((k for k, _ in AGE_BUCKETS), 0) for s in UNSOLVED}
-    rows = (
-        TicketFact.objects.filter(scope.q(), status__in=UNSOLVED, excluded=False)
-        .values("status")
-        .annotate(**aggregates)
-        .order_by()
-    )
-    for row in cast(Iterable[dict[str, Any]], rows):  # the status and one count per bucket
-        counts[row["status"]] = {k: row[k] for k, _ in AGE_BUCKETS}
+    """Return the open tickets now by status and age (``reports.open_now``)."""
+    counts = open_by_status_and_age(scope.q(), timezone.now(), AGE_BUCKETS)
     return {"ages": [k for k, _ in AGE_BUCKETS], "counts": counts}
 
 
 def _agents(scope: Scope, replies: dict[int, int], solved_by: dict[int, int]) -> dict[str, list]:
-    load = dict(
-        TicketFact.objects.filter(scope.q(), status__in=UNSOLVED, excluded=False)
-        .exclude(assignee_id=0)
-        .values_list("assignee_id")
-        .annotate(total=Count("pk"))
-        .order_by()
-    )
+    load = open_per_assignee(scope.q())
     ids = sorted(set(load) | set(replies) | set(solved_by) - {0})
     names = {
         u.pk: u.get_full_name() or u.get_username()

@@ -94,3 +94,28 @@ class DailyFigure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.metric}={self.value}"
+
+
+class OpenFigure(models.Model):
+    """How many tickets are open now (unsolved, not excluded), per line, department,
+    status, assignee and hour created (UTC): the dashboards' backlog and load, read from
+    a few thousand rows instead of every open ticket's fact. Kept with the facts, in the
+    same transaction (``reports.facts``); rows that reach zero are deleted."""
+
+    line_id = models.IntegerField(default=0)
+    department_id = models.IntegerField(default=0)
+    status = models.CharField(max_length=20)
+    assignee_id = models.IntegerField(default=0)
+    created_hour = models.DateTimeField()
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["line_id", "department_id", "status", "assignee_id", "created_hour"],
+                name="reports_open_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.created_hour:%Y-%m-%d %H}h ={self.value}"

@@ -9,7 +9,14 @@ from datetime import timedelta
 from celery import shared_task
 from django.db import OperationalError
 
-from .facts import _today, backlog_snapshot, days_rebuild, facts_refresh, recently_changed
+from .facts import (
+    _today,
+    backlog_snapshot,
+    days_rebuild,
+    facts_refresh,
+    open_recount,
+    recently_changed,
+)
 
 
 @shared_task(
@@ -28,9 +35,14 @@ def refresh_facts(ticket_ids: list[int]) -> int:
 
 @shared_task(name="reports.catch_up", soft_time_limit=540, time_limit=600, expires=540)
 def catch_up() -> dict[str, int]:
-    """Refresh recently changed tickets, rebuild yesterday's and today's figures from the
-    facts, and snapshot today's backlog (beat)."""
+    """Refresh recently changed tickets, rebuild yesterday's and today's figures and what
+    is open now from the facts, and snapshot today's backlog (beat)."""
     refreshed = facts_refresh(recently_changed(minutes=30))
     today = _today()
     rows = days_rebuild(today - timedelta(days=1), today)
-    return {"refreshed": refreshed, "rows": rows, "backlog": backlog_snapshot(today)}
+    return {
+        "refreshed": refreshed,
+        "rows": rows,
+        "open": open_recount(),
+        "backlog": backlog_snapshot(today),
+    }

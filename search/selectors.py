@@ -24,6 +24,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from supportdesk.db_router import on_replica
 from tickets.models import Account, Contact, ContactEmail, ContactPhone, Ticket
 from tickets.selectors import ticket_list
 
@@ -138,6 +139,7 @@ def query_from(text: str) -> ParsedQuery:
     return parse_query(text, prefix=settings.SUPPORTDESK_TICKET_PREFIX, regions=phone_regions())
 
 
+@on_replica  # search tolerates a few seconds of lag
 def ticket_search(
     text: str,
     *,
@@ -169,6 +171,7 @@ def ticket_search(
     return SearchPage(query, hits, page, len(ranked) > start + page_size, len(ranked), suggestion)
 
 
+@on_replica
 def admin_ticket_search(queryset: QuerySet[Ticket], term: str) -> QuerySet[Ticket] | None:
     """Answer the admin ticket list's search box with the same readings (no DISTINCT
     over contact addresses): the tickets found, within the list's own filters."""

@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.db import connection
 from django.db.models import Q
 from django.utils.safestring import SafeString
 
+from supportdesk.db_router import read_connection
 from tickets.models import Message, Ticket
 
 from ..indexing import phone_regions
@@ -74,7 +74,7 @@ class PostgresBackend:
             f"ORDER BY {order} DESC LIMIT %s) c JOIN search_entry e ON e.id = c.id"
         )
         params = [*tsq_params, *tsq_params, *where_params, limit]
-        with connection.cursor() as cursor:
+        with read_connection().cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         return [TextHit(r[0], r[1], r[2], r[3], float(r[4])) for r in rows]
@@ -100,7 +100,7 @@ class PostgresBackend:
         # stem in each configuration the query is read in (the most of them); the rarest
         # word bounds what all of them match.
         configs = query_configs(query.text)
-        with connection.cursor() as cursor:
+        with read_connection().cursor() as cursor:
             cursor.execute(
                 "WITH w AS (SELECT unnest(%s::text[]) AS word), "
                 "c AS (SELECT unnest(%s::regconfig[]) AS config), "
@@ -131,7 +131,7 @@ class PostgresBackend:
         )
         ids: list[int] = []
         if len(fragment) >= 5:  # shorter fragments match too much text to be worth it
-            with connection.cursor() as cursor:
+            with read_connection().cursor() as cursor:
                 cursor.execute(sql, [pattern, *where_params, limit * 3])
                 ids = [r[0] for r in cursor.fetchall()]
         ids += _directory_partial(pattern, tickets, limit)
@@ -158,7 +158,7 @@ class PostgresBackend:
                 f"SELECT v.id, ts_headline(v.cfg, v.body, {tsq}, %s) "  # noqa: S608 - placeholders; values are parameters
                 f"FROM (VALUES {values}) AS v(id, cfg, body)"
             )
-            with connection.cursor() as cursor:
+            with read_connection().cursor() as cursor:
                 cursor.execute(sql, [*tsq_params, HEADLINE_OPTIONS, *params])
                 for entry_id, marked in cursor.fetchall():
                     out[entry_id] = marked_html(marked if START in marked else plain_start(marked))
@@ -167,7 +167,7 @@ class PostgresBackend:
     def corrected(self, text: str) -> str:
         words = text.split()
         changed = False
-        with connection.cursor() as cursor:
+        with read_connection().cursor() as cursor:
             for index, word in enumerate(words):
                 plain = word.lower()
                 if len(plain) < 4 or not plain.isalpha():
@@ -215,7 +215,7 @@ def _directory_partial(pattern: str, tickets: Q, limit: int) -> list[int]:
     or reseller ID contains the fragment (trigram indexes on those columns). The contacts
     and accounts are read first: given them as subqueries, PostgreSQL may walk every
     ticket newest first looking for theirs."""
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(
             "SELECT contact_id FROM tickets_contactemail WHERE email LIKE %s UNION "
             "SELECT contact_id FROM tickets_contactphone WHERE number LIKE %s LIMIT 200",

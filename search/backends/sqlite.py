@@ -6,9 +6,10 @@ from __future__ import annotations
 import difflib
 import re
 
-from django.db import connection
 from django.db.models import Q
 from django.utils.safestring import SafeString
+
+from supportdesk.db_router import read_connection
 
 from ..indexing import phone_regions
 from ..models import Entry
@@ -51,7 +52,7 @@ class SqliteBackend:
         expression = match_expression(query)
         if not expression:
             return []
-        with connection.cursor() as cursor:
+        with read_connection().cursor() as cursor:
             cursor.execute(
                 "SELECT rowid, bm25(search_fts, 1.0, 2.0) FROM search_fts "
                 "WHERE search_fts MATCH %s ORDER BY rowid DESC LIMIT %s",
@@ -102,7 +103,7 @@ class SqliteBackend:
         expression = match_expression(query)
         ids = [h.entry_id for h in hits]
         marks = ", ".join(["%s"] * len(ids))
-        with connection.cursor() as cursor:
+        with read_connection().cursor() as cursor:
             cursor.execute(
                 f"SELECT rowid, body, snippet(search_fts, 0, %s, %s, '…', 24) FROM search_fts "  # noqa: S608 - placeholders; values are parameters
                 f"WHERE search_fts MATCH %s AND rowid IN ({marks})",
@@ -121,7 +122,7 @@ class SqliteBackend:
     def corrected(self, text: str) -> str:
         words = text.split()
         changed = False
-        with connection.cursor() as cursor:
+        with read_connection().cursor() as cursor:
             for index, word in enumerate(words):
                 plain = word.lower()
                 if len(plain) < 4 or not plain.isalpha():

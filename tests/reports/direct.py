@@ -93,3 +93,24 @@ def rollup_figures() -> Counter[Row]:
         key = (f.day.isoformat(), f.line_id, f.department_id, f.channel, f.agent_id)
         out[(*key, f.excluded, f.metric)] += f.value
     return Counter({k: v for k, v in out.items() if v})  # negatives stay: they are bugs
+
+
+UNSOLVED = ("new", "open", "pending_customer", "on_hold")
+AGES = (("lt1d", 1), ("1to3d", 3), ("3to7d", 7), ("7to30d", 30), ("gt30d", None))
+
+
+def direct_open(now: datetime) -> tuple[dict[str, dict[str, int]], dict[int, int]]:
+    """Return the open tickets at ``now`` per status and age, and per assignee, straight
+    from the tickets (cloned by the customer and merged left out)."""
+    from datetime import timedelta
+
+    by_age = {s: dict.fromkeys((k for k, _ in AGES), 0) for s in UNSOLVED}
+    load: Counter[int] = Counter()
+    for t in Ticket.objects.filter(status__in=UNSOLVED, cloned_by_customer=False):
+        for key, upper in AGES:  # the first bucket whose lower edge the ticket is past
+            if upper is None or t.created_at > now - timedelta(days=upper):
+                by_age[t.status][key] += 1
+                break
+        if t.assignee_id:
+            load[t.assignee_id] += 1
+    return by_age, dict(load)

@@ -17,7 +17,8 @@ import time_machine
 
 from csat.models import Survey
 from csat.services import survey_rate
-from reports.facts import days_rebuild, facts_rebuild_all, facts_refresh
+from reports.facts import days_rebuild, facts_rebuild_all, facts_refresh, open_recount
+from reports.figures import Scope, _agents, backlog_now
 from reports.models import DailyFigure, TicketFact
 from tests.factories import AgentFactory, ContactFactory, open_ticket
 from tickets import services
@@ -25,7 +26,7 @@ from tickets.errors import TicketError
 from tickets.models import Status, Ticket
 from tickets.services import MessageIn, message_add
 
-from .direct import direct_figures, rollup_figures
+from .direct import direct_figures, direct_open, rollup_figures
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -202,6 +203,45 @@ def test_every_rollup_equals_a_direct_query_on_random_data(seed, departments, pr
     # A refresh with nothing changed changes nothing (new − old = 0).
     facts_refresh(list(Ticket.objects.values_list("pk", flat=True)))
     assert rollup_figures() == direct
+    _assert_open_now_is_direct(rng)
+    open_recount()  # the beat's recount arrives at the same rows
+    _assert_open_now_is_direct(rng)
+
+
+def _assert_open_now_is_direct(rng: random.Random) -> None:
+    """What is open now (backlog by status and age, load per agent), read from the open
+    figures, equals a direct count of the tickets: at the history's end and at moments
+    whose age edges (1, 3, 7, 30 days) cut through the hour of an open ticket."""
+    from reports.models import OpenFigure
+
+    assert OpenFigure.objects.exclude(value__gt=0).count() == 0  # no zero rows left
+    open_tickets = list(
+        Ticket.objects.filter(status__in=["new", "open", "pending_customer", "on_hold"])
+    )
+    assert open_tickets, "the random history left nothing open"
+    end = max(t.updated_at for t in Ticket.objects.all())
+    moments = [end, end + timedelta(days=40)]
+    for ticket in rng.sample(open_tickets, min(4, len(open_tickets))):
+        for days in (1, 3, 7, 30):
+            moments.append(ticket.created_at + timedelta(days=days))  # exactly on the edge
+            moments.append(ticket.created_at + timedelta(days=days, seconds=1))
+            moments.append(ticket.created_at + timedelta(days=days, minutes=-1))
+    for moment in moments:
+        by_age, load = direct_open(moment)
+        with time_machine.travel(moment, tick=False):
+            assert backlog_now(Scope())["counts"] == by_age, moment
+        agents = _agents(Scope(), {}, {})
+        assert {k: v for k, v in zip(agents["names"], agents["load"], strict=True) if v} == {
+            _name(pk): n for pk, n in load.items()
+        }
+    assert sum(sum(v.values()) for v in by_age.values()) > 0
+
+
+def _name(pk: int) -> str:
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.get(pk=pk)
+    return user.get_full_name() or user.get_username()
 
 
 def test_a_full_rebuild_fills_an_upgraded_desk(departments, presets, eager_tasks, anna):

@@ -8,11 +8,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import uuid
 
-import psycopg2
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from kb.models import Article
@@ -42,36 +39,6 @@ agent = get_user_model().objects.get(username="alice")
 out["unassigned"] = bounded_counts(builtin_views(), agent, timezone.now())["unassigned"]
 print("PROBE" + json.dumps(out))
 """
-
-
-def _admin_connection():
-    params = dict(connection.settings_dict)
-    conn = psycopg2.connect(
-        dbname="postgres",
-        user=params["USER"],
-        password=params["PASSWORD"] or None,
-        host=params["HOST"],
-        port=params["PORT"],
-    )
-    conn.autocommit = True
-    return conn
-
-
-@pytest.fixture
-def replica_url():
-    """A copy of the test database as it is now, as a second database; its URL."""
-    name = f"{connection.settings_dict['NAME']}_replica_{uuid.uuid4().hex[:6]}"
-    source = connection.settings_dict["NAME"]
-    connection.close()  # a template database must have no open sessions
-    admin = _admin_connection()
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
-    s = connection.settings_dict
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
-    yield f"postgres://{auth}@{s['HOST']}:{s['PORT']}/{name}"
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
 
 
 def _article(slug: str, title: str) -> Article:
