@@ -230,6 +230,7 @@ def _accounts(lo: int, hi: int) -> None:
 
 
 def _tickets(lo: int, hi: int) -> None:
+    from tickets.lines import default_line
     from tickets.models import Department, Ticket
 
     department = Department.objects.order_by("pk").first()
@@ -238,6 +239,7 @@ def _tickets(lo: int, hi: int) -> None:
         number=BASE_NUMBER - 1,
         subject="bench",
         department=department,
+        line=department.line or default_line(),  # every ticket has a support line
         origin_channel="email",
         status="closed",
         created_at=now,

@@ -138,8 +138,9 @@ def scan_health() -> dict[str, int]:
 def _detail(mailbox: Mailbox, state: str, now: datetime) -> str:
     if state == STALLED:
         since = mailbox.last_success_at
+        # The desk's zone by name, once (with %Z too, UTC desks read "UTC (UTC)").
         when = (
-            f"since {timezone.localtime(since):%Y-%m-%d %H:%M %Z} ({settings.TIME_ZONE})"
+            f"since {timezone.localtime(since):%Y-%m-%d %H:%M} ({settings.TIME_ZONE})"
             if since
             else "ever"
         )
@@ -170,7 +171,8 @@ def _resolve(alert: MailboxAlert, mailbox: Mailbox, now: datetime) -> int:
             return 0
         text = f"Mailbox {mailbox.name} is polled again"
         if mailbox.last_success_at:
-            text += f" (last success {timezone.localtime(mailbox.last_success_at):%H:%M %Z})"
+            last = timezone.localtime(mailbox.last_success_at)
+            text += f" (last success {last:%H:%M} {settings.TIME_ZONE})"
         _tell(alert, "resolved", f"Mailbox {mailbox.name}: working again", text + ".")
     return 1
 

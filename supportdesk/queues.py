@@ -3,7 +3,9 @@
 ``<main>`` takes ingest (turning stored inbound records into tickets) and anything not
 listed below; ``<main>.sla`` the beat's SLA scan and alerts; ``<main>.outbox`` sending
 mail; ``<main>.mailbox`` IMAP polls; ``<main>.followups`` SLA clock recomputes;
-``<main>.duplicates`` duplicate detection and its notes. A worker started without ``-Q``
+``<main>.duplicates`` duplicate detection and its notes; ``<main>.housekeeping`` the beat's
+periodic upkeep (search words, report catch-up, missed surveys, orphan files). A worker
+started without ``-Q``
 reads them all, in that order (``queue_order_strategy: priority`` in the broker
 transport options): follow-up work waits while a burst of mail is turned into tickets, and
 catches up right after (deadlines count from the ticket's start, not from when they were
@@ -19,12 +21,31 @@ from kombu import Exchange, Queue
 
 # Queue suffix → the tasks routed there, in the order workers read the queues.
 CONCERN_TASKS: dict[str, tuple[str, ...]] = {
-    "sla": ("sla.scan_deadlines", "sla.sync_holidays", "workspace.collect_sla_alerts"),
+    "sla": (
+        "sla.scan_deadlines",
+        "sla.sync_holidays",
+        "workspace.collect_sla_alerts",
+        "workspace.rows_tick",
+    ),
     "outbox": ("outbox.send_mails", "outbox.requeue_mails"),
-    "mailbox": ("channels_app.poll_imap_mailbox",),
+    "mailbox": (
+        "channels_app.poll_imap_mailbox",
+        "mailboxes.poll",
+        "mailboxes.poll_due",
+        "mailboxes.scan_health",
+    ),
     "followups": ("sla.recompute_tickets", "sla.recompute_live", "reports.refresh_facts"),
     "duplicates": ("duplicates.detect_many", "duplicates.announce", "duplicates.propose"),
+    # Last: upkeep that can wait minutes without anyone noticing, never ahead of a mail.
+    "housekeeping": (
+        "search.words_refresh",
+        "reports.catch_up",
+        "csat.ask_missed",
+        "tickets.remove_orphan_files",
+    ),
 }
+# The beat's only task on the main queue: re-queuing stored inbound records is ingest.
+MAIN_QUEUE_BEAT_TASKS = ("channels_app.requeue_stale_inbound",)
 # Read only while the main queue is empty (and the concerns before them).
 FOLLOWUP_TASKS = CONCERN_TASKS["followups"] + CONCERN_TASKS["duplicates"]
 

@@ -127,3 +127,19 @@ def test_mailbox_status_exits_2_when_a_mailbox_is_stalled(dovecot, departments, 
             call_command("mailbox_status", "--json")
     assert stop.value.code == 2
     assert mailbox.name
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Amsterdam"])
+def test_a_stalled_alert_names_the_desks_zone_once(settings, zone):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from mailboxes.health import STALLED, _detail
+    from mailboxes.models import Mailbox
+
+    settings.TIME_ZONE = zone
+    since = datetime(2026, 12, 6, 9, 30, tzinfo=ZoneInfo("UTC"))
+    text = _detail(Mailbox(name="support", last_success_at=since), STALLED, timezone.now())
+    local = since.astimezone(ZoneInfo(zone))
+    assert f"since {local:%Y-%m-%d %H:%M} ({zone})." in text
+    assert text.count(zone) == 1
