@@ -170,6 +170,19 @@ def _children(pid: int) -> list[int]:
     return kids + [g for k in kids for g in _children(k)]
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process tree has used so far: under a shared, loaded
+    machine the figure that stays trustworthy where wall-clock rates do not."""
+    total = 0
+    for each in [pid, *_children(pid)]:
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _rss(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -220,6 +233,7 @@ def run_ours(folder: Path, source: str, worker: subprocess.Popen) -> dict[str, f
 
     broker = Redis.from_url(settings.CELERY_BROKER_URL)
     last_before = Ticket.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    cpu_before = cpu_seconds(worker.pid)
     started = time.perf_counter()
     call_command("ingest_email", str(folder), source=source, stdout=open(os.devnull, "w"))
     stored = time.perf_counter() - started
@@ -241,6 +255,7 @@ def run_ours(folder: Path, source: str, worker: subprocess.Popen) -> dict[str, f
         time.sleep(0.05)
     time.sleep(0.2)
     drained = time.perf_counter() - started
+    worker_cpu = cpu_seconds(worker.pid) - cpu_before
     statuses = {s: records.filter(status=s).count() for s in InboundStatus.values}
     total = records.count()
     return {
@@ -251,7 +266,10 @@ def run_ours(folder: Path, source: str, worker: subprocess.Popen) -> dict[str, f
         "with_followups_seconds": round(drained, 2),
         "with_followups_per_second": round(total / drained, 1),
         "new_tickets": new_count,
+        # The worker's CPU for the mails and their follow-ups (the database's is not in it).
+        "worker_cpu_ms_per_email": round(1000 * worker_cpu / max(total, 1), 2),
         **{f"status_{k}": v for k, v in statuses.items()},
+        "load_average": load_average(),
     }
 
 
@@ -281,13 +299,18 @@ def _ids(mails: list[bytes]) -> list[str]:
     return [str(BytesHeaderParser().parsebytes(m)["Message-ID"]).strip("<>") for m in mails]
 
 
-def run_burst(port: int, mails: list[bytes], rate: float, worker: subprocess.Popen) -> dict:
+def run_burst(
+    port: int, mails: list[bytes], rate: float, worker: subprocess.Popen, web_pid: int
+) -> dict:
     """Post ``mails`` as webhooks at ``rate``/s, every 20th twice at once (an ESP retry
     storm); wait until all are processed; return ack times, lost and doubled."""
     from tickets.models import Message
 
     ids = _ids(mails)
-    plan = post_at_rate(port, [body(m) for m in mails], rate, retry_every=20)
+    bodies = [body(m) for m in mails]
+    web_cpu = cpu_seconds(web_pid)
+    plan = post_at_rate(port, bodies, rate, retry_every=20)
+    web_cpu = cpu_seconds(web_pid) - web_cpu
     posted = time.monotonic()
     acked = [d for d in plan if d.status == 200]
     records = InboundRecord.objects.filter(source="postmark", external_id__in=ids)
@@ -311,6 +334,8 @@ def run_burst(port: int, mails: list[bytes], rate: float, worker: subprocess.Pop
         "ack_ms_p50": round(percentile(acks_ms, 50), 1),
         "ack_ms_p99": round(percentile(acks_ms, 99), 1),
         "ack_ms_max": round(max(acks_ms, default=float("nan")), 1),
+        # gunicorn's CPU (its workers) per request answered: the request's own cost.
+        "web_cpu_ms_per_request": round(1000 * web_cpu / max(len(plan), 1), 2),
         "due_to_ack_ms_p99": round(percentile(lags_ms, 99), 1),
         "records_stored": records.count(),
         "records_failed": records.filter(status=InboundStatus.FAILED).count(),
@@ -421,7 +446,7 @@ def main() -> None:
                     count = int(args.webhook_rate * args.webhook_seconds)
                     start = (args.runs + 1) * args.emails
                     burst = run_burst(
-                        port, workload(count, threads, start), args.webhook_rate, worker
+                        port, workload(count, threads, start), args.webhook_rate, worker, web.pid
                     )
                     print(f"webhook burst: {burst}")
                     drain(worker)
@@ -451,6 +476,7 @@ def main() -> None:
         "batch_size": settings.SUPPORTDESK_INBOUND_BATCH,
         "median_emails_per_second": ours_rate,
         "median_with_followups_per_second": median("with_followups_per_second"),
+        "median_worker_cpu_ms_per_email": median("worker_cpu_ms_per_email"),
         "median_peer_per_second": peer_rate,
         "ratio_to_peer": round(ours_rate / peer_rate, 1) if ours_rate and peer_rate else None,
         "worker_peak_rss_mb_total": round(sampler.peak_total / 2**20, 1),
@@ -461,12 +487,19 @@ def main() -> None:
         "load_average_at_end": load_average(),
     }
     args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(result, indent=2) + "\n")
+    # The newest run on top, the earlier ones kept under "earlier" (newest first).
+    earlier: list[dict] = []
+    if args.results.exists():
+        previous = json.loads(args.results.read_text())
+        earlier = [{k: v for k, v in previous.items() if k != "earlier"}]
+        earlier += previous.get("earlier", [])
+    args.results.write_text(json.dumps({**result, "earlier": earlier}, indent=2) + "\n")
     print()
     print(f"{'figure':44} {'value':>12}")
     rows = [
         ("SupportDesk end to end, emails/s (median)", ours_rate),
         ("  incl. SLA clocks + duplicate checks", result["median_with_followups_per_second"]),
+        ("  worker CPU ms per email (median)", median("worker_cpu_ms_per_email")),
         ("django-helpdesk 2.6 get_email, emails/s", peer_rate),
         ("ratio (ours / peer)", result["ratio_to_peer"]),
         ("worker peak RSS total, MB", result["worker_peak_rss_mb_total"]),
@@ -476,10 +509,12 @@ def main() -> None:
         rows += [
             (f"webhook burst {burst['rate_per_second']:.0f}/s: ack p99 ms", burst["ack_ms_p99"]),
             ("  lost / doubled", f"{burst['lost']} / {burst['doubled']}"),
+            ("  gunicorn CPU ms per request", burst["web_cpu_ms_per_request"]),
         ]
     if latency:
         rows += [(f"webhook to deadline at {latency['rate_per_second']:.0f}/s: p95 s",
                   latency["seconds_p95"])]  # fmt: skip
+    rows.append(("load average at the end (1/5/15 min)", result["load_average_at_end"]))
     for label, value in rows:
         print(f"{label:44} {value!s:>12}")
 

@@ -74,29 +74,64 @@ def inbound_store(
     if raw is None and payload is None:
         raise ValueError("inbound_store needs the raw bytes or the payload.")
     digest = _digest(raw, payload)
-    try:
-        with transaction.atomic():
-            record, created = InboundRecord.objects.get_or_create(
-                channel=channel,
-                sha256=digest,
-                defaults={
-                    "source": fit(InboundRecord, "source", _text(source)),
-                    "raw": raw,
-                    "payload": payload,
-                    # NUL: PostgreSQL text refuses it (a header can carry one).
-                    "external_id": _text(external_id or "")
-                    and fit(InboundRecord, "external_id", _text(external_id or ""))
-                    or None,
-                },
-            )
-    except IntegrityError:  # the same arrival stored concurrently by another process
+    record = InboundRecord(
+        channel=channel,
+        sha256=digest,
+        source=fit(InboundRecord, "source", _text(source)),
+        raw=raw,
+        payload=payload,
+        # NUL: PostgreSQL text refuses it (a header can carry one).
+        external_id=_text(external_id or "")
+        and fit(InboundRecord, "external_id", _text(external_id or ""))
+        or None,
+    )
+    created = _insert_or_ignore(record)
+    if not created:  # stored before (a retry, a re-read), maybe by another process just now
         found = InboundRecord.objects.filter(channel=channel, sha256=digest).first()
-        if found is None:  # not a race: a constraint refused the row
-            raise
-        record, created = found, False
+        if found is None:  # the other process rolled back meanwhile: insert it after all
+            return inbound_store(
+                channel=channel,
+                source=source,
+                raw=raw,
+                payload=payload,
+                external_id=external_id,
+                enqueue=enqueue,
+            )
+        record = found
     if created and enqueue:
         inbound_enqueue(record.pk)
     return record, created
+
+
+def _insert_or_ignore(record: InboundRecord) -> bool:
+    """Insert ``record`` unless its content is stored already; return whether it was.
+
+    One statement, ``INSERT … ON CONFLICT (channel, sha256) DO NOTHING RETURNING id``
+    (PostgreSQL, and SQLite 3.35+): a webhook's request makes one round trip to the
+    database, where get-or-create made four and a savepoint. Two processes storing the
+    same bytes at once: the second waits for the first's commit and inserts nothing.
+    """
+    meta = InboundRecord._meta
+    fields: list[Any] = [f for f in meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    unique = ", ".join(
+        quote(str(cast(Field, meta.get_field(name)).column)) for name in ("channel", "sha256")
+    )
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks}) "  # noqa: S608
+        f"ON CONFLICT ({unique}) DO NOTHING RETURNING {quote(str(meta.pk.column))}"
+    )  # names from _meta, values as parameters
+    values = [f.get_db_prep_save(f.pre_save(record, add=True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    record.pk = row[0]
+    record._state.adding, record._state.db = False, connection.alias
+    return True
 
 
 def inbound_enqueue(record_id: int) -> None:

@@ -62,6 +62,7 @@ def duplicates_detect(
     notify: bool = True,
     auto_merge: bool | None = None,
     queue_announcement: bool = True,
+    filed: tuple[TicketRow, Features] | None = None,
 ) -> DetectionResult:
     """Compare the ticket with the open tickets of its contact and account; flag matches.
 
@@ -72,12 +73,16 @@ def duplicates_detect(
     the announcement to the caller (``result.to_announce``), which batches them.
     """
     result = DetectionResult(ticket_id=ticket_id)
-    row = signatures.ticket_row(ticket_id)
-    if row is None or row.status in signatures.NOT_CANDIDATES:
-        return result
-    # File before looking up: of two similar tickets detected at the same time, the later
-    # lookup then sees the other's keys.
-    features = signatures.signature_store(row)
+    if filed is not None:  # read and filed by the caller with others (duplicates_detect_many)
+        row, features = filed
+    else:
+        found = signatures.ticket_row(ticket_id)
+        if found is None or found.status in signatures.NOT_CANDIDATES:
+            return result
+        row = found
+        # File before looking up: of two similar tickets detected at the same time, the
+        # later lookup then sees the other's keys.
+        features = signatures.signature_store(row)
     # Many accounts naming one error code or service: a problem ticket is proposed by the
     # follow-up task, so this check stays a few statements.
     result.to_propose = bool(outage_keys(features))
@@ -126,10 +131,17 @@ def duplicates_detect_many(ticket_ids: Iterable[int]) -> int:
     ids = sorted(set(ticket_ids))
     waiting: list[int] = []
     proposing: list[int] = []
+    filed = _file_together(ids)
     try:
         for ticket_id in ids:
+            if filed is not None and ticket_id not in filed:
+                continue  # gone, merged or closed: nothing to detect
             try:
-                result = duplicates_detect(ticket_id, queue_announcement=False)
+                result = duplicates_detect(
+                    ticket_id,
+                    queue_announcement=False,
+                    filed=filed[ticket_id] if filed is not None else None,
+                )
                 if result.to_announce:
                     waiting.append(ticket_id)
                 if result.to_propose:
@@ -144,6 +156,29 @@ def duplicates_detect_many(ticket_ids: Iterable[int]) -> int:
         if proposing:
             transaction.on_commit(lambda: _queue_propose(proposing))
     return len(ids)
+
+
+def _file_together(
+    ids: list[int],
+) -> dict[int, tuple[TicketRow, Features]] | None:
+    """Read the tickets and file their signatures for all of them at once (a statement
+    each for the rows, the keys and the signatures of new tickets, where one by one it was
+    four per ticket); return each candidate ticket's row and features. Every signature is
+    filed before any lookup, as one by one: a lookup only takes earlier tickets, so what
+    each finds is the same. None if that failed: the tickets then go one by one."""
+    try:
+        rows = {
+            pk: row
+            for pk, row in signatures.ticket_rows(ids).items()
+            if row.status not in signatures.NOT_CANDIDATES
+        }
+        features = signatures.signatures_store(list(rows.values()))
+    except OperationalError:
+        raise
+    except Exception:  # one ticket's bug: the others are still checked, one by one
+        log.exception("filing the signatures of tickets %s together failed", ids[:10])
+        return None
+    return {pk: (row, features[pk]) for pk, row in rows.items()}
 
 
 @transaction.atomic

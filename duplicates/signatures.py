@@ -3,7 +3,9 @@ signatures of its candidates.
 
 Detection runs on every new ticket, so a ticket seen for the first time costs five
 statements: the ticket with its stored signature, its messages, its keys, its signature,
-and one candidate lookup that returns the candidates' signatures.
+and one candidate lookup that returns the candidates' signatures. ``detect_many`` (an
+ingest batch's new tickets) reads the rows and files the keys and signatures of all its
+tickets with a statement each: two statements a ticket remain, its messages and its lookup.
 They are written in SQL that PostgreSQL and SQLite both run: building them with the ORM
 cost ~1.5 ms of Python each, more than the database took (bench/README.md).
 """
@@ -37,6 +39,7 @@ from .models import DuplicateBand, TicketSignature
 MAX_CANDIDATES = 200  # keys of one account rarely match more; bounds the worst case
 MAX_MESSAGES = 20
 MAX_TEXT = 20_000
+STORE_CHUNK = 2000  # key rows per insert when filing many signatures (5 parameters each)
 NOT_CANDIDATES = (Status.MERGED, Status.CLOSED)
 
 _TICKET = Ticket._meta.db_table
@@ -78,20 +81,34 @@ class Candidate:
     features: Features
 
 
+_ROW_SQL = (
+    "SELECT t.id, t.number, t.status, t.created_at, t.contact_id, t.account_id, "  # noqa: S608 - names from _meta
+    "t.subject, t.origin_channel, s.text_hash, s.tokens, s.identifiers, s.contact_id, "
+    f"s.account_id, s.version, s.marks FROM {_TICKET} t "
+    f"LEFT JOIN {_SIGNATURE} s ON s.ticket_id = t.id "
+)
+
+
 def ticket_row(ticket_id: int) -> TicketRow | None:
     """Return the ticket's row with its stored signature, or None."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT t.id, t.number, t.status, t.created_at, t.contact_id, t.account_id, "  # noqa: S608 - names from _meta
-            "t.subject, t.origin_channel, s.text_hash, s.tokens, s.identifiers, s.contact_id, "
-            f"s.account_id, s.version, s.marks FROM {_TICKET} t "
-            f"LEFT JOIN {_SIGNATURE} s ON s.ticket_id = t.id "
-            "WHERE t.id = %s",
-            [ticket_id],
-        )
+        cursor.execute(f"{_ROW_SQL}WHERE t.id = %s", [ticket_id])
         row = cursor.fetchone()
-    if row is None:
-        return None
+    return None if row is None else _ticket_row(row)
+
+
+def ticket_rows(ticket_ids: list[int]) -> dict[int, TicketRow]:
+    """``ticket_row`` for many tickets, in one statement; the ones gone are left out."""
+    if not ticket_ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{_ROW_SQL}WHERE t.id IN ({', '.join(['%s'] * len(ticket_ids))})", list(ticket_ids)
+        )
+        return {r[0]: _ticket_row(r) for r in cursor.fetchall()}
+
+
+def _ticket_row(row: tuple[Any, ...]) -> TicketRow:
     filed: tuple[object, ...] | None = None
     if row[8] is not None:
         filed = (row[8], _json(row[9]), _json(row[10]), row[11], row[12], row[13])
@@ -139,36 +156,77 @@ def signature_store(row: TicketRow) -> Features:
                 [v for key in new for v in (key, row.pk, row.contact_id, row.account_id, created)],
             )
         # One statement whether the signature is new or refreshed (a concurrent run too).
-        columns: tuple[str, ...] = (
-            "contact_id",
-            "account_id",
-            "occurred_at",
-            "text_hash",
-            "tokens",
-        )
-        columns += ("subject_tokens", "identifiers", "minhash", "language", "version", "marks")
-        columns += ("updated_at",)
-        cursor.execute(
-            f"INSERT INTO {_SIGNATURE} (ticket_id, {', '.join(columns)}) "  # noqa: S608
-            f"VALUES (%s{', %s' * len(columns)}) ON CONFLICT (ticket_id) DO UPDATE SET "
-            + ", ".join(f"{c} = excluded.{c}" for c in columns),
-            [
-                row.pk,
-                features.contact_id,
-                features.account_id,
-                adapt(features.occurred_at),
-                features.text_hash,
-                json.dumps(list(features.tokens)),
-                json.dumps(list(features.subject_tokens)),
-                json.dumps(identifiers),
-                minhash.pack(features.minhash),
-                features.language,
-                VERSION,
-                json.dumps(sorted(features.marks)),
-                adapt(timezone.now()),
-            ],
-        )
+        cursor.execute(_signature_sql(1), _signature_params(row, features))
     return features
+
+
+def signatures_store(rows: list[TicketRow]) -> dict[int, Features]:
+    """``signature_store`` for many tickets: those filed for the first time (new tickets,
+    most of an ingest batch) share one insert of their keys and one of their signatures;
+    the others (keys to compare and delete) go one by one. Return each one's features."""
+    out: dict[int, Features] = {}
+    fresh: list[tuple[TicketRow, Features]] = []
+    for row in rows:
+        if row.filed is None:
+            fresh.append((row, ticket_features(row)))
+        else:
+            out[row.pk] = signature_store(row)
+    adapt = connection.ops.adapt_datetimefield_value
+    bands = [
+        (key, row.pk, row.contact_id, row.account_id, adapt(row.created_at))
+        for row, features in fresh
+        for key in sorted(set(retrieval_keys(features)))
+    ]
+    with connection.cursor() as cursor:  # keys first, signatures last: as signature_store
+        for start in range(0, len(bands), STORE_CHUNK):
+            chunk = bands[start : start + STORE_CHUNK]
+            cursor.execute(
+                f"INSERT INTO {_BAND} (band_key, ticket_id, contact_id, account_id, created_at) "  # noqa: S608
+                f"VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(chunk))} "
+                "ON CONFLICT (ticket_id, band_key) DO NOTHING",
+                [v for band in chunk for v in band],
+            )
+        for start in range(0, len(fresh), STORE_CHUNK // 20):
+            part = fresh[start : start + STORE_CHUNK // 20]
+            params = [v for row, features in part for v in _signature_params(row, features)]
+            cursor.execute(_signature_sql(len(part)), params)
+    out.update((row.pk, features) for row, features in fresh)
+    return out
+
+
+_SIGNATURE_COLUMNS: tuple[str, ...] = ("contact_id", "account_id", "occurred_at", "text_hash")
+_SIGNATURE_COLUMNS += ("tokens",)
+_SIGNATURE_COLUMNS += ("subject_tokens", "identifiers", "minhash", "language", "version")
+_SIGNATURE_COLUMNS += ("marks", "updated_at")
+
+
+def _signature_sql(count: int) -> str:
+    """Insert or refresh ``count`` signatures (a concurrent run's too) in one statement."""
+    row = f"(%s{', %s' * len(_SIGNATURE_COLUMNS)})"
+    return (
+        f"INSERT INTO {_SIGNATURE} (ticket_id, {', '.join(_SIGNATURE_COLUMNS)}) "  # noqa: S608
+        f"VALUES {', '.join([row] * count)} ON CONFLICT (ticket_id) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in _SIGNATURE_COLUMNS)
+    )
+
+
+def _signature_params(row: TicketRow, features: Features) -> list[Any]:
+    adapt = connection.ops.adapt_datetimefield_value
+    return [
+        row.pk,
+        features.contact_id,
+        features.account_id,
+        adapt(features.occurred_at),
+        features.text_hash,
+        json.dumps(list(features.tokens)),
+        json.dumps(list(features.subject_tokens)),
+        json.dumps({k: sorted(v) for k, v in features.identifiers.items()}),
+        minhash.pack(features.minhash),
+        features.language,
+        VERSION,
+        json.dumps(sorted(features.marks)),
+        adapt(timezone.now()),
+    ]
 
 
 def ticket_features(row: TicketRow) -> Features:

@@ -4,10 +4,9 @@ open right now, from the facts of open tickets): never a scan of the tickets."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, cast
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q, Sum

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
@@ -289,19 +289,20 @@ def tickets_sla_recompute(
                 lambda: deadlines_changed.send(sender=TicketSla, ticket_ids=stored)
             )
         rows = HistoryRows.load(tickets)
-        filled: list[TicketSla] = []
+        changed: list[TicketSla] = []
+        names: list[str] = []
         for pk, ticket in tickets.items():
             fields = compute(ticket, now, lookups, rows)
             fields["computed_from_event"] = rows.latest_event.get(pk)
-            if pk in created:  # a blank row made just now: filled in by one query below
+            names = list(fields)
+            out[pk] = current[pk]
+            # A blank row made just now is filled in; a stored one only if it moved.
+            if pk in created or any(_differs(current[pk], n, v) for n, v in fields.items()):
                 for name, value in fields.items():
                     setattr(current[pk], name, value)
-                filled.append(current[pk])
-                out[pk] = current[pk]
-            else:
-                out[pk] = _update(current[pk], fields, now)
-        if filled:
-            TicketSla.objects.bulk_update(filled, [*fields, "computed_at"])
+                current[pk].computed_at = now
+                changed.append(current[pk])
+        _write(changed, [*names, "computed_at"])
     return out
 
 
@@ -333,6 +334,7 @@ def stale_ticket_ids(rows: Iterable[TicketSla]) -> list[int]:
 
 
 RECOMPUTE_CHUNK = 200  # tickets per read of their histories
+WRITE_CHUNK = 200  # SLA rows per UPDATE (SQLite allows 32,766 parameters a statement)
 NOT_LIVE = ("solved", "closed", "merged")
 
 
@@ -349,14 +351,36 @@ def chunks(ids: list[int], size: int = RECOMPUTE_CHUNK) -> list[list[int]]:
     return [ids[start : start + size] for start in range(0, len(ids), size)]
 
 
-def _update(current: TicketSla, fields: dict[str, Any], now: datetime) -> TicketSla:
-    changed = [name for name, value in fields.items() if _differs(current, name, value)]
-    if changed:
-        for name in changed:
-            setattr(current, name, fields[name])
-        current.computed_at = now
-        current.save(update_fields=[*changed, "computed_at"])
-    return current
+def _write(rows: list[TicketSla], names: list[str]) -> None:
+    """Write these fields of the rows, one statement per ``WRITE_CHUNK`` rows (Django's
+    bulk_update builds a CASE per row and field, and saving row by row is a round trip
+    each: together most of a batch's recompute)."""
+    meta = TicketSla._meta
+    quote = connection.ops.quote_name
+    postgres = connection.vendor == "postgresql"
+    key: Any = meta.pk
+    fields: list[Any] = [meta.get_field(name) for name in names]
+    table, columns = quote(meta.db_table), [quote(f.column) for f in (key, *fields)]
+    # VALUES guesses a column's type from its values (text for NULLs): cast to the field's.
+    assignments = ", ".join(
+        f"{quote(f.column)} = v.{quote(f.column)}"
+        + (f"::{f.cast_db_type(connection)}" if postgres else "")
+        for f in fields
+    )
+    for start in range(0, len(rows), WRITE_CHUNK):
+        chunk = rows[start : start + WRITE_CHUNK]
+        params: list[Any] = []
+        for row in chunk:
+            params.append(row.pk)
+            params += [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields]
+        values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(chunk))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH v({', '.join(columns)}) AS (VALUES {values}) "  # noqa: S608 - names
+                f"UPDATE {table} SET {assignments} FROM v "  # from _meta, values as params
+                f"WHERE {table}.{columns[0]} = v.{columns[0]}",
+                params,
+            )
 
 
 def _differs(current: TicketSla, name: str, value: Any) -> bool:

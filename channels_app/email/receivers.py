@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from contextvars import ContextVar
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from typing import Any
@@ -27,12 +26,11 @@ from ..windows import enqueue_in_window
 from .headers import message_ids
 from .shrink import shrink_mime
 
-# The raw MIME of the webhook request being handled, when the ESP posted it as such (set
-# by ``webhooks.inbound_view``): stored as posted, not anymail's re-serialisation of it.
-POSTED_MIME: ContextVar[bytes | None] = ContextVar("supportdesk_posted_mime", default=None)
 DELIVERY_KEY_DOMAIN = "delivery.supportdesk.invalid"
 # ESPs whose event id is made per request (Mailgun's signing token), not per message.
 ESP_IDS_PER_REQUEST = frozenset({"mailgun"})
+# Where the header block is looked for; a mail whose headers run past it is read whole.
+HEADER_SCAN_BYTES = 1 << 20
 
 
 @receiver(inbound, dispatch_uid="supportdesk-email-inbound")
@@ -42,16 +40,14 @@ def store_inbound_email(sender: Any, event: Any, esp_name: str, **kwargs: Any) -
     if message is None:
         return
     source = esp_name.lower().replace(" ", "_")
-    raw = POSTED_MIME.get()  # the bytes as posted, when the ESP posts the raw mail
-    if raw is None:
-        if not message_ids(str(message.get("Message-ID") or "")):
-            # Parsed JSON without a Message-ID (Postmark's default): each ESP retry builds
-            # new MIME (new boundaries), so the id the processor would derive from the bytes
-            # changes too. A key that stays the same makes a retry the same message.
-            del message["Message-ID"]
-            message["Message-ID"] = f"<{delivery_key(message, source, event.event_id)}>"
-        raw = raw_mime(message)
-    store_raw_email(raw, source)
+    # ESPs that post the raw mail never get here (``webhooks.inbound_view`` stores it).
+    if not message_ids(str(message.get("Message-ID") or "")):
+        # Parsed JSON without a Message-ID (Postmark's default): each ESP retry builds
+        # new MIME (new boundaries), so the id the processor would derive from the bytes
+        # changes too. A key that stays the same makes a retry the same message.
+        del message["Message-ID"]
+        message["Message-ID"] = f"<{delivery_key(message, source, event.event_id)}>"
+    store_raw_email(raw_mime(message), source)
 
 
 def store_raw_email(raw: bytes, source: str) -> None:
@@ -62,7 +58,7 @@ def store_raw_email(raw: bytes, source: str) -> None:
         raw = shrink_mime(raw, limit).raw
     except Exception:  # MIME the parser cannot walk (nested thousands deep): keep the start
         raw = raw[:limit]
-    headers = BytesHeaderParser(policy=compat32).parsebytes(raw)  # no recursion: headers only
+    headers = BytesHeaderParser(policy=compat32).parsebytes(_header_block(raw))
     record, created = inbound_store(
         channel=Channel.EMAIL,
         source=source,
@@ -72,6 +68,13 @@ def store_raw_email(raw: bytes, source: str) -> None:
     )
     if created:  # processed with the other deliveries of its window (windows.py)
         enqueue_in_window(record.pk)
+
+
+def _header_block(raw: bytes) -> bytes:
+    """The mail's header lines: the parser would read (and decode) the whole body too."""
+    head = raw[:HEADER_SCAN_BYTES]
+    ends = [i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i >= 0]
+    return raw[: min(ends) + 2] if ends else raw
 
 
 def delivery_key(message: Any, source: str, esp_id: str | None) -> str:

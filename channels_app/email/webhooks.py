@@ -31,7 +31,7 @@ from django.utils.datastructures import MultiValueDict
 from tickets.models import Channel
 
 from ..inbound import inbound_store
-from .receivers import POSTED_MIME, store_raw_email
+from .receivers import store_raw_email
 
 logger = logging.getLogger(__name__)
 # ESPs that post the whole raw mail in one field (Mailgun's MIME URL, SendGrid's "POST the
@@ -45,8 +45,9 @@ HARD_LIMIT_FACTOR = 2
 
 def inbound_view(view: Callable[..., HttpResponse], esp: str) -> Callable[..., HttpResponse]:
     """Wrap an anymail inbound view: read its body up to the hard limit before it runs;
-    for ESPs that post the raw MIME, hand those exact bytes to the receiver, and store
-    them raw even when anymail cannot parse them (e.g. MIME nested thousands deep)."""
+    for ESPs that post the raw MIME, check the post as anymail would and store those
+    exact bytes without anymail's parse (also MIME it could not parse, e.g. nested
+    thousands deep); other posts go through anymail's view and ``receivers.py``."""
 
     @wraps(view)  # keeps csrf_exempt and login_not_required
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -62,7 +63,14 @@ def inbound_view(view: Callable[..., HttpResponse], esp: str) -> Callable[..., H
                 )
             _read_body(request)
         raw = _posted_mime(request, esp)
-        token = POSTED_MIME.set(raw)
+        if raw is not None:
+            # The ESP posted the raw mail: authenticate as anymail would, store the bytes
+            # as posted and answer; the worker parses them. anymail's parse of the whole
+            # MIME was most of a request's cost, for a message nothing here read (what it
+            # could not parse was stored raw all the same).
+            _validate(view, request)
+            store_raw_email(raw, esp)
+            return HttpResponse()
         try:
             return view(request, *args, **kwargs)
         except (SuspiciousOperation, AnymailWebhookValidationFailure):
@@ -74,17 +82,12 @@ def inbound_view(view: Callable[..., HttpResponse], esp: str) -> Callable[..., H
                 return HttpResponseBadRequest(
                     f"This post is not a {esp} inbound webhook the desk can verify."
                 )
-            # anymail could not parse what the ESP posted: keep it (the raw mail, or the
-            # request as it came), so processing fails it with the reason, visible in the
-            # admin, and answer 200: the same post would fail the same way on every retry.
+            # anymail could not parse what the ESP posted: keep the request as it came, so
+            # processing fails it with the reason, visible in the admin, and answer 200:
+            # the same post would fail the same way on every retry.
             logger.exception("%s inbound webhook: anymail failed; storing what came", esp)
-            if raw is not None:
-                store_raw_email(raw, esp)
-            else:
-                _store_unparsed(request, esp)
+            _store_unparsed(request, esp)
             return HttpResponse()
-        finally:
-            POSTED_MIME.reset(token)
 
     return wrapped
 
@@ -106,6 +109,15 @@ def _posted_mime(request: HttpRequest, esp: str) -> bytes | None:
             return None
         return raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) and raw else None
     return getattr(request, "_supportdesk_fields", {}).get(field) or None
+
+
+def _validate(view: Callable[..., HttpResponse], request: HttpRequest) -> None:
+    """Run the anymail view's own checks (basic auth, the ESP's signature); raise
+    AnymailWebhookValidationFailure (a 400) when they fail."""
+    view_class = getattr(view, "view_class", None)
+    if view_class is None:  # not an anymail view: nothing of ours would trust it
+        raise AnymailWebhookValidationFailure("No anymail view to authenticate the post.")
+    view_class(**getattr(view, "view_initkwargs", {})).run_validators(request)
 
 
 def _authenticated(view: Callable[..., HttpResponse], request: HttpRequest) -> bool:

@@ -1,0 +1,93 @@
+"""A webhook delivery is cheap: checked, stored with one statement, answered; the worker
+parses it (issue 16: 200 deliveries a second on two cores)."""
+
+from __future__ import annotations
+
+import pytest
+from anymail.inbound import AnymailInboundMessage
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from channels_app.email.receivers import store_raw_email
+from channels_app.inbound import inbound_process, inbound_store
+from channels_app.models import InboundRecord, InboundStatus
+from tickets.models import Channel
+
+from .mail_helpers import make_mail
+from .test_email_webhooks import ESPS, anymail_settings  # noqa: F401 - the autouse fixture
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.filterwarnings("ignore::anymail.exceptions.AnymailNotSupportedWarning"),
+]
+
+
+def _no_parse(*args, **kwargs):
+    raise AssertionError("anymail parsed the whole mail inside the request")
+
+
+@pytest.mark.parametrize("esp", ["mailgun", "postmark", "sendgrid"])
+def test_a_raw_mime_delivery_is_one_insert_and_no_parse(client, departments, monkeypatch, esp):
+    """Was five statements (get-or-create: a select, a savepoint, the insert, its
+    release) and anymail's parse of the whole MIME, per request."""
+    monkeypatch.setattr(AnymailInboundMessage, "parse_raw_mime", _no_parse)
+    raw = make_mail(subject=f"Cheap via {esp}", message_id=f"cheap-{esp}@example.org")
+    with CaptureQueriesContext(connection) as queries:
+        response = ESPS[esp](client, raw)
+    assert response.status_code == 200, response.content
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT"]
+    record = InboundRecord.objects.get()
+    assert record.external_id == f"cheap-{esp}@example.org" and record.source == esp
+    assert bytes(record.raw).replace(b"\r\n", b"\n") == raw.replace(b"\r\n", b"\n")
+    # The ESP retries: the same record, no second one; the worker still makes the ticket.
+    assert ESPS[esp](client, raw).status_code == 200
+    assert InboundRecord.objects.count() == 1
+    monkeypatch.undo()
+    processed = inbound_process(record.pk)
+    assert processed.status == InboundStatus.PROCESSED, processed.error
+    assert processed.message.ticket.subject == f"Cheap via {esp}"
+
+
+def test_a_raw_mime_delivery_with_a_wrong_signature_stores_nothing(client, departments):
+    from .test_email_webhooks import mailgun
+
+    assert mailgun(client, make_mail(), key="not-the-key").status_code == 400
+    assert not InboundRecord.objects.exists()
+
+
+def test_inbound_store_returns_the_stored_record_for_the_same_bytes(departments):
+    raw = make_mail(message_id="twice@example.org")
+    first, created = inbound_store(
+        channel=Channel.EMAIL,
+        source="mailgun",
+        raw=raw,
+        external_id="twice\x00@example.org",  # NUL: PostgreSQL text refuses it
+        enqueue=False,
+    )
+    again, created_again = inbound_store(
+        channel=Channel.EMAIL, source="postmark", raw=raw, enqueue=False
+    )
+    assert created and not created_again and again.pk == first.pk
+    assert again.source == "mailgun"  # the first arrival's row, unchanged
+    stored = InboundRecord.objects.get()
+    assert stored.status == InboundStatus.RECEIVED and stored.attempts == 0
+    assert stored.external_id == "twice@example.org" and bytes(stored.raw) == raw
+    payload, made = inbound_store(channel=Channel.CHAT, source="api", payload={"text": "hi"})
+    assert made and InboundRecord.objects.get(pk=payload.pk).payload == {"text": "hi"}
+
+
+@pytest.mark.parametrize("newline", [b"\r\n", b"\n"])
+def test_the_message_id_is_read_from_the_header_block_only(departments, newline):
+    raw = newline.join(
+        [
+            b"From: carol@example.org",
+            b"To: support@supportdesk.localhost",
+            b"Subject: ids",
+            b"Message-ID: <head@example.org>",
+            b"",
+            b"Message-ID: <body@example.org>",
+            b"",
+        ]
+    )
+    store_raw_email(raw, "mailgun")
+    assert InboundRecord.objects.get().external_id == "head@example.org"

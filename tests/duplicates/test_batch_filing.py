@@ -1,0 +1,85 @@
+"""detect_many files a batch's new signatures together (issue 16: follow-ups of 400 mails
+a second): fewer statements per ticket, the same flags as one ticket at a time."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from duplicates.models import DuplicateBand, DuplicateFlag, TicketSignature
+from duplicates.services import duplicates_detect, duplicates_detect_many
+from tickets.models import Channel
+
+from ..factories import AccountFactory, ContactFactory, open_ticket
+
+pytestmark = pytest.mark.django_db
+STORIES = [
+    "The transfer of {d} keeps failing: the panel says the auth code is invalid.",
+    "Transfer of {d} fails again, auth code invalid although the domain is unlocked.",
+    "Our invoice INV-{n} was charged twice this month, please refund one payment.",
+    "The mailbox info@{d} stopped receiving mail since this morning, error 550.",
+    "Please move {d} to the new DNS servers ns1.example.net and ns2.example.net.",
+]
+
+
+def _tickets(count: int, *, start: int = 0) -> list[int]:
+    """New tickets, several per contact and account, telling overlapping stories."""
+    accounts = [AccountFactory() for _ in range(2)]
+    contacts = [ContactFactory(account=accounts[i % 2]) for i in range(3)]
+    ids = []
+    for i in range(start, start + count):
+        body = STORIES[i % len(STORIES)].format(d=f"shop{i % 3}.example", n=1000 + i % 2)
+        channel = Channel.CHAT if i % 4 == 3 else Channel.EMAIL
+        ticket = open_ticket(
+            subject=f"Help {i % 3}", body=body, contact=contacts[i % 3], channel=channel
+        )
+        ids.append(ticket.pk)
+    return ids
+
+
+def _flags() -> set[tuple[int, int, float, str]]:
+    return {
+        (f.ticket_id, f.candidate_id, round(f.score, 6), f.status)
+        for f in DuplicateFlag.objects.all()
+    }
+
+
+def _signatures() -> set[tuple[int, str, str, str]]:
+    rows = TicketSignature.objects.values_list("ticket_id", "text_hash", "tokens", "identifiers")
+    return {(pk, text, str(tokens), str(identifiers)) for pk, text, tokens, identifiers in rows}
+
+
+def test_a_batch_flags_what_one_ticket_at_a_time_flags(departments, settings):
+    settings.DUPLICATES_AUTO_MERGE_EXACT = False  # merges would change the tickets compared
+    ids = _tickets(15)
+    duplicates_detect_many(ids)
+    together = _flags()
+    bands = set(DuplicateBand.objects.values_list("ticket_id", "band_key"))
+    signatures = _signatures()
+    assert together  # the stories overlap: some tickets are flagged
+    DuplicateFlag.objects.all().delete()
+    DuplicateBand.objects.all().delete()
+    TicketSignature.objects.all().delete()
+    for ticket_id in sorted(ids):
+        duplicates_detect(ticket_id, notify=False)
+    assert _flags() == together
+    assert set(DuplicateBand.objects.values_list("ticket_id", "band_key")) == bands
+    assert _signatures() == signatures
+
+
+def test_a_batch_of_new_tickets_costs_two_statements_a_ticket(departments):
+    """Was five a ticket: its row, its messages, its keys, its signature, the lookup.
+    Now the rows, keys and signatures of the batch are a statement each."""
+
+    def statements(count: int, start: int) -> int:
+        ids = _tickets(count, start=start)
+        with CaptureQueriesContext(connection) as queries:
+            duplicates_detect_many(ids)
+        return len(queries)
+
+    few, many = statements(4, 0), statements(12, 100)
+    # Every new ticket still needs its messages read and its candidates looked up, and a
+    # flag found is filed; nothing else grows with the batch.
+    flagged = DuplicateFlag.objects.count()
+    assert many - few <= 2 * 8 + 2 * flagged
