@@ -1,4 +1,4 @@
-"""Benchmark sla.calendar.BusinessCalendar against the businesstimedelta package.
+"""Benchmark sla.calendar.CalendarMath against the businesstimedelta package.
 
 Run from the repository root:
 
@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sla.calendar import BusinessCalendar  # noqa: E402 - needs the path above
+from sla.calendar import CalendarMath  # noqa: E402 - needs the path above
 
 TZ = "Europe/Amsterdam"
 ZONE = ZoneInfo(TZ)
@@ -118,7 +118,7 @@ def main() -> None:
     size, runs, their_runs = (50, 5, 3) if args.quick else (200, 31, 7)
 
     holiday_dates, holiday_source = load_holidays()
-    ours = BusinessCalendar(TZ, {d: [(OPEN, CLOSE)] for d in range(5)}, closed_dates=holiday_dates)
+    ours = CalendarMath(TZ, {d: [(OPEN, CLOSE)] for d in range(5)}, closed_dates=holiday_dates)
     theirs = make_theirs(holiday_dates)
     if theirs is None:
         print(

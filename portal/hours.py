@@ -16,7 +16,7 @@ from datetime import datetime, time
 
 from django.utils import timezone
 
-from sla.calendar import BusinessCalendar, NoOpenTimeError
+from sla.calendar import CalendarMath, NoOpenTimeError
 from sla.calendar_store import calendar_for, parse_weekly
 from sla.models import BusinessCalendar as CalendarRow
 from sla.models import LineCalendar
@@ -48,7 +48,7 @@ def _chat_phone_row(line: SupportLine | None = None) -> CalendarRow | None:
     return row
 
 
-def chat_phone_calendar(line: SupportLine | None = None) -> BusinessCalendar | None:
+def chat_phone_calendar(line: SupportLine | None = None) -> CalendarMath | None:
     """Return the hours in which the line's live chat and phone are staffed (the
     ``cet-phone-chat`` preset without a line or a line calendar), if configured."""
     row = _chat_phone_row(line)

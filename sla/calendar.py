@@ -2,7 +2,8 @@
 
 Standard library only, so it can be tested and benchmarked without Django.
 
-A `BusinessCalendar` turns weekly opening hours plus per-date exceptions into a sorted
+A `CalendarMath` (the business-time arithmetic; calendar rows are `sla.models.BusinessCalendar`)
+turns weekly opening hours plus per-date exceptions into a sorted
 list of open intervals in UTC (integer microseconds), with the cumulative business time
 at the end of each interval. Every question is then a `bisect` over that list: adding 500
 business hours costs the same as adding one. Intervals are materialised lazily, one
@@ -40,7 +41,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["BusinessCalendar", "Hours", "NoOpenTimeError"]
+__all__ = ["CalendarMath", "Hours", "NoOpenTimeError"]
 
 Hours = Sequence[tuple[time, time]]
 
@@ -88,7 +89,7 @@ class _Window:
         return self.cum_end[i] - max(0, self.ends[i] - at_us)
 
 
-class BusinessCalendar:
+class CalendarMath:
     """Opening hours of one time zone, with holidays and per-date exceptions.
 
     `weekly` maps a weekday (Monday is 0) to its open intervals; missing weekdays are
@@ -139,7 +140,7 @@ class BusinessCalendar:
         self._window: _Window | None = None
 
     def __repr__(self) -> str:
-        return f"<BusinessCalendar {self.zone.key}>"
+        return f"<CalendarMath {self.zone.key}>"
 
     # Public API
 

@@ -1,5 +1,5 @@
 """The calendar rows' side: a `sla.models.BusinessCalendar` row → its pure
-`sla.calendar.BusinessCalendar` math (``calendar_for``, cached per row version), and public
+`sla.calendar.CalendarMath` math (``calendar_for``, cached per row version), and public
 holidays materialised per year.
 
 Holidays come from the `holidays` package: every date it lists closes the calendar
@@ -23,9 +23,9 @@ from django.apps import apps as django_apps
 from django.db import transaction
 from django.db.models import F
 
-from .calendar import BusinessCalendar
+from .calendar import CalendarMath
 
-_CACHE: dict[tuple[int, int], BusinessCalendar] = {}
+_CACHE: dict[tuple[int, int], CalendarMath] = {}
 _CACHE_LOCK = threading.Lock()
 _SUBSTITUTED = re.compile(r"substituted from (\d\d)/(\d\d)/(\d{4})")
 ALWAYS_OPEN = {day: [(time(0), time(0))] for day in range(7)}
@@ -58,7 +58,7 @@ def parse_weekly(raw: Any) -> dict[int, list[tuple[time, time]]]:
             raise ValueError(f"weekly hours: {key!r} is not a weekday; use 0 (Monday) to 6")
         weekly[int(key)] = parse_hours(hours, f"weekly hours of day {key}")
     # Validate intervals (order, overlaps) with the calendar math itself.
-    BusinessCalendar("UTC", weekly)
+    CalendarMath("UTC", weekly)
     return weekly
 
 
@@ -66,7 +66,7 @@ def format_hours(hours: Iterable[tuple[time, time]]) -> list[list[str]]:
     return [[a.strftime("%H:%M"), b.strftime("%H:%M")] for a, b in hours]
 
 
-def calendar_for(row: Any) -> BusinessCalendar:
+def calendar_for(row: Any) -> CalendarMath:
     """Return the calendar math for a `sla.BusinessCalendar` row, cached per id and version."""
     if row is None:
         return _always_open()
@@ -90,7 +90,7 @@ def calendar_for(row: Any) -> BusinessCalendar:
             extra[day] = hours
         else:
             special[day] = hours
-    math = BusinessCalendar(row.tz, weekly, closed, extra, special)
+    math = CalendarMath(row.tz, weekly, closed, extra, special)
     with _CACHE_LOCK:
         for stale in [k for k in _CACHE if k[0] == row.pk]:
             del _CACHE[stale]
@@ -98,10 +98,10 @@ def calendar_for(row: Any) -> BusinessCalendar:
     return math
 
 
-def _always_open() -> BusinessCalendar:
+def _always_open() -> CalendarMath:
     key = (0, 0)
     if key not in _CACHE:
-        _CACHE[key] = BusinessCalendar("UTC", ALWAYS_OPEN)
+        _CACHE[key] = CalendarMath("UTC", ALWAYS_OPEN)
     return _CACHE[key]
 
 

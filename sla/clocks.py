@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from .calendar import BusinessCalendar
+from .calendar import CalendarMath
 
 PAUSING = frozenset({"pending_customer", "on_hold", "solved", "closed"})
 FINAL = frozenset({"solved", "closed"})
@@ -89,7 +89,7 @@ BUSINESS, DAYS_OFF, CALENDAR = "business", "days_off", "calendar"
 
 
 def deadline(
-    cal: BusinessCalendar,
+    cal: CalendarMath,
     start: datetime,
     target: Target,
     pauses: Sequence[Pause] = (),
@@ -104,7 +104,7 @@ def deadline(
 
 
 def deadline_with_clock(
-    cal: BusinessCalendar,
+    cal: CalendarMath,
     start: datetime,
     target: Target,
     pauses: Sequence[Pause] = (),
@@ -175,7 +175,7 @@ def _walk(
 
 
 def replay(
-    cal: BusinessCalendar,
+    cal: CalendarMath,
     targets: dict[str, Target | None],
     history: History,
     now: datetime,
@@ -196,7 +196,7 @@ def replay(
 
 def _finish(
     clocks: dict[str, Clock],
-    cal: BusinessCalendar,
+    cal: CalendarMath,
     targets: dict[str, Target | None],
     now: datetime,
     at_risk: float,
@@ -222,7 +222,7 @@ def _replies(history: History) -> list[datetime]:
 
 
 def _first_response(
-    cal: BusinessCalendar, target: Target | None, history: History, stop_at: datetime | None
+    cal: CalendarMath, target: Target | None, history: History, stop_at: datetime | None
 ) -> Clock:
     clock = Clock(started_at=history.start)
     if target is None:
@@ -240,7 +240,7 @@ def _first_response(
 
 
 def _next_response(
-    cal: BusinessCalendar, target: Target | None, history: History, stop_at: datetime | None
+    cal: CalendarMath, target: Target | None, history: History, stop_at: datetime | None
 ) -> Clock:
     clock = Clock()
     if target is None:
@@ -271,7 +271,7 @@ def _next_response(
     return clock
 
 
-def _resolution(cal: BusinessCalendar, target: Target | None, history: History) -> Clock:
+def _resolution(cal: CalendarMath, target: Target | None, history: History) -> Clock:
     clock = Clock()
     if target is None:
         return clock

@@ -14,7 +14,7 @@ from typing import Any
 
 from tickets.models import Ticket
 
-from .calendar import BusinessCalendar as CalendarMath
+from .calendar import CalendarMath
 from .clocks import BUSINESS, CALENDAR, DAYS_OFF, Clock, History, Target
 from .models import TARGET_LABELS, BusinessCalendar
 from .policies import Resolution

@@ -1,6 +1,6 @@
 """Business calendars, SLA policies and the per-ticket SLA state.
 
-Models hold data and database rules only. Calendars become `sla.calendar.BusinessCalendar`
+Models hold data and database rules only. Calendars become `sla.calendar.CalendarMath`
 objects in `sla.calendar_store`; policies are chosen and clocks replayed in `sla.clocks` and
 `sla.services`; `sla.scan` raises at-risk and breach alerts.
 """

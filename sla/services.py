@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from tickets.models import Department, EventKind, Message, Ticket, TicketEvent
 
-from .calendar import BusinessCalendar as CalendarMath
+from .calendar import CalendarMath
 from .calendar_store import calendar_for
 from .clocks import Clock, History, MessageFact, Target, replay
 from .explain import Explained, explain

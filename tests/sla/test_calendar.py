@@ -1,4 +1,4 @@
-"""Hand-computed cases for sla.calendar.BusinessCalendar."""
+"""Hand-computed cases for sla.calendar.CalendarMath."""
 
 from collections import Counter
 from collections.abc import Callable
@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import sla.calendar
-from sla.calendar import BusinessCalendar, NoOpenTimeError
+from sla.calendar import CalendarMath, NoOpenTimeError
 
 MSK = ZoneInfo("Europe/Moscow")
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -42,18 +42,18 @@ def ams(*args: int, fold: int = 0) -> datetime:
     return datetime(*args, tzinfo=AMS, fold=fold)
 
 
-def moscow_office(**kwargs: object) -> BusinessCalendar:
-    return BusinessCalendar("Europe/Moscow", {day: OFFICE for day in range(5)}, **kwargs)
+def moscow_office(**kwargs: object) -> CalendarMath:
+    return CalendarMath("Europe/Moscow", {day: OFFICE for day in range(5)}, **kwargs)
 
 
-def amsterdam_daily(hours: list[tuple[time, time]]) -> BusinessCalendar:
-    return BusinessCalendar("Europe/Amsterdam", {day: hours for day in range(7)})
+def amsterdam_daily(hours: list[tuple[time, time]]) -> CalendarMath:
+    return CalendarMath("Europe/Amsterdam", {day: hours for day in range(7)})
 
 
-def meetings_calendar() -> BusinessCalendar:
+def meetings_calendar() -> CalendarMath:
     weekly = {day: [(time(9, 30), time(17))] for day in range(4)}
     weekly[4] = FRIDAY_WITH_MEETINGS
-    return BusinessCalendar("Europe/Amsterdam", weekly)
+    return CalendarMath("Europe/Amsterdam", weekly)
 
 
 class TestAdd:
@@ -261,9 +261,7 @@ class TestOpen:
         assert cal.hours_on(date(2026, 1, 19)) == ((time(10), time(12)),)
 
     def test_open_intervals_joins_overnight_shift_and_is_half_open(self) -> None:
-        cal = BusinessCalendar(
-            "Europe/Amsterdam", {0: [(time(22), time(0))], 1: [(time(0), time(6))]}
-        )
+        cal = CalendarMath("Europe/Amsterdam", {0: [(time(22), time(0))], 1: [(time(0), time(6))]})
         intervals = list(cal.open_intervals(date(2026, 1, 19), date(2026, 1, 21)))
         assert intervals == [(ams(2026, 1, 19, 22), ams(2026, 1, 20, 6))]
         assert all(s.tzinfo is UTC and e.tzinfo is UTC for s, e in intervals)
@@ -336,7 +334,7 @@ class TestInputErrors:
 
     def test_unknown_zone(self) -> None:
         with pytest.raises(ValueError, match="unknown time zone 'Mars/Olympus'"):
-            BusinessCalendar("Mars/Olympus", {})
+            CalendarMath("Mars/Olympus", {})
 
     @pytest.mark.parametrize(
         ("weekly", "message"),
@@ -352,10 +350,10 @@ class TestInputErrors:
     )
     def test_invalid_weekly_hours(self, weekly: dict, message: str) -> None:
         with pytest.raises(ValueError, match=message):
-            BusinessCalendar("Europe/Moscow", weekly)
+            CalendarMath("Europe/Moscow", weekly)
 
     def test_touching_and_midnight_intervals_are_valid(self) -> None:
-        cal = BusinessCalendar(
+        cal = CalendarMath(
             "Europe/Moscow",
             {0: [(time(12), time(17)), (time(9), time(12))], 1: [(time(0), time(0))]},
         )
@@ -376,7 +374,7 @@ class TestInputErrors:
 
 class TestNoOpenTime:
     def test_calendar_without_open_time_raises_instead_of_looping(self) -> None:
-        cal = BusinessCalendar("Europe/Moscow", {})
+        cal = CalendarMath("Europe/Moscow", {})
         with pytest.raises(NoOpenTimeError, match="next 10 years"):
             cal.add(msk(2026, 1, 19), H)
         with pytest.raises(NoOpenTimeError):
@@ -388,13 +386,13 @@ class TestNoOpenTime:
 
     def test_is_a_value_error(self) -> None:
         with pytest.raises(ValueError, match="raise horizon_years"):
-            BusinessCalendar("Europe/Moscow", {}).next_open(msk(2026, 1, 19))
+            CalendarMath("Europe/Moscow", {}).next_open(msk(2026, 1, 19))
 
     def test_horizon_bounds_the_search(self) -> None:
         far = {date(2040, 6, 1): OFFICE}
         with pytest.raises(NoOpenTimeError):
-            BusinessCalendar("Europe/Moscow", {}, extra_dates=far).next_open(msk(2026, 1, 1))
-        cal = BusinessCalendar("Europe/Moscow", {}, extra_dates=far, horizon_years=20)
+            CalendarMath("Europe/Moscow", {}, extra_dates=far).next_open(msk(2026, 1, 1))
+        cal = CalendarMath("Europe/Moscow", {}, extra_dates=far, horizon_years=20)
         assert cal.next_open(msk(2026, 1, 1)) == msk(2040, 6, 1, 7)
 
     def test_budget_beyond_horizon(self) -> None:
@@ -419,9 +417,9 @@ class TestCost:
         for name in ("bisect_left", "bisect_right"):
             monkeypatch.setattr(sla.calendar, name, counting("bisect", getattr(sla.calendar, name)))
         monkeypatch.setattr(
-            BusinessCalendar,
+            CalendarMath,
             "_day_intervals",
-            counting("day", BusinessCalendar._day_intervals),
+            counting("day", CalendarMath._day_intervals),
         )
         return calls
 

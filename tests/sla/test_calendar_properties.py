@@ -1,4 +1,4 @@
-"""Property tests: BusinessCalendar against itself and against a minute-stepping reference.
+"""Property tests: CalendarMath against itself and against a minute-stepping reference.
 
 The reference reads each UTC minute's local wall clock and checks it against the date's
 hours directly, without the fast structure's instants, bisect or cumulative sums. That
@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sla.calendar import BusinessCalendar
+from sla.calendar import CalendarMath
 
 Hours = Sequence[tuple[time, time]]
 MINUTE = timedelta(minutes=1)
@@ -39,8 +39,8 @@ class Spec:
     extra_dates: Mapping[date, Hours] = field(default_factory=dict)
     special_hours: Mapping[date, Hours] = field(default_factory=dict)
 
-    def calendar(self) -> BusinessCalendar:
-        return BusinessCalendar(
+    def calendar(self) -> CalendarMath:
+        return CalendarMath(
             self.tz, self.weekly, self.closed_dates, self.extra_dates, self.special_hours
         )
 

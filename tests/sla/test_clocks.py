@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from decimal import Decimal
 
-from sla.calendar import BusinessCalendar
+from sla.calendar import CalendarMath
 from sla.clocks import History, MessageFact, Target, deadline, replay
 
 from .conftest import ams
 
-OFFICE = BusinessCalendar("Europe/Amsterdam", {d: [(time(9, 30), time(17))] for d in range(5)})
+OFFICE = CalendarMath("Europe/Amsterdam", {d: [(time(9, 30), time(17))] for d in range(5)})
 
 
 def test_calendar_hours_are_real_hours_across_spring_forward():
