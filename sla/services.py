@@ -206,7 +206,7 @@ def ticket_history(
     return history, escalations
 
 
-def compute(
+def ticket_sla_fields(
     ticket: Ticket,
     now: datetime,
     lookups: SlaLookups | None = None,
@@ -292,7 +292,7 @@ def tickets_sla_recompute(
         changed: list[TicketSla] = []
         names: list[str] = []
         for pk, ticket in tickets.items():
-            fields = compute(ticket, now, lookups, rows)
+            fields = ticket_sla_fields(ticket, now, lookups, rows)
             fields["computed_from_event"] = rows.latest_event.get(pk)
             names = list(fields)
             out[pk] = current[pk]
