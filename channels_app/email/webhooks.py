@@ -122,12 +122,9 @@ def _validate(view: Callable[..., HttpResponse], request: HttpRequest) -> None:
 
 def _authenticated(view: Callable[..., HttpResponse], request: HttpRequest) -> bool:
     """Run the anymail view's own checks (basic auth, the ESP's signature) again."""
-    view_class = getattr(view, "view_class", None)
-    if view_class is None:
-        return False
     try:
-        view_class(**getattr(view, "view_initkwargs", {})).run_validators(request)
-    except Exception:
+        _validate(view, request)
+    except Exception:  # any failure, even one the ESP's check raised on a strange body
         return False
     return True
 
