@@ -418,7 +418,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="load per page and round")
     parser.add_argument("--runs", type=int, default=3, help="rounds; the table shows medians")
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--worker-class", default="sync", help="gunicorn worker class")
+    parser.add_argument("--threads", type=int, default=1, help="threads of a gthread worker")
     parser.add_argument("--write-rate", type=float, default=4.0, help="ticket changes a second")
     parser.add_argument("--only", default="", help="comma-separated page names to load")
     parser.add_argument(
@@ -456,7 +458,9 @@ def main() -> None:
     started = clock.time()
     runs: list[dict[str, Any]] = []
     for run in range(args.runs):
-        server = start_server(args.port, "sync", args.workers, 1, list_cache=False)
+        server = start_server(
+            args.port, args.worker_class, args.workers, args.threads, list_cache=False
+        )
         writer = start_writer(args.write_rate)
         pages: dict[str, Any] = {}
         try:
