@@ -421,3 +421,78 @@ def conversation_html(context: Mapping[str, Any]) -> str:
                 f'<span class="at">{when_html(e.at)}</span> {_e(e.text)}</li>\n    \n  '
             )
     return "".join(out)
+
+
+def viewers_html(viewers: list[Any]) -> str:
+    """Who else is on the ticket (the first half of ``_presence.html``)."""
+    if not viewers:
+        return ""
+    spans = []
+    for v in viewers:
+        name = _e(v.name)
+        if v.typing:
+            text = _("%(name)s is typing a reply") % {"name": name}
+        else:
+            text = _("%(name)s is viewing") % {"name": name}
+        typing = " typing" if v.typing else ""
+        spans.append(f'<span class="viewer{typing}" data-user="{_e(v.user_id)}">{text}</span>')
+    return f'<p class="viewers" id="viewers">{", ".join(spans)}</p>'
+
+
+def title_html(ticket: Any) -> str:
+    return f"{_e(ticket.reference)} {_e(ticket.subject)}"
+
+
+def page_html(context: Mapping[str, Any], zone: str) -> str:
+    """The ticket page's body inside the workspace frame (was ``page.html``); ``zone``:
+    the agent's time zone the page's times are shown in."""
+    ticket = context["ticket"]
+    number = ticket.number
+    assignee = ticket.assignee
+    if assignee:
+        who = _e(assignee.get_full_name() or assignee.username)
+    else:
+        who = _("unassigned")
+    tags = "".join(f'<span class="tag">{_e(t)}</span>' for t in context.get("tags") or [])
+    links = []
+    for label, other in (
+        (_("merged into"), ticket.merged_into),
+        (_("follows up"), ticket.linked_to),
+    ):
+        if other:
+            url = reverse("workspace:ticket", args=[other.number])
+            links.append(f'· {label} <a href="{url}">{_e(other.reference)}</a>')
+    presence = reverse("workspace:presence", args=[number])
+    out = [
+        f'\n<div class="ticket-layout" data-ticket="{number}">\n'
+        '<main id="main" class="conversation-col">\n'
+        '  <header class="ticket-head">\n'
+        f'    <h1><span class="ref">{_e(ticket.reference)}</span> {_e(ticket.subject)}</h1>\n'
+        f'    <p class="meta"><span class="status st-{_e(ticket.status)}">'
+        f"{_e(ticket.get_status_display())}</span>\n"
+        f"      · S{_e(ticket.severity)} · {_e(ticket.department)} ·\n"
+        f"      {who}\n      {tags}\n      {links[0] if ticket.merged_into else ''}\n"
+        f"      {links[-1] if ticket.linked_to else ''}\n    </p>\n"
+        f'    <p class="zone-note">{_("Times in %(zone)s.") % {"zone": _e(zone)}}</p>\n'
+        "  </header>\n"
+        f'  <div id="presence" aria-live="polite" hx-post="{presence}" hx-trigger="every 3s" '
+        f'hx-vals=\'{{"version": "{_version(context)}"}}\' hx-swap="innerHTML">\n'
+        f"    {viewers_html(context.get('viewers') or [])}\n\n\n  </div>\n  "
+    ]
+    if news := context.get("stale_news"):
+        lines = "".join(f"<li>{_e(line)}</li>" for line in news)
+        kept = _("Your text is kept below: read what happened, then send again if it still fits.")
+        out.append(
+            '\n  <section class="stale" id="stale-news" role="alert">\n'
+            f"    <h2>{_('This ticket changed while you were on it')}</h2>\n"
+            f"    <p>{_e(context.get('stale_message', ''))}</p>\n"
+            f"    <ul>{lines}</ul>\n    <p>{kept}</p>\n  </section>\n  "
+        )
+    out.append(
+        f'\n  <ol class="conversation" id="conversation" aria-label="{_("Conversation")}">\n  '
+        f"{conversation_html(context)}\n  </ol>\n  "
+    )
+    if context.get("live"):
+        out.append(f'\n  <div id="composer-wrap">{composer_html(context)}</div>\n  ')
+    out.append(f"\n</main>\n{panel_html(context)}\n</div>\n")
+    return "".join(out)

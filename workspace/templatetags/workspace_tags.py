@@ -124,24 +124,8 @@ def message_entry(context: Any, entry: Any) -> SafeString:
 
 
 @register.simple_tag(takes_context=True)
-def side_panel(context: Any) -> SafeString:
-    """The ticket page's side panel (workspace/ticket_html.py: Python, not a template)."""
-    from ..ticket_html import panel_html
-
-    return mark_safe(panel_html(context.flatten()))  # noqa: S308 - escaped in panel_html
-
-
-@register.simple_tag(takes_context=True)
 def composer_form(context: Any) -> SafeString:
     """The ticket page's answer and note forms (workspace/ticket_html.py)."""
     from ..ticket_html import composer_html
 
     return mark_safe(composer_html(context.flatten()))  # noqa: S308 - escaped there
-
-
-@register.simple_tag(takes_context=True)
-def conversation_entries(context: Any) -> SafeString:
-    """The conversation's items: messages, chat transcripts, events (workspace/ticket_html.py)."""
-    from ..ticket_html import conversation_html
-
-    return mark_safe(conversation_html(context.flatten()))  # noqa: S308 - escaped there
