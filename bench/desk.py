@@ -11,7 +11,8 @@ The database is created if missing, migrated and filled once by bench/desk_fill.
 SQL; re-runs reuse it, ``--rebuild`` starts over); a sample of the workspace's read-model
 rows is then rebuilt by ``workspace.rows`` and must equal what the fill wrote.
 
-Each round starts gunicorn (2 sync workers, sessions in Redis, ``DEBUG=0``; nothing of
+Each round starts gunicorn (2 sync workers, the class docker-compose.yml runs; ``--worker-class
+gthread --threads N`` for keep-alive connections; sessions in Redis, ``DEBUG=0``; nothing of
 the workspace is cached: every answer is rendered from PostgreSQL) and a writer process
 that changes tickets through the services ``--write-rate`` times a second (customer
 replies, notes, assignments, status and severity changes; the SLA recompute and the
@@ -481,7 +482,8 @@ def main() -> None:
     writes = statistics.median(r["writer"]["per_second"] for r in runs)
     print(
         f"{sizes['tickets']:,} tickets ({sizes['unsolved']:,} unsolved), "
-        f"{sizes['messages']:,} messages; gunicorn {args.workers} sync workers; wrk; "
+        f"{sizes['messages']:,} messages; gunicorn {args.workers} {args.worker_class} workers"
+        f"{f' × {args.threads} threads' if args.worker_class == 'gthread' else ''}; wrk; "
         f"{writes:g} ticket changes/s; {args.seconds} s per load; medians of {args.runs} runs"
     )
     print_table(summary, kinds, loaded)
@@ -502,7 +504,11 @@ def main() -> None:
                 "fill_seconds": fill_steps,
                 "connections": args.connections,
                 "load_generator": "wrk 4.1.0, 1 thread, closed loop",
-                "gunicorn": {"worker_class": "sync", "workers": args.workers},
+                "gunicorn": {
+                    "worker_class": args.worker_class,
+                    "workers": args.workers,
+                    "threads": args.threads,
+                },
                 "write_rate": args.write_rate,
                 "writes_per_second_median": writes,
                 "seconds_per_load": args.seconds,
