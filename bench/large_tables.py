@@ -66,12 +66,13 @@ LONG_TICKETS, LONG_MESSAGES = 20, 300
 TYPICAL_TICKETS = 40
 BATCH = 20_000
 STRIDE_ROOM = 1_000_000  # ids the write path may take between two copies
-TABLES = ("tickets_message", "tickets_ticketevent", "search_entry", "tickets_ticket")
-GIN = {
+# search_data's full-text indexes, named here in case a run stopped after dropping them.
+SEARCH_INDEXES = {
     "search_entry_vector": "CREATE INDEX search_entry_vector ON search_entry USING gin (vector)",
     "search_entry_idents_trgm": "CREATE INDEX search_entry_idents_trgm ON search_entry "
     "USING gin (idents gin_trgm_ops) WHERE idents <> ''",
 }
+TABLES = ("tickets_message", "tickets_ticketevent", "search_entry", "tickets_ticket")
 
 
 def setup_django() -> None:
@@ -265,6 +266,8 @@ def clone_sql(model: Any, offsets: dict[Any, int], shift: str, where: str) -> st
 
 def grow(base: dict[str, Any], copies: int, max_gb: float) -> dict[str, Any]:
     """Add copies of the first block until there are ``copies``; return what it took."""
+    from django.db import transaction
+
     from search.models import Entry
     from tickets.models import Message, Ticket, TicketEvent
 
@@ -274,13 +277,32 @@ def grow(base: dict[str, Any], copies: int, max_gb: float) -> dict[str, Any]:
     timings: dict[str, Any] = {"copies": []}
     sql("SET maintenance_work_mem = '1GB'")
     began = time.perf_counter()
-    for name in GIN:
+    # Like search_data's load: the copies go in without the secondary indexes (every
+    # B-tree and GIN index but the unique ones), built again once after; and without
+    # re-checking foreign keys the first block's rows passed already.
+    dropped = state_get("dropped_indexes")
+    if dropped is None:
+        dropped = [
+            list(row)
+            for row in sql(
+                "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) "
+                "FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
+                "WHERE c.relname IN ('tickets_ticket', 'tickets_message', "
+                "'tickets_ticketevent', 'search_entry') AND NOT i.indisunique"
+            )
+        ]
+        names = {name for name, _ in dropped}
+        dropped += [[n, d] for n, d in SEARCH_INDEXES.items() if n not in names]
+        state_set("dropped_indexes", dropped)
+    for name, _definition in dropped:
         sql(f"DROP INDEX IF EXISTS {name}")
+    sql("SET session_replication_role = replica")
     stride = {
         model: base[key][1] + STRIDE_ROOM
         for model, key in ((Ticket, "ticket"), (Message, "message"), (TicketEvent, "event"))
     }
     stride[Entry] = base["entry"][1] + STRIDE_ROOM
+    parts = ((Ticket, "ticket"), (Message, "message"), (TicketEvent, "event"), (Entry, "entry"))
     for copy in range(done + 1, copies + 1):
         size_gb = one("SELECT pg_database_size(current_database())") / 1e9
         per_copy = size_gb / (copy)  # the first block and each copy are alike
@@ -290,32 +312,42 @@ def grow(base: dict[str, Any], copies: int, max_gb: float) -> dict[str, Any]:
         started = time.perf_counter()
         offsets = {model: copy * step for model, step in stride.items()}
         shift = f"{copy * 37} * interval '1 second'"
-        for model, key in ((Ticket, "ticket"), (Message, "message"), (TicketEvent, "event")):
+        took_parts = []
+        for model, _key in reversed(parts):  # what an interrupted run left of this copy
+            sql(f"DELETE FROM {model._meta.db_table} WHERE id >= {offsets[model]}")  # noqa: S608
+        for model, key in parts:
             lo, hi = base[key]
+            part_began = time.perf_counter()
             sql(clone_sql(model, offsets, shift, f"t.id BETWEEN {lo} AND {hi}"))
-        lo, hi = base["entry"]
-        sql(clone_sql(Entry, offsets, shift, f"t.id BETWEEN {lo} AND {hi}"))
+            took_parts.append(round(time.perf_counter() - part_began))
         for table in ("tickets_ticket", "tickets_message", "tickets_ticketevent", "search_entry"):
             sql(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
                 f"(SELECT max(id) FROM {table}))"
             )
         sql("SELECT setval('tickets_ticket_number_seq', (SELECT max(number) FROM tickets_ticket))")
-        # The vocabulary as search.words_refresh would count the copies' words.
-        sql(f"UPDATE search_word SET documents = documents / {copy} * {copy + 1}")
-        sql("UPDATE search_wordswatermark SET last_entry_id = (SELECT max(id) FROM search_entry)")
-        state_set("copies", copy)
+        with transaction.atomic():
+            # The vocabulary as search.words_refresh would count the copies' words.
+            sql(f"UPDATE search_word SET documents = documents / {copy} * {copy + 1}")
+            sql(
+                "UPDATE search_wordswatermark "
+                "SET last_entry_id = (SELECT max(id) FROM search_entry)"
+            )
+            state_set("copies", copy)
         took = round(time.perf_counter() - started, 1)
         timings["copies"].append(took)
         log(
-            f"  copy {copy}: {took} s; database {size_gb + per_copy:.1f} GB; "
+            f"  copy {copy}: {took} s (tickets, messages, events, entries: {took_parts} s); "
+            f"database {size_gb + per_copy:.1f} GB; "
             f"disk free {shutil.disk_usage('/').free / 1e9:.0f} GB"
         )
-    for name, statement in GIN.items():
+    sql("SET session_replication_role = DEFAULT")
+    for name, definition in dropped:
         started = time.perf_counter()
-        sql(statement)
+        sql(definition.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))
         timings[f"index {name}"] = round(time.perf_counter() - started, 1)
-        log(f"  {name}: {timings[f'index {name}']} s")
+        log(f"  index {name}: {timings[f'index {name}']} s")
+    state_set("dropped_indexes", None)
     timings["total"] = round(time.perf_counter() - began, 1)
     return timings
 
