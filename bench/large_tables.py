@@ -336,6 +336,7 @@ def grow(base: dict[str, Any], copies: int, max_gb: float) -> dict[str, Any]:
             state_set("copies", copy)
         took = round(time.perf_counter() - started, 1)
         timings["copies"].append(took)
+        state_set("grow_timings", timings)
         log(
             f"  copy {copy}: {took} s (tickets, messages, events, entries: {took_parts} s); "
             f"database {size_gb + per_copy:.1f} GB; "
@@ -347,6 +348,7 @@ def grow(base: dict[str, Any], copies: int, max_gb: float) -> dict[str, Any]:
         sql(definition.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))
         timings[f"index {name}"] = round(time.perf_counter() - started, 1)
         log(f"  index {name}: {timings[f'index {name}']} s")
+        state_set("grow_timings", timings)
     state_set("dropped_indexes", None)
     timings["total"] = round(time.perf_counter() - began, 1)
     return timings
@@ -716,7 +718,7 @@ def main() -> None:
     measured: dict[str, dict[str, Any]] = state_get("measured") or {}
     for size in sizes:
         copies = max(0, round(size / base["messages"]) - 1)
-        grew = grow(base, copies, args.max_gb)
+        grew = grow(base, copies, args.max_gb) or state_get("grow_timings") or {}
         have = one("SELECT count(*) FROM tickets_message")
         label = f"{have / 1e6:.1f}M" if have >= 1e6 else f"{have / 1e3:.0f}k"
         if label in measured:
