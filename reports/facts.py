@@ -38,7 +38,12 @@ def facts_refresh(ticket_ids: Iterable[int]) -> int:
 @transaction.atomic
 def _refresh_chunk(ids: list[int], *, rollups: bool = True) -> None:
     _lock(shared=True)
-    TicketFact.objects.bulk_create([TicketFact(ticket_id=i) for i in ids], ignore_conflicts=True)
+    # Only tickets that still exist get a fact row: a refresh queued before a ticket was
+    # deleted must not fail the whole chunk at COMMIT on the deferred foreign key.
+    live = _tickets_held(ids)
+    TicketFact.objects.bulk_create(
+        [TicketFact(ticket_id=i) for i in ids if i in live], ignore_conflicts=True
+    )
     facts = {
         f.ticket_id: f
         for f in TicketFact.objects.select_for_update().filter(ticket_id__in=ids).order_by("pk")
@@ -66,6 +71,18 @@ def _refresh_chunk(ids: list[int], *, rollups: bool = True) -> None:
     if rollups:
         figures_add({k: v for k, v in delta.items() if v})
         open_add(dict(open_delta))
+
+
+def _tickets_held(ids: list[int]) -> set[int]:
+    """The ids among ``ids`` whose tickets exist, held (on PostgreSQL) against deletion
+    until this transaction ends: FOR KEY SHARE blocks a DELETE, not the desk's updates."""
+    if connection.vendor != "postgresql":  # SQLite: one writer at a time
+        return set(Ticket.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM tickets_ticket WHERE id = ANY(%s) ORDER BY id FOR KEY SHARE", [ids]
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 FACT_COLUMNS = (

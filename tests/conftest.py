@@ -85,6 +85,22 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         )
 
 
+@pytest.fixture(autouse=True)
+def _session_queues_emptied_after_commits(request: pytest.FixtureRequest):
+    """After a test that committed, drop the tasks its commits queued on this session's
+    queues: its rows are gone with its database, and left there they are a backlog the
+    next test's worker must chew through (failing on the missing rows) before its own
+    task, which on a loaded machine outlasted that test's wait."""
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    committed = bool(
+        (marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+        or {"transactional_db", "live_server"} & set(request.fixturenames)
+    )
+    if committed:
+        celery_app.control.purge()
+
+
 @pytest.fixture
 def worker(departments):
     """A real Celery worker process on this session's queue, against the test database.

@@ -252,3 +252,18 @@ def test_a_full_rebuild_fills_an_upgraded_desk(departments, presets, eager_tasks
     DailyFigure.objects.all().delete()
     assert facts_rebuild_all() == 1
     assert rollup_figures() == direct_figures()
+
+
+def test_a_refresh_queued_before_a_ticket_was_deleted_still_refreshes_the_others(departments, anna):
+    """Before: the fact row of the deleted ticket failed the deferred foreign key at
+    COMMIT, and the whole chunk (the live tickets' facts too) was rolled back."""
+    live = open_ticket(subject="Still here", body="x", contact=anna, channel="portal")
+    gone = open_ticket(subject="Deleted", body="x", contact=anna, channel="portal")
+    gone_id = gone.pk
+    TicketFact.objects.filter(ticket_id__in=[live.pk, gone_id]).delete()
+    Ticket.objects.filter(pk=gone_id).delete()
+
+    assert facts_refresh([live.pk, gone_id]) == 2
+
+    assert list(TicketFact.objects.values_list("ticket_id", flat=True)) == [live.pk]
+    assert TicketFact.objects.get(ticket_id=live.pk).status == live.status
