@@ -10,7 +10,7 @@ backend serving it (from /proc), with ``--profile NAME`` a cProfile listing of t
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/sd_desk_bench REDIS_URL=redis://… \\
       .venv/bin/python bench/desk_profile.py --requests 200 [--tickets 20000] \\
-      [--profile "view mine"] [--sort tottime]
+      [--profile "view mine"] [--sort tottime]   (PROFILE_LINES=N: rows listed, 45)
 
 The database is the one bench/desk.py fills (``--tickets`` fills a smaller one if it is
 empty). No cache of pages is involved; caches of page parts stay on (they are part of
@@ -124,7 +124,7 @@ def main() -> None:
             stats = pstats.Stats(profiler, stream=out)
             if os.environ.get("PROFILE_DUMP"):
                 stats.dump_stats(os.environ["PROFILE_DUMP"])
-            stats.sort_stats(args.sort).print_stats(45)
+            stats.sort_stats(args.sort).print_stats(int(os.environ.get("PROFILE_LINES", "45")))
             print(out.getvalue())
         figures[name] = measure(client, paths, target["marker"], args.requests, args.cold)
         print(f"{name}: {json.dumps(figures[name])}", flush=True)

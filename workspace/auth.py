@@ -10,6 +10,7 @@ object permissions, authentication itself) is ModelBackend's own code.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -22,6 +23,9 @@ from django.db.models import JSONField
 from .models import AgentProfile
 
 
+# The statements and column lists depend only on the models: built once per process, not
+# on every request (each build walks the models' metadata).
+@cache
 def _permissions_sql() -> str:
     user_model = get_user_model()
     direct = user_model._meta.get_field("user_permissions")
@@ -41,10 +45,12 @@ def _permissions_sql() -> str:
     )
 
 
-def _profile_columns() -> list[str]:
-    return [f.column for f in AgentProfile._meta.concrete_fields if f.column]
+@cache
+def _profile_columns() -> tuple[str, ...]:
+    return tuple(f.column for f in AgentProfile._meta.concrete_fields if f.column)
 
 
+@cache
 def _user_sql(vendor: str) -> str:
     """The user, their workspace profile (``desk_p_*`` columns, NULL if none) and their
     permissions ("app.codename" joined by commas) in one statement."""
