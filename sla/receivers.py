@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 # verified sender are no input.
 IGNORED_KINDS = frozenset({"created", "assigned", "sender_verified"})
 _local = threading.local()
+COVERED_MAX = 10_000  # tickets remembered per thread (~1 MB)
 
 
 def _covered() -> dict[int, int]:
@@ -38,8 +39,10 @@ def recompute_in_intake(sender: Any, ticket_ids: list[int], **kwargs: Any) -> No
     """Store the deadlines of the intake's tickets in the intake's own transaction.
 
     In a savepoint: if it fails the intake stands and the ticket events queue the task as
-    for any other change. A rolled-back intake announces no events, so what it left in
-    ``_covered`` is never matched (event ids are not reused) and is cleared next time.
+    for any other change. An entry is kept after its events came (one commit may announce
+    in parts): an event this thread writes later has a higher id than any the recompute
+    read, so it is never taken for covered, and an entry a rolled-back intake left is
+    never matched. The map is emptied when it grows (a queued recompute too many, no harm).
     """
     from .services import tickets_sla_recompute
 
@@ -52,6 +55,8 @@ def recompute_in_intake(sender: Any, ticket_ids: list[int], **kwargs: Any) -> No
         log.exception("SLA recompute of %d tickets in their intake failed", len(ticket_ids))
         return
     covered = _covered()
+    if len(covered) > COVERED_MAX:
+        covered.clear()
     for pk, row in stored.items():
         if row is not None and row.computed_from_event is not None:
             covered[pk] = row.computed_from_event
@@ -69,7 +74,6 @@ def recompute_on_ticket_events(sender: Any, events: list[TicketEventRef], **kwar
             if _moves_clocks(e) and e.event_id > covered.get(e.ticket_id, 0)
         }
     )
-    covered.clear()  # what was not matched now never will be: these events are the commit's
     if not ticket_ids:
         return
     from .tasks import recompute_tickets
