@@ -389,7 +389,8 @@ def inbound_process(record_id: int) -> InboundRecord:
     """
     with _retry_if_transient([record_id]):
         _start_attempts([record_id])
-    return _process_alone(record_id)
+    with announcements_batched():  # its events as one list, after the intake's last hook
+        return _process_alone(record_id)
 
 
 @contextmanager

@@ -39,10 +39,11 @@ def recompute_in_intake(sender: Any, ticket_ids: list[int], **kwargs: Any) -> No
     """Store the deadlines of the intake's tickets in the intake's own transaction.
 
     In a savepoint: if it fails the intake stands and the ticket events queue the task as
-    for any other change. An entry is kept after its events came (one commit may announce
-    in parts): an event this thread writes later has a higher id than any the recompute
-    read, so it is never taken for covered, and an entry a rolled-back intake left is
-    never matched. The map is emptied when it grows (a queued recompute too many, no harm).
+    for any other change. What it covered is remembered once the intake commits (an
+    intake sends its events as one list after its last commit, ``announcements_batched``),
+    and kept: a committed event id is never reused, and an event this thread writes later
+    has a higher id than any the recompute read, so it is never taken for covered. The
+    map is emptied when it grows (a queued recompute too many, no harm).
     """
     from .services import tickets_sla_recompute
 
@@ -54,12 +55,19 @@ def recompute_in_intake(sender: Any, ticket_ids: list[int], **kwargs: Any) -> No
     except Exception:
         log.exception("SLA recompute of %d tickets in their intake failed", len(ticket_ids))
         return
+    through = {
+        pk: row.computed_from_event
+        for pk, row in stored.items()
+        if row is not None and row.computed_from_event is not None
+    }
+    transaction.on_commit(lambda: _remember(through))
+
+
+def _remember(through: dict[int, int]) -> None:
     covered = _covered()
     if len(covered) > COVERED_MAX:
         covered.clear()
-    for pk, row in stored.items():
-        if row is not None and row.computed_from_event is not None:
-            covered[pk] = row.computed_from_event
+    covered.update(through)
 
 
 @receiver(ticket_events, dispatch_uid="sla.recompute_on_ticket_events")

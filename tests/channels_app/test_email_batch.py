@@ -148,9 +148,8 @@ def test_a_mail_that_breaks_the_batch_fails_alone(departments, monkeypatch):
     assert sorted(Ticket.objects.values_list("subject", flat=True)) == ["fine 1", "fine 2"]
 
 
-def test_a_batch_announces_its_events_once(
-    presets, monkeypatch, django_capture_on_commit_callbacks
-):
+@pytest.mark.django_db(transaction=True)  # real commits: after-commit work runs in place
+def test_a_batch_announces_its_events_once(presets, monkeypatch):
     """One detection task for the whole batch; the SLA deadlines are stored in the
     batch's own commit (issue 16: they never wait behind the next mails on a queue), so
     its events queue no recompute task."""
@@ -162,34 +161,31 @@ def test_a_batch_announces_its_events_once(
     detect_calls: list[list[int]] = []
     monkeypatch.setattr(sla_tasks.recompute_tickets, "delay", sla_calls.append)
     monkeypatch.setattr(duplicate_tasks.detect_many, "delay", detect_calls.append)
-    with django_capture_on_commit_callbacks(execute=True):  # callbacks run at the end
-        ids = store([make_mail(subject=f"Q{n}") for n in range(6)])
-        inbound_process_many(ids)
-        records = [InboundRecord.objects.get(pk=pk) for pk in ids]
-        tickets = sorted(r.message.ticket_id for r in records)
-        due = TicketSla.objects.filter(pk__in=tickets, first_response_due__isnull=False)
-        assert due.count() == 6  # before anything ran after the commit
+    ids = store([make_mail(subject=f"Q{n}") for n in range(6)])
+    inbound_process_many(ids)
+    tickets = sorted(InboundRecord.objects.get(pk=pk).message.ticket_id for pk in ids)
+    due = TicketSla.objects.filter(pk__in=tickets, first_response_due__isnull=False)
+    assert due.count() == 6
     assert sla_calls == [] and detect_calls == [tickets]
 
 
-def test_a_batch_stores_deadlines_of_the_tickets_it_answers_too(
-    presets, monkeypatch, django_capture_on_commit_callbacks
-):
-    """A customer's reply in a batch moves its ticket's clocks in the same commit; a
-    later agent change (not an intake) still queues the recompute task."""
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_stores_deadlines_of_the_tickets_it_answers_too(presets, monkeypatch):
+    """A customer's reply moves its ticket's clocks in the intake's own commit; an
+    agent's change (not an intake) still queues the recompute task."""
     from sla import tasks as sla_tasks
     from sla.models import TicketSla
 
     sla_calls: list[list[int]] = []
     monkeypatch.setattr(sla_tasks.recompute_tickets, "delay", sla_calls.append)
-    first = process([make_mail(subject="Q", message_id="q@x")], django_capture_on_commit_callbacks)
-    ticket = Ticket.objects.get(pk=first[0].message.ticket_id)
-    with django_capture_on_commit_callbacks(execute=True):
-        ticket_status_set(ticket=ticket, status=Status.PENDING_CUSTOMER, actor=None)
+    (first,) = store([make_mail(subject="Q", message_id="q@x")])
+    inbound_process_many([first])
+    ticket = InboundRecord.objects.get(pk=first).message.ticket
+    ticket_status_set(ticket=ticket, status=Status.PENDING_CUSTOMER, actor=None)
     before = TicketSla.objects.get(pk=ticket.pk)
     assert sla_calls == [[ticket.pk]]  # the agent's change: queued as before
     reply = make_mail(subject=f"Re: [{ticket.reference}] Q", headers={"In-Reply-To": "<q@x>"})
-    process([reply], django_capture_on_commit_callbacks)
+    inbound_process_many(store([reply]))
     after = TicketSla.objects.get(pk=ticket.pk)
     assert after.computed_from_event > before.computed_from_event
     assert Ticket.objects.get(pk=ticket.pk).status == Status.OPEN
