@@ -20,8 +20,9 @@ from .mail_helpers import TECH, deliver, fixture, make_mail
 pytestmark = pytest.mark.django_db
 
 
-def store(raws: list[bytes]) -> list[int]:
-    return [r.pk for r, _ in inbound_store_many(channel=Channel.EMAIL, source="t", raws=raws)]
+def store(raws: list[bytes], *, enqueue: bool = True) -> list[int]:
+    stored = inbound_store_many(channel=Channel.EMAIL, source="t", raws=raws, enqueue=enqueue)
+    return [r.pk for r, _ in stored]
 
 
 def process(raws: list[bytes], callbacks) -> list[InboundRecord]:
@@ -161,7 +162,8 @@ def test_a_batch_announces_its_events_once(presets, monkeypatch):
     detect_calls: list[list[int]] = []
     monkeypatch.setattr(sla_tasks.recompute_tickets, "delay", sla_calls.append)
     monkeypatch.setattr(duplicate_tasks.detect_many, "delay", detect_calls.append)
-    ids = store([make_mail(subject=f"Q{n}") for n in range(6)])
+    # Not queued: processed right here (a queued task would outlive the test).
+    ids = store([make_mail(subject=f"Q{n}") for n in range(6)], enqueue=False)
     inbound_process_many(ids)
     tickets = sorted(InboundRecord.objects.get(pk=pk).message.ticket_id for pk in ids)
     due = TicketSla.objects.filter(pk__in=tickets, first_response_due__isnull=False)
@@ -178,14 +180,14 @@ def test_a_batch_stores_deadlines_of_the_tickets_it_answers_too(presets, monkeyp
 
     sla_calls: list[list[int]] = []
     monkeypatch.setattr(sla_tasks.recompute_tickets, "delay", sla_calls.append)
-    (first,) = store([make_mail(subject="Q", message_id="q@x")])
+    (first,) = store([make_mail(subject="Q", message_id="q@x")], enqueue=False)
     inbound_process_many([first])
     ticket = InboundRecord.objects.get(pk=first).message.ticket
     ticket_status_set(ticket=ticket, status=Status.PENDING_CUSTOMER, actor=None)
     before = TicketSla.objects.get(pk=ticket.pk)
     assert sla_calls == [[ticket.pk]]  # the agent's change: queued as before
     reply = make_mail(subject=f"Re: [{ticket.reference}] Q", headers={"In-Reply-To": "<q@x>"})
-    inbound_process_many(store([reply]))
+    inbound_process_many(store([reply], enqueue=False))
     after = TicketSla.objects.get(pk=ticket.pk)
     assert after.computed_from_event > before.computed_from_event
     assert Ticket.objects.get(pk=ticket.pk).status == Status.OPEN

@@ -9,6 +9,8 @@ import pytest
 
 from channels_app.inbound import inbound_store, inbound_store_many
 from channels_app.models import InboundRecord, InboundStatus
+from duplicates.models import TicketSignature
+from outbox.models import MailStatus, OutgoingMail
 from sla.models import SlaAlert, TicketSla
 from sla.scan import scan_deadlines
 from tickets.models import Ticket
@@ -79,3 +81,14 @@ def test_deadlines_are_stored_while_a_stream_keeps_ingest_busy(worker, presets, 
         time.sleep(0.05)
     assert looks_while_busy > 0  # the stream was still going when tickets were there
     assert Ticket.objects.count() == 300 and not missing.exists()
+    # Let the worker finish the stream's follow-ups (acknowledgements, detection: the last
+    # queue it reads), so the next test's worker does not start behind them.
+    wait_until(
+        lambda: (
+            TicketSignature.objects.count() == 300
+            and not OutgoingMail.objects.filter(status=MailStatus.PENDING).exists()
+        ),
+        300,
+        "the worker to finish the stream's follow-ups",
+        worker,
+    )
