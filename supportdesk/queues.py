@@ -11,8 +11,8 @@ transport options): follow-up work waits while a burst of mail is turned into ti
 catches up right after (deadlines count from the ticket's start, not from when they were
 computed). The SLA deadlines of mail and webhooks are the exception: an intake stores
 them in its own transaction (``sla.receivers.recompute_in_intake``), so they never wait
-for a stream to end (docs/scaling.md "Queues"). On many hosts, give a concern its own workers with ``-Q <main>.<concern>``
-(docker-compose.yml shows the shape).
+for a stream to end (docs/scaling.md "Queues"). On many hosts, give a concern its own
+workers with ``-Q <main>.<concern>`` (docker-compose.yml shows the shape).
 """
 
 from __future__ import annotations
