@@ -30,7 +30,8 @@ from django.utils import timezone
 from tickets.errors import TicketError
 from tickets.events import announcements_batched
 from tickets.lengths import fit
-from tickets.models import Channel
+from tickets.models import Channel, Direction, Message
+from tickets.signals import intake_stored
 
 from .errors import InboundIgnored, InboundRejected
 from .models import InboundRecord, InboundStatus
@@ -313,6 +314,21 @@ def _process_batch(records: list[InboundRecord]) -> None:
         for record, outcome in zip(group, outcomes, strict=True):
             _apply(record, outcome)
     _save_outcomes(records)
+    _announce_intake(records)
+
+
+def _announce_intake(records: Sequence[InboundRecord]) -> None:
+    """Tell the receivers of ``intake_stored`` (inside the transaction) which tickets the
+    records gave a customer message: the SLA deadlines are stored in this same commit."""
+    ticket_ids = sorted(
+        {
+            r.message.ticket_id
+            for r in records
+            if isinstance(r.message, Message) and r.message.direction != Direction.INTERNAL
+        }
+    )
+    if ticket_ids:
+        intake_stored.send(sender=InboundRecord, ticket_ids=ticket_ids)
 
 
 def _save_outcomes(records: list[InboundRecord]) -> None:
@@ -373,7 +389,8 @@ def inbound_process(record_id: int) -> InboundRecord:
     """
     with _retry_if_transient([record_id]):
         _start_attempts([record_id])
-    return _process_alone(record_id)
+    with announcements_batched():  # its events as one list, after the intake's last hook
+        return _process_alone(record_id)
 
 
 @contextmanager
@@ -397,6 +414,7 @@ def _process_alone(record_id: int) -> InboundRecord:
                 return record  # done meanwhile, or out of attempts
             _apply(record, _outcome_of(processor_for(record.channel), record))
             record.save(update_fields=_OUTCOME_FIELDS)
+            _announce_intake([record])
             return record
     except Exception as exc:  # the whole attempt is rolled back: nothing half-written
         detail = _text("".join(traceback.format_exception_only(exc)).strip())

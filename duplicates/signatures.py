@@ -39,6 +39,7 @@ from .models import DuplicateBand, TicketSignature
 MAX_CANDIDATES = 200  # keys of one account rarely match more; bounds the worst case
 MAX_MESSAGES = 20
 MAX_TEXT = 20_000
+LOOKUP_CHUNK = 50  # tickets per candidates statement (~60 parameters each)
 STORE_CHUNK = 2000  # key rows per insert when filing many signatures (5 parameters each)
 NOT_CANDIDATES = (Status.MERGED, Status.CLOSED)
 
@@ -121,63 +122,38 @@ def _ticket_row(row: tuple[Any, ...]) -> TicketRow:
 
 def signature_store(row: TicketRow) -> Features:
     """Compute the ticket's features and (re)file its signature and retrieval keys."""
-    features = ticket_features(row)
-    identifiers = {k: sorted(v) for k, v in features.identifiers.items()}
-    current = (
-        features.text_hash,
-        list(features.tokens),
-        identifiers,
-        features.contact_id,
-        features.account_id,
-        VERSION,
-        sorted(features.marks),
-    )
-    if row.filed == current:
-        return features  # nothing changed since the last run: keys are filed
-    keys = set(retrieval_keys(features))
-    adapt = connection.ops.adapt_datetimefield_value
-    # No transaction, two round trips fewer: keys go first and the signature last, so a
-    # run cut off in between leaves a missing or stale signature, and the next run (or a
-    # lookup that meets a ticket without one, see ``candidates``) files it again.
-    with connection.cursor() as cursor:
-        filed: set[int] = set()
-        if row.filed is not None:
-            filed = set(
-                DuplicateBand.objects.filter(ticket_id=row.pk).values_list("band_key", flat=True)
-            )
-            if filed - keys:
-                DuplicateBand.objects.filter(ticket_id=row.pk, band_key__in=filed - keys).delete()
-        if new := sorted(keys - filed):
-            created = adapt(row.created_at)
-            cursor.execute(
-                f"INSERT INTO {_BAND} (band_key, ticket_id, contact_id, account_id, created_at) "  # noqa: S608
-                f"VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(new))} "
-                "ON CONFLICT (ticket_id, band_key) DO NOTHING",
-                [v for key in new for v in (key, row.pk, row.contact_id, row.account_id, created)],
-            )
-        # One statement whether the signature is new or refreshed (a concurrent run too).
-        cursor.execute(_signature_sql(1), _signature_params(row, features))
-    return features
+    return signatures_store([row])[row.pk]
 
 
 def signatures_store(rows: list[TicketRow]) -> dict[int, Features]:
-    """``signature_store`` for many tickets: those filed for the first time (new tickets,
-    most of an ingest batch) share one insert of their keys and one of their signatures;
-    the others (keys to compare and delete) go one by one. Return each one's features."""
-    out: dict[int, Features] = {}
-    fresh: list[tuple[TicketRow, Features]] = []
-    for row in rows:
-        if row.filed is None:
-            fresh.append((row, ticket_features(row)))
-        else:
-            out[row.pk] = signature_store(row)
+    """Compute the tickets' features and (re)file the signatures and retrieval keys that
+    moved; return each one's features. A fixed number of statements for any number of
+    tickets (an ingest batch's new tickets, and the young ones that heard again): their
+    messages and addresses, the keys filed of those filed before, one insert of the new
+    keys, one of the signatures; only a ticket whose text changed its keys deletes some."""
+    features = ticket_features_many(rows)
+    moved = [(row, features[row.pk]) for row in rows if row.filed != _filed(features[row.pk])]
+    filed: dict[int, set[int]] = {row.pk: set() for row, _ in moved}
+    if again := [row.pk for row, _ in moved if row.filed is not None]:
+        for ticket_id, key in DuplicateBand.objects.filter(ticket_id__in=again).values_list(
+            "ticket_id", "band_key"
+        ):
+            filed[ticket_id].add(key)
     adapt = connection.ops.adapt_datetimefield_value
-    bands = [
-        (key, row.pk, row.contact_id, row.account_id, adapt(row.created_at))
-        for row, features in fresh
-        for key in sorted(set(retrieval_keys(features)))
-    ]
-    with connection.cursor() as cursor:  # keys first, signatures last: as signature_store
+    bands = []
+    for row, each in moved:
+        keys = set(retrieval_keys(each))
+        if stale := filed[row.pk] - keys:
+            DuplicateBand.objects.filter(ticket_id=row.pk, band_key__in=stale).delete()
+        created = adapt(row.created_at)
+        bands += [
+            (key, row.pk, row.contact_id, row.account_id, created)
+            for key in sorted(keys - filed[row.pk])
+        ]
+    # No transaction, two round trips fewer: keys go first and the signatures last, so a
+    # run cut off in between leaves a missing or stale signature, and the next run (or a
+    # lookup that meets a ticket without one, see ``candidates``) files it again.
+    with connection.cursor() as cursor:
         for start in range(0, len(bands), STORE_CHUNK):
             chunk = bands[start : start + STORE_CHUNK]
             cursor.execute(
@@ -186,12 +162,25 @@ def signatures_store(rows: list[TicketRow]) -> dict[int, Features]:
                 "ON CONFLICT (ticket_id, band_key) DO NOTHING",
                 [v for band in chunk for v in band],
             )
-        for start in range(0, len(fresh), STORE_CHUNK // 20):
-            part = fresh[start : start + STORE_CHUNK // 20]
-            params = [v for row, features in part for v in _signature_params(row, features)]
+        # One statement whether a signature is new or refreshed (a concurrent run too).
+        for start in range(0, len(moved), STORE_CHUNK // 20):
+            part = moved[start : start + STORE_CHUNK // 20]
+            params = [v for row, each in part for v in _signature_params(row, each)]
             cursor.execute(_signature_sql(len(part)), params)
-    out.update((row.pk, features) for row, features in fresh)
-    return out
+    return features
+
+
+def _filed(features: Features) -> tuple[object, ...]:
+    """What ``TicketRow.filed`` says once these features are filed."""
+    return (
+        features.text_hash,
+        list(features.tokens),
+        {k: sorted(v) for k, v in features.identifiers.items()},
+        features.contact_id,
+        features.account_id,
+        VERSION,
+        sorted(features.marks),
+    )
 
 
 _SIGNATURE_COLUMNS: tuple[str, ...] = ("contact_id", "account_id", "occurred_at", "text_hash")
@@ -230,40 +219,62 @@ def _signature_params(row: TicketRow, features: Features) -> list[Any]:
 
 
 def ticket_features(row: TicketRow) -> Features:
-    """Return the features of the ticket's own customer messages (not merged-in ones).
+    """Return the features of the ticket's own customer messages (not merged-in ones)."""
+    return ticket_features_many([row])[row.pk]
 
-    One statement: the messages, then the contact's addresses and numbers (its tickets meet
-    those of another contact record with one of them, and its company domain its
-    colleagues').
+
+def ticket_features_many(rows: list[TicketRow]) -> dict[int, Features]:
+    """Return the features of each ticket's own customer messages (not merged-in ones).
+
+    One statement for any number of tickets: the first ``MAX_MESSAGES`` messages of each,
+    and their contacts' addresses and numbers (its tickets meet those of another contact
+    record with one of them, and its company domain its colleagues').
     """
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT 0, m.id, m.body_text, m.occurred_at FROM (SELECT id, body_text, "  # noqa: S608
-            f"occurred_at FROM {_MESSAGE} WHERE ticket_id = %s AND direction = %s "
-            "AND merged_from_id IS NULL ORDER BY occurred_at, id LIMIT %s) m "
-            f"UNION ALL SELECT 1, 0, email, NULL FROM {_EMAIL} WHERE contact_id = %s "
-            f"UNION ALL SELECT 1, 0, number, NULL FROM {_PHONE} WHERE contact_id = %s",
-            [row.pk, Direction.INBOUND.value, MAX_MESSAGES, row.contact_id, row.contact_id],
+    if not rows:
+        return {}
+    ids = [row.pk for row in rows]
+    contacts = sorted({row.contact_id for row in rows if row.contact_id is not None})
+    texts: dict[int, list[tuple[Any, int, str]]] = {pk: [] for pk in ids}
+    identities: dict[int, list[str]] = {pk: [] for pk in contacts}
+    sql = (
+        "SELECT 0, ticket_id, id, body_text, occurred_at FROM (SELECT ticket_id, id, "  # noqa: S608
+        "body_text, occurred_at, ROW_NUMBER() OVER (PARTITION BY ticket_id "
+        f"ORDER BY occurred_at, id) AS n FROM {_MESSAGE} WHERE ticket_id IN "
+        f"({', '.join(['%s'] * len(ids))}) AND direction = %s AND merged_from_id IS NULL) m "
+        "WHERE n <= %s"
+    )
+    params: list[Any] = [*ids, Direction.INBOUND.value, MAX_MESSAGES]
+    if contacts:
+        marks = ", ".join(["%s"] * len(contacts))
+        sql += (
+            f" UNION ALL SELECT 1, contact_id, 0, email, NULL FROM {_EMAIL} "  # noqa: S608
+            f"WHERE contact_id IN ({marks}) UNION ALL SELECT 2, contact_id, 0, number, NULL "
+            f"FROM {_PHONE} WHERE contact_id IN ({marks})"
         )
-        rows = cursor.fetchall()
-    identities = tuple(value for kind, _, value, _ in rows if kind == 1)
-    ordered = sorted(
-        ((_aware(when), pk, text) for kind, pk, text, when in rows if kind == 0),
-        key=lambda m: (m[0], m[1]),
-    )
-    messages = [(text, when) for when, _, text in ordered]
-    body = "\n\n".join(text for text, _ in messages)[:MAX_TEXT]
-    return build_features(
-        subject=row.subject,
-        body=body,
-        channel=row.origin_channel,
-        occurred_at=_aware(messages[0][1]) if messages else row.created_at,
-        contact_id=row.contact_id,
-        account_id=row.account_id,
-        ticket_prefix=settings.SUPPORTDESK_TICKET_PREFIX,
-        identities=identities,
-        services=settings.DUPLICATES_SERVICES,
-    )
+        params += [*contacts, *contacts]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for kind, owner, pk, text, when in cursor.fetchall():
+            if kind == 0:
+                texts[owner].append((_aware(when), pk, text))
+            else:
+                identities[owner].append(text)
+    out: dict[int, Features] = {}
+    for row in rows:
+        messages = [(text, when) for when, _, text in sorted(texts[row.pk], key=lambda m: m[:2])]
+        body = "\n\n".join(text for text, _ in messages)[:MAX_TEXT]
+        out[row.pk] = build_features(
+            subject=row.subject,
+            body=body,
+            channel=row.origin_channel,
+            occurred_at=_aware(messages[0][1]) if messages else row.created_at,
+            contact_id=row.contact_id,
+            account_id=row.account_id,
+            ticket_prefix=settings.SUPPORTDESK_TICKET_PREFIX,
+            identities=tuple(identities.get(row.contact_id, ())) if row.contact_id else (),
+            services=settings.DUPLICATES_SERVICES,
+        )
+    return out
 
 
 def candidates(row: TicketRow, features: Features) -> list[Candidate]:
@@ -276,9 +287,60 @@ def candidates(row: TicketRow, features: Features) -> list[Candidate]:
     whoever opened them; their signatures are joined in. Candidates whose signature is
     missing or older than ``features.VERSION`` get it filed here.
     """
+    lookup = _lookup(row, features)
+    if lookup is None:
+        return []  # no contact and no account: nothing to compare with
+    rows = _live(*lookup, row.pk)
+    if missing := [r[0] for r in rows if _unfiled(r)]:
+        for older in filter(None, map(ticket_row, missing)):
+            signature_store(older)
+        rows = [r for r in rows if not _unfiled(r)]
+        rows += _live(", ".join(["%s"] * len(missing)), missing, row.pk)
+    return _earlier(row, rows)
+
+
+def candidates_many(items: list[tuple[TicketRow, Features]]) -> dict[int, list[Candidate]] | None:
+    """``candidates`` of many tickets, one statement per ``LOOKUP_CHUNK`` of them.
+
+    None when a candidate's signature is missing or stale: filing it adds keys that the
+    later tickets' lookups would meet one by one, so the caller then looks them up one by
+    one (``candidates``), which keeps what each ticket finds the same as alone.
+    """
+    out: dict[int, list[Candidate]] = {row.pk: [] for row, _ in items}
+    lookups = [(row, lookup) for row, features in items if (lookup := _lookup(row, features))]
+    for start in range(0, len(lookups), LOOKUP_CHUNK):
+        chunk = lookups[start : start + LOOKUP_CHUNK]
+        # Each ticket's ids tagged with the ticket (``src``), its own LIMIT kept.
+        ids = " UNION ALL ".join(
+            f"SELECT * FROM (SELECT %s AS src, ticket_id FROM ({sql}) l{i}) q{i}"  # noqa: S608
+            for i, (_, (sql, _)) in enumerate(chunk)
+        )
+        params: list[Any] = [v for row, (_, values) in chunk for v in (row.pk, *values)]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT q.src, t.id, t.number, t.created_at, {_EVIDENCE} FROM ({ids}) q "  # noqa: S608 - names from _meta
+                f"JOIN {_TICKET} t ON t.id = q.ticket_id "
+                f"LEFT JOIN {_SIGNATURE} s ON s.ticket_id = t.id "
+                "WHERE t.id <> q.src AND t.status NOT IN (%s, %s)",
+                [*params, *(status.value for status in NOT_CANDIDATES)],
+            )
+            found = cursor.fetchall()
+        if any(_unfiled(r[1:]) for r in found):
+            return None
+        by_ticket: dict[int, list[tuple[Any, ...]]] = {}
+        for r in found:
+            by_ticket.setdefault(r[0], []).append(r[1:])
+        for row, _ in chunk:
+            out[row.pk] = _earlier(row, by_ticket.get(row.pk, []))
+    return out
+
+
+def _lookup(row: TicketRow, features: Features) -> tuple[str, list[Any]] | None:
+    """Return the SQL (and its parameters) of the ids of the ticket's candidates, at most
+    ``MAX_CANDIDATES + 1``; None when it has no contact and no account."""
     keys = retrieval_keys(features)
     if not keys:
-        return []  # no contact and no account: nothing to compare with
+        return None
     everywhere = set(global_keys(features))
     scoped = [key for key in keys if key not in everywhere]
     adapt = connection.ops.adapt_datetimefield_value
@@ -309,13 +371,15 @@ def candidates(row: TicketRow, features: Features) -> list[Candidate]:
             )
             params += [value, *window]
     found = " UNION ".join(parts)
-    limited = f"SELECT ticket_id FROM ({found}) found LIMIT {MAX_CANDIDATES + 1}"  # noqa: S608
-    rows = _live(limited, params, row.pk)
-    if missing := [r[0] for r in rows if r[3] is None or r[11] != VERSION]:
-        for older in filter(None, map(ticket_row, missing)):
-            signature_store(older)
-        rows = [r for r in rows if r[3] is not None and r[11] == VERSION]
-        rows += _live(", ".join(["%s"] * len(missing)), missing, row.pk)
+    return f"SELECT ticket_id FROM ({found}) found LIMIT {MAX_CANDIDATES + 1}", params  # noqa: S608
+
+
+def _unfiled(row: tuple[Any, ...]) -> bool:
+    """A ``_live`` row whose signature is missing or older than ``features.VERSION``."""
+    return row[3] is None or row[11] != VERSION
+
+
+def _earlier(row: TicketRow, rows: list[tuple[Any, ...]]) -> list[Candidate]:
     earlier = (row.created_at, row.pk)
     return [
         Candidate(ticket_id=r[0], reference=format_reference(r[1]), features=_features(r))

@@ -1,7 +1,9 @@
-"""Send stored mails: claim one, send it, record the outcome; re-queue what waits.
+"""Send stored mails: claim a task's batch, send each, record each outcome; re-queue what
+waits.
 
-A mail is claimed by one conditional UPDATE (``pending`` → ``sending`` with a token and
-a lease), so a task delivered twice, or two workers given the same id, send it once.
+The mails are claimed by one conditional UPDATE (``pending`` → ``sending`` with a token
+and a lease), so a task delivered twice, or two workers given the same id, send it once;
+what a task that stops early never tried is handed back at once.
 The lease outlives the task's time limit: a claim older than it belongs to a worker
 that died, and ``mails_requeue`` hands the mail back. (A worker killed between the mail
 server's "250 OK" and our commit leaves a mail that is sent again: SMTP cannot be
@@ -38,12 +40,14 @@ def mails_send(mail_ids: Sequence[int]) -> Counter[str]:
     retries: dict[int, list[int]] = defaultdict(list)
     connection = None
     down: DeliveryError | None = None  # the server could not be reached: skip the rest
+    ids = sorted(set(mail_ids))
+    claimed = _claim(ids)
+    if skipped := len(ids) - len(claimed):  # sent, failed, not due, or another worker has it
+        outcome["skipped"] = skipped
+    untouched = {mail.pk for mail in claimed}
     try:
-        for mail_id in sorted(set(mail_ids)):
-            mail = _claim(mail_id)
-            if mail is None:
-                outcome["skipped"] += 1  # sent, failed, not due, or another worker has it
-                continue
+        for mail in claimed:
+            untouched.discard(mail.pk)
             if mail.expires_at is not None and timezone.now() >= mail.expires_at:
                 _finish(mail, MailStatus.FAILED, error="expired before it could be sent")
                 outcome[MailStatus.FAILED] += 1
@@ -75,8 +79,10 @@ def mails_send(mail_ids: Sequence[int]) -> Counter[str]:
     finally:
         if connection is not None:
             _drop(connection)
-        for delay, ids in retries.items():
-            mails_dispatch(ids, countdown=delay)
+        if untouched:  # the task stopped early (time limit, database): hand the rest back
+            _release(claimed[0].claim, untouched)
+        for delay, retry in retries.items():
+            mails_dispatch(retry, countdown=delay)
     return outcome
 
 
@@ -88,11 +94,20 @@ def _unreachable(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException)
 
 
-def _claim(mail_id: int) -> OutgoingMail | None:
+def _claim(mail_ids: list[int]) -> list[OutgoingMail]:
+    """Claim the due mails among ``mail_ids`` with one token; return them in id order.
+
+    Three statements for the whole batch (the claim, the rows, their attachments), where
+    one by one it was three a mail; each outcome is still written as it happens.
+    """
+    if not mail_ids:
+        return []
     now = timezone.now()
     token = uuid.uuid4().hex
     claimed = OutgoingMail.objects.filter(
-        pk=mail_id, status=MailStatus.PENDING, next_attempt_at__lte=now + timedelta(seconds=1)
+        pk__in=mail_ids,
+        status=MailStatus.PENDING,
+        next_attempt_at__lte=now + timedelta(seconds=1),
     ).update(
         status=MailStatus.SENDING,
         claim=token,
@@ -101,8 +116,23 @@ def _claim(mail_id: int) -> OutgoingMail | None:
         last_attempt_at=now,
     )
     if not claimed:
-        return None
-    return OutgoingMail.objects.prefetch_related("attachments").get(pk=mail_id)
+        return []
+    rows = OutgoingMail.objects.prefetch_related("attachments").filter(claim=token)
+    return list(rows.order_by("pk"))
+
+
+def _release(token: str, mail_ids: set[int]) -> None:
+    """Hand back claimed mails this task never tried: pending again, attempt not counted
+    (best effort: if the database is what failed, the lease hands them back later)."""
+    try:
+        OutgoingMail.objects.filter(pk__in=mail_ids, claim=token).update(
+            status=MailStatus.PENDING,
+            claim="",
+            claimed_until=None,
+            attempts=F("attempts") - 1,
+        )
+    except Exception:
+        logger.exception("could not hand back %d claimed mails; their lease will", len(mail_ids))
 
 
 def _deliver(mail: OutgoingMail, connection) -> None:

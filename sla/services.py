@@ -266,10 +266,15 @@ def ticket_sla_recompute(
 
 
 def tickets_sla_recompute(
-    ticket_ids: Iterable[int], *, now: datetime | None = None, lookups: SlaLookups | None = None
+    ticket_ids: Iterable[int],
+    *,
+    now: datetime | None = None,
+    lookups: SlaLookups | None = None,
+    announce: bool = True,
 ) -> dict[int, TicketSla | None]:
     """``ticket_sla_recompute`` for many tickets: the reads are a fixed number of queries
-    (``lookups``, ``HistoryRows``), the writes one per changed ticket.
+    (``lookups``, ``HistoryRows``), the writes one per changed ticket. ``announce`` False
+    sends no ``deadlines_changed`` (the caller's own ticket events refresh the same rows).
 
     The tickets' SLA rows are locked (in id order) before their history is read: two
     recomputes of a ticket run one after the other, and the later one reads what the
@@ -284,7 +289,8 @@ def tickets_sla_recompute(
         tickets = Ticket.objects.select_related("account", "line", "department").in_bulk(
             list(current)
         )
-        if stored := sorted(tickets):  # registered inside the block: sent once committed
+        stored = sorted(tickets)
+        if stored and announce:  # registered inside the block: sent once committed
             transaction.on_commit(
                 lambda: deadlines_changed.send(sender=TicketSla, ticket_ids=stored)
             )

@@ -9,8 +9,10 @@ started without ``-Q``
 reads them all, in that order (``queue_order_strategy: priority`` in the broker
 transport options): follow-up work waits while a burst of mail is turned into tickets, and
 catches up right after (deadlines count from the ticket's start, not from when they were
-computed). On many hosts, give a concern its own workers with ``-Q <main>.<concern>``
-(docker-compose.yml shows the shape).
+computed). The SLA deadlines of mail and webhooks are the exception: an intake stores
+them in its own transaction (``sla.receivers.recompute_in_intake``), so they never wait
+for a stream to end (docs/scaling.md "Queues"). On many hosts, give a concern its own
+workers with ``-Q <main>.<concern>`` (docker-compose.yml shows the shape).
 """
 
 from __future__ import annotations

@@ -33,6 +33,11 @@ tickets_stored = Signal()
 """``tickets``: the Ticket rows just inserted (opened or split off)."""
 messages_moved = Signal()
 """``message_ids`` now belong to ``ticket_id`` (a merge, un-merge or split moved them)."""
+intake_stored = Signal()
+"""``ticket_ids``: the tickets an intake (a batch of stored inbound records) opened or gave
+a customer message, sent once it has written everything, still inside its transaction: a
+receiver brings what it keeps of those tickets up to date in the same commit (the SLA
+deadlines), so nothing waits for a follow-up task behind the next intake."""
 # Sent by ``manage.py seed_demo`` inside its transaction, with ``contacts`` (by email
 # address), ``agent`` (the demo login, or None) and ``password_for`` (a username's demo
 # password): other apps add their demo data and return lines for the banner.

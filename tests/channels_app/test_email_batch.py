@@ -20,8 +20,9 @@ from .mail_helpers import TECH, deliver, fixture, make_mail
 pytestmark = pytest.mark.django_db
 
 
-def store(raws: list[bytes]) -> list[int]:
-    return [r.pk for r, _ in inbound_store_many(channel=Channel.EMAIL, source="t", raws=raws)]
+def store(raws: list[bytes], *, enqueue: bool = True) -> list[int]:
+    stored = inbound_store_many(channel=Channel.EMAIL, source="t", raws=raws, enqueue=enqueue)
+    return [r.pk for r, _ in stored]
 
 
 def process(raws: list[bytes], callbacks) -> list[InboundRecord]:
@@ -122,6 +123,7 @@ def test_a_batch_costs_the_same_queries_for_ten_or_forty_mails(departments, anna
         ).count() == len(ids)
         return len(captured)
 
+    queries(2)  # what a process reads once (the SLA calendars) is no batch's cost
     small, large = queries(5), queries(20)
     assert large == small, (small, large)
 
@@ -147,22 +149,49 @@ def test_a_mail_that_breaks_the_batch_fails_alone(departments, monkeypatch):
     assert sorted(Ticket.objects.values_list("subject", flat=True)) == ["fine 1", "fine 2"]
 
 
-def test_a_batch_announces_its_events_once(
-    departments, monkeypatch, django_capture_on_commit_callbacks
-):
-    """One SLA recompute task and one detection task for the whole batch."""
+@pytest.mark.django_db(transaction=True)  # real commits: after-commit work runs in place
+def test_a_batch_announces_its_events_once(presets, monkeypatch):
+    """One detection task for the whole batch; the SLA deadlines are stored in the
+    batch's own commit (issue 16: they never wait behind the next mails on a queue), so
+    its events queue no recompute task."""
     from duplicates import tasks as duplicate_tasks
     from sla import tasks as sla_tasks
+    from sla.models import TicketSla
 
     sla_calls: list[list[int]] = []
     detect_calls: list[list[int]] = []
     monkeypatch.setattr(sla_tasks.recompute_tickets, "delay", sla_calls.append)
     monkeypatch.setattr(duplicate_tasks.detect_many, "delay", detect_calls.append)
-    records = process(
-        [make_mail(subject=f"Q{n}") for n in range(6)], django_capture_on_commit_callbacks
-    )
-    tickets = sorted(r.message.ticket_id for r in records)
-    assert sla_calls == [tickets] and detect_calls == [tickets]
+    # Not queued: processed right here (a queued task would outlive the test).
+    ids = store([make_mail(subject=f"Q{n}") for n in range(6)], enqueue=False)
+    inbound_process_many(ids)
+    tickets = sorted(InboundRecord.objects.get(pk=pk).message.ticket_id for pk in ids)
+    due = TicketSla.objects.filter(pk__in=tickets, first_response_due__isnull=False)
+    assert due.count() == 6
+    assert sla_calls == [] and detect_calls == [tickets]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_stores_deadlines_of_the_tickets_it_answers_too(presets, monkeypatch):
+    """A customer's reply moves its ticket's clocks in the intake's own commit; an
+    agent's change (not an intake) still queues the recompute task."""
+    from sla import tasks as sla_tasks
+    from sla.models import TicketSla
+
+    sla_calls: list[list[int]] = []
+    monkeypatch.setattr(sla_tasks.recompute_tickets, "delay", sla_calls.append)
+    (first,) = store([make_mail(subject="Q", message_id="q@x")], enqueue=False)
+    inbound_process_many([first])
+    ticket = InboundRecord.objects.get(pk=first).message.ticket
+    ticket_status_set(ticket=ticket, status=Status.PENDING_CUSTOMER, actor=None)
+    before = TicketSla.objects.get(pk=ticket.pk)
+    assert sla_calls == [[ticket.pk]]  # the agent's change: queued as before
+    reply = make_mail(subject=f"Re: [{ticket.reference}] Q", headers={"In-Reply-To": "<q@x>"})
+    inbound_process_many(store([reply], enqueue=False))
+    after = TicketSla.objects.get(pk=ticket.pk)
+    assert after.computed_from_event > before.computed_from_event
+    assert Ticket.objects.get(pk=ticket.pk).status == Status.OPEN
+    assert sla_calls == [[ticket.pk]]  # the reply's deadlines came with it: no task
 
 
 def test_storing_many_keeps_each_mail_once(departments):

@@ -177,3 +177,38 @@ def test_nothing_is_sent_when_the_change_is_rolled_back(smtp_settings, mail_serv
         queue()
         raise RuntimeError("the change that caused the mail failed")
     assert not OutgoingMail.objects.exists()
+
+
+def test_a_batch_is_claimed_and_read_in_three_statements(smtp_settings, mail_server):
+    """Issue 16 (the acknowledgements of an import): one claim, one read of the rows and
+    one of their files for the whole batch, then one outcome write per mail as it goes."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    mail_server.start()
+
+    def statements(count: int) -> int:
+        ids = [queue(to=f"c{count}-{n}@example.org").pk for n in range(count)]
+        with CaptureQueriesContext(connection) as captured:
+            assert mails_send(ids)["sent"] == count
+        return len(captured)
+
+    assert statements(6) - statements(2) == 4  # the four more mails' outcomes, no more
+
+
+def test_mails_a_stopped_batch_never_tried_are_handed_back(smtp_settings, mail_server):
+    """A send task out of time: the mail being sent waits for its retry, the ones after
+    it are pending again with no attempt counted (not held until their lease ends)."""
+    from unittest import mock
+
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    mail_server.start()
+    first, second, third = queue(), queue(), queue()
+    with mock.patch("outbox.sending._deliver", side_effect=SoftTimeLimitExceeded()):
+        with pytest.raises(SoftTimeLimitExceeded):
+            mails_send([first.pk, second.pk, third.pk])
+    assert reload(first).status == MailStatus.PENDING and reload(first).attempts == 1
+    for mail in (reload(second), reload(third)):
+        assert (mail.status, mail.attempts, mail.claim) == (MailStatus.PENDING, 0, "")
+        assert mail.claimed_until is None
