@@ -179,36 +179,66 @@ def _sums(
 ) -> tuple[list[tuple[date, str, str, int]], list[tuple[str, int, int]]]:
     """Return the rollups' sums over the days: per day, metric and channel (the charts and
     weekly figures; channel "" for the metrics kept without one) and, for the metrics
-    counted per agent, per agent. One read of the days' rows, summed two ways at once
-    (GROUPING SETS): three queries read the same ~10,000 rows of eight weeks three times,
-    half of a dashboard's database time."""
+    counted per agent, per agent. One read of the days' rows, summed both ways at once
+    (GROUPING SETS on PostgreSQL): three queries read the same ~10,000 rows of eight
+    weeks three times, half of a dashboard's database time."""
     table = DailyFigure._meta.db_table
     where = ["day >= %s", "day <= %s"]
     params: list[Any] = [first, last]
     if scope.line_id is not None or scope.department_id is not None:
         # Knowledge-base figures belong to no line or department: every dashboard shows them.
         column = "line_id" if scope.line_id is not None else "department_id"
-        where.append(f"({column} = %s OR metric LIKE 'kb\\_%%')")
+        where.append(f"({column} = %s OR metric LIKE 'kb\\_%%' ESCAPE '\\')")
         params.append(scope.line_id if scope.line_id is not None else scope.department_id)
     if not include_excluded:
-        where.append("(NOT excluded OR metric = ANY(%s))")
-        params.append(sorted(DUPLICATE_METRICS))
-    sql = (
-        "SELECT day, metric, channel, agent_id, GROUPING(day), sum(value) "  # noqa: S608 - fixed names; values are parameters
-        f"FROM {table} WHERE {' AND '.join(where)} "
-        "GROUP BY GROUPING SETS ((day, metric, channel), (metric, agent_id)) "
-        "HAVING (GROUPING(day) = 0) <> (metric = ANY(%s))"
-    )
-    with read_connection().cursor() as cursor:
-        cursor.execute(sql, [*params, list(AGENT_METRICS)])
-        fetched = cursor.fetchall()
+        where.append(f"(NOT excluded OR metric IN ({', '.join(['%s'] * len(DUPLICATE_METRICS))}))")
+        params += sorted(DUPLICATE_METRICS)
+    per_agent = f"metric IN ({', '.join(['%s'] * len(AGENT_METRICS))})"
+    connection = read_connection()
+    if connection.vendor == "postgresql":
+        sql = (
+            "SELECT day, metric, channel, agent_id, GROUPING(day), sum(value) "  # noqa: S608 - fixed names; values are parameters
+            f"FROM {table} WHERE {' AND '.join(where)} "
+            "GROUP BY GROUPING SETS ((day, metric, channel), (metric, agent_id)) "
+            f"HAVING (GROUPING(day) = 0) <> ({per_agent})"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, *AGENT_METRICS])
+            fetched = cursor.fetchall()
+    else:  # SQLite (the embedded desk): one grouping, summed the second way here
+        sql = (
+            "SELECT day, metric, channel, agent_id, 0, sum(value) "  # noqa: S608 - fixed names; values are parameters
+            f"FROM {table} WHERE {' AND '.join(where)} GROUP BY day, metric, channel, agent_id"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            fetched = _both_ways(cursor.fetchall())
     rows = [
-        (day, metric, channel, int(total))
+        (_day(day), metric, channel, int(total))
         for day, metric, channel, _a, g, total in fetched
         if not g
     ]
     by_agent = [(metric, agent, int(total)) for _d, metric, _c, agent, g, total in fetched if g]
     return rows, by_agent
+
+
+def _both_ways(fetched: list[tuple]) -> list[tuple]:
+    """Return rows grouped per (day, metric, channel, agent) as GROUPING SETS would: per
+    day, metric and channel for the metrics not counted per agent, per agent for those."""
+    per_day: dict[tuple, int] = defaultdict(int)
+    per_agent: dict[tuple, int] = defaultdict(int)
+    for day, metric, channel, agent, _g, total in fetched:
+        if metric in AGENT_METRICS:
+            per_agent[(metric, agent)] += total
+        else:
+            per_day[(day, metric, channel)] += total
+    return [(d, m, c, None, 0, t) for (d, m, c), t in per_day.items()] + [
+        (None, m, None, a, 1, t) for (m, a), t in per_agent.items()
+    ]
+
+
+def _day(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def _sla_weeks(weekly: dict[str, dict[date, int]], weeks: list[date]) -> dict[str, list]:
