@@ -4,14 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('reports', '0003_open_figures'),
+        ("reports", "0003_open_figures"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='dailyfigure',
-            index=models.Index(fields=['day'], include=('line_id', 'department_id', 'channel', 'agent_id', 'excluded', 'metric', 'value'), name='reports_daily_sums'),
+            model_name="dailyfigure",
+            index=models.Index(
+                fields=["day"],
+                include=(
+                    "line_id",
+                    "department_id",
+                    "channel",
+                    "agent_id",
+                    "excluded",
+                    "metric",
+                    "value",
+                ),
+                name="reports_daily_sums",
+            ),
         ),
     ]
