@@ -131,5 +131,5 @@ def test_an_identifier_nobody_wrote_is_read_through_the_index_not_walked_to(anna
     for text, expected in (("NW-88412", [ticket.reference]), ("NW-00000", [])):
         with CaptureQueriesContext(connection) as queries:
             assert refs(ticket_search(text)) == expected
-        reads = [q["sql"] for q in queries if "FROM search_entry s WHERE s.vector" in q["sql"]]
+        reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT s.id FROM search_entry")]
         assert reads and all("s.id + 0" in sql for sql in reads), reads
