@@ -119,8 +119,21 @@ class PostgresBackend:
             f"WHERE s.vector @@ %s::tsquery{filters} LIMIT %s"
         )
         with read_connection().cursor() as cursor:
-            cursor.execute(sql, [floor, tsquery, *params, limit])
+            cursor.execute(
+                sql.replace("s.id > %s", "s.id > %s AND s.id <= %s"),
+                [floor, newest, tsquery, *params, limit],
+            )
             ids = [r[0] for r in cursor.fetchall()]
+            if limit // 5 <= len(ids) < limit:
+                # Most of what is needed was there: walking on (at that rate, within
+                # five more stretches) is cheaper than the index's every match of
+                # common words ("the hosting password": 52,000 entries, 190 ms at 1M).
+                cursor.execute(
+                    sql.replace("s.id > %s", "s.id > %s AND s.id <= %s"),
+                    [floor - 5 * WALK, floor, tsquery, *params, limit - len(ids)],
+                )
+                ids += [r[0] for r in cursor.fetchall()]
+                floor -= 5 * WALK
         if len(ids) < limit:
             ids += _newest(
                 tsquery,
