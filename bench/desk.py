@@ -11,7 +11,8 @@ The database is created if missing, migrated and filled once by bench/desk_fill.
 SQL; re-runs reuse it, ``--rebuild`` starts over); a sample of the workspace's read-model
 rows is then rebuilt by ``workspace.rows`` and must equal what the fill wrote.
 
-Each round starts gunicorn (2 sync workers, sessions in Redis, ``DEBUG=0``; nothing of
+Each round starts gunicorn (2 sync workers, the class docker-compose.yml runs; ``--worker-class
+gthread --threads N`` for keep-alive connections; sessions in Redis, ``DEBUG=0``; nothing of
 the workspace is cached: every answer is rendered from PostgreSQL) and a writer process
 that changes tickets through the services ``--write-rate`` times a second (customer
 replies, notes, assignments, status and severity changes; the SLA recompute and the
@@ -418,7 +419,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="load per page and round")
     parser.add_argument("--runs", type=int, default=3, help="rounds; the table shows medians")
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--worker-class", default="sync", help="gunicorn worker class")
+    parser.add_argument("--threads", type=int, default=1, help="threads of a gthread worker")
     parser.add_argument("--write-rate", type=float, default=4.0, help="ticket changes a second")
     parser.add_argument("--only", default="", help="comma-separated page names to load")
     parser.add_argument(
@@ -456,7 +459,9 @@ def main() -> None:
     started = clock.time()
     runs: list[dict[str, Any]] = []
     for run in range(args.runs):
-        server = start_server(args.port, "sync", args.workers, 1, list_cache=False)
+        server = start_server(
+            args.port, args.worker_class, args.workers, args.threads, list_cache=False
+        )
         writer = start_writer(args.write_rate)
         pages: dict[str, Any] = {}
         try:
@@ -477,7 +482,8 @@ def main() -> None:
     writes = statistics.median(r["writer"]["per_second"] for r in runs)
     print(
         f"{sizes['tickets']:,} tickets ({sizes['unsolved']:,} unsolved), "
-        f"{sizes['messages']:,} messages; gunicorn {args.workers} sync workers; wrk; "
+        f"{sizes['messages']:,} messages; gunicorn {args.workers} {args.worker_class} workers"
+        f"{f' × {args.threads} threads' if args.worker_class == 'gthread' else ''}; wrk; "
         f"{writes:g} ticket changes/s; {args.seconds} s per load; medians of {args.runs} runs"
     )
     print_table(summary, kinds, loaded)
@@ -498,7 +504,11 @@ def main() -> None:
                 "fill_seconds": fill_steps,
                 "connections": args.connections,
                 "load_generator": "wrk 4.1.0, 1 thread, closed loop",
-                "gunicorn": {"worker_class": "sync", "workers": args.workers},
+                "gunicorn": {
+                    "worker_class": args.worker_class,
+                    "workers": args.workers,
+                    "threads": args.threads,
+                },
                 "write_rate": args.write_rate,
                 "writes_per_second_median": writes,
                 "seconds_per_load": args.seconds,

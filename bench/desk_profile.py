@@ -121,7 +121,10 @@ def main() -> None:
             measure(client, paths, target["marker"], args.requests, args.cold)
             profiler.disable()
             out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(45)
+            stats = pstats.Stats(profiler, stream=out)
+            if os.environ.get("PROFILE_DUMP"):
+                stats.dump_stats(os.environ["PROFILE_DUMP"])
+            stats.sort_stats(args.sort).print_stats(45)
             print(out.getvalue())
         figures[name] = measure(client, paths, target["marker"], args.requests, args.cold)
         print(f"{name}: {json.dumps(figures[name])}", flush=True)

@@ -136,9 +136,9 @@ def fill(cursor, *, tickets: int, log: Callable[[str], None]) -> dict[str, float
         "SELECT 'Account ' || i, CASE WHEN i % 2 = 0 THEN (300000 + i)::text END, 'standard', "
         "now() FROM generate_series(1, 20000) i",
         "INSERT INTO tickets_contact (account_id, name, role, verified_at, chat_handle, "
-        "created_at, language, time_zone) "
+        "language, time_zone, created_at) "
         "SELECT (SELECT min(id) FROM tickets_account) + i % 20000, 'Contact ' || i, 'authorized', "
-        "now(), '', now(), '', '' FROM generate_series(1, 100000) i",
+        "now(), '', '', '', now() FROM generate_series(1, 100000) i",
         "INSERT INTO tickets_contactemail (contact_id, email, is_primary) "
         "SELECT id, 'contact' || id || '@firm' || account_id || '.example', true "
         "FROM tickets_contact",
@@ -165,15 +165,15 @@ def fill(cursor, *, tickets: int, log: Callable[[str], None]) -> dict[str, float
     step(
         "tickets",
         "INSERT INTO tickets_ticket (number, subject, status, severity, line_id, department_id, "
-        "assignee_id, account_id, contact_id, origin_channel, needs_verification, "
-        "cloned_by_customer, created_at, updated_at, solved_at, closed_at, language, is_problem) "
+        "language, assignee_id, account_id, contact_id, origin_channel, needs_verification, "
+        "cloned_by_customer, is_problem, created_at, updated_at, solved_at, closed_at) "
         "SELECT 100000 + i, s.subject, st.status, 3, d.line, "
-        "d.ids[1 + i % array_length(d.ids, 1)], "
+        "d.ids[1 + i % array_length(d.ids, 1)], '', "
         "a.ids[1 + (i * 13) % array_length(a.ids, 1)], c.account_id, c.id, "
         "(ARRAY['email','email','email','portal','chat','phone','api'])[1 + i % 7], "
-        "false, false, t.created, t.created + interval '3 hours', "
+        "false, false, false, t.created, t.created + interval '3 hours', "
         "CASE WHEN st.status IN ('solved','closed') THEN t.created + interval '2 hours' END, "
-        "CASE WHEN st.status = 'closed' THEN t.created + interval '4 days' END, '', false "
+        "CASE WHEN st.status = 'closed' THEN t.created + interval '4 days' END "
         f"FROM generate_series(1, {tickets}) i "
         "CROSS JOIN (SELECT l.id AS line, array_agg(d.id ORDER BY d.id) ids "
         "FROM tickets_supportline l JOIN tickets_department d ON d.line_id = l.id "

@@ -39,6 +39,8 @@ MARKS = (
     "views_html",
     "rows_html",
     "empty_html",
+    "title_html",  # the ticket page's frame (workspace/views/ticket.py)
+    "body_html",
 )
 MARK = {name: mark_safe(f"\ue000{name}\ue001") for name in MARKS}  # noqa: S308 - constants
 LIMIT = 2000  # shells kept per process (agents × languages × views), oldest dropped first

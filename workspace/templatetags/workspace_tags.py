@@ -121,3 +121,11 @@ def message_entry(context: Any, entry: Any) -> SafeString:
         csrf_token=str(context.get("csrf_token") or ""),
     )
     return mark_safe(html)  # noqa: S308 - every value escaped in message_html
+
+
+@register.simple_tag(takes_context=True)
+def composer_form(context: Any) -> SafeString:
+    """The ticket page's answer and note forms (workspace/ticket_html.py)."""
+    from ..ticket_html import composer_html
+
+    return mark_safe(composer_html(context.flatten()))  # noqa: S308 - escaped there

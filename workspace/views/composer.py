@@ -19,7 +19,7 @@ from .. import composer, macros, notify, presence
 from ..access import AgentRequest, access_ticket, agent_required
 from ..forms import NewTicketForm, NoteForm, ReplyForm
 from ..models import Macro
-from .ticket import _version, apply_fields, page_context, refused
+from .ticket import _version, apply_fields, page_context, page_response, refused
 
 
 @require_POST
@@ -31,7 +31,7 @@ def reply(request: AgentRequest, number: int) -> HttpResponse:
     form = ReplyForm(request.POST, request.FILES, ticket=ticket, profile=request.agent_profile)
     if not form.is_valid():
         context = page_context(request, ticket, reply_form=form)
-        return render(request, "workspace/ticket/page.html", context, status=400)
+        return page_response(request, context, status=400)
     data = form.cleaned_data
     body = data["body"]
     if data["signature"] and data["channel"] != Channel.CHAT:
@@ -64,7 +64,7 @@ def reply(request: AgentRequest, number: int) -> HttpResponse:
     except TicketError as exc:
         form.add_error(None, exc.message)
         context = page_context(request, ticket, reply_form=form)
-        return render(request, "workspace/ticket/page.html", context, status=400)
+        return page_response(request, context, status=400)
     presence.seen(ticket.pk, request.user, typing=False)
     labels = {"email": _("by email"), "portal": _("in the portal"), "chat": _("in the chat")}
     messages.success(request, _("Answer sent %(how)s.") % {"how": labels[data["channel"]]})
@@ -140,7 +140,7 @@ def macro_apply(request: AgentRequest, number: int) -> HttpResponse:
     context = page_context(request, ticket, reply_form=form, applied_macro=macro)
     if request.headers.get("HX-Request"):
         return render(request, "workspace/ticket/_composer.html", context)
-    return render(request, "workspace/ticket/page.html", context)
+    return page_response(request, context)
 
 
 @require_http_methods(["GET", "POST"])

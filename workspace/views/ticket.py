@@ -23,6 +23,7 @@ from django.http import (
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -34,7 +35,18 @@ from tickets.errors import InvalidInput, StaleTicket, TicketError
 from tickets.models import Department, Message, Status, Ticket, format_reference
 from tickets.selectors import parse_reference
 
-from .. import choices, composer, macros, panel, presence, previews, reads, timeline
+from .. import (
+    choices,
+    composer,
+    macros,
+    panel,
+    presence,
+    previews,
+    reads,
+    shell,
+    ticket_html,
+    timeline,
+)
 from ..access import AgentRequest, access_attachment, access_ticket, agent_required
 from ..forms import ReplyForm
 
@@ -88,12 +100,39 @@ def page_context(request: AgentRequest, ticket: Ticket, **extra: Any) -> dict[st
     return context
 
 
+def page_response(
+    request: AgentRequest, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    """The ticket page: its body written in Python (workspace/ticket_html.py) inside the
+    workspace's frame, which is rendered by the template engine once per agent and
+    language and kept (workspace/shell.py; the key names the principal, as the list
+    page's does, and everything else the frame shows)."""
+    user = request.user
+    key = (
+        "ticket-frame",
+        user.pk,
+        get_language(),
+        user.get_full_name(),
+        user.get_username(),
+        user.has_perm("reports.view_dashboard"),
+    )
+    parts = shell.shell(key, request, "workspace/ticket/frame.html", {})
+    values = shell.common_values(request)
+    ticket = context["ticket"]
+    body = ticket_html.page_html(
+        {**context, "csrf_token": values["csrf_token"]}, request.agent_zone.key
+    )
+    values["title_html"] = ticket_html.title_html(ticket)
+    values["body_html"] = body
+    return HttpResponse(shell.fill(parts, values), status=status)
+
+
 @require_GET
 @agent_required
 def ticket_page(request: AgentRequest, number: int) -> HttpResponse:
     ticket = access_ticket(request, number)
     presence.seen(ticket.pk, request.user, typing=False)
-    return render(request, "workspace/ticket/page.html", page_context(request, ticket))
+    return page_response(request, page_context(request, ticket))
 
 
 @require_GET
@@ -114,7 +153,7 @@ def refused(request: AgentRequest, ticket: Ticket, exc: StaleTicket, **extra: An
     """The page again, with what changed since the agent's version and their input kept."""
     news = timeline.event_news(exc.events)
     context = page_context(request, ticket, stale_news=news, stale_message=exc.message, **extra)
-    return render(request, "workspace/ticket/page.html", context, status=409)
+    return page_response(request, context, status=409)
 
 
 def _change(
