@@ -171,20 +171,43 @@ def lead_client():
     return client
 
 
+def backend_cpu_ms() -> float | None:
+    """Return the CPU time the database process of this connection has used, in ms, when
+    it runs on this machine (/proc); None otherwise."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def measure(client, url: str, runs: int) -> dict[str, Any]:
     timings = []
-    for _ in range(runs + 2):
+    for _ in range(2):  # the first two warm the caches
+        assert client.get(url).status_code == 200, url
+    cpu0, db0 = time.process_time(), backend_cpu_ms()
+    for _ in range(runs):
         started = time.perf_counter()
         response = client.get(url)
         timings.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, (url, response.status_code)
-    timings = sorted(timings[2:])  # the first two warm the caches
+    app_cpu = (time.process_time() - cpu0) * 1000 / runs
+    db1 = backend_cpu_ms()
+    db_cpu = (db1 - db0) / runs if db0 is not None and db1 is not None else None
+    timings = sorted(timings)
     p95 = timings[min(len(timings) - 1, round(0.95 * (len(timings) - 1)))]
     return {
         "url": url,
         "runs": runs,
         "p50_ms": round(statistics.median(timings), 1),
         "p95_ms": round(p95, 1),
+        "app_cpu_ms": round(app_cpu, 1),
+        "db_cpu_ms": round(db_cpu, 1) if db_cpu is not None else None,
         "bytes": len(response.content),
     }
 
@@ -230,15 +253,22 @@ def main() -> None:
     for label, (url, runs) in pages.items():
         row = {"page": label, **measure(client, url, runs)}
         rows.append(row)
-        log(f"{label}: p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms")
+        log(
+            f"{label}: p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms, CPU per page "
+            f"{row['app_cpu_ms']} ms app + {row['db_cpu_ms']} ms database"
+        )
     data = {
         "tickets": Ticket.objects.count(),
         "daily_figure_rows": DailyFigure.objects.count(),
     }
     print()
-    print(f"{'page':<52} {'p50 ms':>8} {'p95 ms':>8}")
+    print(f"{'page':<52} {'p50 ms':>8} {'p95 ms':>8} {'app cpu':>8} {'db cpu':>8}")
     for row in rows:
-        print(f"{row['page']:<52} {row['p50_ms']:>8} {row['p95_ms']:>8}")
+        print(
+            f"{row['page']:<52} {row['p50_ms']:>8} {row['p95_ms']:>8} "
+            f"{row['app_cpu_ms']:>8} {row['db_cpu_ms']!s:>8}"
+        )
+    print(f"load average at the end: {os.getloadavg()}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
         json.dumps(
@@ -249,6 +279,7 @@ def main() -> None:
                 "data": data,
                 "fill": fill,
                 "pages": rows,
+                "load_average": os.getloadavg(),
             },
             indent=2,
             ensure_ascii=False,

@@ -188,6 +188,64 @@ def sample_queries(rng: random.Random, per_kind: int = 40) -> dict[str, list[tup
     return {"words": words, "identifiers": identifiers, "phones": phones}
 
 
+def backend_cpu_ms() -> float | None:
+    """Return the CPU time the database process serving this connection has used, in
+    ms, when it runs on this machine (/proc); None otherwise."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def profile(queries: list[tuple[str, str, str]], rounds: int) -> list[dict[str, Any]]:
+    """Run every query ``rounds`` times, one at a time, kind after kind; return per kind
+    the CPU a search costs (this process + its database process) and the wall time.
+    CPU is what 8 concurrent searches share 2 cores by: it does not depend on the load."""
+    from django.db import connection, reset_queries
+
+    from search.selectors import ticket_search
+
+    connection.force_debug_cursor = True  # count the statements
+    by_kind: dict[tuple[str, str], list[str]] = {}
+    for group, kind, text in queries:
+        by_kind.setdefault((group, kind), []).append(text)
+    rows = []
+    for (group, kind), texts in sorted(by_kind.items()):
+        walls: list[float] = []
+        cpu0, db0 = time.process_time(), backend_cpu_ms()
+        statements = 0
+        for _ in range(rounds):
+            for text in texts:
+                reset_queries()
+                started = time.perf_counter()
+                ticket_search(text)
+                walls.append((time.perf_counter() - started) * 1000)
+                statements += len(connection.queries)
+        app = (time.process_time() - cpu0) * 1000 / len(walls)
+        db_after = backend_cpu_ms()
+        db = (db_after - db0) / len(walls) if db0 is not None and db_after is not None else None
+        rows.append(
+            {
+                "group": group,
+                "kind": kind,
+                "searches": len(walls),
+                "queries_per_search": round(statements / len(walls), 1),
+                "app_cpu_ms": round(app, 1),
+                "db_cpu_ms": round(db, 1) if db is not None else None,
+                "p50_ms": round(statistics.median(walls), 1),
+                "p95_ms": round(pct(walls, 0.95), 1),
+                "max_ms": round(max(walls), 1),
+            }
+        )
+    return rows
+
+
 def searcher(queries: list[tuple[str, str, str]], deadline: float, seed: int, out) -> None:
     """Run searches until ``deadline``; put (group, kind, query, ms, hits) on ``out``."""
     from django.db import connection
@@ -195,7 +253,9 @@ def searcher(queries: list[tuple[str, str, str]], deadline: float, seed: int, ou
     from search.selectors import ticket_search
 
     rng = random.Random(seed)
-    results = []
+    results: list[Any] = []
+    ticket_search("warm")  # the connection opened before the clocks start
+    cpu0, db0 = time.process_time(), backend_cpu_ms()
     try:
         while time.time() < deadline:
             group, kind, text = rng.choice(queries)
@@ -203,6 +263,9 @@ def searcher(queries: list[tuple[str, str, str]], deadline: float, seed: int, ou
             page = ticket_search(text)
             ms = (time.perf_counter() - started) * 1000
             results.append((group, kind, text, ms, page.total))
+        db1 = backend_cpu_ms()
+        db = db1 - db0 if db0 is not None and db1 is not None else None
+        results.append(("cpu", (time.process_time() - cpu0) * 1000, db))
     finally:
         connection.close()
         out.put(results)
@@ -279,7 +342,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for process in processes:
         process.join()
     connection.close()
-    searches = [r for chunk in collected if isinstance(chunk, list) for r in chunk]
+    searches = [r for chunk in collected if isinstance(chunk, list) for r in chunk if r[0] != "cpu"]
+    cpu = [r for chunk in collected if isinstance(chunk, list) for r in chunk if r[0] == "cpu"]
+    app_cpu = sum(r[1] for r in cpu) / max(len(searches), 1)
+    db_cpu = (
+        sum(r[2] for r in cpu) / max(len(searches), 1)
+        if all(r[2] is not None for r in cpu)
+        else None
+    )
     writes = next((c for c in collected if isinstance(c, tuple)), ("writer", 0, 0, []))
     by_kind: dict[tuple[str, str], list[float]] = {}
     for group, kind, _, ms, _ in searches:
@@ -302,6 +372,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "rows": rows,
         "searches_per_second": round(len(searches) / args.seconds, 1),
+        "cpu_ms_per_search": {
+            "app": round(app_cpu, 1),
+            "database": round(db_cpu, 1) if db_cpu is not None else None,
+        },
+        "load_average": os.getloadavg(),
         "writes": {
             "written": writes[1],
             "not_found_right_after_commit": writes[2],
@@ -310,6 +385,47 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "median_results": {f"{g}/{k}": statistics.median(v) for (g, k), v in sorted(found.items())},
     }
+
+
+def profiled(args: argparse.Namespace) -> None:
+    """Print and save the one-at-a-time profile (``--profile``)."""
+    samples = sample_queries(random.Random(2026))
+    queries = [(group, kind, q) for group, items in samples.items() for kind, q in items]
+    log(f"{len(queries)} queries sampled; warming up …")
+    from search.selectors import ticket_search
+
+    for _, _, text in queries:
+        ticket_search(text)
+    load_before = os.getloadavg()
+    rows = profile(queries, args.profile)
+    print()
+    print(
+        f"{'kind':<34} {'n':>5} {'stmts':>6} {'app cpu':>8} {'db cpu':>7} "
+        f"{'p50 ms':>7} {'p95 ms':>7} {'max ms':>7}"
+    )
+    for row in rows:
+        label = f"{row['group']}: {row['kind']}"
+        print(
+            f"{label:<34} {row['searches']:>5} {row['queries_per_search']:>6} "
+            f"{row['app_cpu_ms']:>8} {row['db_cpu_ms']!s:>7} {row['p50_ms']:>7} "
+            f"{row['p95_ms']:>7} {row['max_ms']:>7}"
+        )
+    load = (load_before, os.getloadavg())
+    print(f"load average before / after: {load[0]} / {load[1]}")
+    out = RESULTS.with_name("search_profile.json")
+    out.write_text(
+        json.dumps(
+            {
+                "when": time.strftime("%Y-%m-%d %H:%M"),
+                "rounds": args.profile,
+                "load": load,
+                "rows": rows,
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
 
 
 def counts() -> dict[str, int]:
@@ -338,18 +454,37 @@ def main() -> None:
     parser.add_argument("--writes", type=float, default=20, help="messages written per second")
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--drop", action="store_true", help="drop the database at the end")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="ROUNDS",
+        help="instead of the concurrent run: every query ROUNDS times, one at a time; "
+        "CPU per search by kind",
+    )
+    parser.add_argument("--fill-only", action="store_true", help="fill the database and stop")
     args = parser.parse_args()
     create_database(os.environ.get("DATABASE_URL", ""))
     setup_django()
     fill = prepare(args.tickets, args.rebuild)
     sizes = counts()
     log(f"data: {sizes}")
+    if args.fill_only:
+        return
+    if args.profile:
+        profiled(args)
+        return
     result = run(args)
     print()
     print(f"{'kind':<34} {'searches':>9} {'p50 ms':>8} {'p95 ms':>8}")
     for row in result["rows"]:
         label = f"{row['group']}: {row['kind']}"
         print(f"{label:<34} {row['searches']:>9} {row['p50_ms']:>8} {row['p95_ms']:>8}")
+    c = result["cpu_ms_per_search"]
+    print(
+        f"CPU per search: {c['app']} ms in the app + {c['database']} ms in the database; "
+        f"load average at the end {result['load_average']}"
+    )
     w = result["writes"]
     print(
         f"writes: {w['written']} ({w['per_second']}/s, p50 {w['p50_ms']} ms), "

@@ -9,10 +9,10 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q, Sum
+from django.db.models import Q
 from django.utils import timezone
 
-from supportdesk.db_router import on_replica
+from supportdesk.db_router import on_replica, read_connection
 from tickets.models import Channel
 
 from .contributions import DUPLICATE_METRICS, FRT_EDGES_MINUTES, FRT_PREFIX, report_zone
@@ -94,38 +94,7 @@ def figures(
     scope: Scope, first: date, last: date, *, include_excluded: bool = False
 ) -> dict[str, Any]:
     """Return every figure of the dashboard for days ``first``..``last`` (report zone)."""
-    base = DailyFigure.objects.filter(
-        # Knowledge-base figures belong to no line or department: every dashboard shows them.
-        (scope.q() | Q(metric__startswith="kb_")) if scope.q() else Q(),
-        day__gte=first,
-        day__lte=last,
-    )
-    if not include_excluded:
-        base = base.filter(Q(excluded=False) | Q(metric__in=DUPLICATE_METRICS))
-    # Three groupings of the same index range, each as small as what it feeds: per day and
-    # channel (daily charts), per day (weekly figures), per agent (the agents' totals).
-    per_agent = Q(metric__in=AGENT_METRICS)
-    by_day_channel = (
-        base.exclude(per_agent)
-        .filter(channel__gt="")
-        .values_list("day", "metric", "channel")
-        .annotate(total=Sum("value"))
-        .order_by()
-    )
-    by_day = (
-        base.exclude(per_agent)
-        .filter(channel="")
-        .values_list("day", "metric")
-        .annotate(total=Sum("value"))
-        .order_by()
-    )
-    by_agent = (
-        base.filter(per_agent)
-        .values_list("metric", "agent_id")
-        .annotate(total=Sum("value"))
-        .order_by()
-    )
-    rows = [*by_day_channel, *((d, m, "", t) for d, m, t in by_day)]
+    rows, by_agent = _sums(scope, first, last, include_excluded=include_excluded)
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     weeks = sorted({week_of(d) for d in days})
     created: dict[str, defaultdict[date, int]] = {c: defaultdict(int) for c in CHANNELS}
@@ -203,6 +172,73 @@ def figures(
             "replies": sum(replies.values()),
         },
     }
+
+
+def _sums(
+    scope: Scope, first: date, last: date, *, include_excluded: bool
+) -> tuple[list[tuple[date, str, str, int]], list[tuple[str, int, int]]]:
+    """Return the rollups' sums over the days: per day, metric and channel (the charts and
+    weekly figures; channel "" for the metrics kept without one) and, for the metrics
+    counted per agent, per agent. One read of the days' rows, summed both ways at once
+    (GROUPING SETS on PostgreSQL): three queries read the same ~10,000 rows of eight
+    weeks three times, half of a dashboard's database time."""
+    table = DailyFigure._meta.db_table
+    where = ["day >= %s", "day <= %s"]
+    params: list[Any] = [first, last]
+    if scope.line_id is not None or scope.department_id is not None:
+        # Knowledge-base figures belong to no line or department: every dashboard shows them.
+        column = "line_id" if scope.line_id is not None else "department_id"
+        where.append(f"({column} = %s OR metric LIKE 'kb\\_%%' ESCAPE '\\')")
+        params.append(scope.line_id if scope.line_id is not None else scope.department_id)
+    if not include_excluded:
+        where.append(f"(NOT excluded OR metric IN ({', '.join(['%s'] * len(DUPLICATE_METRICS))}))")
+        params += sorted(DUPLICATE_METRICS)
+    per_agent = f"metric IN ({', '.join(['%s'] * len(AGENT_METRICS))})"
+    connection = read_connection()
+    if connection.vendor == "postgresql":
+        sql = (
+            "SELECT day, metric, channel, agent_id, GROUPING(day), sum(value) "  # noqa: S608 - fixed names; values are parameters
+            f"FROM {table} WHERE {' AND '.join(where)} "
+            "GROUP BY GROUPING SETS ((day, metric, channel), (metric, agent_id)) "
+            f"HAVING (GROUPING(day) = 0) <> ({per_agent})"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, *AGENT_METRICS])
+            fetched = cursor.fetchall()
+    else:  # SQLite (the embedded desk): one grouping, summed the second way here
+        sql = (
+            "SELECT day, metric, channel, agent_id, 0, sum(value) "  # noqa: S608 - fixed names; values are parameters
+            f"FROM {table} WHERE {' AND '.join(where)} GROUP BY day, metric, channel, agent_id"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            fetched = _both_ways(cursor.fetchall())
+    rows = [
+        (_day(day), metric, channel, int(total))
+        for day, metric, channel, _a, g, total in fetched
+        if not g
+    ]
+    by_agent = [(metric, agent, int(total)) for _d, metric, _c, agent, g, total in fetched if g]
+    return rows, by_agent
+
+
+def _both_ways(fetched: list[tuple]) -> list[tuple]:
+    """Return rows grouped per (day, metric, channel, agent) as GROUPING SETS would: per
+    day, metric and channel for the metrics not counted per agent, per agent for those."""
+    per_day: dict[tuple, int] = defaultdict(int)
+    per_agent: dict[tuple, int] = defaultdict(int)
+    for day, metric, channel, agent, _g, total in fetched:
+        if metric in AGENT_METRICS:
+            per_agent[(metric, agent)] += total
+        else:
+            per_day[(day, metric, channel)] += total
+    return [(d, m, c, None, 0, t) for (d, m, c), t in per_day.items()] + [
+        (None, m, None, a, 1, t) for (m, a), t in per_agent.items()
+    ]
+
+
+def _day(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def _sla_weeks(weekly: dict[str, dict[date, int]], weeks: list[date]) -> dict[str, list]:

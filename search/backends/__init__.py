@@ -22,6 +22,7 @@ class TextHit:
     message_id: int | None
     kind: str
     rank: float  # 0..1, higher is better
+    config: str = ""  # the entry's text search configuration, when the backend knows it
 
 
 class TextBackend(Protocol):

@@ -82,6 +82,17 @@ def test_email_domain_and_contact_name(anna, departments):
     assert refs(ticket_search("Anna de Vries")) == [ticket.reference]
 
 
+def test_an_address_found_as_written_leaves_out_addresses_that_only_contain_it(anna):
+    """A whole address that belongs to someone finds that someone, not also the people
+    whose address merely contains it; one that belongs to nobody is still read as a
+    fragment of an address."""
+    ours = open_ticket(subject="Billing", body="Invoice please", contact=anna)
+    joanna = ContactFactory(name="Joanna", email="joanna@northwind.example")
+    theirs = open_ticket(subject="Other", body="Something else", contact=joanna)
+    assert refs(ticket_search("anna@northwind.example")) == [ours.reference]
+    assert refs(ticket_search("oanna@northwind.example")) == [theirs.reference]
+
+
 def test_attachment_file_names_and_order_numbers(anna):
     ticket = open_ticket(
         subject="Refund",
