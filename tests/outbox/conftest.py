@@ -3,6 +3,7 @@ refuses temporarily (451) or rejects recipients (550), and records what it recei
 
 from __future__ import annotations
 
+import asyncio
 import email
 from email.message import Message
 
@@ -18,6 +19,7 @@ class MailServer:
     def __init__(self, port: int) -> None:
         self.port = port
         self.tempfail = False
+        self.stall = 0.0  # seconds the server sits on a mail's DATA before answering
         self.rejected: set[str] = set()
         self.received: list[Message] = []
         self._controller: Controller | None = None
@@ -30,6 +32,8 @@ class MailServer:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        if self.stall:
+            await asyncio.sleep(self.stall)
         if self.tempfail:
             return "451 4.3.0 Mailbox busy, try again later"
         self.received.append(email.message_from_bytes(envelope.content))
