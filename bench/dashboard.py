@@ -33,7 +33,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from pgdb import create_database  # bench/ is the script folder: sys.path[0]
+from pgdb import (  # bench/ is the script folder: sys.path[0]
+    backend_cpu_ms,
+    create_database,
+    drop_database_now,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -171,21 +175,6 @@ def lead_client():
     return client
 
 
-def backend_cpu_ms() -> float | None:
-    """Return the CPU time the database process of this connection has used, in ms, when
-    it runs on this machine (/proc); None otherwise."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
-
-
 def measure(client, url: str, runs: int) -> dict[str, Any]:
     timings = []
     for _ in range(2):  # the first two warm the caches
@@ -287,11 +276,7 @@ def main() -> None:
         + "\n"
     )
     if args.drop:
-        from django.db import connections
-        from pgdb import drop_database
-
-        connections.close_all()
-        drop_database(os.environ["DATABASE_URL"])
+        drop_database_now()
         log("database dropped")
 
 

@@ -57,7 +57,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pgdb import create_database, drop_database  # bench/ is the script folder: sys.path[0]
+from pgdb import (  # bench/ is the script folder: sys.path[0]
+    backend_cpu_ms,
+    create_database,
+    drop_database_now,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -124,12 +128,8 @@ def state_set(key: str, value: Any) -> None:
 
 def backend_cpu() -> float:
     """CPU seconds used so far by this connection's server process (same machine)."""
-    pid = one("SELECT pg_backend_pid()")
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ms = backend_cpu_ms()
+    return float("nan") if ms is None else ms / 1000
 
 
 class Cpu:
@@ -746,10 +746,7 @@ def main() -> None:
         + "\n"
     )
     if args.drop:
-        from django.db import connections
-
-        connections.close_all()
-        drop_database(os.environ["DATABASE_URL"])
+        drop_database_now()
         log("database dropped")
 
 

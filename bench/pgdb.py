@@ -1,6 +1,10 @@
-"""Shared by the bench scripts: make sure the PostgreSQL database they fill exists."""
+"""Shared by the bench scripts: the PostgreSQL database they fill (made, dropped) and the
+CPU its server process has used (read from /proc when the server runs on this machine)."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 
 def create_database(url: str) -> None:
@@ -41,3 +45,31 @@ def drop_database(url: str) -> None:
     with conn.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{params["NAME"]}" WITH (FORCE)')
     conn.close()
+
+
+def drop_database_now() -> None:
+    """Close Django's connections and drop the database of DATABASE_URL (``--drop``)."""
+    from django.db import connections
+
+    connections.close_all()
+    drop_database(os.environ["DATABASE_URL"])
+
+
+def process_cpu_ms(pid: int) -> float | None:
+    """CPU time (user + system) process ``pid`` has used, in ms; None when it is not on
+    this machine."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def backend_cpu_ms() -> float | None:
+    """CPU time the PostgreSQL process serving Django's connection has used, in ms."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    return process_cpu_ms(pid)

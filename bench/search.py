@@ -41,7 +41,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pgdb import create_database  # bench/ is the script folder: sys.path[0]
+from pgdb import (  # bench/ is the script folder: sys.path[0]
+    backend_cpu_ms,
+    create_database,
+    drop_database_now,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -186,21 +190,6 @@ def sample_queries(rng: random.Random, per_kind: int = 40) -> dict[str, list[tup
             else:
                 phones.append(("number in a message", "0" + digits[-9:]))
     return {"words": words, "identifiers": identifiers, "phones": phones}
-
-
-def backend_cpu_ms() -> float | None:
-    """Return the CPU time the database process serving this connection has used, in
-    ms, when it runs on this machine (/proc); None otherwise."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def profile(queries: list[tuple[str, str, str]], rounds: int) -> list[dict[str, Any]]:
@@ -509,12 +498,7 @@ def main() -> None:
         + "\n"
     )
     if args.drop:
-        from django.db import connections
-
-        connections.close_all()
-        from pgdb import drop_database
-
-        drop_database(os.environ["DATABASE_URL"])
+        drop_database_now()
         log("database dropped")
 
 
