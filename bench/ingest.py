@@ -30,7 +30,6 @@ import argparse
 import json
 import os
 import platform
-import random
 import signal
 import statistics
 import subprocess
@@ -40,11 +39,11 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from pgdb import create_database  # bench/ is the script folder: sys.path[0]
+from mailmix import SEED_OFFSET, first_number, mail, seed_source, workload  # bench/: sys.path[0]
+from pgdb import create_database
 from webhook_load import body, load_average, percentile, post_at_rate, start_web
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,45 +68,13 @@ from supportdesk.queues import queue_names  # noqa: E402
 from tickets.models import Account, Contact, ContactEmail, Ticket  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "ingest.json"
-SEED_OFFSET = 100_000  # seed mails tell other stories than the measured ones (n % 50 kept)
-INBOXES = ["support@supportdesk.localhost", "tech@supportdesk.localhost"]
-# Different problems, each with its own number, so duplicate detection sees ordinary
-# traffic, not one mail re-sent (which it would merge).
-PROBLEMS = [
-    "the transfer of example-{n}.com is still pending. Could you check it?",
-    "our invoice INV-{n} shows the wrong VAT rate for the Netherlands.",
-    "the API returns error 502 on POST /v1/orders since this morning (order {n}).",
-    "mail for shop-{n}.nl bounces with 'mailbox unavailable' after the DNS change.",
-    "please add a second administrator to account {n}; the owner changed jobs.",
-    "the SSL certificate of portal-{n}.example renewed but the browser shows the old one.",
-    "we were charged twice for order {n}; please refund one of the payments.",
-    "after update {n} the control panel logs us out every few minutes.",
-]
-BODY = "Hello,\n\n{problem}\nReseller ID: {reseller}\n\nKind regards\n-- \nSent from my phone\n"
-QUOTE = "\n\nOn Tue, 5 Mar 2024 at 10:15, Support wrote:\n> We are looking into it.\n> " * 1
 
 
-def mail(n: int, *, sender: str, subject: str, reply_to: str | None = None) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = INBOXES[n % 2]
-    msg["Subject"] = subject
-    msg["Date"] = "Tue, 05 Mar 2024 10:15:00 +0100"
-    msg["Message-ID"] = f"<bench-{uuid.uuid4().hex}@example.org>"
-    if reply_to:
-        msg["In-Reply-To"] = f"<{reply_to}>"
-        msg["References"] = f"<{reply_to}>"
-    problem = PROBLEMS[(n // 4) % len(PROBLEMS)].format(n=n)  # n % 4 picks the kind
-    body = BODY.format(problem=problem, reseller=200000 + n % 50) + (QUOTE if reply_to else "")
-    msg.set_content(body)
-    if n % 10 == 0:  # every tenth mail carries a small attachment
-        msg.add_attachment(b"log line\n" * 200, maintype="text", subtype="plain", filename="x.log")
-    return msg.as_bytes()
-
-
-def seed(count: int) -> list[tuple[str, str, str]]:
+def seed(count: int, first: int | None = None) -> list[tuple[str, str, str]]:
     """Create accounts, contacts and ``count`` tickets (untimed); return (message id,
-    reference, sender) per ticket."""
+    reference, sender) per ticket. ``first``: this invocation's first mail number (by
+    default after the earlier invocations', ``mailmix.first_number``)."""
+    first = first_number() if first is None else first
     for i in range(50):
         account, _ = Account.objects.get_or_create(
             reseller_id=str(200000 + i), defaults={"name": f"Reseller {i}"}
@@ -119,31 +86,14 @@ def seed(count: int) -> list[tuple[str, str, str]]:
     threads = []
     for i in range(count):
         sender = f"owner{i % 50}@reseller.example"
-        raw = mail(SEED_OFFSET + i, sender=sender, subject=f"Seed {i}")  # not a re-send
-        record, _ = inbound_store(channel="email", source="bench-seed", raw=raw, enqueue=False)
+        n = first + SEED_OFFSET + i  # not a re-send of a measured mail or an earlier seed
+        raw = mail(n, sender=sender, subject=f"Seed {n}")
+        record, _ = inbound_store(
+            channel="email", source=seed_source(QUEUE), raw=raw, enqueue=False
+        )
         record = inbound_process(record.pk)
         threads.append((record.message.external_id, record.message.ticket.reference, sender))
     return threads
-
-
-def workload(n: int, threads: list[tuple[str, str, str]], start: int = 0) -> list[bytes]:
-    """Return n mails numbered from ``start`` (each run its own numbers: a run must not
-    re-send an earlier run's mails, which duplicate detection would merge)."""
-    rng = random.Random(42 + start)
-    out = []
-    for i in range(start, start + n):
-        kind = i % 4
-        if kind == 0:  # new ticket from a verified reseller contact
-            out.append(mail(i, sender=f"owner{i % 50}@reseller.example", subject=f"Issue {i}"))
-        elif kind == 1:  # new ticket from an unknown sender (no account)
-            out.append(mail(i, sender=f"new{i}@customer.example", subject=f"Question {i}"))
-        elif kind == 2:  # reply threading by In-Reply-To
-            parent, _, sender = rng.choice(threads)
-            out.append(mail(i, sender=sender, subject="Re: x", reply_to=parent))
-        else:  # reply threading by the subject token (sender is a contact of the account)
-            _, ref, sender = rng.choice(threads)
-            out.append(mail(i, sender=sender, subject=f"Re: [{ref}] more"))
-    return out
 
 
 class RssSampler(threading.Thread):
@@ -422,7 +372,10 @@ def main() -> None:
     # A SIGTERM ends the run through the finally blocks: worker and gunicorn stop too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped (SIGTERM)"))
     call_command("migrate", verbosity=0)
-    threads = seed(args.seed_tickets)
+    # After every earlier invocation's mails: a re-run on this database (each point of
+    # bench/ingest_curve.py) must not re-send them, which duplicate detection would merge.
+    first = first_number()
+    threads = seed(args.seed_tickets, first)
     worker = start_worker(args.concurrency, args.worker_nice)
     sampler = RssSampler(worker.pid)
     sampler.start()
@@ -432,7 +385,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="sd-ingest-") as tmp:
             for number in range(args.runs):
                 folder = Path(tmp) / f"run{number}"
-                write_mails(folder, workload(args.emails, threads, number * args.emails))
+                write_mails(folder, workload(args.emails, threads, first + number * args.emails))
                 ours = run_ours(folder, f"import:bench-{QUEUE}-{number}", worker)
                 peer = run_peer(args.peer_python, folder)
                 runs.append({"ours": ours, "peer": peer})
@@ -450,14 +403,14 @@ def main() -> None:
                 drain(worker)
                 if args.webhook_seconds:
                     count = int(args.webhook_rate * args.webhook_seconds)
-                    start = (args.runs + 1) * args.emails
+                    start = first + (args.runs + 1) * args.emails
                     burst = run_burst(
                         port, workload(count, threads, start), args.webhook_rate, worker, web.pid
                     )
                     print(f"webhook burst: {burst}")
                     drain(worker)
                 if args.latency_seconds:
-                    start = (args.runs + 1) * args.emails + 100_000
+                    start = first + (args.runs + 1) * args.emails + 100_000
                     latency = run_latency(port, args.latency_rate, args.latency_seconds, start)
                     print(f"webhook to deadline: {latency}")
             finally:
@@ -480,6 +433,7 @@ def main() -> None:
         "runs": runs,
         "worker_concurrency": args.concurrency,
         "worker_nice": args.worker_nice,
+        "first_mail_number": first,
         "batch_size": settings.SUPPORTDESK_INBOUND_BATCH,
         "median_emails_per_second": ours_rate,
         "median_with_followups_per_second": median("with_followups_per_second"),
