@@ -1,15 +1,18 @@
 """The worker scaling curve (issue 18): ``bench/ingest.py`` with 1, 2 and 4 worker
-processes on the same database, broker and mail mix, one after the other.
+processes, each on a fresh database, with the same broker and mail mix, one after the other.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/sd_ingest_bench \\
         REDIS_URL=redis://127.0.0.1:6379/5 .venv/bin/python bench/ingest_curve.py \\
         [--workers 1,2,4] [--emails 1000] [--runs 3]
 
 Each point is a fresh ``bench/ingest.py --concurrency N`` (its own worker, prefork with N
-processes; no peer, no webhook runs) on the same database, which grows by the same mix at
-every point: each invocation numbers its mails after the earlier ones'
-(``bench/mailmix.py``), so a later point never re-sends an earlier point's mails (which
-duplicate detection would merge: the curve would measure merging, not processes). Prints
+processes; no peer, no webhook runs) on a fresh database of its own (``<name>_w<N>``,
+dropped before and after), so every point starts from the same data. On one shared
+database a later point found the earlier points' tickets: when every invocation numbered
+its mails from 0 it re-sent them and duplicate detection merged them (the 2-process point
+measured merging at 5× the CPU a mail; ``bench/mailmix.py`` now numbers each invocation
+after the earlier ones), and even with new numbers it flags 4× as many possible
+duplicates against them (the same resellers and problems): 35–45% more CPU a mail. Prints
 emails/s end to end and with follow-ups (medians of the runs), the speed-up over one
 process, the worker's CPU per mail (the figure a shared machine leaves trustworthy) and
 the load average at each point's end; writes bench/results/ingest_curve.json.
@@ -25,12 +28,30 @@ import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from pgdb import drop_database  # bench/ is the script folder: sys.path[0]
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "ingest_curve.json"
 
 
+def point_database(url: str, workers: int) -> str:
+    """Return the URL of the point's own database: ``url``'s name + ``_w<workers>``."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"{parts.path.rstrip('/')}_w{workers}"))
+
+
 def point(workers: int, emails: int, runs: int) -> dict:
+    database = point_database(os.environ["DATABASE_URL"], workers)
+    drop_database(database)  # a left-over from a stopped curve would be an earlier point
+    try:
+        return _point(workers, emails, runs, database)
+    finally:
+        drop_database(database)
+
+
+def _point(workers: int, emails: int, runs: int, database: str) -> dict:
     with tempfile.TemporaryDirectory(prefix="sd-curve-") as tmp:
         out = Path(tmp) / "ingest.json"
         subprocess.run(
@@ -53,6 +74,7 @@ def point(workers: int, emails: int, runs: int) -> dict:
                 str(out),
             ],  # fmt: skip
             cwd=ROOT,
+            env={**os.environ, "DATABASE_URL": database},
             check=True,
         )
         result = json.loads(out.read_text())
