@@ -13,15 +13,16 @@ The script seeds tickets (untimed) and starts a real Celery worker (prefork,
 ``--concurrency`` processes) on a queue of its own. Each run writes N mails as .eml files
 into a fresh directory — a quarter new tickets from verified reseller contacts, a quarter
 from unknown senders, a quarter replies threading by In-Reply-To, a quarter by the subject
-token; every tenth with a small attachment — then times ``manage.py ingest_email DIR``
-(stored in chunks, queued, processed by the worker) until the worker has turned the last
-record into a message ("end to end"), and until the follow-up work the tickets queued
-(SLA clocks, duplicate detection) has drained too. The peer (``bench/helpdesk_peer.py``,
-run with ``--peer-python``, default /tmp/helpdesk-venv/bin/python; skipped with a
-message if that python is missing) processes the same directory with SQLite, as its
-documentation sets it up. Worker peak RSS is sampled throughout. Acknowledgements go to
-Django's dummy mail backend (sending is not what is measured). Writes
-bench/results/ingest.json.
+token; every tenth with a small attachment; numbered after any earlier invocation's mails
+on the database, so a re-run never re-sends them (``bench/mailmix.py``) — then times
+``manage.py ingest_email DIR`` (stored in chunks, queued, processed by the worker) until
+the worker has turned the last record into a message ("end to end"), and until the
+follow-up work the tickets queued (SLA clocks, duplicate detection) has drained too. The
+peer (``bench/helpdesk_peer.py``, run with ``--peer-python``, default
+/tmp/helpdesk-venv/bin/python; skipped with a message if that python is missing) processes
+the same directory with SQLite, as its documentation sets it up. Worker peak RSS is
+sampled throughout. Acknowledgements go to Django's dummy mail backend (sending is not
+what is measured). Writes bench/results/ingest.json.
 """
 
 from __future__ import annotations
