@@ -4,8 +4,9 @@ the portal's model keeps every conversation, its table and its unique-per-source
 from __future__ import annotations
 
 import pytest
-from django.db import IntegrityError, connection, transaction
-from django.db.migrations.executor import MigrationExecutor
+from django.db import IntegrityError, transaction
+
+from tests.migrations import leaves, migrate
 
 BEFORE = [
     ("portal", "0002_chat_conversation_per_source"),
@@ -19,27 +20,20 @@ AFTER = [
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 def test_conversations_survive_the_move_to_channels_app(departments, anna):
     from tests.factories import open_ticket
 
     ticket = open_ticket(subject="Chat", channel="chat")
-    latest = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    latest = leaves()
     try:
-        old = _migrate(BEFORE)
+        old = migrate(BEFORE)
         OldChat = old.get_model("portal", "ChatConversation")
         OldChat.objects.create(
             conversation_id="42", ticket_id=ticket.pk, contact_id=anna.pk, source="api:pbx"
         )
         OldChat.objects.create(conversation_id="portal-1", ticket_id=ticket.pk, source="portal")
 
-        new = _migrate(AFTER)
+        new = migrate(AFTER)
         Chat = new.get_model("channels_app", "ChatConversation")
         assert Chat._meta.db_table == "portal_chatconversation"
         assert sorted(
@@ -52,7 +46,7 @@ def test_conversations_survive_the_move_to_channels_app(departments, anna):
         with pytest.raises(IntegrityError), transaction.atomic():
             Chat.objects.create(conversation_id="42", ticket_id=ticket.pk, source="api:pbx")
     finally:
-        _migrate(latest)
+        migrate(latest)
 
     # And the code's model reads them after the upgrade.
     from channels_app.chat.models import ChatConversation

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from django.db import IntegrityError, connection, transaction
-from django.db.migrations.executor import MigrationExecutor
+from django.db import IntegrityError, transaction
+
+from tests.migrations import leaves, migrate
 
 BEFORE = [("portal", "0001_initial")]
 AFTER = [("portal", "0002_chat_conversation_per_source")]
@@ -12,25 +13,18 @@ AFTER = [("portal", "0002_chat_conversation_per_source")]
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 def test_conversations_survive_and_ids_become_unique_per_source(departments):
     from tests.factories import open_ticket
 
     ticket = open_ticket(subject="Chat", channel="chat")
-    latest = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    latest = leaves()
     try:
-        old = _migrate(BEFORE)
+        old = migrate(BEFORE)
         Chat = old.get_model("portal", "ChatConversation")
         Chat.objects.create(conversation_id="42", ticket_id=ticket.pk, source="api:pbx")
         Chat.objects.create(conversation_id="portal-1", ticket_id=ticket.pk, source="portal")
 
-        new = _migrate(AFTER)
+        new = migrate(AFTER)
         Chat = new.get_model("portal", "ChatConversation")
         assert sorted(Chat.objects.values_list("source", "conversation_id", "ticket_id")) == [
             ("api:pbx", "42", ticket.pk),
@@ -40,4 +34,4 @@ def test_conversations_survive_and_ids_become_unique_per_source(departments):
         with pytest.raises(IntegrityError), transaction.atomic():
             Chat.objects.create(conversation_id="42", ticket_id=ticket.pk, source="api:pbx")
     finally:
-        _migrate(latest)
+        migrate(latest)

@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from tests.migrations import leaves, migrate
 from tickets.defaults import ensure_standard_departments
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = [("tickets", "0005_sender_verified_event")]
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-def leaves():
-    return MigrationExecutor(connection).loader.graph.leaf_nodes()
 
 
 def test_existing_tickets_get_their_departments_line_and_nothing_is_lost():
