@@ -165,6 +165,9 @@ if DATABASE_REPLICA_URL := env_str("DATABASE_REPLICA_URL"):
     # The test run has no replica of its test database: there it reads the primary.
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 DATABASE_ROUTERS = ["supportdesk.db_router.PrimaryReplicaRouter"]
+# The workspace's reads as prepared statements, planned once per connection
+# (workspace/prepared.py). Off behind a pooler in transaction mode (pgbouncer).
+DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth, i18n, static -----------------------------------------------------------------

@@ -24,6 +24,7 @@ from tickets.models import Attachment, Ticket
 
 from . import reads
 from .models import AgentProfile
+from .prepared import prepared_reads
 
 # Defence in depth beside the sanitizer: no script but ours, no plugins, no framing, and
 # forms post only here. Images are governed per message (remote ones blocked by default).
@@ -74,6 +75,13 @@ def agent_required(
     def decorate(func: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @wraps(func)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if request.method in ("GET", "HEAD"):
+                # Pages and polls repeat the same reads all day: plan them once.
+                with prepared_reads():
+                    return checked(request, *args, **kwargs)
+            return checked(request, *args, **kwargs)
+
+        def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             user = request.user
             if not user.is_authenticated:
                 return redirect_to_login(request.get_full_path(), reverse("admin:login"))
