@@ -15,14 +15,14 @@ from datetime import datetime
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext as _
 
 from tickets.models import Channel, Status, format_reference
 
 from . import queues
+from .memo import gettext as _
+from .memo import reverse
 from .queues import ListRow, View
 from .templatetags.workspace_tags import span_text
 

@@ -13,14 +13,13 @@ from datetime import datetime
 from html import escape
 
 from django.template.defaultfilters import filesizeformat
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import conditional_escape
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from tickets.models import Channel
 
+from .memo import gettext as _
+from .memo import ngettext, reverse
 from .timeline import Entry
 
 CHANNELS = dict(Channel.choices)

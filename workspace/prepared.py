@@ -81,6 +81,7 @@ def _execute(
 ) -> Any:
     if (
         many
+        or getattr(context["cursor"].cursor, "name", None)  # a server-side cursor (.iterator())
         or isinstance(params, dict)
         or not sql.lstrip()[:6].upper() == "SELECT"
         or sql in _UNPREPARABLE
@@ -94,7 +95,7 @@ def _execute(
             return execute(sql, params, many, context)
         name = "sd_" + hashlib.sha1(sql.encode(), usedforsecurity=False).hexdigest()[:28]
         body = _numbered(sql) if params is not None else sql
-        if not _prepare(db, context["cursor"].cursor, f"PREPARE {name} AS {body}"):
+        if not _prepare(db, f"PREPARE {name} AS {body}"):
             _UNPREPARABLE.add(sql)
             return execute(sql, params, many, context)
         statements[sql] = name
@@ -104,21 +105,23 @@ def _execute(
     return execute(f"EXECUTE {name}({marks})", params, many, context)
 
 
-def _prepare(db: Any, cursor: Any, statement: str) -> bool:
-    """Send ``statement`` (a PREPARE); False if PostgreSQL refused it. In a transaction a
-    savepoint keeps a refusal from aborting it (PREPARE itself outlives a rollback)."""
+def _prepare(db: Any, statement: str) -> bool:
+    """Send ``statement`` (a PREPARE) on a cursor of its own; False if PostgreSQL refused
+    it. In a transaction a savepoint keeps a refusal from aborting it (PREPARE itself
+    outlives a rollback)."""
     in_transaction = not db.get_autocommit()
-    try:
-        if in_transaction:
-            cursor.execute("SAVEPOINT desk_prepare")
-        cursor.execute(statement)
-    except db.Database.Error:
-        if in_transaction:
-            cursor.execute("ROLLBACK TO SAVEPOINT desk_prepare")
-        return False
-    finally:
-        if in_transaction:
-            cursor.execute("RELEASE SAVEPOINT desk_prepare")
+    with db.connection.cursor() as cursor:
+        try:
+            if in_transaction:
+                cursor.execute("SAVEPOINT desk_prepare")
+            cursor.execute(statement)
+        except db.Database.Error:
+            if in_transaction:
+                cursor.execute("ROLLBACK TO SAVEPOINT desk_prepare")
+            return False
+        finally:
+            if in_transaction:
+                cursor.execute("RELEASE SAVEPOINT desk_prepare")
     return True
 
 

@@ -17,13 +17,13 @@ from html import escape
 from typing import Any
 
 from django.template.defaultfilters import floatformat
-from django.urls import reverse
 from django.utils.html import conditional_escape
 from django.utils.text import Truncator, slugify
-from django.utils.translation import gettext as _
 
 from tickets.models import format_reference
 
+from .memo import gettext as _
+from .memo import reverse
 from .message_html import message_html, when_html
 from .templatetags.workspace_tags import countdown, options
 

@@ -9,10 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext as _
 
 from sla.models import TARGET_LABELS, AlertKind
 from tickets.models import (
@@ -29,6 +27,8 @@ from tickets.models import (
 from tickets.sanitize import html_for_display
 
 from . import previews, reads
+from .memo import gettext as _
+from .memo import reverse
 
 # Events the conversation shows as a line of their own (messages show themselves).
 SHOWN_EVENTS = frozenset(

@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from tests.factories import open_ticket
+from tickets.models import Department
 from workspace import shell
 from workspace.prepared import prepared_reads
 
@@ -132,3 +133,12 @@ def test_switched_off_nothing_is_prepared(desk, departments, settings):
     ticket = open_ticket(subject="Printer on fire")
     _pages(desk, ticket)
     assert _prepared() == {}
+
+
+def test_server_side_cursors_run_as_before(departments):
+    # .iterator() reads through a named cursor (DECLARE … CURSOR): no PREPARE there.
+    expected = sorted(d.name for d in departments.values())
+    with transaction.atomic(), prepared_reads():
+        found = Department.objects.order_by("name").values_list("name", flat=True)
+        assert list(found.iterator()) == expected
+        assert list(found) == expected

@@ -10,9 +10,10 @@ from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext as _
 
 from tickets.models import Channel, Status, format_reference
+
+from ..memo import gettext as _
 
 register = template.Library()
 CHANNELS = dict(Channel.choices)

@@ -1,0 +1,80 @@
+"""Per-process memos of what the workspace's Python-written pages ask Django for
+hundreds of times a page: translations of fixed msgids, and the URLs of routes.
+
+A ticket page asks ``gettext`` ~120 times and ``reverse`` ~14 times; each costs
+~10–60 µs (the active language looked up in a context-local, the catalogs searched one
+by one; the URL resolver walked), together ~2 ms of a page's CPU (bench/desk_profile.py).
+Both answers depend only on their arguments, the active language / script prefix and
+the settings, which change only with the process or in tests (``setting_changed`` clears
+the memos), so they are kept per process. Nothing of a ticket or an agent is kept here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.urls import get_script_prefix, get_urlconf
+from django.urls import reverse as django_reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as django_gettext
+from django.utils.translation import ngettext as django_ngettext
+
+# msgids are the code's literals, URLs the workspace's routes with ids: bounded in
+# practice, capped anyway (cleared when full).
+LIMIT = 20000
+_texts: dict[tuple[Any, ...], str] = {}
+_urls: dict[tuple[Any, ...], str] = {}
+# Numbers no route's URL holds otherwise, each replaced by its argument.
+_STAND_IN = 987654321000000
+
+
+def gettext(message: str) -> str:
+    """``gettext(message)`` in the active language."""
+    key = (get_language(), message)
+    found = _texts.get(key)
+    if found is None:
+        if len(_texts) >= LIMIT:
+            _texts.clear()
+        found = _texts[key] = django_gettext(message)
+    return found
+
+
+def ngettext(singular: str, plural: str, number: int) -> str:
+    """``ngettext`` in the active language."""
+    key = (get_language(), singular, plural, number)
+    found = _texts.get(key)
+    if found is None:
+        if len(_texts) >= LIMIT:
+            _texts.clear()
+        found = _texts[key] = django_ngettext(singular, plural, number)
+    return found
+
+
+def reverse(name: str, args: list[Any] | tuple[Any, ...] = ()) -> str:
+    """``django.urls.reverse(name, args=args)``. Integer arguments (ticket numbers,
+    message ids: a new one on almost every page) are filled into the route's URL,
+    reversed once with stand-in numbers."""
+    if not all(type(a) is int and a >= 0 for a in args):
+        return django_reverse(name, args=args)
+    key = (name, len(args), get_script_prefix(), get_urlconf())
+    found = _urls.get(key)
+    if found is None:
+        if len(_urls) >= LIMIT:
+            _urls.clear()
+        found = _urls[key] = django_reverse(name, args=[_STAND_IN + i for i in range(len(args))])
+    for i, value in enumerate(args):
+        found = found.replace(str(_STAND_IN + i), str(value), 1)
+    return found
+
+
+def clear() -> None:
+    _texts.clear()
+    _urls.clear()
+
+
+@receiver(setting_changed)
+def _settings_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "ROOT_URLCONF", "INSTALLED_APPS"}:
+        clear()
