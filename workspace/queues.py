@@ -13,11 +13,13 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import connection, connections
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from supportdesk.db_router import replica_alias
@@ -170,18 +172,31 @@ def sidebar(user: User, *, agents: bool = False) -> Sidebar:
     """Return the agent's views (as ``agent_views``), their departments and lines, and
     with ``agents`` the active agents, from one statement."""
     sql = SIDEBAR_SQL + (AGENTS_PART if agents else "") + "ORDER BY 1, 7, 4, 2"
-    groups, saved, users = Groups([], []), [], []
     with connection.cursor() as cursor:
         cursor.execute(sql, [user.pk])
-        for kind, pk, a, b, c, d, _n in cursor.fetchall():
-            if kind == "department":
-                groups.departments.append((pk, a, b))
-            elif kind == "line":
-                groups.lines.append((pk, a, b))
-            elif kind == "saved":
-                saved.append(saved_view(pk, a, int(b), _json(c), _json(d)))
-            else:
-                users.append((pk, f"{a} {b}".strip() or c))
+        rows = tuple(cursor.fetchall())
+    # Copies: the kept lists are shared by every request with the same rows.
+    groups, views, users = _sidebar_of(rows, get_language())
+    return Sidebar(Groups(list(groups.departments), list(groups.lines)), list(views), list(users))
+
+
+# The rows are read on every request; what they make (View objects, filters decoded from
+# JSON, line labels formatted in the language) is the same for the same rows and
+# language: kept per distinct rows and language.
+@lru_cache(maxsize=256)
+def _sidebar_of(rows: tuple[tuple[Any, ...], ...], language: str | None) -> Sidebar:
+    groups: Groups = Groups([], [])
+    saved: list[View] = []
+    users: list[tuple[int, str]] = []
+    for kind, pk, a, b, c, d, _n in rows:
+        if kind == "department":
+            groups.departments.append((pk, a, b))
+        elif kind == "line":
+            groups.lines.append((pk, a, b))
+        elif kind == "saved":
+            saved.append(saved_view(pk, a, int(b), _json(c), _json(d)))
+        else:
+            users.append((pk, f"{a} {b}".strip() or c))
     return Sidebar(groups, _group_views(groups) + saved, users)
 
 
@@ -325,7 +340,7 @@ def bounded_counts(views: list[View], user: User, now: datetime) -> dict[str, in
     all from one SQL statement."""
     if not views:
         return {}
-    wheres = [view_sql.view_where(view.filters, user.pk, now) for view in views]
+    wheres = [view_sql.cached_where(view.filters, user.pk, now) for view in views]
     sql, params = view_sql.count_sql(wheres, COUNT_CAP + 1)
     # List counts tolerate a few seconds of lag: the read replica when there is one.
     with connections[replica_alias()].cursor() as cursor:
