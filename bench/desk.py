@@ -427,9 +427,19 @@ def main() -> None:
     parser.add_argument(
         "--tickets", type=int, default=desk_fill.TICKETS, help="a smaller desk to try the bench"
     )
+    parser.add_argument(
+        "--no-prepared",
+        action="store_true",
+        help="DB_PREPARED_STATEMENTS=0: the workspace's reads planned on every request",
+    )
     parser.add_argument("--port", type=int, default=18441)
     parser.add_argument("--writer", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.no_prepared:
+        os.environ["DB_PREPARED_STATEMENTS"] = "0"  # for gunicorn, started with this env
+    from supportdesk.env import env_bool
+
+    prepared = env_bool("DB_PREPARED_STATEMENTS", True)  # as settings.py reads it
     desk_fill.scale(args.tickets)
     setup_django()
     if args.writer:
@@ -484,7 +494,8 @@ def main() -> None:
         f"{sizes['tickets']:,} tickets ({sizes['unsolved']:,} unsolved), "
         f"{sizes['messages']:,} messages; gunicorn {args.workers} {args.worker_class} workers"
         f"{f' × {args.threads} threads' if args.worker_class == 'gthread' else ''}; wrk; "
-        f"{writes:g} ticket changes/s; {args.seconds} s per load; medians of {args.runs} runs"
+        f"{writes:g} ticket changes/s; {args.seconds} s per load; medians of {args.runs} runs; "
+        f"prepared statements {'on' if prepared else 'off'}"
     )
     print_table(summary, kinds, loaded)
     out = ROOT / "bench" / "results" / "desk.json"
@@ -510,6 +521,7 @@ def main() -> None:
                     "threads": args.threads,
                 },
                 "write_rate": args.write_rate,
+                "prepared_statements": prepared,
                 "writes_per_second_median": writes,
                 "seconds_per_load": args.seconds,
                 "runs": args.runs,
