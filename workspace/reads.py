@@ -3,8 +3,9 @@
 The page is opened all day and reads about fifteen things; built with the ORM, each
 query cost ~0.5–2 ms of CPU in compiling and model building (select_related, OR
 conditions), more than PostgreSQL spent answering (bench/desk.py). Here rows come from
-``Model.objects.raw()`` (model instances with the backend's own type conversions, so
-SQLite and PostgreSQL behave alike) or from a cursor for plain values. Table and column
+a cursor, made into model instances as ``Model.objects.raw()`` makes them (with the
+backend's own type conversions, so SQLite and PostgreSQL behave alike, but without its
+per-call query machinery: ``_instances``), or as plain values. Table and column
 names come from the models' metadata; values are always parameters.
 """
 
@@ -41,11 +42,47 @@ def _table(model: Any) -> str:
     return f'"{model._meta.db_table}"'
 
 
+@lru_cache(maxsize=64)
+def _reader(
+    model: Any, columns: tuple[str, ...], vendor: str
+) -> tuple[list[str], list[int], list[tuple[int, Any, Any]]]:
+    """Return, for rows of ``model`` with these result columns: the model's field names
+    in its own order, where each one is in the row, and the converters to apply (each
+    with its column expression), as RawQuerySet would work them out on every call."""
+    from django.db.models.expressions import Col
+
+    where = {name: i for i, name in enumerate(columns)}
+    fields = [f for f in model._meta.concrete_fields if f.column in where]
+    converters = []
+    for i, field in enumerate(fields):
+        col = Col(model._meta.db_table, field)
+        for func in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
+            converters.append((i, func, col))
+    return [f.attname for f in fields], [where[f.column] for f in fields], converters
+
+
+def _instances(model: Any, sql: str, params: list[Any]) -> list[Any]:
+    """Return the model instances of a ``SELECT *``-like statement: what
+    ``model.objects.raw()`` gives, without its per-call query machinery."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        columns = tuple(c[0] for c in cursor.description)
+        rows = cursor.fetchall()
+    names, positions, converters = _reader(model, columns, connection.vendor)
+    alias, out = connection.alias, []
+    for row in rows:
+        values = [row[i] for i in positions]
+        for i, func, col in converters:
+            values[i] = func(values[i], col, connection)
+        out.append(model.from_db(alias, names, values))
+    return out
+
+
 def _one(model: Any, pk: int | None) -> Any:
     if pk is None:
         return None
     key = model._meta.pk.column
-    found = list(model.objects.raw(f'SELECT * FROM {_table(model)} WHERE "{key}" = %s', [pk]))  # noqa: S608
+    found = _instances(model, f'SELECT * FROM {_table(model)} WHERE "{key}" = %s', [pk])  # noqa: S608
     return found[0] if found else None
 
 
@@ -117,16 +154,16 @@ def ticket_by_number(number: int) -> Ticket | None:
 
 def messages_with_attachments(ticket: Ticket) -> tuple[list[Message], dict[int, list[Attachment]]]:
     """Return the ticket's messages, oldest first, and their attachments by message."""
-    messages = list(
-        Message.objects.raw(
-            f"SELECT * FROM {_table(Message)} WHERE ticket_id = %s "  # noqa: S608
-            "ORDER BY occurred_at, id",
-            [ticket.pk],
-        )
+    messages = _instances(
+        Message,
+        f"SELECT * FROM {_table(Message)} WHERE ticket_id = %s "  # noqa: S608
+        "ORDER BY occurred_at, id",
+        [ticket.pk],
     )
     attachments: dict[int, list[Attachment]] = defaultdict(list)
     if messages:
-        found = Attachment.objects.raw(
+        found = _instances(
+            Attachment,
             f"SELECT a.* FROM {_table(Attachment)} a JOIN {_table(Message)} m "  # noqa: S608
             "ON m.id = a.message_id WHERE m.ticket_id = %s ORDER BY a.id",
             [ticket.pk],
@@ -144,7 +181,8 @@ def contact_names(ids: Iterable[int]) -> dict[int, str]:
     marks = ", ".join(["%s"] * len(ids))
     return {
         c.pk: str(c)
-        for c in Contact.objects.raw(
+        for c in _instances(
+            Contact,
             f"SELECT * FROM {_table(Contact)} WHERE id IN ({marks})",  # noqa: S608
             ids,
         )
@@ -154,32 +192,29 @@ def contact_names(ids: Iterable[int]) -> dict[int, str]:
 def events(ticket: Ticket, kinds: Iterable[str]) -> list[TicketEvent]:
     kinds = sorted(kinds)
     marks = ", ".join(["%s"] * len(kinds))
-    return list(
-        TicketEvent.objects.raw(
-            f"SELECT * FROM {_table(TicketEvent)} WHERE ticket_id = %s "  # noqa: S608
-            f"AND kind IN ({marks}) ORDER BY created_at, id",
-            [ticket.pk, *kinds],
-        )
+    return _instances(
+        TicketEvent,
+        f"SELECT * FROM {_table(TicketEvent)} WHERE ticket_id = %s "  # noqa: S608
+        f"AND kind IN ({marks}) ORDER BY created_at, id",
+        [ticket.pk, *kinds],
     )
 
 
 def sla_alerts(ticket: Ticket) -> list[SlaAlert]:
-    return list(
-        SlaAlert.objects.raw(
-            f"SELECT * FROM {_table(SlaAlert)} WHERE ticket_id = %s "  # noqa: S608
-            "ORDER BY created_at, id",
-            [ticket.pk],
-        )
+    return _instances(
+        SlaAlert,
+        f"SELECT * FROM {_table(SlaAlert)} WHERE ticket_id = %s "  # noqa: S608
+        "ORDER BY created_at, id",
+        [ticket.pk],
     )
 
 
 def ticket_sla(ticket: Ticket) -> TicketSla | None:
     """Return the ticket's SLA clocks with their calendar."""
-    found = list(
-        TicketSla.objects.raw(
-            f"SELECT * FROM {_table(TicketSla)} WHERE ticket_id = %s",  # noqa: S608
-            [ticket.pk],
-        )
+    found = _instances(
+        TicketSla,
+        f"SELECT * FROM {_table(TicketSla)} WHERE ticket_id = %s",  # noqa: S608
+        [ticket.pk],
     )
     if not found:
         return None
