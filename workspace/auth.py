@@ -80,12 +80,15 @@ class AgentBackend(ModelBackend):
     in one statement, without the ORM's query building."""
 
     def get_user(self, user_id: Any) -> Any:
-        user_model = get_user_model()
-        found = list(user_model._default_manager.raw(_user_sql(connection.vendor), [user_id]))
-        user = found[0] if found else None
-        if user is None or not self.user_can_authenticate(user):
+        from .reads import instances_and_extras
+
+        found = instances_and_extras(get_user_model(), _user_sql(connection.vendor), [user_id])
+        if not found:
             return None
-        values = [getattr(user, f"desk_p_{c}") for c in _profile_columns()]
+        user, extras = found[0]
+        if not self.user_can_authenticate(user):
+            return None
+        values = [extras[f"desk_p_{c}"] for c in _profile_columns()]
         if values[0] is not None:
             fields = AgentProfile._meta.concrete_fields
             # Extra columns of a raw query get no field converters: decode JSON here.
@@ -99,7 +102,7 @@ class AgentBackend(ModelBackend):
             user.desk_profile = profile  # what workspace.access.agent_profile reads
         if user.is_active and not user.is_superuser:
             # The same set ModelBackend.get_all_permissions caches, for this request.
-            text = getattr(user, "desk_permissions", None) or ""
+            text = extras["desk_permissions"] or ""
             user._perm_cache = set(text.split(",")) if text else set()  # type: ignore[attr-defined]  # ModelBackend's own cache attribute
         return user
 

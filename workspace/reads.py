@@ -78,6 +78,28 @@ def _instances(model: Any, sql: str, params: list[Any]) -> list[Any]:
     return out
 
 
+def instances_and_extras(
+    model: Any, sql: str, params: list[Any]
+) -> list[tuple[Any, dict[str, Any]]]:
+    """Return, per row, the model instance of its model columns (as ``_instances``) and
+    the row's other columns by name, unconverted (``raw()`` sets them as attributes)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        columns = tuple(c[0] for c in cursor.description)
+        rows = cursor.fetchall()
+    names, positions, converters = _reader(model, columns, connection.vendor)
+    taken = set(positions)
+    others = [(i, name) for i, name in enumerate(columns) if i not in taken]
+    out = []
+    for row in rows:
+        values = [row[i] for i in positions]
+        for i, func, col in converters:
+            values[i] = func(values[i], col, connection)
+        instance = model.from_db(connection.alias, names, values)
+        out.append((instance, {name: row[i] for i, name in others}))
+    return out
+
+
 def _one(model: Any, pk: int | None) -> Any:
     if pk is None:
         return None
