@@ -202,3 +202,19 @@ def test_storing_many_keeps_each_mail_once(departments):
     again = inbound_store_many(channel=Channel.EMAIL, source="t", raws=[b], enqueue=False)
     assert again == [(first[1][0], False)]
     assert InboundRecord.objects.count() == 2
+
+
+def test_an_import_is_queued_in_tasks_of_two_hundred_mails(
+    departments, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The default batch (issue 16): 401 mails stored together are three intake tasks, and
+    each batch then queues one detection, one report refresh and one acknowledgement
+    task; batches of 50 made four times the tasks and 2.5 statements a mail (now 1.0)."""
+    from channels_app import tasks
+
+    calls: list[list[int]] = []
+    monkeypatch.setattr(tasks.process_inbound_records, "delay", calls.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        ids = store([make_mail(subject=f"I{n}") for n in range(401)])
+    assert [len(batch) for batch in calls] == [200, 200, 1]
+    assert sum(calls, []) == ids
