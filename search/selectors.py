@@ -26,10 +26,10 @@ from django.utils.translation import gettext as _
 
 from supportdesk.db_router import on_replica
 from tickets.models import Account, Contact, ContactEmail, ContactPhone, Ticket
-from tickets.selectors import ticket_list
 
 from .backends import TextHit, text_backend
 from .indexing import phone_regions
+from .loading import tickets_shown
 from .query import ParsedQuery, parse_query
 
 PAGE_SIZE = 20
@@ -296,7 +296,7 @@ def _newest(qs: QuerySet[Ticket]) -> list[int]:
 def _hits(chosen: list[_Found], query: ParsedQuery) -> list[Hit]:
     if not chosen:
         return []
-    tickets = ticket_list().in_bulk([f.ticket_id for f in chosen])
+    tickets = tickets_shown([f.ticket_id for f in chosen])
     text_hits = [f.text for f in chosen if f.text is not None]
     snippets = text_backend().snippets(text_hits, query) if text_hits else {}
     hits = []
