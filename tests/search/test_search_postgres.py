@@ -133,3 +133,24 @@ def test_an_identifier_nobody_wrote_is_read_through_the_index_not_walked_to(anna
             assert refs(ticket_search(text)) == expected
         reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT s.id FROM search_entry")]
         assert reads and all("s.id + 0" in sql for sql in reads), reads
+
+
+@pytest.mark.django_db
+def test_the_directory_reads_a_contacts_or_accounts_tickets_in_one_statement(anna):
+    """An address, a reseller ID, a name or a fragment of them finds its contacts' and
+    accounts' tickets in one statement each (the ids read first by ``= ANY(ARRAY(…))``,
+    never as a subquery PostgreSQL might walk every ticket for), instead of one statement
+    for the ids and one for the tickets, each built through the ORM; the same tickets."""
+    from django.test.utils import CaptureQueriesContext
+
+    ticket = open_ticket(subject="Renewal", body="Please renew", contact=anna)
+    other = open_ticket(subject="Elsewhere", body="Another customer")
+    for text in ("anna@northwind.example", anna.account.reseller_id, "de vries", "northwind.exa"):
+        with CaptureQueriesContext(connection) as queries:
+            found = refs(ticket_search(text))
+        assert ticket.reference in found and other.reference not in found, text
+        markers = ("tickets_contactemail", 'LOWER("name")', '"reseller_id" IN')
+        lookups = [q["sql"] for q in queries if any(m in q["sql"] for m in markers)]
+        assert lookups and all(
+            'FROM "tickets_ticket" WHERE' in sql and "= ANY(ARRAY(" in sql for sql in lookups
+        ), (text, lookups)
