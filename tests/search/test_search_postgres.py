@@ -177,3 +177,35 @@ def test_a_rare_identifier_and_the_snippets_cost_no_statement_they_do_not_use(an
     assert refs(page) == [ticket.reference] and "<mark>" in page.hits[0].snippet
     texts = [q["sql"] for q in queries if "body_text" in q["sql"]]
     assert len(texts) == 1 and "tickets_ticket" in texts[0], texts
+
+
+@pytest.mark.django_db
+def test_words_read_in_several_languages_ask_the_index_one_reading_at_a_time(anna, monkeypatch):
+    """Several words read in English, Dutch, Spanish and simple are looked up in the GIN
+    index one reading at a time and the newest of the union kept: given their OR, the
+    index's fast scan steps through every reading's common words at once (290 ms for a
+    three-word phrase at 1M, 150 ms read by reading). The entries found are the OR's."""
+    from django.test.utils import CaptureQueriesContext
+
+    from search.backends import postgres
+    from search.selectors import query_from
+
+    first = open_ticket(subject="Backup", body="the backup server failed since monday")
+    second = open_ticket(subject="Again", body="our server backup failed", contact=anna)
+    open_ticket(subject="Other", body="since the server restarted")
+    monkeypatch.setattr(postgres, "WALK", 1)  # past the newest entry, to the index
+    query = query_from("backup server failed")
+    readings = postgres.query_readings(query)
+    assert len(readings) > 1
+    with CaptureQueriesContext(connection) as queries:
+        found = set(refs(ticket_search("backup server failed")))
+    united = [q["sql"] for q in queries if " UNION (" in q["sql"] and "s.id + 0" in q["sql"]]
+    assert united and all(sql.count("@@") == len(readings) for sql in united)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT ticket_id FROM search_entry WHERE vector @@ %s::tsquery",
+            [postgres.query_tsquery(query)],
+        )
+        by_or = {row[0] for row in cursor.fetchall()}
+    assert by_or == {first.pk, second.pk}
+    assert found == {first.reference, second.reference}
