@@ -3,7 +3,12 @@
 import os
 
 from django.core.asgi import get_asgi_application
+from django.urls import get_resolver
+
+from supportdesk.gc_freeze import freeze_startup_objects
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportdesk.settings")
 
 application = get_asgi_application()
+_ = get_resolver().url_patterns  # see wsgi.py
+freeze_startup_objects()
