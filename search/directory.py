@@ -125,7 +125,7 @@ def contacts_at_domain(domain: str, limit: int) -> Ids:
             'WHERE split_part("email", %s, %s) = %s LIMIT %s'
         )
         return sql, ["@", 2, domain, limit]
-    like = connection.operators["endswith"] % "%s"
+    like = connection.operators["endswith"] % "%s"  # type: ignore[attr-defined]
     pattern = "%" + connection.ops.prep_for_like_query(f"@{domain}")
     return (
         f'SELECT "contact_id" FROM "tickets_contactemail" WHERE "email" {like} LIMIT %s',  # noqa: S608 - the backend's own LIKE
@@ -138,7 +138,7 @@ def named(table: str, words: Sequence[str], limit: int) -> Ids:
     every word (the trigram index on lower(name) answers it on PostgreSQL)."""
     connection = read_connection()
     name = connection.ops.lookup_cast("contains", "CharField") % 'LOWER("name")'
-    like = connection.operators["contains"] % "%s"
+    like = connection.operators["contains"] % "%s"  # type: ignore[attr-defined]
     where = " AND ".join([f"{name} {like}"] * len(words))
     patterns = [f"%{connection.ops.prep_for_like_query(w)}%" for w in words]
     return f'SELECT "id" FROM "{table}" WHERE {where} LIMIT %s', [*patterns, limit]  # noqa: S608 - fixed names

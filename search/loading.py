@@ -24,8 +24,8 @@ def _select(model: type[models.Model], quote_key: str) -> tuple[str, list[str]]:
     names in column order (``quote_key`` names the database flavour the SQL is for)."""
     quote = read_connection().ops.quote_name
     fields = model._meta.concrete_fields
-    columns = ", ".join(quote(f.column) for f in fields)
-    pk = quote(model._meta.pk.column)
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    pk = quote(str(model._meta.pk.column))
     sql = f"SELECT {columns} FROM {quote(model._meta.db_table)} WHERE {pk} IN ("  # noqa: S608 - names from the models
     return sql, [f.attname for f in fields]
 
@@ -63,6 +63,8 @@ def tickets_shown(ids: list[int]) -> dict[int, Ticket]:
     tickets = _rows(Ticket, list(ids))
     for name in ticket_list().query.select_related:  # type: ignore[union-attr]
         field = Ticket._meta.get_field(name)
+        if not isinstance(field, models.ForeignKey):  # select_related follows foreign keys
+            continue
         wanted = {getattr(t, field.attname) for t in tickets.values()} - {None}
         related = _rows(field.related_model, sorted(wanted))
         for ticket in tickets.values():
