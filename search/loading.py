@@ -10,8 +10,11 @@ process, and the related objects are attached the way ``select_related`` attache
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
+from weakref import WeakKeyDictionary
 
 from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from supportdesk.db_router import read_connection
 from tickets.models import Ticket
@@ -39,13 +42,7 @@ def _rows(model: type[models.Model], ids: list) -> dict:
     with connection.cursor() as cursor:
         cursor.execute(sql + ", ".join(["%s"] * len(ids)) + ")", ids)
         rows = cursor.fetchall()
-    # What the ORM's compiler applies to each column (SQLite: text to datetimes, booleans).
-    columns = [field.get_col(model._meta.db_table) for field in model._meta.concrete_fields]
-    converters = [
-        (index, col, functions)
-        for index, col in enumerate(columns)
-        if (functions := connection.ops.get_db_converters(col) + col.get_db_converters(connection))
-    ]
+    converters = _converters(connection, model)
     out = {}
     for row in rows:
         values = list(row)
@@ -55,6 +52,27 @@ def _rows(model: type[models.Model], ids: list) -> dict:
         obj = model.from_db(connection.alias, names, values)
         out[obj.pk] = obj
     return out
+
+
+_CONVERTERS: WeakKeyDictionary[BaseDatabaseWrapper, dict[type[models.Model], list[Any]]] = (
+    WeakKeyDictionary()
+)
+
+
+def _converters(connection: BaseDatabaseWrapper, model: type[models.Model]) -> list[Any]:
+    """Return (column index, column, functions) for the columns the ORM's compiler
+    converts (SQLite: text to datetimes and booleans; none on PostgreSQL), worked out
+    once per connection and model."""
+    known = _CONVERTERS.setdefault(connection, {})
+    if model not in known:
+        columns = [f.get_col(model._meta.db_table) for f in model._meta.concrete_fields]
+        ops = connection.ops
+        known[model] = [
+            (index, col, functions)
+            for index, col in enumerate(columns)
+            if (functions := ops.get_db_converters(col) + col.get_db_converters(connection))
+        ]
+    return known[model]
 
 
 def tickets_shown(ids: list[int]) -> dict[int, Ticket]:
