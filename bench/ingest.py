@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from mailmix import SEED_OFFSET, first_number, mail, seed_source, workload  # bench/: sys.path[0]
-from pgdb import create_database
+from pgdb import backend_cpu_ms, create_database, server_cpu_ms
 from webhook_load import body, load_average, percentile, post_at_rate, start_web
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -188,9 +188,11 @@ def run_ours(folder: Path, source: str, worker: subprocess.Popen) -> dict[str, f
     broker = Redis.from_url(settings.CELERY_BROKER_URL)
     last_before = Ticket.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     cpu_before = cpu_seconds(worker.pid)
-    started = time.perf_counter()
+    pg_before, redis_before = server_cpu_ms(), redis_cpu_ms(broker)
+    started_at, started = time.time(), time.perf_counter()
     call_command("ingest_email", str(folder), source=source, stdout=open(os.devnull, "w"))
     stored = time.perf_counter() - started
+    polling_before = backend_cpu_ms()  # the store is counted, this script's polling not
     records = InboundRecord.objects.filter(source=source)
     while records.filter(status=InboundStatus.RECEIVED).exists():
         if worker.poll() is not None:
@@ -210,9 +212,13 @@ def run_ours(folder: Path, source: str, worker: subprocess.Popen) -> dict[str, f
     time.sleep(0.2)
     drained = time.perf_counter() - started
     worker_cpu = cpu_seconds(worker.pid) - cpu_before
+    polling = (backend_cpu_ms() or 0.0) - (polling_before or 0.0)
+    pg_after, redis_after = server_cpu_ms(), redis_cpu_ms(broker)
+    pg_after = pg_after - polling if pg_after is not None else None
     statuses = {s: records.filter(status=s).count() for s in InboundStatus.values}
     total = records.count()
     return {
+        "started_at": round(started_at, 1),
         "emails": total,
         "store_seconds": round(stored, 2),
         "end_to_end_seconds": round(ingested, 2),
@@ -222,9 +228,25 @@ def run_ours(folder: Path, source: str, worker: subprocess.Popen) -> dict[str, f
         "new_tickets": new_count,
         # The worker's CPU for the mails and their follow-ups (the database's is not in it).
         "worker_cpu_ms_per_email": round(1000 * worker_cpu / max(total, 1), 2),
+        # The database server's and the broker's CPU over the same span (all their
+        # processes; the import's store counts, this script's polling is left out).
+        "pg_cpu_ms_per_email": _per(pg_before, pg_after, total),
+        "redis_cpu_ms_per_email": _per(redis_before, redis_after, total),
         **{f"status_{k}": v for k, v in statuses.items()},
         "load_average": load_average(),
     }
+
+
+def redis_cpu_ms(broker: Any) -> float:
+    """CPU time (user + system, all its threads) the Redis server has used, in ms."""
+    info = broker.info("cpu")
+    return 1000 * (float(info["used_cpu_user"]) + float(info["used_cpu_sys"]))
+
+
+def _per(before: float | None, after: float | None, count: int) -> float | None:
+    if before is None or after is None:
+        return None
+    return round((after - before) / max(count, 1), 2)
 
 
 def run_peer(python: str, folder: Path) -> dict | None:
@@ -394,7 +416,9 @@ def main() -> None:
                 print(
                     f"run {number + 1}: ours {ours['emails_per_second']}/s end to end "
                     f"({ours['with_followups_per_second']}/s with follow-ups), "
-                    f"django-helpdesk {peer_rate}/s"
+                    f"django-helpdesk {peer_rate}/s; CPU ms a mail: worker "
+                    f"{ours['worker_cpu_ms_per_email']}, PostgreSQL {ours['pg_cpu_ms_per_email']}, "
+                    f"Redis {ours['redis_cpu_ms_per_email']}; load {ours['load_average']}"
                 )
         burst = latency = None
         if args.webhook_seconds or args.latency_seconds:
@@ -423,10 +447,11 @@ def main() -> None:
         worker.wait(timeout=30)
 
     def median(key: str, side: str = "ours") -> float | None:
-        values = [r[side][key] for r in runs if r[side]]
+        values = [r[side][key] for r in runs if r[side] and r[side].get(key) is not None]
         return round(statistics.median(values), 1) if values else None
 
     ours_rate, peer_rate = median("emails_per_second"), median("per_second", "peer")
+    followups_rate = median("with_followups_per_second")
     result = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()} {os.cpu_count()} cpu, Python {platform.python_version()}",
@@ -439,8 +464,13 @@ def main() -> None:
         "median_emails_per_second": ours_rate,
         "median_with_followups_per_second": median("with_followups_per_second"),
         "median_worker_cpu_ms_per_email": median("worker_cpu_ms_per_email"),
+        "median_pg_cpu_ms_per_email": median("pg_cpu_ms_per_email"),
+        "median_redis_cpu_ms_per_email": median("redis_cpu_ms_per_email"),
         "median_peer_per_second": peer_rate,
         "ratio_to_peer": round(ours_rate / peer_rate, 1) if ours_rate and peer_rate else None,
+        "ratio_with_followups_to_peer": (
+            round(followups_rate / peer_rate, 1) if followups_rate and peer_rate else None
+        ),
         "worker_peak_rss_mb_total": round(sampler.peak_total / 2**20, 1),
         "worker_peak_rss_mb_largest_process": round(sampler.peak_single / 2**20, 1),
         "webhook_burst": burst,
@@ -462,8 +492,11 @@ def main() -> None:
         ("SupportDesk end to end, emails/s (median)", ours_rate),
         ("  incl. SLA clocks + duplicate checks", result["median_with_followups_per_second"]),
         ("  worker CPU ms per email (median)", median("worker_cpu_ms_per_email")),
+        ("  PostgreSQL CPU ms per email (median)", result["median_pg_cpu_ms_per_email"]),
+        ("  Redis CPU ms per email (median)", result["median_redis_cpu_ms_per_email"]),
         ("django-helpdesk 2.6 get_email, emails/s", peer_rate),
         ("ratio (ours / peer)", result["ratio_to_peer"]),
+        ("ratio with follow-ups (ours / peer)", result["ratio_with_followups_to_peer"]),
         ("worker peak RSS total, MB", result["worker_peak_rss_mb_total"]),
         ("worker peak RSS largest process, MB", result["worker_peak_rss_mb_largest_process"]),
     ]

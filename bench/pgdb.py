@@ -73,3 +73,33 @@ def backend_cpu_ms() -> float | None:
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
     return process_cpu_ms(pid)
+
+
+def server_cpu_ms() -> float | None:
+    """CPU time the whole PostgreSQL server has used so far, in ms: the postmaster, its
+    live processes (every backend, the checkpointer, the WAL writer, autovacuum) and the
+    ones that have exited (their CPU is added to the postmaster's children's time). A
+    worker's many connections are all in it; None when the server is not on this machine."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    try:
+        postmaster = int(_stat(backend)[1])  # the backend's parent
+        own = _stat(postmaster)
+        children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+    except OSError:
+        return None
+    ticks = sum(int(v) for v in own[11:15])  # utime, stime, cutime, cstime
+    for child in children:
+        try:
+            ticks += sum(int(v) for v in _stat(int(child))[11:13])
+        except OSError:  # exited meanwhile: its time moved to the postmaster's cutime
+            continue
+    return ticks * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (state is [0])."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()

@@ -192,15 +192,42 @@ def sample_queries(rng: random.Random, per_kind: int = 40) -> dict[str, list[tup
     return {"words": words, "identifiers": identifiers, "phones": phones}
 
 
-def profile(queries: list[tuple[str, str, str]], rounds: int) -> list[dict[str, Any]]:
+def queries_for(args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    """Return (group, kind, query) for every sampled query: read from ``--queries`` when
+    that file exists (the same queries before and after a change), else sampled from the
+    data (and written there when given)."""
+    path = Path(args.queries) if args.queries else None
+    if path is not None and path.exists():
+        return [tuple(q) for q in json.loads(path.read_text())]  # type: ignore[misc]
+    samples = sample_queries(random.Random(2026))
+    queries = [(group, kind, q) for group, items in samples.items() for kind, q in items]
+    if path is not None:
+        path.write_text(json.dumps(queries, ensure_ascii=False) + "\n")
+    return queries
+
+
+def slowest(searches: list[tuple[str, str, str, float]], count: int = 15) -> list[dict[str, Any]]:
+    """Return the ``count`` slowest searches (what the p95 is made of)."""
+    ordered = sorted(searches, key=lambda s: -s[3])[:count]
+    return [{"group": g, "kind": k, "query": q, "ms": round(ms, 1)} for g, k, q, ms in ordered]
+
+
+def profile(
+    queries: list[tuple[str, str, str]], rounds: int, timed: list[tuple[str, str, str, float]]
+) -> list[dict[str, Any]]:
     """Run every query ``rounds`` times, one at a time, kind after kind; return per kind
     the CPU a search costs (this process + its database process) and the wall time.
     CPU is what 8 concurrent searches share 2 cores by: it does not depend on the load."""
-    from django.db import connection, reset_queries
+    from django.db import connection
 
     from search.selectors import ticket_search
 
-    connection.force_debug_cursor = True  # count the statements
+    executed = [0]
+
+    def count(execute, sql, params, many, context):  # cheaper than the debug cursor
+        executed[0] += 1
+        return execute(sql, params, many, context)
+
     by_kind: dict[tuple[str, str], list[str]] = {}
     for group, kind, text in queries:
         by_kind.setdefault((group, kind), []).append(text)
@@ -208,14 +235,14 @@ def profile(queries: list[tuple[str, str, str]], rounds: int) -> list[dict[str, 
     for (group, kind), texts in sorted(by_kind.items()):
         walls: list[float] = []
         cpu0, db0 = time.process_time(), backend_cpu_ms()
-        statements = 0
-        for _ in range(rounds):
-            for text in texts:
-                reset_queries()
-                started = time.perf_counter()
-                ticket_search(text)
-                walls.append((time.perf_counter() - started) * 1000)
-                statements += len(connection.queries)
+        with connection.execute_wrapper(count):
+            for _ in range(rounds):
+                for text in texts:
+                    started = time.perf_counter()
+                    ticket_search(text)
+                    walls.append((time.perf_counter() - started) * 1000)
+                    timed.append((group, kind, text, walls[-1]))
+        statements, executed[0] = executed[0], 0
         app = (time.process_time() - cpu0) * 1000 / len(walls)
         db_after = backend_cpu_ms()
         db = (db_after - db0) / len(walls) if db0 is not None and db_after is not None else None
@@ -311,9 +338,7 @@ def pct(values: list[float], share: float) -> float:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from django.db import connection, connections
 
-    rng = random.Random(2026)
-    samples = sample_queries(rng)
-    queries = [(group, kind, q) for group, items in samples.items() for kind, q in items]
+    queries = queries_for(args)
     log(f"{len(queries)} queries sampled; warming up …")
     from search.selectors import ticket_search
 
@@ -375,21 +400,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "per_second": round(writes[1] / args.seconds, 1),
             "p50_ms": round(statistics.median(writes[3]), 1) if writes[3] else None,
         },
+        "slowest": slowest([(g, k, q, ms) for g, k, q, ms, _ in searches]),
         "median_results": {f"{g}/{k}": statistics.median(v) for (g, k), v in sorted(found.items())},
     }
 
 
 def profiled(args: argparse.Namespace) -> None:
     """Print and save the one-at-a-time profile (``--profile``)."""
-    samples = sample_queries(random.Random(2026))
-    queries = [(group, kind, q) for group, items in samples.items() for kind, q in items]
+    queries = queries_for(args)
     log(f"{len(queries)} queries sampled; warming up …")
     from search.selectors import ticket_search
 
     for _, _, text in queries:
         ticket_search(text)
     load_before = os.getloadavg()
-    rows = profile(queries, args.profile)
+    timed: list[tuple[str, str, str, float]] = []
+    rows = profile(queries, args.profile, timed)
     print()
     print(
         f"{'kind':<34} {'n':>5} {'stmts':>6} {'app cpu':>8} {'db cpu':>7} "
@@ -402,8 +428,16 @@ def profiled(args: argparse.Namespace) -> None:
             f"{row['app_cpu_ms']:>8} {row['db_cpu_ms']!s:>7} {row['p50_ms']:>7} "
             f"{row['p95_ms']:>7} {row['max_ms']:>7}"
         )
+    searches = sum(row["searches"] for row in rows)
+    app = sum(row["app_cpu_ms"] * row["searches"] for row in rows) / searches
+    db = sum((row["db_cpu_ms"] or 0) * row["searches"] for row in rows) / searches
+    print(f"{'all (mean over every search)':<34} {searches:>5} {'':>6} {app:>8.1f} {db:>7.1f}")
     load = (load_before, os.getloadavg())
     print(f"load average before / after: {load[0]} / {load[1]}")
+    slow = slowest(timed)
+    print("slowest searches (ms, one at a time):")
+    for item in slow:
+        print(f"  {item['ms']:>7} {item['group']}: {item['kind']:<20} {item['query']}")
     out = RESULTS.with_name("search_profile.json")
     out.write_text(
         json.dumps(
@@ -412,6 +446,8 @@ def profiled(args: argparse.Namespace) -> None:
                 "rounds": args.profile,
                 "load": load,
                 "rows": rows,
+                "cpu_ms_per_search": {"app": round(app, 1), "database": round(db, 1)},
+                "slowest": slow,
             },
             indent=2,
             ensure_ascii=False,
@@ -454,6 +490,12 @@ def main() -> None:
         help="instead of the concurrent run: every query ROUNDS times, one at a time; "
         "CPU per search by kind",
     )
+    parser.add_argument(
+        "--queries",
+        metavar="FILE",
+        help="read the sampled queries from FILE if it exists, else sample and write them "
+        "there (the same queries before and after a change)",
+    )
     parser.add_argument("--fill-only", action="store_true", help="fill the database and stop")
     args = parser.parse_args()
     create_database(os.environ.get("DATABASE_URL", ""))
@@ -477,6 +519,9 @@ def main() -> None:
         f"CPU per search: {c['app']} ms in the app + {c['database']} ms in the database; "
         f"load average at the end {result['load_average']}"
     )
+    print("slowest searches (ms):")
+    for item in result["slowest"]:
+        print(f"  {item['ms']:>7} {item['group']}: {item['kind']:<20} {item['query']}")
     w = result["writes"]
     print(
         f"writes: {w['written']} ({w['per_second']}/s, p50 {w['p50_ms']} ms), "

@@ -332,26 +332,38 @@ def _announce_intake(records: Sequence[InboundRecord]) -> None:
 
 
 def _save_outcomes(records: list[InboundRecord]) -> None:
-    """Write each record's outcome: one prepared UPDATE run for all rows (the ORM's
-    bulk_update builds a CASE per field and row, which cost more than the mails here)."""
+    """Write each record's outcome: on PostgreSQL one ``UPDATE … FROM (VALUES …)`` for the
+    batch (one statement to parse and plan, where a prepared UPDATE run per row was 200);
+    elsewhere that UPDATE run for all rows (the ORM's bulk_update builds a CASE per field
+    and row, which cost more than the mails here)."""
     if not records:
         return
     meta = InboundRecord._meta
     fields = [cast(Field, meta.get_field(name)) for name in _OUTCOME_FIELDS]  # all columns
-    assignments = ", ".join(f"{_quoted_column(f)} = %s" for f in fields)
     table, pk = connection.ops.quote_name(meta.db_table), _quoted_column(meta.pk)
-    sql = f"UPDATE {table} SET {assignments} WHERE {pk} = %s"  # noqa: S608 - names from _meta
     rows = [
         [f.get_db_prep_save(getattr(r, f.attname), connection) for f in fields] + [r.pk]
         for r in records
     ]
+    if connection.vendor == "postgresql":
+        # VALUES guesses a column's type from its values (text for NULLs): cast to the field's.
+        columns = [_quoted_column(f) for f in fields]
+        assignments = ", ".join(
+            f"{c} = v.{c}::{f.cast_db_type(connection)}"
+            for c, f in zip(columns, fields, strict=True)
+        )
+        values = ", ".join(["(" + ", ".join(["%s"] * (len(fields) + 1)) + ")"] * len(rows))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} FROM (VALUES {values}) "  # noqa: S608 - names
+                f"AS v({', '.join(columns)}, {pk}) WHERE {table}.{pk} = v.{pk}",  # from _meta
+                [value for row in rows for value in row],
+            )
+        return
+    assignments = ", ".join(f"{_quoted_column(f)} = %s" for f in fields)
+    sql = f"UPDATE {table} SET {assignments} WHERE {pk} = %s"  # noqa: S608 - names from _meta
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":  # many statements per round trip
-            from psycopg2.extras import execute_batch
-
-            execute_batch(cursor.cursor, sql, rows, page_size=100)
-        else:
-            cursor.executemany(sql, rows)
+        cursor.executemany(sql, rows)
 
 
 def _outcome_of(processor: Any, record: InboundRecord) -> Any:

@@ -20,8 +20,10 @@ log = logging.getLogger(__name__)
 
 def tell_assignees(*, flag_ids: list[int]) -> int:
     """Queue one mail per flag to the pair's assignees; return the mails queued."""
-    flags = DuplicateFlag.objects.select_related("ticket__assignee", "candidate__assignee").filter(
-        pk__in=flag_ids
+    flags = (
+        DuplicateFlag.objects.select_related("ticket__assignee", "candidate__assignee")
+        .filter(pk__in=flag_ids)
+        .order_by("pk")  # the mails of a batch of tickets in a stable order
     )
     mails = []
     for flag in flags:

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from tickets.errors import MergeError
 from tickets.models import Channel, Direction, Severity, Status, Ticket
-from tickets.services import MessageIn, message_add, ticket_merge
+from tickets.services import MessageAdd, MessageIn, messages_add, ticket_merge
 
 from . import notifications, signatures
 from .features import Features, outage_keys
@@ -208,42 +208,69 @@ def _look_up_together(
         return None
 
 
-@transaction.atomic
 def flags_announce(*, ticket_id: int) -> list[int]:
     """Post one internal note about the ticket's unannounced flags and mail the assignees.
 
     Return the flags announced. Each flag is announced once (``announced_at``, under a
     row lock), so a re-delivered or concurrent task posts nothing twice.
     """
+    return flags_announce_many(ticket_ids=[ticket_id]).get(ticket_id, [])
+
+
+@transaction.atomic
+def flags_announce_many(*, ticket_ids: Iterable[int]) -> dict[int, list[int]]:
+    """Announce the unannounced flags of several tickets in one transaction: a note on
+    each ticket (one insert for all), one mail per flag to the pair's assignees; return
+    each announced ticket's flags. As ``flags_announce`` ticket by ticket, but the notes'
+    events commit together, so the list rows and report facts follow once for the batch
+    (one refresh task, where one by one it was one a ticket)."""
+    ids = sorted(set(ticket_ids))
     flags = list(
         DuplicateFlag.objects.select_for_update(of=("self",))
         .select_related("candidate")
-        .filter(ticket_id=ticket_id, status=FlagStatus.SUGGESTED, announced_at=None)
-        .order_by("-score", "candidate_id")
+        .filter(ticket_id__in=ids, status=FlagStatus.SUGGESTED, announced_at=None)
+        .order_by("ticket_id", "-score", "candidate_id")  # the same lock order everywhere
     )
     if not flags:
-        return []
-    flag_ids = [flag.pk for flag in flags]
-    DuplicateFlag.objects.filter(pk__in=flag_ids).update(announced_at=timezone.now())
-    ticket = Ticket.objects.get(pk=ticket_id)
-    if ticket.status == Status.MERGED:
-        return []  # merged meanwhile: a note would land in the survivor and mislead
-    lines = [
-        f"Possible duplicate of {flag.candidate.reference} (score {flag.score:.2f}): "
-        + "; ".join(flag.reasons)
-        for flag in flags
-    ]
-    message_add(
-        ticket=ticket,
-        message=MessageIn(
-            channel=Channel.NOTE,
-            direction=Direction.INTERNAL,
-            body_text="\n".join(lines),
-            metadata={"duplicates": flag_ids},
-        ),
+        return {}
+    DuplicateFlag.objects.filter(pk__in=[flag.pk for flag in flags]).update(
+        announced_at=timezone.now()
     )
-    notifications.tell_assignees(flag_ids=flag_ids)  # stored with the note, sent after commit
-    return flag_ids
+    by_ticket: dict[int, list[DuplicateFlag]] = {}
+    for flag in flags:
+        by_ticket.setdefault(flag.ticket_id, []).append(flag)
+    tickets = Ticket.objects.in_bulk(list(by_ticket))
+    # Merged meanwhile: a note would land in the survivor and mislead (the flags stay
+    # marked announced, as one by one).
+    live = {
+        pk: group
+        for pk, group in by_ticket.items()
+        if pk in tickets and tickets[pk].status != Status.MERGED
+    }
+    if not live:
+        return {}
+    messages_add(
+        [
+            MessageAdd(
+                ticket=tickets[pk],
+                message=MessageIn(
+                    channel=Channel.NOTE,
+                    direction=Direction.INTERNAL,
+                    body_text="\n".join(
+                        f"Possible duplicate of {flag.candidate.reference} "
+                        f"(score {flag.score:.2f}): " + "; ".join(flag.reasons)
+                        for flag in group
+                    ),
+                    metadata={"duplicates": [flag.pk for flag in group]},
+                ),
+            )
+            for pk, group in live.items()
+        ]
+    )
+    announced = {pk: [flag.pk for flag in group] for pk, group in live.items()}
+    # Stored with the notes, sent after commit.
+    notifications.tell_assignees(flag_ids=[pk for group in announced.values() for pk in group])
+    return announced
 
 
 def flags_dismiss_pair(*, first_id: int, second_id: int) -> int:

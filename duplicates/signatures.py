@@ -307,6 +307,16 @@ def candidates_many(items: list[tuple[TicketRow, Features]]) -> dict[int, list[C
     one (``candidates``), which keeps what each ticket finds the same as alone.
     """
     out: dict[int, list[Candidate]] = {row.pk: [] for row, _ in items}
+    if connection.vendor == "postgresql":
+        found = _found_lateral([(row, features) for row, features in items])
+        if found is None:
+            return None
+        by_ticket: dict[int, list[tuple[Any, ...]]] = {}
+        for r in found:
+            by_ticket.setdefault(r[0], []).append(r[1:])
+        for row, _ in items:
+            out[row.pk] = _earlier(row, by_ticket.get(row.pk, []))
+        return out
     lookups = [(row, lookup) for row, features in items if (lookup := _lookup(row, features))]
     for start in range(0, len(lookups), LOOKUP_CHUNK):
         chunk = lookups[start : start + LOOKUP_CHUNK]
@@ -324,15 +334,94 @@ def candidates_many(items: list[tuple[TicketRow, Features]]) -> dict[int, list[C
                 "WHERE t.id <> q.src AND t.status NOT IN (%s, %s)",
                 [*params, *(status.value for status in NOT_CANDIDATES)],
             )
-            found = cursor.fetchall()
-        if any(_unfiled(r[1:]) for r in found):
+            rows = cursor.fetchall()
+        if any(_unfiled(r[1:]) for r in rows):
             return None
-        by_ticket: dict[int, list[tuple[Any, ...]]] = {}
-        for r in found:
-            by_ticket.setdefault(r[0], []).append(r[1:])
+        by_chunk: dict[int, list[tuple[Any, ...]]] = {}
+        for r in rows:
+            by_chunk.setdefault(r[0], []).append(r[1:])
         for row, _ in chunk:
-            out[row.pk] = _earlier(row, by_ticket.get(row.pk, []))
+            out[row.pk] = _earlier(row, by_chunk.get(row.pk, []))
     return out
+
+
+# PostgreSQL: every ticket's lookup (``_lookup``'s four parts, their limits kept) in one
+# statement of a fixed text, the tickets' keys and windows as one JSON parameter. The
+# UNION ALL of 50 lookups it replaces cost PostgreSQL ~70 ms to plan (3x its run time),
+# about 0.7 ms of database CPU a mail.
+_LATERAL = f"""
+SELECT p.src, t.id, t.number, t.created_at, {_EVIDENCE}
+FROM jsonb_to_recordset(%s::jsonb) AS p(
+    src bigint, scoped bigint[], everywhere bigint[], lo timestamptz, hi timestamptz,
+    since timestamptz, contact bigint, account bigint)
+CROSS JOIN LATERAL (
+    SELECT ticket_id FROM (
+        SELECT ticket_id FROM {_BAND}
+        WHERE band_key = ANY(p.scoped) AND created_at >= p.lo AND created_at <= p.hi
+        UNION SELECT ticket_id FROM (
+            SELECT ticket_id FROM {_BAND}
+            WHERE band_key = ANY(p.everywhere) AND created_at >= p.since AND created_at <= p.hi
+            ORDER BY created_at DESC LIMIT %s) g
+        UNION SELECT id FROM (
+            SELECT id FROM {_TICKET}
+            WHERE contact_id = p.contact AND created_at >= p.lo AND created_at <= p.hi
+            ORDER BY created_at DESC LIMIT %s) c
+        UNION SELECT id FROM (
+            SELECT id FROM {_TICKET}
+            WHERE account_id = p.account AND created_at >= p.lo AND created_at <= p.hi
+            ORDER BY created_at DESC LIMIT %s) a
+    ) found LIMIT %s
+) q
+JOIN {_TICKET} t ON t.id = q.ticket_id
+LEFT JOIN {_SIGNATURE} s ON s.ticket_id = t.id
+WHERE t.id <> p.src AND t.status NOT IN (%s, %s)
+"""  # noqa: S608 - names from _meta, values as parameters
+
+
+def _found_lateral(items: list[tuple[TicketRow, Features]]) -> list[tuple[Any, ...]] | None:
+    """Return (src, id, number, created_at, evidence…) of every item's candidates, in one
+    statement per ``LOOKUP_CHUNK * 4`` tickets; None when one's signature is unfiled."""
+    specs = [spec for row, features in items if (spec := _lookup_spec(row, features))]
+    found: list[tuple[Any, ...]] = []
+    half = MAX_CANDIDATES // 2
+    for start in range(0, len(specs), LOOKUP_CHUNK * 4):
+        chunk = specs[start : start + LOOKUP_CHUNK * 4]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _LATERAL,
+                [
+                    json.dumps(chunk),
+                    half,
+                    half,
+                    half,
+                    MAX_CANDIDATES + 1,
+                    *(status.value for status in NOT_CANDIDATES),
+                ],
+            )
+            rows = cursor.fetchall()
+        if any(_unfiled(r[1:]) for r in rows):
+            return None
+        found += rows
+    return found
+
+
+def _lookup_spec(row: TicketRow, features: Features) -> dict[str, Any] | None:
+    """``_lookup``'s keys and windows of one ticket, for ``_LATERAL``; None as there."""
+    keys = retrieval_keys(features)
+    if not keys:
+        return None
+    everywhere = set(global_keys(features))
+    since = row.created_at - timedelta(hours=settings.DUPLICATES_GLOBAL_WINDOW_HOURS)
+    return {
+        "src": row.pk,
+        "scoped": [key for key in keys if key not in everywhere],
+        "everywhere": sorted(everywhere),
+        "lo": (row.created_at - timedelta(days=settings.DUPLICATES_WINDOW_DAYS)).isoformat(),
+        "hi": row.created_at.isoformat(),
+        "since": since.isoformat(),
+        "contact": row.contact_id,
+        "account": row.account_id,
+    }
 
 
 def _lookup(row: TicketRow, features: Features) -> tuple[str, list[Any]] | None:

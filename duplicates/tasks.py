@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from .problems import proposals_for
-from .services import duplicates_detect_many, flags_announce
+from .services import duplicates_detect_many, flags_announce_many
 
 
 @shared_task(
@@ -33,9 +33,9 @@ def detect_many(ticket_ids: list[int]) -> int:
     time_limit=180,
 )
 def announce(ticket_ids: list[int]) -> int:
-    """Post the note about each ticket's new duplicate flags and mail the assignees;
-    return how many flags were announced."""
-    return sum(len(flags_announce(ticket_id=ticket_id)) for ticket_id in ticket_ids)
+    """Post the note about each ticket's new duplicate flags and mail the assignees, all
+    in one transaction; return how many flags were announced."""
+    return sum(len(flags) for flags in flags_announce_many(ticket_ids=ticket_ids).values())
 
 
 @shared_task(

@@ -12,30 +12,30 @@ the tickets found are merged, ranked and shown with a highlighted snippet.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import CharField, Exists, F, Func, OuterRef, Q, QuerySet, Value
-from django.db.models.functions import Lower
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from supportdesk.db_router import on_replica
-from tickets.models import Account, Contact, ContactEmail, ContactPhone, Ticket
-from tickets.selectors import ticket_list
+from tickets.models import Ticket
 
+from . import directory
 from .backends import TextHit, text_backend
+from .directory import DIRECTORY_TICKETS
 from .indexing import phone_regions
+from .loading import tickets_shown
 from .query import ParsedQuery, parse_query
 
 PAGE_SIZE = 20
 MAX_RESULTS = 200  # nobody pages past this: they add a word or a filter
 TEXT_CANDIDATES = 100  # newest matching entries ranked per query (each costs CPU at 8 concurrent)
-DIRECTORY_TICKETS = 200  # tickets taken per contact/account reading, newest first
 HAS_LINE = any(f.name == "line" for f in Ticket._meta.get_fields())
 
 # How much each reading weighs: an exact identifier beats any number of words.
@@ -224,70 +224,28 @@ def _find(
 
 def _directory(query: ParsedQuery, tickets: Q, add) -> None:
     """Add the tickets found by number, reseller ID, address, phone, domain and name."""
-    base = Ticket.objects.filter(tickets)
+    base = directory.Tickets(tickets)
     if query.numbers:
-        add(list(base.filter(number__in=query.numbers).values_list("pk", flat=True)), "number")
+        add(directory.numbered(query.numbers, base), "number")
     if query.reseller_ids:
-        accounts = Account.objects.filter(reseller_id__in=query.reseller_ids)
-        add(_tickets_of(base, accounts=accounts.values_list("pk", flat=True)), "reseller")
+        accounts = directory.accounts_with_reseller_ids(query.reseller_ids)
+        add(directory.newest_of(base, accounts=accounts), "reseller")
     if query.emails:
-        contacts = ContactEmail.objects.filter(email__in=query.emails)
-        add(_tickets_of(base, contacts=contacts.values_list("contact_id", flat=True)), "email")
+        contacts = directory.contacts_with_emails(query.emails)
+        add(directory.newest_of(base, contacts=contacts), "email")
     if query.phones:
-        numbers = [f"+{p}" for p in query.phones]
-        phones = ContactPhone.objects.filter(number__in=numbers)
-        add(_tickets_of(base, contacts=phones.values_list("contact_id", flat=True)), "phone")
+        contacts = directory.contacts_with_phones([f"+{p}" for p in query.phones])
+        add(directory.newest_of(base, contacts=contacts), "phone")
     if query.domains and not query.emails:
-        contacts = _at_domain(query.domains[0])
-        contact_ids = contacts.values_list("contact_id", flat=True)[:DIRECTORY_TICKETS]
-        add(_tickets_of(base, contacts=contact_ids), "domain")
+        contacts = directory.contacts_at_domain(query.domains[0], DIRECTORY_TICKETS)
+        add(directory.newest_of(base, contacts=contacts), "domain")
     if not query.is_identifier:
         # Three letters at least: what the trigram index on lower(name) can answer.
         words = [w for w in query.text.lower().split() if len(w) >= 3][:5]
         if words and any(ch.isalpha() for ch in query.text):
-            names = Q()
-            for word in words:
-                names &= Q(lname__contains=word)
-            people = _by_name(Contact, names)[:50]
-            firms = _by_name(Account, names)[:20]
-            add(_tickets_of(base, contacts=people, accounts=firms), "name")
-
-
-def _tickets_of(
-    base: QuerySet[Ticket], *, contacts: Iterable[int] = (), accounts: Iterable[int] = ()
-) -> list[int]:
-    """Return the newest tickets of these contacts or accounts. The ids are read first:
-    given a subquery, PostgreSQL may walk every ticket newest first looking for them,
-    seconds at 1,000,000 tickets when they have none."""
-    contact_ids, account_ids = list(contacts), list(accounts)
-    if not contact_ids and not account_ids:
-        return []
-    which = Q(contact_id__in=contact_ids) if contact_ids else Q()
-    if account_ids:
-        which |= Q(account_id__in=account_ids)
-    return _newest(base.filter(which))
-
-
-def _at_domain(domain: str) -> QuerySet[ContactEmail]:
-    """Return the addresses at ``domain`` (PostgreSQL reads them from an index of the
-    part after the "@", search migration 0003; SQLite's desks are small)."""
-    if database_is_postgres():
-        at = Func(F("email"), Value("@"), Value(2), function="split_part", output_field=CharField())
-        return ContactEmail.objects.annotate(domain=at).filter(domain=domain)
-    return ContactEmail.objects.filter(email__endswith=f"@{domain}")
-
-
-def _by_name(model, names: Q) -> QuerySet:
-    return (
-        model.objects.annotate(lname=Lower("name"))
-        .filter(names)
-        .order_by()
-        .values_list("pk", flat=True)
-    )
-
-
-def _newest(qs: QuerySet[Ticket]) -> list[int]:
-    return list(qs.order_by("-updated_at", "-id").values_list("pk", flat=True)[:DIRECTORY_TICKETS])
+            people = directory.named("tickets_contact", words, 50)
+            firms = directory.named("tickets_account", words, 20)
+            add(directory.newest_of(base, contacts=people, accounts=firms), "name")
 
 
 # --- the page ----------------------------------------------------------------------------
@@ -296,7 +254,7 @@ def _newest(qs: QuerySet[Ticket]) -> list[int]:
 def _hits(chosen: list[_Found], query: ParsedQuery) -> list[Hit]:
     if not chosen:
         return []
-    tickets = ticket_list().in_bulk([f.ticket_id for f in chosen])
+    tickets = tickets_shown([f.ticket_id for f in chosen])
     text_hits = [f.text for f in chosen if f.text is not None]
     snippets = text_backend().snippets(text_hits, query) if text_hits else {}
     hits = []

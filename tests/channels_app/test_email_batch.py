@@ -202,3 +202,34 @@ def test_storing_many_keeps_each_mail_once(departments):
     again = inbound_store_many(channel=Channel.EMAIL, source="t", raws=[b], enqueue=False)
     assert again == [(first[1][0], False)]
     assert InboundRecord.objects.count() == 2
+
+
+def test_an_import_is_queued_in_tasks_of_two_hundred_mails(
+    departments, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The default batch (issue 16): 401 mails stored together are three intake tasks, and
+    each batch then queues one detection, one report refresh and one acknowledgement
+    task; batches of 50 made four times the tasks and 2.5 statements a mail (now 1.0)."""
+    from channels_app import tasks
+
+    calls: list[list[int]] = []
+    monkeypatch.setattr(tasks.process_inbound_records, "delay", calls.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        ids = store([make_mail(subject=f"I{n}") for n in range(401)])
+    assert [len(batch) for batch in calls] == [200, 200, 1]
+    assert sum(calls, []) == ids
+
+
+@pytest.mark.postgres
+def test_a_batch_writes_its_records_outcomes_in_one_statement(departments):
+    """PostgreSQL: one ``UPDATE … FROM (VALUES …)`` for the batch's outcomes (was a
+    prepared UPDATE run once a record: 200 statements to parse and plan a batch)."""
+    ids = store([make_mail(subject=f"O{n}") for n in range(30)] + [b"not a mail"])
+    with CaptureQueriesContext(connection) as queries:
+        inbound_process_many(ids)
+    outcomes = [q for q in queries if q["sql"].startswith('UPDATE "channels_app_inboundrecord"')]
+    assert len(outcomes) == 2  # the attempts counted, then the outcomes
+    records = InboundRecord.objects.filter(pk__in=ids).order_by("pk")
+    assert [r.status for r in records] == [InboundStatus.PROCESSED] * 30 + [InboundStatus.FAILED]
+    assert all(r.message_id and r.processed_at for r in records[:30])
+    assert records[30].message_id is None and "readable" in records[30].error

@@ -112,6 +112,54 @@ def test_a_batch_queues_one_announcement_for_all_its_flags(
     assert not DuplicateFlag.objects.filter(ticket=other).exists()
 
 
+def _flagged_chats(anna, numbers: range) -> list[Ticket]:
+    chats = []
+    for number in numbers:
+        body = f"{TRANSFER_CHAT}\n[10:5{number}] Anna: attempt {number} failed the same way"
+        chat = open_ticket(subject=f"Chat {number}", channel=Channel.CHAT, body=body, contact=anna)
+        duplicates_detect(chat.pk, notify=False)  # flagged (not an exact re-send), unannounced
+        chats.append(chat)
+    return chats
+
+
+def test_one_announce_task_commits_its_tickets_notes_together(
+    mail_ticket, anna, django_capture_on_commit_callbacks
+):
+    """The announce task of many tickets posts each one note in one transaction: their
+    events are announced once (one list-row and report refresh for all, where ticket by
+    ticket it was one each), and 2 or 5 tickets cost the same statements."""
+    from duplicates.tasks import announce as task
+    from tickets.signals import ticket_events
+
+    sends: list[set[int]] = []
+
+    def count(sender, events, **kwargs):
+        sends.append({e.ticket_id for e in events})
+
+    ticket_events.connect(count, dispatch_uid="test.count_announce_sends")
+    try:
+        costs = []
+        for numbers in (range(2), range(2, 7)):
+            chats = _flagged_chats(anna, numbers)
+            sends.clear()
+            with (
+                CaptureQueriesContext(connection) as queries,
+                django_capture_on_commit_callbacks(execute=True),
+            ):
+                announced = task.run([c.pk for c in chats])
+            assert announced == DuplicateFlag.objects.filter(ticket__in=chats).count() > len(chats)
+            assert sends == [{c.pk for c in chats}]
+            costs.append(len(queries))
+    finally:
+        ticket_events.disconnect(dispatch_uid="test.count_announce_sends")
+    assert costs[0] == costs[1]
+    notes = Message.objects.filter(channel=Channel.NOTE).order_by("ticket_id")
+    chats = Ticket.objects.filter(subject__startswith="Chat").order_by("pk")
+    assert [n.ticket_id for n in notes] == [c.pk for c in chats]
+    # One mail per flag with an assignee: the chats are unassigned, mail_ticket is not.
+    assert len(outbox_deliver()) == DuplicateFlag.objects.filter(candidate=mail_ticket).count() == 7
+
+
 def test_detection_is_idempotent(mail_ticket, anna, announce, django_capture_on_commit_callbacks):
     """Running twice keeps one flag, one note, one notification and the same keys."""
     chat = open_ticket(subject="Chat", channel=Channel.CHAT, body=TRANSFER_CHAT, contact=anna)
