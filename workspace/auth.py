@@ -101,9 +101,10 @@ class AgentBackend(ModelBackend):
             profile = AgentProfile.from_db(connection.alias, names, decoded)
             user.desk_profile = profile  # what workspace.access.agent_profile reads
         if user.is_active and not user.is_superuser:
-            # The same set ModelBackend.get_all_permissions caches, for this request.
+            # The same set ModelBackend.get_all_permissions caches (in its own attribute),
+            # for this request.
             text = extras["desk_permissions"] or ""
-            user._perm_cache = set(text.split(",")) if text else set()  # type: ignore[attr-defined]  # ModelBackend's own cache attribute
+            user._perm_cache = set(text.split(",")) if text else set()
         return user
 
     def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
