@@ -11,9 +11,13 @@ values are still quoted by psycopg2, never pasted into SQL. After five runs Post
 keeps a generic plan when it costs no more than the custom ones: no planning at all.
 
 Only SELECTs, only inside ``prepared_reads()`` (workspace GET views), only on PostgreSQL,
-and only with ``settings.DB_PREPARED_STATEMENTS`` (env ``DB_PREPARED_STATEMENTS``, on by
-default): turn it off behind a pooler in transaction mode (pgbouncer), where the next
-transaction may get a server connection that never saw the ``PREPARE``. A statement
+and only with ``settings.DB_PREPARED_STATEMENTS`` (env ``DB_PREPARED_STATEMENTS``, **off by
+default**): the generic plan PostgreSQL keeps is chosen from the values a statement first
+ran with, so a department view first run for a small department was planned for it and
+then took 81 ms of PostgreSQL a request for a large one at 1M tickets (2 ms when planned
+per request; bench/README.md, sixth round). Never turn it on behind a pooler in transaction
+mode (pgbouncer), where the next transaction may get a server connection that never saw
+the ``PREPARE``. A statement
 PostgreSQL cannot prepare (a placeholder whose type it cannot infer) runs as before.
 """
 
@@ -36,7 +40,7 @@ _UNPREPARABLE: set[str] = set()  # statements PostgreSQL refused to prepare
 
 
 def enabled(alias: str) -> bool:
-    return bool(getattr(settings, "DB_PREPARED_STATEMENTS", True)) and (
+    return bool(getattr(settings, "DB_PREPARED_STATEMENTS", False)) and (
         connections[alias].vendor == "postgresql"
     )
 

@@ -19,8 +19,10 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(autouse=True)
-def _fresh_statements():
-    """Each test starts with a connection that has prepared nothing."""
+def _fresh_statements(settings):
+    """Each test starts with a connection that has prepared nothing, prepared statements
+    turned on (they are off by default: settings.py)."""
+    settings.DB_PREPARED_STATEMENTS = True
     shell.clear()
     connection.close()
     yield
