@@ -13,6 +13,7 @@ cost ~1.5 ms of Python each, more than the database took (bench/README.md).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -311,9 +312,7 @@ def candidates_many(items: list[tuple[TicketRow, Features]]) -> dict[int, list[C
         found = _found_lateral([(row, features) for row, features in items])
         if found is None:
             return None
-        by_ticket: dict[int, list[tuple[Any, ...]]] = {}
-        for r in found:
-            by_ticket.setdefault(r[0], []).append(r[1:])
+        by_ticket = _by_source(found)
         for row, _ in items:
             out[row.pk] = _earlier(row, by_ticket.get(row.pk, []))
         return out
@@ -337,12 +336,18 @@ def candidates_many(items: list[tuple[TicketRow, Features]]) -> dict[int, list[C
             rows = cursor.fetchall()
         if any(_unfiled(r[1:]) for r in rows):
             return None
-        by_chunk: dict[int, list[tuple[Any, ...]]] = {}
-        for r in rows:
-            by_chunk.setdefault(r[0], []).append(r[1:])
+        by_chunk = _by_source(rows)
         for row, _ in chunk:
             out[row.pk] = _earlier(row, by_chunk.get(row.pk, []))
     return out
+
+
+def _by_source(rows: Sequence[tuple[Any, ...]]) -> dict[int, list[tuple[Any, ...]]]:
+    """Group candidate rows by the ticket that looked them up (their first column)."""
+    grouped: dict[int, list[tuple[Any, ...]]] = {}
+    for r in rows:
+        grouped.setdefault(r[0], []).append(r[1:])
+    return grouped
 
 
 # PostgreSQL: every ticket's lookup (``_lookup``'s four parts, their limits kept) in one

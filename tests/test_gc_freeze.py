@@ -19,17 +19,9 @@ from .processes import service_env, start_worker
 LOADED = 20_000
 
 
-def test_the_wsgi_application_freezes_what_it_loaded():
-    probe = "import gc, supportdesk.wsgi; print(gc.get_freeze_count())"
-    out = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", probe], env=service_env(), capture_output=True, text=True,
-        check=True, timeout=120,
-    )  # fmt: skip
-    assert int(out.stdout.split()[-1]) > LOADED
-
-
-def test_the_asgi_application_freezes_what_it_loaded():
-    probe = "import gc, supportdesk.asgi; print(gc.get_freeze_count())"
+@pytest.mark.parametrize("module", ["supportdesk.wsgi", "supportdesk.asgi"])
+def test_the_web_application_freezes_what_it_loaded(module):
+    probe = f"import gc, {module}; print(gc.get_freeze_count())"
     out = subprocess.run(  # noqa: S603
         [sys.executable, "-c", probe], env=service_env(), capture_output=True, text=True,
         check=True, timeout=120,
