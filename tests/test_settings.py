@@ -13,8 +13,15 @@ from .processes import BASE_DIR
 SAFE_KEY = "k" * 50
 
 
-def load_settings(**env: str) -> subprocess.CompletedProcess[str]:
-    """Import the settings in a fresh interpreter with exactly these variables set."""
+SUMMARY = (
+    "s.DEBUG, s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, "
+    "s.CACHES['default']['BACKEND'], s.SESSION_ENGINE, s.SUPPORTDESK_LIST_CACHE_SECONDS"
+)
+
+
+def load_settings(*, prints: str = SUMMARY, **env: str) -> subprocess.CompletedProcess[str]:
+    """Import the settings in a fresh interpreter with exactly these variables set, and
+    print ``prints`` (Python expressions over the settings ``s``)."""
     clean = {
         k: v
         for k, v in os.environ.items()
@@ -32,13 +39,10 @@ def load_settings(**env: str) -> subprocess.CompletedProcess[str]:
             "ANYMAIL_WEBHOOK_SECRET",
             "MAILGUN_WEBHOOK_SIGNING_KEY",
             "SUPPORTDESK_INBOUND_ESPS",
+            "DB_PREPARED_STATEMENTS",
         }
     }
-    code = (
-        "import django; django.setup(); from django.conf import settings as s; "
-        "print(s.DEBUG, s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, "
-        "s.CACHES['default']['BACKEND'], s.SESSION_ENGINE, s.SUPPORTDESK_LIST_CACHE_SECONDS)"
-    )
+    code = f"import django; django.setup(); from django.conf import settings as s; print({prints})"
     return subprocess.run(
         [sys.executable, "-c", code],
         cwd=BASE_DIR,
@@ -200,21 +204,13 @@ def test_each_concern_has_its_own_queue_for_its_own_workers():
 
 def test_redis_clients_have_socket_and_connect_timeouts():
     """A frozen Redis (connections accepted, never answered) must not hang a request."""
-    code = (
-        "import django; django.setup(); from django.conf import settings as s; "
-        "o = s.CACHES['default']['OPTIONS']; b = s.CELERY_BROKER_TRANSPORT_OPTIONS; "
-        "print(o['SOCKET_TIMEOUT'], o['SOCKET_CONNECT_TIMEOUT'], b['socket_timeout'], "
-        "b['socket_connect_timeout'], s.SESSION_ENGINE)"
+    result = load_settings(
+        prints="s.CACHES['default']['OPTIONS']['SOCKET_TIMEOUT'], "
+        "s.CACHES['default']['OPTIONS']['SOCKET_CONNECT_TIMEOUT'], "
+        "s.CELERY_BROKER_TRANSPORT_OPTIONS['socket_timeout'], "
+        "s.CELERY_BROKER_TRANSPORT_OPTIONS['socket_connect_timeout'], s.SESSION_ENGINE",
+        REDIS_URL="redis://cache.example:6379/0",
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=BASE_DIR,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "supportdesk.settings",
-             "REDIS_URL": "redis://cache.example:6379/0"},
-        timeout=60,
-    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     *timeouts, engine = result.stdout.split()
     assert all(0 < float(t) <= 10 for t in timeouts)
@@ -224,16 +220,8 @@ def test_redis_clients_have_socket_and_connect_timeouts():
 def test_prepared_statements_are_off_unless_asked_for():
     # A generic plan chosen on one department's values took 81 ms of PostgreSQL a request
     # on another's at 1M tickets (workspace/prepared.py): only an operator turns it on.
-    code = (
-        "import django; django.setup(); from django.conf import settings as s; "
-        "print(s.DB_PREPARED_STATEMENTS)"
-    )
-    env = {k: v for k, v in os.environ.items() if k != "DB_PREPARED_STATEMENTS"}
     answers = [
-        subprocess.run(  # noqa: S603
-            [sys.executable, "-c", code], cwd=BASE_DIR, capture_output=True, text=True,
-            env={**env, "DJANGO_SETTINGS_MODULE": "supportdesk.settings", **extra}, timeout=60,
-        ).stdout.split()[-1]
+        load_settings(prints="s.DB_PREPARED_STATEMENTS", **extra).stdout.split()[-1]
         for extra in ({}, {"DB_PREPARED_STATEMENTS": "1"})
-    ]  # fmt: skip
+    ]
     assert answers == ["False", "True"]
