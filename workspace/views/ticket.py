@@ -90,9 +90,10 @@ def page_context(request: AgentRequest, ticket: Ticket, **extra: Any) -> dict[st
         "live": ticket.status not in (Status.MERGED, Status.CLOSED),
         "channels": channels,
         "macros": macros.for_ticket(ticket, request.agent_profile),
-        "viewers": presence.others(ticket.pk, request.user.pk),
         **extra,
     }
+    if "viewers" not in context:
+        context["viewers"] = presence.others(ticket.pk, request.user.pk)
     if "reply_form" not in context:
         context["reply_form"] = ReplyForm(
             ticket=ticket, profile=request.agent_profile, channels=channels
@@ -131,8 +132,8 @@ def page_response(
 @agent_required
 def ticket_page(request: AgentRequest, number: int) -> HttpResponse:
     ticket = access_ticket(request, number)
-    presence.seen(ticket.pk, request.user, typing=False)
-    return page_response(request, page_context(request, ticket))
+    viewers = presence.visit(ticket.pk, request.user, typing=False)  # one Redis round trip
+    return page_response(request, page_context(request, ticket, viewers=viewers))
 
 
 @require_GET
