@@ -48,7 +48,7 @@ from .. import (
     timeline,
 )
 from ..access import AgentRequest, access_attachment, access_ticket, agent_required
-from ..forms import ReplyForm
+from ..forms import FreshReply
 
 
 def _version(request: HttpRequest) -> int:
@@ -95,7 +95,8 @@ def page_context(request: AgentRequest, ticket: Ticket, **extra: Any) -> dict[st
     if "viewers" not in context:
         context["viewers"] = presence.others(ticket.pk, request.user.pk)
     if "reply_form" not in context:
-        context["reply_form"] = ReplyForm(
+        # The form itself only where it holds what was posted (a refused or failed answer).
+        context["reply_form"] = FreshReply(
             ticket=ticket, profile=request.agent_profile, channels=channels
         )
     return context
