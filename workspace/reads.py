@@ -320,41 +320,37 @@ def duplicate_flags(ticket: Ticket, limit: int) -> list[FlagView]:
         return out
 
 
-def contact_addresses(ticket: Ticket) -> dict[str, list[str]]:
-    """Return the contact's email addresses (primary first) and phone numbers."""
-    if ticket.contact_id is None:
-        return {"emails": [], "phones": []}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT 'e', email, is_primary, id FROM {_table(ContactEmail)} "  # noqa: S608
-            f"WHERE contact_id = %s UNION ALL SELECT 'p', number, false, id "
-            f"FROM {_table(ContactPhone)} WHERE contact_id = %s",
-            [ticket.contact_id, ticket.contact_id],
-        )
-        rows = cursor.fetchall()
-    emails = sorted((r for r in rows if r[0] == "e"), key=lambda r: (not r[2], r[3]))
-    return {
-        "emails": [r[1] for r in emails],
-        "phones": [r[1] for r in sorted((r for r in rows if r[0] == "p"), key=lambda r: r[3])],
-    }
+@dataclass(frozen=True)
+class PanelLists:
+    """The short lists of the ticket page's header and panel, read in one statement."""
+
+    emails: list[str]  # the contact's, primary first
+    phones: list[str]
+    follow_ups: list[int]  # numbers of the tickets that follow this one up, the first 10
+    tags: list[str]  # by name
 
 
-def follow_up_numbers(ticket: Ticket, limit: int) -> list[int]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT number FROM {_table(Ticket)} WHERE linked_to_id = %s "  # noqa: S608
-            f"ORDER BY number LIMIT {int(limit)}",
-            [ticket.pk],
-        )
-        return [n for (n,) in cursor.fetchall()]
-
-
-def tag_names(ticket: Ticket) -> list[str]:
+def panel_lists(ticket: Ticket, follow_ups: int) -> PanelLists:
+    """Return the contact's addresses, the follow-ups' numbers and the tags: one
+    statement (each list was its own, three round trips of every ticket page)."""
     through = Ticket.tags.through
+    contact = ticket.contact_id if ticket.contact_id is not None else 0  # 0: no rows
+    sql = (
+        "SELECT 'e', email, row_number() OVER (ORDER BY NOT is_primary, id) "  # noqa: S608
+        f"FROM {_table(ContactEmail)} WHERE contact_id = %s "
+        "UNION ALL SELECT 'p', number, row_number() OVER (ORDER BY id) "
+        f"FROM {_table(ContactPhone)} WHERE contact_id = %s "
+        "UNION ALL SELECT * FROM (SELECT 'f', CAST(number AS TEXT), "
+        f"row_number() OVER (ORDER BY number) FROM {_table(Ticket)} WHERE linked_to_id = %s "
+        f"ORDER BY number LIMIT {int(follow_ups)}) f "
+        "UNION ALL SELECT 't', tg.name, row_number() OVER (ORDER BY tg.name) "
+        f"FROM {_table(Tag)} tg JOIN {_table(through)} tt ON tt.tag_id = tg.id "
+        "WHERE tt.ticket_id = %s"
+    )
+    lists: dict[str, list[tuple[int, str]]] = {"e": [], "p": [], "f": [], "t": []}
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT tg.name FROM {_table(Tag)} tg JOIN {_table(through)} tt "  # noqa: S608
-            "ON tt.tag_id = tg.id WHERE tt.ticket_id = %s ORDER BY tg.name",
-            [ticket.pk],
-        )
-        return [name for (name,) in cursor.fetchall()]
+        cursor.execute(sql, [contact, contact, ticket.pk, ticket.pk])
+        for kind, text, order in cursor.fetchall():
+            lists[kind].append((order, text))
+    emails, phones, numbers, tags = ([t for _o, t in sorted(v)] for v in lists.values())
+    return PanelLists(emails, phones, [int(n) for n in numbers], tags)

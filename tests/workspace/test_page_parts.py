@@ -60,3 +60,41 @@ def test_translated_choices_follow_the_active_language(db):
     only.append(("x", "y"))  # a caller's list is its own
     with translation.override("en"):
         assert choices.status_choices([Status.OPEN, Status.SOLVED]) == only[:2]
+
+
+def test_the_panels_short_lists_come_in_one_statement_in_order(desk, departments, anna):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tickets.models import ContactEmail, ContactPhone, Tag
+
+    ticket = open_ticket(subject="Lists", contact=anna)
+    ContactEmail.objects.filter(contact=anna).update(is_primary=False)
+    ContactEmail.objects.create(contact=anna, email="zz-primary@northwind.example", is_primary=True)
+    ContactPhone.objects.create(contact=anna, number="+31200000002")
+    ContactPhone.objects.create(contact=anna, number="+31200000001")
+    ticket.tags.add(*(Tag.objects.create(name=n) for n in ("zeta", "alpha", "mid")))
+    follow_ups = [open_ticket(subject=f"Again {i}", contact=anna) for i in range(12)]
+    Ticket.objects.filter(pk__in=[t.pk for t in follow_ups]).update(linked_to=ticket)
+    desk.get(f"/desk/t/{ticket.number}/")
+    with CaptureQueriesContext(connection) as captured:
+        html = desk.get(f"/desk/t/{ticket.number}/").content.decode()
+    lists = [
+        q["sql"]
+        for q in captured.captured_queries
+        if any(
+            t in q["sql"] for t in ("contactemail", "contactphone", "WHERE linked_to_id", "_tags")
+        )
+    ]
+    assert len(lists) == 1, lists  # addresses, phones, follow-ups and tags: one statement
+    customer = html.split('id="customer"')[1].split("</section>")[0]
+    assert customer.index("zz-primary@northwind.example") < customer.index("anna@northwind.example")
+    assert customer.index("+31200000002") < customer.index("+31200000001")  # as entered
+    head = html.split('class="ticket-head"')[1].split("</header>")[0]
+    assert [t.split("<")[0] for t in head.split('<span class="tag">')[1:]] == [
+        "alpha",
+        "mid",
+        "zeta",
+    ]
+    shown = [int(p.split("/desk/t/")[1].split("/")[0]) for p in html.split("Follow-up: ")[1:]]
+    assert shown == sorted(t.number for t in follow_ups)[:10]

@@ -70,6 +70,7 @@ def page_context(request: AgentRequest, ticket: Ticket, **extra: Any) -> dict[st
         known={"users": dict(agents), "departments": dict(departments)},
     )
     channels = composer.reply_channels(ticket, said)
+    lists = reads.panel_lists(ticket, follow_ups=10)
     allowed = {ticket.status} | services.TRANSITIONS.get(ticket.status, frozenset())
     context: dict[str, Any] = {
         "ticket": ticket,
@@ -80,9 +81,9 @@ def page_context(request: AgentRequest, ticket: Ticket, **extra: Any) -> dict[st
         "others": panel.other_open_tickets(ticket),
         "sla": panel.sla_panel(ticket, now),
         "flags": panel.duplicate_flags(ticket),
-        "addresses": panel.contact_addresses(ticket),
-        "follow_ups": [(n, format_reference(n)) for n in reads.follow_up_numbers(ticket, 10)],
-        "tags": reads.tag_names(ticket),
+        "addresses": {"emails": lists.emails, "phones": lists.phones},
+        "follow_ups": [(n, format_reference(n)) for n in lists.follow_ups],
+        "tags": lists.tags,
         "agents": agents,
         "departments": departments,
         "statuses": choices.status_choices(allowed),
