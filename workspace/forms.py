@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, cast
@@ -10,6 +11,9 @@ from zoneinfo import available_timezones
 from django import forms
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from tickets.errors import InvalidInput
@@ -219,15 +223,26 @@ class ReplyForm(forms.Form):
         return _tags(self.cleaned_data.get("tags_add") or "")
 
 
-def status_after_choices(ticket: Any) -> list[tuple[str, Any]]:
+def status_after_choices(ticket: Any) -> list[tuple[str, str]]:
     """The composer's "and set status" choices: keep it, or a status the ticket may go to."""
+    return list(_status_after(get_language(), ticket.status))
+
+
+@functools.lru_cache(maxsize=128)
+def _status_after(language: str | None, status: str) -> tuple[tuple[str, str], ...]:
+    """Per language and status: fixed labels, translated once (every ticket page)."""
     from tickets.models import Status
     from tickets.services import TRANSITIONS
 
-    allowed = TRANSITIONS.get(ticket.status, frozenset())
-    return [("", _("(keep %(status)s)") % {"status": ticket.get_status_display()})] + [
-        (s.value, s.label) for s in Status if s in allowed
-    ]
+    allowed = TRANSITIONS.get(status, frozenset())
+    keep = _("(keep %(status)s)") % {"status": dict(Status.choices).get(status, status)}
+    return (("", str(keep)), *((s.value, str(s.label)) for s in Status if s in allowed))
+
+
+@receiver(setting_changed)
+def _settings_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "INSTALLED_APPS"}:
+        _status_after.cache_clear()
 
 
 @dataclass(frozen=True)

@@ -98,3 +98,19 @@ def test_the_panels_short_lists_come_in_one_statement_in_order(desk, departments
     ]
     shown = [int(p.split("/desk/t/")[1].split("/")[0]) for p in html.split("Follow-up: ")[1:]]
     assert shown == sorted(t.number for t in follow_ups)[:10]
+
+
+def test_the_keep_status_choice_follows_the_language_and_the_status(departments, anna):
+    from workspace.forms import status_after_choices
+
+    ticket = open_ticket(subject="Keep", contact=anna)
+    Ticket.objects.filter(pk=ticket.pk).update(status=Status.OPEN)
+    ticket = Ticket.objects.get(pk=ticket.pk)
+    with translation.override("ru"):
+        assert status_after_choices(ticket)[0] == ("", "(оставить «Открыта»)")
+    with translation.override("en"):
+        assert status_after_choices(ticket)[0] == ("", "(keep Open)")
+        ticket.status = Status.PENDING_CUSTOMER
+        keep, *others = status_after_choices(ticket)
+    assert keep == ("", "(keep Pending customer)")
+    assert Status.PENDING_CUSTOMER not in dict(others) and Status.OPEN in dict(others)
