@@ -114,3 +114,31 @@ def test_the_keep_status_choice_follows_the_language_and_the_status(departments,
         keep, *others = status_after_choices(ticket)
     assert keep == ("", "(keep Pending customer)")
     assert Status.PENDING_CUSTOMER not in dict(others) and Status.OPEN in dict(others)
+
+
+def test_the_sla_clocks_and_their_calendar_come_in_one_statement(desk, departments, presets, anna):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from sla.services import ticket_sla_recompute
+
+    ticket = open_ticket(subject="Deadlines", contact=anna)
+    sla = ticket_sla_recompute(ticket.pk)
+    assert sla is not None and sla.calendar is not None
+    desk.get(f"/desk/t/{ticket.number}/")
+    with CaptureQueriesContext(connection) as captured:
+        html = desk.get(f"/desk/t/{ticket.number}/").content.decode()
+    reads = [
+        q["sql"]
+        for q in captured.captured_queries
+        if "sla_ticketsla" in q["sql"] or "sla_businesscalendar" in q["sql"]
+    ]
+    assert len(reads) == 1, reads
+    assert "business time left" in html.split('id="sla"')[1].split("</section>")[0]
+    from sla.models import BusinessCalendar, TicketSla
+    from workspace.reads import ticket_sla
+
+    got, want = ticket_sla(ticket), TicketSla.objects.select_related("calendar").get(pk=sla.pk)
+    for model, a, b in ((TicketSla, got, want), (BusinessCalendar, got.calendar, want.calendar)):
+        fields = model._meta.concrete_fields
+        assert [getattr(a, f.attname) for f in fields] == [getattr(b, f.attname) for f in fields]
