@@ -233,8 +233,8 @@ def sla_alerts(ticket: Ticket) -> list[SlaAlert]:
 
 def ticket_sla(ticket: Ticket) -> TicketSla | None:
     """Return the ticket's SLA clocks with their calendar (one statement: a join)."""
-    slas = [f.column for f in TicketSla._meta.concrete_fields]
-    calendars = [f.column for f in BusinessCalendar._meta.concrete_fields]
+    slas = [str(f.column) for f in TicketSla._meta.concrete_fields]
+    calendars = [str(f.column) for f in BusinessCalendar._meta.concrete_fields]
     listed = ", ".join([*(f's."{c}"' for c in slas), *(f'c."{c}"' for c in calendars)])
     with connection.cursor() as cursor:
         cursor.execute(
