@@ -142,3 +142,37 @@ def test_the_sla_clocks_and_their_calendar_come_in_one_statement(desk, departmen
     for model, a, b in ((TicketSla, got, want), (BusinessCalendar, got.calendar, want.calendar)):
         fields = model._meta.concrete_fields
         assert [getattr(a, f.attname) for f in fields] == [getattr(b, f.attname) for f in fields]
+
+
+def test_the_panels_markup_helpers_escape_and_truncate_as_the_templates_did():
+    """countdown, options, ``_e`` and the subject truncation are written without Django's
+    format_html / Truncator on their common path; their markup stays the templates'."""
+    from datetime import UTC, datetime, timedelta
+
+    from django.utils import timezone
+    from django.utils.safestring import mark_safe
+
+    from workspace.templatetags.workspace_tags import countdown, options
+
+    picks = options([(7, "A & B"), ('x"<y', "<i>")], 7)
+    assert picks == (
+        '<option value="7" selected>A &amp; B</option>'
+        '<option value="x&quot;&lt;y">&lt;i&gt;</option>'
+    )
+    assert options([('x"<y', "q")], 'x"<y') == '<option value="x&quot;&lt;y" selected>q</option>'
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    with timezone.override("Europe/Paris"):
+        late = countdown(now - timedelta(hours=1, minutes=5), now)
+        soon = countdown(now + timedelta(minutes=7), now)
+    assert late == (
+        '<time class="due overdue" datetime="2026-03-02T07:55:00+00:00" '
+        'title="2026-03-02 08:55 (Europe/Paris)" data-due="1772438100">1h 05m overdue</time>'
+    )
+    assert soon.startswith('<time class="due soon" ') and soon.endswith(">in 7m</time>")
+    assert countdown(None, now) == '<span class="due none">–</span>'
+    assert ticket_html._e('a<"b"&') == "a&lt;&quot;b&quot;&amp;"
+    assert ticket_html._e(mark_safe("<b>x</b>")) == "<b>x</b>"
+    assert ticket_html._e(None) == "None"
+    decomposed = "Cafe\u0301 " + "x" * 40
+    assert ticket_html._chars(decomposed, 50) == "Café " + "x" * 40
+    assert ticket_html._chars("y" * 60, 50) == "y" * 49 + "…"
