@@ -23,9 +23,8 @@ from django.utils.text import Truncator, slugify
 
 from tickets.models import format_reference
 
-from .memo import gettext as _
 from .memo import reverse
-from .message_html import message_html, when_html
+from .message_html import message_html, translations, when_html
 from .templatetags.workspace_tags import countdown, options
 
 
@@ -61,6 +60,7 @@ def _version(context: Mapping[str, Any]) -> str:
 
 def panel_html(context: Mapping[str, Any]) -> str:
     """The ``<aside>`` beside the conversation (was ``_panel.html``)."""
+    _ = translations()
     ticket = context["ticket"]
     number = ticket.number
     live = context.get("live")
@@ -113,6 +113,7 @@ def panel_html(context: Mapping[str, Any]) -> str:
 
 
 def _customer(context: Mapping[str, Any], ticket: Any, live: Any, csrf: str, version: str) -> str:
+    _ = translations()
     out = [
         '  <section class="panel" id="customer">\n',
         f"    <h2>{_('Customer')}</h2>\n    ",
@@ -163,6 +164,7 @@ def _customer(context: Mapping[str, Any], ticket: Any, live: Any, csrf: str, ver
 
 
 def _sla(sla: Mapping[str, Any] | None, now: Any) -> str:
+    _ = translations()
     out = ['  <section class="panel" id="sla">\n', f"    <h2>{_('SLA')}</h2>\n    "]
     if not sla:
         out.append(f'<p class="muted">{_("Deadlines are being computed.")}</p>')
@@ -224,6 +226,7 @@ def _key(item: Any, name: str) -> Any:
 
 
 def _duplicates(context: Mapping[str, Any], ticket: Any, live: Any, csrf: str, version: str) -> str:
+    _ = translations()
     number = ticket.number
     out = [
         '  <section class="panel" id="duplicates">\n',
@@ -294,6 +297,7 @@ def _duplicates(context: Mapping[str, Any], ticket: Any, live: Any, csrf: str, v
 
 def composer_html(context: Mapping[str, Any]) -> str:
     """The answer and note forms (was ``_composer.html``)."""
+    _ = translations()
     ticket = context["ticket"]
     number = ticket.number
     csrf = _csrf(str(context.get("csrf_token") or ""))
@@ -401,6 +405,7 @@ def _value(form: Any, name: str) -> str:
 
 def conversation_html(context: Mapping[str, Any]) -> str:
     """The items of the conversation list (was the loop of ``page.html``)."""
+    _ = translations()
     ticket = context["ticket"]
     version = context.get("version")
     shared = {
@@ -443,6 +448,7 @@ def conversation_html(context: Mapping[str, Any]) -> str:
 
 def viewers_html(viewers: list[Any]) -> str:
     """Who else is on the ticket (the first half of ``_presence.html``)."""
+    _ = translations()
     if not viewers:
         return ""
     spans = []
@@ -464,6 +470,7 @@ def title_html(ticket: Any) -> str:
 def page_html(context: Mapping[str, Any], zone: str) -> str:
     """The ticket page's body inside the workspace frame (was ``page.html``); ``zone``:
     the agent's time zone the page's times are shown in."""
+    _ = translations()
     ticket = context["ticket"]
     number = ticket.number
     assignee = ticket.assignee

@@ -176,3 +176,28 @@ def test_the_panels_markup_helpers_escape_and_truncate_as_the_templates_did():
     decomposed = "Cafe\u0301 " + "x" * 40
     assert ticket_html._chars(decomposed, 50) == "Café " + "x" * 40
     assert ticket_html._chars("y" * 60, 50) == "y" * 49 + "…"
+
+
+def test_the_pages_fixed_strings_follow_the_active_language():
+    """Each part of the page reads its strings from the active language's catalog, looked
+    up once a part: a page in Russian after one in English (and back) is all Russian."""
+    from types import SimpleNamespace
+
+    viewer = SimpleNamespace(name="Anna <A>", typing=False, user_id=3)
+    bare = {"ticket": SimpleNamespace(number=5, subject="s"), "entries": []}
+    seen = {}
+    for language in ("en", "ru", "en", "ru"):
+        with translation.override(language):
+            seen[language] = (
+                ticket_html.viewers_html([viewer]),
+                ticket_html.conversation_html(bare),
+            )
+    assert seen["en"] == (
+        '<p class="viewers" id="viewers"><span class="viewer" data-user="3">'
+        "Anna &lt;A&gt; is viewing</span></p>",
+        '<li class="entry event">No messages yet.</li>\n  ',
+    )
+    assert "Anna &lt;A&gt; смотрит заявку" in seen["ru"][0]
+    assert "Сообщений пока нет." in seen["ru"][1]
+    with translation.override(None):
+        assert "No messages yet." in ticket_html.conversation_html(bare)
