@@ -201,3 +201,27 @@ def test_the_pages_fixed_strings_follow_the_active_language():
     assert "Сообщений пока нет." in seen["ru"][1]
     with translation.override(None):
         assert "No messages yet." in ticket_html.conversation_html(bare)
+
+
+def test_the_email_channel_is_offered_from_the_panels_addresses_without_another_query(
+    desk, departments, anna
+):
+    """A ticket with no mail in its timeline: whether the customer has an address comes
+    from the side panel's list of addresses (one statement for the page), not a query."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tickets.models import ContactEmail
+
+    ticket = open_ticket(subject="Via the portal", channel="portal", contact=anna)
+    desk.get(f"/desk/t/{ticket.number}/")
+    with CaptureQueriesContext(connection) as captured:
+        html = desk.get(f"/desk/t/{ticket.number}/").content.decode()
+    table = ContactEmail._meta.db_table
+    assert len([q for q in captured.captured_queries if table in q["sql"]]) == 1
+    email = html.split('name="channel" value="email"')[1].split(">")[0]
+    assert "disabled" not in email
+    ContactEmail.objects.filter(contact=anna).delete()
+    html = desk.get(f"/desk/t/{ticket.number}/").content.decode()
+    email = html.split('name="channel" value="email"')[1].split(">")[0]
+    assert 'disabled title="no customer address"' in email

@@ -69,8 +69,8 @@ def page_context(request: AgentRequest, ticket: Ticket, **extra: Any) -> dict[st
         remote_images_for=shown,
         known={"users": dict(agents), "departments": dict(departments)},
     )
-    channels = composer.reply_channels(ticket, said)
     lists = reads.panel_lists(ticket, follow_ups=10)
+    channels = composer.reply_channels(ticket, said, contact_emails=lists.emails)
     allowed = {ticket.status} | services.TRANSITIONS.get(ticket.status, frozenset())
     context: dict[str, Any] = {
         "ticket": ticket,
