@@ -23,6 +23,7 @@ from django.utils.text import Truncator, slugify
 
 from tickets.models import format_reference
 
+from .choices import display
 from .memo import reverse
 from .message_html import message_html, translations, when_html
 from .templatetags.workspace_tags import countdown, options
@@ -123,7 +124,7 @@ def _customer(context: Mapping[str, Any], ticket: Any, live: Any, csrf: str, ver
         addresses = context.get("addresses") or {}
         name = _e(contact.name or _("(no name)"))
         out.append(
-            f"\n      <p><strong>{name}</strong> · {_e(contact.get_role_display())}</p>\n      "
+            f"\n      <p><strong>{name}</strong> · {_e(display(contact, 'role'))}</p>\n      "
         )
         out += [f'<p class="muted">{_e(e)}</p>' for e in addresses.get("emails", [])]
         out.append("\n      ")
@@ -139,7 +140,7 @@ def _customer(context: Mapping[str, Any], ticket: Any, live: Any, csrf: str, ver
             reseller = f" · {_('reseller')} {_e(account.reseller_id)}"
         out.append(
             f"<p>{_('Account')}: <strong>{_e(account.name)}</strong>{reseller} · "
-            f"{_e(account.get_tier_display())}</p>"
+            f"{_e(display(account, 'tier'))}</p>"
         )
     out.append('\n    <div id="verification">\n    ')
     if ticket.needs_verification:
@@ -494,7 +495,7 @@ def page_html(context: Mapping[str, Any], zone: str) -> str:
         '  <header class="ticket-head">\n'
         f'    <h1><span class="ref">{_e(ticket.reference)}</span> {_e(ticket.subject)}</h1>\n'
         f'    <p class="meta"><span class="status st-{_e(ticket.status)}">'
-        f"{_e(ticket.get_status_display())}</span>\n"
+        f"{_e(display(ticket, 'status'))}</span>\n"
         f"      · S{_e(ticket.severity)} · {_e(ticket.department)} ·\n"
         f"      {who}\n      {tags}\n      {links[0] if ticket.merged_into else ''}\n"
         f"      {links[-1] if ticket.linked_to else ''}\n    </p>\n"

@@ -225,3 +225,17 @@ def test_the_email_channel_is_offered_from_the_panels_addresses_without_another_
     html = desk.get(f"/desk/t/{ticket.number}/").content.decode()
     email = html.split('name="channel" value="email"')[1].split(">")[0]
     assert 'disabled title="no customer address"' in email
+
+
+def test_a_fields_label_follows_the_language_and_the_value():
+    """``choices.display`` is ``get_FOO_display()`` kept per language, model and value."""
+    ticket = Ticket(status=Status.OPEN)
+    seen = []
+    for language, status in (("en", Status.OPEN), ("ru", Status.OPEN), ("en", Status.SOLVED)):
+        ticket.status = status
+        with translation.override(language):
+            seen.append(choices.display(ticket, "status"))
+            assert seen[-1] == ticket.get_status_display()
+    assert seen == ["Open", "Открыта", "Solved"]
+    ticket.status = "gone"
+    assert choices.display(ticket, "status") == "gone"
