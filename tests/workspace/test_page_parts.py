@@ -239,3 +239,12 @@ def test_a_fields_label_follows_the_language_and_the_value():
     assert seen == ["Open", "Открыта", "Solved"]
     ticket.status = "gone"
     assert choices.display(ticket, "status") == "gone"
+    from tickets.models import Channel
+    from workspace import message_html
+
+    labels = {}
+    for language in ("ru", "en", "ru"):
+        with translation.override(language):
+            labels[language] = message_html._catalog().channel(Channel.EMAIL)
+            assert labels[language] == str(Channel.EMAIL.label)
+    assert labels["ru"] != labels["en"] == "Email"
