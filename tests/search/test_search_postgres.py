@@ -120,6 +120,28 @@ def test_a_common_or_uncounted_word_walks_back_a_bounded_stretch_then_reads_the_
 
 
 @pytest.mark.django_db
+def test_stop_words_alone_are_looked_for_in_the_newest_entries_only(anna, monkeypatch):
+    """A query every word of which a language drops as a stop word ("is": English and
+    Dutch ignore it) finds what the bounded walk back from the newest entry holds, and
+    never reads the GIN index for the rest: at 1M every old subject holds "is" (209,000
+    entries, 130-200 ms to read and sort). With another word the index is read as before."""
+    from django.test.utils import CaptureQueriesContext
+
+    from search.backends import postgres
+
+    old = open_ticket(subject="The server is down", body="nothing loads", contact=anna)
+    for i in range(4):
+        open_ticket(subject=f"Other {i}", body=f"plain words {i}")
+    recent = open_ticket(subject="Why is it slow", body="pages load slowly")
+    monkeypatch.setattr(postgres, "WALK", 3)
+    with CaptureQueriesContext(connection) as queries:
+        found = refs(ticket_search("is"))
+    assert found == [recent.reference]
+    assert not [q["sql"] for q in queries if "s.id + 0" in q["sql"]]
+    assert refs(ticket_search("server is")) == [old.reference]  # "server": the index
+
+
+@pytest.mark.django_db
 def test_an_identifier_nobody_wrote_is_read_through_the_index_not_walked_to(anna):
     """Given "ORDER BY id DESC LIMIT", the planner assumed a phone number's or code's
     matches spread evenly and walked back from the newest entry: through every entry
