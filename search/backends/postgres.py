@@ -73,13 +73,15 @@ def query_readings(query: ParsedQuery) -> tuple[str, ...]:
 
 
 def stop_words_only(query: ParsedQuery) -> bool:
-    """Whether a language the query is read in drops all its words as stop words ("is",
-    "not", "the we"): English messages are indexed without them, so such a query finds
-    only subjects and messages read as written, and PostgreSQL's own english reading of
-    it finds nothing at all."""
+    """Whether the query's first language (English, or Russian for Cyrillic) drops all
+    its words as stop words ("is", "not", "the we"): messages in it are indexed without
+    them, so such a query finds mostly subjects and messages read as written, and
+    PostgreSQL's own reading of it in that language finds nothing at all. Only the first
+    language: "van" or "die", stop words in Dutch, are words in English."""
     if query.is_identifier:
         return False
-    return any(not t for config, t in _config_readings(query.text) if config != SIMPLE)
+    readings = _config_readings(query.text)
+    return bool(readings) and readings[0][0] != SIMPLE and not readings[0][1]
 
 
 def query_tsquery(query: ParsedQuery) -> str:
