@@ -273,6 +273,9 @@ class PostgresBackend:
                     out[entry_id] = marked_html(marked if START in marked else plain_start(marked))
         return out
 
+    def recent_only(self, query: ParsedQuery) -> bool:
+        return stop_words_only(query)
+
     def corrected(self, text: str) -> str:
         words = text.split()
         changed = False

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 from django.db import connection, transaction
+from django.urls import reverse
 
 from search.selectors import ticket_search
 from tests.factories import open_ticket
@@ -137,11 +138,29 @@ def test_stop_words_alone_are_looked_for_in_the_newest_entries_only(anna, monkey
     recent = open_ticket(subject="Why is it slow", body="pages load slowly")
     monkeypatch.setattr(postgres, "WALK", 3)
     with CaptureQueriesContext(connection) as queries:
-        found = refs(ticket_search("is"))
-    assert found == [recent.reference]
+        page = ticket_search("is")
+    assert refs(page) == [recent.reference] and page.recent_only
     assert not [q["sql"] for q in queries if "s.id + 0" in q["sql"]]
-    assert refs(ticket_search("server is")) == [old.reference]  # "server": the index
-    assert refs(ticket_search("van")) == [van.reference]  # a stop word in Dutch only
+    page = ticket_search("server is")  # "server": the index
+    assert refs(page) == [old.reference] and not page.recent_only
+    page = ticket_search("van")  # a stop word in Dutch only
+    assert refs(page) == [van.reference] and not page.recent_only
+
+
+@pytest.mark.django_db
+def test_the_search_page_says_when_stop_words_alone_were_looked_for_recently_only(client, anna):
+    """Stop words alone are matched in the newest conversations only: the page says so
+    (and how to search them all), and says nothing for any other word."""
+    from tests.factories import AgentFactory
+    from tests.workspace.conftest import grant_ticket_permissions
+
+    agent = AgentFactory(username="lena")
+    grant_ticket_permissions(agent)
+    client.force_login(agent)
+    open_ticket(subject="Why is it slow", body="pages load slowly", contact=anna)
+    for text, noted in (("is", True), ("slow", False)):
+        page = client.get(reverse("search:desk"), {"q": text}).content.decode()
+        assert ('id="search-recent-only"' in page) is noted, text
 
 
 @pytest.mark.django_db
