@@ -103,6 +103,10 @@ class PostgresBackend:
             way = _identifier_way(tsquery, limit)
         else:
             way = self._rare_and_newest(query, limit)
+            if way[0] and stop_words_only(query):
+                # Rare or not ("ourselves"), stop words alone are looked for where the
+                # page says they were: in the newest entries.
+                way = (False, way[1])
         if way[0]:
             # A rare word or identifier through the GIN index ("id + 0" keeps the planner
             # off the backwards scan: it cannot know how rare a word read in four

@@ -132,6 +132,7 @@ def test_stop_words_alone_are_looked_for_in_the_newest_entries_only(anna, monkey
     from search.backends import postgres
 
     old = open_ticket(subject="The server is down", body="nothing loads", contact=anna)
+    ours = open_ticket(subject="Fixed it ourselves", body="all good")  # uncounted: "rare"
     van = open_ticket(subject="Delivery", body="the van broke down on the way")
     for i in range(4):
         open_ticket(subject=f"Other {i}", body=f"plain words {i}")
@@ -141,6 +142,9 @@ def test_stop_words_alone_are_looked_for_in_the_newest_entries_only(anna, monkey
         page = ticket_search("is")
     assert refs(page) == [recent.reference] and page.recent_only
     assert not [q["sql"] for q in queries if "s.id + 0" in q["sql"]]
+    page = ticket_search("ourselves")  # rare or not, a stop word alone: the newest only
+    assert refs(page) == [] and page.recent_only
+    assert refs(ticket_search("ourselves fixed")) == [ours.reference]
     page = ticket_search("server is")  # "server": the index
     assert refs(page) == [old.reference] and not page.recent_only
     page = ticket_search("van")  # a stop word in Dutch only
