@@ -81,7 +81,9 @@ def stop_words_only(query: ParsedQuery) -> bool:
     if query.is_identifier:
         return False
     readings = _config_readings(query.text)
-    return bool(readings) and readings[0][0] != SIMPLE and not readings[0][1]
+    # Some other reading keeps a word: "???" is no word in any language.
+    kept = any(t for _, t in readings[1:])
+    return bool(readings) and readings[0][0] != SIMPLE and not readings[0][1] and kept
 
 
 def query_tsquery(query: ParsedQuery) -> str:

@@ -149,6 +149,7 @@ def test_stop_words_alone_are_looked_for_in_the_newest_entries_only(anna, monkey
     assert refs(page) == [old.reference] and not page.recent_only
     page = ticket_search("van")  # a stop word in Dutch only
     assert refs(page) == [van.reference] and not page.recent_only
+    assert not ticket_search("???").recent_only  # no word at all: nothing to say
 
 
 @pytest.mark.django_db
