@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -197,7 +197,9 @@ def _sidebar_of(rows: tuple[tuple[Any, ...], ...], language: str | None) -> Side
             saved.append(saved_view(pk, a, int(b), _json(c), _json(d)))
         else:
             users.append((pk, f"{a} {b}".strip() or c))
-    return Sidebar(groups, _group_views(groups) + saved, users)
+    # Labels as text in this language (kept per language): the counts' poll shows them.
+    views = [replace(v, label=str(v.label)) for v in _group_views(groups)]
+    return Sidebar(groups, views + saved, users)
 
 
 def active_departments() -> list[tuple[int, str, str]]:
