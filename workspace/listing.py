@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from functools import lru_cache
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 
 from tickets.models import Channel, Status, format_reference
 
@@ -39,16 +40,39 @@ class _Page:
         self.tags = tags
         self.zone = timezone.get_current_timezone()
         self.zone_name = escape(timezone.get_current_timezone_name())
-        self.channels = {k: escape(_(str(v))) for k, v in Channel.choices}
-        self.statuses = {k: escape(_(str(v))) for k, v in Status.choices}
-        self.overdue = _("%(span)s overdue")
-        self.within = _("in %(span)s")
-        # Translated outside the f-strings: makemessages cannot see calls inside them.
-        nobody, verify = escape(_("nobody")), escape(_("verify"))
-        self.nobody = f'<span class="muted">{nobody}</span>'
-        self.verify = f' <span class="pill warn">{verify}</span>'
-        self.tick = _("Tick %(n)s")
-        self.ticket_url = reverse("workspace:ticket", args=[0])[: -len("0/")]
+        words = _words(get_language())
+        self.channels, self.statuses = words.channels, words.statuses
+        self.overdue, self.within, self.tick = words.overdue, words.within, words.tick
+        self.nobody, self.verify = words.nobody, words.verify
+        self.ticket_url = words.ticket_url
+
+
+class _Words(NamedTuple):
+    channels: dict[str, str]
+    statuses: dict[str, str]
+    overdue: str
+    within: str
+    nobody: str
+    verify: str
+    tick: str
+    ticket_url: str
+
+
+@lru_cache(maxsize=16)
+def _words(language: str | None) -> _Words:
+    """A page's translated, escaped words: the same for every page in ``language``."""
+    # Translated outside the f-strings: makemessages cannot see calls inside them.
+    nobody, verify = escape(_("nobody")), escape(_("verify"))
+    return _Words(
+        channels={k: escape(_(str(v))) for k, v in Channel.choices},
+        statuses={k: escape(_(str(v))) for k, v in Status.choices},
+        overdue=_("%(span)s overdue"),
+        within=_("in %(span)s"),
+        nobody=f'<span class="muted">{nobody}</span>',
+        verify=f' <span class="pill warn">{verify}</span>',
+        tick=_("Tick %(n)s"),
+        ticket_url=reverse("workspace:ticket", args=[0])[: -len("0/")],
+    )
 
 
 def rows_html(
