@@ -107,15 +107,12 @@ def _execute(
     if name is None:
         name = "sd_" + hashlib.sha1(sql.encode(), usedforsecurity=False).hexdigest()[:28]
         body = _numbered(sql) if params is not None else sql
-        oldest = next(iter(statements.items())) if len(statements) >= MAX_PER_CONNECTION else None
-        steps = [f"DEALLOCATE {oldest[1]}"] if oldest else []
-        if not _prepare(db, [*steps, f"PREPARE {name} AS {body}"]):
-            if oldest and oldest[1] not in _server_statements(db):
-                del statements[oldest[0]]
+        if len(statements) >= MAX_PER_CONNECTION:
+            _old_sql, oldest = statements.popitem(last=False)
+            _run(db, f"DEALLOCATE {oldest}")  # gone already (a reconnect, DISCARD): fine
+        if not _run(db, f"PREPARE {name} AS {body}"):
             _UNPREPARABLE.add(sql)
             return execute(sql, params, many, context)
-        if oldest:
-            del statements[oldest[0]]
         statements[sql] = name
     else:
         statements.move_to_end(sql)
@@ -125,18 +122,16 @@ def _execute(
     return execute(f"EXECUTE {name}({marks})", params, many, context)
 
 
-def _prepare(db: Any, statements: list[str]) -> bool:
-    """Send ``statements`` (a PREPARE, after a DEALLOCATE when the connection has its
-    fill) on a cursor of its own; False if PostgreSQL refused one. In a transaction a
-    savepoint keeps a refusal from aborting it (PREPARE and DEALLOCATE outlive a
-    rollback)."""
+def _run(db: Any, statement: str) -> bool:
+    """Send ``statement`` (a PREPARE or DEALLOCATE) on a cursor of its own; False if
+    PostgreSQL refused it. In a transaction a savepoint keeps a refusal from aborting it
+    (PREPARE and DEALLOCATE outlive a rollback)."""
     in_transaction = not db.get_autocommit()
     with db.connection.cursor() as cursor:
         try:
             if in_transaction:
                 cursor.execute("SAVEPOINT desk_prepare")
-            for statement in statements:
-                cursor.execute(statement)
+            cursor.execute(statement)
         except db.Database.Error:
             if in_transaction:
                 cursor.execute("ROLLBACK TO SAVEPOINT desk_prepare")
@@ -145,13 +140,6 @@ def _prepare(db: Any, statements: list[str]) -> bool:
             if in_transaction:
                 cursor.execute("RELEASE SAVEPOINT desk_prepare")
     return True
-
-
-def _server_statements(db: Any) -> set[str]:
-    """The names of the statements the server holds for this connection."""
-    with db.connection.cursor() as cursor:
-        cursor.execute("SELECT name FROM pg_prepared_statements")
-        return {name for (name,) in cursor.fetchall()}
 
 
 def _keep_queries_readable(db: Any) -> None:

@@ -217,3 +217,11 @@ def test_a_connection_keeps_the_statements_it_used_last(monkeypatch):
         cursor.execute("SELECT %s::int + 2", [10])  # prepared again, 1 goes
         assert cursor.fetchone() == (12,)
     assert len(_prepared()) == 3
+    oldest = next(n for n, s in _prepared().items() if "+ 4" in s)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DEALLOCATE {oldest}")  # gone already when its turn comes
+    with prepared_reads(), connection.cursor() as cursor:
+        cursor.execute("SELECT %s::int + 3", [10])
+        assert cursor.fetchone() == (13,)
+    kept = sorted(re.search(r"\+ (\d)", s).group(1) for s in _prepared().values())
+    assert kept == ["2", "3", "5"]  # 3 prepared, not taken for one PostgreSQL refuses
