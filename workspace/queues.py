@@ -23,7 +23,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from supportdesk.db_router import replica_alias
-from tickets.models import Channel, Department, Severity, Status, SupportLine, Ticket
+from tickets.models import Channel, Department, Severity, Status, SupportLine, Tag, Ticket
 
 from . import view_sql
 from .models import SavedView, TicketRow
@@ -327,14 +327,25 @@ def page(
 
 
 def row_tags(ticket_ids: Iterable[int]) -> dict[int, list[str]]:
-    """Return the tag names of each ticket, in one query."""
+    """Return the tag names of each ticket, in one query (plain SQL: the ORM's query
+    took a third of a tag-column list page's Python)."""
+    ids = [int(pk) for pk in ticket_ids]
+    if not ids:
+        return {}
     out: dict[int, list[str]] = {}
-    pairs = Ticket.tags.through.objects.filter(ticket_id__in=list(ticket_ids)).values_list(
-        "ticket_id", "tag__name"
-    )
-    for ticket_id, name in pairs.order_by("tag__name"):
-        out.setdefault(ticket_id, []).append(name)
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(ROW_TAGS_SQL.format(marks=marks), ids)
+        for ticket_id, name in cursor.fetchall():
+            out.setdefault(ticket_id, []).append(name)
     return out
+
+
+ROW_TAGS_SQL = (
+    f'SELECT tt."ticket_id", tg."name" FROM "{Ticket.tags.through._meta.db_table}" tt '  # noqa: S608
+    f'JOIN "{Tag._meta.db_table}" tg ON tg."id" = tt."tag_id" '
+    'WHERE tt."ticket_id" IN ({marks}) ORDER BY tg."name"'
+)
 
 
 def bounded_counts(views: list[View], user: User, now: datetime) -> dict[str, int]:
