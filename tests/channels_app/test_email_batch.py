@@ -233,3 +233,32 @@ def test_a_batch_writes_its_records_outcomes_in_one_statement(departments):
     assert [r.status for r in records] == [InboundStatus.PROCESSED] * 30 + [InboundStatus.FAILED]
     assert all(r.message_id and r.processed_at for r in records[:30])
     assert records[30].message_id is None and "readable" in records[30].error
+
+
+@pytest.mark.postgres
+def test_a_batch_locks_the_tickets_it_answers_after_opening_its_new_ones(departments):
+    """PostgreSQL: the tickets a batch answers are locked (``FOR UPDATE``) after its new
+    tickets and their acknowledgements are written, so a concurrent batch answering the
+    same tickets waits only for the end of this one (was: locked first, held while the
+    new tickets were opened)."""
+    answered = [
+        deliver(make_mail(subject=f"Old {n}", sender=f"old{n}@example.org")).message.ticket
+        for n in range(3)
+    ]
+    raws = [
+        make_mail(subject=f"Re: [{t.reference}] more", sender=f"old{n}@example.org")
+        for n, t in enumerate(answered)
+    ]
+    raws += [make_mail(subject=f"New {n}", sender=f"new{n}@example.org") for n in range(3)]
+    ids = store(raws, enqueue=False)
+    with CaptureQueriesContext(connection) as captured:
+        inbound_process_many(ids)
+    sql = [q["sql"] for q in captured]
+    selects = [i for i, s in enumerate(sql) if s.startswith('SELECT "tickets_ticket"')]
+    locks = [i for i in selects if "FOR UPDATE" in sql[i]]
+    opened = [i for i, s in enumerate(sql) if s.startswith('INSERT INTO "tickets_ticket"')]
+    acknowledged = [i for i, s in enumerate(sql) if s.startswith('INSERT INTO "outbox_')]
+    assert locks and opened and acknowledged, sql
+    assert min(locks) > max(opened + acknowledged)
+    assert Message.objects.filter(ticket__in=answered).count() == 6
+    assert Ticket.objects.filter(subject__startswith="New").count() == 3
