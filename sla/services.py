@@ -336,7 +336,7 @@ def _insert(rows: list[TicketSla]) -> list[int]:
         return []
     meta = TicketSla._meta
     quote = connection.ops.quote_name
-    fields = list(meta.concrete_fields)
+    fields: list[Any] = list(meta.concrete_fields)
     columns = ", ".join(quote(f.column) for f in fields)
     pk_field: Any = meta.pk
     key = quote(pk_field.column)
