@@ -37,6 +37,10 @@ class SearchPageOut(serializers.Serializer):
     total = serializers.IntegerField()
     next = serializers.CharField(allow_null=True)
     suggestion = serializers.CharField()
+    recent_only = serializers.BooleanField(
+        help_text="The words are too common (stop words alone): only recent conversations "
+        "were searched."
+    )
     results = SearchHitOut(many=True)
 
 
@@ -80,6 +84,7 @@ class SearchView(APIView):
                 "total": page.total,
                 "next": following,
                 "suggestion": page.suggestion,
+                "recent_only": page.recent_only,
                 "results": [
                     {
                         "reference": h.ticket.reference,

@@ -124,6 +124,7 @@ class SearchPage:
     more: bool
     total: int  # tickets found, at most MAX_RESULTS
     suggestion: str = ""  # the query with typos corrected, when that found more
+    recent_only: bool = False  # stop words alone: matched in the newest conversations only
 
 
 @dataclass
@@ -168,7 +169,9 @@ def ticket_search(
     start = (page - 1) * page_size
     chosen = ranked[start : start + page_size]
     hits = _hits(chosen, query)
-    return SearchPage(query, hits, page, len(ranked) > start + page_size, len(ranked), suggestion)
+    recent = not query.is_identifier and text_backend().recent_only(query)
+    more = len(ranked) > start + page_size
+    return SearchPage(query, hits, page, more, len(ranked), suggestion, recent)
 
 
 @on_replica

@@ -15,7 +15,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Q
-from django.utils.translation import gettext_lazy as _
 
 from channels_app.chat.conversations import chat_line_from_agent
 from channels_app.chat.models import ChatConversation
@@ -24,6 +23,8 @@ from tickets.models import Channel, ContactEmail, Direction, Message, Ticket
 from tickets.reply_senders import reply_sender
 from tickets.services import AttachmentIn, MessageIn, message_add, ticket_reply
 from tickets.tagging import clean_tag_names
+
+from .memo import gettext as text  # every ticket page: translated once per process
 
 MENTION = re.compile(r"(?<![\w.@])@([\w.+-]{1,150})")
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
@@ -76,16 +77,14 @@ def reply_channels(ticket: Ticket, messages: Sequence[Message] | None = None) ->
     chat = chatted and live_chat(ticket) is not None
     wanted = {"chat": "chat", "portal": "portal"}.get(last_inbound, "email")
     options = [
-        ReplyChannel(
-            Channel.EMAIL, str(_("Email")), has_email, why_not=str(_("no customer address"))
-        ),
+        ReplyChannel(Channel.EMAIL, text("Email"), has_email, why_not=text("no customer address")),
         ReplyChannel(
             Channel.PORTAL,
-            str(_("Portal")),
+            text("Portal"),
             portal_ok,
-            why_not=str(_("the customer cannot sign in to the portal")),
+            why_not=text("the customer cannot sign in to the portal"),
         ),
-        ReplyChannel(Channel.CHAT, str(_("Live chat")), chat, why_not=str(_("no live chat"))),
+        ReplyChannel(Channel.CHAT, text("Live chat"), chat, why_not=text("no live chat")),
     ]
     available = [o.channel for o in options if o.available]
     default = wanted if wanted in available else (available[0] if available else "")

@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 
 from tickets.models import Ticket
 
+from . import reads
 from .models import AgentProfile, Macro
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -17,12 +18,14 @@ PLACEHOLDER = re.compile(r"\{(\w+)\}")
 def for_ticket(ticket: Ticket, profile: AgentProfile) -> list[Macro]:
     """Return the active macros that fit the ticket's line, the agent's language first."""
     line_id = getattr(ticket, "line_id", None)
-    # Read on every ticket page: plain SQL (see workspace/reads.py).
-    macros = Macro.objects.raw(
+    # Read on every ticket page: plain SQL and a plain cursor (see workspace/reads.py).
+    found = reads.instances_and_extras(
+        Macro,
         f'SELECT * FROM "{Macro._meta.db_table}" WHERE "is_active" '  # noqa: S608
         'AND ("line_id" IS NULL OR "line_id" = %s)',
         [line_id],
     )
+    macros = [macro for macro, _extras in found]
     return sorted(macros, key=lambda m: (m.language not in ("", profile.language), m.name.lower()))
 
 

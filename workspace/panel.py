@@ -53,7 +53,3 @@ def sla_panel(ticket: Ticket, now: datetime) -> dict[str, Any] | None:
 def duplicate_flags(ticket: Ticket) -> list[reads.FlagView]:
     """Return the open flags naming this ticket on either side, best score first."""
     return reads.duplicate_flags(ticket, 10)
-
-
-def contact_addresses(ticket: Ticket) -> dict[str, list[str]]:
-    return reads.contact_addresses(ticket)

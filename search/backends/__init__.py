@@ -40,6 +40,10 @@ class TextBackend(Protocol):
     def snippets(self, hits: list[TextHit], query: ParsedQuery) -> dict[int, SafeString]:
         """Return a highlighted snippet per entry id."""
 
+    def recent_only(self, query: ParsedQuery) -> bool:
+        """Whether the query's words are looked for among the newest entries only (words
+        too common to look for everywhere): the page says so."""
+
     def corrected(self, text: str) -> str:
         """Return ``text`` with words the index does not hold replaced by the closest
         words it holds ("" when nothing was replaced)."""

@@ -119,6 +119,9 @@ class SqliteBackend:
                 out[entry_id] = marked_html(marked if START in marked else plain_start(body))
         return out
 
+    def recent_only(self, query: ParsedQuery) -> bool:
+        return False  # FTS5 reads every match of its index, newest first
+
     def corrected(self, text: str) -> str:
         words = text.split()
         changed = False

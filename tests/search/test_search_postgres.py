@@ -7,6 +7,7 @@ import threading
 
 import pytest
 from django.db import connection, transaction
+from django.urls import reverse
 
 from search.selectors import ticket_search
 from tests.factories import open_ticket
@@ -117,6 +118,54 @@ def test_a_common_or_uncounted_word_walks_back_a_bounded_stretch_then_reads_the_
     assert walks and all("WHERE s.id > " in sql for sql in walks)  # never unbounded
     assert any(" AND s.id <= " in sql and "s.id + 0" in sql for sql in statements)
     assert not {t.reference for t in newer} & set(found)
+
+
+@pytest.mark.django_db
+def test_stop_words_alone_are_looked_for_in_the_newest_entries_only(anna, monkeypatch):
+    """A query every word of which English (the first language it is read in) drops as
+    a stop word ("is") finds what the bounded walk back from the newest entry holds, and
+    never reads the GIN index for the rest: at 1M every old subject holds "is" (209,000
+    entries, 130-200 ms to read and sort). With another word, or a word only another
+    language drops ("van" in Dutch), the index is read as before."""
+    from django.test.utils import CaptureQueriesContext
+
+    from search.backends import postgres
+
+    old = open_ticket(subject="The server is down", body="nothing loads", contact=anna)
+    ours = open_ticket(subject="Fixed it ourselves", body="all good")  # uncounted: "rare"
+    van = open_ticket(subject="Delivery", body="the van broke down on the way")
+    for i in range(4):
+        open_ticket(subject=f"Other {i}", body=f"plain words {i}")
+    recent = open_ticket(subject="Why is it slow", body="pages load slowly")
+    monkeypatch.setattr(postgres, "WALK", 3)
+    with CaptureQueriesContext(connection) as queries:
+        page = ticket_search("is")
+    assert refs(page) == [recent.reference] and page.recent_only
+    assert not [q["sql"] for q in queries if "s.id + 0" in q["sql"]]
+    page = ticket_search("ourselves")  # rare or not, a stop word alone: the newest only
+    assert refs(page) == [] and page.recent_only
+    assert refs(ticket_search("ourselves fixed")) == [ours.reference]
+    page = ticket_search("server is")  # "server": the index
+    assert refs(page) == [old.reference] and not page.recent_only
+    page = ticket_search("van")  # a stop word in Dutch only
+    assert refs(page) == [van.reference] and not page.recent_only
+    assert not ticket_search("???").recent_only  # no word at all: nothing to say
+
+
+@pytest.mark.django_db
+def test_the_search_page_says_when_stop_words_alone_were_looked_for_recently_only(client, anna):
+    """Stop words alone are matched in the newest conversations only: the page says so
+    (and how to search them all), and says nothing for any other word."""
+    from tests.factories import AgentFactory
+    from tests.workspace.conftest import grant_ticket_permissions
+
+    agent = AgentFactory(username="lena")
+    grant_ticket_permissions(agent)
+    client.force_login(agent)
+    open_ticket(subject="Why is it slow", body="pages load slowly", contact=anna)
+    for text, noted in (("is", True), ("slow", False)):
+        page = client.get(reverse("search:desk"), {"q": text}).content.decode()
+        assert ('id="search-recent-only"' in page) is noted, text
 
 
 @pytest.mark.django_db

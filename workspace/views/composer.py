@@ -97,7 +97,7 @@ def note(request: AgentRequest, number: int) -> HttpResponse:
 def presence_ping(request: AgentRequest, number: int) -> HttpResponse:
     """The page's heartbeat: who else is here, and whether the ticket changed meanwhile."""
     ticket = access_ticket(request, number)
-    presence.seen(ticket.pk, request.user, typing=request.POST.get("typing") == "1")
+    viewers = presence.visit(ticket.pk, request.user, typing=request.POST.get("typing") == "1")
     news: list[str] = []
     version = request.POST.get("version", "")
     current = services.ticket_version(ticket.pk)
@@ -115,7 +115,7 @@ def presence_ping(request: AgentRequest, number: int) -> HttpResponse:
     return render(
         request,
         "workspace/ticket/_presence.html",
-        {"viewers": presence.others(ticket.pk, request.user.pk), "news": news, "ticket": ticket},
+        {"viewers": viewers, "news": news, "ticket": ticket},
     )
 
 

@@ -48,7 +48,7 @@ from .. import (
     timeline,
 )
 from ..access import AgentRequest, access_attachment, access_ticket, agent_required
-from ..forms import ReplyForm
+from ..forms import FreshReply
 
 
 def _version(request: HttpRequest) -> int:
@@ -70,6 +70,7 @@ def page_context(request: AgentRequest, ticket: Ticket, **extra: Any) -> dict[st
         known={"users": dict(agents), "departments": dict(departments)},
     )
     channels = composer.reply_channels(ticket, said)
+    lists = reads.panel_lists(ticket, follow_ups=10)
     allowed = {ticket.status} | services.TRANSITIONS.get(ticket.status, frozenset())
     context: dict[str, Any] = {
         "ticket": ticket,
@@ -80,9 +81,9 @@ def page_context(request: AgentRequest, ticket: Ticket, **extra: Any) -> dict[st
         "others": panel.other_open_tickets(ticket),
         "sla": panel.sla_panel(ticket, now),
         "flags": panel.duplicate_flags(ticket),
-        "addresses": panel.contact_addresses(ticket),
-        "follow_ups": [(n, format_reference(n)) for n in reads.follow_up_numbers(ticket, 10)],
-        "tags": reads.tag_names(ticket),
+        "addresses": {"emails": lists.emails, "phones": lists.phones},
+        "follow_ups": [(n, format_reference(n)) for n in lists.follow_ups],
+        "tags": lists.tags,
         "agents": agents,
         "departments": departments,
         "statuses": choices.status_choices(allowed),
@@ -90,11 +91,13 @@ def page_context(request: AgentRequest, ticket: Ticket, **extra: Any) -> dict[st
         "live": ticket.status not in (Status.MERGED, Status.CLOSED),
         "channels": channels,
         "macros": macros.for_ticket(ticket, request.agent_profile),
-        "viewers": presence.others(ticket.pk, request.user.pk),
         **extra,
     }
+    if "viewers" not in context:
+        context["viewers"] = presence.others(ticket.pk, request.user.pk)
     if "reply_form" not in context:
-        context["reply_form"] = ReplyForm(
+        # The form itself only where it holds what was posted (a refused or failed answer).
+        context["reply_form"] = FreshReply(
             ticket=ticket, profile=request.agent_profile, channels=channels
         )
     return context
@@ -131,8 +134,8 @@ def page_response(
 @agent_required
 def ticket_page(request: AgentRequest, number: int) -> HttpResponse:
     ticket = access_ticket(request, number)
-    presence.seen(ticket.pk, request.user, typing=False)
-    return page_response(request, page_context(request, ticket))
+    viewers = presence.visit(ticket.pk, request.user, typing=False)  # one Redis round trip
+    return page_response(request, page_context(request, ticket, viewers=viewers))
 
 
 @require_GET
