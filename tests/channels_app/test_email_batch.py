@@ -262,3 +262,39 @@ def test_a_batch_locks_the_tickets_it_answers_after_opening_its_new_ones(departm
     assert min(locks) > max(opened + acknowledged)
     assert Message.objects.filter(ticket__in=answered).count() == 6
     assert Ticket.objects.filter(subject__startswith="New").count() == 3
+
+
+def test_a_ticket_closed_after_the_lookup_gets_its_follow_up_and_one_acknowledgement(
+    departments, anna, mailoutbox, django_capture_on_commit_callbacks, monkeypatch
+):
+    """A ticket found open by the batch's lookup but closed before its lock (an agent
+    closed it in between) gets a follow-up ticket, opened after the batch's other new
+    tickets, and the sender's hourly acknowledgement count carries over between them."""
+    closed = Ticket.objects.get(
+        pk=deliver(make_mail(sender="anna@northwind.example")).message.ticket_id
+    )
+    ticket_status_set(ticket=closed, status=Status.CLOSED)
+    OutgoingMail.objects.all().delete()  # the set-up's acknowledgement
+    real_find = processor.find_tickets
+
+    def looked_up_before_the_close(entries):  # the lookup's copy still says open
+        matches = real_find(entries)
+        for match in matches:
+            if match.ticket is not None and match.ticket.pk == closed.pk:
+                match.ticket.status = Status.OPEN
+        return matches
+
+    monkeypatch.setattr(processor, "find_tickets", looked_up_before_the_close)
+    anna_mail = "anna@northwind.example"
+    raws = [
+        make_mail(subject=f"Re: [{closed.reference}] still broken", sender=anna_mail),
+        make_mail(subject="Another thing", sender=anna_mail),
+    ]
+    reply, other = process(raws, django_capture_on_commit_callbacks)
+    follow = reply.message.ticket
+    assert reply.status == other.status == InboundStatus.PROCESSED
+    assert follow.pk != closed.pk and follow.linked_to_id == closed.pk
+    assert reply.message.metadata["follow_up_of"] == closed.reference
+    assert other.message.ticket.pk not in (closed.pk, follow.pk)
+    assert follow.number > other.message.ticket.number  # opened after the batch's others
+    assert sorted(m.to[0] for m in mailoutbox) == [anna_mail] * 2
