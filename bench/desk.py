@@ -435,7 +435,7 @@ def main() -> None:
     parser.add_argument(
         "--prepared",
         action="store_true",
-        help="DB_PREPARED_STATEMENTS=1: the workspace's reads as prepared statements",
+        help="DB_PREPARED_STATEMENTS=1 (the default): the workspace's reads as prepared statements",
     )
     parser.add_argument("--port", type=int, default=18441)
     parser.add_argument("--writer", action="store_true", help=argparse.SUPPRESS)
@@ -444,7 +444,7 @@ def main() -> None:
         os.environ["DB_PREPARED_STATEMENTS"] = "1" if args.prepared else "0"
     from supportdesk.env import env_bool
 
-    prepared = env_bool("DB_PREPARED_STATEMENTS", False)  # as settings.py reads it
+    prepared = env_bool("DB_PREPARED_STATEMENTS", True)  # as settings.py reads it
     desk_fill.scale(args.tickets)
     setup_django()
     if args.writer:

@@ -285,10 +285,8 @@ def tickets_sla_recompute(
     lookups = lookups or SlaLookups.load()
     out: dict[int, TicketSla | None] = dict.fromkeys(ids)
     with transaction.atomic():
-        current, created = _lock_rows(ids, now)
-        tickets = Ticket.objects.select_related("account", "line", "department").in_bulk(
-            list(current)
-        )
+        current = _lock_rows(ids)
+        tickets = Ticket.objects.select_related("account", "line", "department").in_bulk(ids)
         stored = sorted(tickets)
         if stored and announce:  # registered inside the block: sent once committed
             transaction.on_commit(
@@ -296,35 +294,67 @@ def tickets_sla_recompute(
             )
         rows = HistoryRows.load(tickets)
         changed: list[TicketSla] = []
+        fresh: list[TicketSla] = []
         names: list[str] = []
-        for pk, ticket in tickets.items():
-            fields = ticket_sla_fields(ticket, now, lookups, rows)
+        for pk in stored:
+            fields = ticket_sla_fields(tickets[pk], now, lookups, rows)
             fields["computed_from_event"] = rows.latest_event.get(pk)
             names = list(fields)
-            out[pk] = current[pk]
-            # A blank row made just now is filled in; a stored one only if it moved.
-            if pk in created or any(_differs(current[pk], n, v) for n, v in fields.items()):
-                for name, value in fields.items():
-                    setattr(current[pk], name, value)
-                current[pk].computed_at = now
-                changed.append(current[pk])
+            row = current.get(pk)
+            if row is None:  # no row yet: inserted as computed (was blank, then updated)
+                row = TicketSla(ticket_id=pk)
+                fresh.append(row)
+            # A blank row is filled in; a stored one only if it moved.
+            elif row.explanation and not any(_differs(row, n, v) for n, v in fields.items()):
+                out[pk] = row
+                continue
+            else:
+                changed.append(row)
+            for name, value in fields.items():
+                setattr(row, name, value)
+            row.computed_at = now
+            out[pk] = row
+        taken = _insert(fresh)
         _write(changed, [*names, "computed_at"])
+        if taken:  # another recompute stored them since the lock: this one runs after it
+            out.update(tickets_sla_recompute(taken, now=now, lookups=lookups, announce=False))
     return out
 
 
-def _lock_rows(ids: list[int], now: datetime) -> tuple[dict[int, TicketSla], set[int]]:
-    """Lock the SLA rows of the tickets that exist (in id order), creating blank rows for
-    those without one first; return the rows and the ids of the blank ones."""
-    existing = set(TicketSla.objects.filter(pk__in=ids).values_list("pk", flat=True))
-    if missing := set(ids) - existing:
-        found = Ticket.objects.filter(pk__in=missing).values_list("pk", flat=True)
-        TicketSla.objects.bulk_create(
-            [TicketSla(ticket_id=pk, computed_at=now) for pk in found], ignore_conflicts=True
-        )
+def _lock_rows(ids: list[int]) -> dict[int, TicketSla]:
+    """Lock the stored SLA rows of the tickets (in id order: two recomputes of a ticket
+    run one after the other, the later reading what the earlier saw and more)."""
     rows = TicketSla.objects.select_for_update().filter(pk__in=ids).order_by("pk")
-    locked = {row.pk: row for row in rows}
-    # Blank: made just now (a computed row always has an explanation).
-    return locked, {pk for pk, row in locked.items() if not row.explanation}
+    return {row.pk: row for row in rows}
+
+
+def _insert(rows: list[TicketSla]) -> list[int]:
+    """Insert the computed rows of tickets that had none, one statement per
+    ``WRITE_CHUNK``; return the tickets whose row another transaction inserted first
+    (``ON CONFLICT DO NOTHING``: the insert waits for that one to commit)."""
+    if not rows:
+        return []
+    meta = TicketSla._meta
+    quote = connection.ops.quote_name
+    fields: list[Any] = list(meta.concrete_fields)
+    columns = ", ".join(quote(f.column) for f in fields)
+    pk_field: Any = meta.pk
+    key = quote(pk_field.column)
+    inserted: set[int] = set()
+    for start in range(0, len(rows), WRITE_CHUNK):
+        chunk = rows[start : start + WRITE_CHUNK]
+        params: list[Any] = []
+        for row in chunk:
+            params += [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields]
+        values = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(chunk))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {values} "  # noqa: S608
+                f"ON CONFLICT ({key}) DO NOTHING RETURNING {key}",  # names from _meta
+                params,
+            )
+            inserted.update(pk for (pk,) in cursor.fetchall())
+    return [row.pk for row in rows if row.pk not in inserted]
 
 
 def stale_ticket_ids(rows: Iterable[TicketSla]) -> list[int]:

@@ -166,11 +166,9 @@ if DATABASE_REPLICA_URL := env_str("DATABASE_REPLICA_URL"):
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 DATABASE_ROUTERS = ["supportdesk.db_router.PrimaryReplicaRouter"]
 # The workspace's reads as prepared statements, planned once per connection
-# (workspace/prepared.py). Never behind a pooler in transaction mode (pgbouncer).
-# Off by default: a prepared statement's generic plan is chosen from the first values it
-# ran with, and a department view planned on a small department took 81 ms of PostgreSQL a
-# request on a large one at 1M tickets (2 ms custom-planned; bench/README.md, sixth round).
-DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", False)
+# (workspace/prepared.py), each department, line and saved view with a statement (and a
+# plan) of its own. Off (0) behind a pooler in transaction mode (pgbouncer).
+DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth, i18n, static -----------------------------------------------------------------

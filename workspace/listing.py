@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from functools import lru_cache
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 
 from tickets.models import Channel, Status, format_reference
 
@@ -38,16 +40,39 @@ class _Page:
         self.tags = tags
         self.zone = timezone.get_current_timezone()
         self.zone_name = escape(timezone.get_current_timezone_name())
-        self.channels = {k: escape(_(str(v))) for k, v in Channel.choices}
-        self.statuses = {k: escape(_(str(v))) for k, v in Status.choices}
-        self.overdue = _("%(span)s overdue")
-        self.within = _("in %(span)s")
-        # Translated outside the f-strings: makemessages cannot see calls inside them.
-        nobody, verify = escape(_("nobody")), escape(_("verify"))
-        self.nobody = f'<span class="muted">{nobody}</span>'
-        self.verify = f' <span class="pill warn">{verify}</span>'
-        self.tick = _("Tick %(n)s")
-        self.ticket_url = reverse("workspace:ticket", args=[0])[: -len("0/")]
+        words = _words(get_language())
+        self.channels, self.statuses = words.channels, words.statuses
+        self.overdue, self.within, self.tick = words.overdue, words.within, words.tick
+        self.nobody, self.verify = words.nobody, words.verify
+        self.ticket_url = words.ticket_url
+
+
+class _Words(NamedTuple):
+    channels: dict[str, str]
+    statuses: dict[str, str]
+    overdue: str
+    within: str
+    nobody: str
+    verify: str
+    tick: str
+    ticket_url: str
+
+
+@lru_cache(maxsize=16)
+def _words(language: str | None) -> _Words:
+    """A page's translated, escaped words: the same for every page in ``language``."""
+    # Translated outside the f-strings: makemessages cannot see calls inside them.
+    nobody, verify = escape(_("nobody")), escape(_("verify"))
+    return _Words(
+        channels={k: escape(_(str(v))) for k, v in Channel.choices},
+        statuses={k: escape(_(str(v))) for k, v in Status.choices},
+        overdue=_("%(span)s overdue"),
+        within=_("in %(span)s"),
+        nobody=f'<span class="muted">{nobody}</span>',
+        verify=f' <span class="pill warn">{verify}</span>',
+        tick=_("Tick %(n)s"),
+        ticket_url=reverse("workspace:ticket", args=[0])[: -len("0/")],
+    )
 
 
 def rows_html(
@@ -137,18 +162,25 @@ CELLS: dict[str, Callable[[ListRow, Any], str]] = {
 def views_html(views: Iterable[View], counts: dict[str, int] | None, current: str) -> SafeString:
     """Return the sidebar's ``<li>`` per view, with its count (capped: "99+") when
     ``counts`` has one: the page renders it without counts, the poll with them."""
-    view_url = reverse("workspace:view", args=["x"])[: -len("x/")]
+    cap = queues.COUNT_CAP  # read here: tests lower it
     out = []
     for view in views:
-        here = view.key == current
-        key = escape(view.key)
         number = (counts or {}).get(view.key)
-        cap = queues.COUNT_CAP  # read here: tests lower it
         count = "" if number is None else (f"{cap}+" if number > cap else str(number))
-        li, aria = (' class="current"', ' aria-current="page"') if here else ("", "")
-        out.append(
-            f'<li{li}><a href="{view_url}{key}/"{aria} data-view="{key}">'
-            f'<span class="label">{escape(str(view.label))}</span> '
-            f'<span class="count" data-count="{key}">{count}</span></a></li>\n'
-        )
-    return mark_safe("".join(out))  # noqa: S308 - every value escaped above
+        head, tail = _view_li(view.key, str(view.label), view.key == current)
+        out.append(f"{head}{count}{tail}")
+    return mark_safe("".join(out))  # noqa: S308 - every value escaped in _view_li
+
+
+@lru_cache(maxsize=1024)
+def _view_li(key: str, label: str, here: bool) -> tuple[str, str]:
+    """A view's ``<li>`` around its count, escaped: the same for every poll of the
+    counts (a dozen views, every 20 s per agent), so made once per view and label."""
+    view_url = reverse("workspace:view", args=["x"])[: -len("x/")]
+    li, aria = (' class="current"', ' aria-current="page"') if here else ("", "")
+    key = escape(key)
+    return (
+        f'<li{li}><a href="{view_url}{key}/"{aria} data-view="{key}">'
+        f'<span class="label">{escape(label)}</span> <span class="count" data-count="{key}">',
+        "</span></a></li>\n",
+    )

@@ -10,21 +10,30 @@ in SQL: the first time a connection runs a SELECT of a workspace GET view it sen
 values are still quoted by psycopg2, never pasted into SQL. After five runs PostgreSQL
 keeps a generic plan when it costs no more than the custom ones: no planning at all.
 
+A generic plan is made without the parameters' values, so it must not be shared by values
+that want different plans: when the department views shared one statement, the generic
+plan kept after five runs for one department cost 81 ms of PostgreSQL a request for a
+department of another size at 1M tickets (1.5 ms planned for it; bench/README.md, sixth
+round). So the skewed values (departments, lines, statuses, channels, severities, a saved
+view's agent) are written into the statement's text as literals (``view_sql._in``:
+integers, or known choices), one statement each; only values every plan suits (the
+signed-in agent, a page's cursor, the moment) are parameters.
+``tests/workspace/test_prepared.py::test_each_department_view_gets_a_plan_of_its_own``.
+
 Only SELECTs, only inside ``prepared_reads()`` (workspace GET views), only on PostgreSQL,
-and only with ``settings.DB_PREPARED_STATEMENTS`` (env ``DB_PREPARED_STATEMENTS``, **off by
-default**): the generic plan PostgreSQL keeps is chosen from the values a statement first
-ran with, so a department view first run for a small department was planned for it and
-then took 81 ms of PostgreSQL a request for a large one at 1M tickets (2 ms when planned
-per request; bench/README.md, sixth round). Never turn it on behind a pooler in transaction
-mode (pgbouncer), where the next transaction may get a server connection that never saw
-the ``PREPARE``. A statement
-PostgreSQL cannot prepare (a placeholder whose type it cannot infer) runs as before.
+and only with ``settings.DB_PREPARED_STATEMENTS`` (env ``DB_PREPARED_STATEMENTS``, on by
+default). Turn it off behind a pooler in transaction mode (pgbouncer), where the next
+transaction may get a server connection that never saw the ``PREPARE``. A statement
+PostgreSQL cannot prepare (a placeholder whose type it cannot infer) runs as before. Each
+connection keeps the ``MAX_PER_CONNECTION`` statements it used last (``DEALLOCATE`` for
+the oldest).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -32,8 +41,9 @@ from typing import Any
 from django.conf import settings
 from django.db import connections
 
-# Prepared statements live as long as the connection; a page with a long IN list makes a
-# new statement per length, so each connection keeps at most this many.
+# Prepared statements live as long as the connection, and there is one per department,
+# line and saved view (and per length of a long IN list), so each connection keeps the
+# ones it used last, at most this many (a few hundred kB of server memory).
 MAX_PER_CONNECTION = 200
 _PLACEHOLDER = re.compile(r"%(s|%)")
 _UNPREPARABLE: set[str] = set()  # statements PostgreSQL refused to prepare
@@ -69,12 +79,12 @@ def _numbered(sql: str) -> str:
     return _PLACEHOLDER.sub(number, sql)
 
 
-def _statements(db: Any) -> dict[str, str]:
-    """Return this connection's prepared statements (SQL → name); a new connection, or
-    a reconnect, starts with none."""
+def _statements(db: Any) -> OrderedDict[str, str]:
+    """Return this connection's prepared statements (SQL → name), the one used last
+    last; a new connection, or a reconnect, starts with none."""
     state = getattr(db, "_desk_prepared", None)
     if state is None or state[0] is not db.connection:
-        state = (db.connection, {})
+        state = (db.connection, OrderedDict())
         db._desk_prepared = state
         _keep_queries_readable(db)
     return state[1]
@@ -95,24 +105,27 @@ def _execute(
     statements = _statements(db)
     name = statements.get(sql)
     if name is None:
-        if len(statements) >= MAX_PER_CONNECTION:
-            return execute(sql, params, many, context)
         name = "sd_" + hashlib.sha1(sql.encode(), usedforsecurity=False).hexdigest()[:28]
         body = _numbered(sql) if params is not None else sql
-        if not _prepare(db, f"PREPARE {name} AS {body}"):
+        if len(statements) >= MAX_PER_CONNECTION:
+            _old_sql, oldest = statements.popitem(last=False)
+            _run(db, f"DEALLOCATE {oldest}")  # gone already (a reconnect, DISCARD): fine
+        if not _run(db, f"PREPARE {name} AS {body}"):
             _UNPREPARABLE.add(sql)
             return execute(sql, params, many, context)
         statements[sql] = name
+    else:
+        statements.move_to_end(sql)
     if not params:
         return execute(f"EXECUTE {name}", None, many, context)
     marks = ", ".join(["%s"] * len(params))
     return execute(f"EXECUTE {name}({marks})", params, many, context)
 
 
-def _prepare(db: Any, statement: str) -> bool:
-    """Send ``statement`` (a PREPARE) on a cursor of its own; False if PostgreSQL refused
-    it. In a transaction a savepoint keeps a refusal from aborting it (PREPARE itself
-    outlives a rollback)."""
+def _run(db: Any, statement: str) -> bool:
+    """Send ``statement`` (a PREPARE or DEALLOCATE) on a cursor of its own; False if
+    PostgreSQL refused it. In a transaction a savepoint keeps a refusal from aborting it
+    (PREPARE and DEALLOCATE outlive a rollback)."""
     in_transaction = not db.get_autocommit()
     with db.connection.cursor() as cursor:
         try:

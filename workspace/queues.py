@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -23,7 +23,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from supportdesk.db_router import replica_alias
-from tickets.models import Channel, Department, Severity, Status, SupportLine, Ticket
+from tickets.models import Channel, Department, Severity, Status, SupportLine, Tag, Ticket
 
 from . import view_sql
 from .models import SavedView, TicketRow
@@ -197,7 +197,9 @@ def _sidebar_of(rows: tuple[tuple[Any, ...], ...], language: str | None) -> Side
             saved.append(saved_view(pk, a, int(b), _json(c), _json(d)))
         else:
             users.append((pk, f"{a} {b}".strip() or c))
-    return Sidebar(groups, _group_views(groups) + saved, users)
+    # Labels as text in this language (kept per language): the counts' poll shows them.
+    views = [replace(v, label=str(v.label)) for v in _group_views(groups)]
+    return Sidebar(groups, views + saved, users)
 
 
 def active_departments() -> list[tuple[int, str, str]]:
@@ -325,14 +327,25 @@ def page(
 
 
 def row_tags(ticket_ids: Iterable[int]) -> dict[int, list[str]]:
-    """Return the tag names of each ticket, in one query."""
+    """Return the tag names of each ticket, in one query (plain SQL: the ORM's query
+    took a third of a tag-column list page's Python)."""
+    ids = [int(pk) for pk in ticket_ids]
+    if not ids:
+        return {}
     out: dict[int, list[str]] = {}
-    pairs = Ticket.tags.through.objects.filter(ticket_id__in=list(ticket_ids)).values_list(
-        "ticket_id", "tag__name"
-    )
-    for ticket_id, name in pairs.order_by("tag__name"):
-        out.setdefault(ticket_id, []).append(name)
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(ROW_TAGS_SQL.format(marks=marks), ids)
+        for ticket_id, name in cursor.fetchall():
+            out.setdefault(ticket_id, []).append(name)
     return out
+
+
+ROW_TAGS_SQL = (
+    f'SELECT tt."ticket_id", tg."name" FROM "{Ticket.tags.through._meta.db_table}" tt '  # noqa: S608
+    f'JOIN "{Tag._meta.db_table}" tg ON tg."id" = tt."tag_id" '
+    'WHERE tt."ticket_id" IN ({marks}) ORDER BY tg."name"'
+)
 
 
 def bounded_counts(views: list[View], user: User, now: datetime) -> dict[str, int]:

@@ -11,6 +11,7 @@ transaction ``inbound_process(_many)`` opens, so a failure leaves no half-made t
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -135,6 +136,10 @@ def _rounds(plain: list[tuple[int, ParsedEmail]]) -> list[list[tuple[int, Parsed
     return rounds
 
 
+# A mail that opens a ticket: (index, parsed, sender, ticket it follows up, quarantined from).
+_Open = tuple[int, ParsedEmail, Sender, Ticket | None, Ticket | None]
+
+
 def _process_round(
     mails: list[tuple[int, ParsedEmail]],
     records: Sequence[InboundRecord],
@@ -149,7 +154,7 @@ def _process_round(
         [(p, s.email, contacts.get(s.email, [])) for p, s in zip(parsed_list, senders, strict=True)]
     )
     appends: list[tuple[int, ParsedEmail, Sender, TicketMatch]] = []
-    opens: list[tuple[int, ParsedEmail, Sender, Ticket | None, Ticket | None]] = []
+    opens: list[_Open] = []
     where = {index: d for (index, _), d in zip(mails, destinations, strict=True)}
     for (index, parsed), sender, match in zip(mails, senders, matches, strict=True):
         if parsed.is_auto_reply:  # an internal note: no harm on the ticket it answers
@@ -160,17 +165,38 @@ def _process_round(
         else:
             linked = match.ticket or match.quarantined_from
             opens.append((index, parsed, sender, linked, match.quarantined_from))
+    # New tickets first: the tickets this round answers are locked (messages_add) as late
+    # as the transaction allows, so a concurrent batch answering the same tickets waits
+    # only for the rest of this one, not for its new tickets and acknowledgements too.
+    sent: Counter[str] = Counter()
+    _open_round(opens, records, batch, where, outcomes, sent)
     added = messages_add(
         [
             MessageAdd(ticket=cast(Ticket, m.ticket), message=_reply_message(p, m, s, records[i]))
             for i, p, s, m in appends
         ]
     )
+    closed: list[_Open] = []
     for (index, parsed, sender, match), result in zip(appends, added, strict=True):
         if isinstance(result, TicketClosed):  # closed since the lookup: open a follow-up
-            opens.append((index, parsed, sender, match.ticket, None))
+            closed.append((index, parsed, sender, match.ticket, None))
         else:
             outcomes[index] = result.message
+    _open_round(closed, records, batch, where, outcomes, sent)
+
+
+def _open_round(
+    opens: list[_Open],
+    records: Sequence[InboundRecord],
+    batch: _Batch,
+    where: dict[int, Destination],
+    outcomes: list[Message | Exception | None],
+    sent: Counter[str],
+) -> None:
+    """Open the tickets of ``opens`` and queue their acknowledgements; ``sent`` counts the
+    acknowledgements each sender got in the last hour, carried between calls of a round."""
+    if not opens:
+        return
     answers = [answer_for(p, s, where[i]) for i, p, s, _, _ in opens]
     opened = tickets_open(
         [
@@ -179,7 +205,7 @@ def _process_round(
         ]
     )
     replies: list[AutoReply] = []
-    sent = auto_replies_sent(s.email for _, _, s, _, _ in opens)
+    sent.update(auto_replies_sent(s.email for _, _, s, _, _ in opens if s.email not in sent))
     for (index, parsed, sender, _, _), result, answer in zip(opens, opened, answers, strict=True):
         outcomes[index] = result.message
         if result.created and answer.solves:

@@ -233,3 +233,68 @@ def test_a_batch_writes_its_records_outcomes_in_one_statement(departments):
     assert [r.status for r in records] == [InboundStatus.PROCESSED] * 30 + [InboundStatus.FAILED]
     assert all(r.message_id and r.processed_at for r in records[:30])
     assert records[30].message_id is None and "readable" in records[30].error
+
+
+@pytest.mark.postgres
+def test_a_batch_locks_the_tickets_it_answers_after_opening_its_new_ones(departments):
+    """PostgreSQL: the tickets a batch answers are locked (``FOR UPDATE``) after its new
+    tickets and their acknowledgements are written, so a concurrent batch answering the
+    same tickets waits only for the end of this one (was: locked first, held while the
+    new tickets were opened)."""
+    answered = [
+        deliver(make_mail(subject=f"Old {n}", sender=f"old{n}@example.org")).message.ticket
+        for n in range(3)
+    ]
+    raws = [
+        make_mail(subject=f"Re: [{t.reference}] more", sender=f"old{n}@example.org")
+        for n, t in enumerate(answered)
+    ]
+    raws += [make_mail(subject=f"New {n}", sender=f"new{n}@example.org") for n in range(3)]
+    ids = store(raws, enqueue=False)
+    with CaptureQueriesContext(connection) as captured:
+        inbound_process_many(ids)
+    sql = [q["sql"] for q in captured]
+    selects = [i for i, s in enumerate(sql) if s.startswith('SELECT "tickets_ticket"')]
+    locks = [i for i in selects if "FOR UPDATE" in sql[i]]
+    opened = [i for i, s in enumerate(sql) if s.startswith('INSERT INTO "tickets_ticket"')]
+    acknowledged = [i for i, s in enumerate(sql) if s.startswith('INSERT INTO "outbox_')]
+    assert locks and opened and acknowledged, sql
+    assert min(locks) > max(opened + acknowledged)
+    assert Message.objects.filter(ticket__in=answered).count() == 6
+    assert Ticket.objects.filter(subject__startswith="New").count() == 3
+
+
+def test_a_ticket_closed_after_the_lookup_gets_its_follow_up_and_one_acknowledgement(
+    departments, anna, mailoutbox, django_capture_on_commit_callbacks, monkeypatch
+):
+    """A ticket found open by the batch's lookup but closed before its lock (an agent
+    closed it in between) gets a follow-up ticket, opened after the batch's other new
+    tickets, and the sender's hourly acknowledgement count carries over between them."""
+    closed = Ticket.objects.get(
+        pk=deliver(make_mail(sender="anna@northwind.example")).message.ticket_id
+    )
+    ticket_status_set(ticket=closed, status=Status.CLOSED)
+    OutgoingMail.objects.all().delete()  # the set-up's acknowledgement
+    real_find = processor.find_tickets
+
+    def looked_up_before_the_close(entries):  # the lookup's copy still says open
+        matches = real_find(entries)
+        for match in matches:
+            if match.ticket is not None and match.ticket.pk == closed.pk:
+                match.ticket.status = Status.OPEN
+        return matches
+
+    monkeypatch.setattr(processor, "find_tickets", looked_up_before_the_close)
+    anna_mail = "anna@northwind.example"
+    raws = [
+        make_mail(subject=f"Re: [{closed.reference}] still broken", sender=anna_mail),
+        make_mail(subject="Another thing", sender=anna_mail),
+    ]
+    reply, other = process(raws, django_capture_on_commit_callbacks)
+    follow = reply.message.ticket
+    assert reply.status == other.status == InboundStatus.PROCESSED
+    assert follow.pk != closed.pk and follow.linked_to_id == closed.pk
+    assert reply.message.metadata["follow_up_of"] == closed.reference
+    assert other.message.ticket.pk not in (closed.pk, follow.pk)
+    assert follow.number > other.message.ticket.number  # opened after the batch's others
+    assert sorted(m.to[0] for m in mailoutbox) == [anna_mail] * 2

@@ -128,3 +128,24 @@ def test_a_list_page_reads_agent_sidebar_and_rows_in_three_statements(desk, depa
     assert "workspace_agentprofile" in agent and "auth_permission" in agent
     assert "workspace_savedview" in sidebar and "tickets_department" in sidebar
     assert "workspace_ticketrow" in rows
+
+
+def test_rows_and_the_bulk_bar_speak_each_agents_language(desk, desk_agent, departments):
+    # The rows' words are kept per language (listing._words); the bulk bar's choices are
+    # read by the template when the shell is made.
+    from django.utils import translation
+
+    open_ticket(subject="Printer on fire")
+    english = _page(desk)
+    assert '<span class="status st-new">New</span>' in english
+    assert '<option value="open">Open</option>' in english
+    AgentProfile.objects.update_or_create(user=desk_agent, defaults={"language": "ru"})
+    russian = _page(desk)
+    with translation.override("ru"):
+        new, open_ = translation.gettext("New"), translation.gettext("Open")
+    assert new != "New" and open_ != "Open"
+    assert f'<span class="status st-new">{new}</span>' in russian
+    assert f'<option value="open">{open_}</option>' in russian
+    assert _page(desk).count(f'<span class="status st-new">{new}</span>') == 1
+    AgentProfile.objects.update_or_create(user=desk_agent, defaults={"language": "en"})
+    assert '<span class="status st-new">New</span>' in _page(desk)

@@ -247,3 +247,17 @@ def test_a_view_is_saved_from_its_own_page(desk, departments, desk_agent):
     refused = desk.post("/desk/saved/", {"name": ""})
     assert refused.status_code == 400 and "This field is required." in refused.content.decode()
     assert desk.get("/desk/saved/?from=no-such-view").status_code == 404
+
+
+def test_a_tags_column_shows_each_rows_tags_in_order(desk, departments, desk_agent):
+    a, b, c = open_ticket(subject="a"), open_ticket(subject="b"), open_ticket(subject="c")
+    desk.post("/desk/bulk/", {"action": "tag", "tags": "vip, refund", "ticket": [a.pk]})
+    desk.post("/desk/bulk/", {"action": "tag", "tags": "outage", "ticket": [b.pk]})
+    assert queues.row_tags([]) == {}
+    assert queues.row_tags([a.pk, b.pk, c.pk]) == {a.pk: ["refund", "vip"], b.pk: ["outage"]}
+    response = desk.post(
+        "/desk/saved/", {"name": "Tagged", "columns": ["due", "tags"], "shared": "on"}
+    )
+    page = desk.get(response["Location"]).content.decode()
+    assert '<span class="tag">refund</span> <span class="tag">vip</span>' in page
+    assert '<span class="tag">outage</span>' in page

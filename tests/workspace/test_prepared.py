@@ -11,8 +11,9 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.factories import open_ticket
 from tickets.models import Department
-from workspace import shell
+from workspace import prepared, shell, view_sql
 from workspace.prepared import prepared_reads
+from workspace.queues import ViewFilters
 
 # Real commits: the tests close the connection (as CONN_MAX_AGE does) between requests.
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -21,7 +22,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 @pytest.fixture(autouse=True)
 def _fresh_statements(settings):
     """Each test starts with a connection that has prepared nothing, prepared statements
-    turned on (they are off by default: settings.py)."""
+    turned on (the default of settings.py; a test run's environment may turn it off)."""
     settings.DB_PREPARED_STATEMENTS = True
     shell.clear()
     connection.close()
@@ -144,3 +145,83 @@ def test_server_side_cursors_run_as_before(departments):
         found = Department.objects.order_by("name").values_list("name", flat=True)
         assert list(found.iterator()) == expected
         assert list(found) == expected
+
+
+def _department_statements() -> list[tuple[str, int]]:
+    """The prepared statements reading rows by department: (SQL, generic plans run)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement, generic_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE '%%\"department_id\" IN (%%'"
+        )
+        return cursor.fetchall()
+
+
+def test_each_department_view_gets_a_plan_of_its_own(desk, departments):
+    # At 1M tickets, the department views shared one statement: after five runs for one
+    # department PostgreSQL kept a generic plan, and the next department, of another size
+    # (here: none of its tickets), ran that plan (81 ms instead of 1.5; bench/README.md,
+    # sixth round). The department is now part of each statement's text.
+    big, empty = departments["customer-support"], departments["legal-abuse"]
+    for n in range(3):
+        open_ticket(subject=f"Printer {n}", department=big)
+    for _round in range(7):  # past PostgreSQL's five custom plans
+        assert desk.get("/desk/views/dept-customer-support/").status_code == 200
+    answer = desk.get("/desk/views/dept-legal-abuse/")
+    assert answer.status_code == 200 and "Printer 0" not in answer.content.decode()
+    statements = _department_statements()
+    assert statements
+    for sql, generic_plans in statements:
+        # A generic plan (made without the values) never covers more than one department.
+        assert not re.search(r'"department_id" IN \(\$', sql), (sql, generic_plans)
+    texts = " ".join(sql for sql, _plans in statements)
+    assert f'"department_id" IN ({big.pk})' in texts
+    assert f'"department_id" IN ({empty.pk})' in texts
+
+
+def test_only_integers_and_known_choices_become_literals():
+    where, params = view_sql.view_where(
+        ViewFilters(
+            statuses=("open", "on_hold"),
+            assignee="7",
+            departments=(3,),
+            lines=(12,),
+            channels=("chat",),
+            severities=(2,),
+            tags=("it's vip",),
+        ),
+        user_id=5,
+        now=view_sql._NOW_MARK,
+    )
+    for literal in ("IN ('open', 'on_hold')", "= 7", "IN (3)", "IN (12)", "IN ('chat')", "IN (2)"):
+        assert literal in where
+    assert params == ["it's vip"]  # a tag is a name someone typed: a parameter
+    for bad in (
+        ViewFilters(statuses=("open') OR (TRUE",)),
+        ViewFilters(channels=("Chat",)),
+        ViewFilters(departments=("3) OR (1=1",)),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(ValueError):
+            view_sql.view_where(bad, user_id=5, now=view_sql._NOW_MARK)
+
+
+def test_a_connection_keeps_the_statements_it_used_last(monkeypatch):
+    monkeypatch.setattr(prepared, "MAX_PER_CONNECTION", 3)
+    with prepared_reads(), connection.cursor() as cursor:
+        for n in (1, 2, 3, 1, 4, 5):  # 2 and 3 are the oldest when 4 and 5 come
+            cursor.execute(f"SELECT %s::int + {n}", [10])
+            assert cursor.fetchone() == (10 + n,)
+    kept = sorted(re.search(r"\+ (\d)", s).group(1) for s in _prepared().values())
+    assert kept == ["1", "4", "5"]
+    with prepared_reads(), connection.cursor() as cursor:
+        cursor.execute("SELECT %s::int + 2", [10])  # prepared again, 1 goes
+        assert cursor.fetchone() == (12,)
+    assert len(_prepared()) == 3
+    oldest = next(n for n, s in _prepared().items() if "+ 4" in s)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DEALLOCATE {oldest}")  # gone already when its turn comes
+    with prepared_reads(), connection.cursor() as cursor:
+        cursor.execute("SELECT %s::int + 3", [10])
+        assert cursor.fetchone() == (13,)
+    kept = sorted(re.search(r"\+ (\d)", s).group(1) for s in _prepared().values())
+    assert kept == ["2", "3", "5"]  # 3 prepared, not taken for one PostgreSQL refuses

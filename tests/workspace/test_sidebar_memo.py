@@ -64,3 +64,18 @@ def test_cached_where_is_view_where_at_every_moment(filters, desk_agent):
         )
     other = view_sql.cached_where(filters, desk_agent.pk + 1000, now)
     assert other == view_sql.view_where(filters, desk_agent.pk + 1000, now)
+
+
+def test_the_counts_poll_shows_each_agents_language_and_current_view(desk, departments):
+    # Labels are text per language, and each view's <li> is kept per label and "current".
+    from workspace.models import AgentProfile
+
+    english = desk.get("/desk/counts/?current=mine").content.decode()
+    AgentProfile.objects.filter(user__username="alice").update(language="ru")
+    russian = desk.get("/desk/counts/?current=at-risk").content.decode()
+    assert '<span class="label">Mine</span>' in english
+    assert '<span class="label">Mine</span>' not in russian
+    assert '<span class="label">Line: ' in english and '<span class="label">Line: ' not in russian
+    assert english.count('aria-current="page"') == russian.count('aria-current="page"') == 1
+    assert 'aria-current="page" data-view="mine"' in english
+    assert 'aria-current="page" data-view="at-risk"' in russian

@@ -81,8 +81,9 @@ def view_list(request: AgentRequest, key: str) -> HttpResponse:
         "columns": columns,
         "agents": bar.agents,
         "departments": departments,
-        "statuses": choices.status_choices(),
-        "severities": choices.severity_choices(),
+        # Called by the template only when the shell is rendered, not on every request.
+        "statuses": choices.status_choices,
+        "severities": choices.severity_choices,
     }
     parts = shell.shell(shell_key, request, "workspace/lists/view.html", context)
     values = shell.common_values(request)
