@@ -24,7 +24,7 @@ from tests.portal.conftest import sign_in_link
 from tickets import services
 from tickets.models import Status
 
-from .redis_server import RedisServer
+from .redis_server import RedisServer, desk_cache_on
 
 pytestmark = pytest.mark.django_db(transaction=True)
 # Far above the socket timeouts below: only a request blocked on a dead socket needs it.
@@ -41,17 +41,8 @@ def redis_server(tmp_path):
 @pytest.fixture
 def desk_on(settings, redis_server):
     """The desk's cache and sessions on the throwaway Redis, as in production."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": redis_server.url,
-            "KEY_PREFIX": "faults",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
-        }
-    }
-    settings.SESSION_ENGINE = "supportdesk.sessions"
+    desk_cache_on(settings, redis_server, "faults")
     settings.SUPPORTDESK_LIST_CACHE_SECONDS = 60
-    settings.SUPPORTDESK_REDIS_RETRY_SECONDS = 0  # every call tries Redis: deterministic
     redis_guard.mark_up()
     redis_guard._pending.clear()
     yield redis_server

@@ -15,6 +15,19 @@ from workspace.models import AgentProfile
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def _page_statements(desk, ticket: Ticket, *needles: str) -> tuple[str, list[str]]:
+    """Render the ticket's page a second time (the first warms the per-process memos);
+    return its HTML and the statements that named any of ``needles``."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    desk.get(f"/desk/t/{ticket.number}/")
+    with CaptureQueriesContext(connection) as captured:
+        html = desk.get(f"/desk/t/{ticket.number}/").content.decode()
+    statements = [q["sql"] for q in captured.captured_queries]
+    return html, [sql for sql in statements if any(n in sql for n in needles)]
+
+
 def _composer(ticket: Ticket, form: object, channels: list) -> str:
     context = {
         "ticket": ticket,
@@ -63,9 +76,6 @@ def test_translated_choices_follow_the_active_language(db):
 
 
 def test_the_panels_short_lists_come_in_one_statement_in_order(desk, departments, anna):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     from tickets.models import ContactEmail, ContactPhone, Tag
 
     ticket = open_ticket(subject="Lists", contact=anna)
@@ -76,16 +86,8 @@ def test_the_panels_short_lists_come_in_one_statement_in_order(desk, departments
     ticket.tags.add(*(Tag.objects.create(name=n) for n in ("zeta", "alpha", "mid")))
     follow_ups = [open_ticket(subject=f"Again {i}", contact=anna) for i in range(12)]
     Ticket.objects.filter(pk__in=[t.pk for t in follow_ups]).update(linked_to=ticket)
-    desk.get(f"/desk/t/{ticket.number}/")
-    with CaptureQueriesContext(connection) as captured:
-        html = desk.get(f"/desk/t/{ticket.number}/").content.decode()
-    lists = [
-        q["sql"]
-        for q in captured.captured_queries
-        if any(
-            t in q["sql"] for t in ("contactemail", "contactphone", "WHERE linked_to_id", "_tags")
-        )
-    ]
+    needles = ("contactemail", "contactphone", "WHERE linked_to_id", "_tags")
+    html, lists = _page_statements(desk, ticket, *needles)
     assert len(lists) == 1, lists  # addresses, phones, follow-ups and tags: one statement
     customer = html.split('id="customer"')[1].split("</section>")[0]
     assert customer.index("zz-primary@northwind.example") < customer.index("anna@northwind.example")
@@ -117,22 +119,12 @@ def test_the_keep_status_choice_follows_the_language_and_the_status(departments,
 
 
 def test_the_sla_clocks_and_their_calendar_come_in_one_statement(desk, departments, presets, anna):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     from sla.services import ticket_sla_recompute
 
     ticket = open_ticket(subject="Deadlines", contact=anna)
     sla = ticket_sla_recompute(ticket.pk)
     assert sla is not None and sla.calendar is not None
-    desk.get(f"/desk/t/{ticket.number}/")
-    with CaptureQueriesContext(connection) as captured:
-        html = desk.get(f"/desk/t/{ticket.number}/").content.decode()
-    reads = [
-        q["sql"]
-        for q in captured.captured_queries
-        if "sla_ticketsla" in q["sql"] or "sla_businesscalendar" in q["sql"]
-    ]
+    html, reads = _page_statements(desk, ticket, "sla_ticketsla", "sla_businesscalendar")
     assert len(reads) == 1, reads
     assert "business time left" in html.split('id="sla"')[1].split("</section>")[0]
     from sla.models import BusinessCalendar, TicketSla
@@ -208,17 +200,11 @@ def test_the_email_channel_is_offered_from_the_panels_addresses_without_another_
 ):
     """A ticket with no mail in its timeline: whether the customer has an address comes
     from the side panel's list of addresses (one statement for the page), not a query."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     from tickets.models import ContactEmail
 
     ticket = open_ticket(subject="Via the portal", channel="portal", contact=anna)
-    desk.get(f"/desk/t/{ticket.number}/")
-    with CaptureQueriesContext(connection) as captured:
-        html = desk.get(f"/desk/t/{ticket.number}/").content.decode()
-    table = ContactEmail._meta.db_table
-    assert len([q for q in captured.captured_queries if table in q["sql"]]) == 1
+    html, reads = _page_statements(desk, ticket, ContactEmail._meta.db_table)
+    assert len(reads) == 1, reads
     email = html.split('name="channel" value="email"')[1].split(">")[0]
     assert "disabled" not in email
     ContactEmail.objects.filter(contact=anna).delete()

@@ -17,7 +17,7 @@ from redis.connection import Connection
 
 from supportdesk import redis_guard
 from tests.factories import open_ticket
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisServer, desk_cache_on
 from workspace import presence
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,16 +26,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def redis_cache(settings, tmp_path):
     server = RedisServer(tmp_path)
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": server.url,
-            "KEY_PREFIX": "presence",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
-        }
-    }
-    settings.SESSION_ENGINE = "supportdesk.sessions"
-    settings.SUPPORTDESK_REDIS_RETRY_SECONDS = 0  # every call tries Redis: deterministic
+    desk_cache_on(settings, server, "presence")
     redis_guard.mark_up()
     yield server
     redis_guard.mark_up()
