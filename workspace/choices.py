@@ -9,15 +9,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.signals import setting_changed
 from django.db import connection
 from django.db.models import Model
-from django.dispatch import receiver
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from tickets.models import Severity, Status
 
+from . import memo
 from .queues import active_departments
 
 # Read on every list and ticket page: plain SQL (see workspace/view_sql.py for why).
@@ -51,15 +50,17 @@ def severity_choices() -> list[tuple[int, str]]:
 
 # Translated labels of fixed choices, per language (and set of statuses): asked for on every
 # ticket page, where translating each lazy label cost ~0.5 ms. Cleared when settings that
-# change translations do (tests).
+# change translations do (tests: memo.cleared_with_settings).
 _PICKABLE = frozenset(Status.values) - {Status.MERGED}
 
 
+@memo.cleared_with_settings
 @functools.lru_cache(maxsize=256)
 def _statuses(language: str | None, wanted: frozenset[str]) -> tuple[tuple[str, str], ...]:
     return tuple((value, _(str(label))) for value, label in Status.choices if value in wanted)
 
 
+@memo.cleared_with_settings
 @functools.lru_cache(maxsize=16)
 def _severities(language: str | None) -> tuple[tuple[int, str], ...]:
     return tuple((value, _(str(label))) for value, label in Severity.choices)
@@ -72,15 +73,8 @@ def display(instance: Model, name: str) -> str:
     return _display(get_language(), type(instance), name, getattr(instance, name))
 
 
+@memo.cleared_with_settings
 @functools.lru_cache(maxsize=512)
 def _display(language: str | None, model: type[Model], name: str, value: Any) -> str:
     labels = dict(model._meta.get_field(name).flatchoices)  # type: ignore[union-attr]
     return str(labels.get(value, value))
-
-
-@receiver(setting_changed)
-def _settings_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "INSTALLED_APPS"}:
-        _statuses.cache_clear()
-        _severities.cache_clear()
-        _display.cache_clear()

@@ -11,8 +11,6 @@ from zoneinfo import available_timezones
 from django import forms
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -20,7 +18,7 @@ from tickets.errors import InvalidInput
 from tickets.models import Channel, Department, Severity, SupportLine
 from tickets.tagging import clean_tag_names
 
-from . import queues
+from . import memo, queues
 from .models import MAILED_KINDS, AgentProfile, NotificationKind, SavedView
 
 _ZONES = sorted(available_timezones())
@@ -228,6 +226,7 @@ def status_after_choices(ticket: Any) -> list[tuple[str, str]]:
     return list(_status_after(get_language(), ticket.status))
 
 
+@memo.cleared_with_settings
 @functools.lru_cache(maxsize=128)
 def _status_after(language: str | None, status: str) -> tuple[tuple[str, str], ...]:
     """Per language and status: fixed labels, translated once (every ticket page)."""
@@ -237,12 +236,6 @@ def _status_after(language: str | None, status: str) -> tuple[tuple[str, str], .
     allowed = TRANSITIONS.get(status, frozenset())
     keep = _("(keep %(status)s)") % {"status": dict(Status.choices).get(status, status)}
     return (("", str(keep)), *((s.value, str(s.label)) for s in Status if s in allowed))
-
-
-@receiver(setting_changed)
-def _settings_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "INSTALLED_APPS"}:
-        _status_after.cache_clear()
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from django.utils.translation import get_language
 
 from tickets.models import Channel, Status, format_reference
 
-from . import queues
+from . import memo, queues
 from .memo import gettext as _
 from .memo import reverse
 from .queues import ListRow, View
@@ -58,6 +58,7 @@ class _Words(NamedTuple):
     ticket_url: str
 
 
+@memo.cleared_with_settings
 @lru_cache(maxsize=16)
 def _words(language: str | None) -> _Words:
     """A page's translated, escaped words: the same for every page in ``language``."""
@@ -172,6 +173,7 @@ def views_html(views: Iterable[View], counts: dict[str, int] | None, current: st
     return mark_safe("".join(out))  # noqa: S308 - every value escaped in _view_li
 
 
+@memo.cleared_with_settings
 @lru_cache(maxsize=1024)
 def _view_li(key: str, label: str, here: bool) -> tuple[str, str]:
     """A view's ``<li>`` around its count, escaped: the same for every poll of the

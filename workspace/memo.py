@@ -11,7 +11,8 @@ the memos), so they are kept per process. Nothing of a ticket or an agent is kep
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -28,6 +29,24 @@ _texts: dict[tuple[Any, ...], str] = {}
 _urls: dict[tuple[Any, ...], str] = {}
 # Numbers no route's URL holds otherwise, each replaced by its argument.
 _STAND_IN = 987654321000000
+# The settings that change what a translation or a route's URL is.
+_SETTINGS = {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "ROOT_URLCONF", "INSTALLED_APPS"}
+# Other modules' memos of translated or reversed text, cleared with these.
+_clears: list[Callable[[], None]] = []
+
+
+class _Clearable(Protocol):
+    def cache_clear(self) -> None: ...
+
+
+_Cleared = TypeVar("_Cleared", bound=_Clearable)
+
+
+def cleared_with_settings(memo: _Cleared) -> _Cleared:
+    """Register ``memo`` (an ``lru_cache``, or anything with ``cache_clear``) to be
+    cleared with this module's memos when translation or URL settings change (tests)."""
+    _clears.append(memo.cache_clear)
+    return memo
 
 
 def gettext(message: str) -> str:
@@ -72,9 +91,11 @@ def reverse(name: str, args: list[Any] | tuple[Any, ...] = ()) -> str:
 def clear() -> None:
     _texts.clear()
     _urls.clear()
+    for clear_memo in _clears:
+        clear_memo()
 
 
 @receiver(setting_changed)
 def _settings_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "ROOT_URLCONF", "INSTALLED_APPS"}:
+    if setting in _SETTINGS:
         clear()

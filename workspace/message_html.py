@@ -12,10 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from html import escape
-from typing import Any
 
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.html import conditional_escape
@@ -24,6 +21,7 @@ from django.utils.translation import gettext as django_gettext
 
 from tickets.models import Channel
 
+from . import memo
 from .memo import ngettext, reverse
 from .timeline import Entry
 
@@ -49,9 +47,14 @@ class _Catalog(dict[str, str]):
         return found
 
 
+class _Catalogs(dict[str | None, _Catalog]):
+    def cache_clear(self) -> None:
+        self.clear()
+
+
 # Per language (None: translations deactivated); the msgids are this code's literals, so
 # each catalog stays small. Cleared when settings that change translations do (tests).
-_CATALOGS: dict[str | None, _Catalog] = {}
+_CATALOGS = memo.cleared_with_settings(_Catalogs())
 
 
 def translations() -> Callable[[str], str]:
@@ -69,12 +72,6 @@ def _catalog() -> _Catalog:
     if catalog is None:
         catalog = _CATALOGS[language] = _Catalog()
     return catalog
-
-
-@receiver(setting_changed)
-def _settings_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "INSTALLED_APPS"}:
-        _CATALOGS.clear()
 
 
 def when_html(value: datetime | None) -> str:
