@@ -324,6 +324,9 @@ SUPPORTDESK_REDIS_RETRY_SECONDS = float(env_str("SUPPORTDESK_REDIS_RETRY_SECONDS
 # they show, for at most this long (webcache/list_cache.py). Only with a cache all
 # processes share: 0 (off) without Redis.
 SUPPORTDESK_LIST_CACHE_SECONDS = env_int("SUPPORTDESK_LIST_CACHE_SECONDS", 300) if CACHE_URL else 0
+# The ticket page keeps this many messages' HTML per process (workspace/message_html.py;
+# ~2 KB each); 0: every message is rendered on every page (the uncached bench figure).
+SUPPORTDESK_MESSAGE_FRAGMENTS = env_int("SUPPORTDESK_MESSAGE_FRAGMENTS", 20000)
 
 # --- Email ------------------------------------------------------------------------------
 # Any anymail ESP backend works (e.g. anymail.backends.mailgun.EmailBackend); the

@@ -91,6 +91,8 @@ def page_context(request: AgentRequest, ticket: Ticket, **extra: Any) -> dict[st
         "live": ticket.status not in (Status.MERGED, Status.CLOSED),
         "channels": channels,
         "macros": macros.for_ticket(ticket, request.agent_profile),
+        # The messages' HTML fragments are memoized for this agent (message_html.py).
+        "fragments_for": request.user.pk,
         **extra,
     }
     if "viewers" not in context:
