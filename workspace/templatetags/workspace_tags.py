@@ -108,12 +108,12 @@ def options(choices: Any, selected: Any = None) -> SafeString:
         pairs = tuple((value, str(label)) for value, label in pairs)
     try:
         listed = _OPTIONS.get(pairs)
+        kept = True
     except TypeError:  # unhashable values or labels: written every time
-        listed = None
-        pairs = None
+        listed, kept = None, False
     if listed is None:
-        listed = _options(pairs if pairs is not None else choices)
-        if pairs is not None:
+        listed = _options(pairs)
+        if kept:
             if len(_OPTIONS) >= 256:
                 _OPTIONS.clear()
             _OPTIONS[pairs] = listed
