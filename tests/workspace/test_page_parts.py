@@ -296,3 +296,35 @@ def test_the_live_chat_is_found_on_the_ticket_or_one_merged_into_it_in_one_plain
     ChatConversation.objects.create(conversation_id="c-2", ticket=merged, contact=anna)
     services.ticket_merge(source=merged, target=ticket, actor=desk_agent)
     assert _chat_offered(desk.get(f"/desk/t/{ticket.number}/").content.decode())
+
+
+def test_the_agents_and_departments_come_in_one_statement_in_their_orders(
+    desk, departments, anna, desk_agent, other_agent
+):
+    """The ticket page's selects of agents and departments: one statement for both,
+    each list what ``agent_choices`` and ``department_choices`` give (active staff by
+    username, active departments by name)."""
+    from tests.factories import AgentFactory
+    from tickets.models import Department
+
+    AgentFactory(username="aaron", first_name="", last_name="")
+    AgentFactory(username="zed", is_active=False)
+    Department.objects.create(
+        name="Aardvarks", slug="aardvarks", kind="customer_support", inbox_email="aa@desk.example"
+    )
+    Department.objects.create(
+        name="Closed desk",
+        slug="closed-desk",
+        kind="legal_abuse",
+        is_active=False,
+        inbox_email="cd@desk.example",
+    )
+    agents, listed = choices.agent_and_department_choices()
+    assert (agents, listed) == (choices.agent_choices(), choices.department_choices())
+    assert agents[0][1] == "aaron" and "zed" not in dict(agents).values()
+    assert listed[0][1] == "Aardvarks" and "Closed desk" not in dict(listed).values()
+    ticket = open_ticket(subject="Selects", contact=anna)
+    html, reads = _page_statements(desk, ticket, 'AND "is_staff"', 'WHERE "is_active" ORDER BY')
+    assert len(reads) == 1, reads
+    assert '<option value="' + str(desk_agent.pk) + '">Alice Agent</option>' in html
+    assert ">Aardvarks</option>" in html

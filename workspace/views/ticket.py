@@ -62,8 +62,7 @@ def page_context(request: AgentRequest, ticket: Ticket, **extra: Any) -> dict[st
     """Return everything the ticket page renders (the same for GET and a refused POST)."""
     now = timezone.now()
     shown = {int(v) for v in request.GET.getlist("images") if v.isdigit()}
-    agents = choices.agent_choices()
-    departments = choices.department_choices()
+    agents, departments = choices.agent_and_department_choices()
     entries, said = timeline.conversation(
         ticket,
         remote_images_for=shown,
