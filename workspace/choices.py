@@ -40,7 +40,7 @@ def agent_choices() -> list[tuple[int, str]]:
 AGENTS_AND_DEPARTMENTS_SQL = (
     'SELECT 0, "username", "id", "first_name", "last_name" '  # noqa: S608
     f'FROM "{get_user_model()._meta.db_table}" WHERE "is_active" AND "is_staff" '
-    'UNION ALL SELECT 1, "name", "id", \'\', \'\' '
+    "UNION ALL SELECT 1, \"name\", \"id\", '', '' "
     f'FROM "{Department._meta.db_table}" WHERE "is_active" ORDER BY 1, 2, 3'
 )
 
