@@ -437,9 +437,17 @@ def main() -> None:
         action="store_true",
         help="DB_PREPARED_STATEMENTS=1 (the default): the workspace's reads as prepared statements",
     )
+    parser.add_argument(
+        "--no-fragments",
+        action="store_true",
+        help="SUPPORTDESK_MESSAGE_FRAGMENTS=0: the ticket page writes every message every time",
+    )
     parser.add_argument("--port", type=int, default=18441)
     parser.add_argument("--writer", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.no_fragments:  # for gunicorn, started with this env
+        os.environ["SUPPORTDESK_MESSAGE_FRAGMENTS"] = "0"
+    fragments = os.environ.get("SUPPORTDESK_MESSAGE_FRAGMENTS", "").strip() != "0"
     if args.no_prepared or args.prepared:  # for gunicorn, started with this env
         os.environ["DB_PREPARED_STATEMENTS"] = "1" if args.prepared else "0"
     from supportdesk.env import env_bool
@@ -500,7 +508,8 @@ def main() -> None:
         f"{sizes['messages']:,} messages; gunicorn {args.workers} {args.worker_class} workers"
         f"{f' × {args.threads} threads' if args.worker_class == 'gthread' else ''}; wrk; "
         f"{writes:g} ticket changes/s; {args.seconds} s per load; medians of {args.runs} runs; "
-        f"prepared statements {'on' if prepared else 'off'}"
+        f"prepared statements {'on' if prepared else 'off'}; "
+        f"message fragments {'kept' if fragments else 'off'}"
     )
     print_table(summary, kinds, loaded)
     out = ROOT / "bench" / "results" / "desk.json"
@@ -527,6 +536,7 @@ def main() -> None:
                 },
                 "write_rate": args.write_rate,
                 "prepared_statements": prepared,
+                "message_fragments": fragments,
                 "writes_per_second_median": writes,
                 "seconds_per_load": args.seconds,
                 "runs": args.runs,
