@@ -325,7 +325,8 @@ SUPPORTDESK_REDIS_RETRY_SECONDS = float(env_str("SUPPORTDESK_REDIS_RETRY_SECONDS
 # processes share: 0 (off) without Redis.
 SUPPORTDESK_LIST_CACHE_SECONDS = env_int("SUPPORTDESK_LIST_CACHE_SECONDS", 300) if CACHE_URL else 0
 # The ticket page keeps this many messages' HTML per process (workspace/message_html.py;
-# ~2 KB each); 0: every message is rendered on every page (the uncached bench figure).
+# at most 4,096 characters each on average); 0: every message is written on every page
+# (the uncached bench figure).
 SUPPORTDESK_MESSAGE_FRAGMENTS = env_int("SUPPORTDESK_MESSAGE_FRAGMENTS", 20000)
 
 # --- Email ------------------------------------------------------------------------------

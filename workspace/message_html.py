@@ -188,10 +188,16 @@ _VERSION_MARK = secrets.token_hex(16)
 class _Fragments:
     """A per-process LRU of message fragments (bench/desk_profile.py: sanitizing and
     writing the messages was ~10 % of the ticket page's CPU; a message, once stored, is
-    shown the same way on every visit)."""
+    shown the same way on every visit). Bounded in entries (the setting) and in size:
+    at most ``AVERAGE`` characters an entry on average, and no single fragment over
+    ``LARGEST`` is kept (a long mail is written every time rather than crowd out others)."""
+
+    AVERAGE = 4096
+    LARGEST = 256 * 1024
 
     def __init__(self) -> None:
         self.items: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+        self.size = 0  # characters kept
         self.lock = threading.Lock()
 
     def get(self, key: tuple[Any, ...]) -> str | None:
@@ -202,14 +208,21 @@ class _Fragments:
             return found
 
     def put(self, key: tuple[Any, ...], html: str, limit: int) -> None:
+        if len(html) > self.LARGEST:
+            return
         with self.lock:
+            if (old := self.items.pop(key, None)) is not None:
+                self.size -= len(old)
             self.items[key] = html
-            while len(self.items) > limit:
-                self.items.popitem(last=False)
+            self.size += len(html)
+            while self.items and (len(self.items) > limit or self.size > limit * self.AVERAGE):
+                _key, dropped = self.items.popitem(last=False)
+                self.size -= len(dropped)
 
     def cache_clear(self) -> None:
         with self.lock:
             self.items.clear()
+            self.size = 0
 
 
 FRAGMENTS = memo.cleared_with_settings(_Fragments())

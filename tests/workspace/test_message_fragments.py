@@ -146,3 +146,20 @@ def test_without_the_memo_every_message_is_written_on_every_page(
     for _ in range(3):
         assert "always written" in desk.get(f"/desk/t/{ticket.number}/").content.decode()
     assert len(written) == 3 and not message_html.FRAGMENTS.items
+
+
+def test_the_memo_is_bounded_in_entries_and_in_size():
+    """Old fragments go first when the memo is full, in entries or in characters; a
+    fragment too large to keep is written every time instead."""
+    memo = message_html._Fragments()
+    for i in range(5):
+        memo.put(("m", i), "x" * 10, limit=3)
+    assert list(memo.items) == [("m", 2), ("m", 3), ("m", 4)] and memo.size == 30
+    assert memo.get(("m", 2)) == "x" * 10  # used: now the newest
+    memo.put(("m", 5), "y" * (3 * memo.AVERAGE - 15), limit=3)
+    assert list(memo.items) == [("m", 2), ("m", 5)]
+    assert memo.size == 10 + 3 * memo.AVERAGE - 15 <= 3 * memo.AVERAGE
+    memo.put(("big", 0), "z" * (memo.LARGEST + 1), limit=3)
+    assert memo.get(("big", 0)) is None and len(memo.items) == 2
+    memo.cache_clear()
+    assert not memo.items and memo.size == 0
