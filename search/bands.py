@@ -28,6 +28,9 @@ PREFIX = "search_entry_vector_b"
 WHOLE = "search_entry_vector"  # the one index over every entry, before bands
 STATE_KEPT = 60.0  # seconds a process keeps the newest id and whether bands are built
 INLINE_ENTRIES = 200_000  # up to this many entries, migrate builds the bands itself
+# One build at a time: a band's concurrent build can outlast beat's 10 minutes, and the
+# next run would take its index, not yet valid, for a failed build's leftover and drop it.
+LOCK = 0x5EA2C4BA
 
 Band = tuple[int, int | None]  # [start, stop); None: the open band
 
@@ -102,38 +105,38 @@ def bands_build(*, concurrently: bool) -> list[str]:
     autocommit (a command or a task, not a migration)."""
     if connection.vendor != "postgresql":
         return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK])
+        if not cursor.fetchone()[0]:
+            return []  # another run is building
+        try:
+            return _build(cursor, concurrently)
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK])
+            forget_state()
+
+
+def _build(cursor, concurrently: bool) -> list[str]:
     how = " CONCURRENTLY" if concurrently else ""
     done: list[str] = []
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT max(id) FROM search_entry")
-        wanted = {index_name(b): b for b in bands(cursor.fetchone()[0] or 0)}
-        before = _indexes(cursor)
-        for name, band in wanted.items():
-            if before.get(name):
-                continue
-            if name in before:  # an invalid leftover of a concurrent build that failed
-                cursor.execute(f"DROP INDEX{how} IF EXISTS {name}")
-            cursor.execute(
-                f"CREATE INDEX{how} {name} ON search_entry USING gin (vector) "
-                f"WHERE {predicate(band, 'id')}"
-            )
-            done.append(f"built {name}")
-        if all(before.get(name) for name in wanted) or not concurrently:
-            for name in sorted(set(before) - set(wanted)):
-                cursor.execute(f"DROP INDEX{how} IF EXISTS {name}")
-                done.append(f"dropped {name}")
-    forget_state()
+    cursor.execute("SELECT max(id) FROM search_entry")
+    wanted = {index_name(b): b for b in bands(cursor.fetchone()[0] or 0)}
+    before = _indexes(cursor)
+    for name, band in wanted.items():
+        if before.get(name):
+            continue
+        if name in before:  # an invalid leftover of a concurrent build that failed
+            cursor.execute(f"DROP INDEX{how} IF EXISTS {name}")
+        cursor.execute(
+            f"CREATE INDEX{how} {name} ON search_entry USING gin (vector) "
+            f"WHERE {predicate(band, 'id')}"
+        )
+        done.append(f"built {name}")
+    if all(before.get(name) for name in wanted) or not concurrently:
+        for name in sorted(set(before) - set(wanted)):
+            cursor.execute(f"DROP INDEX{how} IF EXISTS {name}")
+            done.append(f"dropped {name}")
     return done
-
-
-def bands_missing() -> bool:
-    if connection.vendor != "postgresql":
-        return False
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT max(id) FROM search_entry")
-        wanted = {index_name(b) for b in bands(cursor.fetchone()[0] or 0)}
-        present = _indexes(cursor)
-    return any(not present.get(name) for name in wanted) or WHOLE in present
 
 
 def small_index() -> bool:

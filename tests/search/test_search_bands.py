@@ -73,10 +73,10 @@ def test_bands_read_newest_first_find_what_one_read_of_every_entry_finds(setting
     assert bands.state() == (newest, True)
 
     for tsquery in ("'quartz'", "'lamp'", "'quartz' & 'lamp'", "'nowhere'"):
-        for limit in (1, 2, 3, 5, 8, 30):
+        for limit in (1, 2, 3, 5, 30):
             everything = _ids_from_one(tsquery, limit)
             assert postgres._banded(tsquery, "", [], limit) == everything, (tsquery, limit)
-            for floor in (newest, 17, 12, 4, 3):
+            for floor in range(newest, 0, -1):  # on, inside and at the edges of every band
                 expected = _ids_from_one(tsquery, limit, floor)
                 found = postgres._banded(tsquery, "", [], limit, floor=floor)
                 assert found == expected, (tsquery, limit, floor)
@@ -139,6 +139,18 @@ def test_beat_closes_the_full_band_and_drops_what_the_bands_replace(settings, an
         more = [open_ticket(subject=f"Lamp {i}", body="a quartz lamp").reference for i in range(2)]
         found = more[::-1] + found  # entries up to 10: the open band [4, …) is full
         assert sorted(refs(ticket_search("quartz"))) == sorted(found)
+        # While another run builds (a band's build can outlast beat's interval), a run
+        # does nothing: it would take that run's index, not valid yet, for a leftover.
+        other = connection.get_new_connection(connection.get_connection_params())
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_lock(%s)", [bands.LOCK])
+            assert bands_task() == []
+        finally:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [bands.LOCK])
+            other.close()
+        assert _band_indexes() == {"search_entry_vector_b4", "search_entry_vector_b0_4"}
         assert bands_task() == ["built search_entry_vector_b8", "built search_entry_vector_b4_8"]
         assert sorted(refs(ticket_search("quartz"))) == sorted(found)
         assert bands_task() == ["dropped search_entry_vector_b4"]
