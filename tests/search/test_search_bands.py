@@ -92,6 +92,9 @@ def test_bands_read_newest_first_find_what_one_read_of_every_entry_finds(setting
         postgres._banded("'quartz' & 'lamp'", "", [], 30, floor=newest)
     statements = [q["sql"] for q in queries if "@@" in q["sql"]]
     assert len(statements) == len(wanted)
+    with CaptureQueriesContext(connection) as queries:
+        postgres._banded("'quartz'", "", [], 30)  # a rare word: every band at once
+    (at_once,) = [q["sql"] for q in queries if "@@" in q["sql"]]
     with connection.cursor() as cursor:
         cursor.execute("ALTER TABLE search_entry DROP CONSTRAINT search_entry_pkey CASCADE")
         cursor.execute("SET LOCAL enable_seqscan = off")
@@ -101,6 +104,9 @@ def test_bands_read_newest_first_find_what_one_read_of_every_entry_finds(setting
             plan = json.dumps(cursor.fetchone()[0])
             name = bands.index_name((int(low), int(high) if high else None))
             assert f'"Index Name": "{name}"' in plan, (sql, plan)
+        cursor.execute("EXPLAIN (FORMAT JSON) " + at_once)
+        plan = json.dumps(cursor.fetchone()[0])
+        assert all(f'"Index Name": "{name}"' in plan for name in wanted), plan
 
     # And the search box finds the same tickets through them.
     lamps = {t.reference for i, t in enumerate(tickets) if "lamp" in bodies[i % 4]}
