@@ -308,17 +308,16 @@ def candidates_many(items: list[tuple[TicketRow, Features]]) -> dict[int, list[C
     one (``candidates``), which keeps what each ticket finds the same as alone.
     """
     out: dict[int, list[Candidate]] = {row.pk: [] for row, _ in items}
+    decoded: dict[int, Features] = {}  # each candidate's features, decoded once
     if connection.vendor == "postgresql":
         found = _found_lateral([(row, features) for row, features in items])
         if found is None:
             return None
         by_ticket = _by_source(found)
-        decoded: dict[int, Features] = {}
         for row, _ in items:
             out[row.pk] = _earlier(row, by_ticket.get(row.pk, []), decoded)
         return out
     lookups = [(row, lookup) for row, features in items if (lookup := _lookup(row, features))]
-    decoded: dict[int, Features] = {}
     for start in range(0, len(lookups), LOOKUP_CHUNK):
         chunk = lookups[start : start + LOOKUP_CHUNK]
         # Each ticket's ids tagged with the ticket (``src``), its own LIMIT kept.
