@@ -577,6 +577,13 @@ CELERY_BEAT_SCHEDULE["search-words"] = {
     "task": "search.words_refresh",
     "schedule": env_int("SUPPORTDESK_SEARCH_WORDS_EVERY_SECONDS", 300),
 }
+# Search: the words' GIN index in bands of this many entries, newest read first
+# (search/bands.py); beat closes the newest band once it is full.
+SUPPORTDESK_SEARCH_BAND_ENTRIES = env_int("SUPPORTDESK_SEARCH_BAND_ENTRIES", 1_000_000)
+CELERY_BEAT_SCHEDULE["search-bands"] = {
+    "task": "search.bands",
+    "schedule": env_int("SUPPORTDESK_SEARCH_BANDS_EVERY_SECONDS", 600),
+}
 
 # Satisfaction surveys after every solve (email one-click links, portal, end of chat).
 SUPPORTDESK_CSAT_ENABLED = env_bool("SUPPORTDESK_CSAT_ENABLED", True)
