@@ -10,7 +10,7 @@ from datetime import datetime
 
 from . import language, markers, minhash
 from .identifiers import GENERIC_ERRORS, UBIQUITOUS_DOMAINS, extract_identifiers
-from .normalize import clean_body, strip_quotes_and_signature, strip_subject
+from .normalize import clean_stripped, strip_quotes_and_signature, strip_subject
 from .text import content_tokens
 
 # Addresses at these providers say nothing about which organisation wrote.
@@ -66,7 +66,9 @@ def build_features(
     ``identities`` are the contact's e-mail addresses and phone numbers: tickets of
     another contact record with one of them are the same person's.
     """
-    cleaned = clean_body(body, ticket_prefix)
+    # Stripped once: the cleaned text, the identifiers and the marks all start from it.
+    stripped = strip_quotes_and_signature(body)
+    cleaned = clean_stripped(stripped, ticket_prefix)
     subject_clean = strip_subject(subject, ticket_prefix)
     lang = language.detect(f"{subject_clean}\n{cleaned}")
     # The writer's own name (from their address) signs every ticket they write: no evidence.
@@ -74,9 +76,7 @@ def build_features(
     subject_tokens = [t for t in content_tokens(subject_clean, lang) if t not in own]
     body_tokens = [t for t in content_tokens(cleaned, lang) if t not in own]
     tokens = tuple((subject_tokens + body_tokens)[:MAX_TOKENS])
-    identifiers = extract_identifiers(
-        f"{subject}\n{strip_quotes_and_signature(body)}", ticket_prefix
-    )
+    identifiers = extract_identifiers(f"{subject}\n{stripped}", ticket_prefix)
     identifiers["identity"] = {i.lower() for i in identities if i}
     # Our services by name ("mail3", "YooKassa"): an outage is reported by naming them.
     haystack = f" {subject}\n{body} ".lower()
@@ -103,7 +103,7 @@ def build_features(
         account_id=account_id,
         channel=channel,
         language=lang,
-        marks=markers.marks(subject, strip_quotes_and_signature(body)),
+        marks=markers.marks(subject, stripped),
     )
 
 

@@ -106,7 +106,12 @@ def strip_quotes_and_signature(text: str) -> str:
 
 def clean_body(text: str, prefix: str = "SD") -> str:
     """Return the message text an agent would read: the customer's own new words."""
-    lines = strip_ticket_tokens(strip_quotes_and_signature(text), prefix).split("\n")
+    return clean_stripped(strip_quotes_and_signature(text), prefix)
+
+
+def clean_stripped(stripped: str, prefix: str = "SD") -> str:
+    """``clean_body`` of a text ``strip_quotes_and_signature`` has already stripped."""
+    lines = strip_ticket_tokens(stripped, prefix).split("\n")
     kept: list[str] = []
     for index, line in enumerate(lines):
         if index < 3 and not _GREETING_LEAD.match(line) and _GREETING.match(line):

@@ -308,13 +308,14 @@ def candidates_many(items: list[tuple[TicketRow, Features]]) -> dict[int, list[C
     one (``candidates``), which keeps what each ticket finds the same as alone.
     """
     out: dict[int, list[Candidate]] = {row.pk: [] for row, _ in items}
+    decoded: dict[int, Features] = {}  # each candidate's features, decoded once
     if connection.vendor == "postgresql":
         found = _found_lateral([(row, features) for row, features in items])
         if found is None:
             return None
         by_ticket = _by_source(found)
         for row, _ in items:
-            out[row.pk] = _earlier(row, by_ticket.get(row.pk, []))
+            out[row.pk] = _earlier(row, by_ticket.get(row.pk, []), decoded)
         return out
     lookups = [(row, lookup) for row, features in items if (lookup := _lookup(row, features))]
     for start in range(0, len(lookups), LOOKUP_CHUNK):
@@ -338,7 +339,7 @@ def candidates_many(items: list[tuple[TicketRow, Features]]) -> dict[int, list[C
             return None
         by_chunk = _by_source(rows)
         for row, _ in chunk:
-            out[row.pk] = _earlier(row, by_chunk.get(row.pk, []))
+            out[row.pk] = _earlier(row, by_chunk.get(row.pk, []), decoded)
     return out
 
 
@@ -473,10 +474,21 @@ def _unfiled(row: tuple[Any, ...]) -> bool:
     return row[3] is None or row[11] != VERSION
 
 
-def _earlier(row: TicketRow, rows: list[tuple[Any, ...]]) -> list[Candidate]:
+def _earlier(
+    row: TicketRow, rows: list[tuple[Any, ...]], decoded: dict[int, Features] | None = None
+) -> list[Candidate]:
+    """The rows' tickets created before ``row``'s, as candidates. ``decoded``: features
+    already decoded by ticket id (a batch's tickets share most of their candidates: the
+    same open tickets of a contact or reseller; decoding their JSON evidence once per
+    batch instead of once per pair was ~4% of an import's CPU)."""
+    memo: dict[int, Features] = {} if decoded is None else decoded
     earlier = (row.created_at, row.pk)
     return [
-        Candidate(ticket_id=r[0], reference=format_reference(r[1]), features=_features(r))
+        Candidate(
+            ticket_id=r[0],
+            reference=format_reference(r[1]),
+            features=memo.get(r[0]) or memo.setdefault(r[0], _features(r)),
+        )
         for r in rows
         if r[3] is not None and (_aware(r[2]), r[0]) < earlier
     ]

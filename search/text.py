@@ -6,6 +6,7 @@ Pure module (standard library and phonenumbers): the same rules serve the write 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 
@@ -84,7 +85,14 @@ def phone_numbers(text: str, regions: Sequence[str]) -> list[str]:
 def phone_number(raw: str, regions: Sequence[str]) -> str:
     """Return ``raw`` as E.164 digits (no +) if it is a valid number, read in the first of
     ``regions`` it is valid in when it has no country code; else ""."""
-    text = (raw or "").strip()
+    return _phone_number((raw or "").strip(), tuple(regions))
+
+
+# Remembered: libphonenumber tries each region in turn (~0.3 ms a number), and an import
+# meets most numbers more than once (a subject's and its message's; in the ingest bench
+# 3,000 checks of 2,000 numbers a 1,000 mails).
+@functools.lru_cache(maxsize=4096)
+def _phone_number(text: str, regions: tuple[str, ...]) -> str:
     digits = re.sub(r"\D", "", text)
     if not 7 <= len(digits) <= 15:
         return ""

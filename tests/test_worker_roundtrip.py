@@ -59,3 +59,51 @@ def test_a_ticket_the_worker_opens_shows_in_a_cached_list(worker, admin):
     )
     # The worker moved the shared lists version on: the list is rendered anew.
     assert "Opened by the worker" in admin.get("/admin/tickets/ticket/").content.decode()
+
+
+def _sessions() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.postgres
+def test_the_worker_keeps_its_database_connection_between_tasks(worker):
+    """Celery's Django fix-up closed the connection before and after every task, whatever
+    CONN_MAX_AGE said: each task opened a PostgreSQL session of its own (issue 16: 1,978
+    sessions for 2,188 tasks in the ingest bench). Now a worker keeps one."""
+    first, _ = inbound_store(
+        channel=Channel.API,
+        source="test",
+        payload={"subject": "Warm-up", "body": "x", "external_id": f"keep-{os.getpid()}-0"},
+    )
+    wait_until(
+        lambda: InboundRecord.objects.get(pk=first.pk).status != InboundStatus.RECEIVED,
+        120,
+        "the worker to process the first record",
+        worker,
+    )
+    before = _sessions()
+    records = [
+        inbound_store(
+            channel=Channel.API,
+            source="test",
+            payload={"subject": f"Kept {n}", "body": "x", "external_id": f"keep-{os.getpid()}-{n}"},
+        )[0]
+        for n in range(1, 7)
+    ]
+    for record in records:  # one task each, run one after the other
+        wait_until(
+            lambda record=record: (
+                InboundRecord.objects.get(pk=record.pk).status == InboundStatus.PROCESSED
+            ),
+            120,
+            "the worker to process the records",
+            worker,
+        )
+    worker.wait_for_task_success("channels_app.process_inbound_record")
+    # This process holds its own connection: every new session is the worker's.
+    assert _sessions() - before <= 1
