@@ -283,3 +283,16 @@ def test_a_tag_view_filters_the_due_ordered_rows_instead_of_joining_them_all(
     assert "SubPlan" in plan, plan
     rows, _cursor = queues.page(filters, desk_agent, now)
     assert sorted(r.ticket_id for r in rows) == sorted(t.pk for t in tagged)
+
+
+def test_a_pages_rows_hold_aware_moments_and_booleans(departments, desk_agent):
+    """PostgreSQL's rows are taken as they come, SQLite's converted: the same values."""
+    ticket = open_ticket(subject="moments")
+    due = timezone.now() + timedelta(hours=3)
+    _set_due(ticket, due)
+    rows, _cursor = queues.page(queues.ViewFilters(), desk_agent, timezone.now())
+    (row,) = rows
+    assert row.sla_due == due and row.due_sort == due
+    for moment in (row.sla_due, row.due_sort, row.last_activity_at):
+        assert timezone.is_aware(moment) and moment.utcoffset() == timedelta(0)
+    assert row.needs_verification is False
