@@ -8,11 +8,12 @@ language and zone like the template this replaces (see ``templatetags.workspace_
 for the same countdown and time markup used elsewhere).
 
 Each row's HTML is also kept per process (``SUPPORTDESK_ROW_FRAGMENTS`` rows, 0: off),
-keyed by everything it shows: the row's own values (any change of the ticket, its
-assignee's, contact's, account's or department's names is a new key, so a changed row
-is rendered anew on the next page, never shown stale), its tags, the page's language,
-zone and columns, and the countdown's minute. Tickets change a few times a second while
-agents page through the same 50 rows hundreds of times: most rows are memo hits.
+keyed by the signed-in agent and everything the row shows: the row's own values (any
+change of the ticket, its assignee's, contact's, account's or department's names is a
+new key, so a changed row is rendered anew on the next page, never shown stale), its
+tags, the page's language, zone and columns, and the countdown's minute. Tickets change
+a few times a second while agents page through the same 50 rows hundreds of times: most
+rows are memo hits.
 """
 
 from __future__ import annotations
@@ -89,8 +90,11 @@ def rows_html(
     columns: Sequence[tuple[str, StrOrPromise]],
     now: datetime,
     tags: dict[int, list[str]] | None = None,
+    *,
+    viewer: int,
 ) -> SafeString:
-    """Return the table rows for ``rows`` with ``columns`` (key, label) in order."""
+    """Return the table rows for ``rows`` with ``columns`` (key, label) in order, for
+    the signed-in agent ``viewer`` (a user id: the principal the kept rows are keyed by)."""
     page = _Page(now, tags or {})
     cells = [
         (f'<td class="c-{key}" data-label="{escape(str(label))}">', CELLS[key])
@@ -99,10 +103,12 @@ def rows_html(
     limit = settings.SUPPORTDESK_ROW_FRAGMENTS
     if not limit:
         return mark_safe("".join(_row_html(row, page, cells) for row in rows))  # noqa: S308
-    # What every row of this page shares in its key: language, zone, columns (labels
+    # What every row of this page shares in its key: the agent (a cache key names its
+    # principal, though a row shows nothing of the agent), language, zone, columns (labels
     # follow from the keys and the language).
-    shared = (get_language(), page.zone_name, tuple(key for key, _label in columns))
-    with_tags = "tags" in shared[2]
+    names = tuple(key for key, _label in columns)
+    shared = (viewer, get_language(), page.zone_name, names)
+    with_tags = "tags" in names
     kept = _fragments
     out = []
     for row in rows:
@@ -128,7 +134,7 @@ def rows_html(
 
 
 class _Fragments(dict[tuple[Any, ...], str]):
-    """Row HTML by (row, language/zone/columns, countdown minute, tags): see the
+    """Row HTML by (row, agent/language/zone/columns, countdown minute, tags): see the
     module's docstring. Cleared with the memos of translated text."""
 
     def cache_clear(self) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.utils import timezone, translation
 
 from tests.factories import open_ticket
@@ -81,11 +81,11 @@ def test_a_changed_ticket_shows_its_change_on_the_next_page(desk, departments, d
     assert _row(last, other.number) == _row(first, other.number)
 
 
-def _rendered(rows, now, *, kept: bool) -> str:
+def _rendered(rows, now, viewer: int, *, kept: bool) -> str:
     columns = [(c, queues.COLUMNS[c]) for c in COLUMNS]
     tags = queues.row_tags(r.ticket_id for r in rows)
     with override_settings(SUPPORTDESK_ROW_FRAGMENTS=5000 if kept else 0):
-        return listing.rows_html(rows, columns, now, tags)
+        return listing.rows_html(rows, columns, now, tags, viewer=viewer)
 
 
 def test_a_kept_row_is_the_row_rendered_now(departments, desk_agent):
@@ -105,8 +105,8 @@ def test_a_kept_row_is_the_row_rendered_now(departments, desk_agent):
             for step in steps:
                 for sign in (1, -1):
                     moment = now + timedelta(seconds=sign * step)
-                    assert _rendered(rows, moment, kept=True) == _rendered(
-                        rows, moment, kept=False
+                    assert _rendered(rows, moment, desk_agent.pk, kept=True) == _rendered(
+                        rows, moment, desk_agent.pk, kept=False
                     ), (language, zone, sign * step)
     assert listing._fragments
 
@@ -142,7 +142,7 @@ def test_the_kept_rows_are_bounded(departments, desk_agent, settings):
     now = timezone.now()
     rows, _cursor = queues.page(queues.ViewFilters(), desk_agent, now)
     columns = [(c, queues.COLUMNS[c]) for c in COLUMNS]
-    html = listing.rows_html(rows, columns, now, {})
+    html = listing.rows_html(rows, columns, now, {}, viewer=desk_agent.pk)
     assert html.count("<tr ") == 5
     assert len(listing._fragments) == 3
 
@@ -152,7 +152,22 @@ def test_a_rows_tags_are_part_of_what_is_kept(departments, desk_agent):
     now = timezone.now()
     rows, _cursor = queues.page(queues.ViewFilters(), desk_agent, now)
     columns = [(c, queues.COLUMNS[c]) for c in COLUMNS]
-    bare = listing.rows_html(rows, columns, now, {})
-    tagged = listing.rows_html(rows, columns, now, {ticket.pk: ["outage", "vip"]})
+    bare = listing.rows_html(rows, columns, now, {}, viewer=desk_agent.pk)
+    tagged = listing.rows_html(
+        rows, columns, now, {ticket.pk: ["outage", "vip"]}, viewer=desk_agent.pk
+    )
     assert '<span class="tag">vip</span>' not in bare
     assert '<span class="tag">outage</span> <span class="tag">vip</span>' in tagged
+
+
+def test_the_kept_rows_name_the_agent_they_were_rendered_for(
+    desk, departments, desk_agent, other_agent
+):
+    ticket = open_ticket(subject="Shared row")
+    url = _all_unsolved(desk)
+    alice = _row(desk.get(url).content.decode(), ticket.number)
+    assert {key[1][0] for key in listing._fragments} == {desk_agent.pk}
+    bob = Client()
+    bob.force_login(other_agent)
+    assert _row(bob.get(url).content.decode(), ticket.number) == alice
+    assert {key[1][0] for key in listing._fragments} == {desk_agent.pk, other_agent.pk}
