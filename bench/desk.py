@@ -439,6 +439,11 @@ def main() -> None:
         help="DB_PREPARED_STATEMENTS=1 (the default): the workspace's reads as prepared statements",
     )
     parser.add_argument(
+        "--no-fragments",
+        action="store_true",
+        help="SUPPORTDESK_MESSAGE_FRAGMENTS=0: the ticket page writes every message every time",
+    )
+    parser.add_argument(
         "--no-fragment-cache",
         action="store_true",
         help="SUPPORTDESK_ROW_FRAGMENTS=0: every list row rendered on every page (uncached)",
@@ -446,6 +451,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=18441)
     parser.add_argument("--writer", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.no_fragments:  # for gunicorn, started with this env
+        os.environ["SUPPORTDESK_MESSAGE_FRAGMENTS"] = "0"
+    fragments = os.environ.get("SUPPORTDESK_MESSAGE_FRAGMENTS", "").strip() != "0"
     if args.no_prepared or args.prepared:  # for gunicorn, started with this env
         os.environ["DB_PREPARED_STATEMENTS"] = "1" if args.prepared else "0"
     if args.no_fragment_cache:
@@ -510,6 +518,7 @@ def main() -> None:
         f"{f' × {args.threads} threads' if args.worker_class == 'gthread' else ''}; wrk; "
         f"{writes:g} ticket changes/s; {args.seconds} s per load; medians of {args.runs} runs; "
         f"prepared statements {'on' if prepared else 'off'}; "
+        f"message fragments {'kept' if fragments else 'off'}; "
         f"row fragments kept {row_fragments or 'off'}"
     )
     print_table(summary, kinds, loaded)
@@ -538,6 +547,7 @@ def main() -> None:
                 "write_rate": args.write_rate,
                 "prepared_statements": prepared,
                 "row_fragments": row_fragments,
+                "message_fragments": fragments,
                 "writes_per_second_median": writes,
                 "seconds_per_load": args.seconds,
                 "runs": args.runs,

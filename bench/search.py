@@ -466,11 +466,14 @@ def counts() -> dict[str, int]:
             out[table] = cursor.fetchone()[0]
         cursor.execute(
             "SELECT pg_size_pretty(pg_relation_size('search_entry')), "
-            "pg_size_pretty(pg_relation_size('search_entry_vector')), "
+            "pg_size_pretty((SELECT sum(pg_relation_size(indexrelid)) FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'search_entry'::regclass "
+            "AND c.relname LIKE 'search\\_entry\\_vector%%')), "
+            "(SELECT count(*) FROM pg_class WHERE relname LIKE 'search\\_entry\\_vector\\_b%%'), "
             "pg_size_pretty(pg_relation_size('search_entry_idents_trgm'))"
         )
-        table, gin, trgm = cursor.fetchone()
-    out_sizes = {"search_entry": table, "gin": gin, "idents_trgm": trgm}
+        table, gin, gin_bands, trgm = cursor.fetchone()
+    out_sizes = {"search_entry": table, "gin": gin, "gin_bands": gin_bands, "idents_trgm": trgm}
     return {**out, "sizes": out_sizes}  # type: ignore[dict-item]
 
 

@@ -1,9 +1,10 @@
-"""Search's beat task: the vocabulary used for typo corrections."""
+"""Search's beat tasks: the vocabulary used for typo corrections, the index's bands."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
+from .bands import bands_build
 from .words import words_refresh as _words_refresh
 
 
@@ -12,3 +13,11 @@ def words_refresh() -> int:
     """Add the words of newly indexed messages to the typo vocabulary; return how many
     entries were read."""
     return _words_refresh()
+
+
+@shared_task(name="search.bands", soft_time_limit=3 * 3600, time_limit=3 * 3600 + 60, expires=540)
+def bands() -> list[str]:
+    """Close the full newest band of the words' index and open the next, build the bands
+    an upgraded desk lacks, drop what they replace (``search.bands``), concurrently: the
+    desk keeps searching and writing meanwhile."""
+    return bands_build(concurrently=True)

@@ -41,6 +41,7 @@ CONCERN_TASKS: dict[str, tuple[str, ...]] = {
     # Last: upkeep that can wait minutes without anyone noticing, never ahead of a mail.
     "housekeeping": (
         "search.words_refresh",
+        "search.bands",
         "reports.catch_up",
         "csat.ask_missed",
         "tickets.remove_orphan_files",

@@ -327,6 +327,10 @@ SUPPORTDESK_LIST_CACHE_SECONDS = env_int("SUPPORTDESK_LIST_CACHE_SECONDS", 300) 
 # The workspace's list rows as HTML, kept per process: at most this many rows (~1.5 kB
 # each); 0 renders every row on every page (workspace/listing.py).
 SUPPORTDESK_ROW_FRAGMENTS = env_int("SUPPORTDESK_ROW_FRAGMENTS", 5000)
+# The ticket page keeps this many messages' HTML per process (workspace/message_html.py;
+# at most 4,096 characters each on average); 0: every message is written on every page
+# (the uncached bench figure).
+SUPPORTDESK_MESSAGE_FRAGMENTS = env_int("SUPPORTDESK_MESSAGE_FRAGMENTS", 20000)
 
 # --- Email ------------------------------------------------------------------------------
 # Any anymail ESP backend works (e.g. anymail.backends.mailgun.EmailBackend); the
@@ -579,6 +583,13 @@ SUPPORTDESK_OUTBOX_REQUEUE_AFTER_SECONDS = env_int("SUPPORTDESK_OUTBOX_REQUEUE_A
 CELERY_BEAT_SCHEDULE["search-words"] = {
     "task": "search.words_refresh",
     "schedule": env_int("SUPPORTDESK_SEARCH_WORDS_EVERY_SECONDS", 300),
+}
+# Search: the words' GIN index in bands of this many entries, newest read first
+# (search/bands.py); beat closes the newest band once it is full.
+SUPPORTDESK_SEARCH_BAND_ENTRIES = env_int("SUPPORTDESK_SEARCH_BAND_ENTRIES", 1_000_000)
+CELERY_BEAT_SCHEDULE["search-bands"] = {
+    "task": "search.bands",
+    "schedule": env_int("SUPPORTDESK_SEARCH_BANDS_EVERY_SECONDS", 600),
 }
 
 # Satisfaction surveys after every solve (email one-click links, portal, end of chat).

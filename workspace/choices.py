@@ -14,7 +14,7 @@ from django.db.models import Model
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from tickets.models import Severity, Status
+from tickets.models import Department, Severity, Status
 
 from . import memo
 from .queues import active_departments
@@ -32,6 +32,31 @@ def agent_choices() -> list[tuple[int, str]]:
     with connection.cursor() as cursor:
         cursor.execute(AGENTS_SQL)
         return [(pk, f"{first} {last}".strip() or username) for pk, first, last, username in cursor]
+
+
+# The ticket page's agents and departments (its assignee and department selects, and the
+# names its events mention) in one statement: the order of each part as in AGENTS_SQL and
+# queues.DEPARTMENTS_SQL (by username; by name, then id).
+AGENTS_AND_DEPARTMENTS_SQL = (
+    'SELECT 0, "username", "id", "first_name", "last_name" '  # noqa: S608
+    f'FROM "{get_user_model()._meta.db_table}" WHERE "is_active" AND "is_staff" '
+    "UNION ALL SELECT 1, \"name\", \"id\", '', '' "
+    f'FROM "{Department._meta.db_table}" WHERE "is_active" ORDER BY 1, 2, 3'
+)
+
+
+def agent_and_department_choices() -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """``(agent_choices(), department_choices())``, read in one statement."""
+    agents: list[tuple[int, str]] = []
+    departments: list[tuple[int, str]] = []
+    with connection.cursor() as cursor:
+        cursor.execute(AGENTS_AND_DEPARTMENTS_SQL)
+        for part, name, pk, first, last in cursor.fetchall():
+            if part == 0:
+                agents.append((pk, f"{first} {last}".strip() or name))
+            else:
+                departments.append((pk, name))
+    return agents, departments
 
 
 def department_choices() -> list[tuple[int, str]]:

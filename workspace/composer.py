@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
+from django.db import connection
 from django.db.models import Q
 
 from channels_app.chat.conversations import chat_line_from_agent
@@ -47,6 +48,24 @@ def live_chat(ticket: Ticket) -> ChatConversation | None:
         .order_by("-started_at")
         .first()
     )
+
+
+# Whether a chat of the ticket, or of a ticket merged into it, is still going on: the
+# ticket page asks on every page of a ticket with chat lines (as the ORM query of
+# ``live_chat``, with its OR across a join, ~3 ms of Python: bench/desk_profile.py).
+LIVE_CHAT_SQL = (
+    f"SELECT 1 WHERE EXISTS (SELECT 1 FROM {ChatConversation._meta.db_table} c "  # noqa: S608
+    "WHERE c.ticket_id = %s AND c.ended_at IS NULL) OR EXISTS (SELECT 1 FROM "
+    f"{Ticket._meta.db_table} t JOIN {ChatConversation._meta.db_table} c "
+    "ON c.ticket_id = t.id WHERE t.merged_into_id = %s AND c.ended_at IS NULL)"
+)
+
+
+def has_live_chat(ticket: Ticket) -> bool:
+    """``live_chat(ticket) is not None``, in one plain statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(LIVE_CHAT_SQL, [ticket.pk, ticket.pk])
+        return cursor.fetchone() is not None
 
 
 def reply_channels(
@@ -85,7 +104,7 @@ def reply_channels(
         )
     )
     portal_ok = ticket.contact is not None and ticket.contact.is_verified
-    chat = chatted and live_chat(ticket) is not None
+    chat = chatted and has_live_chat(ticket)
     wanted = {"chat": "chat", "portal": "portal"}.get(last_inbound, "email")
     options = [
         ReplyChannel(Channel.EMAIL, text("Email"), has_email, why_not=text("no customer address")),

@@ -9,9 +9,13 @@ escaped here; the message's HTML body was cleaned by ``tickets.sanitize`` alread
 
 from __future__ import annotations
 
+import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 from html import escape
+from typing import Any
 
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
@@ -23,7 +27,7 @@ from tickets.models import Channel
 
 from . import memo
 from .memo import ngettext, reverse
-from .timeline import Entry
+from .timeline import Entry, prepare
 
 CHANNELS = dict(Channel.choices)
 
@@ -91,6 +95,7 @@ def message_html(
     _ = catalog.__getitem__
     m = entry.message
     assert m is not None  # noqa: S101 - a message entry always has its message
+    prepare(entry)
     out = [
         f'<li class="entry msg {escape(entry.css)}" id="message-{m.pk}" '
         f'data-channel="{escape(m.channel)}" data-direction="{escape(m.direction)}">\n'
@@ -169,3 +174,127 @@ def message_html(
         )
     out.append("</li>")
     return "".join(out)
+
+
+# --- message fragments ------------------------------------------------------------------
+# A message's ``<li>`` depends on the message's row and attachments, its author's name,
+# the ticket's number and subject, whether the ticket is live, the agent's language and
+# zone -- and on two per-page values, the CSRF token and the ticket's version, which the
+# memo keeps as these stand-ins (random: no message text can hold them) and fills per page.
+_CSRF_MARK = secrets.token_hex(16)
+_VERSION_MARK = secrets.token_hex(16)
+
+
+class _Fragments:
+    """A per-process LRU of message fragments (bench/desk_profile.py: sanitizing and
+    writing the messages was ~10 % of the ticket page's CPU; a message, once stored, is
+    shown the same way on every visit). Bounded in entries (the setting) and in size:
+    at most ``AVERAGE`` characters an entry on average, and no single fragment over
+    ``LARGEST`` is kept (a long mail is written every time rather than crowd out others)."""
+
+    AVERAGE = 4096
+    LARGEST = 256 * 1024
+
+    def __init__(self) -> None:
+        self.items: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+        self.size = 0  # characters kept
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> str | None:
+        with self.lock:
+            found = self.items.get(key)
+            if found is not None:
+                self.items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[Any, ...], html: str, limit: int) -> None:
+        if len(html) > self.LARGEST:
+            return
+        with self.lock:
+            if (old := self.items.pop(key, None)) is not None:
+                self.size -= len(old)
+            self.items[key] = html
+            self.size += len(html)
+            while self.items and (len(self.items) > limit or self.size > limit * self.AVERAGE):
+                _key, dropped = self.items.popitem(last=False)
+                self.size -= len(dropped)
+
+    def cache_clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+            self.size = 0
+
+
+FRAGMENTS = memo.cleared_with_settings(_Fragments())
+
+
+def fragment_key(entry: Entry, page: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """What a message's fragment depends on besides the per-page stand-ins; ``page``:
+    (the agent's id, language, zone, ticket number, subject, live). None: not memoized
+    (an entry made ready already, or metadata that is not plain values)."""
+    m = entry.message
+    if m is None or entry.pending is None:
+        return None
+    attachments, allow_remote = entry.pending
+    metadata = m.metadata or {}
+    # The bodies enter the key as hashes (a message is stored once; an edit or a
+    # redaction changes the hash, so a changed message is never served from here).
+    key = (
+        *page,
+        allow_remote,
+        m.pk,
+        m.channel,
+        m.direction,
+        m.occurred_at,
+        m.merged_from_id,
+        entry.author,
+        hash(m.body_text),
+        hash(m.body_html),
+        tuple(metadata.get("cc") or ()),
+        metadata.get("duration_seconds"),
+        tuple(
+            (a.pk, a.filename, a.size, a.content_type, a.content_id, a.is_inline)
+            for a in attachments
+        ),
+    )
+    try:
+        hash(key)
+    except TypeError:  # e.g. a CC list of objects: render it every time
+        return None
+    return key
+
+
+def cached_message_html(
+    entry: Entry,
+    *,
+    page: tuple[Any, ...] | None,
+    limit: int,
+    number: int,
+    subject: str,
+    version: object,
+    live: bool,
+    csrf_token: str,
+) -> str:
+    """``message_html`` through the fragment memo (``limit``: its size, 0 = off);
+    ``page`` names the agent the page is for (a cache key names the principal)."""
+    key = fragment_key(entry, page) if page is not None and limit > 0 else None
+    if key is None:
+        return message_html(
+            entry, number=number, subject=subject, version=version, live=live, csrf_token=csrf_token
+        )
+    html = FRAGMENTS.get(key)
+    if html is None:
+        html = message_html(
+            entry,
+            number=number,
+            subject=subject,
+            version=_VERSION_MARK,
+            live=live,
+            csrf_token=_CSRF_MARK,
+        )
+        FRAGMENTS.put(key, html, limit)
+    if live:
+        html = html.replace(_CSRF_MARK, escape(csrf_token)).replace(
+            _VERSION_MARK, escape(str(version))
+        )
+    return html

@@ -19,6 +19,8 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import connection
+from django.db.models import signals
+from django.db.models.base import ModelState
 
 from duplicates.models import DuplicateFlag, FlagStatus
 from sla.models import BusinessCalendar, SlaAlert, TicketSla
@@ -61,6 +63,33 @@ def _reader(
     return [f.attname for f in fields], [where[f.column] for f in fields], converters
 
 
+@lru_cache(maxsize=64)
+def _plain_fields(model: Any) -> tuple[str, ...] | None:
+    """The attribute names of the model's columns, when its instances can be made
+    without ``Model.__init__`` (nothing listens to its init signals); None otherwise.
+    Checked once per model and process: receivers connect when the apps load."""
+    if signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model):
+        return None
+    return tuple(f.attname for f in model._meta.concrete_fields)
+
+
+def _made(model: Any, alias: str, names: list[str], values: list[Any]) -> Any:
+    """``model.from_db(alias, names, values)``: for a row of every column, the instance
+    ``Model.__init__`` would make (its fields set, its state "from the database") without
+    its per-field ``setattr`` and descriptor calls (a page makes ~20 instances; that loop
+    was ~4 % of the ticket page's CPU). Deferred columns or init signals: ``from_db``."""
+    fields = _plain_fields(model)
+    if fields is None or len(names) != len(fields):
+        return model.from_db(alias, names, values)
+    made = object.__new__(model)
+    state = ModelState()
+    state.adding = False
+    state.db = alias
+    made.__dict__["_state"] = state
+    made.__dict__.update(zip(fields, values, strict=True))
+    return made
+
+
 def _instances(model: Any, sql: str, params: list[Any]) -> list[Any]:
     """Return the model instances of a ``SELECT *``-like statement: what
     ``model.objects.raw()`` gives, without its per-call query machinery."""
@@ -74,7 +103,7 @@ def _instances(model: Any, sql: str, params: list[Any]) -> list[Any]:
         values = [row[i] for i in positions]
         for i, func, col in converters:
             values[i] = func(values[i], col, connection)
-        out.append(model.from_db(alias, names, values))
+        out.append(_made(model, alias, names, values))
     return out
 
 
@@ -95,7 +124,7 @@ def instances_and_extras(
         values = [row[i] for i in positions]
         for i, func, col in converters:
             values[i] = func(values[i], col, connection)
-        instance = model.from_db(connection.alias, names, values)
+        instance = _made(model, connection.alias, names, values)
         out.append((instance, {name: row[i] for i, name in others}))
     return out
 
@@ -165,7 +194,7 @@ def ticket_by_number(number: int) -> Ticket | None:
         for i, funcs in enumerate(converters):
             for func in funcs:
                 values[i] = func(values[i], None, connection)
-        made.append(model.from_db(connection.alias, names, values))
+        made.append(_made(model, connection.alias, names, values))
     ticket = made[0]
     # Assigning the related objects fills the caches the templates read.
     for name, related in zip(_RELATED, made[1:], strict=True):
@@ -259,7 +288,7 @@ def _instance(model: Any, columns: tuple[str, ...], row: tuple[Any, ...]) -> Any
     values = [row[i] for i in positions]
     for i, func, col in converters:
         values[i] = func(values[i], col, connection)
-    return model.from_db(connection.alias, names, values)
+    return _made(model, connection.alias, names, values)
 
 
 @dataclass(frozen=True)

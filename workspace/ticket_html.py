@@ -17,15 +17,18 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
+from django.conf import settings
 from django.template.defaultfilters import floatformat
 from django.utils.functional import Promise
 from django.utils.text import Truncator, slugify
+from django.utils.timezone import get_current_timezone_name
+from django.utils.translation import get_language
 
 from tickets.models import format_reference
 
 from .choices import display
 from .memo import reverse
-from .message_html import message_html, translations, when_html
+from .message_html import cached_message_html, translations, when_html
 from .templatetags.workspace_tags import countdown, options
 
 
@@ -419,11 +422,25 @@ def conversation_html(context: Mapping[str, Any]) -> str:
     entries = context.get("entries") or []
     if not entries:
         return f'<li class="entry event">{_("No messages yet.")}</li>\n  '
+    # The messages' fragments are memoized per agent (``fragments``: the agent's id,
+    # set by the ticket view) and everything else the fragment shows of the page.
+    page = None
+    if (agent := context.get("fragments_for")) is not None:
+        page = (
+            agent,
+            get_language(),
+            get_current_timezone_name(),
+            ticket.number,
+            ticket.subject,
+            shared["live"],
+        )
+    limit = settings.SUPPORTDESK_MESSAGE_FRAGMENTS
     chat_label = _("Live chat")
     out = []
     for e in entries:
         if e.kind == "message":
-            out.append(f"\n    {message_html(e, **shared)}\n    \n  ")
+            html = cached_message_html(e, page=page, limit=limit, **shared)
+            out.append(f"\n    {html}\n    \n  ")
         elif e.kind == "chat":
             lines = "".join(
                 f'<li class="{_e(line.message.direction)}" id="message-{line.message.pk}">'

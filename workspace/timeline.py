@@ -69,6 +69,10 @@ class Entry:
     text: str = ""
     attachments: list[dict[str, Any]] = field(default_factory=list)
     css: str = ""
+    # A message's body and attachments are made ready to show only when rendered
+    # (``prepare``): a page whose message fragments are memoized skips it
+    # (workspace/message_html.py ``fragment``).
+    pending: tuple[list[Attachment], bool] | None = None
 
 
 def conversation(
@@ -108,11 +112,14 @@ def conversation(
                 entries.append(Entry("chat", message.occurred_at, key, message, lines=[line]))
             continue
         entries.append(
-            message_entry(
-                message,
-                allow_remote=message.pk in remote_images_for,
-                attachments=attachments.get(message.pk, []),
+            Entry(
+                "message",
+                message.occurred_at,
+                key,
+                message=message,
                 author=author(message),
+                css=f"{message.direction} ch-{message.channel}",
+                pending=(attachments.get(message.pk, []), message.pk in remote_images_for),
             )
         )
     entries += _event_entries(ticket, {**known, "users": users})
@@ -132,7 +139,6 @@ def message_entry(
     blocked unless ``allow_remote``, ``cid:`` images from its attachments)."""
     if attachments is None:
         attachments = list(message.attachments.all())
-    by_cid = {a.content_id.strip("<>"): a for a in attachments if a.content_id}
     entry = Entry(
         "message",
         message.occurred_at,
@@ -140,8 +146,22 @@ def message_entry(
         message=message,
         author=message.author_name if author is None else author,
         css=f"{message.direction} ch-{message.channel}",
-        attachments=[previews.describe(a) for a in attachments if not _shown_inline(a, message)],
+        pending=(attachments, allow_remote),
     )
+    prepare(entry)
+    return entry
+
+
+def prepare(entry: Entry) -> Entry:
+    """Make a message entry's body safe to show and describe its attachments (once)."""
+    if entry.pending is None:
+        return entry
+    attachments, allow_remote = entry.pending
+    entry.pending = None
+    message = entry.message
+    assert message is not None  # noqa: S101 - only message entries are pending
+    by_cid = {a.content_id.strip("<>"): a for a in attachments if a.content_id}
+    entry.attachments = [previews.describe(a) for a in attachments if not _shown_inline(a, message)]
     if message.body_html:
 
         def inline_url(content_id: str) -> str | None:

@@ -234,3 +234,97 @@ def test_a_fields_label_follows_the_language_and_the_value():
             labels[language] = message_html._catalog().channel(Channel.EMAIL)
             assert labels[language] == str(Channel.EMAIL.label)
     assert labels["ru"] != labels["en"] == "Email"
+
+
+def test_a_selects_options_are_written_once_and_marked_per_page(monkeypatch):
+    """``options`` keeps a select's options by its (value, label) pairs (the agents'
+    select is the same on every ticket page) and marks the chosen one per call; a
+    renamed label or another language is another list, never the kept one."""
+    from django.utils import translation
+    from django.utils.translation import gettext_lazy
+
+    from workspace.templatetags import workspace_tags
+    from workspace.templatetags.workspace_tags import options
+
+    agents = [(pk, f"Agent <{pk}>") for pk in range(1, 60)]
+    assert options(agents, 3).count(" selected") == 1
+    escaped: list[str] = []
+    escape = workspace_tags.escape
+
+    def counting(text: str) -> str:
+        escaped.append(text)
+        return escape(text)
+
+    monkeypatch.setattr(workspace_tags, "escape", counting)
+    html = options(list(agents), 12)
+    assert len(escaped) <= 2  # the chosen value's mark, not 59 labels again
+    assert '<option value="12" selected>Agent &lt;12&gt;</option>' in html
+    assert html.count(" selected") == 1 and '<option value="3">' in html
+    renamed = [(1, "Renamed & Co")] + agents[1:]
+    assert '<option value="1" selected>Renamed &amp; Co</option>' in options(renamed, 1)
+    assert options(agents, None).count(" selected") == 0
+    labels = [("open", gettext_lazy("Open")), ("solved", gettext_lazy("Solved"))]
+    seen = {}
+    for language in ("en", "ru", "en"):
+        with translation.override(language):
+            seen[language] = options(labels, "open")
+            assert f">{translation.gettext('Open')}</option>" in seen[language]
+    assert seen["en"] != seen["ru"]
+
+
+def _chat_offered(html: str) -> bool:
+    return "disabled" not in html.split('name="channel" value="chat"')[1].split(">")[0]
+
+
+def test_the_live_chat_is_found_on_the_ticket_or_one_merged_into_it_in_one_plain_statement(
+    desk, departments, anna, desk_agent
+):
+    """Whether the chat channel is offered: a chat still going on, on the ticket or on a
+    ticket merged into it, read in one plain statement (not the ORM's join)."""
+    from channels_app.chat.models import ChatConversation
+    from tickets import services
+
+    ticket = open_ticket(subject="Chat", contact=anna, channel="chat", body="hello?")
+    html, reads = _page_statements(desk, ticket, ChatConversation._meta.db_table)
+    assert not _chat_offered(html)
+    assert len(reads) == 1 and "EXISTS" in reads[0] and "ORDER BY" not in reads[0], reads
+    chat = ChatConversation.objects.create(conversation_id="c-1", ticket=ticket, contact=anna)
+    assert _chat_offered(desk.get(f"/desk/t/{ticket.number}/").content.decode())
+    ChatConversation.objects.filter(pk=chat.pk).update(ended_at=chat.started_at)
+    assert not _chat_offered(desk.get(f"/desk/t/{ticket.number}/").content.decode())
+    merged = open_ticket(subject="Chat 2", contact=anna, channel="chat", body="again")
+    ChatConversation.objects.create(conversation_id="c-2", ticket=merged, contact=anna)
+    services.ticket_merge(source=merged, target=ticket, actor=desk_agent)
+    assert _chat_offered(desk.get(f"/desk/t/{ticket.number}/").content.decode())
+
+
+def test_the_agents_and_departments_come_in_one_statement_in_their_orders(
+    desk, departments, anna, desk_agent, other_agent
+):
+    """The ticket page's selects of agents and departments: one statement for both,
+    each list what ``agent_choices`` and ``department_choices`` give (active staff by
+    username, active departments by name)."""
+    from tests.factories import AgentFactory
+    from tickets.models import Department
+
+    AgentFactory(username="aaron", first_name="", last_name="")
+    AgentFactory(username="zed", is_active=False)
+    Department.objects.create(
+        name="Aardvarks", slug="aardvarks", kind="customer_support", inbox_email="aa@desk.example"
+    )
+    Department.objects.create(
+        name="Closed desk",
+        slug="closed-desk",
+        kind="legal_abuse",
+        is_active=False,
+        inbox_email="cd@desk.example",
+    )
+    agents, listed = choices.agent_and_department_choices()
+    assert (agents, listed) == (choices.agent_choices(), choices.department_choices())
+    assert agents[0][1] == "aaron" and "zed" not in dict(agents).values()
+    assert listed[0][1] == "Aardvarks" and "Closed desk" not in dict(listed).values()
+    ticket = open_ticket(subject="Selects", contact=anna)
+    html, reads = _page_statements(desk, ticket, 'AND "is_staff"', 'WHERE "is_active" ORDER BY')
+    assert len(reads) == 1, reads
+    assert '<option value="' + str(desk_agent.pk) + '">Alice Agent</option>' in html
+    assert ">Aardvarks</option>" in html

@@ -41,3 +41,46 @@ def test_columns_in_any_order_land_in_their_fields(departments):
     assert [(e.pk, e.kind, e.created_at, e.data) for e in found] == [
         (e.pk, e.kind, e.created_at, e.data) for e in expected
     ]
+
+
+def test_instances_are_made_without_model_init_yet_behave_as_the_orms(departments, monkeypatch):
+    """``_instances`` sets a row's fields straight into the instance (no ``__init__``
+    per-field loop): the instance is the ORM's in every way a page or a service uses."""
+    from django.db.models.signals import post_init
+
+    ticket = open_ticket(subject="Printer on fire", body="Help!")
+    made = []
+    init = Message.__init__
+
+    def counting(self, *args, **kwargs):
+        made.append(self)
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(Message, "__init__", counting)
+    messages, _attachments = reads.messages_with_attachments(ticket)
+    assert messages and not made
+    monkeypatch.undo()
+    message = messages[0]
+    orm = Message.objects.get(pk=message.pk)
+    assert _fields(message) == _fields(orm) and message == orm
+    assert message.ticket == ticket and message.ticket.subject == "Printer on fire"
+    assert not message._state.adding and message._state.db == "default"
+    message.body_text = "edited"
+    message.save(update_fields=["body_text"])
+    assert Message.objects.get(pk=message.pk).body_text == "edited"
+    assert Message.objects.count() == 1  # saved as an update, not a new row
+
+    # A model whose init signal has a listener is made by __init__, so the listener runs.
+    seen = []
+
+    def listener(sender, instance, **kwargs):
+        seen.append(instance)
+
+    reads._plain_fields.cache_clear()
+    post_init.connect(listener, sender=TicketEvent)
+    try:
+        events = reads.events(ticket, ["created"])
+        assert events and seen == events
+    finally:
+        post_init.disconnect(listener, sender=TicketEvent)
+        reads._plain_fields.cache_clear()

@@ -8,6 +8,7 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -101,15 +102,45 @@ def options(choices: Any, selected: Any = None) -> SafeString:
     """``<option>`` elements for (value, label) pairs, ``selected`` marked: one call
     instead of a template loop over every agent on every page."""
     chosen = "" if selected is None else str(selected)
+    pairs = tuple(choices)
+    if any(isinstance(label, Promise) for _value, label in pairs):
+        # A lazy label is keyed by its text in the active language.
+        pairs = tuple((value, str(label)) for value, label in pairs)
+    try:
+        listed = _OPTIONS.get(pairs)
+        kept = True
+    except TypeError:  # unhashable values or labels: written every time
+        listed, kept = None, False
+    if listed is None:
+        listed = _options(pairs)
+        if kept:
+            if len(_OPTIONS) >= 256:
+                _OPTIONS.clear()
+            _OPTIONS[pairs] = listed
+    # Values are unique in practice, but every option whose value is the chosen one is
+    # marked, as the loop did; a label cannot hold the pattern (it is escaped).
+    mark = f'<option value="{escape(chosen)}">'
+    if mark in listed:
+        listed = listed.replace(mark, f'<option value="{escape(chosen)}" selected>')
+    return mark_safe(listed)  # noqa: S308 - every value escaped in _options
+
+
+# The options of a select, unmarked, by its (value, label) pairs: the agents' and the
+# departments' selects are the same on every ticket page, ~100 escaped labels each
+# (bench/desk_profile.py: ~2 % of the page). The key is the whole list, so a renamed agent
+# or department is a new entry; cleared when full.
+_OPTIONS: dict[tuple[Any, ...], str] = {}
+
+
+def _options(choices: Any) -> str:
     out = []
     for value, label in choices:
         # Most values are ids: their digits need no escaping (a list of agents is
         # ~100 options a select).
         text = str(value)
-        mark = " selected" if text == chosen else ""
         shown = text if type(value) is int else escape(text)
-        out.append(f'<option value="{shown}"{mark}>{escape(str(label))}</option>')
-    return mark_safe("".join(out))  # noqa: S308 - every value escaped just above
+        out.append(f'<option value="{shown}">{escape(str(label))}</option>')
+    return "".join(out)
 
 
 @register.simple_tag(takes_context=True)

@@ -62,8 +62,7 @@ def page_context(request: AgentRequest, ticket: Ticket, **extra: Any) -> dict[st
     """Return everything the ticket page renders (the same for GET and a refused POST)."""
     now = timezone.now()
     shown = {int(v) for v in request.GET.getlist("images") if v.isdigit()}
-    agents = choices.agent_choices()
-    departments = choices.department_choices()
+    agents, departments = choices.agent_and_department_choices()
     entries, said = timeline.conversation(
         ticket,
         remote_images_for=shown,
@@ -91,6 +90,8 @@ def page_context(request: AgentRequest, ticket: Ticket, **extra: Any) -> dict[st
         "live": ticket.status not in (Status.MERGED, Status.CLOSED),
         "channels": channels,
         "macros": macros.for_ticket(ticket, request.agent_profile),
+        # The messages' HTML fragments are memoized for this agent (message_html.py).
+        "fragments_for": request.user.pk,
         **extra,
     }
     if "viewers" not in context:

@@ -1,0 +1,146 @@
+"""Recency bands of the search entries' GIN index (PostgreSQL).
+
+Search answers with the newest matching entries, so the words' index is split by entry
+id into bands of ``SUPPORTDESK_SEARCH_BAND_ENTRIES`` (one partial GIN index each,
+``WHERE id >= A AND id < B``) and read newest band first, going to an older band only
+while fewer than asked were found: a phrase of common words reads one band's postings
+instead of every entry's ("the hosting password": 52,000 entries at 1,000,000 tickets).
+The newest band is open (``WHERE id >= A``: new entries go there, and into no other GIN
+index, so a write costs what it did with one index over everything); beat closes it once
+the newest id passes its end (``search.bands``), concurrently.
+
+Which band an entry is in follows from its id and the setting alone, so every statement
+is right whatever indexes exist; the indexes only make them fast. Each statement repeats
+its band's bounds as literals: the planner uses a partial index only when the query's
+own condition implies the index's.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.db import connection
+
+from supportdesk.db_router import read_connection
+
+PREFIX = "search_entry_vector_b"
+WHOLE = "search_entry_vector"  # the one index over every entry, before bands
+STATE_KEPT = 60.0  # seconds a process keeps the newest id and whether bands are built
+INLINE_ENTRIES = 200_000  # up to this many entries, migrate builds the bands itself
+# One build at a time: a band's concurrent build can outlast beat's 10 minutes, and the
+# next run would take its index, not yet valid, for a failed build's leftover and drop it.
+LOCK = 0x5EA2C4BA
+
+Band = tuple[int, int | None]  # [start, stop); None: the open band
+
+
+def band_entries() -> int:
+    return max(int(settings.SUPPORTDESK_SEARCH_BAND_ENTRIES), 1)
+
+
+def bands(newest: int) -> list[Band]:
+    """Return the bands holding ids up to ``newest``, newest first; the first is open."""
+    size = band_entries()
+    top = max(newest, 0) // size * size
+    return [(top, None)] + [(start, start + size) for start in range(top - size, -1, -size)]
+
+
+def predicate(band: Band, column: str = "s.id") -> str:
+    """Return the band's condition with its bounds as literals (never parameters)."""
+    start, stop = band
+    if stop is None:
+        return f"{column} >= {int(start)}"
+    return f"{column} >= {int(start)} AND {column} < {int(stop)}"
+
+
+def index_name(band: Band) -> str:
+    start, stop = band
+    return f"{PREFIX}{int(start)}" if stop is None else f"{PREFIX}{int(start)}_{int(stop)}"
+
+
+_STATE: dict[str, float] = {"newest": 0.0, "banded": 0.0, "until": 0.0}
+
+
+def state() -> tuple[int, bool]:
+    """Return the newest entry's id and whether band indexes exist, read at most once a
+    minute per process (a rare word or identifier needs the bands, not the exact newest
+    id: an entry newer than the open band's start is in the open band)."""
+    now = time.monotonic()
+    if now >= _STATE["until"]:
+        with read_connection().cursor() as cursor:
+            cursor.execute(
+                "SELECT (SELECT max(id) FROM search_entry), EXISTS (SELECT 1 FROM pg_class c "
+                "JOIN pg_index i ON i.indexrelid = c.oid WHERE c.relname LIKE %s "
+                "AND i.indisvalid)",
+                [PREFIX.replace("_", "\\_") + "%"],
+            )
+            newest, banded = cursor.fetchone()
+        _STATE.update(newest=float(newest or 0), banded=float(banded), until=now + STATE_KEPT)
+    return int(_STATE["newest"]), bool(_STATE["banded"])
+
+
+def forget_state() -> None:
+    _STATE["until"] = 0.0
+
+
+def _indexes(cursor) -> dict[str, bool]:
+    """Return the band indexes (and the whole one) present: name -> valid."""
+    cursor.execute(
+        "SELECT c.relname, i.indisvalid FROM pg_class c JOIN pg_index i "
+        "ON i.indexrelid = c.oid WHERE i.indrelid = 'search_entry'::regclass "
+        "AND (c.relname LIKE %s OR c.relname = %s)",
+        [PREFIX.replace("_", "\\_") + "%", WHOLE],
+    )
+    return dict(cursor.fetchall())
+
+
+def bands_build(*, concurrently: bool) -> list[str]:
+    """Build the missing band indexes for the entries there are (the open band's first:
+    new entries go there), then drop what they replace: a closed band's former open
+    index, bands of another size, and the index over every entry. A replaced index is
+    dropped only when its replacements were already there when this run began (built by
+    an earlier run), so a process still reading with a band list up to a minute old
+    (``state``) finds its indexes. Return what was done. ``concurrently`` needs
+    autocommit (a command or a task, not a migration)."""
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK])
+        if not cursor.fetchone()[0]:
+            return []  # another run is building
+        try:
+            return _build(cursor, concurrently)
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK])
+            forget_state()
+
+
+def _build(cursor, concurrently: bool) -> list[str]:
+    how = " CONCURRENTLY" if concurrently else ""
+    done: list[str] = []
+    cursor.execute("SELECT max(id) FROM search_entry")
+    wanted = {index_name(b): b for b in bands(cursor.fetchone()[0] or 0)}
+    before = _indexes(cursor)
+    for name, band in wanted.items():
+        if before.get(name):
+            continue
+        if name in before:  # an invalid leftover of a concurrent build that failed
+            cursor.execute(f"DROP INDEX{how} IF EXISTS {name}")
+        cursor.execute(
+            f"CREATE INDEX{how} {name} ON search_entry USING gin (vector) "
+            f"WHERE {predicate(band, 'id')}"
+        )
+        done.append(f"built {name}")
+    if all(before.get(name) for name in wanted) or not concurrently:
+        for name in sorted(set(before) - set(wanted)):
+            cursor.execute(f"DROP INDEX{how} IF EXISTS {name}")
+            done.append(f"dropped {name}")
+    return done
+
+
+def small_index() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'search_entry'")
+        row = cursor.fetchone()
+    return row is None or row[0] <= INLINE_ENTRIES

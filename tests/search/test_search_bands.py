@@ -1,0 +1,173 @@
+"""The words' GIN index in recency bands (search/bands.py), on PostgreSQL: read newest band
+first, the same entries as one read of the whole index; bands closed as the entries grow."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from search import bands
+from search.backends import postgres
+from search.selectors import ticket_search
+from tests.factories import open_ticket
+
+from .conftest import refs
+
+pytestmark = pytest.mark.postgres
+
+
+def _band_indexes() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid "
+            "WHERE i.indrelid = 'search_entry'::regclass AND i.indisvalid "
+            "AND c.relname LIKE 'search_entry_vector%%'"
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _ids_from_one(tsquery: str, limit: int, floor: int | None = None) -> list[int]:
+    """Today's statement over every entry: the newest ``limit`` matches."""
+    bounded = "" if floor is None else f" AND id <= {floor}"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM search_entry WHERE vector @@ %s::tsquery{bounded} "  # noqa: S608 - literal ints
+            "ORDER BY id DESC LIMIT %s",
+            [tsquery, limit],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _from_first_id() -> None:
+    """Entries from id 1, so tiny bands from 0 hold them (the sequence moves on over the
+    session's tests; the table is empty at the start of each)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM search_entry")
+        assert cursor.fetchone()[0] == 0
+        cursor.execute("SELECT setval('search_entry_id_seq', 1, false)")
+
+
+@pytest.mark.django_db
+def test_bands_read_newest_first_find_what_one_read_of_every_entry_finds(settings, anna):
+    """Over entries spread across several bands of four, band by band (newest first,
+    on while fewer than asked were found) and all bands at once find exactly the entries
+    one statement over the whole table finds, for every limit and walk floor; and each
+    band's statement is one its partial index answers (the bounds are literals)."""
+    settings.SUPPORTDESK_SEARCH_BAND_ENTRIES = 4
+    _from_first_id()
+    bodies = ["quartz lamp broke", "plain words", "the lamp again", "quartz only here"]
+    tickets = [open_ticket(subject=f"Case {i}", body=bodies[i % 4]) for i in range(11)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT max(id) FROM search_entry")
+        newest = cursor.fetchone()[0]
+    assert newest >= 22  # six bands: [0, 4) … [20, 24) and the open one
+    with connection.cursor() as cursor:  # no index is built while checks are pending
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    bands.bands_build(concurrently=False)
+    wanted = {bands.index_name(b) for b in bands.bands(newest)}
+    assert len(wanted) >= 6 and _band_indexes() == wanted  # the open b0 of migrate dropped
+    assert bands.state() == (newest, True)
+
+    for tsquery in ("'quartz'", "'lamp'", "'quartz' & 'lamp'", "'nowhere'"):
+        for limit in (1, 2, 3, 5, 30):
+            everything = _ids_from_one(tsquery, limit)
+            assert postgres._banded(tsquery, "", [], limit) == everything, (tsquery, limit)
+            for floor in range(newest, 0, -1):  # on, inside and at the edges of every band
+                expected = _ids_from_one(tsquery, limit, floor)
+                found = postgres._banded(tsquery, "", [], limit, floor=floor)
+                assert found == expected, (tsquery, limit, floor)
+    # Several readings: the newest of their union, band by band too.
+    union = sorted(set(_ids_from_one("'quartz'", 30)) | set(_ids_from_one("'lamp'", 30)))[::-1]
+    for limit in (1, 4, 9, 30):
+        found = postgres._banded(("'quartz'", "'lamp'"), "", [], limit, floor=newest)
+        assert found == union[:limit], limit
+
+    # Each band's statement can be answered by its band's index: with no other index on
+    # the ids to choose (dropped inside this test's transaction) and no table scan.
+    with CaptureQueriesContext(connection) as queries:
+        postgres._banded("'quartz' & 'lamp'", "", [], 30, floor=newest)
+    statements = [q["sql"] for q in queries if "@@" in q["sql"]]
+    assert len(statements) == len(wanted)
+    with CaptureQueriesContext(connection) as queries:
+        postgres._banded("'quartz'", "", [], 30)  # a rare word: every band at once
+    (at_once,) = [q["sql"] for q in queries if "@@" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE search_entry DROP CONSTRAINT search_entry_pkey CASCADE")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        for sql in statements:
+            low, high = re.search(r"s\.id >= (\d+)(?: AND s\.id < (\d+))?", sql).groups()
+            cursor.execute("EXPLAIN (FORMAT JSON) " + sql)
+            plan = json.dumps(cursor.fetchone()[0])
+            name = bands.index_name((int(low), int(high) if high else None))
+            assert f'"Index Name": "{name}"' in plan, (sql, plan)
+        cursor.execute("EXPLAIN (FORMAT JSON) " + at_once)
+        plan = json.dumps(cursor.fetchone()[0])
+        assert all(f'"Index Name": "{name}"' in plan for name in wanted), plan
+
+    # And the search box finds the same tickets through them.
+    lamps = {t.reference for i, t in enumerate(tickets) if "lamp" in bodies[i % 4]}
+    assert set(refs(ticket_search("lamp"))) == lamps
+
+
+@pytest.mark.django_db(transaction=True)
+def test_beat_closes_the_full_band_and_drops_what_the_bands_replace(settings, anna):
+    """migrate gave this small desk an open band and no index over every entry. An
+    upgraded desk's whole index stays until its bands were built by an earlier run (a
+    process reads with a band list up to a minute old); when the newest id passes the open
+    band's end, the next run closes it and opens the next, and the run after drops the
+    former open index. Searches find every ticket all along."""
+    from search.tasks import bands as bands_task
+
+    assert _band_indexes() == {"search_entry_vector_b0"}  # what migrate built
+    size = settings.SUPPORTDESK_SEARCH_BAND_ENTRIES
+    settings.SUPPORTDESK_SEARCH_BAND_ENTRIES = 4
+    try:
+        _from_first_id()
+        with connection.cursor() as cursor:  # an upgraded desk: one index, no bands
+            cursor.execute("DROP INDEX search_entry_vector_b0")
+            cursor.execute("CREATE INDEX search_entry_vector ON search_entry USING gin (vector)")
+        bands.forget_state()
+        found = [open_ticket(subject=f"Lamp {i}", body="a quartz lamp").reference for i in range(3)]
+        found.reverse()
+        assert sorted(refs(ticket_search("quartz"))) == sorted(found)  # through the whole index
+
+        assert bands_task() == ["built search_entry_vector_b4", "built search_entry_vector_b0_4"]
+        assert "search_entry_vector" in _band_indexes()
+        assert sorted(refs(ticket_search("quartz"))) == sorted(found)
+        assert bands_task() == ["dropped search_entry_vector"]
+        assert _band_indexes() == {"search_entry_vector_b4", "search_entry_vector_b0_4"}
+        assert sorted(refs(ticket_search("quartz"))) == sorted(found)
+
+        more = [open_ticket(subject=f"Lamp {i}", body="a quartz lamp").reference for i in range(2)]
+        found = more[::-1] + found  # entries up to 10: the open band [4, …) is full
+        assert sorted(refs(ticket_search("quartz"))) == sorted(found)
+        # While another run builds (a band's build can outlast beat's interval), a run
+        # does nothing: it would take that run's index, not valid yet, for a leftover.
+        other = connection.get_new_connection(connection.get_connection_params())
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_lock(%s)", [bands.LOCK])
+            assert bands_task() == []
+        finally:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [bands.LOCK])
+            other.close()
+        assert _band_indexes() == {"search_entry_vector_b4", "search_entry_vector_b0_4"}
+        assert bands_task() == ["built search_entry_vector_b8", "built search_entry_vector_b4_8"]
+        assert sorted(refs(ticket_search("quartz"))) == sorted(found)
+        assert bands_task() == ["dropped search_entry_vector_b4"]
+        assert _band_indexes() == {
+            "search_entry_vector_b8",
+            "search_entry_vector_b4_8",
+            "search_entry_vector_b0_4",
+        }
+        assert sorted(refs(ticket_search("quartz"))) == sorted(found)
+        assert bands_task() == []
+    finally:
+        settings.SUPPORTDESK_SEARCH_BAND_ENTRIES = size
+        bands.bands_build(concurrently=False)  # back to what migrate leaves: one open band
+        assert _band_indexes() == {"search_entry_vector_b0"}
