@@ -12,8 +12,9 @@ SQL; re-runs reuse it, ``--rebuild`` starts over); a sample of the workspace's r
 rows is then rebuilt by ``workspace.rows`` and must equal what the fill wrote.
 
 Each round starts gunicorn (2 sync workers, the class docker-compose.yml runs; ``--worker-class
-gthread --threads N`` for keep-alive connections; sessions in Redis, ``DEBUG=0``; nothing of
-the workspace is cached: every answer is rendered from PostgreSQL) and a writer process
+gthread --threads N`` for keep-alive connections; sessions in Redis, ``DEBUG=0``; every
+answer is read from PostgreSQL; list rows' HTML is kept per worker, keyed by all the row
+shows, unless ``--no-fragment-cache``: report both figures) and a writer process
 that changes tickets through the services ``--write-rate`` times a second (customer
 replies, notes, assignments, status and severity changes; the SLA recompute and the
 other tasks they queue run inline in the writer, as a worker would run them), then loads
@@ -442,6 +443,11 @@ def main() -> None:
         action="store_true",
         help="SUPPORTDESK_MESSAGE_FRAGMENTS=0: the ticket page writes every message every time",
     )
+    parser.add_argument(
+        "--no-fragment-cache",
+        action="store_true",
+        help="SUPPORTDESK_ROW_FRAGMENTS=0: every list row rendered on every page (uncached)",
+    )
     parser.add_argument("--port", type=int, default=18441)
     parser.add_argument("--writer", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -450,9 +456,12 @@ def main() -> None:
     fragments = os.environ.get("SUPPORTDESK_MESSAGE_FRAGMENTS", "").strip() != "0"
     if args.no_prepared or args.prepared:  # for gunicorn, started with this env
         os.environ["DB_PREPARED_STATEMENTS"] = "1" if args.prepared else "0"
-    from supportdesk.env import env_bool
+    if args.no_fragment_cache:
+        os.environ["SUPPORTDESK_ROW_FRAGMENTS"] = "0"
+    from supportdesk.env import env_bool, env_int
 
     prepared = env_bool("DB_PREPARED_STATEMENTS", True)  # as settings.py reads it
+    row_fragments = env_int("SUPPORTDESK_ROW_FRAGMENTS", 5000)
     desk_fill.scale(args.tickets)
     setup_django()
     if args.writer:
@@ -509,7 +518,8 @@ def main() -> None:
         f"{f' × {args.threads} threads' if args.worker_class == 'gthread' else ''}; wrk; "
         f"{writes:g} ticket changes/s; {args.seconds} s per load; medians of {args.runs} runs; "
         f"prepared statements {'on' if prepared else 'off'}; "
-        f"message fragments {'kept' if fragments else 'off'}"
+        f"message fragments {'kept' if fragments else 'off'}; "
+        f"row fragments kept {row_fragments or 'off'}"
     )
     print_table(summary, kinds, loaded)
     out = ROOT / "bench" / "results" / "desk.json"
@@ -536,6 +546,7 @@ def main() -> None:
                 },
                 "write_rate": args.write_rate,
                 "prepared_statements": prepared,
+                "row_fragments": row_fragments,
                 "message_fragments": fragments,
                 "writes_per_second_median": writes,
                 "seconds_per_load": args.seconds,

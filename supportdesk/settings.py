@@ -324,6 +324,9 @@ SUPPORTDESK_REDIS_RETRY_SECONDS = float(env_str("SUPPORTDESK_REDIS_RETRY_SECONDS
 # they show, for at most this long (webcache/list_cache.py). Only with a cache all
 # processes share: 0 (off) without Redis.
 SUPPORTDESK_LIST_CACHE_SECONDS = env_int("SUPPORTDESK_LIST_CACHE_SECONDS", 300) if CACHE_URL else 0
+# The workspace's list rows as HTML, kept per process: at most this many rows (~1.5 kB
+# each); 0 renders every row on every page (workspace/listing.py).
+SUPPORTDESK_ROW_FRAGMENTS = env_int("SUPPORTDESK_ROW_FRAGMENTS", 5000)
 # The ticket page keeps this many messages' HTML per process (workspace/message_html.py;
 # at most 4,096 characters each on average); 0: every message is written on every page
 # (the uncached bench figure).

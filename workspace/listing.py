@@ -6,6 +6,14 @@ for lazy strings) spent most of a page's CPU on them (bench/desk.py). Every valu
 escaped here (``html.escape``); strings are translated once per page, in the agent's
 language and zone like the template this replaces (see ``templatetags.workspace_tags``
 for the same countdown and time markup used elsewhere).
+
+Each row's HTML is also kept per process (``SUPPORTDESK_ROW_FRAGMENTS`` rows, 0: off),
+keyed by the signed-in agent and everything the row shows: the row's own values (any
+change of the ticket, its assignee's, contact's, account's or department's names is a
+new key, so a changed row is rendered anew on the next page, never shown stale), its
+tags, the page's language, zone and columns, and the countdown's minute. Tickets change
+a few times a second while agents page through the same 50 rows hundreds of times: most
+rows are memo hits.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from functools import lru_cache
 from html import escape
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
@@ -81,29 +90,76 @@ def rows_html(
     columns: Sequence[tuple[str, StrOrPromise]],
     now: datetime,
     tags: dict[int, list[str]] | None = None,
+    *,
+    viewer: int,
 ) -> SafeString:
-    """Return the table rows for ``rows`` with ``columns`` (key, label) in order."""
+    """Return the table rows for ``rows`` with ``columns`` (key, label) in order, for
+    the signed-in agent ``viewer`` (a user id: the principal the kept rows are keyed by)."""
     page = _Page(now, tags or {})
     cells = [
         (f'<td class="c-{key}" data-label="{escape(str(label))}">', CELLS[key])
         for key, label in columns
     ]
+    limit = settings.SUPPORTDESK_ROW_FRAGMENTS
+    if not limit:
+        return mark_safe("".join(_row_html(row, page, cells) for row in rows))  # noqa: S308
+    # What every row of this page shares in its key: the agent (a cache key names its
+    # principal, though a row shows nothing of the agent), language, zone, columns (labels
+    # follow from the keys and the language).
+    names = tuple(key for key, _label in columns)
+    shared = (viewer, get_language(), page.zone_name, names)
+    with_tags = "tags" in names
+    kept = _fragments
     out = []
     for row in rows:
-        reference = escape(format_reference(row.number))
-        subject = escape(row.subject)
-        out.append(
-            f'<tr data-ticket="{row.number}"><td class="c-check"><input type="checkbox" '
-            f'name="ticket" value="{row.ticket_id}" '
-            f'aria-label="{escape(page.tick % {"n": format_reference(row.number)})}"></td>'
-            f'<td class="c-ticket"><a href="{page.ticket_url}{row.number}/" class="ref">'
-            f'{reference}</a> <span class="subject" title="{subject}">{subject}</span>'
-            f"{page.verify if row.needs_verification else ''}</td>"
-        )
-        for opening, cell in cells:
-            out.append(f"{opening}{cell(row, page)}</td>")
-        out.append("</tr>\n")
+        due = row.sla_due
+        if due is None:
+            minute = None
+        else:
+            # The countdown's text and class follow from the sign and the whole minutes
+            # (span_text), the "soon" class from minutes < 60.
+            seconds = (due - now).total_seconds()
+            minute = (seconds < 0, int(abs(seconds) // 60))
+        key = (row, shared, minute, tuple(page.tags.get(row.ticket_id, ())) if with_tags else ())
+        html = kept.get(key)
+        if html is None:
+            html = _row_html(row, page, cells)
+            if len(kept) >= limit:
+                # The oldest entry (dicts keep insertion order); another thread may have
+                # taken it first.
+                kept.pop(next(iter(kept), ()), None)
+            kept[key] = html
+        out.append(html)
     return mark_safe("".join(out))  # noqa: S308 - every value above is escaped
+
+
+class _Fragments(dict[tuple[Any, ...], str]):
+    """Row HTML by (row, agent/language/zone/columns, countdown minute, tags): see the
+    module's docstring. Cleared with the memos of translated text."""
+
+    def cache_clear(self) -> None:
+        self.clear()
+
+
+_fragments = memo.cleared_with_settings(_Fragments())
+
+
+def _row_html(row: ListRow, page: _Page, cells: list[tuple[str, Callable[..., str]]]) -> str:
+    out = []
+    reference = escape(format_reference(row.number))
+    subject = escape(row.subject)
+    out.append(
+        f'<tr data-ticket="{row.number}"><td class="c-check"><input type="checkbox" '
+        f'name="ticket" value="{row.ticket_id}" '
+        f'aria-label="{escape(page.tick % {"n": format_reference(row.number)})}"></td>'
+        f'<td class="c-ticket"><a href="{page.ticket_url}{row.number}/" class="ref">'
+        f'{reference}</a> <span class="subject" title="{subject}">{subject}</span>'
+        f"{page.verify if row.needs_verification else ''}</td>"
+    )
+    for opening, cell in cells:
+        out.append(f"{opening}{cell(row, page)}</td>")
+    out.append("</tr>\n")
+    return "".join(out)
 
 
 def _due(row: ListRow, page: _Page) -> str:

@@ -316,11 +316,15 @@ def page(
     with connection.cursor() as db:
         db.execute(sql, params)
         found = db.fetchall()
-    aware = view_sql.aware
-    rows = [
-        ListRow._make((*r[:6], bool(r[6]), aware(r[7]), aware(r[8]), aware(r[9]), *r[10:]))
-        for r in found
-    ]
+    if connection.vendor == "postgresql":
+        # psycopg2 gives booleans and aware datetimes (UTC) already: 150 calls a page less.
+        rows = list(map(ListRow._make, found))
+    else:
+        aware = view_sql.aware
+        rows = [
+            ListRow._make((*r[:6], bool(r[6]), aware(r[7]), aware(r[8]), aware(r[9]), *r[10:]))
+            for r in found
+        ]
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     return rows, encode_cursor(rows[-1]) if more and rows else ""

@@ -106,9 +106,14 @@ def view_where(filters: ViewFilters, user_id: int, now: datetime) -> tuple[str, 
     if filters.possible_duplicate:
         conditions.append(col("possible_duplicate"))  # see TicketRow.possible_duplicate
     for tag in filters.tags:
+        # "OR 1 = 0" keeps PostgreSQL from turning the IN into a semi-join, which joined
+        # every unsolved row to the tag's tickets before sorting (74,000 buffers for a
+        # page of a tag on 2 % of 100,000 unsolved tickets): as a hashed subplan it is a
+        # filter on the due-ordered index scan, which stops at the page's last row (2,500
+        # buffers). A tag on no unsolved ticket reads the unsolved rows once, as before.
         conditions.append(
-            f'{col("ticket_id")} IN (SELECT tt."ticket_id" FROM "{TICKET_TAGS}" tt '  # noqa: S608
-            f'JOIN "{TAGS}" tg ON tg."id" = tt."tag_id" WHERE tg."name" = %s)'
+            f'({col("ticket_id")} IN (SELECT tt."ticket_id" FROM "{TICKET_TAGS}" tt '  # noqa: S608
+            f'JOIN "{TAGS}" tg ON tg."id" = tt."tag_id" WHERE tg."name" = %s) OR 1 = 0)'
         )
         params.append(tag)
     return " AND ".join(conditions), params

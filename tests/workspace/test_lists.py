@@ -12,7 +12,7 @@ from django.utils import timezone
 from tests.factories import ContactFactory, open_ticket
 from tickets import services
 from tickets.models import Status, Ticket
-from workspace import queues
+from workspace import queues, view_sql
 from workspace.models import NO_DUE, TicketRow
 from workspace.rows import rows_refresh
 
@@ -261,3 +261,38 @@ def test_a_tags_column_shows_each_rows_tags_in_order(desk, departments, desk_age
     page = desk.get(response["Location"]).content.decode()
     assert '<span class="tag">refund</span> <span class="tag">vip</span>' in page
     assert '<span class="tag">outage</span>' in page
+
+
+@pytest.mark.postgres
+def test_a_tag_view_filters_the_due_ordered_rows_instead_of_joining_them_all(
+    desk, departments, desk_agent
+):
+    """A tag view's page is the due-ordered index scan filtered by the tag's tickets (a
+    hashed subplan), which stops at the page's last row, not a join of every unsolved
+    row to the tag's tickets."""
+    tagged = [open_ticket(subject=f"t{i}") for i in range(3)]
+    open_ticket(subject="untagged")
+    desk.post("/desk/bulk/", {"action": "tag", "tags": "vip", "ticket": [t.pk for t in tagged]})
+    now = timezone.now()
+    filters = queues.ViewFilters(tags=("vip",))
+    where, params = view_sql.view_where(filters, desk_agent.pk, now)
+    sql, params = view_sql.page_sql(where, params, None, queues.PAGE_SIZE + 1)
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (COSTS OFF) " + sql, params)
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+    assert "SubPlan" in plan, plan
+    rows, _cursor = queues.page(filters, desk_agent, now)
+    assert sorted(r.ticket_id for r in rows) == sorted(t.pk for t in tagged)
+
+
+def test_a_pages_rows_hold_aware_moments_and_booleans(departments, desk_agent):
+    """PostgreSQL's rows are taken as they come, SQLite's converted: the same values."""
+    ticket = open_ticket(subject="moments")
+    due = timezone.now() + timedelta(hours=3)
+    _set_due(ticket, due)
+    rows, _cursor = queues.page(queues.ViewFilters(), desk_agent, timezone.now())
+    (row,) = rows
+    assert row.sla_due == due and row.due_sort == due
+    for moment in (row.sla_due, row.due_sort, row.last_activity_at):
+        assert timezone.is_aware(moment) and moment.utcoffset() == timedelta(0)
+    assert row.needs_verification is False

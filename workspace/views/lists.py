@@ -55,7 +55,9 @@ def view_list(request: AgentRequest, key: str) -> HttpResponse:
     rows, next_cursor = queues.page(view.filters, user, now, cursor)
     columns = [(c, queues.COLUMNS[c]) for c in view.columns]
     tags = queues.row_tags(r.ticket_id for r in rows) if "tags" in view.columns else {}
-    body = rows_html(rows, columns, now, tags) + more_row(next_cursor, len(columns) + 2)
+    body = rows_html(rows, columns, now, tags, viewer=user.pk) + more_row(
+        next_cursor, len(columns) + 2
+    )
     if request.headers.get("HX-Request") and cursor:
         return HttpResponse(body)
     # The page around the rows is kept per agent, language and view (workspace/shell.py):
