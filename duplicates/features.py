@@ -46,6 +46,10 @@ class Features:
         # Kept: a batch compares each candidate with ~10 tickets, ~4 times a pair.
         return frozenset(self.tokens)
 
+    @cached_property
+    def subject_set(self) -> frozenset[str]:
+        return frozenset(self.subject_tokens)
+
     @property
     def shingle_set(self) -> set[str]:
         return minhash.shingles(self.tokens)

@@ -163,19 +163,22 @@ def _other_codes(new: Features, old: Features) -> list[str]:
     """Return the kinds of code (reference, error) both name, none of them in common."""
     found = []
     for kind in _CODES:
-        mine = set(new.identifiers.get(kind, ())) - GENERIC_ERRORS
-        theirs = set(old.identifiers.get(kind, ())) - GENERIC_ERRORS
+        if not (new.identifiers.get(kind) and old.identifiers.get(kind)):
+            continue  # most pairs: no sets to build
+        mine = set(new.identifiers[kind]) - GENERIC_ERRORS
+        theirs = set(old.identifiers[kind]) - GENERIC_ERRORS
         if mine and theirs and not mine & theirs:
             found.append(kind)
     return found
 
 
 def _meet(new: Features, old: Features, kind: str) -> bool:
-    return bool(set(new.identifiers.get(kind, ())) & set(old.identifiers.get(kind, ())))
+    mine, theirs = new.identifiers.get(kind), old.identifiers.get(kind)
+    return bool(mine and theirs and not set(mine).isdisjoint(theirs))
 
 
 def _subject_in(ticket: Features, other_tokens: frozenset[str]) -> float:
-    words = frozenset(ticket.subject_tokens)
+    words = ticket.subject_set
     return len(words & other_tokens) / max(len(words), 2) if words else 0.0
 
 
@@ -202,7 +205,10 @@ def _scored(
     shared = _shared(new, old)
     measured = _measure(new, old, shared)
     exact = bool(new.tokens) and new.text_hash == old.text_hash
-    z = BIAS + sum(WEIGHTS[name] * value for name, value in measured.items())
+    total: float = 0  # summed in the same order as sum() did: the very same float
+    for name, value in measured.items():
+        total += WEIGHTS[name] * value
+    z = BIAS + total
     score = 1 / (1 + math.exp(-z))
     if not _has_content(measured):
         score = min(score, SHALLOW_CAP)
