@@ -308,7 +308,7 @@ def candidates_many(items: list[tuple[TicketRow, Features]]) -> dict[int, list[C
     one (``candidates``), which keeps what each ticket finds the same as alone.
     """
     out: dict[int, list[Candidate]] = {row.pk: [] for row, _ in items}
-    decoded: dict[int, Candidate] = {}  # each candidate's features, decoded once
+    decoded: dict[int, Candidate] = {}  # each candidate built (its evidence decoded) once
     if connection.vendor == "postgresql":
         found = _found_lateral([(row, features) for row, features in items])
         if found is None:
@@ -477,8 +477,8 @@ def _unfiled(row: tuple[Any, ...]) -> bool:
 def _earlier(
     row: TicketRow, rows: list[tuple[Any, ...]], decoded: dict[int, Candidate] | None = None
 ) -> list[Candidate]:
-    """The rows' tickets created before ``row``'s, as candidates. ``decoded``: features
-    already decoded by ticket id (a batch's tickets share most of their candidates: the
+    """The rows' tickets created before ``row``'s, as candidates. ``decoded``: candidates
+    already built by ticket id (a batch's tickets share most of their candidates: the
     same open tickets of a contact or reseller; decoding their JSON evidence once per
     batch instead of once per pair was ~4% of an import's CPU)."""
     memo: dict[int, Candidate] = {} if decoded is None else decoded
