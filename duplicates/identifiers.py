@@ -124,8 +124,12 @@ def shared_identifiers(
     a: Mapping[str, Collection[str]], b: Mapping[str, Collection[str]]
 ) -> dict[str, set[str]]:
     """Return the identifiers both ``a`` and ``b`` name, by kind."""
-    shared = {kind: set(a.get(kind, ())) & set(b.get(kind, ())) for kind in KINDS}
-    return {kind: values for kind, values in shared.items() if values}
+    shared: dict[str, set[str]] = {}
+    for kind in KINDS:  # most kinds are named by neither: no sets built for them
+        mine, theirs = a.get(kind), b.get(kind)
+        if mine and theirs and (values := set(mine) & set(theirs)):
+            shared[kind] = values
+    return shared
 
 
 def conflicting_kinds(

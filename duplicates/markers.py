@@ -63,13 +63,35 @@ _CONTINUES = re.compile(
 MARKS = ("question", "solved", "continues", "refers_back")
 
 
+def _case_sensitive(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """The same pattern without ``re.I``, for text already lower-cased: on ASCII text it
+    finds what the ``re.I`` one finds, 3–5× faster (an ``re.I`` alternation of this size
+    folds the case of every character at every position; ~2 ms a ticket for _REFERS_BACK).
+    Only for patterns whose letters are all lower case (``tests/duplicates``)."""
+    return re.compile(pattern.pattern, pattern.flags & ~re.I)
+
+
+_FAST = {p: _case_sensitive(p) for p in (_QUESTION, _SOLVED, _CONTINUES, _REFERS_BACK)}
+
+
+def _search(pattern: re.Pattern[str], text: str, lower: str | None) -> bool:
+    # ``lower`` is ``text.lower()`` when ``text`` is ASCII (where lower() is exactly the
+    # case folding re.I applies), else None: other scripts keep the re.I pattern.
+    if lower is not None:
+        return _FAST[pattern].search(lower) is not None
+    return pattern.search(text) is not None
+
+
 def marks(subject: str, body: str) -> frozenset[str]:
     """Return which of ``MARKS`` the ticket's subject and text (quotes removed) show."""
     text = f"{subject}\n{body}"
+    ascii_text = text.isascii()
+    lower_text = text.lower() if ascii_text else None
+    lower_body = body.lower() if ascii_text else None
     found = {
-        "question": _QUESTION.search(text),
-        "solved": _SOLVED.search(body),
-        "continues": _CONTINUES.search(text),
-        "refers_back": _REFERS_BACK.search(body),
+        "question": _search(_QUESTION, text, lower_text),
+        "solved": _search(_SOLVED, body, lower_body),
+        "continues": _search(_CONTINUES, text, lower_text),
+        "refers_back": _search(_REFERS_BACK, body, lower_body),
     }
     return frozenset(name for name, match in found.items() if match)

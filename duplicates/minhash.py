@@ -43,7 +43,10 @@ def signature(items: Iterable[str]) -> list[int]:
     hashes = [hash64(item) & _MAX for item in set(items)]
     if not hashes:
         return [_MAX] * NUM_PERM
-    return [min((a * x + b) % _PRIME for x in hashes) for a, b in _PERMS]
+    # A row of all permutations per item, then the minimum of each column: the same
+    # values as a generator per permutation, without its per-item frame switches.
+    rows = [[(a * x + b) % _PRIME for a, b in _PERMS] for x in hashes]
+    return list(map(min, zip(*rows, strict=True)))
 
 
 def pack(sig: Sequence[int]) -> bytes:

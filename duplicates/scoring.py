@@ -96,9 +96,13 @@ def overlap(a: set[str] | frozenset[str], b: set[str] | frozenset[str]) -> float
 
 def pair_features(new: Features, old: Features) -> dict[str, float]:
     """Return the measures ``compare`` weighs (each about 0..1, hours on a log scale)."""
+    return _measure(new, old, _shared(new, old))
+
+
+def _measure(new: Features, old: Features, shared: dict[str, set[str]]) -> dict[str, float]:
+    # ``compare`` needs ``shared`` too: computed once a pair (a batch scores ~10 pairs a mail).
     a, b = new.token_set, old.token_set
     common = a & b
-    shared = _shared(new, old)
     hours = 24.0 * 7
     if new.occurred_at and old.occurred_at:
         hours = abs((new.occurred_at - old.occurred_at).total_seconds()) / 3600
@@ -159,29 +163,53 @@ def _other_codes(new: Features, old: Features) -> list[str]:
     """Return the kinds of code (reference, error) both name, none of them in common."""
     found = []
     for kind in _CODES:
-        mine = set(new.identifiers.get(kind, ())) - GENERIC_ERRORS
-        theirs = set(old.identifiers.get(kind, ())) - GENERIC_ERRORS
+        if not (new.identifiers.get(kind) and old.identifiers.get(kind)):
+            continue  # most pairs: no sets to build
+        mine = set(new.identifiers[kind]) - GENERIC_ERRORS
+        theirs = set(old.identifiers[kind]) - GENERIC_ERRORS
         if mine and theirs and not mine & theirs:
             found.append(kind)
     return found
 
 
 def _meet(new: Features, old: Features, kind: str) -> bool:
-    return bool(set(new.identifiers.get(kind, ())) & set(old.identifiers.get(kind, ())))
+    mine, theirs = new.identifiers.get(kind), old.identifiers.get(kind)
+    return bool(mine and theirs and not set(mine).isdisjoint(theirs))
 
 
 def _subject_in(ticket: Features, other_tokens: frozenset[str]) -> float:
-    words = frozenset(ticket.subject_tokens)
+    words = ticket.subject_set
     return len(words & other_tokens) / max(len(words), 2) if words else 0.0
 
 
 def compare(new: Features, old: Features) -> Match:
     """Return the duplicate score of ``new`` against the older ``old``."""
-    measured = pair_features(new, old)
-    exact = bool(new.tokens) and new.text_hash == old.text_hash
-    z = BIAS + sum(WEIGHTS[name] * value for name, value in measured.items())
-    score = 1 / (1 + math.exp(-z))
+    shared, measured, exact, score = _scored(new, old)
+    return Match(
+        score=score,
+        reasons=_reasons(measured, shared, new, old, exact),
+        exact=exact,
+        text_similarity=round(overlap(new.token_set, old.token_set), 3),
+    )
+
+
+def score(new: Features, old: Features) -> float:
+    """Return ``compare(new, old).score`` without the reasons: a batch's detection scores
+    ~10 candidates a ticket and explains only the few it flags."""
+    return _scored(new, old)[3]
+
+
+def _scored(
+    new: Features, old: Features
+) -> tuple[dict[str, set[str]], dict[str, float], bool, float]:
     shared = _shared(new, old)
+    measured = _measure(new, old, shared)
+    exact = bool(new.tokens) and new.text_hash == old.text_hash
+    total: float = 0  # summed in the same order as sum() did: the very same float
+    for name, value in measured.items():
+        total += WEIGHTS[name] * value
+    z = BIAS + total
+    score = 1 / (1 + math.exp(-z))
     if not _has_content(measured):
         score = min(score, SHALLOW_CAP)
     if exact:
@@ -189,12 +217,7 @@ def compare(new: Features, old: Features) -> Match:
     if not measured["same_account"] and not any(shared.get(k) for k in _OBJECTS):
         # Even word for word: two customers with one fault are incidents of a problem.
         score = min(score, CROSS_ACCOUNT_CAP)
-    return Match(
-        score=round(score, 3),
-        reasons=_reasons(measured, shared, new, old, exact),
-        exact=exact,
-        text_similarity=round(overlap(new.token_set, old.token_set), 3),
-    )
+    return shared, measured, exact, round(score, 3)
 
 
 def _shared(new: Features, old: Features) -> dict[str, set[str]]:

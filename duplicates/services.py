@@ -25,7 +25,7 @@ from tickets.services import MessageAdd, MessageIn, messages_add, ticket_merge
 from . import notifications, signatures
 from .features import Features, outage_keys
 from .models import DuplicateFlag, FlagStatus
-from .scoring import Match, compare
+from .scoring import Match, compare, score
 from .signatures import Candidate, TicketRow
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,7 @@ def duplicates_detect(
     queue_announcement: bool = True,
     filed: tuple[TicketRow, Features] | None = None,
     looked_up: list[Candidate] | None = None,
+    scored: bool = True,
 ) -> DetectionResult:
     """Compare the ticket with the open tickets of its contact and account; flag matches.
 
@@ -73,7 +74,9 @@ def duplicates_detect(
     overrides ``DUPLICATES_AUTO_MERGE_EXACT``. ``queue_announcement`` False leaves queueing
     the announcement to the caller (``result.to_announce``), which batches them.
     ``filed`` and ``looked_up`` are the row, features and candidates the caller read with
-    other tickets' (``duplicates_detect_many``).
+    other tickets' (``duplicates_detect_many``). ``scored`` False leaves ``result.scored``
+    empty: only the flagged candidates are explained (their reasons), which the caller
+    that reads only the flags (``duplicates_detect_many``) needs.
     """
     result = DetectionResult(ticket_id=ticket_id)
     if filed is not None:  # read and filed by the caller with others (duplicates_detect_many)
@@ -96,18 +99,21 @@ def duplicates_detect(
     if looked_up is None:
         looked_up = signatures.candidates(row, features)
     for other in looked_up:
+        if not scored and score(features, other.features) < threshold:
+            continue  # the same score compare gives, without building its reasons
         match = compare(features, other.features)
         if match.score >= threshold:
             flagged.append((match, other))
-        result.scored.append(
-            ScoredCandidate(
-                ticket_id=other.ticket_id,
-                reference=other.reference,
-                score=match.score,
-                reasons=match.reasons,
-                exact=match.exact,
+        if scored:
+            result.scored.append(
+                ScoredCandidate(
+                    ticket_id=other.ticket_id,
+                    reference=other.reference,
+                    score=match.score,
+                    reasons=match.reasons,
+                    exact=match.exact,
+                )
             )
-        )
     result.scored.sort(key=lambda c: (-c.score, c.ticket_id))
     flagged.sort(key=lambda m: (-m[0].score, m[1].ticket_id))
     result.flagged = [other.ticket_id for _, other in flagged]
@@ -148,6 +154,7 @@ def duplicates_detect_many(ticket_ids: Iterable[int]) -> int:
                     queue_announcement=False,
                     filed=filed[ticket_id] if filed is not None else None,
                     looked_up=found.get(ticket_id) if found is not None else None,
+                    scored=False,  # only the flags are read here
                 )
                 if result.to_announce:
                     waiting.append(ticket_id)

@@ -308,7 +308,7 @@ def candidates_many(items: list[tuple[TicketRow, Features]]) -> dict[int, list[C
     one (``candidates``), which keeps what each ticket finds the same as alone.
     """
     out: dict[int, list[Candidate]] = {row.pk: [] for row, _ in items}
-    decoded: dict[int, Features] = {}  # each candidate's features, decoded once
+    decoded: dict[int, Candidate] = {}  # each candidate built (its evidence decoded) once
     if connection.vendor == "postgresql":
         found = _found_lateral([(row, features) for row, features in items])
         if found is None:
@@ -475,23 +475,22 @@ def _unfiled(row: tuple[Any, ...]) -> bool:
 
 
 def _earlier(
-    row: TicketRow, rows: list[tuple[Any, ...]], decoded: dict[int, Features] | None = None
+    row: TicketRow, rows: list[tuple[Any, ...]], decoded: dict[int, Candidate] | None = None
 ) -> list[Candidate]:
-    """The rows' tickets created before ``row``'s, as candidates. ``decoded``: features
-    already decoded by ticket id (a batch's tickets share most of their candidates: the
+    """The rows' tickets created before ``row``'s, as candidates. ``decoded``: candidates
+    already built by ticket id (a batch's tickets share most of their candidates: the
     same open tickets of a contact or reseller; decoding their JSON evidence once per
     batch instead of once per pair was ~4% of an import's CPU)."""
-    memo: dict[int, Features] = {} if decoded is None else decoded
+    memo: dict[int, Candidate] = {} if decoded is None else decoded
     earlier = (row.created_at, row.pk)
-    return [
-        Candidate(
-            ticket_id=r[0],
-            reference=format_reference(r[1]),
-            features=memo.get(r[0]) or memo.setdefault(r[0], _features(r)),
-        )
-        for r in rows
-        if r[3] is not None and (_aware(r[2]), r[0]) < earlier
-    ]
+    out = []
+    for r in rows:
+        if r[3] is not None and (_aware(r[2]), r[0]) < earlier:
+            # A Candidate is the same whichever ticket met it: built once a batch too.
+            if (candidate := memo.get(r[0])) is None:
+                candidate = memo[r[0]] = Candidate(r[0], format_reference(r[1]), _features(r))
+            out.append(candidate)
+    return out
 
 
 # --- helpers ---------------------------------------------------------------------------

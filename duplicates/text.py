@@ -9,6 +9,7 @@ and the rest stemmed and mapped to domain concepts (``language.concept``), so th
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from . import language
 
@@ -28,9 +29,15 @@ def content_tokens(text: str, lang: str = "en") -> list[str]:
         word = raw.strip("._-'’")
         if "." in word or "@" in word:
             continue  # domains, versions, file names: identifiers carry them
-        # "PayPal-Zahlungen", "IP-adres", "e-mail": each part is a word of its own.
-        tokens.extend(_word_tokens(word.split("-"), lang))
+        tokens.extend(_tokens_of(word, lang))
     return tokens
+
+
+@lru_cache(maxsize=100_000)
+def _tokens_of(word: str, lang: str) -> tuple[str, ...]:
+    # A desk's vocabulary repeats: each word is split, checked and stemmed once a process.
+    # "PayPal-Zahlungen", "IP-adres", "e-mail": each part is a word of its own.
+    return tuple(_word_tokens(word.split("-"), lang))
 
 
 def _word_tokens(parts: list[str], lang: str) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from tickets.models import Ticket
@@ -141,17 +142,24 @@ def days(
     out = []
     day = first
     while day <= last:
-        hours = cal.hours_on(day)
+        iso_date, weekday, hours = _day_text(cal, day)
         out.append(
-            {
-                "date": day.isoformat(),
-                "weekday": day.strftime("%a"),
-                "hours": ", ".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in hours) or "closed",
-                "why": names.get(day, ""),
-            }
+            {"date": iso_date, "weekday": weekday, "hours": hours, "why": names.get(day, "")}
         )
         day += timedelta(days=1)
     return out
+
+
+@lru_cache(maxsize=4096)
+def _day_text(cal: CalendarMath, day: date) -> tuple[str, str, str]:
+    # A batch's tickets start on the same few days: formatted once a calendar and day
+    # (``calendar_for`` keeps one CalendarMath per calendar version, so it is the key).
+    hours = cal.hours_on(day)
+    return (
+        day.isoformat(),
+        day.strftime("%a"),
+        ", ".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in hours) or "closed",
+    )
 
 
 def iso(value: datetime | None) -> str | None:

@@ -53,6 +53,9 @@ class SlaLookups:
     line_calendars: dict[int, BusinessCalendar] = field(default_factory=dict)
     department_names: dict[int, str] = field(default_factory=dict)
     day_names: dict[tuple[int, int], dict[date, str]] = field(default_factory=dict)
+    # Facts (ids, not names) → the winning policy and the losers: a batch's tickets share
+    # a few lines, departments and channels, so each combination is resolved once.
+    resolved: dict[Facts, tuple[SlaPolicy | None, list[SlaPolicy]]] = field(default_factory=dict)
 
     @classmethod
     def load(cls) -> SlaLookups:
@@ -92,7 +95,12 @@ def policy_resolution(ticket: Ticket, lookups: SlaLookups | None = None) -> Reso
     """Return which active policy the ticket gets and why (``sla.policies.resolve``:
     line, then department, then channel, then severity, most specific first)."""
     lookups = lookups or SlaLookups.load()
-    return resolve(lookups.policies, Facts.of(ticket, lookups.department_names))
+    facts = Facts.of(ticket, lookups.department_names)
+    if (known := lookups.resolved.get(facts)) is None:
+        found = resolve(lookups.policies, facts)
+        lookups.resolved[facts] = (found.policy, found.losers)
+        return found
+    return Resolution(known[0], list(known[1]), facts)  # the ticket's own names explained
 
 
 def policy_for(ticket: Ticket, lookups: SlaLookups | None = None) -> SlaPolicy | None:

@@ -295,3 +295,59 @@ def test_building_features_strips_quotes_and_signature_once(monkeypatch):
     assert calls == [EMAIL]
     assert after == before
     assert normalize.clean_stripped(real(EMAIL)) == clean_body(EMAIL)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    phrase=st.sampled_from(
+        [
+            "My colleague ALREADY WROTE you",
+            "How Do I add a user",
+            "Is There A Way to export",
+            "Fixed It, Works Now",
+            "Still broken, Again",
+            "RE: the same",
+            "As Discussed on the Phone",
+            "Following-Up on my ticket",
+            "Kann Ich das ändern",
+            "Уже Писал вам",
+            "Nothing to see here",
+        ]
+    ),
+    before=st.text(alphabet=st.characters(codec="ascii"), max_size=40),
+    after=st.text(max_size=40),
+    flip=st.lists(st.booleans(), min_size=60, max_size=60),
+)
+def test_marks_are_found_whatever_the_case_as_with_the_case_blind_patterns(
+    phrase, before, after, flip
+):
+    """Marks on ASCII text use lower-cased text and case-sensitive copies of the patterns
+    (issue 16: the case-blind _REFERS_BACK alone took ~2 ms a ticket): the marks are the
+    ones the case-blind patterns find, for text in any mix of cases and scripts."""
+    from duplicates import markers
+
+    mixed = "".join(c.upper() if f else c.lower() for c, f in zip(phrase, flip * 2, strict=False))
+    for subject, body in ((before, f"{before} {mixed} {after}"), (mixed, before), ("", mixed)):
+        text = f"{subject}\n{body}"
+        expected = {
+            "question": markers._QUESTION.search(text),
+            "solved": markers._SOLVED.search(body),
+            "continues": markers._CONTINUES.search(text),
+            "refers_back": markers._REFERS_BACK.search(body),
+        }
+        assert markers.marks(subject, body) == {k for k, v in expected.items() if v}
+
+
+def test_the_marks_patterns_have_no_upper_case_letters():
+    """The case-sensitive copies find on lower-cased text what the case-blind patterns
+    find only if every letter the patterns name is lower case, and none of their other
+    letters folds to an ASCII one."""
+    import re
+
+    from duplicates import markers
+
+    for pattern in markers._FAST:
+        letters = re.sub(r"\\[a-zA-Z]", "", pattern.pattern)
+        assert letters == letters.lower()
+        for char in {c for c in letters if not c.isascii()}:
+            assert not any(re.fullmatch(re.escape(char), chr(a), re.I) for a in range(128))
