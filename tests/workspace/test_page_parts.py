@@ -340,6 +340,7 @@ def _fields(instance: object) -> tuple:
     return (type(instance), *(getattr(instance, f.attname) for f in meta.concrete_fields))
 
 
+@pytest.mark.postgres
 def test_the_page_reads_in_one_statement_what_each_part_reads_alone(
     desk, departments, presets, anna, desk_agent
 ):
@@ -362,8 +363,6 @@ def test_the_page_reads_in_one_statement_what_each_part_reads_alone(
     from workspace import panel, reads, timeline
     from workspace.models import Macro
 
-    if connection.vendor != "postgresql":
-        pytest.fail("this test is about PostgreSQL's one statement")
     ticket = open_ticket(subject="Everything", contact=anna, body="first")
     services.message_add(
         ticket=ticket,
