@@ -72,11 +72,14 @@ def reply_channels(
     ticket: Ticket,
     messages: Sequence[Message] | None = None,
     contact_emails: Sequence[str] | None = None,
+    live_chat: bool | None = None,
 ) -> list[ReplyChannel]:
     """Return the channels an answer can go by, the customer's own marked default.
     ``messages``: the ticket's timeline, when the caller has it (saves three queries);
     ``contact_emails``: the contact's addresses, when the caller has read them (the
-    ticket page's side panel shows them; saves the query whether there is one)."""
+    ticket page's side panel shows them; saves the query whether there is one);
+    ``live_chat``: whether a chat of the ticket is going on, when the caller has asked
+    (``has_live_chat``; the ticket page: workspace.reads.page_reads)."""
     if messages is None:
         last_inbound = (
             Message.objects.filter(ticket=ticket, direction=Direction.INBOUND)
@@ -104,7 +107,7 @@ def reply_channels(
         )
     )
     portal_ok = ticket.contact is not None and ticket.contact.is_verified
-    chat = chatted and has_live_chat(ticket)
+    chat = chatted and (has_live_chat(ticket) if live_chat is None else live_chat)
     wanted = {"chat": "chat", "portal": "portal"}.get(last_inbound, "email")
     options = [
         ReplyChannel(Channel.EMAIL, text("Email"), has_email, why_not=text("no customer address")),

@@ -15,18 +15,25 @@ from .models import AgentProfile, Macro
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
-def for_ticket(ticket: Ticket, profile: AgentProfile) -> list[Macro]:
-    """Return the active macros that fit the ticket's line, the agent's language first."""
-    line_id = getattr(ticket, "line_id", None)
-    # Read on every ticket page: plain SQL and a plain cursor (see workspace/reads.py).
+def for_ticket(
+    ticket: Ticket, profile: AgentProfile, found: list[Macro] | None = None
+) -> list[Macro]:
+    """Return the active macros that fit the ticket's line, the agent's language first
+    (``found``: those macros, when the caller has read them: workspace.reads.page_reads)."""
+    if found is None:
+        found = _active_macros(getattr(ticket, "line_id", None))
+    return sorted(found, key=lambda m: (m.language not in ("", profile.language), m.name.lower()))
+
+
+def _active_macros(line_id: int | None) -> list[Macro]:
+    # Plain SQL and a plain cursor (see workspace/reads.py).
     found = reads.instances_and_extras(
         Macro,
         f'SELECT * FROM "{Macro._meta.db_table}" WHERE "is_active" '  # noqa: S608
         'AND ("line_id" IS NULL OR "line_id" = %s)',
         [line_id],
     )
-    macros = [macro for macro, _extras in found]
-    return sorted(macros, key=lambda m: (m.language not in ("", profile.language), m.name.lower()))
+    return [macro for macro, _extras in found]
 
 
 def placeholders(ticket: Ticket, agent: User) -> dict[str, str]:

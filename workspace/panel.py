@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sla.models import TicketSla
 from sla.selectors import TargetStatus, target_statuses
 from tickets.models import Ticket
 
 from . import reads
 
 OTHER_TICKETS = 10
+FLAGS = 10  # duplicate flags shown
 
 
 def other_open_tickets(ticket: Ticket) -> list[reads.OtherTicket]:
@@ -22,7 +24,11 @@ def other_open_tickets(ticket: Ticket) -> list[reads.OtherTicket]:
 def sla_panel(ticket: Ticket, now: datetime) -> dict[str, Any] | None:
     """Return the ticket's SLA targets (state, due in the calendar's zone, business time
     left) and the explanation of where they come from."""
-    sla = reads.ticket_sla(ticket)
+    return sla_panel_of(reads.ticket_sla(ticket), ticket, now)
+
+
+def sla_panel_of(sla: TicketSla | None, ticket: Ticket, now: datetime) -> dict[str, Any] | None:
+    """``sla_panel`` of the ticket's SLA clocks read already (with their calendar)."""
     if sla is None:
         return None
     statuses: list[TargetStatus] = target_statuses(sla, now)
@@ -52,4 +58,4 @@ def sla_panel(ticket: Ticket, now: datetime) -> dict[str, Any] | None:
 
 def duplicate_flags(ticket: Ticket) -> list[reads.FlagView]:
     """Return the open flags naming this ticket on either side, best score first."""
-    return reads.duplicate_flags(ticket, 10)
+    return reads.duplicate_flags(ticket, FLAGS)

@@ -11,6 +11,7 @@ names come from the models' metadata; values are always parameters.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from tickets.models import (
     format_reference,
 )
 
-from .models import TicketRow
+from .models import Macro, TicketRow
 from .view_sql import aware
 
 
@@ -400,3 +401,264 @@ def panel_lists(ticket: Ticket, follow_ups: int) -> PanelLists:
             lists[kind].append((order, text))
     emails, phones, numbers, tags = ([t for _o, t in sorted(v)] for v in lists.values())
     return PanelLists(emails, phones, [int(n) for n in numbers], tags)
+
+
+# --- the ticket page's reads in one statement --------------------------------------------
+# Each statement a page sends costs ~50 µs of PostgreSQL CPU and ~100 µs of Python (the
+# driver, Django's cursor and the prepared-statement wrapper) before it reads a row, and
+# the page made ten after the ticket's own (bench/README.md, twelfth round). On PostgreSQL
+# they are one statement: each part is a JSON value of the one row it returns (``json_agg``
+# of the same rows in the same order as the part's statement had), decoded once and made
+# into the same model instances and values. Other databases run the parts one by one.
+
+
+@dataclass
+class PageReads:
+    """What the ticket page reads about its ticket besides the ticket itself."""
+
+    agents: list[tuple[int, str]]
+    departments: list[tuple[int, str]]
+    messages: list[Message]
+    attachments: dict[int, list[Attachment]]
+    events: list[TicketEvent]
+    alerts: list[SlaAlert]
+    lists: PanelLists
+    others: list[OtherTicket]
+    sla: TicketSla | None
+    flags: list[FlagView]
+    macros: list[Macro]
+    live_chat: bool  # a chat of the ticket (or of one merged into it) is going on
+
+
+def page_reads(
+    ticket: Ticket, *, event_kinds: Iterable[str], others: int, flags: int, follow_ups: int
+) -> PageReads:
+    """Return everything the ticket page reads about ``ticket``: one statement on
+    PostgreSQL, each part's own statement elsewhere."""
+    kinds = tuple(sorted(event_kinds))
+    if connection.vendor != "postgresql":
+        return _page_reads_one_by_one(ticket, kinds, others, flags, follow_ups)
+    sql = _page_sql(kinds, int(others), int(flags), int(follow_ups))
+    contact = ticket.contact_id if ticket.contact_id is not None else 0  # 0: no rows
+    pk: int = ticket.pk
+    params: list[int | str | None] = [
+        *(pk, pk),  # messages, attachments
+        pk,  # events, of these kinds:
+        *kinds,
+        pk,  # SLA alerts
+        *(contact, contact, pk, pk),  # addresses, phones, follow-ups, tags
+        *(contact, pk),  # other open tickets
+        pk,  # SLA clocks
+        *(pk, pk),  # duplicate flags
+        ticket.line_id,  # macros
+        *(pk, pk),  # live chat
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    (
+        choices,
+        messages,
+        attachments,
+        events,
+        alerts,
+        lists,
+        other_rows,
+        sla,
+        flag_rows,
+        macros,
+        live_chat,
+    ) = json.loads(row[0])
+    agents: list[tuple[int, str]] = []
+    departments: list[tuple[int, str]] = []
+    for part, name, choice, first, last in choices or ():
+        if part == 0:
+            agents.append((choice, f"{first} {last}".strip() or name))
+        else:
+            departments.append((choice, name))
+    by_message: dict[int, list[Attachment]] = defaultdict(list)
+    for attachment in _from_json(Attachment, attachments):
+        by_message[attachment.message_id].append(attachment)
+    found: dict[str, list[tuple[int, str]]] = {"e": [], "p": [], "f": [], "t": []}
+    for kind, text, order in lists or ():
+        found[kind].append((order, text))
+    emails, phones, numbers, tags = ([t for _o, t in sorted(v)] for v in found.values())
+    ticket_sla = None
+    if sla is not None:
+        ticket_sla = _from_json(TicketSla, [sla[0]])[0]
+        ticket_sla.calendar = None if sla[1] is None else _from_json(BusinessCalendar, [sla[1]])[0]
+    return PageReads(
+        agents=agents,
+        departments=departments,
+        messages=_from_json(Message, messages),
+        attachments=by_message,
+        events=_from_json(TicketEvent, events),
+        alerts=_from_json(SlaAlert, alerts),
+        lists=PanelLists(emails, phones, [int(n) for n in numbers], tags),
+        others=[OtherTicket(n, s, _datetime(d)) for n, s, d in other_rows or ()],
+        sla=ticket_sla,
+        flags=[_flag_view(ticket, *r) for r in flag_rows or ()],
+        macros=_from_json(Macro, macros),
+        live_chat=bool(live_chat),
+    )
+
+
+def _page_reads_one_by_one(
+    ticket: Ticket, kinds: tuple[str, ...], others: int, flags: int, follow_ups: int
+) -> PageReads:
+    from .choices import agent_and_department_choices
+    from .composer import has_live_chat
+
+    agents, departments = agent_and_department_choices()
+    messages, attachments = messages_with_attachments(ticket)
+    line_id = ticket.line_id
+    macros = _instances(
+        Macro,
+        f'SELECT * FROM "{Macro._meta.db_table}" WHERE "is_active" '  # noqa: S608
+        'AND ("line_id" IS NULL OR "line_id" = %s) ORDER BY "id"',
+        [line_id],
+    )
+    return PageReads(
+        agents=agents,
+        departments=departments,
+        messages=messages,
+        attachments=attachments,
+        events=events(ticket, kinds),
+        alerts=sla_alerts(ticket),
+        lists=panel_lists(ticket, follow_ups),
+        others=other_open_tickets(ticket, others),
+        sla=ticket_sla(ticket),
+        flags=duplicate_flags(ticket, flags),
+        macros=macros,
+        live_chat=has_live_chat(ticket),
+    )
+
+
+@lru_cache(maxsize=8)
+def _page_sql(kinds: tuple[str, ...], others: int, flags: int, follow_ups: int) -> str:
+    """The page's statement: one row, one JSON array of every part (see ``page_reads``
+    for the order of its parameters)."""
+    from channels_app.chat.models import ChatConversation
+
+    from .choices import AGENTS_AND_DEPARTMENTS_SQL
+
+    marks = ", ".join(["%s"] * len(kinds))
+    tickets, messages = _table(Ticket), _table(Message)
+    chats = _table(ChatConversation)
+    # The panel's short lists, as panel_lists reads them.
+    through = Ticket.tags.through
+    lists = (
+        "SELECT 'e', email, row_number() OVER (ORDER BY NOT is_primary, id) "  # noqa: S608
+        f"FROM {_table(ContactEmail)} WHERE contact_id = %s "
+        "UNION ALL SELECT 'p', number, row_number() OVER (ORDER BY id) "
+        f"FROM {_table(ContactPhone)} WHERE contact_id = %s "
+        "UNION ALL SELECT * FROM (SELECT 'f', CAST(number AS TEXT), "
+        f"row_number() OVER (ORDER BY number) FROM {tickets} WHERE linked_to_id = %s "
+        f"ORDER BY number LIMIT {follow_ups}) f "
+        "UNION ALL SELECT 't', tg.name, row_number() OVER (ORDER BY tg.name) "
+        f"FROM {_table(Tag)} tg JOIN {_table(through)} tt ON tt.tag_id = tg.id "
+        "WHERE tt.ticket_id = %s"
+    )
+    parts = [
+        # The agents' and departments' selects, in the order of AGENTS_AND_DEPARTMENTS_SQL.
+        "(SELECT json_agg(json_build_array(x.p, x.n, x.i, x.f, x.l) ORDER BY x.p, x.n, x.i) "  # noqa: S608
+        f"FROM ({AGENTS_AND_DEPARTMENTS_SQL.split(' ORDER BY ')[0]}) x(p, n, i, f, l))",
+        f"(SELECT json_agg(m ORDER BY m.occurred_at, m.id) FROM {messages} m "  # noqa: S608
+        "WHERE m.ticket_id = %s)",
+        f"(SELECT json_agg(a ORDER BY a.id) FROM {_table(Attachment)} a "  # noqa: S608
+        f"JOIN {messages} m ON m.id = a.message_id WHERE m.ticket_id = %s)",
+        f"(SELECT json_agg(e ORDER BY e.created_at, e.id) FROM {_table(TicketEvent)} e "  # noqa: S608
+        f"WHERE e.ticket_id = %s AND e.kind IN ({marks}))",
+        f"(SELECT json_agg(s ORDER BY s.created_at, s.id) FROM {_table(SlaAlert)} s "  # noqa: S608
+        "WHERE s.ticket_id = %s)",
+        f"(SELECT json_agg(json_build_array(l.k, l.x, l.o)) FROM ({lists}) l(k, x, o))",  # noqa: S608
+        "(SELECT json_agg(json_build_array(o.number, o.subject, o.sla_due) "  # noqa: S608
+        "ORDER BY o.due_sort, o.ticket_id) FROM (SELECT number, subject, sla_due, due_sort, "
+        f"ticket_id FROM {_table(TicketRow)} WHERE contact_id = %s AND unsolved "
+        f"AND ticket_id <> %s ORDER BY due_sort, ticket_id LIMIT {others}) o)",
+        "(SELECT json_build_array(row_to_json(s), row_to_json(c)) "  # noqa: S608
+        f"FROM {_table(TicketSla)} s LEFT JOIN {_table(BusinessCalendar)} c "
+        "ON c.id = s.calendar_id WHERE s.ticket_id = %s)",
+        "(SELECT json_agg(json_build_array(f.id, f.score, f.ticket_id, f.tn, f.ts, f.ta, "  # noqa: S608
+        "f.cn, f.cs, f.ca) ORDER BY f.score DESC, f.id DESC) FROM (SELECT f.id, f.score, "
+        "f.ticket_id, t.number AS tn, t.subject AS ts, t.account_id AS ta, c.number AS cn, "
+        f"c.subject AS cs, c.account_id AS ca FROM {_table(DuplicateFlag)} f "
+        f"JOIN {tickets} t ON t.id = f.ticket_id JOIN {tickets} c ON c.id = f.candidate_id "
+        "WHERE (f.ticket_id = %s OR f.candidate_id = %s) "
+        f"AND f.status = '{FlagStatus.SUGGESTED.value}' "
+        f"ORDER BY f.score DESC, f.id DESC LIMIT {flags}) f)",
+        f"(SELECT json_agg(m ORDER BY m.id) FROM {_table(Macro)} m "  # noqa: S608
+        'WHERE m."is_active" AND (m."line_id" IS NULL OR m."line_id" = %s))',
+        # composer.LIVE_CHAT_SQL's question.
+        f"(EXISTS (SELECT 1 FROM {chats} c WHERE c.ticket_id = %s AND c.ended_at IS NULL) "  # noqa: S608
+        f"OR EXISTS (SELECT 1 FROM {tickets} t JOIN {chats} c ON c.ticket_id = t.id "
+        "WHERE t.merged_into_id = %s AND c.ended_at IS NULL))",
+    ]
+    return f"SELECT CAST(json_build_array({', '.join(parts)}) AS TEXT)"
+
+
+def _flag_view(
+    ticket: Ticket,
+    pk: int,
+    score: float,
+    of_id: int,
+    t_number: int,
+    t_subject: str,
+    t_account: int | None,
+    c_number: int,
+    c_subject: str,
+    c_account: int | None,
+) -> FlagView:
+    mine = of_id == ticket.pk
+    return FlagView(
+        pk,
+        score,
+        "of" if mine else "by",
+        c_number if mine else t_number,
+        c_subject if mine else t_subject,
+        t_account == c_account,
+    )
+
+
+def _datetime(value: str | None) -> datetime | None:
+    """A ``timestamptz`` as PostgreSQL writes it in JSON (ISO 8601, the session's UTC)."""
+    return None if value is None else datetime.fromisoformat(value)
+
+
+@lru_cache(maxsize=32)
+def _json_fields(model: Any) -> tuple[list[str], list[tuple[str, Any]]]:
+    """The model's field names, and per field its JSON key (the column) and how its
+    JSON value becomes the value the ORM reads (None: as it is; a JSONField's value is
+    the decoded JSON already)."""
+    names, keys = [], []
+    for field in model._meta.concrete_fields:
+        kind = field.get_internal_type()
+        if kind == "DateTimeField":
+            convert: Any = _datetime
+        elif kind in (
+            "DateField",
+            "TimeField",
+            "DurationField",
+            "DecimalField",
+            "UUIDField",
+            "BinaryField",
+        ):
+            raise TypeError(f"{model.__name__}.{field.name}: no JSON reading for {kind}")
+        else:
+            convert = None
+        names.append(field.attname)
+        keys.append((field.column, convert))
+    return names, keys
+
+
+def _from_json(model: Any, rows: list[dict[str, Any]] | None) -> list[Any]:
+    """Model instances of rows PostgreSQL wrote as JSON objects (``row_to_json``)."""
+    if not rows:
+        return []
+    names, keys = _json_fields(model)
+    alias = connection.alias
+    out = []
+    for row in rows:
+        values = [row[key] if convert is None else convert(row[key]) for key, convert in keys]
+        out.append(_made(model, alias, names, values))
+    return out

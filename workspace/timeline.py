@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from sla.models import TARGET_LABELS, AlertKind
+from sla.models import TARGET_LABELS, AlertKind, SlaAlert
 from tickets.models import (
     Attachment,
     Channel,
@@ -80,12 +80,17 @@ def conversation(
     *,
     remote_images_for: Set[int] = frozenset(),
     known: dict[str, dict[int, str]] | None = None,
+    read: reads.PageReads | None = None,
 ) -> tuple[list[Entry], list[Message]]:
     """Return the ticket's conversation, oldest first (chat lines grouped by conversation
     run, each event and SLA alert as a line), and its messages. ``known``: names of
-    users and departments the caller has read already."""
+    users and departments the caller has read already; ``read``: the ticket's messages,
+    attachments, events and SLA alerts, when the caller has read them."""
     known = known or {}
-    messages, attachments = reads.messages_with_attachments(ticket)
+    if read is not None:
+        messages, attachments = read.messages, read.attachments
+    else:
+        messages, attachments = reads.messages_with_attachments(ticket)
     users = dict(known.get("users", {}))
     if missing := {m.author_user_id for m in messages if m.author_user_id} - users.keys():
         users.update(_user_names(missing))
@@ -122,8 +127,10 @@ def conversation(
                 pending=(attachments.get(message.pk, []), message.pk in remote_images_for),
             )
         )
-    entries += _event_entries(ticket, {**known, "users": users})
-    entries += _sla_entries(ticket)
+    entries += _event_entries(
+        ticket, {**known, "users": users}, None if read is None else read.events
+    )
+    entries += _sla_entries(ticket, None if read is None else read.alerts)
     entries.sort(key=lambda e: e.sort_key)
     return entries, messages
 
@@ -185,8 +192,11 @@ def _shown_inline(attachment: Attachment, message: Message) -> bool:
     )
 
 
-def _event_entries(ticket: Ticket, known: dict[str, dict[int, str]]) -> list[Entry]:
-    events = reads.events(ticket, SHOWN_EVENTS)
+def _event_entries(
+    ticket: Ticket, known: dict[str, dict[int, str]], events: list[TicketEvent] | None = None
+) -> list[Entry]:
+    if events is None:
+        events = reads.events(ticket, SHOWN_EVENTS)
     names = _names(events, known)
     return [
         Entry(
@@ -200,9 +210,9 @@ def _event_entries(ticket: Ticket, known: dict[str, dict[int, str]]) -> list[Ent
     ]
 
 
-def _sla_entries(ticket: Ticket) -> list[Entry]:
+def _sla_entries(ticket: Ticket, alerts: list[SlaAlert] | None = None) -> list[Entry]:
     out = []
-    for alert in reads.sla_alerts(ticket):
+    for alert in reads.sla_alerts(ticket) if alerts is None else alerts:
         label = TARGET_LABELS.get(alert.target, alert.target)
         text = (
             _("SLA breached: %(target)s was due")

@@ -287,7 +287,9 @@ def test_the_live_chat_is_found_on_the_ticket_or_one_merged_into_it_in_one_plain
     ticket = open_ticket(subject="Chat", contact=anna, channel="chat", body="hello?")
     html, reads = _page_statements(desk, ticket, ChatConversation._meta.db_table)
     assert not _chat_offered(html)
-    assert len(reads) == 1 and "EXISTS" in reads[0] and "ORDER BY" not in reads[0], reads
+    # Not the ORM's query of composer.live_chat (a join, newest chat first): an EXISTS
+    # (on PostgreSQL, a part of the page's one statement: workspace.reads.page_reads).
+    assert len(reads) == 1 and "EXISTS" in reads[0] and "started_at" not in reads[0], reads
     chat = ChatConversation.objects.create(conversation_id="c-1", ticket=ticket, contact=anna)
     assert _chat_offered(desk.get(f"/desk/t/{ticket.number}/").content.decode())
     ChatConversation.objects.filter(pk=chat.pk).update(ended_at=chat.started_at)
@@ -328,3 +330,103 @@ def test_the_agents_and_departments_come_in_one_statement_in_their_orders(
     assert len(reads) == 1, reads
     assert '<option value="' + str(desk_agent.pk) + '">Alice Agent</option>' in html
     assert ">Aardvarks</option>" in html
+
+
+def _fields(instance: object) -> tuple:
+    """An instance's model and its columns' values (what a page reads of it)."""
+    if instance is None:
+        return (None,)
+    meta = instance._meta  # type: ignore[attr-defined]
+    return (type(instance), *(getattr(instance, f.attname) for f in meta.concrete_fields))
+
+
+@pytest.mark.postgres
+def test_the_page_reads_in_one_statement_what_each_part_reads_alone(
+    desk, departments, presets, anna, desk_agent
+):
+    """On PostgreSQL the ticket page reads its agents, departments, messages, attachments,
+    events, SLA alerts, short lists, the customer's other tickets, SLA clocks, duplicate
+    flags, macros and whether a chat is live in one statement (reads.page_reads): the same
+    values, types and orders as each part's own statement, and 3 statements a page
+    (the agent, the ticket, the rest)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from channels_app.chat.models import ChatConversation
+    from duplicates.models import DuplicateFlag
+    from sla.models import SlaAlert
+    from sla.services import ticket_sla_recompute
+    from tickets import services
+    from tickets.models import ContactPhone, Tag
+    from tickets.services import AttachmentIn, MessageIn
+    from workspace import panel, reads, timeline
+    from workspace.models import Macro
+
+    ticket = open_ticket(subject="Everything", contact=anna, body="first")
+    services.message_add(
+        ticket=ticket,
+        message=MessageIn(
+            channel="email",
+            body_text="with a file",
+            body_html='<p>with a <img src="cid:pic"> file</p>',
+            author_contact=anna,
+            attachments=[AttachmentIn(filename="a.txt", content=b"x")],
+            metadata={"cc": ["b@northwind.example"]},
+        ),
+    )
+    services.message_add(
+        ticket=ticket,
+        message=MessageIn(
+            channel="note", direction="internal", body_text="n", author_user=desk_agent
+        ),
+    )
+    services.ticket_assign(ticket=ticket, assignee=desk_agent)
+    ticket_sla_recompute(ticket.pk)
+    SlaAlert.objects.create(
+        ticket=ticket, target="resolution", kind="at_risk", due_at=timezone.now(), notified=["x"]
+    )
+    ContactPhone.objects.create(contact=anna, number="+31200000009")
+    ticket.tags.add(Tag.objects.create(name="vip"))
+    other = open_ticket(subject="Other", contact=anna)
+    Ticket.objects.filter(pk=other.pk).update(linked_to=ticket)
+    DuplicateFlag.objects.create(ticket=ticket, candidate=other, score=0.8125, reasons=["x"])
+    Macro.objects.create(name="Hello", body="Hi {customer_name}", language="ru")
+    Macro.objects.create(name="Off", body="x", is_active=False)
+    ChatConversation.objects.create(conversation_id="c-9", ticket=ticket, contact=anna)
+    from workspace.reads import ticket_by_number
+
+    ticket = ticket_by_number(ticket.number)
+    shape = {
+        "event_kinds": timeline.SHOWN_EVENTS,
+        "others": panel.OTHER_TICKETS,
+        "flags": panel.FLAGS,
+        "follow_ups": 10,
+    }
+    with CaptureQueriesContext(connection) as captured:
+        one = reads.page_reads(ticket, **shape)
+    assert len(captured.captured_queries) == 1
+    alone = reads._page_reads_one_by_one(
+        ticket, tuple(sorted(timeline.SHOWN_EVENTS)), panel.OTHER_TICKETS, panel.FLAGS, 10
+    )
+    for name in ("messages", "events", "alerts", "macros"):
+        got, want = getattr(one, name), getattr(alone, name)
+        assert [_fields(i) for i in got] == [_fields(i) for i in want], name
+        assert got, name  # each part had something to read
+    assert {k: [_fields(a) for a in v] for k, v in one.attachments.items()} == {
+        k: [_fields(a) for a in v] for k, v in alone.attachments.items()
+    }
+    assert one.attachments and one.others and one.flags and one.lists.tags
+    assert _fields(one.sla) == _fields(alone.sla) and one.sla is not None
+    assert _fields(one.sla.calendar) == _fields(alone.sla.calendar)
+    for name in ("agents", "departments", "lists", "others", "flags", "live_chat"):
+        assert getattr(one, name) == getattr(alone, name), name
+    assert one.live_chat is True and [m.name for m in one.macros] == ["Hello"]
+    types = [[type(v) for v in _fields(m.messages[0])] for m in (one, alone)]
+    assert types[0] == types[1]
+
+    desk.get(f"/desk/t/{ticket.number}/")
+    with CaptureQueriesContext(connection) as captured:
+        html = desk.get(f"/desk/t/{ticket.number}/").content.decode()
+    assert "a.txt" in html and "vip" in html and 'class="flag"' in html
+    assert len(captured.captured_queries) == 3, [q["sql"][:80] for q in captured.captured_queries]

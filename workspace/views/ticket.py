@@ -62,14 +62,25 @@ def page_context(request: AgentRequest, ticket: Ticket, **extra: Any) -> dict[st
     """Return everything the ticket page renders (the same for GET and a refused POST)."""
     now = timezone.now()
     shown = {int(v) for v in request.GET.getlist("images") if v.isdigit()}
-    agents, departments = choices.agent_and_department_choices()
+    # Everything below but the presence comes from one statement (reads.page_reads).
+    read = reads.page_reads(
+        ticket,
+        event_kinds=timeline.SHOWN_EVENTS,
+        others=panel.OTHER_TICKETS,
+        flags=panel.FLAGS,
+        follow_ups=10,
+    )
+    agents, departments = read.agents, read.departments
     entries, said = timeline.conversation(
         ticket,
         remote_images_for=shown,
         known={"users": dict(agents), "departments": dict(departments)},
+        read=read,
     )
-    lists = reads.panel_lists(ticket, follow_ups=10)
-    channels = composer.reply_channels(ticket, said, contact_emails=lists.emails)
+    lists = read.lists
+    channels = composer.reply_channels(
+        ticket, said, contact_emails=lists.emails, live_chat=read.live_chat
+    )
     allowed = {ticket.status} | services.TRANSITIONS.get(ticket.status, frozenset())
     context: dict[str, Any] = {
         "ticket": ticket,
@@ -77,9 +88,9 @@ def page_context(request: AgentRequest, ticket: Ticket, **extra: Any) -> dict[st
         "version": ticket.desk_version,  # type: ignore[attr-defined]  # set by ticket_by_number
         "entries": entries,
         "now": now,
-        "others": panel.other_open_tickets(ticket),
-        "sla": panel.sla_panel(ticket, now),
-        "flags": panel.duplicate_flags(ticket),
+        "others": read.others,
+        "sla": panel.sla_panel_of(read.sla, ticket, now),
+        "flags": read.flags,
         "addresses": {"emails": lists.emails, "phones": lists.phones},
         "follow_ups": [(n, format_reference(n)) for n in lists.follow_ups],
         "tags": lists.tags,
@@ -89,7 +100,7 @@ def page_context(request: AgentRequest, ticket: Ticket, **extra: Any) -> dict[st
         "severities": choices.severity_choices(),
         "live": ticket.status not in (Status.MERGED, Status.CLOSED),
         "channels": channels,
-        "macros": macros.for_ticket(ticket, request.agent_profile),
+        "macros": macros.for_ticket(ticket, request.agent_profile, read.macros),
         # The messages' HTML fragments are memoized for this agent (message_html.py).
         "fragments_for": request.user.pk,
         **extra,
