@@ -327,6 +327,10 @@ SUPPORTDESK_LIST_CACHE_SECONDS = env_int("SUPPORTDESK_LIST_CACHE_SECONDS", 300) 
 # The workspace's list rows as HTML, kept per process: at most this many rows (~1.5 kB
 # each); 0 renders every row on every page (workspace/listing.py).
 SUPPORTDESK_ROW_FRAGMENTS = env_int("SUPPORTDESK_ROW_FRAGMENTS", 5000)
+# The sidebar's counts are kept per process until the lists' read model changes (a
+# version PostgreSQL keeps), the next due moment passes, or this many seconds pass
+# (workspace/counts.py); 0: counted on every poll (the uncached bench figure).
+SUPPORTDESK_COUNTS_SECONDS = env_int("SUPPORTDESK_COUNTS_SECONDS", 10)
 # The ticket page keeps this many messages' HTML per process (workspace/message_html.py;
 # at most 4,096 characters each on average); 0: every message is written on every page
 # (the uncached bench figure).
