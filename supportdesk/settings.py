@@ -164,6 +164,11 @@ if DATABASE_REPLICA_URL := env_str("DATABASE_REPLICA_URL"):
     )
     # The test run has no replica of its test database: there it reads the primary.
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+# PostgreSQL's health check without a round trip while the server has said nothing
+# (supportdesk/postgresql/base.py); the rest is Django's backend.
+for _db in DATABASES.values():
+    if _db["ENGINE"] == "django.db.backends.postgresql":
+        _db["ENGINE"] = "supportdesk.postgresql"
 DATABASE_ROUTERS = ["supportdesk.db_router.PrimaryReplicaRouter"]
 # The workspace's reads as prepared statements, planned once per connection
 # (workspace/prepared.py), each department, line and saved view with a statement (and a
