@@ -31,4 +31,4 @@ RUN SECRET_KEY=build-only-secret-key-not-used-at-runtime-000 ALLOWED_HOSTS=build
     python manage.py collectstatic --noinput
 USER supportdesk
 EXPOSE 8000
-CMD ["gunicorn", "supportdesk.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "supportdesk.wsgi", "-c", "supportdesk/gunicorn.conf.py", "--bind", "0.0.0.0:8000", "--workers", "3"]

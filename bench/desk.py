@@ -14,7 +14,8 @@ rows is then rebuilt by ``workspace.rows`` and must equal what the fill wrote.
 Each round starts gunicorn (2 sync workers, the class docker-compose.yml runs; ``--worker-class
 gthread --threads N`` for keep-alive connections; sessions in Redis, ``DEBUG=0``; every
 answer is read from PostgreSQL; list rows' HTML is kept per worker, keyed by all the row
-shows, unless ``--no-fragment-cache``: report both figures) and a writer process
+shows, unless ``--no-fragment-cache``; the sidebar's counts are kept per worker between
+changes of the read model, unless ``--no-counts-cache``: report both figures) and a writer process
 that changes tickets through the services ``--write-rate`` times a second (customer
 replies, notes, assignments, status and severity changes; the SLA recompute and the
 other tasks they queue run inline in the writer, as a worker would run them), then loads
@@ -448,6 +449,11 @@ def main() -> None:
         action="store_true",
         help="SUPPORTDESK_ROW_FRAGMENTS=0: every list row rendered on every page (uncached)",
     )
+    parser.add_argument(
+        "--no-counts-cache",
+        action="store_true",
+        help="SUPPORTDESK_COUNTS_SECONDS=0: the sidebar's counts counted on every poll (uncached)",
+    )
     parser.add_argument("--port", type=int, default=18441)
     parser.add_argument("--writer", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -458,10 +464,13 @@ def main() -> None:
         os.environ["DB_PREPARED_STATEMENTS"] = "1" if args.prepared else "0"
     if args.no_fragment_cache:
         os.environ["SUPPORTDESK_ROW_FRAGMENTS"] = "0"
+    if args.no_counts_cache:
+        os.environ["SUPPORTDESK_COUNTS_SECONDS"] = "0"
     from supportdesk.env import env_bool, env_int
 
     prepared = env_bool("DB_PREPARED_STATEMENTS", True)  # as settings.py reads it
     row_fragments = env_int("SUPPORTDESK_ROW_FRAGMENTS", 5000)
+    counts_seconds = env_int("SUPPORTDESK_COUNTS_SECONDS", 10)
     desk_fill.scale(args.tickets)
     setup_django()
     if args.writer:
@@ -519,7 +528,8 @@ def main() -> None:
         f"{writes:g} ticket changes/s; {args.seconds} s per load; medians of {args.runs} runs; "
         f"prepared statements {'on' if prepared else 'off'}; "
         f"message fragments {'kept' if fragments else 'off'}; "
-        f"row fragments kept {row_fragments or 'off'}"
+        f"row fragments kept {row_fragments or 'off'}; "
+        f"counts kept {f'{counts_seconds} s at most' if counts_seconds else 'off'}"
     )
     print_table(summary, kinds, loaded)
     out = ROOT / "bench" / "results" / "desk.json"
@@ -547,6 +557,7 @@ def main() -> None:
                 "write_rate": args.write_rate,
                 "prepared_statements": prepared,
                 "row_fragments": row_fragments,
+                "counts_kept_seconds": counts_seconds,
                 "message_fragments": fragments,
                 "writes_per_second_median": writes,
                 "seconds_per_load": args.seconds,

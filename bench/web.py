@@ -228,13 +228,17 @@ MODES = {
 }
 
 
+CONF = "supportdesk/gunicorn.conf.py"
+
+
 def start_server(
     port: int, worker_class: str, workers: int, threads: int, list_cache: bool
 ) -> subprocess.Popen:
     env = {**os.environ, "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING"}
     if not list_cache:
         env["SUPPORTDESK_LIST_CACHE_SECONDS"] = "0"
-    command = [sys.executable, "-m", "gunicorn", "supportdesk.wsgi", "-k", worker_class]
+    # The settings docker-compose.yml's web service runs (supportdesk/gunicorn.conf.py).
+    command = [sys.executable, "-m", "gunicorn", "supportdesk.wsgi", "-c", CONF, "-k", worker_class]
     command += ["-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning"]
     if worker_class == "gthread":
         command += ["--threads", str(threads)]

@@ -164,6 +164,11 @@ if DATABASE_REPLICA_URL := env_str("DATABASE_REPLICA_URL"):
     )
     # The test run has no replica of its test database: there it reads the primary.
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+# PostgreSQL's health check without a round trip while the server has said nothing
+# (supportdesk/postgresql/base.py); the rest is Django's backend.
+for _db in DATABASES.values():
+    if _db["ENGINE"] == "django.db.backends.postgresql":
+        _db["ENGINE"] = "supportdesk.postgresql"
 DATABASE_ROUTERS = ["supportdesk.db_router.PrimaryReplicaRouter"]
 # The workspace's reads as prepared statements, planned once per connection
 # (workspace/prepared.py), each department, line and saved view with a statement (and a
@@ -327,6 +332,10 @@ SUPPORTDESK_LIST_CACHE_SECONDS = env_int("SUPPORTDESK_LIST_CACHE_SECONDS", 300) 
 # The workspace's list rows as HTML, kept per process: at most this many rows (~1.5 kB
 # each); 0 renders every row on every page (workspace/listing.py).
 SUPPORTDESK_ROW_FRAGMENTS = env_int("SUPPORTDESK_ROW_FRAGMENTS", 5000)
+# The sidebar's counts are kept per process until the lists' read model changes (a
+# version PostgreSQL keeps), the next due moment passes, or this many seconds pass
+# (workspace/counts.py); 0: counted on every poll (the uncached bench figure).
+SUPPORTDESK_COUNTS_SECONDS = env_int("SUPPORTDESK_COUNTS_SECONDS", 10)
 # The ticket page keeps this many messages' HTML per process (workspace/message_html.py;
 # at most 4,096 characters each on average); 0: every message is written on every page
 # (the uncached bench figure).

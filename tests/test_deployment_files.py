@@ -132,3 +132,23 @@ def test_the_image_build_step_passes_the_production_checks(tmp_path):
         timeout=120,
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_web_and_the_benches_run_gunicorn_with_one_settings_file(monkeypatch):
+    """What bench/desk.py and bench/web.py measure is what the web service runs."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        from web import CONF
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    command = compose()["services"]["web"]["command"]
+    assert command[command.index("-c") + 1] == CONF
+    assert f'"-c", "{CONF}"' in (ROOT / "Dockerfile").read_text()
+    assert "--access-logfile" not in command
+    settings: dict = {}
+    monkeypatch.delenv("GUNICORN_ACCESS_LOG", raising=False)
+    exec((ROOT / CONF).read_text(), settings)  # noqa: S102 - the project's own file
+    assert settings["accesslog"] is None and settings["worker_class"] == "sync"
+    monkeypatch.setenv("GUNICORN_ACCESS_LOG", "-")
+    exec((ROOT / CONF).read_text(), settings)  # noqa: S102
+    assert settings["accesslog"] == "-"

@@ -145,7 +145,7 @@ def test_urls_select_postgres_and_redis():
     )
     assert result.returncode == 0, result.stderr
     _, engine, broker, cache, sessions, list_cache = result.stdout.split()
-    assert engine == "django.db.backends.postgresql" and broker == "redis://cache.example:6379/0"
+    assert engine == "supportdesk.postgresql" and broker == "redis://cache.example:6379/0"
     assert cache == "django_redis.cache.RedisCache" and sessions == "supportdesk.sessions"
     assert int(list_cache) > 0
 

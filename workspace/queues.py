@@ -159,6 +159,14 @@ AGENTS_PART = (
     f'FROM "{get_user_model()._meta.db_table}" WHERE "is_active" AND "is_staff" '
 )
 
+# The read model's version (workspace/counts.py; migration 0010's sequence), in the same
+# shape: 0 until the first change (a new sequence's last_value is 1 before nextval gives 1).
+COUNTS_SEQUENCE = "workspace_counts_version"
+VERSION_PART = (
+    "UNION ALL SELECT 'version', CASE WHEN is_called THEN last_value ELSE 0 END, "  # noqa: S608
+    f"{_TEXT}, {_TEXT}, {_TEXT}, {_TEXT}, 0 FROM {COUNTS_SEQUENCE} "
+)
+
 
 class Sidebar(NamedTuple):
     """One read of what the sidebar's views and the bulk bar are made of."""
@@ -166,18 +174,28 @@ class Sidebar(NamedTuple):
     groups: Groups
     views: list[View]
     agents: list[tuple[int, str]]  # (id, name) of the active agents by username; [] if not read
+    version: int | None = None  # the read model's (workspace.counts), if asked for and kept
 
 
-def sidebar(user: User, *, agents: bool = False) -> Sidebar:
+def sidebar(user: User, *, agents: bool = False, version: bool = False) -> Sidebar:
     """Return the agent's views (as ``agent_views``), their departments and lines, and
-    with ``agents`` the active agents, from one statement."""
-    sql = SIDEBAR_SQL + (AGENTS_PART if agents else "") + "ORDER BY 1, 7, 4, 2"
+    with ``agents`` the active agents, from one statement; with ``version`` also the
+    read model's version (``workspace.counts``; None without PostgreSQL)."""
+    version = version and connection.vendor == "postgresql"
+    sql = SIDEBAR_SQL + (AGENTS_PART if agents else "") + (VERSION_PART if version else "")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [user.pk])
+        cursor.execute(sql + "ORDER BY 1, 7, 4, 2", [user.pk])
         rows = tuple(cursor.fetchall())
+    found = None
+    if version:
+        # The last row ("version" sorts after the other kinds); not part of what
+        # _sidebar_of keeps: it moves with every ticket change.
+        found, rows = int(rows[-1][1]), rows[:-1]
     # Copies: the kept lists are shared by every request with the same rows.
-    groups, views, users = _sidebar_of(rows, get_language())
-    return Sidebar(Groups(list(groups.departments), list(groups.lines)), list(views), list(users))
+    groups, views, users, _v = _sidebar_of(rows, get_language())
+    return Sidebar(
+        Groups(list(groups.departments), list(groups.lines)), list(views), list(users), found
+    )
 
 
 # The rows are read on every request; what they make (View objects, filters decoded from
@@ -355,12 +373,24 @@ ROW_TAGS_SQL = (
 def bounded_counts(views: list[View], user: User, now: datetime) -> dict[str, int]:
     """Return each view's ticket count, at most ``COUNT_CAP + 1`` (shown as "99+"),
     all from one SQL statement."""
+    return bounded_counts_until(views, user, now)[0]
+
+
+def bounded_counts_until(
+    views: list[View], user: User, now: datetime, *, timed: bool = False
+) -> tuple[dict[str, int], datetime | None]:
+    """``bounded_counts``, and with ``timed`` (in the same statement) the next moment
+    after ``now`` a count can change with time alone: the earliest due of an unsolved
+    row after ``now`` (None: none, or not ``timed``)."""
     if not views:
-        return {}
-    wheres = [view_sql.cached_where(view.filters, user.pk, now) for view in views]
-    sql, params = view_sql.count_sql(wheres, COUNT_CAP + 1)
+        return {}, None
+    user_id = user.pk
+    wheres = [view_sql.cached_where(view.filters, user_id, now) for view in views]
+    sql, params = view_sql.count_sql(wheres, COUNT_CAP + 1, next_due=now if timed else None)
     # List counts tolerate a few seconds of lag: the read replica when there is one.
     with connections[replica_alias()].cursor() as cursor:
         cursor.execute(sql, params)
         values = cursor.fetchone()
-    return {view.key: int(n) for view, n in zip(views, values, strict=True)}
+    until = view_sql.aware(values[-1]) if timed else None
+    counts = {view.key: int(n) for view, n in zip(views, values[: len(views)], strict=True)}
+    return counts, until

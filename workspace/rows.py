@@ -26,6 +26,7 @@ from duplicates.models import DuplicateFlag, FlagStatus
 from sla.models import TARGETS, TicketSla
 from tickets.models import Status, Ticket
 
+from . import counts
 from .models import NO_DUE, TicketRow
 
 UNSOLVED_STATUSES = frozenset({Status.NEW, Status.OPEN, Status.PENDING_CUSTOMER, Status.ON_HOLD})
@@ -143,6 +144,7 @@ def _refresh_chunk(ids: list[int]) -> int:
             TicketRow.objects.bulk_create(
                 rows, update_conflicts=True, unique_fields=["ticket"], update_fields=ROW_FIELDS
             )
+    counts.changed()  # the sidebar's kept counts are stale from here
     return len(rows)
 
 
@@ -204,7 +206,7 @@ def rows_tick(now: datetime | None = None) -> dict[str, int]:
     at-risk moments that passed, and duplicate flags filed or closed in bulk. Return how
     many rows each part changed."""
     suggested = DuplicateFlag.objects.filter(status=FlagStatus.SUGGESTED).values("ticket_id")
-    return {
+    changes = {
         "risk_reached": TicketRow.objects.filter(
             unsolved=True, sla_risk_reached=False, sla_risk_at__lte=now or timezone.now()
         ).update(sla_risk_reached=True),
@@ -215,3 +217,6 @@ def rows_tick(now: datetime | None = None) -> dict[str, int]:
         .exclude(ticket_id__in=suggested)
         .update(possible_duplicate=False),
     }
+    if any(changes.values()):
+        counts.changed()
+    return changes

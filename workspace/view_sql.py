@@ -145,8 +145,12 @@ def cached_where(filters: ViewFilters, user_id: int, now: datetime) -> tuple[str
     return where, values
 
 
-def count_sql(wheres: list[tuple[str, list[Any]]], cap: int) -> tuple[str, list[Any]]:
-    """Return one statement counting, for each condition, its rows up to ``cap``."""
+def count_sql(
+    wheres: list[tuple[str, list[Any]]], cap: int, next_due: datetime | None = None
+) -> tuple[str, list[Any]]:
+    """Return one statement counting, for each condition, its rows up to ``cap``; with
+    ``next_due`` (a moment) also, last, the earliest due of an unsolved row after it
+    (one probe of the unsolved rows' due index)."""
     parts, params = [], []
     for index, (where, values) in enumerate(wheres):
         parts.append(
@@ -154,6 +158,12 @@ def count_sql(wheres: list[tuple[str, list[Any]]], cap: int) -> tuple[str, list[
             f"LIMIT {int(cap)}) AS c{index})"
         )
         params += values
+    if next_due is not None:
+        parts.append(
+            f'(SELECT MIN({col("due_sort")}) FROM "{ROWS}" '  # noqa: S608
+            f"WHERE {col('unsolved')} AND {col('due_sort')} > %s)"
+        )
+        params.append(connection.ops.adapt_datetimefield_value(next_due))
     return "SELECT " + ", ".join(parts), params
 
 

@@ -19,6 +19,7 @@ from tickets.selectors import parse_reference
 
 from .. import bulk, choices, queues, shell
 from ..access import AgentRequest, agent_required
+from ..counts import kept_counts
 from ..forms import SavedViewForm
 from ..listing import rows_html, views_html
 from ..models import SavedView
@@ -113,12 +114,14 @@ def more_row(cursor: str, width: int) -> str:
 @require_GET
 @agent_required
 def counts(request: AgentRequest) -> HttpResponse:
-    """The sidebar's live counts (polled by htmx)."""
-    views = queues.sidebar(request.user).views
+    """The sidebar's live counts (polled by htmx): kept between changes of the read
+    model (workspace/counts.py)."""
+    bar = queues.sidebar(request.user, version=True)
+    views = bar.views
     # Saved views have no count: their filters may need no index, and one such count
     # could read every unsolved ticket on each poll of each agent.
     counted = [v for v in views if v.group != "saved"]
-    found = queues.bounded_counts(counted, request.user, timezone.now())
+    found = kept_counts(counted, request.user, timezone.now(), bar.version)
     return HttpResponse(views_html(views, found, request.GET.get("current", "")))
 
 
