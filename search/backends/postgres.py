@@ -29,7 +29,7 @@ WALK = 10_000  # newest entries walked back for a common word before the GIN ind
 # Matches the first stretch of the walk is expected to hold (by the vocabulary's counts)
 # below which words are read band by band without walking: the walk could not end the
 # search, only add its cost to the bands' (see ``PostgresBackend._walk_pays``).
-WALK_PAYS = 5.0
+WALK_PAYS = 10.0
 # How much more often than by chance each further word of a query is expected in an entry
 # holding its rarest one: words of one language come together (a quarter of the entries
 # are Russian: two more Russian words are ~16 times likelier together than by chance).
