@@ -26,10 +26,14 @@ from . import TextHit
 _LETTERS = re.compile(r"[^\W\d_]+")
 RARE_FLOOR = 5_000  # entries: below this a word is read through the GIN index
 WALK = 10_000  # newest entries walked back for a common word before the GIN index is read
+# Share of the matches asked for that the walk's first stretch must hold for walking on
+# to pay (at 1M: 44-61 of 100 found, walking on took 37-50 ms and the bands 54-77; 25-26
+# found, walking on took 112-177 ms and the bands 25-31).
+WALK_ON = 0.4
 # Matches the first stretch of the walk is expected to hold (by the vocabulary's counts)
-# below which words are read band by band without walking: the walk could not end the
-# search, only add its cost to the bands' (see ``PostgresBackend._walk_pays``).
-WALK_PAYS = 10.0
+# below which words are read band by band without walking: the walk could neither end
+# the search nor walk on, only add its cost to the bands' (see ``_walk_pays``).
+WALK_PAYS = 40.0
 # How much more often than by chance each further word of a query is expected in an entry
 # holding its rarest one: words of one language come together (a quarter of the entries
 # are Russian: two more Russian words are ~16 times likelier together than by chance).
@@ -165,10 +169,11 @@ class PostgresBackend:
         with read_connection().cursor() as cursor:
             cursor.execute(sql, [tsquery, floor, newest, tsquery, *params, limit])
             rows = cursor.fetchall()
-            if limit // 5 <= len(rows) < limit:
-                # Most of what is needed was there: walking on (at that rate, within
-                # five more stretches) is cheaper than the index's every match of
-                # common words ("the hosting password": 52,000 entries, 190 ms at 1M).
+            if limit * WALK_ON <= len(rows) < limit:
+                # Much of what is needed was there: walking on (at that rate, within
+                # two more stretches; five at most) is cheaper than the index's every
+                # match of common words ("the hosting password": 52,000 entries, 190
+                # ms at 1M). With less, the bands are (WALK_ON).
                 cursor.execute(
                     sql, [tsquery, floor - 5 * WALK, floor, tsquery, *params, limit - len(rows)]
                 )
