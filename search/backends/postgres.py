@@ -26,6 +26,18 @@ from . import TextHit
 _LETTERS = re.compile(r"[^\W\d_]+")
 RARE_FLOOR = 5_000  # entries: below this a word is read through the GIN index
 WALK = 10_000  # newest entries walked back for a common word before the GIN index is read
+# Share of the matches asked for that the walk's first stretch must hold for walking on
+# to pay (at 1M: 44-61 of 100 found, walking on took 37-50 ms and the bands 54-77; 25-26
+# found, walking on took 112-177 ms and the bands 25-31).
+WALK_ON = 0.4
+# Matches the first stretch of the walk is expected to hold (by the vocabulary's counts)
+# below which words are read band by band without walking: the walk could neither end
+# the search nor walk on, only add its cost to the bands' (see ``_walk_pays``).
+WALK_PAYS = 40.0
+# How much more often than by chance each further word of a query is expected in an entry
+# holding its rarest one: words of one language come together (a quarter of the entries
+# are Russian: two more Russian words are ~16 times likelier together than by chance).
+TOGETHER = 4.0
 
 HEADLINE_OPTIONS = (
     f"StartSel={START}, StopSel={STOP}, MaxWords=35, MinWords=15, ShortWord=2, "
@@ -102,43 +114,40 @@ class PostgresBackend:
         where, where_params = ticket_condition(tickets, "s.ticket_id")
         kinds = "" if notes else " AND s.kind <> 'note'"
         filters = f"{kinds}{where}"
+        walk = True
         if query.is_identifier:
             way = _identifier_way(tsquery, limit)
         else:
-            way = self._rare_and_newest(query, limit)
-            if way[0] and stop_words_only(query):
+            rare, newest, share = self._rare_and_newest(query, limit)
+            way = (rare, newest)
+            if stop_words_only(query):
                 # Rare or not ("ourselves"), stop words alone are looked for where the
                 # page says they were: in the newest entries.
-                way = (False, way[1])
+                way = (False, newest)
+            else:
+                walk = self._walk_pays(share)
+        # Each way returns its entries ranked (ts_rank: weights and frequency, a tenth of
+        # ts_rank_cd's cost per entry), computed on the entries kept only, in the
+        # statement that found them: no second statement reading them again by id.
         if way[0]:
             # A rare word or identifier through the GIN index ("id + 0" keeps the planner
             # off the backwards scan: it cannot know how rare a word read in four
             # configurations is, and assumes an identifier's matches spread evenly).
-            ids = _banded(_united(query), filters, where_params, limit)
-        else:
-            ids = self._common(query, way[1], filters, where_params, limit)
-        if not ids:
-            return []
-        # Only these candidates are ranked, by ts_rank (weights and frequency): a tenth of
-        # ts_rank_cd's cost per entry, which counts at 8 searches on 2 cores.
-        with read_connection().cursor() as cursor:
-            cursor.execute(
-                "SELECT e.id, e.ticket_id, e.message_id, e.kind, "
-                "ts_rank(e.vector, %s::tsquery, 32), e.config FROM search_entry e "
-                "WHERE e.id = ANY(%s)",
-                [tsquery, ids],
+            rows = _banded(_united(query), filters, where_params, limit, ranked=tsquery)
+        elif not walk:
+            # Common words whose every match is rare (a phrase): the newest bands' GIN
+            # indexes, newest first, the same entries the walk and then the bands give.
+            rows = _banded(
+                _united(query), filters, where_params, limit, floor=way[1], ranked=tsquery
             )
-            rows = {r[0]: r for r in cursor.fetchall()}
-        return [
-            TextHit(r[0], r[1], r[2], r[3], float(r[4]), r[5])
-            for r in (rows.get(pk) for pk in ids)
-            if r is not None
-        ]
+        else:
+            rows = self._common(query, way[1], filters, where_params, limit)
+        return [TextHit(r[0], r[1], r[2], r[3], float(r[4]), r[5]) for r in rows]
 
     @staticmethod
     def _common(
         query: ParsedQuery, newest: int, filters: str, params: list[Any], limit: int
-    ) -> list[int]:
+    ) -> list[Row]:
         """Return the newest entries matching a common word, or one the vocabulary cannot
         count (under four letters, a stop word): walking the entries back from the newest
         until enough match, but no further than WALK of them (such a word may be rare, or
@@ -153,29 +162,41 @@ class PostgresBackend:
         # range with the GIN index's matches of every word, 140,000 entries for "please
         # help renew" at 1M (180 ms).
         sql = (
-            "SELECT s.id FROM (SELECT s.id, s.vector, s.kind, s.ticket_id FROM search_entry s "  # noqa: S608 - placeholders; values are parameters
-            "WHERE s.id > %s ORDER BY s.id DESC OFFSET 0) s "
+            f"SELECT {_ranked('s')} FROM (SELECT {_COLUMNS} FROM search_entry s "  # noqa: S608 - placeholders; values are parameters
+            "WHERE s.id > %s AND s.id <= %s ORDER BY s.id DESC OFFSET 0) s "
             f"WHERE s.vector @@ %s::tsquery{filters} LIMIT %s"
         )
         with read_connection().cursor() as cursor:
-            cursor.execute(
-                sql.replace("s.id > %s", "s.id > %s AND s.id <= %s"),
-                [floor, newest, tsquery, *params, limit],
-            )
-            ids = [r[0] for r in cursor.fetchall()]
-            if limit // 5 <= len(ids) < limit:
-                # Most of what is needed was there: walking on (at that rate, within
-                # five more stretches) is cheaper than the index's every match of
-                # common words ("the hosting password": 52,000 entries, 190 ms at 1M).
+            cursor.execute(sql, [tsquery, floor, newest, tsquery, *params, limit])
+            rows = cursor.fetchall()
+            if limit * WALK_ON <= len(rows) < limit:
+                # Much of what is needed was there: walking on (at that rate, within
+                # two more stretches; five at most) is cheaper than the index's every
+                # match of common words ("the hosting password": 52,000 entries, 190
+                # ms at 1M). With less, the bands are (WALK_ON).
                 cursor.execute(
-                    sql.replace("s.id > %s", "s.id > %s AND s.id <= %s"),
-                    [floor - 5 * WALK, floor, tsquery, *params, limit - len(ids)],
+                    sql, [tsquery, floor - 5 * WALK, floor, tsquery, *params, limit - len(rows)]
                 )
-                ids += [r[0] for r in cursor.fetchall()]
+                rows += cursor.fetchall()
                 floor -= 5 * WALK
-        if len(ids) < limit and not stop_words_only(query):
-            ids += _banded(_united(query), filters, params, limit - len(ids), floor=floor)
-        return ids
+        if len(rows) < limit and not stop_words_only(query):
+            rows += _banded(
+                _united(query), filters, params, limit - len(rows), floor=floor, ranked=tsquery
+            )
+        return rows
+
+    @staticmethod
+    def _walk_pays(share: float | None) -> bool:
+        """Whether walking the newest WALK entries back can pay for itself: only when it
+        may find enough of the matches to end the search (or most of them: then it walks
+        on). Words that are each common but rare together ("server bamo since": 6 in
+        the newest 10,000 entries at 1M) found ~6 of the 100 asked in 9-19 ms of
+        walking, then read the newest band's GIN index for the rest anyway. ``share``
+        is the vocabulary's estimate of the entries matching every word (see
+        ``_rare_and_newest``); words that come together more often than apart are
+        underestimated by it, and cost then a read of the newest band or two instead of
+        a walk, which for a phrase is the same order of cost. Unknown: walk."""
+        return share is None or WALK * share >= WALK_PAYS
 
     @staticmethod
     def _rare(query: ParsedQuery, limit: int) -> bool | None:
@@ -188,9 +209,11 @@ class PostgresBackend:
         return PostgresBackend._rare_and_newest(query, limit)[0]
 
     @staticmethod
-    def _rare_and_newest(query: ParsedQuery, limit: int) -> tuple[bool, int]:
-        """Return whether the query's words are rare (see ``_rare``) and the newest
-        entry's id (where a walk back starts)."""
+    def _rare_and_newest(query: ParsedQuery, limit: int) -> tuple[bool, int, float | None]:
+        """Return whether the query's words are rare (see ``_rare``), the newest entry's
+        id (where a walk back starts) and the share of entries expected to match every
+        word: the rarest word's share times each other word's, made TOGETHER times
+        likelier (None when unknown: short words only, stop words only, words joined by "or")."""
         words = {
             w
             for token in query.text.lower().split()
@@ -202,7 +225,7 @@ class PostgresBackend:
             with read_connection().cursor() as cursor:
                 cursor.execute("SELECT max(id) FROM search_entry")
                 newest = cursor.fetchone()[0] or 0
-            return False, newest  # short words only: assume common
+            return False, newest, None  # short words only: assume common
         # A word's matches, roughly: the vocabulary's documents of every form sharing its
         # stem in each configuration the query is read in (the most of them); the rarest
         # word bounds what all of them match.
@@ -213,7 +236,7 @@ class PostgresBackend:
                 "c AS (SELECT unnest(%s::regconfig[]) AS config), "
                 "s AS (SELECT w.word, l.lexeme FROM w CROSS JOIN c "
                 "CROSS JOIN LATERAL unnest(to_tsvector(c.config, w.word)) l) "
-                "SELECT (SELECT max(id) FROM search_entry), min(n) FROM ("
+                "SELECT (SELECT max(id) FROM search_entry), min(n), array_agg(n) FROM ("
                 # The forms of a stem by a range of the word index (byte order, as LIKE's
                 # index reads it): a LIKE with a computed pattern reads the whole table.
                 "SELECT s.word, max((SELECT coalesce(sum(v.documents), 0) FROM search_word v "
@@ -221,12 +244,19 @@ class PostgresBackend:
                 "FROM s GROUP BY s.word) x",
                 [sorted(words), configs],
             )
-            entries, fewest = cursor.fetchone()
+            entries, fewest, counts = cursor.fetchone()
+        entries = entries or 0
         if fewest is None:
-            return False, entries or 0  # stop words only: common
+            return False, entries, None  # stop words only: common
+        share: float | None = None
+        if not any("|" in reading for reading in query_readings(query)):  # not "a or b"
+            shares = sorted(min(1.0, count / max(entries, 1)) for count in counts)
+            share = shares[0]
+            for other in shares[1:]:
+                share *= min(1.0, TOGETHER * other)
         # Walking back finds LIMIT matches after ~LIMIT * entries / documents rows; reading
         # them all costs ~documents rows: equal at documents = sqrt(LIMIT * entries).
-        return fewest < max(RARE_FLOOR, (limit * (entries or 0)) ** 0.5), entries or 0
+        return fewest < max(RARE_FLOOR, (limit * entries) ** 0.5), entries, share
 
     def partial_ticket_ids(
         self, fragment: str, tickets: Q, *, notes: bool, limit: int
@@ -346,71 +376,91 @@ def _banded(
     limit: int,
     *,
     floor: int | None = None,
-) -> list[int]:
-    """Return the ids of the newest ``limit`` entries matching ``tsquery`` (up to id
+    ranked: str | None = None,
+) -> list[Row]:
+    """Return the newest ``limit`` entries matching ``tsquery``, ranked by ``ranked`` (up to id
     ``floor`` when given) through the GIN index: band by band, newest first, while fewer
     than ``limit`` were found (``search.bands``), so common words read the postings of the
     newest band(s) only; the same entries as one read of every band. A rare word's
     matches are few wherever they are: every band in one statement (one round trip)."""
+    if ranked is None:  # by what is matched
+        ranked = tsquery if isinstance(tsquery, str) else " | ".join(tsquery)
     newest, banded = state()
     if not banded:  # an upgraded desk whose bands are not built yet: the whole index
         bounded = "" if floor is None else f" AND s.id <= {int(floor)}"
-        return _newest(tsquery, f"{bounded}{conditions}", params, "s.id + 0", limit)
+        return _newest(tsquery, f"{bounded}{conditions}", params, ranked, limit)
     if floor is None:
-        return _newest(tsquery, conditions, params, "s.id + 0", limit, bands(newest))
-    ids: list[int] = []
+        return _newest(tsquery, conditions, params, ranked, limit, bands(newest))
+    rows: list[Row] = []
     # The floor is from this search's own newest id: the open band reaches it whatever
     # the process's band list says.
     for band in bands(max(newest, floor)):
         if band[0] > floor:
             continue
-        found = _newest(
+        rows += _newest(
             tsquery,
             f" AND s.id <= {int(floor)}{conditions}",
             params,
-            "s.id + 0",
-            limit - len(ids),
+            ranked,
+            limit - len(rows),
             [band],
         )
-        ids += found
-        if len(ids) >= limit:
+        if len(rows) >= limit:
             break
-    return ids
+    return rows
 
 
 def _newest(
     tsquery: str | tuple[str, ...],
     conditions: str,
     params: list[Any],
-    order: str,
+    ranked: str,
     limit: int,
     within: list[Band] | None = None,
-) -> list[int]:
-    """Return the ids of the newest ``limit`` entries matching ``tsquery``, or any of the
-    readings when given them (see ``_united``), in the bands ``within`` or in every
-    entry. Several bands are one OR of their conditions: PostgreSQL reads each band's
-    partial index and ORs the bitmaps (0.3 ms for a ticket number at 1M, planned in 0.6;
-    a UNION of one statement per band took 1.0, planned in 1.2)."""
+) -> list[Row]:
+    """Return the newest ``limit`` entries matching ``tsquery``, or any of the readings
+    when given them (see ``_united``), in the bands ``within`` or in every entry, newest
+    first, ranked by ``ranked`` (once the newest are chosen: the rank of every match
+    would cost a read of each). Several bands are one OR of their conditions:
+    PostgreSQL reads each band's partial index and ORs the bitmaps (0.3 ms for a ticket
+    number at 1M, planned in 0.6; a UNION of one statement per band took 1.0, planned
+    in 1.2)."""
     readings = (tsquery,) if isinstance(tsquery, str) else tsquery
     bands_sql = ""
     if within:
         bands_sql = " AND (" + " OR ".join(f"({predicate(band)})" for band in within) + ")"
     sql = (
-        "SELECT s.id FROM search_entry s WHERE s.vector @@ %s::tsquery"  # noqa: S608 - placeholders; values are parameters
-        f"{bands_sql}{conditions} ORDER BY {order} DESC LIMIT %s"
+        f"SELECT {_COLUMNS} FROM search_entry s WHERE s.vector @@ %s::tsquery"  # noqa: S608 - placeholders; values are parameters
+        f"{bands_sql}{conditions} ORDER BY s.id + 0 DESC LIMIT %s"
     )
     values = [readings[0], *params, limit]
-    text = sql
+    newest = sql
     if len(readings) > 1:
-        text = (
-            "SELECT id FROM ("  # noqa: S608 - placeholders; values are parameters
-            + " UNION ".join([f"({sql})"] * len(readings))
-            + ") x ORDER BY id DESC LIMIT %s"
+        # An entry several readings match comes once: DISTINCT ON its id.
+        newest = (
+            "SELECT DISTINCT ON (u.id) u.* FROM ("  # noqa: S608 - placeholders; values are parameters
+            + " UNION ALL ".join([f"({sql})"] * len(readings))
+            + ") u ORDER BY u.id DESC LIMIT %s"
         )
         values = [v for reading in readings for v in (reading, *params, limit)] + [limit]
+    text = f"SELECT {_ranked('s')} FROM ({newest}) s ORDER BY s.id DESC"  # noqa: S608 - placeholders
     with read_connection().cursor() as cursor:
-        cursor.execute(text, values)
-        return [r[0] for r in cursor.fetchall()]
+        cursor.execute(text, [ranked, *values])
+        return cursor.fetchall()
+
+
+Row = tuple[int, int, int | None, str, float, str]  # id, ticket, message, kind, rank, config
+_COLUMNS = "s.id, s.ticket_id, s.message_id, s.kind, s.config, s.vector"
+
+
+def _ranked(alias: str) -> str:
+    """Return the select list of a ``Row`` from ``alias`` (its first parameter: the
+    tsquery ranked by)."""
+    a = alias
+    return (
+        f"{a}.id, {a}.ticket_id, {a}.message_id, {a}.kind, "
+        f"ts_rank({a}.vector, %s::tsquery, 32), {a}.config"
+    )
 
 
 def _united(query: ParsedQuery) -> str | tuple[str, ...]:

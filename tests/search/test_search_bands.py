@@ -42,6 +42,10 @@ def _ids_from_one(tsquery: str, limit: int, floor: int | None = None) -> list[in
         return [row[0] for row in cursor.fetchall()]
 
 
+def _ids(rows: list) -> list[int]:
+    return [row[0] for row in rows]
+
+
 def _from_first_id() -> None:
     """Entries from id 1, so tiny bands from 0 hold them (the sequence moves on over the
     session's tests; the table is empty at the start of each)."""
@@ -75,15 +79,15 @@ def test_bands_read_newest_first_find_what_one_read_of_every_entry_finds(setting
     for tsquery in ("'quartz'", "'lamp'", "'quartz' & 'lamp'", "'nowhere'"):
         for limit in (1, 2, 3, 5, 30):
             everything = _ids_from_one(tsquery, limit)
-            assert postgres._banded(tsquery, "", [], limit) == everything, (tsquery, limit)
+            assert _ids(postgres._banded(tsquery, "", [], limit)) == everything, (tsquery, limit)
             for floor in range(newest, 0, -1):  # on, inside and at the edges of every band
                 expected = _ids_from_one(tsquery, limit, floor)
-                found = postgres._banded(tsquery, "", [], limit, floor=floor)
+                found = _ids(postgres._banded(tsquery, "", [], limit, floor=floor))
                 assert found == expected, (tsquery, limit, floor)
     # Several readings: the newest of their union, band by band too.
     union = sorted(set(_ids_from_one("'quartz'", 30)) | set(_ids_from_one("'lamp'", 30)))[::-1]
     for limit in (1, 4, 9, 30):
-        found = postgres._banded(("'quartz'", "'lamp'"), "", [], limit, floor=newest)
+        found = _ids(postgres._banded(("'quartz'", "'lamp'"), "", [], limit, floor=newest))
         assert found == union[:limit], limit
 
     # Each band's statement can be answered by its band's index: with no other index on
