@@ -341,30 +341,7 @@ def duplicate_flags(ticket: Ticket, limit: int) -> list[FlagView]:
             f"ORDER BY f.score DESC, f.id DESC LIMIT {int(limit)}",
             [ticket.pk, ticket.pk, FlagStatus.SUGGESTED.value],
         )
-        out = []
-        for (
-            pk,
-            score,
-            of_id,
-            t_number,
-            t_subject,
-            t_account,
-            c_number,
-            c_subject,
-            c_account,
-        ) in cursor.fetchall():
-            mine = of_id == ticket.pk
-            out.append(
-                FlagView(
-                    pk,
-                    score,
-                    "of" if mine else "by",
-                    c_number if mine else t_number,
-                    c_subject if mine else t_subject,
-                    t_account == c_account,
-                )
-            )
-        return out
+        return [_flag_view(ticket, *row) for row in cursor.fetchall()]
 
 
 @dataclass(frozen=True)
