@@ -95,7 +95,7 @@ MIDDLEWARE = [
     "supportdesk.middleware.RefuseUnusableCharacters",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "supportdesk.middleware.LocaleMiddleware",  # Django's, without the unused URL-prefix work
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     # Django's, handing the sign-in version read with the session to the user's backend.
