@@ -4,7 +4,9 @@ machine does not blur.
 bench/desk.py measures latency under load with gunicorn and wrk; on a shared machine its
 latencies follow the other tenants, but the CPU one request costs does not. This script
 sends the same requests as bench/desk.py (a signed-in agent's views, ticket pages, the
-sidebar's counts) through Django's full handler and middleware in this process and
+sidebar's counts) through Django's WSGI handler and middleware in this process, as
+gunicorn's sync worker calls it (``--test-client``: through Django's test client, which
+adds its own work, as before), and
 reports, per page, the process CPU time per request of Python and of the PostgreSQL
 backend serving it (from /proc), with ``--profile NAME`` a cProfile listing of that page:
 
@@ -58,6 +60,54 @@ def backend_pids() -> list[int]:
     return sorted(set(pids))
 
 
+class WsgiClient:
+    """GETs through Django's WSGI handler as gunicorn's sync worker calls it: an environ
+    of the request's headers, the answer's body iterated and closed. Django's test client
+    adds its own work (its request factory, signal receivers recording the templates and
+    context of every render), which no worker pays."""
+
+    def __init__(self, cookie: str) -> None:
+        from django.core.wsgi import get_wsgi_application
+
+        self.application = get_wsgi_application()
+        self.cookie = cookie
+
+    def get(self, path: str) -> Any:
+        from io import BytesIO
+        from types import SimpleNamespace
+
+        route, _, query = path.partition("?")
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "SCRIPT_NAME": "",
+            "PATH_INFO": route,
+            "QUERY_STRING": query,
+            "SERVER_NAME": "testserver",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_HOST": "testserver",
+            "HTTP_USER_AGENT": "wrk",
+            "HTTP_COOKIE": self.cookie,
+            "wsgi.input": BytesIO(),
+            "wsgi.errors": sys.stderr,
+            "wsgi.url_scheme": "http",
+            "wsgi.version": (1, 0),
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+        }
+        status: list[str] = []
+        body = self.application(environ, lambda s, h, e=None: status.append(s))
+        try:
+            content = b"".join(body)
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+        return SimpleNamespace(status_code=int(status[0].split()[0]), content=content)
+
+
 def measure(client: Any, paths: list[str], marker: str, count: int, cold: bool) -> dict[str, Any]:
     from django.core.cache import cache
 
@@ -93,6 +143,9 @@ def main() -> None:
     parser.add_argument("--sort", default="cumulative", help="cProfile order: tottime…")
     parser.add_argument("--cold", action="store_true", help="clear the cache before each request")
     parser.add_argument("--out", default="", help="write the figures to this JSON file")
+    parser.add_argument(
+        "--test-client", action="store_true", help="Django's test client, not the WSGI handler"
+    )
     args = parser.parse_args()
     desk_fill.scale(args.tickets)
     os.environ.update({"DEBUG": "0", "ALLOWED_HOSTS": "testserver", "LOG_LEVEL": "WARNING"})
@@ -109,7 +162,9 @@ def main() -> None:
     # One view of each kind is enough for the CPU figure; --only picks others.
     wanted = ["view mine", "view at-risk", "ticket page", "counts"]
     wanted = args.only.split(",") if args.only else wanted
-    client = Client(HTTP_COOKIE=headers["Cookie"])
+    client: Any = (
+        Client(HTTP_COOKIE=headers["Cookie"]) if args.test_client else WsgiClient(headers["Cookie"])
+    )
     random.seed(7)
     figures: dict[str, Any] = {}
     for name in wanted:

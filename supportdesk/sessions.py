@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 
+from . import signin
 from .redis_guard import cache_call
 
 if TYPE_CHECKING:
@@ -28,8 +29,24 @@ class SessionStore(CachedDBStore):
     _session: dict[str, Any]
     _get_session_from_db: Callable[[], Session | None]
 
+    # The sign-in version read with the session (supportdesk/signin.py); None: unknown.
+    signin_version: str | None = None
+
     def load(self) -> dict[str, Any]:
-        data = cache_call(self._cache.get, self.cache_key)
+        # One round trip for the session and the sign-in version.
+        found = cache_call(self._cache.get_many, [self.cache_key, signin.VERSION_KEY])
+        data, version = (
+            (None, None)
+            if found is None
+            else (found.get(self.cache_key), found.get(signin.VERSION_KEY))
+        )
+        if found is not None and version is None:
+            # None yet (or Redis restarted empty): start one. If another process got there
+            # first, nothing is kept this time.
+            token = signin.new_token()
+            if cache_call(self._cache.add, signin.VERSION_KEY, token, None):
+                version = token
+        self.signin_version = version
         if data is None:
             stored = self._get_session_from_db()
             if not stored:

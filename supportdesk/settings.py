@@ -95,10 +95,11 @@ MIDDLEWARE = [
     "supportdesk.middleware.RefuseUnusableCharacters",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "supportdesk.middleware.LocaleMiddleware",  # Django's, without the unused URL-prefix work
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's, handing the sign-in version read with the session to the user's backend.
+    "supportdesk.signin.SigninAuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "portal.i18n.PortalLocaleMiddleware",  # the customer's language and zone in the portal
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -336,6 +337,11 @@ SUPPORTDESK_ROW_FRAGMENTS = env_int("SUPPORTDESK_ROW_FRAGMENTS", 5000)
 # version PostgreSQL keeps), the next due moment passes, or this many seconds pass
 # (workspace/counts.py); 0: counted on every poll (the uncached bench figure).
 SUPPORTDESK_COUNTS_SECONDS = env_int("SUPPORTDESK_COUNTS_SECONDS", 10)
+# A signed-in user (with their agent profile and permissions) is kept per process while
+# the sign-in version read with the session is unchanged (supportdesk/signin.py), for at
+# most this long: what a change that sends no signal (QuerySet.update, raw SQL) may take
+# to show. 0: read on every request.
+SUPPORTDESK_SIGNIN_KEEP_SECONDS = env_int("SUPPORTDESK_SIGNIN_KEEP_SECONDS", 60)
 # The ticket page keeps this many messages' HTML per process (workspace/message_html.py;
 # at most 4,096 characters each on average); 0: every message is written on every page
 # (the uncached bench figure).

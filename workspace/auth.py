@@ -6,21 +6,97 @@ user; user permissions; group permissions, each joined to content types) plus th
 profile cost more CPU than a list of 50 tickets (bench/desk.py). The permissions are the
 same set ModelBackend gives, read in one plain SQL statement; anything else (superusers,
 object permissions, authentication itself) is ModelBackend's own code.
+
+What it read is **kept per worker**, per user, and used again while the sign-in version
+read with the session (supportdesk/signin.py: moved by any change of a user, group,
+permission or agent profile) is the one it was read under, for at most
+``SUPPORTDESK_SIGNIN_KEEP_SECONDS``: a kept counts poll then makes no statement to sign in.
+Each request gets its own copies (a view may change what it was given).
 """
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.db.models import JSONField
+from django.db.models.base import ModelState
+
+from supportdesk import signin
 
 from .models import AgentProfile
+
+_KEPT_MAX = 2000  # users kept per worker (the oldest kept is dropped first)
+
+
+@dataclass(slots=True, frozen=True)
+class _Kept:
+    version: str
+    until: float  # time.monotonic()
+    user: Any  # never handed out itself: each request gets copies
+    profile: AgentProfile | None
+    permissions: frozenset[str] | None
+
+
+_kept: dict[Any, _Kept] = {}
+
+
+def forget_kept() -> None:
+    """Drop every kept user of this process (tests)."""
+    _kept.clear()
+
+
+_MUTABLE: dict[type, tuple[str, ...]] = {}
+
+
+def _mutable_attnames(model: type) -> tuple[str, ...]:
+    """The model's attributes that may hold a list or a dict (JSON fields)."""
+    names = _MUTABLE.get(model)
+    if names is None:
+        fields = model._meta.concrete_fields  # type: ignore[attr-defined]
+        names = _MUTABLE[model] = tuple(f.attname for f in fields if isinstance(f, JSONField))
+    return names
+
+
+def _copy(instance: Any) -> Any:
+    """A copy of a model instance as the database gave it: its own state and no cached
+    relations (cheaper than copy.copy, which pickles)."""
+    made = object.__new__(type(instance))
+    made.__dict__.update(instance.__dict__)
+    state = ModelState()
+    state.db, state.adding = instance._state.db, False
+    made._state = state
+    for name in _mutable_attnames(type(instance)):  # JSON lists and objects
+        value = made.__dict__.get(name)
+        if isinstance(value, list | dict):
+            made.__dict__[name] = _thawed(value)
+    return made
+
+
+def _thawed(value: Any) -> Any:
+    """A copy of a JSON value's lists and objects (copy.deepcopy is ~10 times slower)."""
+    if isinstance(value, list):
+        return [_thawed(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _thawed(v) for k, v in value.items()}
+    return value
+
+
+def _handed_out(kept: _Kept) -> Any:
+    user = _copy(kept.user)
+    if kept.profile is not None:
+        user.desk_profile = _copy(kept.profile)
+    if kept.permissions is not None:
+        user._perm_cache = set(kept.permissions)
+    return user
 
 
 # The statements and column lists depend only on the models: built once per process, not
@@ -80,6 +156,31 @@ class AgentBackend(ModelBackend):
     in one statement, without the ORM's query building."""
 
     def get_user(self, user_id: Any) -> Any:
+        version = signin.current()
+        if version is None or settings.SUPPORTDESK_SIGNIN_KEEP_SECONDS <= 0:
+            return self._read_user(user_id)
+        kept = _kept.get(user_id)
+        now = time.monotonic()
+        if kept is not None and kept.version == version and now < kept.until:
+            return _handed_out(kept)
+        user = self._read_user(user_id)
+        if user is None:
+            _kept.pop(user_id, None)
+            return None
+        if len(_kept) >= _KEPT_MAX and user_id not in _kept:
+            del _kept[next(iter(_kept))]
+        profile = user._state.fields_cache.get("desk_profile")
+        perms = getattr(user, "_perm_cache", None)
+        _kept[user_id] = _Kept(
+            version=version,
+            until=now + settings.SUPPORTDESK_SIGNIN_KEEP_SECONDS,
+            user=_copy(user),
+            profile=None if profile is None else _copy(profile),
+            permissions=None if perms is None else frozenset(perms),
+        )
+        return user
+
+    def _read_user(self, user_id: Any) -> Any:
         from .reads import instances_and_extras
 
         found = instances_and_extras(get_user_model(), _user_sql(connection.vendor), [user_id])

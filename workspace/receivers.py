@@ -11,15 +11,17 @@ import logging
 from typing import Any
 
 from django.db import transaction
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from duplicates.models import DuplicateFlag
 from mailboxes.signals import mailbox_alert
 from sla.signals import deadlines_changed
+from supportdesk import signin
 from tickets.signals import TicketEventRef, demo_seeded, ticket_events
 
 from . import notify
+from .models import AgentProfile
 from .rows import rows_refresh
 
 log = logging.getLogger(__name__)
@@ -79,3 +81,11 @@ def notify_mailbox_alert(
         notify.mailbox_alert(alert.pk, state, recipients, text)
     except Exception:
         log.exception("could not record the notifications of mailbox alert %s", alert.pk)
+
+
+@receiver(post_save, sender=AgentProfile, dispatch_uid="workspace.signin_on_profile_save")
+@receiver(post_delete, sender=AgentProfile, dispatch_uid="workspace.signin_on_profile_delete")
+def signin_on_profile_change(sender: Any, using: str | None = None, **kwargs: Any) -> None:
+    """A kept agent (workspace.auth) carries their profile: its language, zone and
+    settings show on the next request."""
+    signin.changed(using)
