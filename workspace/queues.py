@@ -330,7 +330,9 @@ def page(
     """Return one page of rows (with the contact's, account's, assignee's and
     department's names) and the cursor of the next page ("" on the last one)."""
     where, params = view_sql.view_where(filters, user.pk, now)
-    sql, params = view_sql.page_sql(where, params, decode_cursor(cursor), PAGE_SIZE + 1)
+    sql, params = view_sql.page_sql(
+        where, params, decode_cursor(cursor), PAGE_SIZE + 1, keys_first=bool(filters.tags)
+    )
     with connection.cursor() as db:
         db.execute(sql, params)
         found = db.fetchall()
