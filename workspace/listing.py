@@ -25,9 +25,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
-from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language
 
 from tickets.models import Channel, Status, format_reference
 
@@ -47,9 +45,9 @@ class _Page:
     def __init__(self, now: datetime, tags: dict[int, list[str]]) -> None:
         self.now = now
         self.tags = tags
-        self.zone = timezone.get_current_timezone()
-        self.zone_name = escape(timezone.get_current_timezone_name())
-        words = _words(get_language())
+        self.zone = memo.zone()
+        self.zone_name = escape(memo.zone_name())
+        words = _words(memo.language())
         self.channels, self.statuses = words.channels, words.statuses
         self.overdue, self.within, self.tick = words.overdue, words.within, words.tick
         self.nobody, self.verify = words.nobody, words.verify
@@ -107,7 +105,7 @@ def rows_html(
     # principal, though a row shows nothing of the agent), language, zone, columns (labels
     # follow from the keys and the language).
     names = tuple(key for key, _label in columns)
-    shared = (viewer, get_language(), page.zone_name, names)
+    shared = (viewer, memo.language(), page.zone_name, names)
     with_tags = "tags" in names
     kept = _fragments
     out = []

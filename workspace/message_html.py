@@ -18,10 +18,9 @@ from html import escape
 from typing import Any
 
 from django.template.defaultfilters import filesizeformat
-from django.utils import timezone
 from django.utils.html import conditional_escape
-from django.utils.translation import get_language
 from django.utils.translation import gettext as django_gettext
+from django.utils.translation import override
 
 from tickets.models import Channel
 
@@ -35,19 +34,22 @@ CHANNELS = dict(Channel.choices)
 class _Catalog(dict[str, str]):
     """The fixed msgids of the ticket page translated into one language, each on first use."""
 
-    def __init__(self) -> None:
+    def __init__(self, language: str | None) -> None:
         super().__init__()
+        self.language = language
         self.channels: dict[str, str] = {}
 
     def __missing__(self, message: str) -> str:
-        found = self[message] = django_gettext(message)
+        with override(self.language):  # this catalog's language, whatever is active now
+            found = self[message] = django_gettext(message)
         return found
 
     def channel(self, value: str) -> str:
         """The channel's label, escaped (a lazy label translated on every message else)."""
         found = self.channels.get(value)
         if found is None:
-            found = self.channels[value] = escape(str(CHANNELS.get(value, value)))
+            with override(self.language):
+                found = self.channels[value] = escape(str(CHANNELS.get(value, value)))
         return found
 
 
@@ -71,10 +73,10 @@ def translations() -> Callable[[str], str]:
 
 
 def _catalog() -> _Catalog:
-    language = get_language()
+    language = memo.language()
     catalog = _CATALOGS.get(language)
     if catalog is None:
-        catalog = _CATALOGS[language] = _Catalog()
+        catalog = _CATALOGS[language] = _Catalog(language)
     return catalog
 
 
@@ -82,8 +84,9 @@ def when_html(value: datetime | None) -> str:
     """A moment in the agent's zone, the zone named in the title (the ``when`` tag)."""
     if value is None:
         return "–"
-    local = timezone.localtime(value).strftime("%d %b %H:%M")
-    zone = escape(timezone.get_current_timezone_name())
+    # timezone.localtime and the zone's name, from the page's scope (memo.page_scope).
+    local = value.astimezone(memo.zone()).strftime("%d %b %H:%M")
+    zone = escape(memo.zone_name())
     return f'<time datetime="{value.isoformat()}" title="{zone}">{local}</time>'
 
 

@@ -21,11 +21,10 @@ from django.conf import settings
 from django.template.defaultfilters import floatformat
 from django.utils.functional import Promise
 from django.utils.text import Truncator, slugify
-from django.utils.timezone import get_current_timezone_name
-from django.utils.translation import get_language
 
 from tickets.models import format_reference
 
+from . import memo
 from .choices import display
 from .memo import reverse
 from .message_html import cached_message_html, translations, when_html
@@ -428,8 +427,8 @@ def conversation_html(context: Mapping[str, Any]) -> str:
     if (agent := context.get("fragments_for")) is not None:
         page = (
             agent,
-            get_language(),
-            get_current_timezone_name(),
+            memo.language(),
+            memo.zone_name(),
             ticket.number,
             ticket.subject,
             shared["live"],

@@ -14,6 +14,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from tickets.models import Channel, Status, format_reference
 
+from .. import memo
 from ..memo import gettext as _
 
 register = template.Library()
@@ -50,8 +51,9 @@ def countdown(due: datetime | None, now: datetime) -> SafeString:
     if due is None:
         return _NO_DUE
     seconds = (due - now).total_seconds()
-    local = timezone.localtime(due)
-    zone = escape(timezone.get_current_timezone_name())
+    # timezone.localtime and the zone's name, from the page's scope (memo.page_scope).
+    local = due.astimezone(memo.zone())
+    zone = escape(memo.zone_name())
     if seconds < 0:
         text, css = _("%(span)s overdue") % {"span": span_text(seconds)}, "overdue"
     else:
