@@ -277,9 +277,12 @@ def cached_message_html(
     version: object,
     live: bool,
     csrf_token: str,
+    fill: bool = True,
 ) -> str:
     """``message_html`` through the fragment memo (``limit``: its size, 0 = off);
-    ``page`` names the agent the page is for (a cache key names the principal)."""
+    ``page`` names the agent the page is for (a cache key names the principal).
+    ``fill=False``: a kept fragment keeps its stand-ins, for the caller to fill once in
+    the whole conversation (``fill_stand_ins``) rather than message by message."""
     key = fragment_key(entry, page) if page is not None and limit > 0 else None
     if key is None:
         return message_html(
@@ -296,8 +299,11 @@ def cached_message_html(
             csrf_token=_CSRF_MARK,
         )
         FRAGMENTS.put(key, html, limit)
-    if live:
-        html = html.replace(_CSRF_MARK, escape(csrf_token)).replace(
-            _VERSION_MARK, escape(str(version))
-        )
+    if live and fill:
+        html = fill_stand_ins(html, csrf_token=csrf_token, version=version)
     return html
+
+
+def fill_stand_ins(html: str, *, csrf_token: str, version: object) -> str:
+    """The page's CSRF token and ticket version in place of the kept fragments' stand-ins."""
+    return html.replace(_CSRF_MARK, escape(csrf_token)).replace(_VERSION_MARK, escape(str(version)))
