@@ -34,7 +34,7 @@ from . import memo, queues
 from .memo import gettext as _
 from .memo import reverse
 from .queues import ListRow, View
-from .templatetags.workspace_tags import span_text
+from .templatetags.workspace_tags import day_text, minute_text, span_text
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -185,7 +185,7 @@ def _due(row: ListRow, page: _Page) -> str:
         text, css = page.overdue % {"span": span_text(seconds)}, "overdue"
     else:
         text, css = page.within % {"span": span_text(seconds)}, "soon" if seconds < 3600 else ""
-    local = due.astimezone(page.zone).strftime("%Y-%m-%d %H:%M")
+    local = minute_text(due.astimezone(page.zone))
     return (
         f'<time class="due {css}" datetime="{due.isoformat()}" title="{local} '
         f'({page.zone_name})" data-due="{int(due.timestamp())}">{escape(text)}</time>'
@@ -194,7 +194,7 @@ def _due(row: ListRow, page: _Page) -> str:
 
 def _activity(row: ListRow, page: _Page) -> str:
     value = row.last_activity_at
-    local = value.astimezone(page.zone).strftime("%d %b %H:%M")
+    local = day_text(value.astimezone(page.zone))
     return f'<time datetime="{value.isoformat()}" title="{page.zone_name}">{local}</time>'
 
 

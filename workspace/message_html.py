@@ -26,6 +26,7 @@ from tickets.models import Channel
 
 from . import memo
 from .memo import ngettext, reverse
+from .templatetags.workspace_tags import day_text
 from .timeline import Entry, prepare
 
 CHANNELS = dict(Channel.choices)
@@ -85,7 +86,7 @@ def when_html(value: datetime | None) -> str:
     if value is None:
         return "–"
     # timezone.localtime and the zone's name, from the page's scope (memo.page_scope).
-    local = value.astimezone(memo.zone()).strftime("%d %b %H:%M")
+    local = day_text(value.astimezone(memo.zone()))
     zone = escape(memo.zone_name())
     return f'<time datetime="{value.isoformat()}" title="{zone}">{local}</time>'
 

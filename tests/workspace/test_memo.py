@@ -95,3 +95,22 @@ def test_a_page_scope_answers_what_was_active_when_it_opened_and_no_longer():
             assert 'title="UTC">02 Jan 09:05</time>' in when_html(moment)
     finally:
         set_script_prefix("/")
+
+
+def test_times_are_written_as_strftime_writes_them():
+    """The countdowns' and times' texts, written without strftime: the same text for
+    every month, day, hour and minute, in zones either side of UTC."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from workspace.templatetags.workspace_tags import day_text, minute_text
+
+    moment = datetime(2026, 1, 1, 0, 0, tzinfo=UTC)
+    zones = (UTC, ZoneInfo("Europe/Moscow"), ZoneInfo("America/Los_Angeles"))
+    for step in range(0, 366 * 24 * 60, 97):  # a minute of every hour and day, in steps
+        for zone in zones:
+            local = (moment + timedelta(minutes=step)).astimezone(zone)
+            assert minute_text(local) == local.strftime("%Y-%m-%d %H:%M")
+            assert day_text(local) == local.strftime("%d %b %H:%M")
+    early = datetime(999, 3, 4, 5, 6, tzinfo=UTC)
+    assert minute_text(early) == early.strftime("%Y-%m-%d %H:%M")
