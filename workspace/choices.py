@@ -11,7 +11,6 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Model
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from tickets.models import Department, Severity, Status
@@ -66,11 +65,11 @@ def department_choices() -> list[tuple[int, str]]:
 def status_choices(only: Iterable[str] | None = None) -> list[tuple[str, str]]:
     """Return the statuses an agent may pick (``only`` those, if given), translated."""
     wanted = frozenset(only) if only is not None else _PICKABLE
-    return list(_statuses(get_language(), wanted))
+    return list(_statuses(memo.language(), wanted))
 
 
 def severity_choices() -> list[tuple[int, str]]:
-    return list(_severities(get_language()))
+    return list(_severities(memo.language()))
 
 
 # Translated labels of fixed choices, per language (and set of statuses): asked for on every
@@ -95,7 +94,7 @@ def display(instance: Model, name: str) -> str:
     """``instance.get_<name>_display()``, translated once per language, model and value:
     Django's makes every choice hashable and translates its label on every call (the
     ticket page shows three, ~4 % of its CPU)."""
-    return _display(get_language(), type(instance), name, getattr(instance, name))
+    return _display(memo.language(), type(instance), name, getattr(instance, name))
 
 
 @memo.cleared_with_settings

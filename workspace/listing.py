@@ -25,9 +25,8 @@ from html import escape
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
-from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import override
 
 from tickets.models import Channel, Status, format_reference
 
@@ -35,7 +34,7 @@ from . import memo, queues
 from .memo import gettext as _
 from .memo import reverse
 from .queues import ListRow, View
-from .templatetags.workspace_tags import span_text
+from .templatetags.workspace_tags import day_text, minute_text, span_text
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -47,9 +46,9 @@ class _Page:
     def __init__(self, now: datetime, tags: dict[int, list[str]]) -> None:
         self.now = now
         self.tags = tags
-        self.zone = timezone.get_current_timezone()
-        self.zone_name = escape(timezone.get_current_timezone_name())
-        words = _words(get_language())
+        self.zone = memo.zone()
+        self.zone_name = escape(memo.zone_name())
+        words = _words(memo.language())
         self.channels, self.statuses = words.channels, words.statuses
         self.overdue, self.within, self.tick = words.overdue, words.within, words.tick
         self.nobody, self.verify = words.nobody, words.verify
@@ -96,8 +95,14 @@ def rows_html(
     """Return the table rows for ``rows`` with ``columns`` (key, label) in order, for
     the signed-in agent ``viewer`` (a user id: the principal the kept rows are keyed by)."""
     page = _Page(now, tags or {})
+    language = memo.language()
     cells = [
-        (f'<td class="c-{key}" data-label="{escape(str(label))}">', CELLS[key])
+        (
+            _opening(language, key)
+            if label is queues.COLUMNS.get(key)
+            else f'<td class="c-{key}" data-label="{escape(str(label))}">',
+            CELLS[key],
+        )
         for key, label in columns
     ]
     limit = settings.SUPPORTDESK_ROW_FRAGMENTS
@@ -107,7 +112,7 @@ def rows_html(
     # principal, though a row shows nothing of the agent), language, zone, columns (labels
     # follow from the keys and the language).
     names = tuple(key for key, _label in columns)
-    shared = (viewer, get_language(), page.zone_name, names)
+    shared = (viewer, language, page.zone_name, names)
     with_tags = "tags" in names
     kept = _fragments
     out = []
@@ -131,6 +136,15 @@ def rows_html(
             kept[key] = html
         out.append(html)
     return mark_safe("".join(out))  # noqa: S308 - every value above is escaped
+
+
+@memo.cleared_with_settings
+@lru_cache(maxsize=256)
+def _opening(language: str | None, key: str) -> str:
+    """A column's ``<td>`` with its label (``queues.COLUMNS``, lazy: each ``str()`` is a
+    translation look-up, ~40 µs; seven a page were half of a page of kept rows)."""
+    with override(language):
+        return f'<td class="c-{key}" data-label="{escape(str(queues.COLUMNS[key]))}">'
 
 
 class _Fragments(dict[tuple[Any, ...], str]):
@@ -171,7 +185,7 @@ def _due(row: ListRow, page: _Page) -> str:
         text, css = page.overdue % {"span": span_text(seconds)}, "overdue"
     else:
         text, css = page.within % {"span": span_text(seconds)}, "soon" if seconds < 3600 else ""
-    local = due.astimezone(page.zone).strftime("%Y-%m-%d %H:%M")
+    local = minute_text(due.astimezone(page.zone))
     return (
         f'<time class="due {css}" datetime="{due.isoformat()}" title="{local} '
         f'({page.zone_name})" data-due="{int(due.timestamp())}">{escape(text)}</time>'
@@ -180,7 +194,7 @@ def _due(row: ListRow, page: _Page) -> str:
 
 def _activity(row: ListRow, page: _Page) -> str:
     value = row.last_activity_at
-    local = value.astimezone(page.zone).strftime("%d %b %H:%M")
+    local = day_text(value.astimezone(page.zone))
     return f'<time datetime="{value.isoformat()}" title="{page.zone_name}">{local}</time>'
 
 

@@ -18,15 +18,15 @@ from html import escape
 from typing import Any
 
 from django.template.defaultfilters import filesizeformat
-from django.utils import timezone
 from django.utils.html import conditional_escape
-from django.utils.translation import get_language
 from django.utils.translation import gettext as django_gettext
+from django.utils.translation import override
 
 from tickets.models import Channel
 
 from . import memo
 from .memo import ngettext, reverse
+from .templatetags.workspace_tags import day_text
 from .timeline import Entry, prepare
 
 CHANNELS = dict(Channel.choices)
@@ -35,19 +35,22 @@ CHANNELS = dict(Channel.choices)
 class _Catalog(dict[str, str]):
     """The fixed msgids of the ticket page translated into one language, each on first use."""
 
-    def __init__(self) -> None:
+    def __init__(self, language: str | None) -> None:
         super().__init__()
+        self.language = language
         self.channels: dict[str, str] = {}
 
     def __missing__(self, message: str) -> str:
-        found = self[message] = django_gettext(message)
+        with override(self.language):  # this catalog's language, whatever is active now
+            found = self[message] = django_gettext(message)
         return found
 
     def channel(self, value: str) -> str:
         """The channel's label, escaped (a lazy label translated on every message else)."""
         found = self.channels.get(value)
         if found is None:
-            found = self.channels[value] = escape(str(CHANNELS.get(value, value)))
+            with override(self.language):
+                found = self.channels[value] = escape(str(CHANNELS.get(value, value)))
         return found
 
 
@@ -71,10 +74,10 @@ def translations() -> Callable[[str], str]:
 
 
 def _catalog() -> _Catalog:
-    language = get_language()
+    language = memo.language()
     catalog = _CATALOGS.get(language)
     if catalog is None:
-        catalog = _CATALOGS[language] = _Catalog()
+        catalog = _CATALOGS[language] = _Catalog(language)
     return catalog
 
 
@@ -82,8 +85,9 @@ def when_html(value: datetime | None) -> str:
     """A moment in the agent's zone, the zone named in the title (the ``when`` tag)."""
     if value is None:
         return "–"
-    local = timezone.localtime(value).strftime("%d %b %H:%M")
-    zone = escape(timezone.get_current_timezone_name())
+    # timezone.localtime and the zone's name, from the page's scope (memo.page_scope).
+    local = day_text(value.astimezone(memo.zone()))
+    zone = escape(memo.zone_name())
     return f'<time datetime="{value.isoformat()}" title="{zone}">{local}</time>'
 
 
@@ -274,9 +278,12 @@ def cached_message_html(
     version: object,
     live: bool,
     csrf_token: str,
+    fill: bool = True,
 ) -> str:
     """``message_html`` through the fragment memo (``limit``: its size, 0 = off);
-    ``page`` names the agent the page is for (a cache key names the principal)."""
+    ``page`` names the agent the page is for (a cache key names the principal).
+    ``fill=False``: a kept fragment keeps its stand-ins, for the caller to fill once in
+    the whole conversation (``fill_stand_ins``) rather than message by message."""
     key = fragment_key(entry, page) if page is not None and limit > 0 else None
     if key is None:
         return message_html(
@@ -293,8 +300,11 @@ def cached_message_html(
             csrf_token=_CSRF_MARK,
         )
         FRAGMENTS.put(key, html, limit)
-    if live:
-        html = html.replace(_CSRF_MARK, escape(csrf_token)).replace(
-            _VERSION_MARK, escape(str(version))
-        )
+    if live and fill:
+        html = fill_stand_ins(html, csrf_token=csrf_token, version=version)
     return html
+
+
+def fill_stand_ins(html: str, *, csrf_token: str, version: object) -> str:
+    """The page's CSRF token and ticket version in place of the kept fragments' stand-ins."""
+    return html.replace(_CSRF_MARK, escape(csrf_token)).replace(_VERSION_MARK, escape(str(version)))

@@ -19,13 +19,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import connection, connections
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from supportdesk.db_router import replica_alias
 from tickets.models import Channel, Department, Severity, Status, SupportLine, Tag, Ticket
 
-from . import view_sql
+from . import memo, view_sql
 from .models import SavedView, TicketRow
 
 if TYPE_CHECKING:
@@ -192,7 +191,7 @@ def sidebar(user: User, *, agents: bool = False, version: bool = False) -> Sideb
         # _sidebar_of keeps: it moves with every ticket change.
         found, rows = int(rows[-1][1]), rows[:-1]
     # Copies: the kept lists are shared by every request with the same rows.
-    groups, views, users, _v = _sidebar_of(rows, get_language())
+    groups, views, users, _v = _sidebar_of(rows, memo.language())
     return Sidebar(
         Groups(list(groups.departments), list(groups.lines)), list(views), list(users), found
     )
@@ -330,7 +329,9 @@ def page(
     """Return one page of rows (with the contact's, account's, assignee's and
     department's names) and the cursor of the next page ("" on the last one)."""
     where, params = view_sql.view_where(filters, user.pk, now)
-    sql, params = view_sql.page_sql(where, params, decode_cursor(cursor), PAGE_SIZE + 1)
+    sql, params = view_sql.page_sql(
+        where, params, decode_cursor(cursor), PAGE_SIZE + 1, keys_first=bool(filters.tags)
+    )
     with connection.cursor() as db:
         db.execute(sql, params)
         found = db.fetchall()

@@ -120,12 +120,12 @@ def instances_and_extras(
     names, positions, converters = _reader(model, columns, connection.vendor)
     taken = set(positions)
     others = [(i, name) for i, name in enumerate(columns) if i not in taken]
-    out = []
+    alias, out = connection.alias, []  # each read of the proxy is a context-local look-up
     for row in rows:
         values = [row[i] for i in positions]
         for i, func, col in converters:
             values[i] = func(values[i], col, connection)
-        instance = _made(model, connection.alias, names, values)
+        instance = _made(model, alias, names, values)
         out.append((instance, {name: row[i] for i, name in others}))
     return out
 
@@ -186,6 +186,7 @@ def ticket_by_number(number: int) -> Ticket | None:
         return None
     made: list[Any] = []
     at = 0
+    alias = connection.alias  # each read of the proxy is a context-local look-up
     for model, names, converters in reads:
         values = list(row[at : at + len(names)])
         at += len(names)
@@ -195,11 +196,13 @@ def ticket_by_number(number: int) -> Ticket | None:
         for i, funcs in enumerate(converters):
             for func in funcs:
                 values[i] = func(values[i], None, connection)
-        made.append(_made(model, connection.alias, names, values))
+        made.append(_made(model, alias, names, values))
     ticket = made[0]
-    # Assigning the related objects fills the caches the templates read.
+    # The related objects into the ticket's cache, as assigning them would put them (the
+    # descriptor's checks and key copying are moot: they were read by the ticket's keys).
+    cache = ticket._state.fields_cache
     for name, related in zip(_RELATED, made[1:], strict=True):
-        setattr(ticket, name, related)
+        cache[name] = related
     ticket.desk_version = row[at] or 0
     return ticket
 

@@ -21,14 +21,13 @@ from django.conf import settings
 from django.template.defaultfilters import floatformat
 from django.utils.functional import Promise
 from django.utils.text import Truncator, slugify
-from django.utils.timezone import get_current_timezone_name
-from django.utils.translation import get_language
 
 from tickets.models import format_reference
 
+from . import memo
 from .choices import display
 from .memo import reverse
-from .message_html import cached_message_html, translations, when_html
+from .message_html import cached_message_html, fill_stand_ins, translations, when_html
 from .templatetags.workspace_tags import countdown, options
 
 
@@ -36,7 +35,10 @@ def _e(value: Any) -> str:
     """``{{ value }}``: escaped unless already safe (None shows as "None", as there).
 
     ``conditional_escape`` without Django's lazy-argument wrapper around ``escape``
-    (~50 calls a page, that wrapper was half their cost): the same result."""
+    (~50 calls a page, that wrapper was half their cost): the same result. A plain
+    ``str`` (most values: names, subjects, labels) goes straight to ``escape``."""
+    if type(value) is str:
+        return escape(value)
     if isinstance(value, Promise):
         value = str(value)
     if hasattr(value, "__html__"):
@@ -428,8 +430,8 @@ def conversation_html(context: Mapping[str, Any]) -> str:
     if (agent := context.get("fragments_for")) is not None:
         page = (
             agent,
-            get_language(),
-            get_current_timezone_name(),
+            memo.language(),
+            memo.zone_name(),
             ticket.number,
             ticket.subject,
             shared["live"],
@@ -439,7 +441,7 @@ def conversation_html(context: Mapping[str, Any]) -> str:
     out = []
     for e in entries:
         if e.kind == "message":
-            html = cached_message_html(e, page=page, limit=limit, **shared)
+            html = cached_message_html(e, page=page, limit=limit, fill=False, **shared)
             out.append(f"\n    {html}\n    \n  ")
         elif e.kind == "chat":
             lines = "".join(
@@ -461,7 +463,11 @@ def conversation_html(context: Mapping[str, Any]) -> str:
                 f'\n    \n    <li class="entry event {_e(e.css)}" data-kind="{_e(e.kind)}">'
                 f'<span class="at">{when_html(e.at)}</span> {_e(e.text)}</li>\n    \n  '
             )
-    return "".join(out)
+    html = "".join(out)
+    if shared["live"]:
+        # The kept fragments' stand-ins, once for the whole conversation.
+        html = fill_stand_ins(html, csrf_token=shared["csrf_token"], version=shared["version"])
+    return html
 
 
 def viewers_html(viewers: list[Any]) -> str:

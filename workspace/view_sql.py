@@ -168,11 +168,23 @@ def count_sql(
 
 
 def page_sql(
-    where: str, params: list[Any], after: tuple[datetime, int] | None, limit: int
+    where: str,
+    params: list[Any],
+    after: tuple[datetime, int] | None,
+    limit: int,
+    *,
+    keys_first: bool = False,
 ) -> tuple[str, list[Any]]:
     """Return the statement reading one page of rows with the names it shows: the page's
     rows first (an index range, ``after`` a cursor), then the joins for those rows only.
-    Columns in ``queues.ListRow`` order."""
+    Columns in ``queues.ListRow`` order.
+
+    ``keys_first`` (tag views): the page's ``(due_sort, ticket_id)`` are found first and
+    only then its rows read by key. A tag's condition needs nothing but ``ticket_id``,
+    which the due index holds, so the scan that passes over the untagged rows (2,600 of
+    them for 50 rows of a tag on 2 % of the unsolved tickets at 1M) is index-only instead
+    of a heap visit for each: 2,978 -> 586 buffers, 9 -> 3 ms (EXPLAIN ANALYZE, saved-2).
+    Other views' conditions name columns the index lacks, or are its own range already."""
     params = list(params)
     if after is not None:
         due, ticket_id = after
@@ -184,12 +196,22 @@ def page_sql(
         )
         params += [stamp, stamp, stamp, ticket_id]
     users = get_user_model()._meta.db_table
+    if keys_first:
+        rows = (
+            f'(SELECT {col("ticket_id")}, {col("due_sort")} FROM "{ROWS}" WHERE {where} '  # noqa: S608
+            f'ORDER BY "due_sort", "ticket_id" LIMIT {int(limit)}) k '
+            f'JOIN "{ROWS}" r ON r.ticket_id = k.ticket_id '
+        )
+    else:
+        rows = (
+            f'(SELECT * FROM "{ROWS}" WHERE {where} '  # noqa: S608
+            f'ORDER BY "due_sort", "ticket_id" LIMIT {int(limit)}) r '
+        )
     sql = (
         "SELECT r.ticket_id, r.number, r.subject, r.status, r.severity, r.origin_channel, "  # noqa: S608
         "r.needs_verification, r.sla_due, r.due_sort, r.last_activity_at, r.assignee_id, "
         "u.first_name, u.last_name, u.username, c.name, a.name, d.name "
-        f'FROM (SELECT * FROM "{ROWS}" WHERE {where} '
-        f'ORDER BY "due_sort", "ticket_id" LIMIT {int(limit)}) r '
+        f"FROM {rows}"
         f'LEFT JOIN "{users}" u ON u.id = r.assignee_id '
         f'LEFT JOIN "{CONTACTS}" c ON c.id = r.contact_id '
         f'LEFT JOIN "{ACCOUNTS}" a ON a.id = r.account_id '

@@ -285,6 +285,51 @@ def test_a_tag_view_filters_the_due_ordered_rows_instead_of_joining_them_all(
     assert sorted(r.ticket_id for r in rows) == sorted(t.pk for t in tagged)
 
 
+def test_a_tag_views_pages_find_their_keys_first_then_read_those_rows(
+    departments, desk_agent, monkeypatch
+):
+    """A tag view reads its page's (due, id) first (the due index alone can answer the
+    tag's condition), then those rows with their names: page after page the same rows,
+    names and order as the one-step statement, and no row of another tag."""
+    from tickets.models import Tag
+
+    now = timezone.now()
+    tagged = [open_ticket(subject=f"t{i}", contact=ContactFactory(name="Ada")) for i in range(5)]
+    other = open_ticket(subject="outage only")
+    for i, ticket in enumerate([*tagged, other]):
+        _set_due(ticket, now + timedelta(hours=6 - i))  # due in the reverse order
+    vip, outage = Tag.objects.create(name="vip"), Tag.objects.create(name="outage")
+    for ticket in tagged:
+        ticket.tags.add(vip)
+    other.tags.add(outage)
+    services.ticket_assign(ticket=tagged[2], assignee=desk_agent, actor=desk_agent)
+    monkeypatch.setattr(queues, "PAGE_SIZE", 2)
+    filters = queues.ViewFilters(tags=("vip",))
+    where, params = view_sql.view_where(filters, desk_agent.pk, now)
+    seen: list[queues.ListRow] = []
+    cursor = ""
+    for _page in range(3):
+        after = queues.decode_cursor(cursor)
+        with CaptureQueriesContext(connection) as queries:
+            rows, cursor = queues.page(filters, desk_agent, now, cursor)
+        assert any(") k JOIN" in q["sql"] for q in queries.captured_queries)
+        pages = []
+        for keys_first in (False, True):
+            sql, values = view_sql.page_sql(where, params, after, 2, keys_first=keys_first)
+            with connection.cursor() as db:
+                db.execute(sql, values)
+                pages.append([tuple(r) for r in db.fetchall()])
+        assert pages[0] == pages[1]
+        assert [r[0] for r in pages[1]] == [r.ticket_id for r in rows]
+        seen += rows
+        if not cursor:
+            break
+    assert not cursor
+    assert [r.ticket_id for r in seen] == [t.pk for t in reversed(tagged)]
+    named = next(r for r in seen if r.ticket_id == tagged[2].pk)
+    assert (named.assignee_id, named.contact_name, named.subject) == (desk_agent.pk, "Ada", "t2")
+
+
 def test_a_pages_rows_hold_aware_moments_and_booleans(departments, desk_agent):
     """PostgreSQL's rows are taken as they come, SQLite's converted: the same values."""
     ticket = open_ticket(subject="moments")

@@ -84,3 +84,36 @@ def test_instances_are_made_without_model_init_yet_behave_as_the_orms(department
     finally:
         post_init.disconnect(listener, sender=TicketEvent)
         reads._plain_fields.cache_clear()
+
+
+def test_the_ticket_by_number_comes_with_its_relations_cached_as_select_related_reads_them(
+    departments, desk_agent
+):
+    """The related objects are put in the ticket's cache (not assigned through the
+    descriptors): the same objects select_related gives, read without another query,
+    and an absent relation is None without one."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import ContactFactory
+    from tickets import services
+    from tickets.models import Ticket
+
+    related = ("department", "line", "contact", "account", "assignee")
+    full = open_ticket(subject="Full", contact=ContactFactory(name="Ada"))
+    services.ticket_assign(ticket=full, assignee=desk_agent, actor=desk_agent)
+    bare = open_ticket(subject="Bare")
+    Ticket.objects.filter(pk=bare.pk).update(contact=None, account=None)
+    for ticket in (full, bare):
+        want = Ticket.objects.select_related(*related).get(pk=ticket.pk)
+        got = reads.ticket_by_number(ticket.number)
+        assert got is not None and _fields(got) == _fields(want)
+        with CaptureQueriesContext(connection) as queries:
+            for name in related:
+                mine, theirs = getattr(got, name), getattr(want, name)
+                assert (mine is None) == (theirs is None), name
+                if mine is not None:
+                    assert _fields(mine) == _fields(theirs), name
+        assert queries.captured_queries == []
+    assert reads.ticket_by_number(full.number).contact.name == "Ada"
+    assert reads.ticket_by_number(bare.number).contact is None

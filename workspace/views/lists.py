@@ -10,14 +10,14 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tickets.models import Channel
 from tickets.selectors import parse_reference
 
-from .. import bulk, choices, queues, shell
+from .. import bulk, choices, memo, queues, shell
 from ..access import AgentRequest, agent_required
 from ..counts import kept_counts
 from ..forms import SavedViewForm
@@ -46,6 +46,12 @@ def home(request: AgentRequest) -> HttpResponse:
 @agent_required
 def view_list(request: AgentRequest, key: str) -> HttpResponse:
     """A view's first page (or, for htmx, the page after ``cursor``)."""
+    # The agent's language, zone and the URL prefix read once for the whole page.
+    with memo.page_scope():
+        return _view_list(request, key)
+
+
+def _view_list(request: AgentRequest, key: str) -> HttpResponse:
     user = request.user
     bar = queues.sidebar(user, agents=True)
     view = next((v for v in bar.views if v.key == key), None)
@@ -63,7 +69,7 @@ def view_list(request: AgentRequest, key: str) -> HttpResponse:
         return HttpResponse(body)
     # The page around the rows is kept per agent, language and view (workspace/shell.py):
     # the key holds everything the shell shows besides the markers filled below.
-    language = get_language()
+    language = memo.language()
     departments = [(pk, name) for pk, _slug, name in bar.groups.departments]
     can_dashboards = user.has_perm("reports.view_dashboard")
     shell_key = (
@@ -92,12 +98,13 @@ def view_list(request: AgentRequest, key: str) -> HttpResponse:
     values = shell.common_values(request)
     values["views_html"] = views_html(bar.views, None, view.key)
     values["rows_html"] = body
-    values["empty_html"] = "" if rows else EMPTY_HTML % escape(_(EMPTY))
+    values["empty_html"] = "" if rows else EMPTY_HTML % escape(memo.gettext(EMPTY))
     return HttpResponse(shell.fill(parts, values))
 
 
 EMPTY = gettext_noop("Nothing here: every ticket of this view is handled.")
 EMPTY_HTML = '<p class="empty">%s</p>'
+MORE = gettext_noop("More tickets")
 
 
 def more_row(cursor: str, width: int) -> str:
@@ -107,7 +114,7 @@ def more_row(cursor: str, width: int) -> str:
     href = escape(f"?cursor={quote(cursor)}")
     return (
         f'<tr class="more"><td colspan="{width}"><a href="{href}" hx-get="{href}" '
-        f'hx-target="closest tr" hx-swap="outerHTML">{escape(_("More tickets"))}</a></td></tr>'
+        f'hx-target="closest tr" hx-swap="outerHTML">{escape(memo.gettext(MORE))}</a></td></tr>'
     )
 
 

@@ -39,6 +39,7 @@ from .. import (
     choices,
     composer,
     macros,
+    memo,
     panel,
     presence,
     previews,
@@ -147,7 +148,9 @@ def page_response(
 def ticket_page(request: AgentRequest, number: int) -> HttpResponse:
     ticket = access_ticket(request, number)
     viewers = presence.visit(ticket.pk, request.user, typing=False)  # one Redis round trip
-    return page_response(request, page_context(request, ticket, viewers=viewers))
+    # The agent's language, zone and the URL prefix read once for the whole page.
+    with memo.page_scope():
+        return page_response(request, page_context(request, ticket, viewers=viewers))
 
 
 @require_GET
@@ -166,9 +169,10 @@ def ticket_message(request: AgentRequest, number: int, message_id: int) -> HttpR
 
 def refused(request: AgentRequest, ticket: Ticket, exc: StaleTicket, **extra: Any) -> HttpResponse:
     """The page again, with what changed since the agent's version and their input kept."""
-    news = timeline.event_news(exc.events)
-    context = page_context(request, ticket, stale_news=news, stale_message=exc.message, **extra)
-    return page_response(request, context, status=409)
+    with memo.page_scope():
+        news = timeline.event_news(exc.events)
+        context = page_context(request, ticket, stale_news=news, stale_message=exc.message, **extra)
+        return page_response(request, context, status=409)
 
 
 def _change(
