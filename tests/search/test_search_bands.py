@@ -221,3 +221,42 @@ def test_rare_words_the_newest_band_holds_enough_of_are_read_band_by_band(
     assert at_once.count("s.id >= ") == len(bands.bands(bands.state()[0]))
     assert set(refs(ticket_search("quartz"))) == {t.reference for t in tickets}
 
+
+@pytest.mark.django_db
+def test_the_open_band_takes_new_entries_into_its_index_not_a_pending_list(settings, anna):
+    """GIN's pending list holds new entries unsorted until 4 MB or a vacuum (autovacuum
+    comes after a fifth of the table is new): every search reading the open band would
+    read it all. The open band's index is built without it, and an open band built with
+    it (before this change) loses it at the next run of the bands' task, its list emptied."""
+    settings.SUPPORTDESK_SEARCH_BAND_ENTRIES = 4
+    _from_first_id()
+    for i in range(6):
+        open_ticket(subject=f"Case {i}", body="the quartz lamp")
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    bands.bands_build(concurrently=False)
+
+    def open_band() -> tuple[str, list[str] | None]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT max(id) FROM search_entry")
+            name = bands.index_name(bands.bands(cursor.fetchone()[0])[0])
+            cursor.execute("SELECT reloptions FROM pg_class WHERE relname = %s", [name])
+            return name, cursor.fetchone()[0]
+
+    name, options = open_band()
+    assert options == ["fastupdate=off"]
+    with connection.cursor() as cursor:  # as an open band built before this change
+        cursor.execute(f"ALTER INDEX {name} SET (fastupdate = on)")
+    open_ticket(subject="Later", body="a quartz lamp again")  # into its pending list
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE EXTENSION IF NOT EXISTS pgstattuple")
+        cursor.execute("SELECT pending_tuples FROM pgstatginindex(%s::regclass)", [name])
+        assert cursor.fetchone()[0] > 0
+    assert bands.bands_build(concurrently=False) == [
+        f"{name}: pending list emptied, new entries go straight into the index"
+    ]
+    assert open_band() == (name, ["fastupdate=off"])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pending_tuples FROM pgstatginindex(%s::regclass)", [name])
+        assert cursor.fetchone()[0] == 0
+    assert len(refs(ticket_search("quartz"))) == 7
