@@ -251,7 +251,7 @@ class PostgresBackend:
             cursor.execute(
                 "WITH w AS (SELECT unnest(%s::text[]) AS word), "
                 "c AS (SELECT unnest(%s::regconfig[]) AS config), "
-                "s AS (SELECT w.word, l.lexeme FROM w CROSS JOIN c "
+                "s AS (SELECT w.word, c.config, l.lexeme FROM w CROSS JOIN c "
                 "CROSS JOIN LATERAL unnest(to_tsvector(c.config, w.word)) l), "
                 "m AS (SELECT max(last_entry_id) FILTER (WHERE id = 1) AS words, "
                 "max(last_entry_id) FILTER (WHERE id = 2) AS by_config "
@@ -265,7 +265,8 @@ class PostgresBackend:
                 "GROUP BY s.word, s.lexeme, v.config) x GROUP BY x.word, x.config) k "
                 "WHERE (SELECT by_config >= words FROM m)), "
                 "(SELECT json_object_agg(v.config, v.documents) FROM search_wordconfig v "
-                "WHERE v.word = '' AND (SELECT by_config >= words FROM m)) FROM ("
+                "WHERE v.word = '' AND (SELECT by_config >= words FROM m)), "
+                "(SELECT array_agg(DISTINCT s.config::text || ':' || s.word) FROM s) FROM ("
                 # The forms of a stem by a range of the word index (byte order, as LIKE's
                 # index reads it): a LIKE with a computed pattern reads the whole table.
                 "SELECT s.word, max((SELECT coalesce(sum(v.documents), 0) FROM search_word v "
@@ -273,13 +274,13 @@ class PostgresBackend:
                 "FROM s GROUP BY s.word) x",
                 [sorted(words), configs],
             )
-            entries, fewest, counts, by_config, totals = cursor.fetchone()
+            entries, fewest, counts, by_config, totals, kept = cursor.fetchone()
         entries = entries or 0
         if fewest is None:
             return False, entries, None  # stop words only: common
         share: float | None = None
         if not any("|" in reading for reading in query_readings(query)):  # not "a or b"
-            share = _share(counts, entries, by_config, totals)
+            share = _share(counts, entries, by_config, totals, (set(configs), set(kept or ())))
         # Walking back finds LIMIT matches after ~LIMIT * entries / documents rows; reading
         # them all costs ~documents rows: equal at documents = sqrt(LIMIT * entries).
         return fewest < max(RARE_FLOOR, (limit * entries) ** 0.5), entries, share
@@ -390,6 +391,7 @@ def _share(
     entries: int,
     by_config: str | list | None,
     totals: str | dict | None,
+    read: tuple[set[str], set[str]] = (set(), set()),
 ) -> float:
     """Return the share of entries expected to hold every word of a query. By the counts
     per configuration of the entries (``search_wordconfig``: ``by_config`` lists [word,
@@ -400,7 +402,10 @@ def _share(
     every language shares ("bazi", "doki") meets a Russian or an English word only in that
     language's entries; the overall counts cannot tell that (see below). Without them
     (counts per configuration not caught up): the rarest word's overall share times each
-    other word's, made TOGETHER times likelier (words of one language come together)."""
+    other word's, made TOGETHER times likelier (words of one language come together).
+    ``read``: the configurations the query is read in, and "configuration:word" for each
+    word one of them keeps; a word the entries' own configuration drops as a stop word
+    ("again" in English) does not narrow what those entries match."""
     rows: list[list[Any]] | None = (
         json.loads(by_config) if isinstance(by_config, str) else by_config
     )
@@ -421,8 +426,9 @@ def _share(
             if not entries_in:
                 continue
             found = per.get(config, {})
-            shares = sorted(min(1.0, found.get(word, 0) / entries_in) for word in words)
-            within = shares[0]
+            narrowing = [w for w in words if config not in read[0] or f"{config}:{w}" in read[1]]
+            shares = sorted(min(1.0, found.get(word, 0) / entries_in) for word in narrowing)
+            within = shares[0] if shares else 1.0
             for other in shares[1:]:
                 within *= min(1.0, TOGETHER_IN_ONE * other)
             share += entries_in / total * within

@@ -370,6 +370,12 @@ def test_a_word_every_language_shares_meets_one_languages_words_only_in_that_lan
         assert share("домен помогите") == pytest.approx(0.04)  # 0.25 x 0.4 x 0.4
         assert search("домен помогите") == ({first.reference, second.reference}, True)
         assert share("bazi неведомое") == 0.0  # a word no entry holds
+        # "again" is an English stop word: the English entries match "renew again" by
+        # "renew" alone (0.4 x 0.1), not by both words (0.4 x 0.1 x 0.1).
+        for word in ("renew", "again"):
+            Word.objects.create(word=word, documents=400_000)
+            WordConfig.objects.create(word=word, config="english", documents=400_000)
+        assert share("renew again") == pytest.approx(0.04)
         monkeypatch.setattr(postgres, "WALK_PAYS", 0.0)  # the walk always
         assert search("bazi домен помогите") == ({first.reference}, True)
     finally:
