@@ -247,26 +247,15 @@ class PostgresBackend:
         # word bounds what all of them match. The same per configuration of the entries
         # (``search_wordconfig``) once its counts have caught up with the overall ones.
         configs = query_configs(query.text)
+        # Per configuration only where words meet: one word's share is its count's.
+        extra = _BY_CONFIG if len(words) > 1 else ", NULL, NULL, NULL"
         with read_connection().cursor() as cursor:
             cursor.execute(
-                "WITH w AS (SELECT unnest(%s::text[]) AS word), "
+                "WITH w AS (SELECT unnest(%s::text[]) AS word), "  # noqa: S608 - constant parts
                 "c AS (SELECT unnest(%s::regconfig[]) AS config), "
                 "s AS (SELECT w.word, c.config, l.lexeme FROM w CROSS JOIN c "
-                "CROSS JOIN LATERAL unnest(to_tsvector(c.config, w.word)) l), "
-                "m AS (SELECT max(last_entry_id) FILTER (WHERE id = 1) AS words, "
-                "max(last_entry_id) FILTER (WHERE id = 2) AS by_config "
-                "FROM search_wordswatermark) "
-                "SELECT (SELECT max(id) FROM search_entry), min(n), array_agg(n), "
-                "(SELECT json_agg(json_build_array(k.word, k.config, k.n)) FROM ("
-                "SELECT x.word, x.config, max(x.n) AS n FROM (SELECT s.word, s.lexeme, v.config, "
-                "sum(v.documents) AS n FROM (SELECT DISTINCT word, lexeme FROM s) s "
-                "JOIN search_wordconfig v "
-                "ON v.word ~>=~ s.lexeme AND v.word ~<~ (s.lexeme || chr(1114111)) "
-                "GROUP BY s.word, s.lexeme, v.config) x GROUP BY x.word, x.config) k "
-                "WHERE (SELECT by_config >= words FROM m)), "
-                "(SELECT json_object_agg(v.config, v.documents) FROM search_wordconfig v "
-                "WHERE v.word = '' AND (SELECT by_config >= words FROM m)), "
-                "(SELECT array_agg(DISTINCT s.config::text || ':' || s.word) FROM s) FROM ("
+                "CROSS JOIN LATERAL unnest(to_tsvector(c.config, w.word)) l) "
+                f"SELECT (SELECT max(id) FROM search_entry), min(n), array_agg(n){extra} FROM ("
                 # The forms of a stem by a range of the word index (byte order, as LIKE's
                 # index reads it): a LIKE with a computed pattern reads the whole table.
                 "SELECT s.word, max((SELECT coalesce(sum(v.documents), 0) FROM search_word v "
@@ -377,6 +366,27 @@ def _identifier_way(tsquery: str, limit: int) -> tuple[bool, int]:
             return True, 0  # the GIN index: no walk, no need of the newest id
         cursor.execute("SELECT max(id) FROM search_entry")
         return False, cursor.fetchone()[0] or 0
+
+
+# The estimate's counts per configuration (``_share``), once they have caught up with the
+# overall ones (the watermarks' rows 2 and 1): [word, configuration, documents] of every
+# form sharing each word's stem, the entries of each configuration, and which words each
+# configuration the query is read in keeps ("configuration:word").
+_CAUGHT_UP = (
+    "(SELECT max(last_entry_id) FILTER (WHERE id = 2) >= max(last_entry_id) FILTER (WHERE id = 1) "
+    "FROM search_wordswatermark)"
+)
+_BY_CONFIG = (
+    ", (SELECT json_agg(json_build_array(k.word, k.config, k.n)) FROM ("  # noqa: S608 - constants
+    "SELECT x.word, x.config, max(x.n) AS n FROM (SELECT s.word, s.lexeme, v.config, "
+    "sum(v.documents) AS n FROM (SELECT DISTINCT word, lexeme FROM s) s "
+    "JOIN search_wordconfig v "
+    "ON v.word ~>=~ s.lexeme AND v.word ~<~ (s.lexeme || chr(1114111)) "
+    f"GROUP BY s.word, s.lexeme, v.config) x GROUP BY x.word, x.config) k WHERE {_CAUGHT_UP}), "
+    "(SELECT json_object_agg(v.config, v.documents) FROM search_wordconfig v "
+    f"WHERE v.word = '' AND {_CAUGHT_UP}), "
+    "(SELECT array_agg(DISTINCT s.config::text || ':' || s.word) FROM s)"
+)
 
 
 def _bands_pay(share: float | None, limit: int) -> bool:
