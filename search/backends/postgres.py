@@ -370,8 +370,9 @@ def _identifier_way(tsquery: str, limit: int) -> tuple[bool, int]:
 
 # The estimate's counts per configuration (``_share``), once they have caught up with the
 # overall ones (the watermarks' rows 2 and 1): [word, configuration, documents] of every
-# form sharing each word's stem, the entries of each configuration, and which words each
-# configuration the query is read in keeps ("configuration:word").
+# form sharing each word's stem as that configuration (or simple) reads the word, the
+# entries of each configuration, and which words each configuration the query is read in
+# keeps ("configuration:word").
 _CAUGHT_UP = (
     "(SELECT max(last_entry_id) FILTER (WHERE id = 2) >= max(last_entry_id) FILTER (WHERE id = 1) "
     "FROM search_wordswatermark)"
@@ -379,9 +380,13 @@ _CAUGHT_UP = (
 _BY_CONFIG = (
     ", (SELECT json_agg(json_build_array(k.word, k.config, k.n)) FROM ("  # noqa: S608 - constants
     "SELECT x.word, x.config, max(x.n) AS n FROM (SELECT s.word, s.lexeme, v.config, "
-    "sum(v.documents) AS n FROM (SELECT DISTINCT word, lexeme FROM s) s "
-    "JOIN search_wordconfig v "
+    "sum(v.documents) AS n FROM (SELECT word, lexeme, array_agg(config::text) AS configs "
+    "FROM s GROUP BY word, lexeme) s JOIN search_wordconfig v "
     "ON v.word ~>=~ s.lexeme AND v.word ~<~ (s.lexeme || chr(1114111)) "
+    # An entry is matched by its own language's reading of the query (or the simple one):
+    # Spanish's stem of "basa", "bas", counts every "bas…" word, but in Spanish entries.
+    "AND (v.config = ANY(s.configs) OR 'simple' = ANY(s.configs) "
+    "OR v.config NOT IN (SELECT config::text FROM c)) "
     f"GROUP BY s.word, s.lexeme, v.config) x GROUP BY x.word, x.config) k WHERE {_CAUGHT_UP}), "
     "(SELECT json_object_agg(v.config, v.documents) FROM search_wordconfig v "
     f"WHERE v.word = '' AND {_CAUGHT_UP}), "

@@ -376,6 +376,12 @@ def test_a_word_every_language_shares_meets_one_languages_words_only_in_that_lan
             Word.objects.create(word=word, documents=400_000)
             WordConfig.objects.create(word=word, config="english", documents=400_000)
         assert share("renew again") == pytest.approx(0.04)
+        # Spanish reads "basa" as "bas", whose range holds "base"; English entries are
+        # matched by English's "basa" (0.4 x 0.01 x 0.1), not by every "bas…" word.
+        Word.objects.create(word="basa", documents=40_000)
+        WordConfig.objects.create(word="basa", config="english", documents=40_000)
+        WordConfig.objects.create(word="base", config="english", documents=2_000_000)
+        assert share("basa renew") == pytest.approx(0.0004)
         monkeypatch.setattr(postgres, "WALK_PAYS", 0.0)  # the walk always
         assert search("bazi домен помогите") == ({first.reference}, True)
     finally:
