@@ -71,8 +71,32 @@ class Word(models.Model):
         return self.word
 
 
+class WordConfig(models.Model):
+    """How many entries of each text search configuration (language) hold a word, the
+    word as written (``Word`` counts them over every configuration). The search's way to
+    the newest matches estimates from these how often a query's words meet in one entry:
+    words of one language meet far more often than by chance, a word shared by every
+    language far less often with one language's words than their overall counts say.
+    The row with the empty word counts the configuration's entries. Kept by the same beat
+    task as ``Word``; the estimate reads it once it has caught up with ``Word``."""
+
+    word = models.CharField(max_length=100, db_index=True)
+    config = models.CharField(max_length=16)
+    documents = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["word", "config"], name="search_wordconfig_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.word} ({self.config})"
+
+
 class WordsWatermark(models.Model):
-    """The last entry whose words are in ``Word`` (one row)."""
+    """The last entry whose words are counted: row 1 for ``Word``, row 2 for
+    ``WordConfig`` (each kept by its own pass, so the second can catch up on a desk that
+    had the first before it)."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_entry_id = models.BigIntegerField(default=0)

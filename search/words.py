@@ -1,27 +1,47 @@
-"""The words of the index, for correcting typos (PostgreSQL; SQLite reads FTS5's own
-vocabulary table, always current)."""
+"""The words of the index, for correcting typos and for estimating how often a query's
+words meet (PostgreSQL; SQLite reads FTS5's own vocabulary table, always current)."""
 
 from __future__ import annotations
 
 from django.db import connection, transaction
 
 CHUNK = 20_000  # messages per statement
+WORDS = 1  # watermark row of ``search_word``
+BY_CONFIG = 2  # watermark row of ``search_wordconfig``
+
+# The words as written (the simple configuration) of the subjects and message texts of
+# the entries in a range of ids: what ts_stat reads.
+_TEXTS = (
+    "SELECT to_tsvector('simple', coalesce(m.body_text, t.subject)) "
+    "FROM search_entry e JOIN tickets_ticket t ON t.id = e.ticket_id "
+    "LEFT JOIN tickets_message m ON m.id = e.message_id "
+    "WHERE e.id > {last} AND e.id <= {upto}"
+)
+_WORD = "'^[[:alpha:]]{4,40}$'"
 
 
 def words_refresh(*, chunk: int = CHUNK, max_chunks: int = 50) -> int:
-    """Add the words of messages indexed since the last run to ``search_word``; return
-    how many entries were read. Words are letters only, 4–40 of them, lower-cased."""
+    """Add the words of messages indexed since the last run to ``search_word``, then to
+    ``search_wordconfig`` (per configuration); return how many entries were read. Words
+    are letters only, 4–40 of them, lower-cased."""
     if connection.vendor != "postgresql":
         return 0
+    read = _refresh(WORDS, _count_words, chunk=chunk, max_chunks=max_chunks)
+    _refresh(BY_CONFIG, count_words_by_config, chunk=chunk, max_chunks=max_chunks)
+    return read
+
+
+def _refresh(row: int, count, *, chunk: int, max_chunks: int) -> int:
     read = 0
     for _ in range(max_chunks):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
-                "INSERT INTO search_wordswatermark (id, last_entry_id) VALUES (1, 0) "
-                "ON CONFLICT (id) DO NOTHING"
+                "INSERT INTO search_wordswatermark (id, last_entry_id) VALUES (%s, 0) "
+                "ON CONFLICT (id) DO NOTHING",
+                [row],
             )
             cursor.execute(
-                "SELECT last_entry_id FROM search_wordswatermark WHERE id = 1 FOR UPDATE"
+                "SELECT last_entry_id FROM search_wordswatermark WHERE id = %s FOR UPDATE", [row]
             )
             last = cursor.fetchone()[0]
             cursor.execute(
@@ -29,23 +49,47 @@ def words_refresh(*, chunk: int = CHUNK, max_chunks: int = 50) -> int:
                 "ORDER BY id LIMIT %s) x",
                 [last, chunk],
             )
-            upto, count = cursor.fetchone()
-            if not count:
+            upto, number = cursor.fetchone()
+            if not number:
                 break
-            # ts_stat reads the words as written (the simple configuration) of the
-            # subjects and message texts of those entries.
+            count(cursor, last, upto)
             cursor.execute(
-                "INSERT INTO search_word (word, documents) SELECT word, ndoc FROM ts_stat("  # noqa: S608 - two ints
-                "$$SELECT to_tsvector('simple', coalesce(m.body_text, t.subject)) "
-                "FROM search_entry e JOIN tickets_ticket t ON t.id = e.ticket_id "
-                "LEFT JOIN tickets_message m ON m.id = e.message_id "
-                f"WHERE e.id > {int(last)} AND e.id <= {int(upto)}$$) "
-                "WHERE word ~ '^[[:alpha:]]{4,40}$' "
-                "ON CONFLICT (word) DO UPDATE SET documents = search_word.documents + "
-                "EXCLUDED.documents"
+                "UPDATE search_wordswatermark SET last_entry_id = %s WHERE id = %s", [upto, row]
             )
-            cursor.execute(
-                "UPDATE search_wordswatermark SET last_entry_id = %s WHERE id = 1", [upto]
-            )
-            read += count
+            read += number
     return read
+
+
+def _count_words(cursor, last: int, upto: int) -> None:
+    texts = _TEXTS.format(last=int(last), upto=int(upto))
+    cursor.execute(
+        f"INSERT INTO search_word (word, documents) SELECT word, ndoc FROM ts_stat($${texts}$$) "  # noqa: S608 - two ints
+        f"WHERE word ~ {_WORD} "
+        "ON CONFLICT (word) DO UPDATE SET documents = search_word.documents + "
+        "EXCLUDED.documents"
+    )
+
+
+def count_words_by_config(cursor, last: int, upto: int) -> None:
+    """Add the words of the entries after ``last`` up to ``upto`` to ``search_wordconfig``,
+    each entry's under its configuration, and the number of entries of each configuration
+    under the empty word. Whoever calls it moves the watermark (row BY_CONFIG)."""
+    texts = _TEXTS.format(last=int(last), upto=int(upto))
+    cursor.execute(
+        "INSERT INTO search_wordconfig (word, config, documents) "  # noqa: S608 - two ints
+        "SELECT s.word, c.config, s.ndoc FROM (SELECT DISTINCT config FROM search_entry "
+        "WHERE id > %s AND id <= %s) c "
+        f"CROSS JOIN LATERAL ts_stat(format($f${texts} AND e.config = %%L$f$, c.config)) s "
+        f"WHERE s.word ~ {_WORD} "
+        "ON CONFLICT (word, config) DO UPDATE SET documents = search_wordconfig.documents + "
+        "EXCLUDED.documents",
+        [last, upto],
+    )
+    cursor.execute(
+        "INSERT INTO search_wordconfig (word, config, documents) "
+        "SELECT '', config, count(*) FROM search_entry WHERE id > %s AND id <= %s "
+        "GROUP BY config "
+        "ON CONFLICT (word, config) DO UPDATE SET documents = search_wordconfig.documents + "
+        "EXCLUDED.documents",
+        [last, upto],
+    )

@@ -15,7 +15,7 @@ from django.utils.safestring import SafeString
 from supportdesk.db_router import read_connection
 from tickets.models import Ticket
 
-from ..bands import Band, bands, predicate, state
+from ..bands import Band, band_entries, bands, predicate, state
 from ..directory import Tickets, newest_of
 from ..indexing import phone_regions
 from ..query import ParsedQuery
@@ -32,12 +32,22 @@ WALK = 10_000  # newest entries walked back for a common word before the GIN ind
 WALK_ON = 0.4
 # Matches the first stretch of the walk is expected to hold (by the vocabulary's counts)
 # below which words are read band by band without walking: the walk could neither end
-# the search nor walk on, only add its cost to the bands' (see ``_walk_pays``).
-WALK_PAYS = 40.0
+# the search nor walk on, only add its cost to the bands' (see ``_walk_pays``). Above
+# WALK_ON's 40 of 100: the estimate per language runs ~1.3 times what the stretch holds
+# (1M, 70 phrases of two samples: every phrase whose stretch held 40 or more was
+# estimated 92 or more; those estimated under 60 held 4-34).
+WALK_PAYS = 60.0
 # How much more often than by chance each further word of a query is expected in an entry
 # holding its rarest one: words of one language come together (a quarter of the entries
 # are Russian: two more Russian words are ~16 times likelier together than by chance).
 TOGETHER = 4.0
+# The same within the entries of one configuration (language), where the counts per
+# configuration already tell words of one language together (see ``_share``).
+TOGETHER_IN_ONE = 1.0
+
+# Matches expected in one band, as a multiple of those asked, above which words counted
+# rare are read band by band from the newest instead of every band at once.
+BANDS_PAY = 2.0
 
 HEADLINE_OPTIONS = (
     f"StartSel={START}, StopSel={STOP}, MaxWords=35, MinWords=15, ShortWord=2, "
@@ -124,6 +134,12 @@ class PostgresBackend:
                 # Rare or not ("ourselves"), stop words alone are looked for where the
                 # page says they were: in the newest entries.
                 way = (False, newest)
+            elif rare and _bands_pay(share, limit):
+                # Rare, but not so rare that the newest band would not hold the matches
+                # asked ("gebami не baba": 270 in each band): band by band, newest first,
+                # stops there instead of every band's postings and rows (the same
+                # entries: the newest ``limit`` matches).
+                way, walk = (False, newest), False
             else:
                 walk = self._walk_pays(share)
         # Each way returns its entries ranked (ts_rank: weights and frequency, a tenth of
@@ -212,8 +228,8 @@ class PostgresBackend:
     def _rare_and_newest(query: ParsedQuery, limit: int) -> tuple[bool, int, float | None]:
         """Return whether the query's words are rare (see ``_rare``), the newest entry's
         id (where a walk back starts) and the share of entries expected to match every
-        word: the rarest word's share times each other word's, made TOGETHER times
-        likelier (None when unknown: short words only, stop words only, words joined by "or")."""
+        word (None when unknown: short words only, stop words only, words joined by "or";
+        see ``_share``)."""
         words = {
             w
             for token in query.text.lower().split()
@@ -228,15 +244,18 @@ class PostgresBackend:
             return False, newest, None  # short words only: assume common
         # A word's matches, roughly: the vocabulary's documents of every form sharing its
         # stem in each configuration the query is read in (the most of them); the rarest
-        # word bounds what all of them match.
+        # word bounds what all of them match. The same per configuration of the entries
+        # (``search_wordconfig``) once its counts have caught up with the overall ones.
         configs = query_configs(query.text)
+        # Per configuration only where words meet: one word's share is its count's.
+        extra = _BY_CONFIG if len(words) > 1 else ", NULL, NULL, NULL"
         with read_connection().cursor() as cursor:
             cursor.execute(
-                "WITH w AS (SELECT unnest(%s::text[]) AS word), "
+                "WITH w AS (SELECT unnest(%s::text[]) AS word), "  # noqa: S608 - constant parts
                 "c AS (SELECT unnest(%s::regconfig[]) AS config), "
-                "s AS (SELECT w.word, l.lexeme FROM w CROSS JOIN c "
+                "s AS (SELECT w.word, c.config, l.lexeme FROM w CROSS JOIN c "
                 "CROSS JOIN LATERAL unnest(to_tsvector(c.config, w.word)) l) "
-                "SELECT (SELECT max(id) FROM search_entry), min(n), array_agg(n) FROM ("
+                f"SELECT (SELECT max(id) FROM search_entry), min(n), array_agg(n){extra} FROM ("
                 # The forms of a stem by a range of the word index (byte order, as LIKE's
                 # index reads it): a LIKE with a computed pattern reads the whole table.
                 "SELECT s.word, max((SELECT coalesce(sum(v.documents), 0) FROM search_word v "
@@ -244,16 +263,13 @@ class PostgresBackend:
                 "FROM s GROUP BY s.word) x",
                 [sorted(words), configs],
             )
-            entries, fewest, counts = cursor.fetchone()
+            entries, fewest, counts, by_config, totals, kept = cursor.fetchone()
         entries = entries or 0
         if fewest is None:
             return False, entries, None  # stop words only: common
         share: float | None = None
         if not any("|" in reading for reading in query_readings(query)):  # not "a or b"
-            shares = sorted(min(1.0, count / max(entries, 1)) for count in counts)
-            share = shares[0]
-            for other in shares[1:]:
-                share *= min(1.0, TOGETHER * other)
+            share = _share(counts, entries, by_config, totals, (set(configs), set(kept or ())))
         # Walking back finds LIMIT matches after ~LIMIT * entries / documents rows; reading
         # them all costs ~documents rows: equal at documents = sqrt(LIMIT * entries).
         return fewest < max(RARE_FLOOR, (limit * entries) ** 0.5), entries, share
@@ -350,6 +366,93 @@ def _identifier_way(tsquery: str, limit: int) -> tuple[bool, int]:
             return True, 0  # the GIN index: no walk, no need of the newest id
         cursor.execute("SELECT max(id) FROM search_entry")
         return False, cursor.fetchone()[0] or 0
+
+
+# The estimate's counts per configuration (``_share``), once they have caught up with the
+# overall ones (the watermarks' rows 2 and 1): [word, configuration, documents] of every
+# form sharing each word's stem as that configuration (or simple) reads the word, the
+# entries of each configuration, and which words each configuration the query is read in
+# keeps ("configuration:word").
+_CAUGHT_UP = (
+    "(SELECT max(last_entry_id) FILTER (WHERE id = 2) >= max(last_entry_id) FILTER (WHERE id = 1) "
+    "FROM search_wordswatermark)"
+)
+_BY_CONFIG = (
+    ", (SELECT json_agg(json_build_array(k.word, k.config, k.n)) FROM ("  # noqa: S608 - constants
+    "SELECT x.word, x.config, max(x.n) AS n FROM (SELECT s.word, s.lexeme, v.config, "
+    "sum(v.documents) AS n FROM (SELECT word, lexeme, array_agg(config::text) AS configs "
+    "FROM s GROUP BY word, lexeme) s JOIN search_wordconfig v "
+    "ON v.word ~>=~ s.lexeme AND v.word ~<~ (s.lexeme || chr(1114111)) "
+    # An entry is matched by its own language's reading of the query (or the simple one):
+    # Spanish's stem of "basa", "bas", counts every "bas…" word, but in Spanish entries.
+    "AND (v.config = ANY(s.configs) OR 'simple' = ANY(s.configs) "
+    "OR v.config NOT IN (SELECT config::text FROM c)) "
+    f"GROUP BY s.word, s.lexeme, v.config) x GROUP BY x.word, x.config) k WHERE {_CAUGHT_UP}), "
+    "(SELECT json_object_agg(v.config, v.documents) FROM search_wordconfig v "
+    f"WHERE v.word = '' AND {_CAUGHT_UP}), "
+    "(SELECT array_agg(DISTINCT s.config::text || ':' || s.word) FROM s)"
+)
+
+
+def _bands_pay(share: float | None, limit: int) -> bool:
+    """Whether a band is expected to hold BANDS_PAY times the matches asked (by the
+    vocabulary's estimate ``share``): then reading band by band from the newest ends
+    after one or two bands."""
+    return share is not None and share * band_entries() >= BANDS_PAY * limit
+
+
+def _share(
+    counts: list[int],
+    entries: int,
+    by_config: str | list | None,
+    totals: str | dict | None,
+    read: tuple[set[str], set[str]] = (set(), set()),
+) -> float:
+    """Return the share of entries expected to hold every word of a query. By the counts
+    per configuration of the entries (``search_wordconfig``: ``by_config`` lists [word,
+    configuration, documents], ``totals`` the entries of each configuration), words are
+    taken as independent within one language: the sum over configurations of its share
+    of the entries times each word's share of that configuration's entries, the rarest
+    word's as it is and each further word's made TOGETHER_IN_ONE times likelier. A word
+    every language shares ("bazi", "doki") meets a Russian or an English word only in that
+    language's entries; the overall counts cannot tell that (see below). Without them
+    (counts per configuration not caught up): the rarest word's overall share times each
+    other word's, made TOGETHER times likelier (words of one language come together).
+    ``read``: the configurations the query is read in, and "configuration:word" for each
+    word one of them keeps; a word the entries' own configuration drops as a stop word
+    ("again" in English) does not narrow what those entries match."""
+    rows: list[list[Any]] | None = (
+        json.loads(by_config) if isinstance(by_config, str) else by_config
+    )
+    sizes: dict[str, int] | None = json.loads(totals) if isinstance(totals, str) else totals
+    if rows is not None and sizes:
+        words = {row[0] for row in rows}
+        per: dict[str, dict[str, int]] = {}
+        for word, config, documents in rows:
+            per.setdefault(str(config), {})[str(word)] = int(documents)
+        # A word of the query the vocabulary does not hold in any configuration: none
+        # of its entries, whatever the others' counts.
+        if len(words) < len(counts):
+            return 0.0
+        total = sum(int(n) for n in sizes.values()) or 1
+        share = 0.0
+        for config, size in sizes.items():
+            entries_in = int(size)
+            if not entries_in:
+                continue
+            found = per.get(config, {})
+            narrowing = [w for w in words if config not in read[0] or f"{config}:{w}" in read[1]]
+            shares = sorted(min(1.0, found.get(word, 0) / entries_in) for word in narrowing)
+            within = shares[0] if shares else 1.0
+            for other in shares[1:]:
+                within *= min(1.0, TOGETHER_IN_ONE * other)
+            share += entries_in / total * within
+        return share
+    shares = sorted(min(1.0, count / max(entries, 1)) for count in counts)
+    share = shares[0]
+    for other in shares[1:]:
+        share *= min(1.0, TOGETHER * other)
+    return share
 
 
 _ENTRIES = {"count": 0.0, "until": 0.0}

@@ -8,11 +8,12 @@ import re
 
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 
 from search import bands
 from search.backends import postgres
-from search.selectors import ticket_search
+from search.selectors import query_from, ticket_search
 from tests.factories import open_ticket
 
 from .conftest import refs
@@ -176,3 +177,86 @@ def test_beat_closes_the_full_band_and_drops_what_the_bands_replace(settings, an
         settings.SUPPORTDESK_SEARCH_BAND_ENTRIES = size
         bands.bands_build(concurrently=False)  # back to what migrate leaves: one open band
         assert _band_indexes() == {"search_entry_vector_b0"}
+
+
+@pytest.mark.django_db
+def test_rare_words_the_newest_band_holds_enough_of_are_read_band_by_band(
+    settings, anna, monkeypatch
+):
+    """A word rare enough for the index (under the vocabulary's floor) whose expected
+    matches fill the newest band several times over ("gebami не baba": 270 in each band
+    of 1,000,000 entries) is read band by band from the newest, stopping when enough
+    were found, instead of every band's postings and rows at once; a rarer one still
+    reads every band in one statement. Both find the same tickets."""
+    from search.models import Word
+
+    settings.SUPPORTDESK_SEARCH_BAND_ENTRIES = 4
+    _from_first_id()
+    tickets = [open_ticket(subject=f"Case {i}", body=f"the quartz lamp {i}") for i in range(9)]
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    bands.bands_build(concurrently=False)
+    bands.forget_state()
+    Word.objects.create(word="quartz", documents=9)  # rare: under RARE_FLOOR
+    # Three asked: the bands pay (a band of four expected to hold half of them, 2 >= 0.5
+    # x 3), and the newest two bands hold them.
+    monkeypatch.setattr(postgres, "BANDS_PAY", 0.5)
+
+    def search() -> tuple[list[int], list[str]]:
+        query = query_from("quartz")
+        with CaptureQueriesContext(connection) as queries:
+            hits = postgres.PostgresBackend().text_hits(query, Q(), notes=False, limit=3)
+        reads = [q["sql"] for q in queries if "FROM search_entry s" in q["sql"]]
+        return [h.entry_id for h in hits], reads
+
+    found, reads = search()
+    assert found == _ids_from_one("'quartz'", 3)
+    assert reads and all(sql.count("s.id >= ") == 1 for sql in reads), reads  # a band each
+    assert all(" AND s.id <= " in sql for sql in reads), reads
+    assert len(reads) < len(bands.bands(bands.state()[0]))  # stopped before the oldest
+    monkeypatch.setattr(postgres, "BANDS_PAY", float("inf"))  # every band at once
+    found_at_once, reads = search()
+    assert found_at_once == found
+    (at_once,) = reads
+    assert at_once.count("s.id >= ") == len(bands.bands(bands.state()[0]))
+    assert set(refs(ticket_search("quartz"))) == {t.reference for t in tickets}
+
+
+@pytest.mark.django_db
+def test_the_open_band_takes_new_entries_into_its_index_not_a_pending_list(settings, anna):
+    """GIN's pending list holds new entries unsorted until 4 MB or a vacuum (autovacuum
+    comes after a fifth of the table is new): every search reading the open band would
+    read it all. The open band's index is built without it, and an open band built with
+    it (before this change) loses it at the next run of the bands' task, its list emptied."""
+    settings.SUPPORTDESK_SEARCH_BAND_ENTRIES = 4
+    _from_first_id()
+    for i in range(6):
+        open_ticket(subject=f"Case {i}", body="the quartz lamp")
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    bands.bands_build(concurrently=False)
+
+    def open_band() -> tuple[str, list[str] | None]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT max(id) FROM search_entry")
+            name = bands.index_name(bands.bands(cursor.fetchone()[0])[0])
+            cursor.execute("SELECT reloptions FROM pg_class WHERE relname = %s", [name])
+            return name, cursor.fetchone()[0]
+
+    name, options = open_band()
+    assert options == ["fastupdate=off"]
+    with connection.cursor() as cursor:  # as an open band built before this change
+        cursor.execute(f"ALTER INDEX {name} SET (fastupdate = on)")
+    open_ticket(subject="Later", body="a quartz lamp again")  # into its pending list
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE EXTENSION IF NOT EXISTS pgstattuple")
+        cursor.execute("SELECT pending_tuples FROM pgstatginindex(%s::regclass)", [name])
+        assert cursor.fetchone()[0] > 0
+    assert bands.bands_build(concurrently=False) == [
+        f"{name}: pending list emptied, new entries go straight into the index"
+    ]
+    assert open_band() == (name, ["fastupdate=off"])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pending_tuples FROM pgstatginindex(%s::regclass)", [name])
+        assert cursor.fetchone()[0] == 0
+    assert len(refs(ticket_search("quartz"))) == 7

@@ -3,6 +3,7 @@ every other connection the moment its transaction commits (never before)."""
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -311,3 +312,109 @@ def test_words_common_alone_but_rare_together_skip_the_walk_for_the_newest_bands
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT setval('search_entry_id_seq', %s)", [before])
+
+
+@pytest.mark.django_db
+def test_a_word_every_language_shares_meets_one_languages_words_only_in_that_language(
+    anna, monkeypatch
+):
+    """Once the vocabulary's counts per configuration have caught up, words are taken as
+    independent within one language: a word every language shares ("bazi") with two
+    Russian words is expected in a quarter of what the overall counts (and their 4x for
+    words that come together) say, so such a phrase reads the newest bands without
+    walking the newest entries for 4-6 matches first; Russian words together are
+    expected as often as before, and walk. Every way finds the same tickets."""
+    from django.test.utils import CaptureQueriesContext
+
+    from search.backends import postgres
+    from search.models import Word, WordConfig, WordsWatermark
+    from search.selectors import TEXT_CANDIDATES, query_from
+
+    with connection.cursor() as cursor:  # ids as at 10,000,000 entries
+        cursor.execute("SELECT last_value FROM search_entry_id_seq")
+        before = cursor.fetchone()[0]
+        cursor.execute("SELECT setval('search_entry_id_seq', 10000000)")
+    try:
+        first = open_ticket(subject="Bazi", body="bazi: домен не продлевается, помогите")
+        second = open_ticket(subject="Домен", body="Помогите, домен не работает", contact=anna)
+        open_ticket(subject="Other", body="bazi in English, please")
+        # 10,000,000 entries: 40% English, 25% Russian, 20% Dutch, 15% Spanish; "bazi"
+        # in 5% of each; "домен" and "помогите" in 40% of the Russian ones.
+        totals = {"english": 4_000_000, "russian": 2_500_000, "dutch": 2_000_000}
+        totals["spanish"] = 1_500_000
+        for config, entries in totals.items():
+            WordConfig.objects.create(word="", config=config, documents=entries)
+            WordConfig.objects.create(word="bazi", config=config, documents=entries * 5 // 100)
+        for word in ("домен", "помогите"):
+            Word.objects.create(word=word, documents=1_000_000)
+            WordConfig.objects.create(word=word, config="russian", documents=1_000_000)
+        Word.objects.create(word="bazi", documents=500_000)
+
+        def share(text: str) -> float | None:
+            return postgres.PostgresBackend._rare_and_newest(query_from(text), TEXT_CANDIDATES)[2]
+
+        def search(text: str) -> tuple[set[str], bool]:
+            with CaptureQueriesContext(connection) as queries:
+                found = set(refs(ticket_search(text)))
+            reads = [q["sql"] for q in queries if "FROM search_entry s" in q["sql"]]
+            return found, any("OFFSET 0" in sql for sql in reads)
+
+        # Not caught up (no watermarks): the overall counts, 0.05 x (4 x 0.1) x (4 x 0.1).
+        assert share("bazi домен помогите") == pytest.approx(0.008, rel=1e-3)
+        assert search("bazi домен помогите") == ({first.reference}, True)  # walks: 80 expected
+        WordsWatermark.objects.create(id=1, last_entry_id=10_000_000)
+        WordsWatermark.objects.create(id=2, last_entry_id=10_000_000)
+        # Per language: only in the Russian quarter, 0.25 x 0.05 x 0.4 x 0.4.
+        assert share("bazi домен помогите") == pytest.approx(0.002)
+        assert search("bazi домен помогите") == ({first.reference}, False)  # 20: no walk
+        assert share("домен помогите") == pytest.approx(0.04)  # 0.25 x 0.4 x 0.4
+        assert search("домен помогите") == ({first.reference, second.reference}, True)
+        assert share("bazi неведомое") == 0.0  # a word no entry holds
+        # "again" is an English stop word: the English entries match "renew again" by
+        # "renew" alone (0.4 x 0.1), not by both words (0.4 x 0.1 x 0.1).
+        for word in ("renew", "again"):
+            Word.objects.create(word=word, documents=400_000)
+            WordConfig.objects.create(word=word, config="english", documents=400_000)
+        assert share("renew again") == pytest.approx(0.04)
+        # Spanish reads "basa" as "bas", whose range holds "base"; English entries are
+        # matched by English's "basa" (0.4 x 0.01 x 0.1), not by every "bas…" word.
+        Word.objects.create(word="basa", documents=40_000)
+        WordConfig.objects.create(word="basa", config="english", documents=40_000)
+        WordConfig.objects.create(word="base", config="english", documents=2_000_000)
+        assert share("basa renew") == pytest.approx(0.0004)
+        monkeypatch.setattr(postgres, "WALK_PAYS", 0.0)  # the walk always
+        assert search("bazi домен помогите") == ({first.reference}, True)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT setval('search_entry_id_seq', %s)", [before])
+
+
+@pytest.mark.django_db
+def test_the_vocabulary_counts_each_words_entries_per_configuration(anna):
+    """``words_refresh`` counts the words as written of every entry under the entry's
+    configuration (and the entries of each), from its own watermark: a desk that had the
+    overall counts before catches up on the rest."""
+    from search.models import Entry, Word, WordConfig, WordsWatermark
+    from search.words import BY_CONFIG, WORDS, words_refresh
+
+    open_ticket(subject="Domain", body="The domain expired yesterday, please renew the domain")
+    open_ticket(subject="Домен", body="Домен не работает, помогите пожалуйста", contact=anna)
+    assert words_refresh() > 0
+    counts = {(w.word, w.config): w.documents for w in WordConfig.objects.all()}
+    expected: dict[tuple[str, str], int] = {}
+    for entry in Entry.objects.select_related("ticket", "message"):
+        text = entry.message.body_text if entry.message else entry.ticket.subject
+        for word in set(re.findall(r"[^\W\d_]{4,40}", text.lower())):
+            expected[(word, entry.config)] = expected.get((word, entry.config), 0) + 1
+    assert {k: v for k, v in counts.items() if k[0]} == expected
+    assert ("домен", "russian") in expected and ("domain", "english") in expected
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT config, count(*) FROM search_entry GROUP BY config")
+        assert {("", c): n for c, n in cursor.fetchall()} == {
+            k: v for k, v in counts.items() if k[0] == ""
+        }
+    for word in Word.objects.all():  # the overall counts are the sums
+        assert word.documents == sum(n for (w, _), n in counts.items() if w == word.word)
+    marks = dict(WordsWatermark.objects.values_list("id", "last_entry_id"))
+    assert marks[WORDS] == marks[BY_CONFIG] > 0
+    assert words_refresh() == 0
