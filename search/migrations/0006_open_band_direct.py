@@ -1,5 +1,5 @@
-"""The open band's index without GIN's pending list (``search.bands.open_band_direct``):
-new entries go straight into it, and what waits in the list now goes in."""
+"""The open band's index with a short GIN pending list (``search.bands.open_band_bounded``),
+and what waits in the list now goes in."""
 
 from django.db import migrations
 
@@ -9,7 +9,7 @@ def direct(apps, schema_editor) -> None:
 
     if schema_editor.connection.vendor == "postgresql":
         with schema_editor.connection.cursor() as cursor:
-            bands.open_band_direct(cursor)
+            bands.open_band_bounded(cursor)
 
 
 class Migration(migrations.Migration):
