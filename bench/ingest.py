@@ -45,7 +45,7 @@ from typing import Any
 
 from mailmix import SEED_OFFSET, first_number, mail, seed_source, workload  # bench/: sys.path[0]
 from pgdb import backend_cpu_ms, create_database, server_cpu_ms
-from webhook_load import body, load_average, percentile, post_at_rate, start_web
+from webhook_load import WEB_WORKERS, body, load_average, percentile, post_at_rate, start_web
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -432,6 +432,9 @@ def main() -> None:
         "--worker-nice", type=int, default=10, help="the worker's niceness (0: as the web)"
     )
     parser.add_argument("--peer-python", default="/tmp/helpdesk-venv/bin/python")  # noqa: S108
+    parser.add_argument(
+        "--web-workers", type=int, default=WEB_WORKERS, help="gunicorn's (production: 3)"
+    )
     parser.add_argument("--webhook-rate", type=float, default=200)
     parser.add_argument("--webhook-seconds", type=int, default=30, help="0: no burst")
     parser.add_argument("--latency-rate", type=float, default=100)
@@ -475,7 +478,7 @@ def main() -> None:
         burst = latency = None
         if args.webhook_seconds or args.latency_seconds:
             port = _free_port()
-            web = start_web(port, os.environ.copy())
+            web = start_web(port, os.environ.copy(), workers=args.web_workers)
             try:
                 drain(worker)
                 if args.webhook_seconds:
@@ -485,6 +488,7 @@ def main() -> None:
                     burst = run_burst(
                         port, mails, args.webhook_rate, worker, web.pid, args.burst_log
                     )
+                    burst["web_workers"] = args.web_workers
                     print(f"webhook burst: {burst}")
                     drain(worker)
                 if args.latency_seconds:

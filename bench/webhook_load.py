@@ -26,12 +26,17 @@ SECRET = "bench:webhook-secret"  # noqa: S105 - a throwaway bench credential
 PATH = "/anymail/postmark/inbound/"
 
 
-def start_web(port: int, env: dict[str, str], workers: int = 2) -> subprocess.Popen:
+# The web service as production runs it: supportdesk/gunicorn.conf.py and the Dockerfile's
+# and docker-compose.yml's three sync workers (this bench ran two, without the file).
+WEB_WORKERS = 3
+
+
+def start_web(port: int, env: dict[str, str], workers: int = WEB_WORKERS) -> subprocess.Popen:
     """Start gunicorn (sync workers) on 127.0.0.1:port; return once it answers."""
     env = {**env, "ANYMAIL_WEBHOOK_SECRET": SECRET, "SUPPORTDESK_INBOUND_ESPS": "postmark"}
     proc = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "gunicorn", "supportdesk.wsgi", "-w", str(workers),
-         "-b", f"127.0.0.1:{port}", "--log-level", "warning"],
+        [sys.executable, "-m", "gunicorn", "supportdesk.wsgi", "-c", "supportdesk/gunicorn.conf.py",
+         "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning"],
         cwd=ROOT, env=env, start_new_session=True,
     )  # fmt: skip
     deadline = time.monotonic() + 60

@@ -76,7 +76,9 @@ def _open_window(record_id: int) -> None:
     try:
         client = _redis()
         if client is not None:
-            pipe = client.pipeline()
+            # No MULTI: one round trip either way, and a take (LRANGE + DEL) run between
+            # the two leaves EXPIRE a missing key, no harm; two commands fewer a delivery.
+            pipe = client.pipeline(transaction=False)
             pipe.rpush(key, record_id)
             pipe.expire(key, LIST_TTL_SECONDS)
             first = pipe.execute()[0] == 1

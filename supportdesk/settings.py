@@ -93,6 +93,8 @@ MIDDLEWARE = [
     "supportdesk.middleware.HealthProbeAnyHost",  # before any Host check: the container probe
     "django.middleware.security.SecurityMiddleware",
     "supportdesk.middleware.RefuseUnusableCharacters",
+    # ESP webhook posts: straight to their view, none of the browser middleware below.
+    "channels_app.middleware.InboundWebhooksDirect",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "supportdesk.middleware.LocaleMiddleware",  # Django's, without the unused URL-prefix work

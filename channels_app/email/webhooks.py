@@ -31,6 +31,7 @@ from django.utils.datastructures import MultiValueDict
 from tickets.models import Channel
 
 from ..inbound import inbound_store
+from ..middleware import MARK
 from .receivers import store_raw_email
 
 logger = logging.getLogger(__name__)
@@ -89,6 +90,9 @@ def inbound_view(view: Callable[..., HttpResponse], esp: str) -> Callable[..., H
             _store_unparsed(request, esp)
             return HttpResponse()
 
+    # Posts to it skip the browser middleware (``channels_app.middleware``); functools.wraps
+    # carries the mark through the basic-auth and CSRF-exempt wrappers.
+    setattr(wrapped, MARK, True)
     return wrapped
 
 

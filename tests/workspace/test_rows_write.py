@@ -1,0 +1,60 @@
+"""A refresh's cost (issue 16: it follows every ingest batch): the SLA explanations are
+not read whole, the rows are written in one statement, and what is written is the same."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from sla.models import TicketSla
+from tests.factories import open_ticket
+from workspace.models import TicketRow
+from workspace.rows import rows_refresh
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_refresh_reads_only_the_at_risk_moments_and_writes_in_one_statement(departments):
+    now = timezone.now().replace(microsecond=0)
+    tickets = [open_ticket(subject=f"Row {i}") for i in range(3)]
+    big = {"steps": ["x" * 200] * 50}  # what the explanation holds besides the moments
+    for i, ticket in enumerate(tickets[:2]):
+        TicketSla.objects.update_or_create(
+            ticket=ticket,
+            defaults={
+                "first_response_due": now + timedelta(hours=2 + i),
+                "first_response_state": "running",
+                "resolution_due": now + timedelta(hours=1),
+                "resolution_state": "running" if i == 0 else "paused",
+                "explanation": {
+                    **big,
+                    "targets": {
+                        "first_response": {"risk_at": (now + timedelta(hours=1)).isoformat()},
+                        "resolution": {"risk_at": (now + timedelta(minutes=30)).isoformat()},
+                    },
+                },
+            },
+        )
+    with CaptureQueriesContext(connection) as queries:
+        assert rows_refresh([t.pk for t in tickets]) == 3
+    sla_reads = [q["sql"] for q in queries.captured_queries if "sla_ticketsla" in q["sql"]]
+    assert len(sla_reads) == 1 and '"explanation",' not in sla_reads[0].replace(" ", "")
+    writes = [q["sql"] for q in queries.captured_queries if "workspace_ticketrow" in q["sql"]]
+    assert len(writes) == 1 and writes[0].startswith("INSERT")
+    rows = {r.ticket_id: r for r in TicketRow.objects.filter(ticket__in=tickets)}
+    # The earliest running deadline and its own at-risk moment; none for no clock.
+    first, second, third = (rows[t.pk] for t in tickets)
+    assert (first.sla_due, first.sla_risk_at) == (
+        now + timedelta(hours=1),
+        now + timedelta(minutes=30),
+    )
+    assert (second.sla_due, second.sla_risk_at) == (
+        now + timedelta(hours=3),
+        now + timedelta(hours=1),
+    )
+    assert third.sla_due is None and third.sla_risk_at is None and third.subject == "Row 2"
+    assert not first.sla_risk_reached and first.unsolved and first.number == tickets[0].number
