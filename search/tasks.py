@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from .bands import bands_build
+from .bands import bands_build, pending_flush
 from .words import words_refresh as _words_refresh
 
 
@@ -21,3 +21,10 @@ def bands() -> list[str]:
     an upgraded desk lacks, drop what they replace (``search.bands``), concurrently: the
     desk keeps searching and writing meanwhile."""
     return bands_build(concurrently=True)
+
+
+@shared_task(name="search.pending", soft_time_limit=50, time_limit=55, expires=55)
+def pending() -> list[str]:
+    """Move the new entries waiting in the GIN pending lists into the indexes' trees, so
+    a search never reads more than a minute's writes unsorted (``search.bands``)."""
+    return pending_flush()

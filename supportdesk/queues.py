@@ -42,6 +42,7 @@ CONCERN_TASKS: dict[str, tuple[str, ...]] = {
     "housekeeping": (
         "search.words_refresh",
         "search.bands",
+        "search.pending",
         "reports.catch_up",
         "csat.ask_missed",
         "tickets.remove_orphan_files",

@@ -608,6 +608,12 @@ CELERY_BEAT_SCHEDULE["search-bands"] = {
     "task": "search.bands",
     "schedule": env_int("SUPPORTDESK_SEARCH_BANDS_EVERY_SECONDS", 600),
 }
+# New entries wait unsorted in GIN's pending lists, which every search reads: moved into
+# the indexes this often (search/bands.py pending_flush).
+CELERY_BEAT_SCHEDULE["search-pending"] = {
+    "task": "search.pending",
+    "schedule": env_int("SUPPORTDESK_SEARCH_PENDING_EVERY_SECONDS", 60),
+}
 
 # Satisfaction surveys after every solve (email one-click links, portal, end of chat).
 SUPPORTDESK_CSAT_ENABLED = env_bool("SUPPORTDESK_CSAT_ENABLED", True)

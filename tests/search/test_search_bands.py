@@ -265,3 +265,40 @@ def test_the_open_band_keeps_a_short_pending_list_emptied_by_the_bands_task(sett
         assert open_band() == (name, ["gin_pending_list_limit=1024"])
         assert pending(name) == 0
     assert len(refs(ticket_search("quartz"))) == 7
+
+
+@pytest.mark.django_db
+def test_beat_moves_new_entries_out_of_the_pending_lists_searches_read(settings, anna):
+    """Every search reading the open band or the identifiers' trigrams reads their whole
+    GIN pending list, emptied otherwise only when full or by a vacuum: beat's
+    ``search.pending`` moves a minute's new entries into the trees."""
+    from search.tasks import pending
+
+    settings.SUPPORTDESK_SEARCH_BAND_ENTRIES = 1000
+    _from_first_id()
+    open_ticket(subject="First", body="the quartz lamp")
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    bands.bands_build(concurrently=False)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT max(id) FROM search_entry")
+        open_band = bands.index_name(bands.bands(cursor.fetchone()[0])[0])
+    for i in range(5):
+        open_ticket(subject=f"Order ORD-{7700 + i}", body="another quartz lamp, order ORD-77")
+
+    def pending_tuples() -> dict[str, int]:
+        found = {}
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE EXTENSION IF NOT EXISTS pgstattuple")
+            for name in (open_band, bands.IDENTS_TRGM):
+                cursor.execute("SELECT pending_tuples FROM pgstatginindex(%s::regclass)", [name])
+                found[name] = cursor.fetchone()[0]
+        return found
+
+    assert all(count > 0 for count in pending_tuples().values())
+    moved = pending.apply().get()
+    assert [line.split(":")[0] for line in moved] == [open_band, bands.IDENTS_TRGM]
+    assert pending_tuples() == {open_band: 0, bands.IDENTS_TRGM: 0}
+    assert pending.apply().get() == []  # nothing waiting: nothing to do
+    assert len(refs(ticket_search("quartz"))) == 6
+    assert len(refs(ticket_search("ORD-7703"))) == 1
