@@ -3,6 +3,7 @@ not read whole, the rows are written in one statement, and what is written is th
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -42,7 +43,10 @@ def test_a_refresh_reads_only_the_at_risk_moments_and_writes_in_one_statement(de
     with CaptureQueriesContext(connection) as queries:
         assert rows_refresh([t.pk for t in tickets]) == 3
     sla_reads = [q["sql"] for q in queries.captured_queries if "sla_ticketsla" in q["sql"]]
-    assert len(sla_reads) == 1 and '"explanation",' not in sla_reads[0].replace(" ", "")
+    # SQLite picks a moment out with JSON_TYPE / JSON_EXTRACT("…"."explanation", path):
+    # not the column itself.
+    read = re.sub(r'JSON_\w+\("sla_ticketsla"\."explanation",', "", sla_reads[0].replace(" ", ""))
+    assert len(sla_reads) == 1 and '"explanation",' not in read
     writes = [q["sql"] for q in queries.captured_queries if "workspace_ticketrow" in q["sql"]]
     assert len(writes) == 1 and writes[0].startswith("INSERT")
     rows = {r.ticket_id: r for r in TicketRow.objects.filter(ticket__in=tickets)}

@@ -294,6 +294,10 @@ def _page_queries(client, ticket) -> int:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    # Twice before counting: the agent's first workspace page creates their profile, which
+    # moves the sign-in version (supportdesk/signin.py), so the next page reads the agent
+    # once more before it is kept.
+    client.get(f"/desk/t/{ticket.number}/")
     client.get(f"/desk/t/{ticket.number}/")
     with CaptureQueriesContext(connection) as captured:
         assert client.get(f"/desk/t/{ticket.number}/").status_code == 200
