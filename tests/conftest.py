@@ -19,6 +19,7 @@ from supportdesk.celery import app as celery_app
 from supportdesk.queues import celery_queue_settings
 
 from .factories import AccountFactory, AgentFactory, ContactFactory
+from .redis_server import RedisServer
 
 SESSION_QUEUE = f"test-{uuid.uuid4().hex[:10]}"
 
@@ -218,3 +219,11 @@ def session_reads() -> int:
     """Queries a signed-in request spends reading its session: 1 from the database, 0 when
     sessions live in Redis (``cached_db``, the real pass)."""
     return 1 if settings.SESSION_ENGINE.endswith(".db") else 0
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A throwaway Redis on loopback, stopped after the test."""
+    server = RedisServer(tmp_path)
+    yield server
+    server.stop()

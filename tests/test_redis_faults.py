@@ -24,18 +24,11 @@ from tests.portal.conftest import sign_in_link
 from tickets import services
 from tickets.models import Status
 
-from .redis_server import RedisServer, desk_cache_on
+from .redis_server import desk_cache_on
 
 pytestmark = pytest.mark.django_db(transaction=True)
 # Far above the socket timeouts below: only a request blocked on a dead socket needs it.
 NO_HANG_SECONDS = 60
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = RedisServer(tmp_path)
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -16,19 +16,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from supportdesk import redis_guard, signin
-from tests.redis_server import RedisServer, desk_cache_on
+from tests.redis_server import desk_cache_on
 from workspace import auth
 from workspace.auth import AgentBackend
 from workspace.models import AgentProfile
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = RedisServer(tmp_path)
-    yield server
-    server.stop()
 
 
 @pytest.fixture
