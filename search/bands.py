@@ -143,6 +143,12 @@ def _build(cursor, concurrently: bool) -> list[str]:
     return done
 
 
+def _open_band_index(cursor) -> str:
+    """The name of the index of the band new entries go to."""
+    cursor.execute("SELECT max(id) FROM search_entry")
+    return index_name(bands(cursor.fetchone()[0] or 0)[0])
+
+
 # GIN's pending list for the open band, in kB (PostgreSQL's default is 4,096).
 OPEN_BAND_PENDING_KB = 1024
 OPEN_BAND_OPTION = f"gin_pending_list_limit = {OPEN_BAND_PENDING_KB}"
@@ -162,8 +168,7 @@ def open_band_bounded(cursor) -> list[str]:
     default's write cost, and a reading pays for at most a quarter of the default's list
     (200 word searches: 130–140 ms against 108–111 without a list and 287–305 with the
     default). Return what was done."""
-    cursor.execute("SELECT max(id) FROM search_entry")
-    name = index_name(bands(cursor.fetchone()[0] or 0)[0])
+    name = _open_band_index(cursor)
     cursor.execute(
         "SELECT c.reloptions FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid "
         "WHERE c.relname = %s AND i.indisvalid",
@@ -198,11 +203,9 @@ def pending_flush() -> list[str]:
     if connection.vendor != "postgresql":
         return []
     with connection.cursor() as cursor:
-        cursor.execute("SELECT max(id) FROM search_entry")
-        newest = cursor.fetchone()[0] or 0
         names = [IDENTS_TRGM]
         if any(_indexes(cursor).values()):  # banded (else the whole index, left as is)
-            names.insert(0, index_name(bands(newest)[0]))
+            names.insert(0, _open_band_index(cursor))
         done = []
         for name in names:
             cursor.execute(
