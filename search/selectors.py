@@ -30,7 +30,7 @@ from . import directory
 from .backends import TextHit, text_backend
 from .directory import DIRECTORY_TICKETS
 from .indexing import phone_regions
-from .loading import tickets_shown
+from .loading import page_shown
 from .query import ParsedQuery, parse_query
 
 PAGE_SIZE = 20
@@ -257,9 +257,12 @@ def _directory(query: ParsedQuery, tickets: Q, add) -> None:
 def _hits(chosen: list[_Found], query: ParsedQuery) -> list[Hit]:
     if not chosen:
         return []
-    tickets = tickets_shown([f.ticket_id for f in chosen])
     text_hits = [f.text for f in chosen if f.text is not None]
-    snippets = text_backend().snippets(text_hits, query) if text_hits else {}
+    shown = page_shown(
+        [f.ticket_id for f in chosen], [h.message_id for h in text_hits if h.message_id]
+    )
+    tickets = shown.tickets
+    snippets = text_backend().snippets(text_hits, query, shown) if text_hits else {}
     hits = []
     for item in chosen:
         ticket = tickets.get(item.ticket_id)

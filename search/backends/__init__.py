@@ -4,13 +4,16 @@ SQLite (FTS5), chosen by the database the desk runs on."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from django.db import connection
 from django.db.models import Q
 from django.utils.safestring import SafeString
 
 from ..query import ParsedQuery
+
+if TYPE_CHECKING:
+    from ..loading import Shown
 
 
 @dataclass(frozen=True)
@@ -37,8 +40,11 @@ class TextBackend(Protocol):
     ) -> list[int]:
         """Return tickets (newest first) with an identifier containing ``fragment``."""
 
-    def snippets(self, hits: list[TextHit], query: ParsedQuery) -> dict[int, SafeString]:
-        """Return a highlighted snippet per entry id."""
+    def snippets(
+        self, hits: list[TextHit], query: ParsedQuery, shown: Shown | None = None
+    ) -> dict[int, SafeString]:
+        """Return a highlighted snippet per entry id (``shown``: the page's tickets and
+        message bodies, when already read)."""
 
     def recent_only(self, query: ParsedQuery) -> bool:
         """Whether the query's words are looked for among the newest entries only (words

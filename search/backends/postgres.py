@@ -7,7 +7,7 @@ import json
 import re
 import time
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q
 from django.utils.safestring import SafeString
@@ -22,6 +22,9 @@ from ..query import ParsedQuery
 from ..snippets import START, STOP, identifier_snippet, marked_html, plain_start
 from ..text import SIMPLE, query_configs, searchable_text
 from . import TextHit
+
+if TYPE_CHECKING:
+    from ..loading import Shown
 
 _LETTERS = re.compile(r"[^\W\d_]+")
 RARE_FLOOR = 5_000  # entries: below this a word is read through the GIN index
@@ -293,8 +296,10 @@ class PostgresBackend:
         ids += _directory_partial(pattern, tickets, limit)
         return list(dict.fromkeys(ids))[:limit]
 
-    def snippets(self, hits: list[TextHit], query: ParsedQuery) -> dict[int, SafeString]:
-        texts = _entry_texts(hits)
+    def snippets(
+        self, hits: list[TextHit], query: ParsedQuery, shown: Shown | None = None
+    ) -> dict[int, SafeString]:
+        texts = _entry_texts(hits, shown)
         out: dict[int, SafeString] = {}
         headline: list[tuple[int, str, str]] = []
         regions = phone_regions()
@@ -395,9 +400,10 @@ _BY_CONFIG = (
 
 
 def _bands_pay(share: float | None, limit: int) -> bool:
-    """Whether a band is expected to hold BANDS_PAY times the matches asked (by the
-    vocabulary's estimate ``share``): then reading band by band from the newest ends
-    after one or two bands."""
+    """Whether a full band's worth of the newest entries is expected to hold BANDS_PAY
+    times the matches asked (by the vocabulary's estimate ``share``): then reading band
+    by band from the newest ends within ``_banded``'s first three statements (the open
+    band and the small bands after it: ``search.bands.SPLIT``)."""
     return share is not None and share * band_entries() >= BANDS_PAY * limit
 
 
@@ -497,19 +503,23 @@ def _banded(
     rows: list[Row] = []
     # The floor is from this search's own newest id: the open band reaches it whatever
     # the process's band list says.
-    for band in bands(max(newest, floor)):
-        if band[0] > floor:
-            continue
+    below = [band for band in bands(max(newest, floor)) if band[0] <= floor]
+    # The newest two bands one at a time (where a phrase of common words ends), then
+    # twice as many bands a statement each time: words that are rare together read
+    # every band in a few statements, not one statement (and one plan) per band.
+    reads = 0
+    while below and len(rows) < limit:
+        size = 1 if reads < 2 else 2 ** (reads - 1)
+        group, below = below[:size], below[size:]
         rows += _newest(
             tsquery,
             f" AND s.id <= {int(floor)}{conditions}",
             params,
             ranked,
             limit - len(rows),
-            [band],
+            group,
         )
-        if len(rows) >= limit:
-            break
+        reads += 1
     return rows
 
 
@@ -579,28 +589,34 @@ def _united(query: ParsedQuery) -> str | tuple[str, ...]:
     return query_tsquery(query)
 
 
-def _entry_texts(hits: list[TextHit]) -> dict[int, tuple[str, str]]:
+def _entry_texts(hits: list[TextHit], shown: Shown | None = None) -> dict[int, tuple[str, str]]:
     """Return (configuration, searchable text) per entry: its message's, or its ticket's
-    subject (read in the query's first configuration)."""
+    subject (read in the query's first configuration). From ``shown`` when the page's
+    loading read them (``search.loading``: in its round trip), else read here."""
     by_message = {h.message_id: h for h in hits if h.message_id}
     out: dict[int, tuple[str, str]] = {}
     unknown = [h.entry_id for h in hits if not h.config]
     configs = dict(_entry_configs(unknown)) if unknown else {}
     configs.update({h.entry_id: h.config for h in hits if h.config})
     subjects = {h.ticket_id: h for h in hits if not h.message_id}
-    # Plain SQL, one statement: built through the ORM, the two reads cost the desk's
-    # process more than PostgreSQL spends answering them.
-    with read_connection().cursor() as cursor:
-        cursor.execute(
-            "SELECT id, body_text, body_html, NULL FROM tickets_message WHERE id = ANY(%s) "
-            "UNION ALL SELECT id, NULL, NULL, subject FROM tickets_ticket WHERE id = ANY(%s)",
-            [list(by_message), list(subjects)],
-        )
-        rows = cursor.fetchall()
+    rows: list[tuple[int, str | None, str | None, str | None]]
+    if shown is not None and shown.loaded_bodies:
+        rows = [(pk, *shown.bodies[pk], None) for pk in by_message if pk in shown.bodies]
+        rows += [(pk, None, None, t.subject) for pk in subjects if (t := shown.tickets.get(pk))]
+    else:
+        # Plain SQL, one statement: built through the ORM, the two reads cost the desk's
+        # process more than PostgreSQL spends answering them.
+        with read_connection().cursor() as cursor:
+            cursor.execute(
+                "SELECT id, body_text, body_html, NULL FROM tickets_message WHERE id = ANY(%s) "
+                "UNION ALL SELECT id, NULL, NULL, subject FROM tickets_ticket WHERE id = ANY(%s)",
+                [list(by_message), list(subjects)],
+            )
+            rows = cursor.fetchall()
     for pk, body, html, subject in rows:
         if subject is None:
             hit = by_message[pk]
-            text = searchable_text(body or _html_text(html))
+            text = searchable_text(body or _html_text(html or ""))
             out[hit.entry_id] = (configs.get(hit.entry_id, "simple"), text)
         else:
             out[subjects[pk].entry_id] = (query_configs(subject)[0], subject)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from typing import TYPE_CHECKING
 
 from django.db.models import Q
 from django.utils.safestring import SafeString
@@ -16,6 +17,9 @@ from ..models import Entry
 from ..query import ParsedQuery
 from ..snippets import START, STOP, identifier_snippet, marked_html, plain_start
 from . import TextHit
+
+if TYPE_CHECKING:
+    from ..loading import Shown
 
 FTS_CANDIDATES = 2000
 _TOKEN = re.compile(r'"[^"]+"|\S+')
@@ -99,7 +103,9 @@ class SqliteBackend:
         )
         return list(dict.fromkeys(ids))[:limit]
 
-    def snippets(self, hits: list[TextHit], query: ParsedQuery) -> dict[int, SafeString]:
+    def snippets(
+        self, hits: list[TextHit], query: ParsedQuery, shown: Shown | None = None
+    ) -> dict[int, SafeString]:
         expression = match_expression(query)
         ids = [h.entry_id for h in hits]
         marks = ", ".join(["%s"] * len(ids))
