@@ -132,6 +132,17 @@ def access_ticket(request: HttpRequest, number: int, *, for_update: bool = False
     return ticket
 
 
+def access_ticket_page(
+    request: HttpRequest, number: int, **shape: Any
+) -> tuple[Ticket, reads.PageReads]:
+    """``access_ticket`` and what the ticket's page reads (``reads.ticket_page_reads``
+    with ``shape``), in one statement: 404 if there is no such ticket."""
+    found = reads.ticket_page_reads(number, **shape)
+    if found is None:
+        raise Http404("No ticket with this number.")
+    return found
+
+
 def access_attachment(request: HttpRequest, attachment_id: int) -> Attachment:
     attachment = (
         Attachment.objects.select_related("message__ticket").filter(pk=attachment_id).first()

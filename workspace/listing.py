@@ -33,7 +33,7 @@ from tickets.models import Channel, Status, format_reference
 from . import memo, queues
 from .memo import gettext as _
 from .memo import reverse
-from .queues import ListRow, View
+from .queues import ListRow, PageRow, View
 from .templatetags.workspace_tags import day_text, minute_text, span_text
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def _words(language: str | None) -> _Words:
 
 
 def rows_html(
-    rows: Iterable[ListRow],
+    rows: Iterable[PageRow],
     columns: Sequence[tuple[str, StrOrPromise]],
     now: datetime,
     tags: dict[int, list[str]] | None = None,
@@ -106,8 +106,9 @@ def rows_html(
         for key, label in columns
     ]
     limit = settings.SUPPORTDESK_ROW_FRAGMENTS
+    list_row = queues.list_row
     if not limit:
-        return mark_safe("".join(_row_html(row, page, cells) for row in rows))  # noqa: S308
+        return mark_safe("".join(_row_html(list_row(row), page, cells) for row in rows))  # noqa: S308
     # What every row of this page shares in its key: the agent (a cache key names its
     # principal, though a row shows nothing of the agent), language, zone, columns (labels
     # follow from the keys and the language).
@@ -115,20 +116,22 @@ def rows_html(
     shared = (viewer, language, page.zone_name, names)
     with_tags = "tags" in names
     kept = _fragments
+    now_us = queues.micros(now)
     out = []
     for row in rows:
-        due = row.sla_due
+        due = row.sla_due_us
         if due is None:
             minute = None
         else:
             # The countdown's text and class follow from the sign and the whole minutes
-            # (span_text), the "soon" class from minutes < 60.
-            seconds = (due - now).total_seconds()
+            # (span_text), the "soon" class from minutes < 60. The same float as
+            # _due's (due - now).total_seconds(): timedelta divides its microseconds so.
+            seconds = (due - now_us) / 1_000_000
             minute = (seconds < 0, int(abs(seconds) // 60))
         key = (row, shared, minute, tuple(page.tags.get(row.ticket_id, ())) if with_tags else ())
         html = kept.get(key)
         if html is None:
-            html = _row_html(row, page, cells)
+            html = _row_html(list_row(row), page, cells)
             if len(kept) >= limit:
                 # The oldest entry (dicts keep insertion order); another thread may have
                 # taken it first.

@@ -4,12 +4,12 @@ Each agent's page reports every few seconds; an entry older than ``VIEWING_SECON
 longer counts. A page's report and its question (who else is here) are one ``visit``.
 
 On Redis (production) a ticket's presence is one hash, a field per agent: a visit is one
-round trip (``HSET`` own field, ``EXPIRE``, ``HGETALL``, pipelined), where separate keys
-per agent took four (the agents' list, the own key, the list again, ``MGET``) on every
-ticket page and heartbeat. Each agent writes only its own field, so agents do not race.
-A stopped or frozen Redis costs the page its presence line, not the page
-(``supportdesk.redis_guard``). Other caches (the embedded mode's) keep a key per ticket
-and agent, read with one ``get_many`` over the active agents.
+round trip (``HSET`` own field, ``EXPIRE``, ``HGETALL``, in one script: ``_VISIT``),
+where separate keys per agent took four (the agents' list, the own key, the list
+again, ``MGET``) on every ticket page and heartbeat. Each agent writes only its own
+field, so agents do not race. A stopped or frozen Redis costs the page its presence
+line, not the page (``supportdesk.redis_guard``). Other caches (the embedded mode's)
+keep a key per ticket and agent, read with one ``get_many`` over the active agents.
 """
 
 from __future__ import annotations
@@ -29,6 +29,16 @@ VIEWING_SECONDS = 15
 TYPING_SECONDS = 8
 KEPT_SECONDS = VIEWING_SECONDS * 2  # an entry (key, hash field) lives this long unrefreshed
 AGENTS_KEY = "ws:agents"
+# A visit on Redis: the own field, the hash's expiry, then every field, as one command.
+# The same round trip as the pipeline of HSET, EXPIRE and HGETALL it replaces, with one
+# command to write and one reply to read instead of three (redis-py's per-command work
+# was ~0.1 ms of a ticket page's CPU). EVAL rather than EVALSHA: a server that has not
+# seen the script yet answers at once, without a NOSCRIPT round trip first.
+_VISIT = (
+    "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) "
+    "redis.call('EXPIRE', KEYS[1], ARGV[3]) "
+    "return redis.call('HGETALL', KEYS[1])"
+)
 
 
 @dataclass(frozen=True)
@@ -49,11 +59,8 @@ def visit(ticket_id: int, user: User, *, typing: bool) -> list[Viewer]:
     key = _hash_key(ticket_id)
 
     def send() -> dict[bytes, bytes]:
-        pipe = client.pipeline(transaction=False)
-        pipe.hset(key, str(user.pk), json.dumps(entry))
-        pipe.expire(key, KEPT_SECONDS)
-        pipe.hgetall(key)
-        return pipe.execute()[2]
+        found = client.eval(_VISIT, 1, key, str(user.pk), json.dumps(entry), KEPT_SECONDS)
+        return dict(zip(found[::2], found[1::2], strict=True))
 
     return _viewers(client, key, redis_guard.cache_call(send, default={}), user.pk)
 

@@ -101,6 +101,34 @@ def test_pages_follow_a_cursor_without_offset(departments, desk_agent):
     assert not any("OFFSET" in q["sql"].upper() for q in captured.captured_queries)
 
 
+def test_a_page_reads_its_moments_to_the_microsecond(departments, desk_agent):
+    """A list page reads a row's moments as microseconds (queues.PageRow): they are the
+    very moments the read model holds, and the next page's cursor is the one the row
+    gives, whatever the fraction of a second."""
+    now = timezone.now()
+    odd = open_ticket(subject="odd microseconds")
+    _set_due(odd, now.replace(microsecond=999_999) + timedelta(days=400))
+    early = open_ticket(subject="before 1970")
+    _set_due(early, now.replace(year=1969, microsecond=1))
+    for n in range(queues.PAGE_SIZE):
+        open_ticket(subject=f"no due {n}")
+    rows, cursor = queues.page_rows(queues.ViewFilters(), desk_agent, now)
+    assert len(rows) == queues.PAGE_SIZE and cursor
+    for row in rows:
+        stored = TicketRow.objects.get(ticket_id=row.ticket_id)
+        listed = queues.list_row(row)
+        assert (listed.sla_due, listed.due_sort, listed.last_activity_at) == (
+            stored.sla_due,
+            stored.due_sort,
+            stored.last_activity_at,
+        )
+    assert {r.ticket_id for r in rows[:2]} == {early.pk, odd.pk}
+    assert cursor == queues.encode_cursor(TicketRow.objects.get(ticket_id=rows[-1].ticket_id))
+    assert queues.page(queues.ViewFilters(), desk_agent, now)[0] == [
+        queues.list_row(r) for r in rows
+    ]
+
+
 def test_counts_are_bounded_and_come_in_one_query(departments, desk_agent, monkeypatch):
     monkeypatch.setattr(queues, "COUNT_CAP", 3)
     for n in range(5):

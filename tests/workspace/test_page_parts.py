@@ -347,8 +347,8 @@ def test_the_page_reads_in_one_statement_what_each_part_reads_alone(
     """On PostgreSQL the ticket page reads its agents, departments, messages, attachments,
     events, SLA alerts, short lists, the customer's other tickets, SLA clocks, duplicate
     flags, macros and whether a chat is live in one statement (reads.page_reads): the same
-    values, types and orders as each part's own statement, and 3 statements a page
-    (the agent, the ticket, the rest)."""
+    values, types and orders as each part's own statement; with the ticket itself
+    (reads.ticket_page_reads), 2 statements a page (the agent, the ticket and the rest)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
@@ -425,8 +425,57 @@ def test_the_page_reads_in_one_statement_what_each_part_reads_alone(
     types = [[type(v) for v in _fields(m.messages[0])] for m in (one, alone)]
     assert types[0] == types[1]
 
+    # The ticket and its page's reads in one statement (the page's parts keyed by the
+    # ticket row's columns): the same ticket, relations, version and parts.
+    with CaptureQueriesContext(connection) as captured:
+        found = reads.ticket_page_reads(ticket.number, **shape)
+    assert len(captured.captured_queries) == 1 and found is not None
+    both, read = found
+    assert _fields(both) == _fields(ticket) and both.desk_version == ticket.desk_version > 0
+    for name in reads._RELATED:
+        assert _fields(getattr(both, name)) == _fields(getattr(ticket, name)), name
+    assert both.contact.name == anna.name and both.assignee == desk_agent
+    for name in ("messages", "events", "alerts", "macros"):
+        assert [_fields(i) for i in getattr(read, name)] == [
+            _fields(i) for i in getattr(one, name)
+        ], name
+    assert _fields(read.sla) == _fields(one.sla)
+    for name in ("agents", "departments", "lists", "others", "flags", "live_chat"):
+        assert getattr(read, name) == getattr(one, name), name
+    assert {k: [_fields(a) for a in v] for k, v in read.attachments.items()} == {
+        k: [_fields(a) for a in v] for k, v in one.attachments.items()
+    }
+    assert reads.ticket_page_reads(ticket.number + 10_000, **shape) is None
+
     desk.get(f"/desk/t/{ticket.number}/")
     with CaptureQueriesContext(connection) as captured:
         html = desk.get(f"/desk/t/{ticket.number}/").content.decode()
     assert "a.txt" in html and "vip" in html and 'class="flag"' in html
-    assert len(captured.captured_queries) == 3, [q["sql"][:80] for q in captured.captured_queries]
+    # The agent (the request cycle's), then the ticket with everything its page shows.
+    assert len(captured.captured_queries) == 2, [q["sql"][:80] for q in captured.captured_queries]
+    assert desk.get(f"/desk/t/{ticket.number + 10_000}/").status_code == 404
+
+
+def test_the_customers_other_open_tickets_are_its_unsolved_rows_in_every_unsolved_status(
+    desk, departments, anna
+):
+    """The panel's other open tickets are found by (contact, status) as well as
+    ``unsolved`` (reads._unsolved_statuses): a ticket in each status of the desk, and
+    exactly the unsolved ones are listed, alone and in the page's one statement."""
+    from workspace import reads
+    from workspace.rows import UNSOLVED_STATUSES, rows_refresh
+    from workspace.views.ticket import PAGE_SHAPE
+
+    this = open_ticket(subject="This one", contact=anna)
+    others = {status: open_ticket(subject=f"In {status}", contact=anna) for status in Status}
+    for status, ticket in others.items():
+        merged = {"merged_into": this} if status == Status.MERGED else {}
+        Ticket.objects.filter(pk=ticket.pk).update(status=status, **merged)
+    rows_refresh([t.pk for t in others.values()])
+    want = {others[s].number for s in UNSOLVED_STATUSES}
+    assert len(want) == 4 and len(others) > len(want)  # solved, closed, merged… left out
+    this = Ticket.objects.get(pk=this.pk)
+    assert {o.number for o in reads.other_open_tickets(this, 10)} == want
+    found = reads.ticket_page_reads(this.number, **PAGE_SHAPE)
+    assert found is not None
+    assert found[1].others == reads.other_open_tickets(this, 10)

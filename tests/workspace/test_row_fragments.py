@@ -97,7 +97,7 @@ def test_a_kept_row_is_the_row_rendered_now(departments, desk_agent):
     _set_due(tickets[1], now + timedelta(minutes=2, seconds=30))
     _set_due(tickets[2], now - timedelta(minutes=1))
     services.ticket_tags_set(ticket=tickets[3], add=["b", "a"])
-    rows, _cursor = queues.page(queues.ViewFilters(), desk_agent, now)
+    rows, _cursor = queues.page_rows(queues.ViewFilters(), desk_agent, now)
     assert len(rows) == 4
     steps = [0, 1, 29, 30, 31, 59, 60, 61, 89, 90, 91, 149, 150, 151, 3600, 7200]
     for language, zone in [("en", "UTC"), ("ru", "Europe/Moscow"), ("en", "Asia/Kolkata")]:
@@ -140,7 +140,7 @@ def test_the_kept_rows_are_bounded(departments, desk_agent, settings):
     for i in range(5):
         open_ticket(subject=f"row {i}")
     now = timezone.now()
-    rows, _cursor = queues.page(queues.ViewFilters(), desk_agent, now)
+    rows, _cursor = queues.page_rows(queues.ViewFilters(), desk_agent, now)
     columns = [(c, queues.COLUMNS[c]) for c in COLUMNS]
     html = listing.rows_html(rows, columns, now, {}, viewer=desk_agent.pk)
     assert html.count("<tr ") == 5
@@ -150,7 +150,7 @@ def test_the_kept_rows_are_bounded(departments, desk_agent, settings):
 def test_a_rows_tags_are_part_of_what_is_kept(departments, desk_agent):
     ticket = open_ticket(subject="tagged")
     now = timezone.now()
-    rows, _cursor = queues.page(queues.ViewFilters(), desk_agent, now)
+    rows, _cursor = queues.page_rows(queues.ViewFilters(), desk_agent, now)
     columns = [(c, queues.COLUMNS[c]) for c in COLUMNS]
     bare = listing.rows_html(rows, columns, now, {}, viewer=desk_agent.pk)
     tagged = listing.rows_html(

@@ -59,7 +59,7 @@ def _view_list(request: AgentRequest, key: str) -> HttpResponse:
         raise Http404("No such view.")
     now = timezone.now()
     cursor = request.GET.get("cursor", "")
-    rows, next_cursor = queues.page(view.filters, user, now, cursor)
+    rows, next_cursor = queues.page_rows(view.filters, user, now, cursor)
     columns = [(c, queues.COLUMNS[c]) for c in view.columns]
     tags = queues.row_tags(r.ticket_id for r in rows) if "tags" in view.columns else {}
     body = rows_html(rows, columns, now, tags, viewer=user.pk) + more_row(

@@ -48,7 +48,13 @@ from .. import (
     ticket_html,
     timeline,
 )
-from ..access import AgentRequest, access_attachment, access_ticket, agent_required
+from ..access import (
+    AgentRequest,
+    access_attachment,
+    access_ticket,
+    access_ticket_page,
+    agent_required,
+)
 from ..forms import FreshReply
 
 
@@ -59,18 +65,25 @@ def _version(request: HttpRequest) -> int:
     return int(value)
 
 
-def page_context(request: AgentRequest, ticket: Ticket, **extra: Any) -> dict[str, Any]:
-    """Return everything the ticket page renders (the same for GET and a refused POST)."""
+# What the ticket page reads besides the ticket (reads.page_reads).
+PAGE_SHAPE: dict[str, Any] = {
+    "event_kinds": timeline.SHOWN_EVENTS,
+    "others": panel.OTHER_TICKETS,
+    "flags": panel.FLAGS,
+    "follow_ups": 10,
+}
+
+
+def page_context(
+    request: AgentRequest, ticket: Ticket, *, read: reads.PageReads | None = None, **extra: Any
+) -> dict[str, Any]:
+    """Return everything the ticket page renders (the same for GET and a refused POST);
+    ``read``: what the page reads, when read with the ticket (``access_ticket_page``)."""
     now = timezone.now()
     shown = {int(v) for v in request.GET.getlist("images") if v.isdigit()}
     # Everything below but the presence comes from one statement (reads.page_reads).
-    read = reads.page_reads(
-        ticket,
-        event_kinds=timeline.SHOWN_EVENTS,
-        others=panel.OTHER_TICKETS,
-        flags=panel.FLAGS,
-        follow_ups=10,
-    )
+    if read is None:
+        read = reads.page_reads(ticket, **PAGE_SHAPE)
     agents, departments = read.agents, read.departments
     entries, said = timeline.conversation(
         ticket,
@@ -85,7 +98,7 @@ def page_context(request: AgentRequest, ticket: Ticket, **extra: Any) -> dict[st
     allowed = {ticket.status} | services.TRANSITIONS.get(ticket.status, frozenset())
     context: dict[str, Any] = {
         "ticket": ticket,
-        # Read with the ticket (workspace.reads.ticket_by_number), before its timeline.
+        # Read with the ticket (workspace.reads.ticket_by_number / ticket_page_reads).
         "version": ticket.desk_version,  # type: ignore[attr-defined]  # set by ticket_by_number
         "entries": entries,
         "now": now,
@@ -146,11 +159,12 @@ def page_response(
 @require_GET
 @agent_required
 def ticket_page(request: AgentRequest, number: int) -> HttpResponse:
-    ticket = access_ticket(request, number)
+    # The ticket and all its page reads: one statement.
+    ticket, read = access_ticket_page(request, number, **PAGE_SHAPE)
     viewers = presence.visit(ticket.pk, request.user, typing=False)  # one Redis round trip
     # The agent's language, zone and the URL prefix read once for the whole page.
     with memo.page_scope():
-        return page_response(request, page_context(request, ticket, viewers=viewers))
+        return page_response(request, page_context(request, ticket, read=read, viewers=viewers))
 
 
 @require_GET
