@@ -19,6 +19,7 @@ import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
+from functools import cache
 from typing import Any, cast
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -112,9 +113,27 @@ def _insert_or_ignore(record: InboundRecord) -> bool:
     database, where get-or-create made four and a savepoint. Two processes storing the
     same bytes at once: the second waits for the first's commit and inserts nothing.
     """
+    sql, fields = _insert_or_ignore_sql()
+    # The connection itself, not the ``connection`` proxy that looks it up again on every
+    # attribute a field reads (~20 lookups a field, in every webhook request).
+    db = connections[DEFAULT_DB_ALIAS]
+    values = [f.get_db_prep_save(f.pre_save(record, add=True), db) for f in fields]
+    with db.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    record.pk = row[0]
+    record._state.adding, record._state.db = False, connection.alias
+    return True
+
+
+@cache
+def _insert_or_ignore_sql() -> tuple[str, list[Any]]:
+    """The statement and its fields, built once a process (every webhook request built it)."""
     meta = InboundRecord._meta
     fields: list[Any] = [f for f in meta.concrete_fields if not f.primary_key]
-    quote = connection.ops.quote_name
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
     unique = ", ".join(
@@ -124,18 +143,7 @@ def _insert_or_ignore(record: InboundRecord) -> bool:
         f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks}) "  # noqa: S608
         f"ON CONFLICT ({unique}) DO NOTHING RETURNING {quote(str(meta.pk.column))}"
     )  # names from _meta, values as parameters
-    # The connection itself, not the ``connection`` proxy that looks it up again on every
-    # attribute a field reads (~20 lookups a field, in every webhook request).
-    db = connections[DEFAULT_DB_ALIAS]
-    values = [f.get_db_prep_save(f.pre_save(record, add=True), db) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    record.pk = row[0]
-    record._state.adding, record._state.db = False, connection.alias
-    return True
+    return sql, fields
 
 
 def inbound_enqueue(record_id: int) -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
@@ -40,6 +41,8 @@ class Features:
     language: str = "en"
     # ``markers.MARKS`` the ticket shows: a how-to question, settled in the contact, …
     marks: frozenset[str] = frozenset()
+    # ``features_inputs``' digest of what these were built from ("" if not given).
+    inputs: str = field(default="", compare=False)
 
     @cached_property
     def token_set(self) -> frozenset[str]:
@@ -66,14 +69,18 @@ def build_features(
     ticket_prefix: str = "SD",
     identities: tuple[str, ...] = (),
     services: tuple[str, ...] = (),
+    stripped: str | None = None,
+    inputs: str = "",
 ) -> Features:
     """Return the features of a ticket with this subject and customer text.
 
     ``identities`` are the contact's e-mail addresses and phone numbers: tickets of
-    another contact record with one of them are the same person's.
+    another contact record with one of them are the same person's. ``stripped`` and
+    ``inputs``: what ``features_inputs`` returned for the same arguments.
     """
     # Stripped once: the cleaned text, the identifiers and the marks all start from it.
-    stripped = strip_quotes_and_signature(body)
+    if stripped is None:
+        stripped = strip_quotes_and_signature(body)
     cleaned = clean_stripped(stripped, ticket_prefix)
     subject_clean = strip_subject(subject, ticket_prefix)
     lang = language.detect(f"{subject_clean}\n{cleaned}")
@@ -84,13 +91,7 @@ def build_features(
     tokens = tuple((subject_tokens + body_tokens)[:MAX_TOKENS])
     identifiers = extract_identifiers(f"{subject}\n{stripped}", ticket_prefix)
     identifiers["identity"] = {i.lower() for i in identities if i}
-    # Our services by name ("mail3", "YooKassa"): an outage is reported by naming them.
-    haystack = f" {subject}\n{body} ".lower()
-    identifiers["service"] = {
-        name.lower()
-        for name in services
-        if re.search(rf"(?<!\w){re.escape(name.lower())}(?!\w)", haystack)
-    }
+    identifiers["service"] = set(_services_named(subject, body, services))
     identifiers["org"] = {
         i.rsplit("@", 1)[1].lower()
         for i in identities
@@ -110,7 +111,51 @@ def build_features(
         channel=channel,
         language=lang,
         marks=markers.marks(subject, stripped),
+        inputs=inputs,
     )
+
+
+def features_inputs(
+    *,
+    subject: str,
+    body: str,
+    channel: str = "",
+    occurred_at: datetime | None = None,
+    contact_id: int | None = None,
+    account_id: int | None = None,
+    ticket_prefix: str = "SD",
+    identities: tuple[str, ...] = (),
+    services: tuple[str, ...] = (),
+) -> tuple[str, str]:
+    """Return the stripped text ``build_features`` starts from, and a digest of all it
+    reads for the same arguments: the same digest, the same features.
+
+    Quotes and signatures are cut first, so a reply below a mail's signature, or one that
+    only quotes, leaves the digest as it was (and costs a tenth of building them)."""
+    stripped = strip_quotes_and_signature(body)
+    read = [
+        VERSION,
+        subject,
+        stripped,
+        channel,
+        occurred_at.isoformat() if occurred_at else None,
+        contact_id,
+        account_id,
+        ticket_prefix,
+        sorted(identities),
+        _services_named(subject, body, services),  # the only thing read of the whole text
+    ]
+    return stripped, hashlib.sha256(json.dumps(read).encode()).hexdigest()[:32]
+
+
+def _services_named(subject: str, body: str, services: tuple[str, ...]) -> list[str]:
+    # Our services by name ("mail3", "YooKassa"): an outage is reported by naming them.
+    haystack = f" {subject}\n{body} ".lower()
+    return [
+        name.lower()
+        for name in services
+        if re.search(rf"(?<!\w){re.escape(name.lower())}(?!\w)", haystack)
+    ]
 
 
 def _own_names(identities: tuple[str, ...], lang: str) -> frozenset[str]:

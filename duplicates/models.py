@@ -36,6 +36,12 @@ class TicketSignature(models.Model):
     # ``features.VERSION`` it was computed with; older ones are computed again before use.
     version = models.PositiveSmallIntegerField(default=1)
     updated_at = models.DateTimeField(default=timezone.now)
+    # What the last detection that ran to its end (its flags filed) read: the digest of
+    # the features' inputs (``features.features_inputs``), then ``signatures.material_hash``
+    # of the features. A reply that leaves the first as it was is not built, looked up or
+    # scored again, one that leaves the second not looked up or scored. Written after
+    # the flags, so a run cut off in between detects again.
+    checked = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     def __str__(self) -> str:
         return f"signature of ticket {self.ticket_id}"

@@ -142,12 +142,23 @@ def duplicates_detect_many(ticket_ids: Iterable[int]) -> int:
     ids = sorted(set(ticket_ids))
     waiting: list[int] = []
     proposing: list[int] = []
+    # A young ticket whose reply leaves what detection reads as it was when its last
+    # detection ran to its end is not detected again: its features are not built if their
+    # inputs are the same (``_file_together``), it is not looked up and scored if they
+    # come to the same (``material_hash``). Its candidates are older tickets, whose own
+    # later changes a lookup never looked for either.
     filed = _file_together(ids)
+    done: dict[int, str] = {}  # what each ticket's run read, once it ran to its end
+    if filed is not None:
+        for pk, (row, features) in list(filed.items()):
+            done[pk] = features.inputs + signatures.material_hash(features)
+            if row.checked[32:] == done[pk][32:]:
+                del filed[pk]  # the same features: only what was read is recorded
     found = _look_up_together(filed)
     try:
         for ticket_id in ids:
             if filed is not None and ticket_id not in filed:
-                continue  # gone, merged or closed: nothing to detect
+                continue  # gone, merged, closed, or its features as last checked
             try:
                 result = duplicates_detect(
                     ticket_id,
@@ -164,10 +175,13 @@ def duplicates_detect_many(ticket_ids: Iterable[int]) -> int:
                     # A merged ticket is no candidate any more: as one by one, the later
                     # tickets look up again after it.
                     found = None
+                    done.pop(ticket_id, None)
             except OperationalError:
                 raise
             except Exception:  # one ticket's bug must not leave the others unchecked
                 log.exception("duplicate detection of ticket %s failed", ticket_id)
+                done.pop(ticket_id, None)
+        signatures.signatures_checked(done)
     finally:
         if waiting:  # what was flagged before a failure is announced all the same
             transaction.on_commit(lambda: _queue_announce(waiting))
@@ -190,13 +204,15 @@ def _file_together(
             for pk, row in signatures.ticket_rows(ids).items()
             if row.status not in signatures.NOT_CANDIDATES
         }
-        features = signatures.signatures_store(list(rows.values()))
+        # Those whose features are built from what their last detection read are left
+        # out: filed as they were, nothing to detect again.
+        features = signatures.signatures_store(list(rows.values()), skip_checked=True)
     except OperationalError:
         raise
     except Exception:  # one ticket's bug: the others are still checked, one by one
         log.exception("filing the signatures of tickets %s together failed", ids[:10])
         return None
-    return {pk: (row, features[pk]) for pk, row in rows.items()}
+    return {pk: (row, features[pk]) for pk, row in rows.items() if pk in features}
 
 
 def _look_up_together(

@@ -12,10 +12,12 @@ cost ~1.5 ms of Python each, more than the database took (bench/README.md).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from django.conf import settings
@@ -34,10 +36,19 @@ from tickets.models import (
 )
 
 from . import minhash
-from .features import VERSION, Features, build_features, global_keys, retrieval_keys
+from .features import (
+    VERSION,
+    Features,
+    build_features,
+    features_inputs,
+    global_keys,
+    retrieval_keys,
+)
 from .models import DuplicateBand, TicketSignature
 
-MAX_CANDIDATES = 200  # keys of one account rarely match more; bounds the worst case
+# The newest this many are compared: each costs ~40 µs of scoring, and a contact or
+# account with hundreds of open tickets made every one of its new tickets cost that many.
+MAX_CANDIDATES = 100
 MAX_MESSAGES = 20
 MAX_TEXT = 20_000
 LOOKUP_CHUNK = 50  # tickets per candidates statement (~60 parameters each)
@@ -72,6 +83,9 @@ class TicketRow:
     origin_channel: str
     # (text_hash, tokens, identifiers, contact, account, version, marks)
     filed: tuple[object, ...] | None
+    # What the last detection that ran to its end read: ``Features.inputs`` then
+    # ``material_hash`` ("" if none did).
+    checked: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,7 +100,7 @@ class Candidate:
 _ROW_SQL = (
     "SELECT t.id, t.number, t.status, t.created_at, t.contact_id, t.account_id, "  # noqa: S608 - names from _meta
     "t.subject, t.origin_channel, s.text_hash, s.tokens, s.identifiers, s.contact_id, "
-    f"s.account_id, s.version, s.marks FROM {_TICKET} t "
+    f"s.account_id, s.version, s.marks, s.checked FROM {_TICKET} t "
     f"LEFT JOIN {_SIGNATURE} s ON s.ticket_id = t.id "
 )
 
@@ -116,9 +130,48 @@ def _ticket_row(row: tuple[Any, ...]) -> TicketRow:
         filed = (row[8], _json(row[9]), _json(row[10]), row[11], row[12], row[13])
         filed += (sorted(_json(row[14]) or ()),)
     pk, number, status, _, contact_id, account_id, subject, channel = row[:8]
+    when, checked = _aware(row[3]), row[15] or ""
     return TicketRow(
-        pk, number, status, _aware(row[3]), contact_id, account_id, subject, channel, filed
+        pk, number, status, when, contact_id, account_id, subject, channel, filed, checked
     )
+
+
+def material_hash(features: Features) -> str:
+    """A digest of what detection's lookup and scoring read of a ticket, but its text's
+    hash: a reply that adds no word, identifier, mark or language to it ("thanks", "any
+    news?", "the shop is still down") leaves it as it was.
+
+    The text's hash is left out on purpose: every reply changes it, and all it adds to
+    detection is an exact re-send, which would then be of the whole conversation."""
+    material = [
+        VERSION,
+        features.contact_id,
+        features.account_id,
+        features.occurred_at.isoformat() if features.occurred_at else None,
+        features.language,
+        # Sets: scoring and the MinHash read the words, not their order or repeats.
+        sorted(features.token_set),
+        sorted(features.subject_set),
+        sorted((k, sorted(v)) for k, v in features.identifiers.items()),
+        sorted(features.marks),
+    ]
+    return hashlib.sha256(json.dumps(material).encode()).hexdigest()[:32]
+
+
+def signatures_checked(done: dict[int, str]) -> None:
+    """Record the ``material_hash`` each ticket's detection ran to its end with, in one
+    statement: called after its flags are filed, so a run cut off before detects again."""
+    if not done:
+        return
+    values = ", ".join(["(%s, %s)"] * len(done))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # VALUES' own column names (column1, column2): SQLite takes no column list
+            # after the alias, and both databases name them so.
+            f"UPDATE {_SIGNATURE} SET checked = v.column2 FROM (VALUES {values}) AS v "  # noqa: S608 - names from _meta
+            f"WHERE {_SIGNATURE}.ticket_id = v.column1",
+            [x for item in sorted(done.items()) for x in item],
+        )
 
 
 def signature_store(row: TicketRow) -> Features:
@@ -126,13 +179,15 @@ def signature_store(row: TicketRow) -> Features:
     return signatures_store([row])[row.pk]
 
 
-def signatures_store(rows: list[TicketRow]) -> dict[int, Features]:
+def signatures_store(rows: list[TicketRow], *, skip_checked: bool = False) -> dict[int, Features]:
     """Compute the tickets' features and (re)file the signatures and retrieval keys that
     moved; return each one's features. A fixed number of statements for any number of
     tickets (an ingest batch's new tickets, and the young ones that heard again): their
     messages and addresses, the keys filed of those filed before, one insert of the new
-    keys, one of the signatures; only a ticket whose text changed its keys deletes some."""
-    features = ticket_features_many(rows)
+    keys, one of the signatures; only a ticket whose text changed its keys deletes some.
+    ``skip_checked``: as ``ticket_features_many``'s (those are left out: filed as they are)."""
+    features = ticket_features_many(rows, skip_checked=skip_checked)
+    rows = [row for row in rows if row.pk in features]
     moved = [(row, features[row.pk]) for row in rows if row.filed != _filed(features[row.pk])]
     filed: dict[int, set[int]] = {row.pk: set() for row, _ in moved}
     if again := [row.pk for row, _ in moved if row.filed is not None]:
@@ -224,8 +279,12 @@ def ticket_features(row: TicketRow) -> Features:
     return ticket_features_many([row])[row.pk]
 
 
-def ticket_features_many(rows: list[TicketRow]) -> dict[int, Features]:
+def ticket_features_many(
+    rows: list[TicketRow], *, skip_checked: bool = False
+) -> dict[int, Features]:
     """Return the features of each ticket's own customer messages (not merged-in ones).
+    ``skip_checked``: leave out the tickets whose last detection that ran to its end read
+    the same (``TicketRow.checked``).
 
     One statement for any number of tickets: the first ``MAX_MESSAGES`` messages of each,
     and their contacts' addresses and numbers (its tickets meet those of another contact
@@ -264,17 +323,21 @@ def ticket_features_many(rows: list[TicketRow]) -> dict[int, Features]:
     for row in rows:
         messages = [(text, when) for when, _, text in sorted(texts[row.pk], key=lambda m: m[:2])]
         body = "\n\n".join(text for text, _ in messages)[:MAX_TEXT]
-        out[row.pk] = build_features(
-            subject=row.subject,
-            body=body,
-            channel=row.origin_channel,
-            occurred_at=_aware(messages[0][1]) if messages else row.created_at,
-            contact_id=row.contact_id,
-            account_id=row.account_id,
-            ticket_prefix=settings.SUPPORTDESK_TICKET_PREFIX,
-            identities=tuple(identities.get(row.contact_id, ())) if row.contact_id else (),
-            services=settings.DUPLICATES_SERVICES,
-        )
+        arguments: dict[str, Any] = {
+            "subject": row.subject,
+            "body": body,
+            "channel": row.origin_channel,
+            "occurred_at": _aware(messages[0][1]) if messages else row.created_at,
+            "contact_id": row.contact_id,
+            "account_id": row.account_id,
+            "ticket_prefix": settings.SUPPORTDESK_TICKET_PREFIX,
+            "identities": tuple(identities.get(row.contact_id, ())) if row.contact_id else (),
+            "services": settings.DUPLICATES_SERVICES,
+        }
+        stripped, inputs = features_inputs(**arguments)
+        if skip_checked and row.checked[:32] == inputs:
+            continue  # built from the same text as when last checked: the same features
+        out[row.pk] = build_features(**arguments, stripped=stripped, inputs=inputs)
     return out
 
 
@@ -362,21 +425,23 @@ FROM jsonb_to_recordset(%s::jsonb) AS p(
     since timestamptz, contact bigint, account bigint)
 CROSS JOIN LATERAL (
     SELECT ticket_id FROM (
-        SELECT ticket_id FROM {_BAND}
-        WHERE band_key = ANY(p.scoped) AND created_at >= p.lo AND created_at <= p.hi
-        UNION SELECT ticket_id FROM (
-            SELECT ticket_id FROM {_BAND}
+        SELECT * FROM (
+            SELECT DISTINCT ticket_id, created_at FROM {_BAND}
+            WHERE band_key = ANY(p.scoped) AND created_at >= p.lo AND created_at <= p.hi
+            ORDER BY created_at DESC LIMIT %s) b
+        UNION SELECT * FROM (
+            SELECT DISTINCT ticket_id, created_at FROM {_BAND}
             WHERE band_key = ANY(p.everywhere) AND created_at >= p.since AND created_at <= p.hi
             ORDER BY created_at DESC LIMIT %s) g
-        UNION SELECT id FROM (
-            SELECT id FROM {_TICKET}
+        UNION SELECT * FROM (
+            SELECT id, created_at FROM {_TICKET}
             WHERE contact_id = p.contact AND created_at >= p.lo AND created_at <= p.hi
             ORDER BY created_at DESC LIMIT %s) c
-        UNION SELECT id FROM (
-            SELECT id FROM {_TICKET}
+        UNION SELECT * FROM (
+            SELECT id, created_at FROM {_TICKET}
             WHERE account_id = p.account AND created_at >= p.lo AND created_at <= p.hi
             ORDER BY created_at DESC LIMIT %s) a
-    ) found LIMIT %s
+    ) found ORDER BY created_at DESC, ticket_id DESC LIMIT %s
 ) q
 JOIN {_TICKET} t ON t.id = q.ticket_id
 LEFT JOIN {_SIGNATURE} s ON s.ticket_id = t.id
@@ -397,6 +462,7 @@ def _found_lateral(items: list[tuple[TicketRow, Features]]) -> list[tuple[Any, .
                 _LATERAL,
                 [
                     json.dumps(chunk),
+                    half,
                     half,
                     half,
                     half,
@@ -443,30 +509,37 @@ def _lookup(row: TicketRow, features: Features) -> tuple[str, list[Any]] | None:
         adapt(row.created_at - timedelta(days=settings.DUPLICATES_WINDOW_DAYS)),
         adapt(row.created_at),
     ]
+    half = MAX_CANDIDATES // 2
+    # Each part the most recent first and bounded (a popular code, a busy account must
+    # not crowd out the rest), and of all of them the newest ``MAX_CANDIDATES``.
     parts = [
-        f"SELECT ticket_id FROM {_BAND} WHERE band_key IN ({', '.join(['%s'] * len(scoped))}) "  # noqa: S608
-        "AND created_at >= %s AND created_at <= %s"
+        f"SELECT * FROM (SELECT DISTINCT ticket_id, created_at FROM {_BAND} WHERE band_key IN "  # noqa: S608
+        f"({', '.join(['%s'] * len(scoped))}) AND created_at >= %s AND created_at <= %s "
+        f"ORDER BY created_at DESC LIMIT {half}) b"
     ]
     params: list[Any] = [*scoped, *window]
     if everywhere:
         since = row.created_at - timedelta(hours=settings.DUPLICATES_GLOBAL_WINDOW_HOURS)
-        # The most recent first and bounded: a popular code must not crowd out the rest.
         parts.append(
-            f"SELECT ticket_id FROM (SELECT ticket_id FROM {_BAND} WHERE band_key IN "  # noqa: S608
+            f"SELECT * FROM (SELECT DISTINCT ticket_id, created_at FROM {_BAND} WHERE band_key IN "  # noqa: S608
             f"({', '.join(['%s'] * len(everywhere))}) AND created_at >= %s AND created_at <= %s "
-            f"ORDER BY created_at DESC LIMIT {MAX_CANDIDATES // 2}) g"
+            f"ORDER BY created_at DESC LIMIT {half}) g"
         )
         params += [*sorted(everywhere), adapt(since), adapt(row.created_at)]
     for column, value in (("contact_id", row.contact_id), ("account_id", row.account_id)):
         if value is not None:
             parts.append(
-                f"SELECT id FROM (SELECT id FROM {_TICKET} WHERE {column} = %s "  # noqa: S608
+                f"SELECT * FROM (SELECT id, created_at FROM {_TICKET} WHERE {column} = %s "  # noqa: S608
                 "AND created_at >= %s AND created_at <= %s "
-                f"ORDER BY created_at DESC LIMIT {MAX_CANDIDATES // 2}) {column[0]}"
+                f"ORDER BY created_at DESC LIMIT {half}) {column[0]}"
             )
             params += [value, *window]
     found = " UNION ".join(parts)
-    return f"SELECT ticket_id FROM ({found}) found LIMIT {MAX_CANDIDATES + 1}", params  # noqa: S608
+    return (
+        f"SELECT ticket_id FROM ({found}) found ORDER BY created_at DESC, ticket_id DESC "  # noqa: S608
+        f"LIMIT {MAX_CANDIDATES + 1}",
+        params,
+    )
 
 
 def _unfiled(row: tuple[Any, ...]) -> bool:
@@ -484,7 +557,9 @@ def _earlier(
     memo: dict[int, Candidate] = {} if decoded is None else decoded
     earlier = (row.created_at, row.pk)
     out = []
-    for r in rows:
+    # By id: the batch's statement and the single lookup return them in whatever order
+    # their plans give (SQLite's differ), and detection must not depend on it.
+    for r in sorted(rows, key=itemgetter(0)):
         if r[3] is not None and (_aware(r[2]), r[0]) < earlier:
             # A Candidate is the same whichever ticket met it: built once a batch too.
             if (candidate := memo.get(r[0])) is None:

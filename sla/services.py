@@ -379,11 +379,16 @@ def _insert(rows: list[TicketSla]) -> list[int]:
     key = quote(pk_field.column)
     inserted: set[int] = set()
     db = _db()
+    prepare = _preparers(fields, db)
     for start in range(0, len(rows), WRITE_CHUNK):
         chunk = rows[start : start + WRITE_CHUNK]
         params: list[Any] = []
         for row in chunk:
-            params += [f.get_db_prep_save(f.pre_save(row, True), db) for f in fields]
+            params += [
+                value if plain(value) else f.get_db_prep_save(f.pre_save(row, True), db)
+                for f, plain in prepare
+                for value in (getattr(row, f.attname),)
+            ]
         values = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(chunk))
         with connection.cursor() as cursor:
             cursor.execute(
@@ -442,12 +447,17 @@ def _write(rows: list[TicketSla], names: list[str]) -> None:
         for f in fields
     )
     db = _db()
+    prepare = _preparers(fields, db)
     for start in range(0, len(rows), WRITE_CHUNK):
         chunk = rows[start : start + WRITE_CHUNK]
         params: list[Any] = []
         for row in chunk:
             params.append(row.pk)
-            params += [f.get_db_prep_save(getattr(row, f.attname), db) for f in fields]
+            params += [
+                value if plain(value) else f.get_db_prep_save(value, db)
+                for f, plain in prepare
+                for value in (getattr(row, f.attname),)
+            ]
         values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(chunk))
         with connection.cursor() as cursor:
             cursor.execute(
@@ -456,6 +466,34 @@ def _write(rows: list[TicketSla], names: list[str]) -> None:
                 f"WHERE {table}.{columns[0]} = v.{columns[0]}",
                 params,
             )
+
+
+# The field types whose ``get_db_prep_save`` hands PostgreSQL a value of this exact type
+# over unchanged (an aware datetime, text, a bool, an int): passed as they are, they skip
+# Django's chain of a few calls a field (~20 fields a row, ~0.1 ms a row).
+_PLAIN_TYPES: dict[str, type] = {
+    "DateTimeField": datetime,
+    "CharField": str,
+    "BooleanField": bool,
+    "PositiveIntegerField": int,
+    "BigIntegerField": int,
+}
+
+
+def _preparers(fields: list[Any], db: Any) -> list[tuple[Any, Any]]:
+    """Each field with a test of whether a value goes to the database as it is."""
+    postgres = db.vendor == "postgresql"
+
+    def plain_test(kind: type | None) -> Any:
+        if not postgres or kind is None:
+            return lambda value: False  # a JSON null, a foreign key: the field's own way
+        if kind is datetime:  # a naive one is made aware (with a warning) by the field
+            return lambda value: (
+                value is None or (type(value) is datetime and value.tzinfo is not None)
+            )
+        return lambda value: value is None or type(value) is kind
+
+    return [(f, plain_test(_PLAIN_TYPES.get(f.get_internal_type()))) for f in fields]
 
 
 def _db() -> Any:

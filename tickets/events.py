@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import status as status_rules
+from .inserts import insert_new
 from .models import EventKind, Ticket, TicketEvent
 from .signals import TicketEventRef, ticket_events
 
@@ -33,7 +34,7 @@ def record_events(
     items: Sequence[tuple[Ticket, str, User | None, dict[str, Any]]],
 ) -> list[TicketEvent]:
     """Store several TicketEvents in one insert; announce them together after commit."""
-    events = TicketEvent.objects.bulk_create(
+    events = insert_new(
         [
             TicketEvent(ticket=ticket, kind=kind, actor=actor, data=data)
             for ticket, kind, actor, data in items

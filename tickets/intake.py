@@ -33,6 +33,7 @@ from .inputs import (
     clean_subject,
     validate_message,
 )
+from .inserts import insert_new
 from .lengths import fit
 from .lines import default_line, line_check, lines_for
 from .models import (
@@ -142,7 +143,7 @@ def _open_fresh(items: list[TicketOpen], prepared: list[_Prepared]) -> list[Mess
         return []
     now = timezone.now()
     numbers = next_ticket_numbers(len(items))
-    tickets = Ticket.objects.bulk_create(
+    tickets = insert_new(
         [
             Ticket(
                 number=number,
@@ -247,7 +248,7 @@ def _lock_survivors(tickets: Iterable[Ticket]) -> dict[int, Ticket]:
 
 
 def _insert_messages(pairs: list[tuple[Ticket, MessageIn]], now: datetime) -> list[Message]:
-    stored = Message.objects.bulk_create(
+    stored = insert_new(
         [
             Message(
                 ticket=ticket,

@@ -11,6 +11,8 @@ import re
 from datetime import UTC, datetime
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
+from functools import lru_cache
+from typing import Any
 
 from .charsets import decode_text, is_utf8
 
@@ -77,7 +79,38 @@ def _decode_word(encoding: str, text: str) -> bytes | None:
         return None
 
 
-def header_text(msg: Message, name: str, hint: str | None = None) -> str | None:
+class HeaderIndex:
+    """A message's headers by lower-cased name, read once, answering ``get``, ``get_all``
+    and ``in`` as the message does: compat32's ``Message.get`` lower-cases every header
+    name on each of the ~20 lookups that reading one mail makes. Build it after the
+    message's headers are final (``fix_8bit_headers``)."""
+
+    __slots__ = ("_by_name", "_policy")
+
+    def __init__(self, msg: Message) -> None:
+        self._policy = msg.policy
+        self._by_name: dict[str, list[tuple[str, Any]]] = {}
+        for name, value in msg.raw_items():
+            self._by_name.setdefault(name.lower(), []).append((name, value))
+
+    def get(self, name: str, failobj: Any = None) -> Any:
+        found = self._by_name.get(name.lower())
+        return self._policy.header_fetch_parse(*found[0]) if found else failobj
+
+    def get_all(self, name: str, failobj: Any = None) -> Any:
+        found = self._by_name.get(name.lower())
+        if not found:
+            return failobj
+        return [self._policy.header_fetch_parse(k, v) for k, v in found]
+
+    def __contains__(self, name: str) -> bool:
+        return name.lower() in self._by_name
+
+
+Headers = Message | HeaderIndex
+
+
+def header_text(msg: Headers, name: str, hint: str | None = None) -> str | None:
     """Return the decoded, unfolded value of header ``name`` (None when absent)."""
     raw = msg.get(name)
     if raw is None:
@@ -96,12 +129,27 @@ def fix_8bit_headers(part: Message, hint: str | None) -> None:
         part[name] = _raw_to_str(value, hint)
 
 
-def header_addresses(msg: Message, name: str, hint: str | None) -> list[tuple[str, str]]:
+# Address headers up to this size are remembered (the desk's own address in To:, a busy
+# sender's From: come back on mail after mail; ``getaddresses`` with its strict re-parse
+# is the costliest step of reading a header).
+_REMEMBERED_MAX_CHARS = 2000
+
+
+def header_addresses(msg: Headers, name: str, hint: str | None) -> list[tuple[str, str]]:
     """Return (display name, address) pairs, preferring pairs that hold a real address."""
-    values = [_quote_encoded_phrases(_raw_to_str(_unfold(str(v)), hint), hint)
-              for v in msg.get_all(name, [])]  # fmt: skip
+    found = msg.get_all(name)
+    if not found:  # most of the seven address headers read a mail are absent
+        return []
+    values = tuple(_quote_encoded_phrases(_raw_to_str(_unfold(str(v)), hint), hint)
+                   for v in found)  # fmt: skip
+    if sum(map(len, values)) > _REMEMBERED_MAX_CHARS:  # a huge list: not worth keeping
+        return list(_addresses(values, hint))
+    return list(_remembered_addresses(values, hint))
+
+
+def _addresses(values: tuple[str, ...], hint: str | None) -> tuple[tuple[str, str], ...]:
     pairs = []
-    for display, addr in getaddresses(values):
+    for display, addr in getaddresses(list(values)):
         addr = addr.strip()
         if " " in addr and '"' not in addr and not any("<" in v for v in values):
             # "Name user@host" without angle brackets: the last word is the address.
@@ -114,7 +162,10 @@ def header_addresses(msg: Message, name: str, hint: str | None) -> list[tuple[st
             pairs.append((_WS_RE.sub(" ", decode_words(display, hint)).strip(" "), addr))
     if not pairs:
         pairs = [("", m) for v in values for m in _FALLBACK_ADDR_RE.findall(v)]
-    return [pair for pair in pairs if "@" in pair[1]] or pairs
+    return tuple([pair for pair in pairs if "@" in pair[1]] or pairs)
+
+
+_remembered_addresses = lru_cache(maxsize=1024)(_addresses)
 
 
 def _quote_encoded_phrases(value: str, hint: str | None) -> str:
@@ -160,7 +211,7 @@ def parse_date(value: str | None, defects: list[str]) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def loop_flags(msg: Message, from_email: str, report_type: str | None) -> dict:
+def loop_flags(msg: Headers, from_email: str, report_type: str | None) -> dict:
     """Return the loop-protection headers and the auto-reply / bulk / bounce flags."""
     auto_submitted = header_text(msg, "auto-submitted")
     precedence = header_text(msg, "precedence")

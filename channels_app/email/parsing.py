@@ -20,6 +20,7 @@ from email.policy import compat32
 
 from .charsets import codec_name, decode_text
 from .headers import (
+    HeaderIndex,
     fix_8bit_headers,
     header_addresses,
     header_text,
@@ -140,19 +141,20 @@ def _parse(raw: bytes) -> ParsedEmail:
             doc = (type(defect).__doc__ or "").strip().splitlines()
             defects.append(f"{type(defect).__name__}: {doc[0] if doc else defect}")
 
-    senders = header_addresses(msg, "from", hint)
+    msg_headers = HeaderIndex(msg)
+    senders = header_addresses(msg_headers, "from", hint)
     if not any("@" in addr for _, addr in senders):
         for name in ("sender", "reply-to", "return-path"):
-            if fallback := [p for p in header_addresses(msg, name, hint) if "@" in p[1]]:
+            if fallback := [p for p in header_addresses(msg_headers, name, hint) if "@" in p[1]]:
                 defects.append(f"no usable From address; using {name.title()}")
                 senders = fallback
                 break
     from_name, from_email = senders[0] if senders else ("", "")
-    ids = message_ids(header_text(msg, "message-id"))
+    ids = message_ids(header_text(msg_headers, "message-id"))
     text = "\n".join(seg.as_text() for seg in walker.segments)
     merged = merge_segments(walker.segments)
     body_html = sanitize_html(merged.html) if merged and merged.html is not None else None
-    loop = loop_flags(msg, from_email, walker.report_type)
+    loop = loop_flags(msg_headers, from_email, walker.report_type)
     bounced = walker.inner_message_id
     if loop["is_bounce"] and not bounced:
         found = _HEADER_MSGID_RE.search(text.encode("utf-8", "replace"))
@@ -160,15 +162,15 @@ def _parse(raw: bytes) -> ParsedEmail:
     return ParsedEmail(
         message_id=ids[0] if ids else _synthetic_id(raw),
         message_id_synthesized=not ids,
-        in_reply_to=next(iter(message_ids(header_text(msg, "in-reply-to"))), None),
-        references=tuple(message_ids(header_text(msg, "references"))),
-        subject=header_text(msg, "subject", hint) or "",
+        in_reply_to=next(iter(message_ids(header_text(msg_headers, "in-reply-to"))), None),
+        references=tuple(message_ids(header_text(msg_headers, "references"))),
+        subject=header_text(msg_headers, "subject", hint) or "",
         from_email=from_email,
         from_name=from_name,
-        to=tuple(addr for _, addr in header_addresses(msg, "to", hint)),
-        cc=tuple(addr for _, addr in header_addresses(msg, "cc", hint)),
-        reply_to=tuple(addr for _, addr in header_addresses(msg, "reply-to", hint)),
-        date=parse_date(header_text(msg, "date"), defects),
+        to=tuple(addr for _, addr in header_addresses(msg_headers, "to", hint)),
+        cc=tuple(addr for _, addr in header_addresses(msg_headers, "cc", hint)),
+        reply_to=tuple(addr for _, addr in header_addresses(msg_headers, "reply-to", hint)),
+        date=parse_date(header_text(msg_headers, "date"), defects),
         text=text,
         html=body_html,
         attachments=tuple(walker.attachments),
@@ -177,7 +179,7 @@ def _parse(raw: bytes) -> ParsedEmail:
         delivered_to=tuple(
             addr
             for name in ("delivered-to", "x-original-to", "envelope-to")
-            for _, addr in header_addresses(msg, name, hint)
+            for _, addr in header_addresses(msg_headers, name, hint)
         ),
         report_type=walker.report_type,
         **loop,

@@ -313,3 +313,68 @@ def test_decode_text_falls_back_without_raising(data: bytes, charset: str, expec
 def test_safe_filename(name: str, expected: str) -> None:
     """Filenames are reduced to a safe basename."""
     assert safe_filename(name) == expected
+
+
+def test_address_headers_are_read_once_and_absent_ones_not_at_all(monkeypatch):
+    """The desk's own To: and a repeated From: go through getaddresses once a process;
+    the address headers a mail lacks (Cc, Reply-To, Delivered-To, ...) never do, and
+    every mail still gets its own addresses."""
+    from email import utils
+
+    from channels_app.email import headers
+
+    seen: list[list[str]] = []
+
+    def counting(values):
+        seen.append(list(values))
+        return utils.getaddresses(values)
+
+    monkeypatch.setattr(headers, "getaddresses", counting)
+    headers._remembered_addresses.cache_clear()
+    mails = [
+        (
+            f"From: Jane Doe <jane@example.com>\r\nTo: Support <support@desk.example>\r\n"
+            f"Subject: mail {i}\r\nMessage-ID: <m{i}@example.com>\r\n\r\nbody {i}\r\n"
+        ).encode()
+        for i in range(5)
+    ]
+    mails.append(
+        b"From: Other <other@example.org>\r\nTo: Support <support@desk.example>\r\n"
+        b"Cc: a@example.org, B <b@example.org>\r\nSubject: cc\r\n\r\nbody\r\n"
+    )
+    parsed = [parse_email(raw) for raw in mails]
+    assert [(p.from_name, p.from_email, p.to, p.cc) for p in parsed] == [
+        ("Jane Doe", "jane@example.com", ("support@desk.example",), ())
+    ] * 5 + [
+        (
+            "Other",
+            "other@example.org",
+            ("support@desk.example",),
+            ("a@example.org", "b@example.org"),
+        )
+    ]
+    assert sorted(map(tuple, seen)) == sorted(
+        [
+            ("Jane Doe <jane@example.com>",),
+            ("Support <support@desk.example>",),
+            ("Other <other@example.org>",),
+            ("a@example.org, B <b@example.org>",),
+        ]
+    )
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.glob("*.eml")), ids=lambda p: p.name)
+def test_the_header_index_answers_as_the_message_does(path: Path) -> None:
+    """HeaderIndex (read once) gives what compat32's Message gives for every header."""
+    from email.parser import BytesParser
+    from email.policy import compat32
+
+    from channels_app.email.headers import HeaderIndex
+
+    msg = BytesParser(policy=compat32).parsebytes(path.read_bytes())
+    index = HeaderIndex(msg)
+    names = {name for name, _ in msg.raw_items()} | {"x-absent", "CC", "Reply-To"}
+    for name in sorted(names) + [n.upper() for n in names]:
+        assert str(index.get(name)) == str(msg.get(name))
+        assert [str(v) for v in index.get_all(name, [])] == [str(v) for v in msg.get_all(name, [])]
+        assert (name in index) == (name in msg)

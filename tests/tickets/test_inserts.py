@@ -1,0 +1,116 @@
+"""tickets.inserts.insert_new: the intake's multi-row inserts store what bulk_create stores."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from tickets.inserts import insert_new
+from tickets.models import Channel, Direction, EventKind, Message, Severity, Ticket, TicketEvent
+
+from ..factories import open_ticket
+
+pytestmark = pytest.mark.django_db
+
+
+def _columns(obj: Any) -> dict[str, Any]:
+    row = type(obj).objects.filter(pk=obj.pk).values().get()
+    row.pop("id")
+    return row
+
+
+def _messages(ticket: Ticket, tag: str) -> list[Message]:
+    naive = datetime(2026, 3, 1, 9, 30)  # noqa: DTZ001 - a naive value is converted as Django does
+    return [
+        Message(
+            ticket=ticket,
+            channel=Channel.EMAIL,
+            direction=Direction.INBOUND,
+            body_text=f"body {tag} {i} ünïcödé",
+            body_html="" if i % 2 else "<p>x</p>",
+            occurred_at=timezone.now() - timedelta(minutes=i) if i % 2 else naive,
+            received_at=timezone.now(),
+            external_id=None if i == 2 else f"<{tag}{i}@example.com>",
+            metadata={"from": "a@example.com", "nested": {"list": [1, "two", None]}, "i": i},
+        )
+        for i in range(4)
+    ]
+
+
+@pytest.mark.filterwarnings("ignore:DateTimeField .* received a naive datetime")
+def test_rows_are_those_bulk_create_stores(departments):
+    """Messages (JSON, text, a naive and aware datetimes, a NULL), tickets and events
+    inserted by insert_new read back column for column as bulk_create's copies do."""
+    ticket = open_ticket(subject="inserts")
+    ours = insert_new(_messages(ticket, "a"))
+    theirs = Message.objects.bulk_create(_messages(ticket, "b"))
+    assert all(m.pk is not None and not m._state.adding for m in ours)
+    for mine, other in zip(ours, theirs, strict=True):
+        a, b = _columns(mine), _columns(other)
+        assert a["body_text"].replace(" a ", " b ") == b["body_text"]
+        assert (a["external_id"] or "").replace("<a", "<b") == (b["external_id"] or "")
+        for name in ("body_text", "external_id", "received_at", "occurred_at"):
+            a.pop(name), b.pop(name)
+        assert a == b
+    assert [m.occurred_at for m in ours][::2] == [m.occurred_at for m in theirs][::2]
+
+    events = [
+        TicketEvent(ticket=ticket, kind=kind, actor=None, data={"message": m.pk, "k": kind})
+        for kind, m in zip((EventKind.CREATED, EventKind.MESSAGE_ADDED), ours[:2], strict=True)
+    ]
+    copies = [TicketEvent(ticket=ticket, kind=e.kind, actor=None, data=e.data) for e in events]
+    insert_new(events)
+    TicketEvent.objects.bulk_create(copies)
+    for mine, other in zip(events, copies, strict=True):
+        a, b = _columns(mine), _columns(other)
+        a.pop("created_at"), b.pop("created_at")
+        assert a == b
+
+    number = Ticket.objects.order_by("-number").values_list("number", flat=True).first() or 0
+    template = Ticket.objects.get(pk=ticket.pk)
+    fields = {
+        "subject": "copy",
+        "department_id": template.department_id,
+        "line_id": template.line_id,
+        "severity": Severity.S2,
+        "origin_channel": Channel.EMAIL,
+        "language": "en",
+    }
+    mine_t = insert_new([Ticket(number=number + 1, **fields)])[0]
+    other_t = Ticket.objects.bulk_create([Ticket(number=number + 2, **fields)])[0]
+    a, b = _columns(mine_t), _columns(other_t)
+    assert (a.pop("number"), b.pop("number")) == (number + 1, number + 2)
+    a.pop("created_at"), b.pop("created_at"), a.pop("updated_at"), b.pop("updated_at")
+    assert a == b
+
+
+def test_many_rows_go_in_one_statement_each_and_keep_their_order(departments):
+    """A batch's messages are one INSERT, and each instance gets its own row's id."""
+    ticket = open_ticket(subject="order")
+    rows = [
+        Message(
+            ticket=ticket,
+            channel=Channel.NOTE,
+            direction=Direction.INTERNAL,
+            body_text=f"note {i}",
+            occurred_at=timezone.now(),
+            metadata={"i": i},
+        )
+        for i in range(250)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        insert_new(rows)
+    inserts = [q for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    # One statement is PostgreSQL's path; other databases take bulk_create's (SQLite's
+    # parameter limit splits it), and the rows must come back in order either way.
+    if connection.vendor == "postgresql":
+        assert len(inserts) == 1
+    stored = dict(
+        Message.objects.filter(pk__in=[m.pk for m in rows]).values_list("pk", "body_text")
+    )
+    assert [stored[m.pk] for m in rows] == [f"note {i}" for i in range(250)]
