@@ -41,6 +41,8 @@ class Proc:
     start: int  # ticks after boot: tells a reused pid from the process read before
     own: int  # utime + stime, ticks
     children: int  # cutime + cstime of reaped children, ticks
+    system: int  # stime: the kernel's work for it (syscalls: sockets, pipes, files)
+    children_system: int  # cstime
 
 
 def read_procs() -> dict[int, Proc]:
@@ -63,6 +65,8 @@ def read_procs() -> dict[int, Proc]:
             start=int(fields[19]),
             own=int(fields[11]) + int(fields[12]),
             children=int(fields[13]) + int(fields[14]),
+            system=int(fields[12]),
+            children_system=int(fields[14]),
         )
     return procs
 
@@ -124,23 +128,45 @@ class Sampler:
         if self._thread is not None:
             self._thread.join()
 
-    def deltas(self) -> dict[int, tuple[int, int]]:
-        """Return each process's own CPU ticks in the load and its reaped children's."""
+    def deltas(self) -> dict[int, tuple[int, int, int, int]]:
+        """Return each process's own CPU ticks in the load and its reaped children's,
+        then the system (kernel) part of each."""
         before, after = self.procs0, self.procs1
-        out: dict[int, tuple[int, int]] = {}
+        zero = Proc(0, 0, "", 0, 0, 0, 0, 0)
+        out: dict[int, tuple[int, int, int, int]] = {}
         for pid, proc in after.items():
             was = before.get(pid)
             if was is None or was.start != proc.start:  # began in the load
-                out[pid] = (proc.own, proc.children)
-            else:
-                out[pid] = (proc.own - was.own, proc.children - was.children)
+                was = zero
+            out[pid] = (
+                proc.own - was.own,
+                proc.children - was.children,
+                proc.system - was.system,
+                proc.children_system - was.children_system,
+            )
+
         # A child that ended in the load is in its parent's children total whole: take
-        # off what it had used before the load began.
+        # off what it had used before the load began, from the nearest ancestor still
+        # alive (a parent that ended too handed its children's totals up with its own).
+        # A child re-parented before it was reaped (to init, a subreaper) is missed: its
+        # time before the load then shows as a negative "unattributed".
+        def gone(pid: int) -> bool:
+            return pid not in after or after[pid].start != before[pid].start
+
         for pid, was in before.items():
-            gone = pid not in after or after[pid].start != was.start
-            if gone and was.ppid in out:
-                own, children = out[was.ppid]
-                out[was.ppid] = (own, children - was.own - was.children)
+            if not gone(pid):
+                continue
+            parent = was.ppid
+            while parent in before and gone(parent):
+                parent = before[parent].ppid
+            if parent in out:
+                own, children, system, children_system = out[parent]
+                out[parent] = (
+                    own,
+                    children - was.own - was.children,
+                    system,
+                    children_system - was.system - was.children_system,
+                )
         return out
 
     def split(
@@ -156,14 +182,17 @@ class Sampler:
         reaped children where it is not the parent's own (the bench's wrk)."""
         reaped = reaped or {}
         by_group: dict[str, int] = {}
-        for pid, (own, children) in self.deltas().items():
+        system: dict[str, int] = {}
+        for pid, (own, children, own_sys, children_sys) in self.deltas().items():
             proc = self.procs1[pid]
             group = classify(proc) or (
                 "kernel threads" if KTHREADD in (proc.pid, proc.ppid) else "other processes"
             )
             by_group[group] = by_group.get(group, 0) + own
+            system[group] = system.get(group, 0) + own_sys
             group = reaped.get(pid, group)
             by_group[group] = by_group.get(group, 0) + children
+            system[group] = system.get(group, 0) + children_sys
         machine = busy(self.stat1) - busy(self.stat0)
         by_group["unattributed"] = machine - sum(by_group.values())
         per_request = max(requests, 1)
@@ -180,6 +209,8 @@ class Sampler:
             "machine_cpu_ms_per_request": ms(machine),
             "by_kind_ms": kinds,
             "by_group_ms": {k: ms(v) for k, v in sorted(by_group.items(), key=lambda x: -x[1])},
+            # Of each group's, the part spent in the kernel on its behalf.
+            "by_group_system_ms": {k: ms(v) for k, v in system.items()},
             "machine_cores_busy": round(machine / TICKS / self.seconds, 2),
             "steal_cores": round(
                 (self.stat1["steal"] - self.stat0["steal"]) / TICKS / self.seconds, 2
