@@ -413,10 +413,15 @@ def writer_main(rate: float) -> None:
     print(json.dumps({"writes": done, "failed": failed, "seconds": clock.monotonic() - began}))
 
 
-def start_writer(rate: float) -> subprocess.Popen:
+def start_writer(rate: float, debug: bool = False) -> subprocess.Popen:
     command = [sys.executable, __file__, "--writer", "--write-rate", str(rate)]
+    # DEBUG=0 as gunicorn's (and docker-compose.yml's worker): with the demo's default,
+    # DEBUG=1, every statement went through Django's debug cursor (timed, its SQL kept),
+    # ~10-15 % of the writer's CPU a change, which no production worker spends. Its log
+    # stays at INFO, as the worker's (a line a task).
+    env = {**os.environ, "DEBUG": "1" if debug else "0"}
     return subprocess.Popen(  # noqa: S603
-        command, cwd=ROOT, stdout=subprocess.PIPE, text=True, start_new_session=True
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, start_new_session=True
     )
 
 
@@ -581,6 +586,11 @@ def main() -> None:
         action="store_true",
         help="SUPPORTDESK_COUNTS_SECONDS=0: the sidebar's counts counted on every poll (uncached)",
     )
+    parser.add_argument(
+        "--writer-debug",
+        action="store_true",
+        help="the writer with DEBUG=1, as before 2026-12-07's sixteenth round (comparison)",
+    )
     parser.add_argument("--port", type=int, default=18441)
     parser.add_argument("--writer", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -630,7 +640,7 @@ def main() -> None:
         server = start_server(
             args.port, args.worker_class, args.workers, args.threads, list_cache=False
         )
-        writer = start_writer(args.write_rate)
+        writer = start_writer(args.write_rate, debug=args.writer_debug)
         pages: dict[str, Any] = {}
         try:
             for name, target in targets.items():
@@ -657,7 +667,8 @@ def main() -> None:
         f"prepared statements {'on' if prepared else 'off'}; "
         f"message fragments {'kept' if fragments else 'off'}; "
         f"row fragments kept {row_fragments or 'off'}; "
-        f"counts kept {f'{counts_seconds} s at most' if counts_seconds else 'off'}"
+        f"counts kept {f'{counts_seconds} s at most' if counts_seconds else 'off'}; "
+        f"writer DEBUG={int(args.writer_debug)}"
     )
     print_table(summary, kinds, loaded)
     print_split(summary)
@@ -684,6 +695,7 @@ def main() -> None:
                     "threads": args.threads,
                 },
                 "write_rate": args.write_rate,
+                "writer_debug": args.writer_debug,
                 "prepared_statements": prepared,
                 "row_fragments": row_fragments,
                 "counts_kept_seconds": counts_seconds,
