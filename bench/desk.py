@@ -481,29 +481,44 @@ def summarize(runs: list[dict[str, Any]], loaded: str) -> dict[str, Any]:
                     k: _median_of([p["machine"][k] for p in page])
                     for k in ("run_queue_mean", "psi_cpu_some", "steal_cores")
                 },
+                # The writer's CPU (its Python and its backend's) a ticket change.
+                "writer_ms_per_change": _median_of(
+                    [_writer_per_change(r["pages"][key], r["writer"], loaded) for r in runs]
+                ),
             },
         }
     return summary
 
 
+def _writer_per_change(page: dict[str, Any], writes: dict[str, Any], loaded: str) -> float:
+    split = page["machine"]["by_group_ms"]
+    per_request = split.get("writer", 0.0) + split.get("writer's PostgreSQL", 0.0)
+    return round(per_request * page[loaded]["rps"] / max(writes["per_second"], 1e-9), 1)
+
+
 SPLIT_COLUMNS = (*GROUPS, "kernel threads", "unattributed", "other processes")
 
 
-def print_split(summary: dict[str, Any]) -> None:
-    """Print where the machine's CPU went a request, by process group."""
+def print_split(summary: dict[str, Any], loaded: str) -> None:
+    """Print where the machine's CPU went a request, by process group; and the p50 beside
+    16 × the machine's CPU a request (at 32 connections on 2 busy cores, the mean wait)."""
+    connections, cores = int(loaded[1:]), os.cpu_count() or 1
     print(
         "\n| page | machine ms/req | desk's | "
         + " | ".join(SPLIT_COLUMNS)
-        + " | run queue | PSI some | steal cores |"
+        + f" | run queue | PSI some | steal cores | writer ms/change | p50 / {connections // cores}"
+        " × machine |"
     )
-    print("|---|" + "---:|" * (len(SPLIT_COLUMNS) + 5))
+    print("|---|" + "---:|" * (len(SPLIT_COLUMNS) + 7))
     for key, row in summary.items():
         split = row["machine"]
         cells = " | ".join(f"{split['by_group_ms'][g]:.2f}" for g in SPLIT_COLUMNS)
+        waited = connections / cores * row["machine_cpu_ms_per_request"]
         print(
             f"| {key} | {row['machine_cpu_ms_per_request']:.2f} "
             f"| {row['desk_cpu_ms_per_request']:.2f} | {cells} "
-            f"| {split['run_queue_mean']} | {split['psi_cpu_some']} | {split['steal_cores']} |"
+            f"| {split['run_queue_mean']} | {split['psi_cpu_some']} | {split['steal_cores']} "
+            f"| {split['writer_ms_per_change']} | {row[loaded]['p50_ms']} / {waited:.1f} |"
         )
 
 
@@ -671,7 +686,7 @@ def main() -> None:
         f"writer DEBUG={int(args.writer_debug)}"
     )
     print_table(summary, kinds, loaded)
-    print_split(summary)
+    print_split(summary, loaded)
     out = ROOT / "bench" / "results" / "desk.json"
     # Earlier results stay in the file, dated, for comparison with this one.
     earlier: list[dict[str, Any]] = []
