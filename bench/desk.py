@@ -26,7 +26,13 @@ with wrk (closed loop, 32 connections, latency measured at the client with queue
 * the sidebar's counts (what the page polls), one statement for all views.
 
 Then 1 connection, for the latency without queueing. CPU per request of the gunicorn
-workers and their PostgreSQL backends comes from /proc. Targets: view list p95 < 100 ms,
+workers and their PostgreSQL backends comes from /proc; so does the **whole machine's**
+CPU a request over the 32-connection load (/proc/stat's busy jiffies ÷ requests) and its
+split by process group (bench/machine_cpu.py: gunicorn, its PostgreSQL backends, the
+cluster's other PostgreSQL processes, the writer and its backend, Redis, wrk, this script,
+kernel threads, unattributed, and other processes: other tenants of a shared machine),
+with the run queue and PSI's CPU stall share: at 32 connections on 2 cores a page's p95
+follows everything that takes the cores, not the workers alone. Targets: view list p95 < 100 ms,
 ticket page p95 < 150 ms, counts p95 < 50 ms. Writes bench/results/desk.json.
 """
 
@@ -49,8 +55,9 @@ from pathlib import Path
 from typing import Any
 
 import desk_fill  # bench/ is the script folder: sys.path[0]
+from machine_cpu import Proc, Sampler
 from pgdb import create_database
-from web import WRK_REPORT, _machine_busy, start_server
+from web import WRK_REPORT, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -207,9 +214,80 @@ def cpu_used(before: dict[int, float], pids: list[int]) -> float:
     return sum(after[pid] - before[pid] for pid in after.keys() & before.keys())
 
 
+def roles(server: subprocess.Popen, writer: subprocess.Popen) -> dict[str, set[int]]:
+    """Return the pids of what the bench runs, by role: gunicorn (master and workers),
+    its PostgreSQL backends, the writer and its backend, the cluster's postmaster and the
+    Redis server (the ones in DATABASE_URL and REDIS_URL, on this machine)."""
+    import redis
+    from django.db import connection
+
+    gunicorn, _ = server_pids(server)
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT pid, application_name = %s FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            [WRITER_NAME],
+        )
+        backends = cur.fetchall()
+        cur.execute("SELECT pg_backend_pid()")
+        own = cur.fetchone()[0]
+    connection.close()
+    try:
+        postmaster = int(Path(f"/proc/{own}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:  # PostgreSQL on another machine
+        postmaster = -1
+    found = redis.Redis.from_url(os.environ["REDIS_URL"]).info("server")
+    return {
+        "gunicorn": set(gunicorn),
+        "gunicorn_pg": {pid for pid, is_writer in backends if not is_writer},
+        "writer": {writer.pid},
+        "writer_pg": {pid for pid, is_writer in backends if is_writer},
+        "postmaster": {postmaster},
+        "redis": {int(found["process_id"])},
+    }
+
+
+GROUPS = (
+    "gunicorn",
+    "gunicorn's PostgreSQL",
+    "PostgreSQL, other",
+    "writer",
+    "writer's PostgreSQL",
+    "redis",
+    "wrk",
+    "bench script",
+)
+
+
+def classifier(found: dict[str, set[int]]) -> Any:
+    """Return the function that names a process's group (``machine_cpu.Sampler.split``)."""
+    bench = os.getpid()
+    postmaster = next(iter(found["postmaster"]))
+
+    def classify(proc: Proc) -> str:
+        if proc.pid in found["gunicorn"] or proc.ppid in found["gunicorn"]:
+            return "gunicorn"
+        if proc.pid in found["gunicorn_pg"]:
+            return "gunicorn's PostgreSQL"
+        if proc.pid in found["writer_pg"]:
+            return "writer's PostgreSQL"
+        if proc.pid == postmaster or proc.ppid == postmaster:
+            return "PostgreSQL, other"  # autovacuum, WAL, checkpoints, ended backends
+        if proc.pid in found["writer"]:
+            return "writer"
+        if proc.pid in found["redis"]:
+            return "redis"
+        if proc.pid == bench:
+            return "bench script"
+        return ""
+
+    return classify
+
+
 def measure(
     port: int,
     server: subprocess.Popen,
+    writer: subprocess.Popen,
     target: dict[str, Any],
     headers: dict[str, str],
     connections: int,
@@ -217,13 +295,21 @@ def measure(
 ) -> dict[str, Any]:
     check(port, target, headers)
     wrk(port, target["paths"], headers, connections, 2)  # warm-up: connections, plans
-    workers, backends = server_pids(server)
+    found = roles(server, writer)
+    workers, backends = sorted(found["gunicorn"]), sorted(found["gunicorn_pg"])
     load1 = os.getloadavg()[0]
-    busy0, total0 = _machine_busy()
     python0, pg0 = cpu_by_pid(workers), cpu_by_pid(backends)
+    sampler = Sampler()
+    sampler.start()
     loaded = wrk(port, target["paths"], headers, connections, seconds)
+    sampler.stop()
     python, pg = cpu_used(python0, workers), cpu_used(pg0, backends)
-    busy1, total1 = _machine_busy()
+    # Backends that appeared in the load (a replaced connection) count for their group.
+    after = roles(server, writer)
+    for role, pids in after.items():
+        found[role] |= pids
+    machine = sampler.split(classifier(found), loaded["requests"], reaped={os.getpid(): "wrk"})
+    desk_ms = sum(machine["by_group_ms"].get(g, 0.0) for g in GROUPS)
     check(port, target, headers)
     single = wrk(port, target["paths"], headers, 1, max(seconds // 3, 2))
     requests = max(loaded["requests"], 1)
@@ -232,9 +318,10 @@ def measure(
         "c1": single,
         "gunicorn_cpu_ms_per_request": round(python * 1000 / requests, 2),
         "postgres_cpu_ms_per_request": round(pg * 1000 / requests, 2),
-        "machine_cores_busy": round(
-            (busy1 - busy0) / max(total1 - total0, 1) * (os.cpu_count() or 1), 2
-        ),
+        "machine_cpu_ms_per_request": machine["machine_cpu_ms_per_request"],
+        "desk_cpu_ms_per_request": round(desk_ms, 3),
+        "machine": machine,
+        "machine_cores_busy": machine["machine_cores_busy"],
         "server_cores": round((python + pg) / seconds, 2),
         "load_average_before": round(load1, 2),
     }
@@ -326,10 +413,15 @@ def writer_main(rate: float) -> None:
     print(json.dumps({"writes": done, "failed": failed, "seconds": clock.monotonic() - began}))
 
 
-def start_writer(rate: float) -> subprocess.Popen:
+def start_writer(rate: float, debug: bool = False) -> subprocess.Popen:
     command = [sys.executable, __file__, "--writer", "--write-rate", str(rate)]
+    # DEBUG=0 as gunicorn's (and docker-compose.yml's worker): with the demo's default,
+    # DEBUG=1, every statement went through Django's debug cursor (timed, its SQL kept),
+    # ~10-15 % of the writer's CPU a change, which no production worker spends. Its log
+    # stays at INFO, as the worker's (a line a task).
+    env = {**os.environ, "DEBUG": "1" if debug else "0"}
     return subprocess.Popen(  # noqa: S603
-        command, cwd=ROOT, stdout=subprocess.PIPE, text=True, start_new_session=True
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, start_new_session=True
     )
 
 
@@ -353,6 +445,11 @@ def _median(rows: list[dict[str, Any]], *keys: str) -> float:
     return round(statistics.median(values), 2)
 
 
+def _median_of(values: list[float | None]) -> float | None:
+    found = [v for v in values if v is not None]  # None: no PSI on this kernel
+    return round(statistics.median(found), 2) if found else None
+
+
 def summarize(runs: list[dict[str, Any]], loaded: str) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for key in runs[0]["pages"]:
@@ -369,10 +466,60 @@ def summarize(runs: list[dict[str, Any]], loaded: str) -> dict[str, Any]:
                     "server_cores",
                     "machine_cores_busy",
                     "load_average_before",
+                    "machine_cpu_ms_per_request",
+                    "desk_cpu_ms_per_request",
                 )
+            },
+            "machine": {
+                "by_group_ms": {
+                    g: round(
+                        statistics.median(p["machine"]["by_group_ms"].get(g, 0.0) for p in page), 3
+                    )
+                    for g in SPLIT_COLUMNS
+                },
+                **{
+                    k: _median_of([p["machine"][k] for p in page])
+                    for k in ("run_queue_mean", "psi_cpu_some", "steal_cores")
+                },
+                # The writer's CPU (its Python and its backend's) a ticket change.
+                "writer_ms_per_change": _median_of(
+                    [_writer_per_change(r["pages"][key], r["writer"], loaded) for r in runs]
+                ),
             },
         }
     return summary
+
+
+def _writer_per_change(page: dict[str, Any], writes: dict[str, Any], loaded: str) -> float:
+    split = page["machine"]["by_group_ms"]
+    per_request = split.get("writer", 0.0) + split.get("writer's PostgreSQL", 0.0)
+    return round(per_request * page[loaded]["rps"] / max(writes["per_second"], 1e-9), 1)
+
+
+SPLIT_COLUMNS = (*GROUPS, "kernel threads", "unattributed", "other processes")
+
+
+def print_split(summary: dict[str, Any], loaded: str) -> None:
+    """Print where the machine's CPU went a request, by process group; and the p50 beside
+    16 × the machine's CPU a request (at 32 connections on 2 busy cores, the mean wait)."""
+    connections, cores = int(loaded[1:]), os.cpu_count() or 1
+    print(
+        "\n| page | machine ms/req | desk's | "
+        + " | ".join(SPLIT_COLUMNS)
+        + f" | run queue | PSI some | steal cores | writer ms/change | p50 / {connections // cores}"
+        " × machine |"
+    )
+    print("|---|" + "---:|" * (len(SPLIT_COLUMNS) + 7))
+    for key, row in summary.items():
+        split = row["machine"]
+        cells = " | ".join(f"{split['by_group_ms'][g]:.2f}" for g in SPLIT_COLUMNS)
+        waited = connections / cores * row["machine_cpu_ms_per_request"]
+        print(
+            f"| {key} | {row['machine_cpu_ms_per_request']:.2f} "
+            f"| {row['desk_cpu_ms_per_request']:.2f} | {cells} "
+            f"| {split['run_queue_mean']} | {split['psi_cpu_some']} | {split['steal_cores']} "
+            f"| {split['writer_ms_per_change']} | {row[loaded]['p50_ms']} / {waited:.1f} |"
+        )
 
 
 def print_table(summary: dict[str, Any], kinds: dict[str, str], loaded: str) -> None:
@@ -454,6 +601,11 @@ def main() -> None:
         action="store_true",
         help="SUPPORTDESK_COUNTS_SECONDS=0: the sidebar's counts counted on every poll (uncached)",
     )
+    parser.add_argument(
+        "--writer-debug",
+        action="store_true",
+        help="the writer with DEBUG=1, as before 2026-12-07's sixteenth round (comparison)",
+    )
     parser.add_argument("--port", type=int, default=18441)
     parser.add_argument("--writer", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -503,14 +655,15 @@ def main() -> None:
         server = start_server(
             args.port, args.worker_class, args.workers, args.threads, list_cache=False
         )
-        writer = start_writer(args.write_rate)
+        writer = start_writer(args.write_rate, debug=args.writer_debug)
         pages: dict[str, Any] = {}
         try:
             for name, target in targets.items():
                 pages[name] = measure(
-                    args.port, server, target, headers, args.connections, args.seconds
+                    args.port, server, writer, target, headers, args.connections, args.seconds
                 )
                 print(f"  {name}: {json.dumps(pages[name][loaded])}", flush=True)
+                print(f"    machine: {json.dumps(pages[name]['machine'])}", flush=True)
         finally:
             writes = stop_writer(writer)
             os.killpg(server.pid, signal.SIGTERM)
@@ -529,9 +682,11 @@ def main() -> None:
         f"prepared statements {'on' if prepared else 'off'}; "
         f"message fragments {'kept' if fragments else 'off'}; "
         f"row fragments kept {row_fragments or 'off'}; "
-        f"counts kept {f'{counts_seconds} s at most' if counts_seconds else 'off'}"
+        f"counts kept {f'{counts_seconds} s at most' if counts_seconds else 'off'}; "
+        f"writer DEBUG={int(args.writer_debug)}"
     )
     print_table(summary, kinds, loaded)
+    print_split(summary, loaded)
     out = ROOT / "bench" / "results" / "desk.json"
     # Earlier results stay in the file, dated, for comparison with this one.
     earlier: list[dict[str, Any]] = []
@@ -555,6 +710,7 @@ def main() -> None:
                     "threads": args.threads,
                 },
                 "write_rate": args.write_rate,
+                "writer_debug": args.writer_debug,
                 "prepared_statements": prepared,
                 "row_fragments": row_fragments,
                 "counts_kept_seconds": counts_seconds,
