@@ -7,9 +7,16 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from duplicates.features import retrieval_keys
 from duplicates.models import DuplicateBand, DuplicateFlag, TicketSignature
 from duplicates.services import duplicates_detect, duplicates_detect_many
-from duplicates.signatures import candidates, candidates_many, signatures_store, ticket_rows
+from duplicates.signatures import (
+    _bands_insert,
+    candidates,
+    candidates_many,
+    signatures_store,
+    ticket_rows,
+)
 from tickets.models import Channel
 
 from ..factories import AccountFactory, ContactFactory, open_ticket
@@ -128,3 +135,32 @@ def test_a_batch_decodes_each_candidate_once(departments, settings):
     assert shared  # the contacts' earlier tickets are candidates of several later ones
     for decoded in shared:
         assert all(features is decoded[0] for features in decoded)
+
+
+def test_the_keys_are_filed_with_their_ticket_contact_account_and_time(departments):
+    """The keys go in as arrays on PostgreSQL and as rows of values on SQLite: either way
+    each ticket has exactly its retrieval keys, with its contact, its account (or none)
+    and its opening time, and filing them again adds nothing."""
+    with_account = ContactFactory(account=AccountFactory())
+    without_account = ContactFactory(account=None)
+    tickets = [
+        open_ticket(subject="Transfer", body=STORIES[0].format(d="a.example"), contact=contact)
+        for contact in (with_account, without_account, with_account)
+    ]
+    rows = ticket_rows([t.pk for t in tickets])
+    features = signatures_store(list(rows.values()))
+    expected = {
+        (key, t.pk, t.contact_id, t.account_id, t.created_at)
+        for t in tickets
+        for key in retrieval_keys(features[t.pk])
+    }
+    assert len(expected) > 3 * 16  # LSH bands and identifiers of each
+    assert {t.account_id for t in tickets} == {with_account.account_id, None}
+    filed = DuplicateBand.objects.values_list(
+        "band_key", "ticket_id", "contact_id", "account_id", "created_at"
+    )
+    assert set(filed) == expected
+    again = [(key, pk, contact, account, when) for key, pk, contact, account, when in expected]
+    with connection.cursor() as cursor:
+        _bands_insert(cursor, again)  # a concurrent run's: nothing doubled, no error
+    assert sorted(filed) == sorted(expected)
