@@ -164,3 +164,16 @@ def test_the_keys_are_filed_with_their_ticket_contact_account_and_time(departmen
     with connection.cursor() as cursor:
         _bands_insert(cursor, again)  # a concurrent run's: nothing doubled, no error
     assert sorted(filed) == sorted(expected)
+
+
+def test_a_batch_files_the_new_flags_of_its_tickets_in_one_statement(departments, settings):
+    """The first runs' flags go in together after the batch's detections (each ticket's
+    was an insert of its own), the same flags as one ticket at a time."""
+    settings.DUPLICATES_AUTO_MERGE_EXACT = False
+    ids = _tickets(15)
+    with CaptureQueriesContext(connection) as queries:
+        duplicates_detect_many(ids)
+    inserts = [q for q in queries if q["sql"].startswith('INSERT INTO "duplicates_duplicateflag"')]
+    flagged = {ticket for ticket, _, _, _ in _flags()}
+    assert len(flagged) > 2  # several tickets have flags of their own
+    assert len(inserts) == 1
