@@ -601,9 +601,30 @@ def _earlier(
         if r[3] is not None and (_aware(r[2]), r[0]) < earlier:
             # A Candidate is the same whichever ticket met it: built once a batch too.
             if (candidate := memo.get(r[0])) is None:
-                candidate = memo[r[0]] = Candidate(r[0], format_reference(r[1]), _features(r))
+                candidate = memo[r[0]] = _candidate(r)
             out.append(candidate)
     return out
+
+
+# Candidates' evidence decoded by this process, by the evidence as read: the next batches
+# meet the same open tickets of the same contacts and accounts, and evidence filed again
+# is another key. Bounded: emptied when full.
+_DECODED: dict[tuple[Any, ...], Features] = {}
+DECODED_MAX = 4096
+
+
+def _candidate(row: tuple[Any, ...]) -> Candidate:
+    """Return the candidate of a ``_live`` row (id, number, created_at, evidence…)."""
+    evidence = row[3:]
+    try:
+        features = _DECODED.get(evidence)
+    except TypeError:  # a driver that hands JSON over decoded: not a key
+        return Candidate(row[0], format_reference(row[1]), _features(row))
+    if features is None:
+        if len(_DECODED) >= DECODED_MAX:
+            _DECODED.clear()
+        features = _DECODED[evidence] = _features(row)
+    return Candidate(row[0], format_reference(row[1]), features)
 
 
 # --- helpers ---------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from duplicates.features import retrieval_keys
+from duplicates.features import Features, retrieval_keys
 from duplicates.models import DuplicateBand, DuplicateFlag, TicketSignature
 from duplicates.services import duplicates_detect, duplicates_detect_many
 from duplicates.signatures import (
@@ -17,7 +17,7 @@ from duplicates.signatures import (
     signatures_store,
     ticket_rows,
 )
-from tickets.models import Channel
+from tickets.models import Channel, Contact
 
 from ..factories import AccountFactory, ContactFactory, open_ticket
 
@@ -31,10 +31,12 @@ STORIES = [
 ]
 
 
-def _tickets(count: int, *, start: int = 0) -> list[int]:
-    """New tickets, several per contact and account, telling overlapping stories."""
-    accounts = [AccountFactory() for _ in range(2)]
-    contacts = [ContactFactory(account=accounts[i % 2]) for i in range(3)]
+def _tickets(count: int, *, start: int = 0, contacts: list[Contact] | None = None) -> list[int]:
+    """New tickets, several per contact and account, telling overlapping stories (of new
+    contacts, or of ``contacts``)."""
+    if contacts is None:
+        accounts = [AccountFactory() for _ in range(2)]
+        contacts = [ContactFactory(account=accounts[i % 2]) for i in range(3)]
     ids = []
     for i in range(start, start + count):
         body = STORIES[i % len(STORIES)].format(d=f"shop{i % 3}.example", n=1000 + i % 2)
@@ -177,3 +179,32 @@ def test_a_batch_files_the_new_flags_of_its_tickets_in_one_statement(departments
     flagged = {ticket for ticket, _, _, _ in _flags()}
     assert len(flagged) > 2  # several tickets have flags of their own
     assert len(inserts) == 1
+
+
+def test_later_batches_reuse_the_evidence_decoded_before_unless_it_was_filed_again(
+    departments, settings
+):
+    """A process decodes a candidate's stored evidence once while it stays as filed: the
+    next batch meets the same open tickets (issue 16). Evidence filed again is read anew."""
+    settings.DUPLICATES_AUTO_MERGE_EXACT = False
+    accounts = [AccountFactory() for _ in range(2)]
+    contacts = [ContactFactory(account=accounts[i % 2]) for i in range(3)]
+    earlier = _tickets(6, contacts=contacts)
+    duplicates_detect_many(earlier)
+
+    def looked_up(start: int) -> dict[int, Features]:
+        later = _tickets(3, start=start, contacts=contacts)
+        rows = ticket_rows(later)
+        features = signatures_store(list(rows.values()))
+        found = candidates_many([(rows[pk], features[pk]) for pk in later])
+        assert found is not None
+        return {c.ticket_id: c.features for pk in later for c in found[pk]}
+
+    first = looked_up(6)
+    TicketSignature.objects.filter(ticket_id=earlier[0]).update(tokens=["renamed", "words"])
+    second = looked_up(9)
+    kept = (set(first) & set(second) & set(earlier)) - {earlier[0]}
+    assert kept  # the same earlier tickets are candidates of both batches
+    assert all(second[pk] is first[pk] for pk in kept)
+    assert earlier[0] in second
+    assert second[earlier[0]].tokens == ("renamed", "words")
