@@ -65,6 +65,7 @@ def duplicates_detect(
     filed: tuple[TicketRow, Features] | None = None,
     looked_up: list[Candidate] | None = None,
     scored: bool = True,
+    pending: list[DuplicateFlag] | None = None,
 ) -> DetectionResult:
     """Compare the ticket with the open tickets of its contact and account; flag matches.
 
@@ -76,7 +77,9 @@ def duplicates_detect(
     ``filed`` and ``looked_up`` are the row, features and candidates the caller read with
     other tickets' (``duplicates_detect_many``). ``scored`` False leaves ``result.scored``
     empty: only the flagged candidates are explained (their reasons), which the caller
-    that reads only the flags (``duplicates_detect_many``) needs.
+    that reads only the flags (``duplicates_detect_many``) needs. ``pending``: the new
+    flags of a ticket's first run go there for the caller to file with other tickets'
+    (``flags_file_pending``), unless it is an exact re-send to merge now.
     """
     result = DetectionResult(ticket_id=ticket_id)
     if filed is not None:  # read and filed by the caller with others (duplicates_detect_many)
@@ -117,11 +120,19 @@ def duplicates_detect(
     result.scored.sort(key=lambda c: (-c.score, c.ticket_id))
     flagged.sort(key=lambda m: (-m[0].score, m[1].ticket_id))
     result.flagged = [other.ticket_id for _, other in flagged]
-    waiting = _flags_file(ticket_id, flagged, first_run=row.filed is None) if flagged else False
-
     if auto_merge is None:
         auto_merge = settings.DUPLICATES_AUTO_MERGE_EXACT
     resend = _exact_resend(row, features, flagged) if auto_merge else None
+    if pending and resend is not None:
+        flags_file_pending(pending)  # the merge meets the batch's flags as one by one
+    first_run = row.filed is None
+    if flagged and first_run and pending is not None and resend is None:
+        # A ticket's flags are filed after its signature, so on its first run it has none:
+        # they all are new, and the caller inserts them with the batch's others.
+        pending += _new_flags(ticket_id, flagged, set())
+        waiting = True
+    else:
+        waiting = _flags_file(ticket_id, flagged, first_run=first_run) if flagged else False
     if resend is not None:
         if _auto_merge(ticket_id, resend, notify=notify):
             result.merged_into = resend.ticket_id
@@ -148,6 +159,7 @@ def duplicates_detect_many(ticket_ids: Iterable[int]) -> int:
     # come to the same (``material_hash``). Its candidates are older tickets, whose own
     # later changes a lookup never looked for either.
     filed = _file_together(ids)
+    pending: list[DuplicateFlag] = []  # the new flags of first runs, filed together
     done: dict[int, str] = {}  # what each ticket's run read, once it ran to its end
     if filed is not None:
         for pk, (row, features) in list(filed.items()):
@@ -166,6 +178,7 @@ def duplicates_detect_many(ticket_ids: Iterable[int]) -> int:
                     filed=filed[ticket_id] if filed is not None else None,
                     looked_up=found.get(ticket_id) if found is not None else None,
                     scored=False,  # only the flags are read here
+                    pending=pending,
                 )
                 if result.to_announce:
                     waiting.append(ticket_id)
@@ -181,6 +194,9 @@ def duplicates_detect_many(ticket_ids: Iterable[int]) -> int:
             except Exception:  # one ticket's bug must not leave the others unchecked
                 log.exception("duplicate detection of ticket %s failed", ticket_id)
                 done.pop(ticket_id, None)
+        # Before what each run read is recorded: a run cut off before its flags are in
+        # detects again.
+        flags_file_pending(pending)
         signatures.signatures_checked(done)
     finally:
         if waiting:  # what was flagged before a failure is announced all the same
@@ -346,6 +362,14 @@ def flag_merge(
 # --- helpers ---------------------------------------------------------------------------
 
 
+def flags_file_pending(pending: list[DuplicateFlag]) -> None:
+    """Insert the flags ``duplicates_detect`` left in ``pending`` in one statement, and
+    empty it. A concurrent run may have filed the same pair first: that one stands."""
+    if pending:
+        DuplicateFlag.objects.bulk_create(pending, ignore_conflicts=True)
+        pending.clear()
+
+
 def _flags_file(ticket_id: int, flagged: list[tuple[Match, Candidate]], *, first_run: bool) -> bool:
     """Create the missing flags and refresh suggested ones; return whether a suggested flag
     awaits its announcement (new, or its task was lost to a broker outage)."""
@@ -356,16 +380,7 @@ def _flags_file(ticket_id: int, flagged: list[tuple[Match, Candidate]], *, first
             ticket_id=ticket_id, candidate_id__in=[other.ticket_id for _, other in flagged]
         ).values_list("candidate_id", "pk", "status", "score", "announced_at")
         existing = {c: (pk, st, score, when is not None) for c, pk, st, score, when in rows}
-    new = [
-        DuplicateFlag(
-            ticket_id=ticket_id,
-            candidate_id=other.ticket_id,
-            score=match.score,
-            reasons=list(match.reasons),
-        )
-        for match, other in flagged
-        if other.ticket_id not in existing
-    ]
+    new = _new_flags(ticket_id, flagged, set(existing))
     # A concurrent run may file the same pair first; the announcement is once per flag.
     DuplicateFlag.objects.bulk_create(new, ignore_conflicts=True)
     waiting = bool(new)
@@ -380,6 +395,22 @@ def _flags_file(ticket_id: int, flagged: list[tuple[Match, Candidate]], *, first
                     score=match.score, reasons=list(match.reasons), updated_at=timezone.now()
                 )
     return waiting
+
+
+def _new_flags(
+    ticket_id: int, flagged: list[tuple[Match, Candidate]], existing: set[int]
+) -> list[DuplicateFlag]:
+    """The flags of the pairs whose candidate is not in ``existing``."""
+    return [
+        DuplicateFlag(
+            ticket_id=ticket_id,
+            candidate_id=other.ticket_id,
+            score=match.score,
+            reasons=list(match.reasons),
+        )
+        for match, other in flagged
+        if other.ticket_id not in existing
+    ]
 
 
 def _exact_resend(

@@ -53,6 +53,7 @@ MAX_MESSAGES = 20
 MAX_TEXT = 20_000
 LOOKUP_CHUNK = 50  # tickets per candidates statement (~60 parameters each)
 STORE_CHUNK = 2000  # key rows per insert when filing many signatures (5 parameters each)
+ARRAY_CHUNK = 20_000  # the same on PostgreSQL, where they go as five array parameters
 NOT_CANDIDATES = (Status.MERGED, Status.CLOSED)
 
 _TICKET = Ticket._meta.db_table
@@ -210,20 +211,57 @@ def signatures_store(rows: list[TicketRow], *, skip_checked: bool = False) -> di
     # run cut off in between leaves a missing or stale signature, and the next run (or a
     # lookup that meets a ticket without one, see ``candidates``) files it again.
     with connection.cursor() as cursor:
-        for start in range(0, len(bands), STORE_CHUNK):
-            chunk = bands[start : start + STORE_CHUNK]
-            cursor.execute(
-                f"INSERT INTO {_BAND} (band_key, ticket_id, contact_id, account_id, created_at) "  # noqa: S608
-                f"VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(chunk))} "
-                "ON CONFLICT (ticket_id, band_key) DO NOTHING",
-                [v for band in chunk for v in band],
-            )
+        step = ARRAY_CHUNK if connection.vendor == "postgresql" else STORE_CHUNK
+        for start in range(0, len(bands), step):
+            _bands_insert(cursor, bands[start : start + step])
         # One statement whether a signature is new or refreshed (a concurrent run too).
         for start in range(0, len(moved), STORE_CHUNK // 20):
             part = moved[start : start + STORE_CHUNK // 20]
             params = [v for row, each in part for v in _signature_params(row, each)]
             cursor.execute(_signature_sql(len(part)), params)
     return features
+
+
+_BAND_COLUMNS = "band_key, ticket_id, contact_id, account_id, created_at"
+# PostgreSQL: the keys as five array parameters, one text literal each. Rows of
+# ``VALUES (%s, …)`` were ~10,000 constants a statement for the server to parse and
+# plan, and for psycopg2 to quote one by one: a third of the statement's server CPU and
+# ~85% of its client CPU (bench/README.md, 2026-12-07 ingest-work).
+_BANDS_UNNEST = (
+    f"INSERT INTO {_BAND} ({_BAND_COLUMNS}) "  # noqa: S608 - names from _meta
+    "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], "
+    "%s::timestamptz[]) ON CONFLICT (ticket_id, band_key) DO NOTHING"
+)
+
+
+def _bands_insert(cursor: Any, bands: list[tuple[Any, ...]]) -> None:
+    """Insert (band_key, ticket_id, contact_id, account_id, created_at) rows; the ones
+    filed already (a concurrent run's) are left as they are."""
+    if connection.vendor == "postgresql":
+        keys, tickets, contacts, accounts, created = zip(*bands, strict=True)
+        cursor.execute(
+            _BANDS_UNNEST,
+            [
+                _int_array(keys),
+                _int_array(tickets),
+                _int_array(contacts),
+                _int_array(accounts),
+                # isoformat: aware datetimes with their offset, which timestamptz reads.
+                "{" + ",".join(f'"{when.isoformat()}"' for when in created) + "}",
+            ],
+        )
+        return
+    cursor.execute(
+        f"INSERT INTO {_BAND} ({_BAND_COLUMNS}) "  # noqa: S608 - names from _meta
+        f"VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(bands))} "
+        "ON CONFLICT (ticket_id, band_key) DO NOTHING",
+        [v for band in bands for v in band],
+    )
+
+
+def _int_array(values: Sequence[int | None]) -> str:
+    """Return a PostgreSQL array literal of integers and NULLs."""
+    return "{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}"
 
 
 def _filed(features: Features) -> tuple[object, ...]:
@@ -563,9 +601,30 @@ def _earlier(
         if r[3] is not None and (_aware(r[2]), r[0]) < earlier:
             # A Candidate is the same whichever ticket met it: built once a batch too.
             if (candidate := memo.get(r[0])) is None:
-                candidate = memo[r[0]] = Candidate(r[0], format_reference(r[1]), _features(r))
+                candidate = memo[r[0]] = _candidate(r)
             out.append(candidate)
     return out
+
+
+# Candidates' evidence decoded by this process, by the evidence as read: the next batches
+# meet the same open tickets of the same contacts and accounts, and evidence filed again
+# is another key. Bounded: emptied when full.
+_DECODED: dict[tuple[Any, ...], Features] = {}
+DECODED_MAX = 4096
+
+
+def _candidate(row: tuple[Any, ...]) -> Candidate:
+    """Return the candidate of a ``_live`` row (id, number, created_at, evidence…)."""
+    evidence = row[3:]
+    try:
+        features = _DECODED.get(evidence)
+    except TypeError:  # a driver that hands JSON over decoded: not a key
+        return Candidate(row[0], format_reference(row[1]), _features(row))
+    if features is None:
+        if len(_DECODED) >= DECODED_MAX:
+            _DECODED.clear()
+        features = _DECODED[evidence] = _features(row)
+    return Candidate(row[0], format_reference(row[1]), features)
 
 
 # --- helpers ---------------------------------------------------------------------------

@@ -7,10 +7,17 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from duplicates.features import Features, retrieval_keys
 from duplicates.models import DuplicateBand, DuplicateFlag, TicketSignature
 from duplicates.services import duplicates_detect, duplicates_detect_many
-from duplicates.signatures import candidates, candidates_many, signatures_store, ticket_rows
-from tickets.models import Channel
+from duplicates.signatures import (
+    _bands_insert,
+    candidates,
+    candidates_many,
+    signatures_store,
+    ticket_rows,
+)
+from tickets.models import Channel, Contact
 
 from ..factories import AccountFactory, ContactFactory, open_ticket
 
@@ -24,10 +31,12 @@ STORIES = [
 ]
 
 
-def _tickets(count: int, *, start: int = 0) -> list[int]:
-    """New tickets, several per contact and account, telling overlapping stories."""
-    accounts = [AccountFactory() for _ in range(2)]
-    contacts = [ContactFactory(account=accounts[i % 2]) for i in range(3)]
+def _tickets(count: int, *, start: int = 0, contacts: list[Contact] | None = None) -> list[int]:
+    """New tickets, several per contact and account, telling overlapping stories (of new
+    contacts, or of ``contacts``)."""
+    if contacts is None:
+        accounts = [AccountFactory() for _ in range(2)]
+        contacts = [ContactFactory(account=accounts[i % 2]) for i in range(3)]
     ids = []
     for i in range(start, start + count):
         body = STORIES[i % len(STORIES)].format(d=f"shop{i % 3}.example", n=1000 + i % 2)
@@ -128,3 +137,77 @@ def test_a_batch_decodes_each_candidate_once(departments, settings):
     assert shared  # the contacts' earlier tickets are candidates of several later ones
     for decoded in shared:
         assert all(features is decoded[0] for features in decoded)
+
+
+def test_the_keys_are_filed_with_their_ticket_contact_account_and_time(departments):
+    """The keys go in as arrays on PostgreSQL and as rows of values on SQLite: either way
+    each ticket has exactly its retrieval keys, with its contact, its account (or none)
+    and its opening time, and filing them again adds nothing."""
+    with_account = ContactFactory(account=AccountFactory())
+    without_account = ContactFactory(account=None)
+    tickets = [
+        open_ticket(subject="Transfer", body=STORIES[0].format(d="a.example"), contact=contact)
+        for contact in (with_account, without_account, with_account)
+    ]
+    rows = ticket_rows([t.pk for t in tickets])
+    features = signatures_store(list(rows.values()))
+    expected = {
+        (key, t.pk, t.contact_id, t.account_id, t.created_at)
+        for t in tickets
+        for key in retrieval_keys(features[t.pk])
+    }
+    assert len(expected) > 3 * 16  # LSH bands and identifiers of each
+    assert {t.account_id for t in tickets} == {with_account.account_id, None}
+    filed = DuplicateBand.objects.values_list(
+        "band_key", "ticket_id", "contact_id", "account_id", "created_at"
+    )
+    assert set(filed) == expected
+    again = [(key, pk, contact, account, when) for key, pk, contact, account, when in expected]
+    with connection.cursor() as cursor:
+        _bands_insert(cursor, again)  # a concurrent run's: nothing doubled, no error
+    assert sorted(filed) == sorted(expected)
+
+
+def test_a_batch_files_the_new_flags_of_its_tickets_in_one_statement(departments, settings):
+    """The first runs' flags go in together after the batch's detections (each ticket's
+    was an insert of its own), the same flags as one ticket at a time."""
+    settings.DUPLICATES_AUTO_MERGE_EXACT = False
+    ids = _tickets(15)
+    with CaptureQueriesContext(connection) as queries:
+        duplicates_detect_many(ids)
+    # INSERT … ON CONFLICT on PostgreSQL, INSERT OR IGNORE on SQLite.
+    inserts = [
+        q["sql"] for q in queries if q["sql"].startswith("INSERT") and "duplicateflag" in q["sql"]
+    ]
+    flagged = {ticket for ticket, _, _, _ in _flags()}
+    assert len(flagged) > 2  # several tickets have flags of their own
+    assert len(inserts) == 1
+
+
+def test_later_batches_reuse_the_evidence_decoded_before_unless_it_was_filed_again(
+    departments, settings
+):
+    """A process decodes a candidate's stored evidence once while it stays as filed: the
+    next batch meets the same open tickets (issue 16). Evidence filed again is read anew."""
+    settings.DUPLICATES_AUTO_MERGE_EXACT = False
+    accounts = [AccountFactory() for _ in range(2)]
+    contacts = [ContactFactory(account=accounts[i % 2]) for i in range(3)]
+    earlier = _tickets(6, contacts=contacts)
+    duplicates_detect_many(earlier)
+
+    def looked_up(start: int) -> dict[int, Features]:
+        later = _tickets(3, start=start, contacts=contacts)
+        rows = ticket_rows(later)
+        features = signatures_store(list(rows.values()))
+        found = candidates_many([(rows[pk], features[pk]) for pk in later])
+        assert found is not None
+        return {c.ticket_id: c.features for pk in later for c in found[pk]}
+
+    first = looked_up(6)
+    TicketSignature.objects.filter(ticket_id=earlier[0]).update(tokens=["renamed", "words"])
+    second = looked_up(9)
+    kept = (set(first) & set(second) & set(earlier)) - {earlier[0]}
+    assert kept  # the same earlier tickets are candidates of both batches
+    assert all(second[pk] is first[pk] for pk in kept)
+    assert earlier[0] in second
+    assert second[earlier[0]].tokens == ("renamed", "words")
