@@ -327,14 +327,16 @@ def run_burst(
     bodies = [body(m) for m in mails]
     floor = InboundRecord.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     web_cpu = cpu_seconds(web_pid)
-    plan = post_at_rate(port, bodies, rate, retry_every=20)
+    client: dict[str, float] = {}
+    plan = post_at_rate(port, bodies, rate, retry_every=20, client=client)
     web_cpu = cpu_seconds(web_pid) - web_cpu
     if log is not None:
         shift = time.time() - time.monotonic()
         with log.open("w") as out:
             for d in plan:
                 times = {"due": d.due + shift, "sent": d.sent + shift, "done": d.done + shift}
-                out.write(json.dumps({"index": d.index, "status": d.status, **times}) + "\n")
+                line = {"index": d.index, "message_id": ids[d.index], "status": d.status}
+                out.write(json.dumps({**line, **times}) + "\n")
     posted = time.monotonic()
     acked = [d for d in plan if d.status == 200]
     # The burst's records by id, not by their 6,000 Message-IDs: that IN list cost
@@ -363,6 +365,11 @@ def run_burst(
         # gunicorn's CPU (its workers) per request answered: the request's own cost.
         "web_cpu_ms_per_request": round(1000 * web_cpu / max(len(plan), 1), 2),
         "due_to_ack_ms_p99": round(percentile(lags_ms, 99), 1),
+        # The client is Python on the same two cores: its own CPU, and its threads' time
+        # runnable but waiting for a core, a delivery (Linux schedstat). Time a thread
+        # waits between the answer's arrival and its clock is counted as ack time.
+        "client_cpu_ms_per_request": round(client["cpu_ms"] / max(len(plan), 1), 2),
+        "client_runq_ms_per_request": round(client["runq_ms"] / max(len(plan), 1), 2),
         "records_stored": records.count(),
         "records_failed": records.filter(status=InboundStatus.FAILED).count(),
         "lost": sum(1 for ext in ids if ext not in per_id),

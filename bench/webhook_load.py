@@ -73,12 +73,29 @@ class Delivery:
     status: int = 0
 
 
+def _thread_sched() -> tuple[int, int]:
+    """This thread's CPU time and its time runnable but waiting for a core (ns, Linux)."""
+    try:
+        with open("/proc/thread-self/schedstat") as stat:
+            cpu, waited = stat.read().split()[:2]
+    except OSError:
+        return 0, 0
+    return int(cpu), int(waited)
+
+
 def post_at_rate(
-    port: int, bodies: list[bytes], rate: float, *, threads: int = 48, retry_every: int = 0
+    port: int,
+    bodies: list[bytes],
+    rate: float,
+    *,
+    threads: int = 48,
+    retry_every: int = 0,
+    client: dict[str, float] | None = None,
 ) -> list[Delivery]:
     """Post ``bodies`` at ``rate`` per second; every ``retry_every``-th one is posted a
     second time at once by another connection (an ESP retry storm). Return every
-    delivery (retries included) with its times."""
+    delivery (retries included) with its times. ``client``: filled with the posting
+    threads' own CPU and run-queue wait, in ms (is the client measuring itself?)."""
     start = time.monotonic() + 0.5
     plan = [Delivery(i, start + i / rate) for i in range(len(bodies))]
     if retry_every:
@@ -88,13 +105,20 @@ def post_at_rate(
     lock = threading.Lock()
     auth = "Basic " + base64.b64encode(SECRET.encode()).decode()
 
+    totals = {"cpu_ms": 0.0, "runq_ms": 0.0}
+
     def work() -> None:
+        cpu0, waited0 = _thread_sched()
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         while True:
             with lock:
                 delivery = next(cursor, None)
             if delivery is None:
                 conn.close()
+                cpu, waited = _thread_sched()
+                with lock:
+                    totals["cpu_ms"] += (cpu - cpu0) / 1e6
+                    totals["runq_ms"] += (waited - waited0) / 1e6
                 return
             pause = delivery.due - time.monotonic()
             if pause > 0:
@@ -131,6 +155,8 @@ def post_at_rate(
     finally:
         gc.enable()
         gc.unfreeze()
+    if client is not None:
+        client.update(totals)
     return plan
 
 
