@@ -3,8 +3,12 @@ that posts Postmark inbound webhooks (the raw MIME in ``RawEmail``) at a fixed r
 
 Open loop: delivery i is due at ``start + i / rate`` whatever the answers before it, as an
 ESP delivers; a pool of threads with keep-alive connections sends each when it is due.
-Per delivery the client records when it was due, sent and answered (the ack time is
-answer - sent; answer - due adds the client's own lag, reported beside it).
+Per delivery the client records when it was due, sent, answered and read. The ack time
+is answered - sent, where "answered" is the kernel's receive time of the answer's first
+bytes (SO_TIMESTAMPNS): this client is Python on the same two cores as the server, and the
+time its thread then waits for a core and the GIL before it reads the answer is its own
+lag, not the server's (read - sent is reported beside it); answer - due adds the lag
+before sending.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import gc
 import http.client
 import json
 import os
+import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -69,16 +75,63 @@ class Delivery:
     index: int  # which mail
     due: float
     sent: float = 0.0
-    done: float = 0.0
+    answered: float = 0.0  # the answer's first bytes arrived (the kernel's receive time)
+    done: float = 0.0  # the client had read the whole answer
     status: int = 0
 
 
+# Linux: the kernel stamps each received packet; the stamp comes with a recvmsg (the
+# value of SO_TIMESTAMPNS, which Python's socket module does not name everywhere).
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+
+
+class StampedConnection(http.client.HTTPConnection):
+    """A connection whose socket delivers the kernel's receive time of each packet."""
+
+    def connect(self) -> None:
+        super().connect()
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        except OSError:
+            pass  # no stamps: ``answered`` falls back to the client's own clock
+
+    def answer_arrived(self, shift: float) -> float:
+        """Wait for the answer's first bytes, without reading them; return when the kernel
+        received them (on the monotonic clock: ``shift`` is time.time() - monotonic())."""
+        try:
+            _, ancillary, _, _ = self.sock.recvmsg(1, 1024, socket.MSG_PEEK)
+        except OSError:
+            return time.monotonic()
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
+                seconds, nanoseconds = struct.unpack("qq", data[:16])
+                return seconds + nanoseconds / 1e9 - shift
+        return time.monotonic()
+
+
+def _thread_sched() -> tuple[int, int]:
+    """This thread's CPU time and its time runnable but waiting for a core (ns, Linux)."""
+    try:
+        with open("/proc/thread-self/schedstat") as stat:
+            cpu, waited = stat.read().split()[:2]
+    except OSError:
+        return 0, 0
+    return int(cpu), int(waited)
+
+
 def post_at_rate(
-    port: int, bodies: list[bytes], rate: float, *, threads: int = 48, retry_every: int = 0
+    port: int,
+    bodies: list[bytes],
+    rate: float,
+    *,
+    threads: int = 48,
+    retry_every: int = 0,
+    client: dict[str, float] | None = None,
 ) -> list[Delivery]:
     """Post ``bodies`` at ``rate`` per second; every ``retry_every``-th one is posted a
     second time at once by another connection (an ESP retry storm). Return every
-    delivery (retries included) with its times."""
+    delivery (retries included) with its times. ``client``: filled with the posting
+    threads' own CPU and run-queue wait, in ms (is the client measuring itself?)."""
     start = time.monotonic() + 0.5
     plan = [Delivery(i, start + i / rate) for i in range(len(bodies))]
     if retry_every:
@@ -88,13 +141,22 @@ def post_at_rate(
     lock = threading.Lock()
     auth = "Basic " + base64.b64encode(SECRET.encode()).decode()
 
+    totals = {"cpu_ms": 0.0, "runq_ms": 0.0}
+
+    shift = time.time() - time.monotonic()
+
     def work() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        cpu0, waited0 = _thread_sched()
+        conn = StampedConnection("127.0.0.1", port, timeout=30)
         while True:
             with lock:
                 delivery = next(cursor, None)
             if delivery is None:
                 conn.close()
+                cpu, waited = _thread_sched()
+                with lock:
+                    totals["cpu_ms"] += (cpu - cpu0) / 1e6
+                    totals["runq_ms"] += (waited - waited0) / 1e6
                 return
             pause = delivery.due - time.monotonic()
             if pause > 0:
@@ -107,15 +169,17 @@ def post_at_rate(
                         "POST", PATH, payload,
                         {"Content-Type": "application/json", "Authorization": auth},
                     )  # fmt: skip
+                    delivery.answered = conn.answer_arrived(shift)
                     response = conn.getresponse()
                     response.read()
                     delivery.done, delivery.status = time.monotonic(), response.status
                     break
                 except (OSError, http.client.HTTPException):
                     conn.close()
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                    conn = StampedConnection("127.0.0.1", port, timeout=30)
                     if attempt:
                         delivery.done, delivery.status = time.monotonic(), -1
+                        delivery.answered = delivery.done
 
     pool = [threading.Thread(target=work, daemon=True) for _ in range(threads)]
     # The client's own full collections stopped all its threads for 250-400 ms at a time
@@ -131,6 +195,8 @@ def post_at_rate(
     finally:
         gc.enable()
         gc.unfreeze()
+    if client is not None:
+        client.update(totals)
     return plan
 
 

@@ -42,3 +42,21 @@ def test_the_process_running_tasks_freezes_after_the_worker_started(pool):
         assert found and int(found.group(1)) > LOADED
     finally:
         worker.stop()
+
+
+@pytest.mark.parametrize("module", ["supportdesk.wsgi", "supportdesk.asgi"])
+def test_the_web_application_loads_what_its_first_delivery_would(module):
+    """The first webhook delivery of each gunicorn worker imported redis and bound every
+    Celery task (~230 ms of CPU) while the burst queued (supportdesk/warm.py)."""
+    probe = (
+        f"import sys, {module}; from supportdesk.celery import app; "
+        "from django.conf import settings; "
+        "redis = 'django_redis' in settings.CACHES['default']['BACKEND']; "  # else: no client
+        "print('redis' in sys.modules or not redis, 'channels_app.tasks' in sys.modules, "
+        "app.finalized)"
+    )
+    out = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", probe], env=service_env(), capture_output=True, text=True,
+        check=True, timeout=120,
+    )  # fmt: skip
+    assert out.stdout.split()[-3:] == ["True", "True", "True"]

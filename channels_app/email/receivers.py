@@ -50,9 +50,11 @@ def store_inbound_email(sender: Any, event: Any, esp_name: str, **kwargs: Any) -
     store_raw_email(raw_mime(message), source)
 
 
-def store_raw_email(raw: bytes, source: str) -> None:
+def store_raw_email(raw: bytes, source: str, *, queue: bool = True) -> int | None:
     """Store a webhook's raw mail; over the limit, without the attachments that do not
-    fit (an error would make the ESP retry the same mail until it drops it)."""
+    fit (an error would make the ESP retry the same mail until it drops it). Return the
+    new record's id (None: stored before). ``queue=False``: the caller adds it to its
+    collection window (``windows.enqueue_in_window``) itself, after answering."""
     limit = settings.SUPPORTDESK_WEBHOOK_MAX_BYTES
     try:
         raw = shrink_mime(raw, limit).raw
@@ -65,8 +67,11 @@ def store_raw_email(raw: bytes, source: str) -> None:
         external_id=next(iter(message_ids(header_message_id(_header_block(raw)))), None),
         enqueue=False,
     )
-    if created:  # processed with the other deliveries of its window (windows.py)
+    if not created:
+        return None
+    if queue:  # processed with the other deliveries of its window (windows.py)
         enqueue_in_window(record.pk)
+    return record.pk
 
 
 def _header_block(raw: bytes) -> bytes:
