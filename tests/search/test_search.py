@@ -305,3 +305,9 @@ def test_the_tickets_found_and_their_snippets_texts_come_in_one_round_trip(anna,
     by_pk = {h.ticket.pk: h.ticket for h in hits}
     assert by_pk[assigned.pk].assignee == agent and by_pk[nobodys.pk].assignee is None
     assert by_pk[assigned.pk].contact.name == anna.name
+    # Made as the ORM makes them (``from_db``): saved rows of the read database, so a
+    # save updates them rather than inserting.
+    for ticket in by_pk.values():
+        for obj in (ticket, ticket.contact, ticket.department, ticket.assignee):
+            if obj is not None:
+                assert obj._state.adding is False and obj._state.db == "default", obj
