@@ -58,8 +58,9 @@ def kept_counts(key: Hashable) -> Any | None:
     return item[1]
 
 
-def keep_counts(key: Hashable, counts: Any) -> None:
-    _COUNTS[key] = (time.monotonic() + COUNTS_KEPT, counts)
+def keep_counts(key: Hashable, counts: Any, seconds: float = COUNTS_KEPT) -> None:
+    """Keep ``counts`` under ``key`` for ``seconds`` at most (the oldest kept go first)."""
+    _COUNTS[key] = (time.monotonic() + seconds, counts)
     _COUNTS.move_to_end(key)
     while len(_COUNTS) > COUNTS_SIZE:
         _COUNTS.popitem(last=False)
