@@ -16,7 +16,7 @@ from supportdesk.db_router import read_connection
 from tickets.models import Ticket
 
 from ..bands import Band, band_entries, bands, predicate, state
-from ..directory import Tickets, newest_of
+from ..directory import Ids, Tickets, newest_of_read
 from ..indexing import phone_regions
 from ..query import ParsedQuery
 from ..snippets import START, STOP, identifier_snippet, marked_html, plain_start
@@ -307,17 +307,25 @@ class PostgresBackend:
         pattern = "%" + fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         where, where_params = ticket_condition(tickets, "s.ticket_id")
         kinds = "" if notes else " AND s.kind <> 'note'"
-        sql = (
-            "SELECT ticket_id FROM (SELECT s.ticket_id, s.id FROM search_entry s "  # noqa: S608 - placeholders; values are parameters
-            f"WHERE s.idents <> '' AND s.idents LIKE %s{kinds}{where} "
-            "ORDER BY s.id DESC LIMIT %s) x"
-        )
-        ids: list[int] = []
-        if len(fragment) >= 5:  # shorter fragments match too much text to be worth it
-            with read_connection().cursor() as cursor:
-                cursor.execute(sql, [pattern, *where_params, limit * 3])
-                ids = [r[0] for r in cursor.fetchall()]
-        ids += _directory_partial(pattern, tickets, limit)
+        sql, params = _directory_partial(pattern, tickets, limit)
+        with read_connection().cursor() as cursor:
+            if len(fragment) >= 5:  # shorter fragments match too much text to be worth it
+                # The text's identifiers and the directory's in one statement (a round
+                # trip less), each part's order restored by its own keys below.
+                sql = (
+                    "SELECT 0, x.ticket_id, x.id, NULL::timestamptz FROM (SELECT s.ticket_id, "  # noqa: S608 - placeholders; values are parameters
+                    f"s.id FROM search_entry s WHERE s.idents <> '' AND s.idents LIKE %s{kinds}"
+                    f"{where} ORDER BY s.id DESC LIMIT %s) x UNION ALL "
+                    f"SELECT 1, d.id, NULL::bigint, d.updated_at FROM ({sql}) d"
+                )
+                params = [pattern, *where_params, limit * 3, *params]
+            else:
+                sql = f"SELECT 1, d.id, NULL::bigint, d.updated_at FROM ({sql}) d"  # noqa: S608 - our statement
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        written = sorted((r for r in rows if r[0] == 0), key=lambda r: r[2], reverse=True)
+        listed = sorted((r for r in rows if r[0] == 1), key=lambda r: (r[3], r[1]), reverse=True)
+        ids = [r[1] for r in written] + [r[1] for r in listed]
         return list(dict.fromkeys(ids))[:limit]
 
     def snippets(
@@ -675,10 +683,11 @@ def _entry_configs(ids: list[int]) -> list[tuple[int, str]]:
     return list(Entry.objects.filter(pk__in=ids).values_list("pk", "config"))
 
 
-def _directory_partial(pattern: str, tickets: Q, limit: int) -> list[int]:
-    """Return tickets (newest first) of contacts and accounts whose address, phone number
+def _directory_partial(pattern: str, tickets: Q, limit: int) -> Ids:
+    """Select tickets (newest first) of contacts and accounts whose address, phone number
     or reseller ID contains the fragment (trigram indexes on those columns), in one
-    statement (``search.directory.newest_of``: the ids are read before the tickets)."""
+    statement (``search.directory.newest_of_read``: the ids are read before the
+    tickets); its columns are the ticket's id and ``updated_at``."""
     contacts = (
         "SELECT contact_id FROM tickets_contactemail WHERE email LIKE %s UNION "
         "SELECT contact_id FROM tickets_contactphone WHERE number LIKE %s LIMIT 200",
@@ -689,7 +698,8 @@ def _directory_partial(pattern: str, tickets: Q, limit: int) -> list[int]:
         "AND lower(reseller_id) LIKE %s LIMIT 50",
         [pattern.lower()],
     )
-    return newest_of(Tickets(tickets), contacts=contacts, accounts=accounts, limit=limit)
+    read = newest_of_read(Tickets(tickets), contacts=contacts, accounts=accounts, limit=limit)
+    return read or ("SELECT NULL::bigint AS id, NULL::timestamptz AS updated_at WHERE false", [])
 
 
 def _html_text(html: str) -> str:

@@ -208,6 +208,13 @@ def test_the_directory_reads_a_contacts_or_accounts_tickets_in_one_statement(ann
         assert lookups and all(
             'FROM "tickets_ticket" WHERE' in sql and "= ANY(ARRAY(" in sql for sql in lookups
         ), (text, lookups)
+    # A fragment of an address, phone number or code: the text's identifiers and the
+    # directory's in one statement.
+    with CaptureQueriesContext(connection) as queries:
+        assert ticket.reference in refs(ticket_search("northwind.exa"))
+    fragments = [q["sql"] for q in queries if "idents LIKE" in q["sql"] or "email LIKE" in q["sql"]]
+    assert len(fragments) == 1 and "s.idents LIKE" in fragments[0], fragments
+    assert "tickets_contactemail" in fragments[0]
 
 
 @pytest.mark.django_db
