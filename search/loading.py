@@ -26,6 +26,7 @@ from supportdesk.db_router import read_connection
 from tickets.models import Message, Ticket
 from tickets.selectors import ticket_list
 from workspace.prepared import prepared_reads
+from workspace.reads import _made as made_from_db
 
 
 @lru_cache(maxsize=8)
@@ -163,7 +164,9 @@ def _joined(ids: list[int], message_ids: list[int]) -> Shown:
             for index, col, functions in _converters(connection, model):
                 for function in functions:
                     values[index] = function(values[index], col, connection)
-            obj = model.from_db(connection.alias, names, values)
+            # The instance ``from_db`` makes, without ``Model.__init__``'s setattr per
+            # field (~70 instances a page: ~0.8 ms of the desk's CPU a search).
+            obj = made_from_db(model, connection.alias, names, values)
             if fk is None:
                 ticket = cast(Ticket, obj)
                 shown.tickets[obj.pk] = ticket

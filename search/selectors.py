@@ -226,29 +226,35 @@ def _find(
 
 
 def _directory(query: ParsedQuery, tickets: Q, add) -> None:
-    """Add the tickets found by number, reseller ID, address, phone, domain and name."""
+    """Add the tickets found by number, reseller ID, address, phone, domain and name
+    (read in one statement: ``directory.read_together``)."""
     base = directory.Tickets(tickets)
+    reads: list[tuple[str, directory.Ids | None]] = []
     if query.numbers:
-        add(directory.numbered(query.numbers, base), "number")
+        reads.append(("number", directory.numbered_read(query.numbers, base)))
     if query.reseller_ids:
         accounts = directory.accounts_with_reseller_ids(query.reseller_ids)
-        add(directory.newest_of(base, accounts=accounts), "reseller")
+        reads.append(("reseller", directory.newest_of_read(base, accounts=accounts)))
     if query.emails:
         contacts = directory.contacts_with_emails(query.emails)
-        add(directory.newest_of(base, contacts=contacts), "email")
+        reads.append(("email", directory.newest_of_read(base, contacts=contacts)))
     if query.phones:
         contacts = directory.contacts_with_phones([f"+{p}" for p in query.phones])
-        add(directory.newest_of(base, contacts=contacts), "phone")
+        reads.append(("phone", directory.newest_of_read(base, contacts=contacts)))
     if query.domains and not query.emails:
         contacts = directory.contacts_at_domain(query.domains[0], DIRECTORY_TICKETS)
-        add(directory.newest_of(base, contacts=contacts), "domain")
+        reads.append(("domain", directory.newest_of_read(base, contacts=contacts)))
     if not query.is_identifier:
         # Three letters at least: what the trigram index on lower(name) can answer.
         words = [w for w in query.text.lower().split() if len(w) >= 3][:5]
         if words and any(ch.isalpha() for ch in query.text):
             people = directory.named("tickets_contact", words, 50)
             firms = directory.named("tickets_account", words, 20)
-            add(directory.newest_of(base, contacts=people, accounts=firms), "name")
+            reads.append(("name", directory.newest_of_read(base, contacts=people, accounts=firms)))
+    statements = [read for _, read in reads if read is not None]
+    found = iter(directory.read_together(statements))
+    for reason, read in reads:
+        add(next(found) if read is not None else [], reason)
 
 
 # --- the page ----------------------------------------------------------------------------

@@ -16,11 +16,12 @@ from supportdesk.db_router import read_connection
 from tickets.models import Ticket
 
 from ..bands import Band, band_entries, bands, predicate, state
-from ..directory import Tickets, newest_of
+from ..directory import Ids, Tickets, newest_of_read
 from ..indexing import phone_regions
 from ..query import ParsedQuery
 from ..snippets import START, STOP, identifier_snippet, marked_html, plain_start
 from ..text import SIMPLE, query_configs, searchable_text
+from ..words import keep_counts, kept_counts
 from . import TextHit
 
 if TYPE_CHECKING:
@@ -51,6 +52,12 @@ TOGETHER_IN_ONE = 1.0
 # Matches expected in one band, as a multiple of those asked, above which words counted
 # rare are read band by band from the newest instead of every band at once.
 BANDS_PAY = 2.0
+# Matches expected in every entry, as a multiple of those asked, under which words that
+# are each common but rare together ("kaki mino bami": a made-up word among common ones)
+# are read in every band at once, as a rare word is: band by band, newest first, they
+# could not stop before the oldest band, and read it in five statements (each planned,
+# a round trip each) instead of one.
+RARE_TOGETHER = 1.0
 
 HEADLINE_OPTIONS = (
     f"StartSel={START}, StopSel={STOP}, MaxWords=35, MinWords=15, ShortWord=2, "
@@ -131,20 +138,26 @@ class PostgresBackend:
         if query.is_identifier:
             way = _identifier_way(tsquery, limit)
         else:
-            rare, newest, share = self._rare_and_newest(query, limit)
-            way = (rare, newest)
+            rare, newest, share, entries = self._rare_and_newest(query, limit)
+            way = (rare, 0)
             if stop_words_only(query):
                 # Rare or not ("ourselves"), stop words alone are looked for where the
                 # page says they were: in the newest entries.
-                way = (False, newest)
+                way = (False, 0)
             elif rare and _bands_pay(share, limit):
                 # Rare, but not so rare that the newest band would not hold the matches
                 # asked ("gebami не baba": 270 in each band): band by band, newest first,
                 # stops there instead of every band's postings and rows (the same
                 # entries: the newest ``limit`` matches).
-                way, walk = (False, newest), False
+                way, walk = (False, 0), False
             else:
                 walk = self._walk_pays(share)
+                if not walk and _rare_together(share, entries, limit):
+                    way = (True, 0)
+            if not way[0]:
+                # The walk and the bands read back from this search's own newest entry (a
+                # message is found as soon as it commits); the rare way reads every band.
+                way = (False, newest_id() if newest is None else newest)
         # Each way returns its entries ranked (ts_rank: weights and frequency, a tenth of
         # ts_rank_cd's cost per entry), computed on the entries kept only, in the
         # statement that found them: no second statement reading them again by id.
@@ -228,11 +241,14 @@ class PostgresBackend:
         return PostgresBackend._rare_and_newest(query, limit)[0]
 
     @staticmethod
-    def _rare_and_newest(query: ParsedQuery, limit: int) -> tuple[bool, int, float | None]:
+    def _rare_and_newest(
+        query: ParsedQuery, limit: int
+    ) -> tuple[bool, int | None, float | None, int]:
         """Return whether the query's words are rare (see ``_rare``), the newest entry's
-        id (where a walk back starts) and the share of entries expected to match every
-        word (None when unknown: short words only, stop words only, words joined by "or";
-        see ``_share``)."""
+        id (where a walk back starts; None when the counts were kept: see
+        ``newest_id``), the share of entries expected to match every word (None when
+        unknown: short words only, stop words only, words joined by "or"; see
+        ``_share``) and the entries counted (the newest id when the counts were read)."""
         words = {
             w
             for token in query.text.lower().split()
@@ -241,41 +257,49 @@ class PostgresBackend:
             if len(w) >= 4  # the vocabulary's words have four letters or more
         }
         if not words:
-            with read_connection().cursor() as cursor:
-                cursor.execute("SELECT max(id) FROM search_entry")
-                newest = cursor.fetchone()[0] or 0
-            return False, newest, None  # short words only: assume common
+            last = newest_id()
+            return False, last, None, last  # short words only: assume common
         # A word's matches, roughly: the vocabulary's documents of every form sharing its
         # stem in each configuration the query is read in (the most of them); the rarest
         # word bounds what all of them match. The same per configuration of the entries
         # (``search_wordconfig``) once its counts have caught up with the overall ones.
         configs = query_configs(query.text)
-        # Per configuration only where words meet: one word's share is its count's.
-        extra = _BY_CONFIG if len(words) > 1 else ", NULL, NULL, NULL"
-        with read_connection().cursor() as cursor:
-            cursor.execute(
-                "WITH w AS (SELECT unnest(%s::text[]) AS word), "  # noqa: S608 - constant parts
-                "c AS (SELECT unnest(%s::regconfig[]) AS config), "
-                "s AS (SELECT w.word, c.config, l.lexeme FROM w CROSS JOIN c "
-                "CROSS JOIN LATERAL unnest(to_tsvector(c.config, w.word)) l) "
-                f"SELECT (SELECT max(id) FROM search_entry), min(n), array_agg(n){extra} FROM ("
-                # The forms of a stem by a range of the word index (byte order, as LIKE's
-                # index reads it): a LIKE with a computed pattern reads the whole table.
-                "SELECT s.word, max((SELECT coalesce(sum(v.documents), 0) FROM search_word v "
-                "WHERE v.word ~>=~ s.lexeme AND v.word ~<~ (s.lexeme || chr(1114111)))) AS n "
-                "FROM s GROUP BY s.word) x",
-                [sorted(words), configs],
-            )
-            entries, fewest, counts, by_config, totals, kept = cursor.fetchone()
-        entries = entries or 0
+        key = ("counts", tuple(sorted(words)), tuple(configs))
+        newest: int | None = None
+        counted = kept_counts(key)
+        if counted is None:
+            # Per configuration only where words meet: one word's share is its count's.
+            extra = _BY_CONFIG if len(words) > 1 else ", NULL, NULL, NULL"
+            with read_connection().cursor() as cursor:
+                cursor.execute(
+                    "WITH w AS (SELECT unnest(%s::text[]) AS word), "  # noqa: S608 - constant parts
+                    "c AS (SELECT unnest(%s::regconfig[]) AS config), "
+                    "s AS (SELECT w.word, c.config, l.lexeme FROM w CROSS JOIN c "
+                    "CROSS JOIN LATERAL unnest(to_tsvector(c.config, w.word)) l) "
+                    f"SELECT (SELECT max(id) FROM search_entry), min(n), array_agg(n){extra} "
+                    # The forms of a stem by a range of the word index (byte order, as
+                    # LIKE's index reads it): a LIKE with a computed pattern reads the
+                    # whole table.
+                    "FROM (SELECT s.word, max((SELECT coalesce(sum(v.documents), 0) "
+                    "FROM search_word v WHERE v.word ~>=~ s.lexeme "
+                    "AND v.word ~<~ (s.lexeme || chr(1114111)))) AS n "
+                    "FROM s GROUP BY s.word) x",
+                    [sorted(words), configs],
+                )
+                counted = cursor.fetchone()
+            newest = counted[0] or 0
+            keep_counts(key, counted)
+        entries_read, fewest, counts, by_config, totals, kept = counted
+        entries = entries_read or 0
         if fewest is None:
-            return False, entries, None  # stop words only: common
+            return False, newest, None, entries  # stop words only: common
         share: float | None = None
         if not any("|" in reading for reading in query_readings(query)):  # not "a or b"
             share = _share(counts, entries, by_config, totals, (set(configs), set(kept or ())))
         # Walking back finds LIMIT matches after ~LIMIT * entries / documents rows; reading
         # them all costs ~documents rows: equal at documents = sqrt(LIMIT * entries).
-        return fewest < max(RARE_FLOOR, (limit * entries) ** 0.5), entries, share
+        rare = fewest < max(RARE_FLOOR, (limit * entries) ** 0.5)
+        return rare, newest, share, entries
 
     def partial_ticket_ids(
         self, fragment: str, tickets: Q, *, notes: bool, limit: int
@@ -283,17 +307,25 @@ class PostgresBackend:
         pattern = "%" + fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         where, where_params = ticket_condition(tickets, "s.ticket_id")
         kinds = "" if notes else " AND s.kind <> 'note'"
-        sql = (
-            "SELECT ticket_id FROM (SELECT s.ticket_id, s.id FROM search_entry s "  # noqa: S608 - placeholders; values are parameters
-            f"WHERE s.idents <> '' AND s.idents LIKE %s{kinds}{where} "
-            "ORDER BY s.id DESC LIMIT %s) x"
-        )
-        ids: list[int] = []
-        if len(fragment) >= 5:  # shorter fragments match too much text to be worth it
-            with read_connection().cursor() as cursor:
-                cursor.execute(sql, [pattern, *where_params, limit * 3])
-                ids = [r[0] for r in cursor.fetchall()]
-        ids += _directory_partial(pattern, tickets, limit)
+        sql, params = _directory_partial(pattern, tickets, limit)
+        with read_connection().cursor() as cursor:
+            if len(fragment) >= 5:  # shorter fragments match too much text to be worth it
+                # The text's identifiers and the directory's in one statement (a round
+                # trip less), each part's order restored by its own keys below.
+                sql = (
+                    "SELECT 0, x.ticket_id, x.id, NULL::timestamptz FROM (SELECT s.ticket_id, "  # noqa: S608 - placeholders; values are parameters
+                    f"s.id FROM search_entry s WHERE s.idents <> '' AND s.idents LIKE %s{kinds}"
+                    f"{where} ORDER BY s.id DESC LIMIT %s) x UNION ALL "
+                    f"SELECT 1, d.id, NULL::bigint, d.updated_at FROM ({sql}) d"
+                )
+                params = [pattern, *where_params, limit * 3, *params]
+            else:
+                sql = f"SELECT 1, d.id, NULL::bigint, d.updated_at FROM ({sql}) d"  # noqa: S608 - our statement
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        written = sorted((r for r in rows if r[0] == 0), key=lambda r: r[2], reverse=True)
+        listed = sorted((r for r in rows if r[0] == 1), key=lambda r: (r[3], r[1]), reverse=True)
+        ids = [r[1] for r in written] + [r[1] for r in listed]
         return list(dict.fromkeys(ids))[:limit]
 
     def snippets(
@@ -350,22 +382,35 @@ class PostgresBackend:
         return " ".join(words) if changed else ""
 
 
+def newest_id() -> int:
+    """Return the newest entry's id (where a walk back starts)."""
+    with read_connection().cursor() as cursor:
+        cursor.execute("SELECT max(id) FROM search_entry")
+        return cursor.fetchone()[0] or 0
+
+
 def _identifier_way(tsquery: str, limit: int) -> tuple[bool, int]:
     """Return whether an identifier's lexemes are rare enough to read every match through
     the GIN index (see ``PostgresBackend._rare``), and the newest entry's id. The
     planner's estimate of the matches is good for exact lexemes (its statistics list the
     frequent ones: a mail provider's domain), but given ``ORDER BY id DESC LIMIT`` it
     assumes the matches are spread evenly and walks back from the newest entry: through
-    all 6,000,000 entries (6 s) for a phone number nobody wrote."""
+    all 6,000,000 entries (6 s) for a phone number nobody wrote. The estimate is kept per
+    process as long as the planner's count of entries (``_entries``): it moves only when
+    ANALYZE runs, and planning the EXPLAIN was a statement of every identifier search."""
     with read_connection().cursor() as cursor:
-        cursor.execute(
-            "EXPLAIN (FORMAT JSON) SELECT 1 FROM search_entry s WHERE s.vector @@ %s::tsquery",
-            [tsquery],
-        )
-        plan = cursor.fetchone()[0]
-        if isinstance(plan, str):
-            plan = json.loads(plan)
-        estimate = plan[0]["Plan"]["Plan Rows"]
+        key = ("planned", tsquery)
+        estimate = kept_counts(key)
+        if estimate is None:
+            cursor.execute(
+                "EXPLAIN (FORMAT JSON) SELECT 1 FROM search_entry s WHERE s.vector @@ %s::tsquery",
+                [tsquery],
+            )
+            plan = cursor.fetchone()[0]
+            if isinstance(plan, str):
+                plan = json.loads(plan)
+            estimate = plan[0]["Plan"]["Plan Rows"]
+            keep_counts(key, estimate, ENTRIES_KEPT)
         rare = estimate < max(RARE_FLOOR, (limit * _entries(cursor)) ** 0.5)
         if rare:
             return True, 0  # the GIN index: no walk, no need of the newest id
@@ -405,6 +450,15 @@ def _bands_pay(share: float | None, limit: int) -> bool:
     by band from the newest ends within ``_banded``'s first three statements (the open
     band and the small bands after it: ``search.bands.SPLIT``)."""
     return share is not None and share * band_entries() >= BANDS_PAY * limit
+
+
+def _rare_together(share: float | None, entries: int, limit: int) -> bool:
+    """Whether every entry together is expected to hold fewer than RARE_TOGETHER times
+    the matches asked (by the vocabulary's estimate ``share``): then reading band by
+    band from the newest reads every band anyway, one statement for each of the newest
+    two and one for each group after, and one read of every band finds the same
+    entries (the newest ``limit`` matches) in one statement."""
+    return share is not None and share * entries < RARE_TOGETHER * limit
 
 
 def _share(
@@ -629,10 +683,11 @@ def _entry_configs(ids: list[int]) -> list[tuple[int, str]]:
     return list(Entry.objects.filter(pk__in=ids).values_list("pk", "config"))
 
 
-def _directory_partial(pattern: str, tickets: Q, limit: int) -> list[int]:
-    """Return tickets (newest first) of contacts and accounts whose address, phone number
+def _directory_partial(pattern: str, tickets: Q, limit: int) -> Ids:
+    """Select tickets (newest first) of contacts and accounts whose address, phone number
     or reseller ID contains the fragment (trigram indexes on those columns), in one
-    statement (``search.directory.newest_of``: the ids are read before the tickets)."""
+    statement (``search.directory.newest_of_read``: the ids are read before the
+    tickets); its columns are the ticket's id and ``updated_at``."""
     contacts = (
         "SELECT contact_id FROM tickets_contactemail WHERE email LIKE %s UNION "
         "SELECT contact_id FROM tickets_contactphone WHERE number LIKE %s LIMIT 200",
@@ -643,7 +698,8 @@ def _directory_partial(pattern: str, tickets: Q, limit: int) -> list[int]:
         "AND lower(reseller_id) LIKE %s LIMIT 50",
         [pattern.lower()],
     )
-    return newest_of(Tickets(tickets), contacts=contacts, accounts=accounts, limit=limit)
+    read = newest_of_read(Tickets(tickets), contacts=contacts, accounts=accounts, limit=limit)
+    return read or ("SELECT NULL::bigint AS id, NULL::timestamptz AS updated_at WHERE false", [])
 
 
 def _html_text(html: str) -> str:

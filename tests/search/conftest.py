@@ -18,6 +18,17 @@ def reply(ticket, text: str, *, contact=None, channel: str = "email", **message)
     ).message
 
 
+@pytest.fixture(autouse=True)
+def _counts_read_afresh():
+    """Each test reads the vocabulary it wrote: the counts a process keeps (see
+    ``search.words.kept_counts``) are forgotten between tests, as a words refresh does."""
+    from search.words import forget_counts
+
+    forget_counts()
+    yield
+    forget_counts()
+
+
 def refs(page) -> list[str]:
     return [h.ticket.reference for h in page.hits]
 

@@ -373,3 +373,48 @@ def _assert_each_band_read_by_its_index(cursor, statements: list[str]) -> None:
         for low, high in re.findall(r"s\.id >= (\d+)(?: AND s\.id < (\d+))?\)", sql):
             name = bands.index_name((int(low), int(high) if high else None))
             assert f'"Index Name": "{name}"' in plan, (sql, plan)
+
+
+@pytest.mark.django_db
+def test_words_common_alone_but_rare_together_read_every_band_at_once(settings, anna, monkeypatch):
+    """Words each too common for the index alone but expected together in fewer entries
+    than asked in all ("kaki mino bami": a made-up word among common ones) are read in
+    every band in one statement, as a rare word is: band by band, newest first, they
+    could not stop before the oldest band, at a statement for each of the newest two
+    bands and one per group after. Both ways find the same entries."""
+    from search.models import Word, WordConfig, WordsWatermark
+
+    settings.SUPPORTDESK_SEARCH_BAND_ENTRIES = 4
+    _from_first_id()
+    tickets = [open_ticket(subject=f"Case {i}", body=f"the quartz lamp {i}") for i in range(9)]
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    bands.bands_build(concurrently=False)
+    bands.forget_state()
+    # Each word in every tenth entry: common (over the floor), not worth a walk
+    # together, and a thousandth of a thousandth of the entries hold both.
+    for word in ("quartz", "lamp"):
+        Word.objects.create(word=word, documents=1_000_000)
+        WordConfig.objects.create(word=word, config="english", documents=1_000)
+    WordConfig.objects.create(word="", config="english", documents=1_000_000)
+    WordsWatermark.objects.create(id=1, last_entry_id=1)
+    WordsWatermark.objects.create(id=2, last_entry_id=1)
+    query = query_from("quartz lamp")
+    rare, _newest, share, _entries = postgres.PostgresBackend._rare_and_newest(query, 30)
+    assert not rare and not postgres.PostgresBackend._walk_pays(share)
+
+    def search() -> tuple[list[int], list[str]]:
+        with CaptureQueriesContext(connection) as queries:
+            hits = postgres.PostgresBackend().text_hits(query, Q(), notes=False, limit=30)
+        reads = [q["sql"] for q in queries if "FROM search_entry s" in q["sql"]]
+        return [h.entry_id for h in hits], reads
+
+    found, reads = search()
+    assert found == _ids_from_one("'quartz' & 'lamp'", 30) and len(found) == 9
+    (at_once,) = reads
+    assert at_once.count("(s.id >= ") == len(bands.bands(bands.state()[0]))  # every band
+    monkeypatch.setattr(postgres, "RARE_TOGETHER", 0.0)  # band by band, as before
+    found_by_band, reads = search()
+    assert found_by_band == found
+    assert len(reads) > 2, reads
+    assert set(refs(ticket_search("quartz lamp"))) == {t.reference for t in tickets}
