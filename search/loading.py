@@ -26,7 +26,7 @@ from supportdesk.db_router import read_connection
 from tickets.models import Message, Ticket
 from tickets.selectors import ticket_list
 from workspace.prepared import prepared_reads
-from workspace.reads import _made as made_from_db
+from workspace.reads import made_from_db
 
 
 @lru_cache(maxsize=8)

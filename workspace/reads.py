@@ -74,7 +74,7 @@ def _plain_fields(model: Any) -> tuple[str, ...] | None:
     return tuple(f.attname for f in model._meta.concrete_fields)
 
 
-def _made(model: Any, alias: str, names: list[str], values: list[Any]) -> Any:
+def made_from_db(model: Any, alias: str, names: list[str], values: list[Any]) -> Any:
     """``model.from_db(alias, names, values)``: for a row of every column, the instance
     ``Model.__init__`` would make (its fields set, its state "from the database") without
     its per-field ``setattr`` and descriptor calls (a page makes ~20 instances; that loop
@@ -104,7 +104,7 @@ def _instances(model: Any, sql: str, params: list[Any]) -> list[Any]:
         values = [row[i] for i in positions]
         for i, func, col in converters:
             values[i] = func(values[i], col, connection)
-        out.append(_made(model, alias, names, values))
+        out.append(made_from_db(model, alias, names, values))
     return out
 
 
@@ -125,7 +125,7 @@ def instances_and_extras(
         values = [row[i] for i in positions]
         for i, func, col in converters:
             values[i] = func(values[i], col, connection)
-        instance = _made(model, alias, names, values)
+        instance = made_from_db(model, alias, names, values)
         out.append((instance, {name: row[i] for i, name in others}))
     return out
 
@@ -208,7 +208,7 @@ def _ticket_of_row(row: Any, reads: list[tuple[Any, list[str], list[list[Any]]]]
         for i, funcs in enumerate(converters):
             for func in funcs:
                 values[i] = func(values[i], None, connection)
-        made.append(_made(model, alias, names, values))
+        made.append(made_from_db(model, alias, names, values))
     ticket = made[0]
     # The related objects into the ticket's cache, as assigning them would put them (the
     # descriptor's checks and key copying are moot: they were read by the ticket's keys).
@@ -304,7 +304,7 @@ def _instance(model: Any, columns: tuple[str, ...], row: tuple[Any, ...]) -> Any
     values = [row[i] for i in positions]
     for i, func, col in converters:
         values[i] = func(values[i], col, connection)
-    return _made(model, connection.alias, names, values)
+    return made_from_db(model, connection.alias, names, values)
 
 
 def _unsolved_statuses() -> str:
@@ -717,5 +717,5 @@ def _from_json(model: Any, rows: list[dict[str, Any]] | None) -> list[Any]:
     out = []
     for row in rows:
         values = [row[key] if convert is None else convert(row[key]) for key, convert in keys]
-        out.append(_made(model, alias, names, values))
+        out.append(made_from_db(model, alias, names, values))
     return out
