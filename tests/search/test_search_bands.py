@@ -56,6 +56,19 @@ def _from_first_id() -> None:
         cursor.execute("SELECT setval('search_entry_id_seq', 1, false)")
 
 
+def _nine_lamp_tickets_in_bands_of_four(settings) -> list:
+    """Open nine tickets saying "the quartz lamp N" and build their bands of four entries;
+    return the tickets."""
+    settings.SUPPORTDESK_SEARCH_BAND_ENTRIES = 4
+    _from_first_id()
+    tickets = [open_ticket(subject=f"Case {i}", body=f"the quartz lamp {i}") for i in range(9)]
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    bands.bands_build(concurrently=False)
+    bands.forget_state()
+    return tickets
+
+
 @pytest.fixture(autouse=True)
 def _bands_of_one_size(monkeypatch):
     """The tests below were written for bands of one size; the smaller newest bands
@@ -250,13 +263,7 @@ def test_rare_words_the_newest_band_holds_enough_of_are_read_band_by_band(
     reads every band in one statement. Both find the same tickets."""
     from search.models import Word
 
-    settings.SUPPORTDESK_SEARCH_BAND_ENTRIES = 4
-    _from_first_id()
-    tickets = [open_ticket(subject=f"Case {i}", body=f"the quartz lamp {i}") for i in range(9)]
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    bands.bands_build(concurrently=False)
-    bands.forget_state()
+    tickets = _nine_lamp_tickets_in_bands_of_four(settings)
     Word.objects.create(word="quartz", documents=9)  # rare: under RARE_FLOOR
     # Three asked: the bands pay (a band of four expected to hold half of them, 2 >= 0.5
     # x 3), and the newest two bands hold them.
@@ -384,13 +391,7 @@ def test_words_common_alone_but_rare_together_read_every_band_at_once(settings, 
     bands and one per group after. Both ways find the same entries."""
     from search.models import Word, WordConfig, WordsWatermark
 
-    settings.SUPPORTDESK_SEARCH_BAND_ENTRIES = 4
-    _from_first_id()
-    tickets = [open_ticket(subject=f"Case {i}", body=f"the quartz lamp {i}") for i in range(9)]
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    bands.bands_build(concurrently=False)
-    bands.forget_state()
+    tickets = _nine_lamp_tickets_in_bands_of_four(settings)
     # Each word in every tenth entry: common (over the floor), not worth a walk
     # together, and a thousandth of a thousandth of the entries hold both.
     for word in ("quartz", "lamp"):
