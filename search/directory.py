@@ -57,12 +57,6 @@ def _read(sql: str, params: Sequence[Any]) -> list:
         return [row[0] for row in cursor.fetchall()]
 
 
-def numbered(numbers: Sequence[int], tickets: Tickets) -> list[int]:
-    """Return the tickets with these numbers (newest first)."""
-    read = numbered_read(numbers, tickets)
-    return _read(*read) if read else []
-
-
 def numbered_read(numbers: Sequence[int], tickets: Tickets) -> Ids | None:
     """Select the tickets with these numbers (newest first); None when none can be."""
     if not numbers or tickets.none:
@@ -75,19 +69,6 @@ def numbered_read(numbers: Sequence[int], tickets: Tickets) -> Ids | None:
 
 
 Ids = tuple[str, list[Any]]  # a statement selecting ids, and its parameters
-
-
-def newest_of(
-    tickets: Tickets,
-    *,
-    contacts: Ids | None = None,
-    accounts: Ids | None = None,
-    limit: int = DIRECTORY_TICKETS,
-) -> list[int]:
-    """Return the newest tickets of the contacts or accounts these statements select, in
-    one statement (``newest_of_read``)."""
-    read = newest_of_read(tickets, contacts=contacts, accounts=accounts, limit=limit)
-    return _read(*read) if read else []
 
 
 def newest_of_read(
