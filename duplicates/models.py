@@ -53,7 +53,15 @@ class DuplicateBand(models.Model):
     band_key = models.BigIntegerField()
     # No separate index: the unique (ticket, band_key) constraint serves ticket lookups,
     # and every index is paid on each insert into this, the largest table.
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # No foreign key in the database: its check (``SELECT 1 … FOR KEY SHARE`` on the ticket,
+    # one a key, ~19 keys a new ticket) was ~40% of the keys' insert (bench/README.md,
+    # 2026-12-07 ingest-follow). Deleting a ticket still deletes its keys (Django's cascade,
+    # as every delete here goes through it), a TRUNCATE of the tickets empties them
+    # (migration 0008's trigger), and a key left by a ticket deleted meanwhile is harmless:
+    # lookups join the tickets.
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     contact_id = models.BigIntegerField(null=True, blank=True)
     account_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField()
