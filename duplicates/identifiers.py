@@ -125,10 +125,16 @@ def shared_identifiers(
 ) -> dict[str, set[str]]:
     """Return the identifiers both ``a`` and ``b`` name, by kind."""
     shared: dict[str, set[str]] = {}
-    for kind in KINDS:  # most kinds are named by neither: no sets built for them
-        mine, theirs = a.get(kind), b.get(kind)
-        if mine and theirs and (values := set(mine) & set(theirs)):
-            shared[kind] = values
+    # Most pairs name few kinds, and few of them both: only those are walked (in
+    # ``KINDS`` order, as before), no sets built for the others. A batch scores ~10
+    # pairs a mail; walking every kind was ~1% of an import's worker CPU.
+    both = a.keys() & b.keys()
+    if not both:
+        return shared
+    for kind in KINDS:
+        if kind in both and (mine := a[kind]) and (theirs := b[kind]):
+            if values := set(mine) & set(theirs):
+                shared[kind] = values
     return shared
 
 

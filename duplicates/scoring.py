@@ -129,7 +129,7 @@ def _measure(new: Features, old: Features, shared: dict[str, set[str]]) -> dict[
         # Either subject's words found in the other ticket: a subject names the problem
         # (a one-word subject such as "Chat: invoice" counts half).
         "subject": max(_subject_in(new, b), _subject_in(old, a)),
-        "specific": min(2, sum(len(shared.get(k, ())) for k in _SPECIFIC)),
+        "specific": min(2, sum(len(v) for k, v in shared.items() if k in _SPECIFIC)),
         "domain": min(2, len(shared.get("domain", ())) + len(shared.get("ip", ()))),
         "error": min(1, len(shared.get("error", ()))),
         "refers_back": float("refers_back" in new.marks),

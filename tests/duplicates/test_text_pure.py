@@ -10,7 +10,12 @@ from hypothesis import strategies as st
 
 from duplicates import minhash
 from duplicates.features import build_features, retrieval_keys
-from duplicates.identifiers import conflicting_kinds, extract_identifiers
+from duplicates.identifiers import (
+    KINDS,
+    conflicting_kinds,
+    extract_identifiers,
+    shared_identifiers,
+)
 from duplicates.normalize import clean_body, strip_subject
 from duplicates.scoring import compare
 
@@ -351,3 +356,25 @@ def test_the_marks_patterns_have_no_upper_case_letters():
         assert letters == letters.lower()
         for char in {c for c in letters if not c.isascii()}:
             assert not any(re.fullmatch(re.escape(char), chr(a), re.I) for a in range(128))
+
+
+_IDENTIFIERS = st.dictionaries(
+    st.sampled_from(KINDS),
+    st.frozensets(st.sampled_from(["a", "b", "c", "d"]), max_size=3),
+    max_size=len(KINDS),
+)
+
+
+@given(_IDENTIFIERS, _IDENTIFIERS)
+@settings(max_examples=300, deadline=None)
+def test_shared_identifiers_walk_only_the_kinds_both_name_with_the_same_result(a, b):
+    """Only the kinds both tickets name are walked now (scoring calls this for every
+    pair): the same kinds, values and order as walking every kind, empty values too."""
+    every_kind = {
+        kind: set(a[kind]) & set(b[kind])
+        for kind in KINDS
+        if a.get(kind) and b.get(kind) and set(a[kind]) & set(b[kind])
+    }
+    shared = shared_identifiers(a, b)
+    assert shared == every_kind
+    assert list(shared) == list(every_kind)
