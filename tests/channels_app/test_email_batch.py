@@ -341,3 +341,18 @@ def test_a_batch_stores_its_attachments_in_an_insert_for_its_new_tickets_and_its
     assert reply.file.read() == b"a,b\n1,2\n"
     assert stored["log-2-1.txt"].message_id == records[2].message_id
     assert stored["log-2-1.txt"].sha256 == hashlib.sha256(b"line 2 1\n").hexdigest()
+
+
+def test_a_batch_reads_its_records_back_without_their_raw_mail(departments):
+    """The records returned after a batch carry their outcomes, not the raw bytes the
+    database would send and the worker decode again (they load if read)."""
+    raws = [make_mail(subject=f"R{n}") for n in range(3)]
+    ids = store(raws, enqueue=False)
+    with CaptureQueriesContext(connection) as queries:
+        records = inbound_process_many(ids)
+    last = queries[-1]["sql"]
+    assert last.startswith('SELECT "channels_app_inboundrecord"."id"')
+    assert '"channels_app_inboundrecord"."raw"' not in last
+    assert [r.status for r in records] == [InboundStatus.PROCESSED] * 3
+    assert all(r.message_id and r.processed_at for r in records)
+    assert bytes(records[1].raw) == raws[1]
