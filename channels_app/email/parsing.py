@@ -189,6 +189,11 @@ def _parse(raw: bytes) -> ParsedEmail:
 def _charset_hint(msg: Message) -> str | None:
     """Return the first non-ASCII charset declared in the message, for raw 8-bit headers."""
     for part in msg.walk():
+        # get_param parses every parameter of the header; most parts (and every part
+        # without a Content-Type) declare no charset at all.
+        declared = part.get("content-type")
+        if declared is None or "charset" not in str(declared).lower():
+            continue
         charset = part.get_param("charset")
         codec = codec_name(charset) if isinstance(charset, str) else None
         if codec and codec not in ("ascii", "cp1252"):
