@@ -255,7 +255,10 @@ def inbound_process_many(record_ids: Sequence[int]) -> list[InboundRecord]:
                     break
     if left:
         raise InboundTransient(left) from cause
-    return list(InboundRecord.objects.filter(pk__in=ids).order_by("pk"))
+    # Without the raw bytes and payload: read back, they were most of what the database
+    # sent and the worker decoded here, and a caller wants the outcomes (both load if read).
+    done = InboundRecord.objects.filter(pk__in=ids).defer("raw", "payload")
+    return list(done.order_by("pk"))
 
 
 def _process_fresh_batch(ids: list[int]) -> list[int]:

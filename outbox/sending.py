@@ -18,11 +18,14 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any, cast
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db.models import F, Q
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import F, Field, Q
 from django.utils import timezone
 
 from .delivery_errors import DeliveryError, classify
@@ -209,7 +212,28 @@ def _finish(
             fields |= {"body_text": ERASED, "body_html": ""}
     if next_attempt_at is not None:
         fields["next_attempt_at"] = next_attempt_at
-    OutgoingMail.objects.filter(pk=mail.pk, claim=mail.claim).update(**fields)
+    sql, columns = _finish_sql(tuple(fields))
+    db = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the proxy
+    values = [field.get_db_prep_save(fields[field.name], db) for field in columns]
+    with db.cursor() as cursor:
+        cursor.execute(sql, [*values, mail.pk, mail.claim])
+
+
+@cache
+def _finish_sql(names: tuple[str, ...]) -> tuple[str, list[Any]]:
+    """The outcome's ``UPDATE … WHERE id = %s AND claim = %s`` for these fields, and the
+    fields, built once a process: the ORM's filter() and update() built it for every
+    mail, ~0.3 ms of the worker's CPU each (more than handing the mail to a relay)."""
+    meta = OutgoingMail._meta
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    columns: list[Any] = [meta.get_field(name) for name in names]
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in columns)
+    claim = quote(str(cast(Field, meta.get_field("claim")).column))
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {assignments} "  # noqa: S608 - names from _meta
+        f"WHERE {quote(str(meta.pk.column))} = %s AND {claim} = %s"
+    )
+    return sql, columns
 
 
 def _drop(connection) -> None:

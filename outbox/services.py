@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from tickets.inserts import insert_new
 from tickets.models import Message, Ticket
 
 from .models import AUTOMATIC_KINDS, MailStatus, OutgoingAttachment, OutgoingMail
@@ -85,7 +86,7 @@ def mails_queue(mails: Sequence[MailOut]) -> list[OutgoingMail]:
     now = timezone.now()
     rows = [_row(mail, now) for mail in mails]
     with transaction.atomic():
-        OutgoingMail.objects.bulk_create(rows)
+        insert_new(rows)  # the ORM's bulk_create prepared every value of every row again
         files = [
             OutgoingAttachment(
                 mail=row,

@@ -189,6 +189,11 @@ def _parse(raw: bytes) -> ParsedEmail:
 def _charset_hint(msg: Message) -> str | None:
     """Return the first non-ASCII charset declared in the message, for raw 8-bit headers."""
     for part in msg.walk():
+        # get_param parses every parameter of the header; most parts (and every part
+        # without a Content-Type) declare no charset at all.
+        declared = part.get("content-type")
+        if declared is None or "charset" not in str(declared).lower():
+            continue
         charset = part.get_param("charset")
         codec = codec_name(charset) if isinstance(charset, str) else None
         if codec and codec not in ("ascii", "cp1252"):
@@ -199,7 +204,7 @@ def _charset_hint(msg: Message) -> str | None:
 def _parse_structure(raw: bytes, defects: list[str]) -> Message:
     """Parse the MIME tree, repairing the two header-block breakages seen in the wild."""
     raw = raw.lstrip(b"\r\n")  # leading blank lines would turn every header into body
-    msg = _PARSER.parsebytes(raw)
+    msg = _parse_single_part(raw) or _PARSER.parsebytes(raw)
     if not {name.lower() for name in msg.keys()} & _EMAIL_HEADERS:
         # Some exports put a banner line ("---- Original message ----") before the headers.
         start = _HEADER_START_RE.search(raw, 0, 4096)
@@ -216,6 +221,50 @@ def _parse_structure(raw: bytes, defects: list[str]) -> Message:
             defects.append(f"re-folded {count} header line(s) that lacked leading whitespace")
             msg = _PARSER.parsebytes(repaired)
     return msg
+
+
+def _parse_single_part(raw: bytes) -> Message | None:
+    """Return what ``_PARSER`` returns for a mail that is one part with a clean header
+    block, or None for any other mail (multipart, message/*, a header line the feed parser
+    would treat as a defect, body or envelope line): those go to the feed parser.
+
+    For such a mail the feed parser splits the text into lines, reads the header lines
+    and keeps the rest of the text, as it is, as the payload; doing just that skips its
+    line buffer and its generator's work on every line of the body.
+    """
+    text = raw.decode("ascii", "surrogateescape")  # as BytesParser decodes it
+    sources: list[list[str]] = []
+    position = 0
+    for line in _LINE_RE.finditer(text):
+        value = line.group()
+        position = line.end()
+        if value in ("\n", "\r\n", "\r"):
+            break  # the blank line between header and body
+        if value[0] in " \t":
+            if not sources:
+                return None  # a continuation first: a defect
+            sources[-1].append(value)
+        elif _FIELD_RE.match(value) and not value.startswith("From "):
+            if value[:13].lower() == "content-type:" and _PARTS_RE.search(value):
+                return None  # multipart or message/*, most likely: stop reading here
+            sources.append([value])
+        else:
+            return None  # no "Name:", an envelope line: the feed parser's cases
+    else:
+        return None  # the text ended inside the header block
+    msg = Message(policy=compat32)
+    for source in sources:
+        msg.set_raw(*compat32.header_source_parse(source))
+    if msg.get_content_maintype() in ("multipart", "message"):
+        return None
+    msg.set_payload(text[position:])
+    return msg
+
+
+# A line as the feed parser splits text (universal newlines), and a field's "Name:".
+_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+_FIELD_RE = re.compile(r"[\041-\071\073-\176]+:")
+_PARTS_RE = re.compile(r"multipart|message", re.I)
 
 
 def _repair_header_block(raw: bytes) -> tuple[bytes, int]:

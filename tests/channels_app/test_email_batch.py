@@ -3,6 +3,8 @@ number of queries, and a bad mail fails alone."""
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -12,7 +14,7 @@ from channels_app.inbound import inbound_process_many, inbound_store_many
 from channels_app.models import InboundRecord, InboundStatus
 from outbox.models import MailKind, MailStatus, OutgoingMail
 from tests.outbox_helpers import deliver as outbox_deliver
-from tickets.models import Channel, Message, Status, Ticket
+from tickets.models import Attachment, Channel, Message, Status, Ticket
 from tickets.services import ticket_status_set
 
 from .mail_helpers import TECH, deliver, fixture, make_mail
@@ -298,3 +300,59 @@ def test_a_ticket_closed_after_the_lookup_gets_its_follow_up_and_one_acknowledge
     assert other.message.ticket.pk not in (closed.pk, follow.pk)
     assert follow.number > other.message.ticket.number  # opened after the batch's others
     assert sorted(m.to[0] for m in mailoutbox) == [anna_mail] * 2
+
+
+def test_a_batch_stores_its_attachments_in_an_insert_for_its_new_tickets_and_its_replies(
+    departments,
+):
+    """The attachments of a batch's new tickets are one insert, its replies' another (was
+    a save() each); every file is stored with its row, name, type and digest."""
+    first = make_mail(subject="Logs", message_id="logs@example.org")
+    deliver(first)
+    raws = [
+        make_mail(
+            subject=f"Logs {n}",
+            attachments=[(f"log-{n}-{k}.txt", f"line {n} {k}\n".encode(), "text/plain")
+                         for k in range(2)],
+        )
+        for n in range(3)
+    ] + [
+        make_mail(subject="Re: Logs", headers={"In-Reply-To": "<logs@example.org>"},
+                  attachments=[("reply.csv", b"a,b\n1,2\n", "text/csv")]),
+    ]  # fmt: skip
+    ids = store(raws, enqueue=False)
+    with CaptureQueriesContext(connection) as queries:
+        inbound_process_many(ids)
+    inserts = [q for q in queries if q["sql"].startswith('INSERT INTO "tickets_attachment"')]
+    assert len(inserts) == 2  # 7 attachments
+    records = list(InboundRecord.objects.filter(pk__in=ids).order_by("pk"))
+    assert {r.status for r in records} == {InboundStatus.PROCESSED}
+    stored = {
+        a.filename: a
+        for a in Attachment.objects.filter(message__in=[r.message_id for r in records])
+    }
+    assert sorted(stored) == sorted(
+        [f"log-{n}-{k}.txt" for n in range(3) for k in range(2)] + ["reply.csv"]
+    )
+    reply = stored["reply.csv"]
+    assert reply.message_id == records[3].message_id
+    assert reply.message.ticket.messages.count() == 2  # the reply threaded
+    assert reply.content_type == "text/csv" and reply.size == 8
+    assert reply.file.read() == b"a,b\n1,2\n"
+    assert stored["log-2-1.txt"].message_id == records[2].message_id
+    assert stored["log-2-1.txt"].sha256 == hashlib.sha256(b"line 2 1\n").hexdigest()
+
+
+def test_a_batch_reads_its_records_back_without_their_raw_mail(departments):
+    """The records returned after a batch carry their outcomes, not the raw bytes the
+    database would send and the worker decode again (they load if read)."""
+    raws = [make_mail(subject=f"R{n}") for n in range(3)]
+    ids = store(raws, enqueue=False)
+    with CaptureQueriesContext(connection) as queries:
+        records = inbound_process_many(ids)
+    last = queries[-1]["sql"]
+    assert last.startswith('SELECT "channels_app_inboundrecord"."id"')
+    assert '"channels_app_inboundrecord"."raw"' not in last
+    assert [r.status for r in records] == [InboundStatus.PROCESSED] * 3
+    assert all(r.message_id and r.processed_at for r in records)
+    assert bytes(records[1].raw) == raws[1]

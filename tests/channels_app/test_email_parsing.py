@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 from datetime import datetime
+from email.parser import BytesParser
+from email.policy import compat32
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ import pytest
 from channels_app.email.parsing import (
     EmailParseError,
     ParsedEmail,
+    _parse_single_part,
     decode_text,
     parse_email,
     safe_filename,
@@ -378,3 +381,55 @@ def test_the_header_index_answers_as_the_message_does(path: Path) -> None:
         assert str(index.get(name)) == str(msg.get(name))
         assert [str(v) for v in index.get_all(name, [])] == [str(v) for v in msg.get_all(name, [])]
         assert (name in index) == (name in msg)
+
+
+def _feed_parser_state(msg) -> tuple:
+    return (
+        msg._headers, msg._payload, [type(d) for d in msg.defects], msg.get_unixfrom(),
+        msg.get_default_type(), msg.preamble, msg.epilogue, msg.get_charset(),
+    )  # fmt: skip
+
+
+# name: (raw mail, whether the fast path reads it)
+_SINGLE_PART_CASES = {
+    "plain": (b"From: a@example.org\nSubject: Hi\n\nbody\n", True),
+    "crlf and folded": (b"From: a@example.org\r\nSubject: a\r\n  long\r\n\r\nbody\r\nend", True),
+    "lone carriage returns": (b"From: a@example.org\rSubject: x\r\rbody\r", True),
+    "no body": (b"From: a@example.org\nSubject: x\n\n", True),
+    "form feed": (b"From: a@example.org\nSubject: a\x0cb\n\nbody\x0c\x1c\n", True),
+    "8-bit": ("From: Jürgen <j@example.org>\nSubject: Grüße\n\nÄ\n".encode("latin-1"), True),
+    "envelope line": (b"From a@example.org Mon Jan 1 00:00:00 2024\n"
+                      b"From: a@example.org\n\nb\n", False),
+    "continuation first": (b" cont\nFrom: a@example.org\n\nb\n", False),
+    "no blank line": (b"From: a@example.org\nSubject: x\nthis is body\n", False),
+    "header block only": (b"From: a@example.org\nSubject: x\n", False),
+    "empty name": (b"From: a@example.org\n: x\n\nb\n", False),
+    "multipart": (b'From: a@example.org\nContent-Type: multipart/mixed; boundary="b"\n\n'
+                  b"--b\n\nx\n--b--\n", False),
+    "message/rfc822": (b"From: a@example.org\nContent-Type: message/rfc822\n\n"
+                       b"From: b@example.org\n\nx\n", False),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("raw", "read"), _SINGLE_PART_CASES.values(), ids=list(_SINGLE_PART_CASES))
+def test_a_single_part_mail_is_read_as_the_feed_parser_reads_it(raw, read):
+    """The fast path for one-part mail with a clean header block gives the very message
+    the stdlib's feed parser gives; anything else (multipart, message/*, an envelope
+    line, a header line it would mark as a defect) is left to the feed parser."""
+    fast = _parse_single_part(raw)
+    assert (fast is not None) == read
+    if fast is not None:
+        assert _feed_parser_state(fast) == _feed_parser_state(
+            BytesParser(policy=compat32).parsebytes(raw)
+        )
+    assert "@example.org" in parse_email(raw).from_email  # the whole parse, either way
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.glob("*.eml")), ids=lambda p: p.name)
+def test_the_fast_path_reads_every_fixture_as_the_feed_parser_does(path):
+    raw = path.read_bytes().lstrip(b"\r\n")
+    fast = _parse_single_part(raw)
+    if fast is not None:
+        assert _feed_parser_state(fast) == _feed_parser_state(
+            BytesParser(policy=compat32).parsebytes(raw)
+        )

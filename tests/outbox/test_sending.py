@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.core.mail.backends import locmem
 from django.utils import timezone
 
 from outbox.models import MailKind, MailStatus, OutgoingMail
@@ -225,3 +226,32 @@ def test_mails_a_stopped_batch_never_tried_are_handed_back(smtp_settings, mail_s
     for mail in (reload(second), reload(third)):
         assert (mail.status, mail.attempts, mail.claim) == (MailStatus.PENDING, 0, "")
         assert mail.claimed_until is None
+
+
+class _TakenOverWhileSending(locmem.EmailBackend):
+    """A relay so slow that the lease ran out meanwhile and another worker claimed the
+    mail (``mails_requeue`` then another task's claim)."""
+
+    def send_messages(self, messages):
+        OutgoingMail.objects.update(claim="other", claimed_until=timezone.now())
+        return super().send_messages(messages)
+
+
+def test_an_outcome_is_written_only_while_the_worker_holds_the_claim(settings):
+    """The outcome's one statement a mail writes nothing once another worker holds the
+    claim; while this one holds it, status, time, provider id and the erased body."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    kept = queue()
+    secret = queue(to="dan@example.org", sensitive=True, body_text="sign in: https://x/y")
+    assert mails_send([kept.pk, secret.pk])["sent"] == 2
+    kept, secret = reload(kept), reload(secret)
+    assert (kept.status, kept.claim, kept.claimed_until) == (MailStatus.SENT, "", None)
+    assert kept.sent_at is not None and kept.error == ""
+    assert kept.body_text == "Your ticket number is SD-100001."
+    assert secret.status == MailStatus.SENT and secret.body_text.startswith("(erased")
+
+    settings.EMAIL_BACKEND = f"{__name__}._TakenOverWhileSending"
+    taken = queue()
+    mails_send([taken.pk])
+    taken = reload(taken)
+    assert (taken.status, taken.claim, taken.sent_at) == (MailStatus.SENDING, "other", None)
