@@ -180,7 +180,7 @@ def test_each_department_view_gets_a_plan_of_its_own(desk, departments):
 
 
 def test_only_integers_and_known_choices_become_literals():
-    where, params = view_sql.view_where(
+    where, params, _table = view_sql.view_where(
         ViewFilters(
             statuses=("open", "on_hold"),
             assignee="7",
