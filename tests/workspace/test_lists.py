@@ -329,6 +329,24 @@ def test_a_tag_views_page_and_count_are_a_range_of_the_tags_index(desk, departme
         assert sorted(r.ticket_id for r in rows) == sorted(t.pk for t in tagged)
 
 
+@pytest.mark.postgres
+def test_a_view_of_one_severity_can_read_the_severitys_due_range(departments, desk_agent):
+    """The severity index's condition is the one a view of one severity writes (so the
+    planner may read its range instead of walking the due index past other severities)."""
+    open_ticket(subject="s3")
+    where, params, table = view_sql.view_where(
+        queues.ViewFilters(severities=(1,)), desk_agent.pk, timezone.now()
+    )
+    sql, values = view_sql.page_sql(where, params, None, queues.PAGE_SIZE + 1, table=table)
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+        try:
+            plan = _plan(sql, values)
+        finally:
+            cursor.execute("RESET enable_seqscan")
+    assert "ws_row_severity_due" in plan, plan
+
+
 def test_a_tag_views_pages_follow_the_due_order_page_after_page(
     departments, desk_agent, monkeypatch
 ):
