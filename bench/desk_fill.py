@@ -107,7 +107,8 @@ def fill() -> dict[str, Any]:
     with connection.cursor() as cur:
         cur.execute(
             "TRUNCATE tickets_ticket, tickets_account, tickets_contact, tickets_contactemail, "
-            "channels_app_inboundrecord, tickets_tag, workspace_savedview RESTART IDENTITY CASCADE"
+            "channels_app_inboundrecord, tickets_tag, workspace_savedview, workspace_ticketrowtag "
+            "RESTART IDENTITY CASCADE"
         )
         cur.execute("DROP TABLE IF EXISTS bench_desk_spec")
     group, _ = Group.objects.get_or_create(name="Bench agents")
@@ -278,7 +279,7 @@ def _fill_tickets(
     from duplicates.models import DuplicateFlag
     from sla.models import SlaAlert, TicketSla
     from tickets.models import Attachment, Message, Ticket, TicketEvent
-    from workspace.models import TicketRow
+    from workspace.models import TicketRow, TicketRowTag
 
     subjects = "ARRAY[" + ", ".join(f"'{s}'" for s in SUBJECTS) + "]"
     run(
@@ -408,6 +409,12 @@ def _fill_tickets(
             },
             "bench_desk_spec s JOIN tickets_ticket x ON x.id = s.id",
         ),
+    )
+    run(
+        "workspace row tags",
+        f"""INSERT INTO {TicketRowTag._meta.db_table} (ticket_id, tag_id, due_sort)
+        SELECT s.id, s.tag_id, CASE WHEN s.running THEN s.due ELSE '9999-12-31T00:00:00Z' END
+        FROM bench_desk_spec s WHERE s.tag_id IS NOT NULL AND s.unsolved""",  # noqa: S608
     )
 
 
@@ -551,7 +558,7 @@ def rows_check(sample: int = 2000) -> int:
     from django.forms.models import model_to_dict
 
     from tickets.models import Ticket
-    from workspace.models import TicketRow
+    from workspace.models import TicketRow, TicketRowTag
     from workspace.rows import rows_refresh, rows_tick
 
     rows_tick()  # what the minute beat does: at-risk moments passed since the fill
@@ -561,6 +568,9 @@ def rows_check(sample: int = 2000) -> int:
     first, last = bench.first().pk, bench.last().pk
     ids = sorted(rng.sample(range(first, last + 1), sample))
     before = {r.pk: model_to_dict(r) for r in TicketRow.objects.filter(ticket_id__in=ids)}
+    tags = TicketRowTag.objects.filter(ticket_id__in=ids).values_list
+    tags_before = set(tags("ticket_id", "tag_id", "due_sort"))
     rows_refresh(ids)
     after = {r.pk: model_to_dict(r) for r in TicketRow.objects.filter(ticket_id__in=ids)}
-    return sum(1 for pk in ids if before.get(pk) != after.get(pk))
+    tags_after = set(tags("ticket_id", "tag_id", "due_sort"))
+    return sum(1 for pk in ids if before.get(pk) != after.get(pk)) + len(tags_before ^ tags_after)

@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tickets.models import Account, Contact, Department, Ticket
+from tickets.models import Account, Contact, Department, Tag, Ticket
 
 # Rows without a running SLA target sort after every real deadline.
 NO_DUE = datetime(9999, 12, 31, tzinfo=UTC)
@@ -120,6 +120,13 @@ class TicketRow(models.Model):
                 name="ws_row_status_due",
                 condition=UNSOLVED,
             ),
+            # A saved view of one severity (the desk's "Technical S1": 3 % of the unsolved
+            # rows) walked the due index past ~2,400 other rows for a page.
+            models.Index(
+                fields=["severity", "due_sort", "ticket"],
+                name="ws_row_severity_due",
+                condition=UNSOLVED,
+            ),
             models.Index(
                 fields=["due_sort", "ticket"],
                 name="ws_row_verify_due",
@@ -152,6 +159,36 @@ class TicketRow(models.Model):
 
     def __str__(self) -> str:
         return f"row of ticket {self.ticket_id}"
+
+
+class TicketRowTag(models.Model):
+    """One tag of one unsolved ticket, with the ticket's ``due_sort`` (a read model beside
+    ``TicketRow``, written with it by ``workspace.rows``).
+
+    A tag view is then one range of ``(tag, due_sort, ticket)``, like a department's view,
+    and its count a few index entries: filtering the unsolved rows by the tag's tickets
+    walked past every untagged row until a page filled (2,400 rows, 635 buffers for a tag
+    on 2 % of the unsolved tickets at 1,000,000; 1,389 for its count). Solved tickets'
+    tags stay out: working views never show them, and a saved view that asks for solved
+    tickets filters ``TicketRow`` by ``tickets_ticket_tags`` as before.
+    """
+
+    pk = models.CompositePrimaryKey("ticket_id", "tag_id")
+    # Plain pointers, deleted with their ticket or tag by Django (the row refresh drops
+    # those of a ticket solved, untagged or deleted).
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="+"
+    )
+    tag = models.ForeignKey(
+        Tag, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="+"
+    )
+    due_sort = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["tag", "due_sort", "ticket"], name="ws_rowtag_due")]
+
+    def __str__(self) -> str:
+        return f"tag {self.tag_id} of ticket {self.ticket_id}"
 
 
 class SavedView(models.Model):

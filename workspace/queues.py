@@ -391,13 +391,14 @@ def page_rows(
 ) -> tuple[list[PageRow], str]:
     """``page``, its rows as ``PageRow`` (moments in microseconds), as a list page
     reads them."""
-    where, params = view_sql.view_where(filters, user.pk, now)
+    where, params, table = view_sql.view_where(filters, user.pk, now)
     postgresql = connection.vendor == "postgresql"
     sql, params = view_sql.page_sql(
         where,
         params,
         decode_cursor(cursor),
         PAGE_SIZE + 1,
+        table=table,
         keys_first=bool(filters.tags),
         micros=postgresql,
     )

@@ -27,7 +27,8 @@ from sla.models import TARGETS, TicketSla
 from tickets.models import Status, Ticket
 
 from . import counts
-from .models import NO_DUE, TicketRow
+from .models import NO_DUE, TicketRow, TicketRowTag
+from .prepared import prepared_writes
 
 UNSOLVED_STATUSES = frozenset({Status.NEW, Status.OPEN, Status.PENDING_CUSTOMER, Status.ON_HOLD})
 ROW_FIELDS = [f.attname for f in TicketRow._meta.concrete_fields if f.attname != "ticket_id"]
@@ -142,6 +143,7 @@ def _refresh_chunk(ids: list[int]) -> int:
             TicketRow.objects.filter(ticket_id__in=gone).delete()
         if rows:
             _upsert(rows)
+        _tags_follow(ids)
     counts.changed()  # the sidebar's kept counts are stale from here
     return len(rows)
 
@@ -176,6 +178,48 @@ def _upsert(rows: list[dict[str, Any]]) -> None:
                 f"ON CONFLICT ({key}) DO UPDATE SET {updates}",
                 params,
             )
+
+
+ROW_TAGS = TicketRowTag._meta.db_table
+TICKET_TAGS = Ticket.tags.through._meta.db_table
+# The tags the tickets have now, while unsolved, with their row's due order (read after
+# the rows were written, in the same transaction).
+_TAGS_NOW = (
+    'SELECT tt."ticket_id", tt."tag_id", r."due_sort" FROM "{tags}" tt '
+    'JOIN "{rows}" r ON r."ticket_id" = tt."ticket_id" WHERE tt."ticket_id" {ids} AND r."unsolved"'
+)
+_TAGS_GONE = (
+    'DELETE FROM "{row_tags}" WHERE "ticket_id" {ids} AND NOT EXISTS (SELECT 1 FROM "{tags}" '
+    'tt JOIN "{rows}" r ON r."ticket_id" = tt."ticket_id" WHERE tt."ticket_id" = '
+    '"{row_tags}"."ticket_id" AND tt."tag_id" = "{row_tags}"."tag_id" AND r."unsolved")'
+)
+# Only a moved due rewrites a tag's row: a refresh that changes nothing of it (most SLA
+# recomputes of a tagged ticket) leaves no dead row behind.
+_TAGS_SET = (
+    'INSERT INTO "{row_tags}" ("ticket_id", "tag_id", "due_sort") ' + _TAGS_NOW + " "
+    'ON CONFLICT ("ticket_id", "tag_id") DO UPDATE SET "due_sort" = EXCLUDED."due_sort" '
+    'WHERE "{row_tags}"."due_sort" <> EXCLUDED."due_sort"'
+)
+
+
+def _tags_follow(ids: list[int]) -> None:
+    """Make the tickets' ``TicketRowTag`` rows their tags now (none once solved or
+    deleted), each with its row's ``due_sort``: one statement on PostgreSQL (the two
+    parts touch different rows), two on SQLite."""
+    names = {"row_tags": ROW_TAGS, "tags": TICKET_TAGS, "rows": TicketRow._meta.db_table}
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            sql = f"WITH gone AS ({_TAGS_GONE}) {_TAGS_SET}".format(
+                ids="= ANY((SELECT %s::bigint[])::bigint[])", **names
+            )
+            # One statement text for any number of tickets (an array), planned once per
+            # connection: planning it was ten times running it for a refresh of one ticket.
+            with prepared_writes():
+                cursor.execute(sql, [ids, ids])
+            return
+        marks = "IN (" + ", ".join(["%s"] * len(ids)) + ")"
+        cursor.execute(_TAGS_GONE.format(ids=marks, **names), ids)
+        cursor.execute(_TAGS_SET.format(ids=marks, **names), ids)
 
 
 def _clocks(ids: set[int]) -> dict[int, tuple[datetime | None, datetime | None]]:

@@ -23,12 +23,13 @@ from django.utils.dateparse import parse_datetime
 
 from tickets.models import Account, Channel, Contact, Department, Status, Tag, Ticket
 
-from .models import TicketRow
+from .models import TicketRow, TicketRowTag
 
 if TYPE_CHECKING:
     from .queues import ViewFilters
 
 ROWS = TicketRow._meta.db_table
+ROW_TAGS = TicketRowTag._meta.db_table
 TICKET_TAGS = Ticket.tags.through._meta.db_table
 TAGS = Tag._meta.db_table
 CONTACTS = Contact._meta.db_table
@@ -66,8 +67,10 @@ def _in(column: str, values: tuple[Any, ...], allowed: frozenset[str] | None = N
     return f"{col(column)} IN ({_literals(values, allowed)})"
 
 
-def view_where(filters: ViewFilters, user_id: int, now: datetime) -> tuple[str, list[Any]]:
-    """Return the SQL condition (and its parameters) selecting the view's rows."""
+def view_where(filters: ViewFilters, user_id: int, now: datetime) -> tuple[str, list[Any], str]:
+    """Return the SQL condition (and its parameters) selecting the view's rows, and the
+    table it is a condition on, whose ``(due_sort, ticket_id)`` order the view: the rows
+    (``ROWS``), or for a working view of a tag that tag's rows (``ROW_TAGS``)."""
     conditions: list[str] = []
     params: list[Any] = []
     stamp = connection.ops.adapt_datetimefield_value(now)
@@ -105,18 +108,56 @@ def view_where(filters: ViewFilters, user_id: int, now: datetime) -> tuple[str, 
         params.append(stamp)
     if filters.possible_duplicate:
         conditions.append(col("possible_duplicate"))  # see TicketRow.possible_duplicate
+    if filters.tags and col("unsolved") in conditions:
+        return _tagged_where(filters.tags, conditions, params)
     for tag in filters.tags:
-        # "OR 1 = 0" keeps PostgreSQL from turning the IN into a semi-join, which joined
-        # every unsolved row to the tag's tickets before sorting (74,000 buffers for a
-        # page of a tag on 2 % of 100,000 unsolved tickets): as a hashed subplan it is a
-        # filter on the due-ordered index scan, which stops at the page's last row (2,500
-        # buffers). A tag on no unsolved ticket reads the unsolved rows once, as before.
+        # A view of solved tickets too (TicketRowTag holds unsolved tickets' tags only).
+        # "OR 1 = 0" keeps PostgreSQL from turning the IN into a semi-join of every row
+        # to the tag's tickets: as a hashed subplan it filters the due-ordered index
+        # scan, which stops at the page's last row.
         conditions.append(
             f'({col("ticket_id")} IN (SELECT tt."ticket_id" FROM "{TICKET_TAGS}" tt '  # noqa: S608
             f'JOIN "{TAGS}" tg ON tg."id" = tt."tag_id" WHERE tg."name" = %s) OR 1 = 0)'
         )
         params.append(tag)
-    return " AND ".join(conditions), params
+    return " AND ".join(conditions), params, ROWS
+
+
+def _tag_id(alias: str) -> str:
+    return f'{alias}."tag_id" = (SELECT "id" FROM "{TAGS}" WHERE "name" = %s)'  # noqa: S608
+
+
+def _tagged_where(
+    tags: tuple[str, ...], conditions: list[str], params: list[Any]
+) -> tuple[str, list[Any], str]:
+    """A working view of tags as a condition on the first tag's ``TicketRowTag`` rows:
+    that tag's range of the ``(tag, due_sort, ticket)`` index, walked in due order.
+
+    The view's other filters (on its ``TicketRow``) are checked per tag row, the row read
+    by key, so the walk stops at the page's last row and reads at most the tag's rows: as
+    a join (or an EXISTS, which PostgreSQL may hash) it hashed every unassigned row for a
+    tag's unassigned tickets (14.6 ms at 1,000,000). Further tags are a subplan over their
+    own tag rows ("OR 1 = 0": not a semi-join). Tag names are parameters (someone typed
+    them), each looked up once per statement.
+    """
+    key = f'"{ROW_TAGS}"'
+    where = [_tag_id(key)]
+    values: list[Any] = [tags[0]]
+    for tag in tags[1:]:
+        where.append(
+            f'(EXISTS (SELECT 1 FROM "{ROW_TAGS}" o WHERE o."ticket_id" = {key}."ticket_id" '  # noqa: S608
+            f"AND {_tag_id('o')}) OR 1 = 0)"
+        )
+        values.append(tag)
+    # TicketRowTag holds unsolved tickets only: "unsolved" alone needs no row.
+    rest = [c for c in conditions if c != col("unsolved")]
+    if rest:
+        # The row's own verdict, a scalar subquery: never hashed, unlike EXISTS (...).
+        where.append(
+            f'(SELECT {" AND ".join(rest)} FROM "{ROWS}" '  # noqa: S608
+            f'WHERE {col("ticket_id")} = {key}."ticket_id")'
+        )
+    return " AND ".join(where), values + params, ROW_TAGS
 
 
 # A moment no view's filters name: where view_where puts "now", found again in its
@@ -127,34 +168,34 @@ _NOW_MARK = datetime(1970, 1, 1, 0, 0, 0, 123457, tzinfo=UTC)
 @lru_cache(maxsize=1024)
 def _where_of(
     filters: ViewFilters, user_id: int, vendor: str
-) -> tuple[str, tuple[Any, ...], tuple[int, ...]]:
-    where, params = view_where(filters, user_id, _NOW_MARK)
+) -> tuple[str, tuple[Any, ...], tuple[int, ...], str]:
+    where, params, table = view_where(filters, user_id, _NOW_MARK)
     mark = connection.ops.adapt_datetimefield_value(_NOW_MARK)
-    return where, tuple(params), tuple(i for i, p in enumerate(params) if p == mark)
+    return where, tuple(params), tuple(i for i, p in enumerate(params) if p == mark), table
 
 
-def cached_where(filters: ViewFilters, user_id: int, now: datetime) -> tuple[str, list[Any]]:
+def cached_where(filters: ViewFilters, user_id: int, now: datetime) -> tuple[str, list[Any], str]:
     """``view_where``, its SQL built once per filters and agent (the sidebar's counts
     ask for every view on every poll); only the moment changes per call."""
-    where, params, slots = _where_of(filters, user_id, connection.vendor)
+    where, params, slots, table = _where_of(filters, user_id, connection.vendor)
     values = list(params)
     if slots:
         stamp = connection.ops.adapt_datetimefield_value(now)
         for i in slots:
             values[i] = stamp
-    return where, values
+    return where, values, table
 
 
 def count_sql(
-    wheres: list[tuple[str, list[Any]]], cap: int, next_due: datetime | None = None
+    wheres: list[tuple[str, list[Any], str]], cap: int, next_due: datetime | None = None
 ) -> tuple[str, list[Any]]:
-    """Return one statement counting, for each condition, its rows up to ``cap``; with
-    ``next_due`` (a moment) also, last, the earliest due of an unsolved row after it
-    (one probe of the unsolved rows' due index)."""
+    """Return one statement counting, for each condition (on its table, ``view_where``),
+    its rows up to ``cap``; with ``next_due`` (a moment) also, last, the earliest due of
+    an unsolved row after it (one probe of the unsolved rows' due index)."""
     parts, params = [], []
-    for index, (where, values) in enumerate(wheres):
+    for index, (where, values, table) in enumerate(wheres):
         parts.append(
-            f'(SELECT COUNT(*) FROM (SELECT 1 FROM "{ROWS}" WHERE {where} '  # noqa: S608
+            f'(SELECT COUNT(*) FROM (SELECT 1 FROM "{table}" WHERE {where} '  # noqa: S608
             f"LIMIT {int(cap)}) AS c{index})"
         )
         params += values
@@ -173,38 +214,36 @@ def page_sql(
     after: tuple[datetime, int] | None,
     limit: int,
     *,
+    table: str = ROWS,
     keys_first: bool = False,
     micros: bool = False,
 ) -> tuple[str, list[Any]]:
     """Return the statement reading one page of rows with the names it shows: the page's
-    rows first (an index range, ``after`` a cursor), then the joins for those rows only.
-    Columns in ``queues.ListRow`` order.
+    rows first (an index range of ``table``, the one ``view_where`` gave, ``after`` a
+    cursor), then the joins for those rows only. Columns in ``queues.ListRow`` order.
 
-    ``keys_first`` (tag views): the page's ``(due_sort, ticket_id)`` are found first and
-    only then its rows read by key. A tag's condition needs nothing but ``ticket_id``,
-    which the due index holds, so the scan that passes over the untagged rows (2,600 of
-    them for 50 rows of a tag on 2 % of the unsolved tickets at 1M) is index-only instead
-    of a heap visit for each: 2,978 -> 586 buffers, 9 -> 3 ms (EXPLAIN ANALYZE, saved-2).
-    Other views' conditions name columns the index lacks, or are its own range already.
+    A view of tag rows (``ROW_TAGS``) finds its page's ``(due_sort, ticket_id)`` there
+    first and only then reads those rows by key. ``keys_first`` does the same on the rows
+    table, for a view of solved tickets' tags: a tag's condition there needs nothing but
+    ``ticket_id``, which the due index holds, so the scan that passes over the untagged
+    rows is index-only instead of a heap visit for each.
 
     ``micros`` (PostgreSQL): the three moments as whole microseconds since 1970
     (``queues.PageRow``); EXTRACT gives an exact numeric since PostgreSQL 14, the
     oldest Django 5.2 supports."""
     params = list(params)
+    due_key, id_key = f'"{table}"."due_sort"', f'"{table}"."ticket_id"'
     if after is not None:
         due, ticket_id = after
         stamp = connection.ops.adapt_datetimefield_value(due)
         # The redundant ``due_sort >= due`` lets the index range start at the cursor.
-        where += (
-            f" AND {col('due_sort')} >= %s AND ({col('due_sort')} > %s"
-            f" OR ({col('due_sort')} = %s AND {col('ticket_id')} > %s))"
-        )
+        where += f" AND {due_key} >= %s AND ({due_key} > %s OR ({due_key} = %s AND {id_key} > %s))"
         params += [stamp, stamp, stamp, ticket_id]
     users = get_user_model()._meta.db_table
-    if keys_first:
+    if keys_first or table != ROWS:
         rows = (
-            f'(SELECT {col("ticket_id")}, {col("due_sort")} FROM "{ROWS}" WHERE {where} '  # noqa: S608
-            f'ORDER BY "due_sort", "ticket_id" LIMIT {int(limit)}) k '
+            f'(SELECT {id_key}, {due_key} FROM "{table}" WHERE {where} '  # noqa: S608
+            f"ORDER BY {due_key}, {id_key} LIMIT {int(limit)}) k "
             f'JOIN "{ROWS}" r ON r.ticket_id = k.ticket_id '
         )
     else:

@@ -295,64 +295,90 @@ def test_a_tags_column_shows_each_rows_tags_in_order(desk, departments, desk_age
     assert '<span class="tag">outage</span>' in page
 
 
+def _plan(sql: str, params: list) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (COSTS OFF) " + sql, params)
+        return "\n".join(line for (line,) in cursor.fetchall())
+
+
 @pytest.mark.postgres
-def test_a_tag_view_filters_the_due_ordered_rows_instead_of_joining_them_all(
-    desk, departments, desk_agent
-):
-    """A tag view's page is the due-ordered index scan filtered by the tag's tickets (a
-    hashed subplan), which stops at the page's last row, not a join of every unsolved
-    row to the tag's tickets."""
+def test_a_tag_views_page_and_count_are_a_range_of_the_tags_index(desk, departments, desk_agent):
+    """A working view of a tag reads the tag's range of (tag, due_sort, ticket) in due
+    order, and its count reads nothing else; with other filters the rows are checked per
+    tag row (a subplan), never hashed whole."""
     tagged = [open_ticket(subject=f"t{i}") for i in range(3)]
     open_ticket(subject="untagged")
     desk.post("/desk/bulk/", {"action": "tag", "tags": "vip", "ticket": [t.pk for t in tagged]})
     now = timezone.now()
-    filters = queues.ViewFilters(tags=("vip",))
-    where, params = view_sql.view_where(filters, desk_agent.pk, now)
-    sql, params = view_sql.page_sql(where, params, None, queues.PAGE_SIZE + 1)
+    for filters in (
+        queues.ViewFilters(tags=("vip",)),
+        queues.ViewFilters(tags=("vip",), assignee="none", severities=(1, 2, 3)),
+    ):
+        where, params, table = view_sql.view_where(filters, desk_agent.pk, now)
+        assert table == view_sql.ROW_TAGS
+        sql, values = view_sql.page_sql(where, params, None, queues.PAGE_SIZE + 1, table=table)
+        count, count_values = view_sql.count_sql([(where, params, table)], queues.COUNT_CAP + 1)
+        page_plan, count_plan = _plan(sql, values), _plan(count, count_values)
+        for plan in (page_plan, count_plan):
+            assert "ws_rowtag_due" in plan and "ws_row_due" not in plan, plan
+            for hashed in ("Hash Join", "Hash Semi Join", "hashed SubPlan"):
+                assert hashed not in plan, plan
+        # The tag alone reads no row to count it; other filters look rows up by key.
+        assert ("workspace_ticketrow_pkey" in count_plan) == bool(filters.assignee), count_plan
+        rows, _cursor = queues.page(filters, desk_agent, now)
+        assert sorted(r.ticket_id for r in rows) == sorted(t.pk for t in tagged)
+
+
+@pytest.mark.postgres
+def test_a_view_of_one_severity_can_read_the_severitys_due_range(departments, desk_agent):
+    """The severity index's condition is the one a view of one severity writes (so the
+    planner may read its range instead of walking the due index past other severities)."""
+    open_ticket(subject="s3")
+    where, params, table = view_sql.view_where(
+        queues.ViewFilters(severities=(1,)), desk_agent.pk, timezone.now()
+    )
+    sql, values = view_sql.page_sql(where, params, None, queues.PAGE_SIZE + 1, table=table)
     with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (COSTS OFF) " + sql, params)
-        plan = "\n".join(line for (line,) in cursor.fetchall())
-    assert "SubPlan" in plan, plan
-    rows, _cursor = queues.page(filters, desk_agent, now)
-    assert sorted(r.ticket_id for r in rows) == sorted(t.pk for t in tagged)
+        cursor.execute("SET enable_seqscan = off")
+        try:
+            plan = _plan(sql, values)
+        finally:
+            cursor.execute("RESET enable_seqscan")
+    assert "ws_row_severity_due" in plan, plan
 
 
-def test_a_tag_views_pages_find_their_keys_first_then_read_those_rows(
+def test_a_tag_views_pages_follow_the_due_order_page_after_page(
     departments, desk_agent, monkeypatch
 ):
-    """A tag view reads its page's (due, id) first (the due index alone can answer the
-    tag's condition), then those rows with their names: page after page the same rows,
-    names and order as the one-step statement, and no row of another tag."""
-    from tickets.models import Tag
-
+    """A tag view's pages (its keys from the tag's rows, then those rows with their
+    names): the tag's tickets in due order, page after page, and no row of another tag;
+    the same rows as the rows table filtered by ``tickets_ticket_tags``."""
     now = timezone.now()
     tagged = [open_ticket(subject=f"t{i}", contact=ContactFactory(name="Ada")) for i in range(5)]
     other = open_ticket(subject="outage only")
     for i, ticket in enumerate([*tagged, other]):
         _set_due(ticket, now + timedelta(hours=6 - i))  # due in the reverse order
-    vip, outage = Tag.objects.create(name="vip"), Tag.objects.create(name="outage")
     for ticket in tagged:
-        ticket.tags.add(vip)
-    other.tags.add(outage)
+        services.ticket_tags_set(ticket=ticket, add=["vip"])
+    services.ticket_tags_set(ticket=other, add=["outage"])
     services.ticket_assign(ticket=tagged[2], assignee=desk_agent, actor=desk_agent)
     monkeypatch.setattr(queues, "PAGE_SIZE", 2)
     filters = queues.ViewFilters(tags=("vip",))
-    where, params = view_sql.view_where(filters, desk_agent.pk, now)
+    # The same view of solved tickets too: the rows table and tickets_ticket_tags.
+    wide = queues.ViewFilters(tags=("vip",), statuses=(Status.NEW, Status.OPEN, Status.SOLVED))
+    where, params, table = view_sql.view_where(wide, desk_agent.pk, now)
+    assert table == view_sql.ROWS
     seen: list[queues.ListRow] = []
     cursor = ""
     for _page in range(3):
         after = queues.decode_cursor(cursor)
         with CaptureQueriesContext(connection) as queries:
             rows, cursor = queues.page(filters, desk_agent, now, cursor)
-        assert any(") k JOIN" in q["sql"] for q in queries.captured_queries)
-        pages = []
-        for keys_first in (False, True):
-            sql, values = view_sql.page_sql(where, params, after, 2, keys_first=keys_first)
-            with connection.cursor() as db:
-                db.execute(sql, values)
-                pages.append([tuple(r) for r in db.fetchall()])
-        assert pages[0] == pages[1]
-        assert [r[0] for r in pages[1]] == [r.ticket_id for r in rows]
+        assert any(f'FROM "{view_sql.ROW_TAGS}"' in q["sql"] for q in queries.captured_queries)
+        sql, values = view_sql.page_sql(where, params, after, 2, keys_first=True)
+        with connection.cursor() as db:
+            db.execute(sql, values)
+            assert [r[0] for r in db.fetchall()] == [r.ticket_id for r in rows]
         seen += rows
         if not cursor:
             break

@@ -48,7 +48,11 @@ def test_a_refresh_reads_only_the_at_risk_moments_and_writes_in_one_statement(de
     read = re.sub(r'JSON_\w+\("sla_ticketsla"\."explanation",', "", sla_reads[0].replace(" ", ""))
     assert len(sla_reads) == 1 and '"explanation",' not in read
     writes = [q["sql"] for q in queries.captured_queries if "workspace_ticketrow" in q["sql"]]
-    assert len(writes) == 1 and writes[0].startswith("INSERT")
+    assert writes[0].startswith('INSERT INTO "workspace_ticketrow" (')
+    # Then the tag rows: one statement on PostgreSQL, a DELETE and an INSERT on SQLite.
+    tag_writes = writes[1:]
+    assert all("workspace_ticketrowtag" in sql for sql in tag_writes)
+    assert len(tag_writes) == (1 if connection.vendor == "postgresql" else 2)
     rows = {r.ticket_id: r for r in TicketRow.objects.filter(ticket__in=tickets)}
     # The earliest running deadline and its own at-risk moment; none for no clock.
     first, second, third = (rows[t.pk] for t in tickets)
@@ -62,3 +66,21 @@ def test_a_refresh_reads_only_the_at_risk_moments_and_writes_in_one_statement(de
     )
     assert third.sla_due is None and third.sla_risk_at is None and third.subject == "Row 2"
     assert not first.sla_risk_reached and first.unsolved and first.number == tickets[0].number
+
+
+@pytest.mark.postgres
+def test_the_tag_rows_follow_up_is_planned_once_per_connection(departments, settings):
+    """The tags' read model follow-up of a refresh is a prepared statement whose generic
+    plan PostgreSQL keeps (the tickets' ids hidden from the planner alike in every plan),
+    so a refresh of one ticket does not plan it again each time."""
+    settings.DB_PREPARED_STATEMENTS = True
+    ticket = open_ticket(subject="Tagged")
+    for _ in range(8):
+        rows_refresh([ticket.pk])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans FROM pg_prepared_statements WHERE statement LIKE %s",
+            ['%WITH gone AS (DELETE FROM "workspace_ticketrowtag"%'],
+        )
+        (generic_plans,) = cursor.fetchone()
+    assert generic_plans >= 2
