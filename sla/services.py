@@ -171,9 +171,18 @@ def policy_targets(policy: SlaPolicy | None) -> dict[str, Target | None]:
     return targets
 
 
+# The event kinds ``ticket_history`` replays (every other kind moves no clock).
+REPLAYED_KINDS = (
+    EventKind.STATUS_CHANGED,
+    EventKind.MERGED,
+    EventKind.UNMERGED,
+    EventKind.DEPARTMENT_CHANGED,
+)
+
+
 @dataclass
 class HistoryRows:
-    """The rows the clocks of many tickets replay, read in four queries for all of them."""
+    """The rows the clocks of many tickets replay, read in five queries for all of them."""
 
     absorbed_start: dict[int, datetime]
     messages: dict[int, list[tuple[datetime, str, str]]]
@@ -199,13 +208,20 @@ class HistoryRows:
             .values_list("ticket_id", "occurred_at", "direction", "channel")
         ):
             rows.messages[ticket_id].append((occurred_at, direction, channel))
-        for ticket_id, event_id, *event in (
-            TicketEvent.objects.filter(ticket_id__in=ids)
+        # Only the kinds the replay reads (``ticket_history``): a ticket's events are mostly
+        # ``message_added``, whose data decoded and dropped was a third of this load.
+        for ticket_id, *event in (
+            TicketEvent.objects.filter(ticket_id__in=ids, kind__in=REPLAYED_KINDS)
             .order_by("ticket_id", "created_at", "id")
-            .values_list("ticket_id", "id", "kind", "data", "created_at")
+            .values_list("ticket_id", "kind", "data", "created_at")
         ):
             rows.events[ticket_id].append(tuple(event))
-            rows.latest_event[ticket_id] = max(event_id, rows.latest_event.get(ticket_id, 0))
+        rows.latest_event.update(
+            TicketEvent.objects.filter(ticket_id__in=ids)
+            .values("ticket_id")
+            .annotate(latest=Max("id"))
+            .values_list("ticket_id", "latest")
+        )
         for ticket_id, target, kind, due in SlaAlert.objects.filter(ticket_id__in=ids).values_list(
             "ticket_id", "target", "kind", "due_at"
         ):
