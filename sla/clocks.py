@@ -109,47 +109,77 @@ def deadline_with_clock(
     target: Target,
     pauses: Sequence[Pause] = (),
     fraction: float = 1.0,
+    *,
+    with_notes: bool = True,
 ) -> tuple[datetime | None, list[str], str]:
-    """``deadline`` and which clock applied (BUSINESS, DAYS_OFF or CALENDAR)."""
+    """``deadline`` and which clock applied (BUSINESS, DAYS_OFF or CALENDAR).
+
+    ``with_notes`` False leaves the notes empty (the at-risk moment's are never shown).
+    """
     notes: list[str] = []
     if target.unit == "calendar_hours":
         due = _walk(start, _hours(target.amount) * fraction, pauses, _real_between, _real_add)
         return due, notes, CALENDAR
     if target.unit == "working_days":
-        first = cal.next_open(start)
-        end = cal.add_days(first, int(target.amount))
-        budget = cal.between(first, end)
-        notes.append(
-            f"{int(target.amount)} working day(s) from {_fmt(first)} end {_fmt(end)}: "
-            f"{_fmt_td(budget)} of business time"
-        )
+        first, end, budget = _working_days(cal, start, int(target.amount))
+        if with_notes:
+            notes.append(
+                f"{int(target.amount)} working day(s) from {_fmt(first)} end {_fmt(end)}: "
+                f"{_fmt_td(budget)} of business time"
+            )
     else:
         budget = _hours(target.amount)
     due = _walk(start, budget * fraction, pauses, cal.between, cal.add)
     applied = BUSINESS
+    if not target.closed_hours:
+        return due, notes, applied
     local = start.astimezone(cal.zone)
-    if target.closed_hours and not cal.is_working_day(local.date()):
+    if not cal.is_working_day(local.date()):
         hours = f"{target.closed_hours.normalize():f}"
         alt = _walk(start, _hours(target.closed_hours) * fraction, pauses, _real_between, _real_add)
         day = f"{local:%A %Y-%m-%d}"
         if alt is not None and (due is None or alt < due):
-            notes.append(
-                f"the clock started on a day off ({day}): {hours} calendar hours apply "
-                f"(due {_fmt(alt.astimezone(cal.zone))}), earlier than the business-time "
-                f"deadline ({_fmt(due.astimezone(cal.zone)) if due else 'none'})"
-            )
+            if with_notes:
+                notes.append(
+                    f"the clock started on a day off ({day}): {hours} calendar hours apply "
+                    f"(due {_fmt(alt.astimezone(cal.zone))}), earlier than the business-time "
+                    f"deadline ({_fmt(due.astimezone(cal.zone)) if due else 'none'})"
+                )
             due, applied = alt, DAYS_OFF
-        else:
+        elif with_notes:
             notes.append(
                 f"the clock started on a day off ({day}) but the business-time deadline is "
                 f"earlier than {hours} calendar hours: business hours apply"
             )
-    elif target.closed_hours:
+    elif with_notes:
         notes.append(
             f"the clock started on a working day ({local:%A %Y-%m-%d}): business hours apply "
             "(the calendar-hours alternative is for days off)"
         )
     return due, notes, applied
+
+
+# A clock's working-day budget by (calendar, start, days): its deadline and its at-risk
+# moment both need it, and it walks the calendar twice (``next_open``, ``add_days``). A
+# ``CalendarMath`` is one calendar version's (``calendar_store``), so it is the key.
+_WORKING_DAYS: dict[tuple[CalendarMath, datetime, int], tuple[datetime, datetime, timedelta]] = {}
+WORKING_DAYS_KEPT = 4096
+
+
+def _working_days(
+    cal: CalendarMath, start: datetime, days: int
+) -> tuple[datetime, datetime, timedelta]:
+    """Return the first opening at ``start``, the end ``days`` working days later, and the
+    business time between them."""
+    key = (cal, start, days)
+    if (found := _WORKING_DAYS.get(key)) is None:
+        first = cal.next_open(start)
+        end = cal.add_days(first, days)
+        found = (first, end, cal.between(first, end))
+        if len(_WORKING_DAYS) >= WORKING_DAYS_KEPT:
+            _WORKING_DAYS.clear()
+        _WORKING_DAYS[key] = found
+    return found
 
 
 def _walk(
@@ -206,7 +236,9 @@ def _finish(
         if target is None or clock.started_at is None:
             continue
         if clock.state == "running" and clock.due is not None:
-            clock.risk_at, _ = deadline(cal, clock.started_at, target, clock.pauses, at_risk)
+            clock.risk_at = deadline_with_clock(
+                cal, clock.started_at, target, clock.pauses, at_risk, with_notes=False
+            )[0]
         # A reply exactly at the deadline is on time; a running clock breaches at it.
         if clock.due is None:
             clock.breached = False
