@@ -184,7 +184,7 @@ def test_a_deleted_ticket_takes_its_keys_with_it(departments):
     assert DuplicateBand.objects.filter(ticket_id=second.pk).count() == kept > 0
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="TRUNCATE: PostgreSQL")
+@pytest.mark.postgres  # TRUNCATE and its trigger: PostgreSQL only
 def test_truncating_the_tickets_empties_the_keys(departments):
     """``TRUNCATE tickets_ticket … CASCADE`` (the bench fills, with ``RESTART IDENTITY``)
     emptied the keys through their foreign key; without it a trigger does, so no key

@@ -301,6 +301,22 @@ def _plan(sql: str, params: list) -> str:
         return "\n".join(line for (line,) in cursor.fetchall())
 
 
+def _plan_at_scale(sql: str, params: list) -> str:
+    """The plan with sequential scans and hash joins priced out: on a test's few rows
+    (and whatever statistics earlier tests left) a seq scan hashed against the tag's keys
+    is rightly cheapest, which says nothing of the 1M desk. What this checks is that the
+    statement *can* be answered as a range of the tag's index with rows looked up by key
+    (bench/README.md has the 1M EXPLAIN)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+        cursor.execute("SET enable_hashjoin = off")
+        try:
+            return _plan(sql, params)
+        finally:
+            cursor.execute("RESET enable_seqscan")
+            cursor.execute("RESET enable_hashjoin")
+
+
 @pytest.mark.postgres
 def test_a_tag_views_page_and_count_are_a_range_of_the_tags_index(desk, departments, desk_agent):
     """A working view of a tag reads the tag's range of (tag, due_sort, ticket) in due
@@ -318,7 +334,7 @@ def test_a_tag_views_page_and_count_are_a_range_of_the_tags_index(desk, departme
         assert table == view_sql.ROW_TAGS
         sql, values = view_sql.page_sql(where, params, None, queues.PAGE_SIZE + 1, table=table)
         count, count_values = view_sql.count_sql([(where, params, table)], queues.COUNT_CAP + 1)
-        page_plan, count_plan = _plan(sql, values), _plan(count, count_values)
+        page_plan, count_plan = _plan_at_scale(sql, values), _plan_at_scale(count, count_values)
         for plan in (page_plan, count_plan):
             assert "ws_rowtag_due" in plan and "ws_row_due" not in plan, plan
             for hashed in ("Hash Join", "Hash Semi Join", "hashed SubPlan"):
