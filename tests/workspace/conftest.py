@@ -8,6 +8,25 @@ from django.contrib.auth.models import Permission
 from tests.factories import AgentFactory
 
 
+def set_due(ticket, due, risk_at=None) -> None:
+    """Give the ticket a running first-response deadline, as an SLA recompute would, and
+    refresh its list row."""
+    from sla.models import TicketSla
+    from workspace.rows import rows_refresh
+
+    TicketSla.objects.update_or_create(
+        ticket=ticket,
+        defaults={
+            "first_response_due": due,
+            "first_response_state": "running",
+            "explanation": {
+                "targets": {"first_response": {"risk_at": risk_at.isoformat() if risk_at else None}}
+            },
+        },
+    )
+    rows_refresh([ticket.pk])
+
+
 def grant_ticket_permissions(user, *, change: bool = True) -> None:
     codenames = ["view_ticket", *(["change_ticket"] if change else [])]
     user.user_permissions.add(

@@ -14,27 +14,11 @@ from tickets import services
 from tickets.models import Status, Ticket
 from workspace import queues, view_sql
 from workspace.models import NO_DUE, TicketRow
-from workspace.rows import rows_refresh
+
+from .conftest import set_due
 
 # Real commits: the list rows are refreshed when a change commits (as in production).
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _set_due(ticket: Ticket, due, risk_at=None) -> None:
-    """Give the ticket a running first-response deadline, as an SLA recompute would."""
-    from sla.models import TicketSla
-
-    TicketSla.objects.update_or_create(
-        ticket=ticket,
-        defaults={
-            "first_response_due": due,
-            "first_response_state": "running",
-            "explanation": {
-                "targets": {"first_response": {"risk_at": risk_at.isoformat() if risk_at else None}}
-            },
-        },
-    )
-    rows_refresh([ticket.pk])
 
 
 def test_rows_follow_service_changes(departments, desk_agent):
@@ -66,9 +50,9 @@ def test_builtin_views_filter_and_sort_by_due(departments, desk_agent):
     soon = open_ticket(subject="soon")
     later = open_ticket(subject="later")
     nodue = open_ticket(subject="no due")
-    _set_due(late, now - timedelta(hours=1), now - timedelta(hours=2))
-    _set_due(soon, now + timedelta(minutes=20), now - timedelta(minutes=10))
-    _set_due(later, now + timedelta(days=2), now + timedelta(days=1))
+    set_due(late, now - timedelta(hours=1), now - timedelta(hours=2))
+    set_due(soon, now + timedelta(minutes=20), now - timedelta(minutes=10))
+    set_due(later, now + timedelta(days=2), now + timedelta(days=1))
     merged = open_ticket(subject="merged away")
     services.ticket_merge(source=merged, target=later)
     closed = open_ticket(subject="closed")
@@ -107,9 +91,9 @@ def test_a_page_reads_its_moments_to_the_microsecond(departments, desk_agent):
     gives, whatever the fraction of a second."""
     now = timezone.now()
     odd = open_ticket(subject="odd microseconds")
-    _set_due(odd, now.replace(microsecond=999_999) + timedelta(days=400))
+    set_due(odd, now.replace(microsecond=999_999) + timedelta(days=400))
     early = open_ticket(subject="before 1970")
-    _set_due(early, now.replace(year=1969, microsecond=1))
+    set_due(early, now.replace(year=1969, microsecond=1))
     for n in range(queues.PAGE_SIZE):
         open_ticket(subject=f"no due {n}")
     rows, cursor = queues.page_rows(queues.ViewFilters(), desk_agent, now)
@@ -295,26 +279,21 @@ def test_a_tags_column_shows_each_rows_tags_in_order(desk, departments, desk_age
     assert '<span class="tag">outage</span>' in page
 
 
-def _plan(sql: str, params: list) -> str:
+def _plan(sql: str, params: list, *off: str) -> str:
+    """The statement's plan, with the planner's ``off`` methods (``seqscan``,
+    ``hashjoin``…) priced out: on a test's few rows (and whatever statistics earlier tests
+    left) a seq scan, hashed against the rest, is rightly cheapest, which says nothing of
+    the 1M desk. With them off, the plan says whether the statement *can* be answered by
+    the index it is written for (bench/README.md has the 1M EXPLAINs)."""
     with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (COSTS OFF) " + sql, params)
-        return "\n".join(line for (line,) in cursor.fetchall())
-
-
-def _plan_at_scale(sql: str, params: list) -> str:
-    """The plan with sequential scans and hash joins priced out: on a test's few rows
-    (and whatever statistics earlier tests left) a seq scan hashed against the tag's keys
-    is rightly cheapest, which says nothing of the 1M desk. What this checks is that the
-    statement *can* be answered as a range of the tag's index with rows looked up by key
-    (bench/README.md has the 1M EXPLAIN)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET enable_seqscan = off")
-        cursor.execute("SET enable_hashjoin = off")
+        for method in off:
+            cursor.execute(f"SET enable_{method} = off")
         try:
-            return _plan(sql, params)
+            cursor.execute("EXPLAIN (COSTS OFF) " + sql, params)
+            return "\n".join(line for (line,) in cursor.fetchall())
         finally:
-            cursor.execute("RESET enable_seqscan")
-            cursor.execute("RESET enable_hashjoin")
+            for method in off:
+                cursor.execute(f"RESET enable_{method}")
 
 
 @pytest.mark.postgres
@@ -334,7 +313,8 @@ def test_a_tag_views_page_and_count_are_a_range_of_the_tags_index(desk, departme
         assert table == view_sql.ROW_TAGS
         sql, values = view_sql.page_sql(where, params, None, queues.PAGE_SIZE + 1, table=table)
         count, count_values = view_sql.count_sql([(where, params, table)], queues.COUNT_CAP + 1)
-        page_plan, count_plan = _plan_at_scale(sql, values), _plan_at_scale(count, count_values)
+        page_plan = _plan(sql, values, "seqscan", "hashjoin")
+        count_plan = _plan(count, count_values, "seqscan", "hashjoin")
         for plan in (page_plan, count_plan):
             assert "ws_rowtag_due" in plan and "ws_row_due" not in plan, plan
             for hashed in ("Hash Join", "Hash Semi Join", "hashed SubPlan"):
@@ -354,12 +334,7 @@ def test_a_view_of_one_severity_can_read_the_severitys_due_range(departments, de
         queues.ViewFilters(severities=(1,)), desk_agent.pk, timezone.now()
     )
     sql, values = view_sql.page_sql(where, params, None, queues.PAGE_SIZE + 1, table=table)
-    with connection.cursor() as cursor:
-        cursor.execute("SET enable_seqscan = off")
-        try:
-            plan = _plan(sql, values)
-        finally:
-            cursor.execute("RESET enable_seqscan")
+    plan = _plan(sql, values, "seqscan")
     assert "ws_row_severity_due" in plan, plan
 
 
@@ -373,7 +348,7 @@ def test_a_tag_views_pages_follow_the_due_order_page_after_page(
     tagged = [open_ticket(subject=f"t{i}", contact=ContactFactory(name="Ada")) for i in range(5)]
     other = open_ticket(subject="outage only")
     for i, ticket in enumerate([*tagged, other]):
-        _set_due(ticket, now + timedelta(hours=6 - i))  # due in the reverse order
+        set_due(ticket, now + timedelta(hours=6 - i))  # due in the reverse order
     for ticket in tagged:
         services.ticket_tags_set(ticket=ticket, add=["vip"])
     services.ticket_tags_set(ticket=other, add=["outage"])
@@ -408,7 +383,7 @@ def test_a_pages_rows_hold_aware_moments_and_booleans(departments, desk_agent):
     """PostgreSQL's rows are taken as they come, SQLite's converted: the same values."""
     ticket = open_ticket(subject="moments")
     due = timezone.now() + timedelta(hours=3)
-    _set_due(ticket, due)
+    set_due(ticket, due)
     rows, _cursor = queues.page(queues.ViewFilters(), desk_agent, timezone.now())
     (row,) = rows
     assert row.sla_due == due and row.due_sort == due

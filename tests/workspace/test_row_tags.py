@@ -19,25 +19,10 @@ from workspace import queues
 from workspace.models import TicketRow, TicketRowTag
 from workspace.rows import rows_missing_fill, rows_refresh
 
+from .conftest import set_due
+
 # Real commits: the rows are refreshed when a change commits (as in production).
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _set_due(ticket: Ticket, due, risk_at=None) -> None:
-    """Give the ticket a running first-response deadline, as an SLA recompute would."""
-    from sla.models import TicketSla
-
-    TicketSla.objects.update_or_create(
-        ticket=ticket,
-        defaults={
-            "first_response_due": due,
-            "first_response_state": "running",
-            "explanation": {
-                "targets": {"first_response": {"risk_at": risk_at.isoformat() if risk_at else None}}
-            },
-        },
-    )
-    rows_refresh([ticket.pk])
 
 
 def _tag_rows() -> set[tuple[int, str]]:
@@ -108,10 +93,10 @@ def test_a_tag_views_order_follows_the_due_moments(departments, desk_agent):
     first, second = open_ticket(subject="first"), open_ticket(subject="second")
     for ticket in (first, second):
         services.ticket_tags_set(ticket=ticket, add=["vip"])
-    _set_due(first, now + timedelta(hours=1))
-    _set_due(second, now + timedelta(hours=2))
+    set_due(first, now + timedelta(hours=1))
+    set_due(second, now + timedelta(hours=2))
     assert _listed(queues.ViewFilters(tags=("vip",)), desk_agent) == [first.pk, second.pk]
-    _set_due(first, now + timedelta(hours=3))  # an SLA recompute moves it later
+    set_due(first, now + timedelta(hours=3))  # an SLA recompute moves it later
     assert _listed(queues.ViewFilters(tags=("vip",)), desk_agent) == [second.pk, first.pk]
     assert len(_tag_rows()) == 2
 
@@ -138,7 +123,7 @@ def test_tag_views_with_other_filters_list_and_count_what_rows_and_tags_say(
         if tags:
             services.ticket_tags_set(ticket=ticket, add=tags)
         # Half of them breached an hour ago, the others due in i hours.
-        _set_due(ticket, now + timedelta(hours=(i - 6) if i < 6 else i))
+        set_due(ticket, now + timedelta(hours=(i - 6) if i < 6 else i))
         tickets.append(ticket)
     services.ticket_status_set(ticket=tickets[2], status=Status.SOLVED, actor=desk_agent)
     combos = [
