@@ -26,8 +26,8 @@ from duplicates.models import DuplicateFlag, FlagStatus
 from sla.models import TARGETS, TicketSla
 from tickets.models import Status, Ticket
 
-from . import counts
-from .models import NO_DUE, TicketRow, TicketRowTag
+from . import counts, view_sql
+from .models import NO_DUE, TicketRow
 from .prepared import prepared_writes
 
 UNSOLVED_STATUSES = frozenset({Status.NEW, Status.OPEN, Status.PENDING_CUSTOMER, Status.ON_HOLD})
@@ -180,8 +180,6 @@ def _upsert(rows: list[dict[str, Any]]) -> None:
             )
 
 
-ROW_TAGS = TicketRowTag._meta.db_table
-TICKET_TAGS = Ticket.tags.through._meta.db_table
 # The tags the tickets have now, while unsolved, with their row's due order (read after
 # the rows were written, in the same transaction).
 _TAGS_NOW = (
@@ -206,7 +204,7 @@ def _tags_follow(ids: list[int]) -> None:
     """Make the tickets' ``TicketRowTag`` rows their tags now (none once solved or
     deleted), each with its row's ``due_sort``: one statement on PostgreSQL (the two
     parts touch different rows), two on SQLite."""
-    names = {"row_tags": ROW_TAGS, "tags": TICKET_TAGS, "rows": TicketRow._meta.db_table}
+    names = {"row_tags": view_sql.ROW_TAGS, "tags": view_sql.TICKET_TAGS, "rows": view_sql.ROWS}
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             sql = f"WITH gone AS ({_TAGS_GONE}) {_TAGS_SET}".format(
