@@ -78,12 +78,12 @@ def test_the_minute_beats_row_changes_move_the_version_too(desk, departments):
 # Kept on PostgreSQL only (the version is a sequence); SQLite counts every poll.
 @pytest.mark.postgres
 def test_a_due_moment_passing_is_counted_without_any_change(departments, desk_agent, settings):
-    from tests.workspace.test_lists import _set_due
+    from tests.workspace.conftest import set_due
 
     ticket = open_ticket(subject="due soon")
     now = timezone.now()
     due = now + timedelta(minutes=5)
-    _set_due(ticket, due, risk_at=now - timedelta(minutes=1))
+    set_due(ticket, due, risk_at=now - timedelta(minutes=1))
     rows_tick(now)
     bar = queues.sidebar(desk_agent, version=True)
     views = [v for v in bar.views if v.group != "saved"]

@@ -16,7 +16,7 @@ from tickets.models import Status
 from workspace import listing, queues
 from workspace.models import AgentProfile
 
-from .test_lists import _set_due
+from .conftest import set_due
 
 # Real commits: the list rows are refreshed when a change commits (as in production).
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -70,7 +70,7 @@ def test_a_changed_ticket_shows_its_change_on_the_next_page(desk, departments, d
     assert f">S{severity}</td>" in _row(desk.get(url).content.decode(), ticket.number)
 
     due = timezone.now() + timedelta(hours=5, minutes=30)
-    _set_due(ticket, due)
+    set_due(ticket, due)
     assert f'data-due="{int(due.timestamp())}"' in _row(
         desk.get(url).content.decode(), ticket.number
     )
@@ -93,9 +93,9 @@ def test_a_kept_row_is_the_row_rendered_now(departments, desk_agent):
     language and zone, a kept row is exactly what rendering it now gives."""
     now = timezone.now().replace(microsecond=0)
     tickets = [open_ticket(subject=f"due {i}") for i in range(4)]
-    _set_due(tickets[0], now + timedelta(hours=1))
-    _set_due(tickets[1], now + timedelta(minutes=2, seconds=30))
-    _set_due(tickets[2], now - timedelta(minutes=1))
+    set_due(tickets[0], now + timedelta(hours=1))
+    set_due(tickets[1], now + timedelta(minutes=2, seconds=30))
+    set_due(tickets[2], now - timedelta(minutes=1))
     services.ticket_tags_set(ticket=tickets[3], add=["b", "a"])
     rows, _cursor = queues.page_rows(queues.ViewFilters(), desk_agent, now)
     assert len(rows) == 4
