@@ -12,12 +12,14 @@ part of our transaction. The Message-ID stays the same, so mail clients show one
 
 from __future__ import annotations
 
+import json
 import logging
 import smtplib
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
@@ -29,7 +31,7 @@ from django.db.models import F, Field, Q
 from django.utils import timezone
 
 from .delivery_errors import DeliveryError, classify
-from .models import MailStatus, OutgoingMail
+from .models import MailStatus, OutgoingAttachment, OutgoingMail
 from .services import mails_dispatch
 
 logger = logging.getLogger(__name__)
@@ -97,31 +99,129 @@ def _unreachable(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException)
 
 
-def _claim(mail_ids: list[int]) -> list[OutgoingMail]:
+@dataclass(slots=True)
+class ClaimedMail:
+    """A claimed mail as the send loop needs it, read by the claim's own UPDATE."""
+
+    pk: int
+    claim: str
+    message_id: str
+    from_email: str
+    to: list[str]
+    cc: list[str]
+    reply_to: list[str]
+    subject: str
+    body_text: str
+    body_html: str
+    headers: dict[str, str]
+    sensitive: bool
+    attempts: int
+    created_at: datetime
+    expires_at: datetime | None
+    # (filename, content, content type) in id order; read only for mails that have files.
+    attachments: list[tuple[str, bytes, str]] = field(default_factory=list)
+
+
+# What the claim returns, in ClaimedMail's order after pk and claim.
+CLAIMED_FIELDS = (
+    "message_id", "from_email", "to", "cc", "reply_to", "subject", "body_text", "body_html",
+    "headers", "sensitive", "attempts", "created_at", "expires_at",
+)  # fmt: skip
+JSON_FIELDS = frozenset({"to", "cc", "reply_to", "headers"})
+
+
+def _claim(mail_ids: list[int]) -> list[ClaimedMail]:
     """Claim the due mails among ``mail_ids`` with one token; return them in id order.
 
-    Three statements for the whole batch (the claim, the rows, their attachments), where
-    one by one it was three a mail; each outcome is still written as it happens.
+    One statement claims and returns the rows (and whether each has files); a second
+    reads the files, only when one has any. Each outcome is still written as it happens.
+    (Reading the claimed rows back as model instances with their prefetched attachments
+    was ~45% of the send task's CPU.)
     """
     if not mail_ids:
         return []
     now = timezone.now()
     token = uuid.uuid4().hex
-    claimed = OutgoingMail.objects.filter(
-        pk__in=mail_ids,
-        status=MailStatus.PENDING,
-        next_attempt_at__lte=now + timedelta(seconds=1),
-    ).update(
-        status=MailStatus.SENDING,
-        claim=token,
-        claimed_until=now + timedelta(seconds=settings.SUPPORTDESK_OUTBOX_LEASE_SECONDS),
-        attempts=F("attempts") + 1,
-        last_attempt_at=now,
+    db = connections[DEFAULT_DB_ALIAS]
+    ops = db.ops
+    postgres = db.vendor == "postgresql"
+    ids_test, ids = ("= ANY(%s)", [mail_ids]) if postgres else _in_list(mail_ids)
+    lease = timedelta(seconds=settings.SUPPORTDESK_OUTBOX_LEASE_SECONDS)
+    with db.cursor() as cursor:
+        cursor.execute(
+            _claim_sql().format(ids=ids_test),
+            [
+                MailStatus.SENDING.value,
+                token,
+                ops.adapt_datetimefield_value(now + lease),
+                ops.adapt_datetimefield_value(now),
+                *ids,
+                MailStatus.PENDING.value,
+                ops.adapt_datetimefield_value(now + timedelta(seconds=1)),
+            ],
+        )
+        rows = sorted(cursor.fetchall())
+    claimed = []
+    with_files = []
+    for pk, *values, has_files in rows:
+        fields = dict(zip(CLAIMED_FIELDS, values, strict=True))
+        for name in JSON_FIELDS:
+            if isinstance(fields[name], str | bytes):
+                fields[name] = json.loads(fields[name])
+        fields["sensitive"] = bool(fields["sensitive"])
+        fields["created_at"] = _aware(fields["created_at"])
+        fields["expires_at"] = _aware(fields["expires_at"])
+        mail = ClaimedMail(pk=pk, claim=token, **fields)
+        claimed.append(mail)
+        if has_files:
+            with_files.append(mail)
+    if with_files:
+        by_pk = {mail.pk: mail for mail in with_files}
+        for item in OutgoingAttachment.objects.filter(mail_id__in=by_pk).order_by("pk"):
+            by_pk[item.mail_id].attachments.append(
+                (item.filename, bytes(item.content), item.content_type)
+            )
+    return claimed
+
+
+def _in_list(ids: list[int]) -> tuple[str, list[int]]:
+    return "IN (" + ", ".join(["%s"] * len(ids)) + ")", list(ids)
+
+
+def _aware(moment: Any) -> Any:
+    """Return a datetime read with a plain cursor as an aware one (SQLite's is naive UTC
+    or text; the ORM would have converted it)."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if isinstance(moment, datetime) and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+@cache
+def _claim_sql() -> str:
+    """The claim's ``UPDATE … RETURNING`` (``{ids}``: the test of the mail ids), with the
+    names from the model, built once a process."""
+    meta = OutgoingMail._meta
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    table = quote(meta.db_table)
+
+    def column(name: str) -> str:
+        return quote(str(cast(Field, meta.get_field(name)).column))
+
+    files = OutgoingAttachment._meta
+    mail_fk = quote(str(cast(Field, files.get_field("mail")).column))
+    returned = ", ".join(column(name) for name in ("id", *CLAIMED_FIELDS))
+    attempts = column("attempts")
+    return (
+        f"UPDATE {table} SET {column('status')} = %s, {column('claim')} = %s, "  # noqa: S608 - names from _meta
+        f"{column('claimed_until')} = %s, {attempts} = {attempts} + 1, "
+        f"{column('last_attempt_at')} = %s "
+        f"WHERE {column('id')} {{ids}} AND {column('status')} = %s "
+        f"AND {column('next_attempt_at')} <= %s "
+        f"RETURNING {returned}, EXISTS (SELECT 1 FROM {quote(files.db_table)} a "
+        f"WHERE a.{mail_fk} = {table}.{column('id')})"
     )
-    if not claimed:
-        return []
-    rows = OutgoingMail.objects.prefetch_related("attachments").filter(claim=token)
-    return list(rows.order_by("pk"))
 
 
 def _release(token: str, mail_ids: set[int]) -> None:
@@ -138,7 +238,7 @@ def _release(token: str, mail_ids: set[int]) -> None:
         logger.exception("could not hand back %d claimed mails; their lease will", len(mail_ids))
 
 
-def _deliver(mail: OutgoingMail, connection) -> None:
+def _deliver(mail: ClaimedMail, connection) -> None:
     message = email_message(mail, connection)
     if message.send() != 1:
         raise ConnectionError("the mail backend accepted nothing")
@@ -146,7 +246,7 @@ def _deliver(mail: OutgoingMail, connection) -> None:
     _finish(mail, MailStatus.SENT, provider_id=str(getattr(status, "message_id", "") or ""))
 
 
-def email_message(mail: OutgoingMail, connection=None) -> EmailMultiAlternatives:
+def email_message(mail: ClaimedMail, connection=None) -> EmailMultiAlternatives:
     """Return the Django mail for a stored row (the same bytes on every attempt)."""
     message = EmailMultiAlternatives(
         subject=mail.subject,
@@ -160,12 +260,12 @@ def email_message(mail: OutgoingMail, connection=None) -> EmailMultiAlternatives
     )
     if mail.body_html:
         message.attach_alternative(mail.body_html, "text/html")
-    for item in mail.attachments.all():
-        message.attach(item.filename, bytes(item.content), item.content_type)
+    for filename, content, content_type in mail.attachments:
+        message.attach(filename, content, content_type)
     return message
 
 
-def _failed(mail: OutgoingMail, error: DeliveryError, retries: dict[int, list[int]]) -> str:
+def _failed(mail: ClaimedMail, error: DeliveryError, retries: dict[int, list[int]]) -> str:
     """Record a failed attempt: a temporary one waits and is queued again, unless the mail
     is older than SUPPORTDESK_OUTBOX_GIVE_UP_HOURS; a final one ends ``failed``."""
     now = timezone.now()
@@ -196,7 +296,7 @@ def retry_delay(attempts: int) -> int:
 
 
 def _finish(
-    mail: OutgoingMail,
+    mail: ClaimedMail,
     status: str,
     *,
     error: str = "",
