@@ -27,6 +27,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.utils import CursorWrapper
 from django.db.models import F, Field, Q
 from django.utils import timezone
 
@@ -49,29 +50,34 @@ def mails_send(mail_ids: Sequence[int]) -> Counter[str]:
     claimed = _claim(ids)
     if skipped := len(ids) - len(claimed):  # sent, failed, not due, or another worker has it
         outcome["skipped"] = skipped
+    if not claimed:
+        return outcome
     untouched = {mail.pk for mail in claimed}
+    # One cursor writes every outcome (each still its own statement, as it happens).
+    cursor = connections[DEFAULT_DB_ALIAS].cursor()
     try:
         for mail in claimed:
             untouched.discard(mail.pk)
             if mail.expires_at is not None and timezone.now() >= mail.expires_at:
-                _finish(mail, MailStatus.FAILED, error="expired before it could be sent")
+                _finish(cursor, mail, MailStatus.FAILED, error="expired before it could be sent")
                 outcome[MailStatus.FAILED] += 1
                 continue
             if down is not None:  # each would wait for the same timeout: retry them later
-                outcome[_failed(mail, down, retries)] += 1
+                outcome[_failed(cursor, mail, down, retries)] += 1
                 continue
             try:
                 if connection is None:
                     connection = get_connection()
                     connection.open()
-                _deliver(mail, connection)
+                _deliver(cursor, mail, connection)
             except SoftTimeLimitExceeded:
-                _failed(mail, DeliveryError(True, "the send task ran out of time"), retries)
+                timed_out = DeliveryError(True, "the send task ran out of time")
+                _failed(cursor, mail, timed_out, retries)
                 raise
             except Exception as exc:  # classified: temporary ones retry, the rest fail
                 error = classify(exc)
                 logger.warning("outgoing mail %s not sent: %s", mail.pk, error.reason)
-                outcome[_failed(mail, error, retries)] += 1
+                outcome[_failed(cursor, mail, error, retries)] += 1
                 if error.transient and connection is not None:
                     _drop(connection)  # a fresh connection for the next mail
                     connection = None
@@ -82,6 +88,7 @@ def mails_send(mail_ids: Sequence[int]) -> Counter[str]:
             else:
                 outcome[MailStatus.SENT] += 1
     finally:
+        cursor.close()
         if connection is not None:
             _drop(connection)
         if untouched:  # the task stopped early (time limit, database): hand the rest back
@@ -238,12 +245,13 @@ def _release(token: str, mail_ids: set[int]) -> None:
         logger.exception("could not hand back %d claimed mails; their lease will", len(mail_ids))
 
 
-def _deliver(mail: ClaimedMail, connection) -> None:
+def _deliver(cursor: CursorWrapper, mail: ClaimedMail, connection) -> None:
     message = email_message(mail, connection)
     if message.send() != 1:
         raise ConnectionError("the mail backend accepted nothing")
     status = getattr(message, "anymail_status", None)
-    _finish(mail, MailStatus.SENT, provider_id=str(getattr(status, "message_id", "") or ""))
+    provider_id = str(getattr(status, "message_id", "") or "")
+    _finish(cursor, mail, MailStatus.SENT, provider_id=provider_id)
 
 
 def email_message(mail: ClaimedMail, connection=None) -> EmailMultiAlternatives:
@@ -265,21 +273,24 @@ def email_message(mail: ClaimedMail, connection=None) -> EmailMultiAlternatives:
     return message
 
 
-def _failed(mail: ClaimedMail, error: DeliveryError, retries: dict[int, list[int]]) -> str:
+def _failed(
+    cursor: CursorWrapper, mail: ClaimedMail, error: DeliveryError, retries: dict[int, list[int]]
+) -> str:
     """Record a failed attempt: a temporary one waits and is queued again, unless the mail
     is older than SUPPORTDESK_OUTBOX_GIVE_UP_HOURS; a final one ends ``failed``."""
     now = timezone.now()
     if not error.transient:
-        _finish(mail, MailStatus.FAILED, error=error.reason)
+        _finish(cursor, mail, MailStatus.FAILED, error=error.reason)
         return MailStatus.FAILED
     give_up = timedelta(hours=settings.SUPPORTDESK_OUTBOX_GIVE_UP_HOURS)
     if now - mail.created_at >= give_up:
         hours = settings.SUPPORTDESK_OUTBOX_GIVE_UP_HOURS
         reason = f"gave up after {mail.attempts} attempts in {hours} h; last: {error.reason}"
-        _finish(mail, MailStatus.FAILED, error=reason)
+        _finish(cursor, mail, MailStatus.FAILED, error=reason)
         return MailStatus.FAILED
     delay = retry_delay(mail.attempts)
     _finish(
+        cursor,
         mail,
         MailStatus.PENDING,
         error=f"attempt {mail.attempts}: {error.reason} (next in {delay} s)",
@@ -296,6 +307,7 @@ def retry_delay(attempts: int) -> int:
 
 
 def _finish(
+    cursor: CursorWrapper,
     mail: ClaimedMail,
     status: str,
     *,
@@ -312,17 +324,17 @@ def _finish(
             fields |= {"body_text": ERASED, "body_html": ""}
     if next_attempt_at is not None:
         fields["next_attempt_at"] = next_attempt_at
-    sql, columns = _finish_sql(tuple(fields))
-    db = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the proxy
-    values = [field.get_db_prep_save(fields[field.name], db) for field in columns]
-    with db.cursor() as cursor:
-        cursor.execute(sql, [*values, mail.pk, mail.claim])
+    # Text and NULL go as they are; only the times need the database's form (what
+    # get_db_prep_save did, at a fraction of its cost a field).
+    adapt = cursor.db.ops.adapt_datetimefield_value
+    values: list[Any] = [adapt(v) if isinstance(v, datetime) else v for v in fields.values()]
+    cursor.execute(_finish_sql(tuple(fields)), [*values, mail.pk, mail.claim])
 
 
 @cache
-def _finish_sql(names: tuple[str, ...]) -> tuple[str, list[Any]]:
-    """The outcome's ``UPDATE … WHERE id = %s AND claim = %s`` for these fields, and the
-    fields, built once a process: the ORM's filter() and update() built it for every
+def _finish_sql(names: tuple[str, ...]) -> str:
+    """The outcome's ``UPDATE … WHERE id = %s AND claim = %s`` for these fields, built
+    once a process: the ORM's filter() and update() built it for every
     mail, ~0.3 ms of the worker's CPU each (more than handing the mail to a relay)."""
     meta = OutgoingMail._meta
     quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
@@ -333,7 +345,7 @@ def _finish_sql(names: tuple[str, ...]) -> tuple[str, list[Any]]:
         f"UPDATE {quote(meta.db_table)} SET {assignments} "  # noqa: S608 - names from _meta
         f"WHERE {quote(str(meta.pk.column))} = %s AND {claim} = %s"
     )
-    return sql, columns
+    return sql
 
 
 def _drop(connection) -> None:
