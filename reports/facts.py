@@ -100,17 +100,21 @@ def _loads(contributions: Any) -> list[list[Any]]:
 def _facts_create(ids: list[int]) -> None:
     """Give each ticket of ``ids`` that exists and has none an empty fact row. Only tickets
     that still exist get one: a refresh queued before a ticket was deleted must not fail
-    the whole chunk at COMMIT on the deferred foreign key. On PostgreSQL the tickets are
+    the whole chunk at COMMIT on the deferred foreign key. On PostgreSQL those tickets are
     held against deletion until this transaction ends (FOR KEY SHARE blocks a DELETE, not
-    the desk's updates); SQLite runs one writer at a time."""
+    the desk's updates); SQLite runs one writer at a time. Tickets that have a fact are
+    not locked (their fact's own lock is enough: deleting the ticket deletes the fact
+    first): a row lock writes to the ticket's page, and beside the intake's own lock on
+    the same ticket makes a multixact."""
     postgres = connection.vendor == "postgresql"
-    where, params = _in("id", ids)
+    where, params = _in("t.id", ids)
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO reports_ticketfact (ticket_id, line_id, department_id, status, "  # noqa: S608 - placeholders only
-            "assignee_id, excluded, contributions) SELECT id, 0, 0, '', 0, "
-            f"{'false' if postgres else '0'}, '[]' FROM tickets_ticket WHERE {where} "
-            f"ORDER BY id{' FOR KEY SHARE' if postgres else ''} "
+            "assignee_id, excluded, contributions) SELECT t.id, 0, 0, '', 0, "
+            f"{'false' if postgres else '0'}, '[]' FROM tickets_ticket t WHERE {where} "
+            "AND NOT EXISTS (SELECT 1 FROM reports_ticketfact f WHERE f.ticket_id = t.id) "
+            f"ORDER BY t.id{' FOR KEY SHARE OF t' if postgres else ''} "
             "ON CONFLICT (ticket_id) DO NOTHING",
             params,
         )
