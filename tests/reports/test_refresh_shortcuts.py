@@ -129,3 +129,26 @@ def test_aware_reads_what_either_database_returns():
     assert aware(moment.replace(tzinfo=None)) == moment
     assert aware("2026-03-02 23:30:00") == moment
     assert aware(None) is None
+
+
+def _ticket_xmax(ids: list[int]) -> dict[int, str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, xmax::text FROM tickets_ticket WHERE id = ANY(%s)", [ids])
+        return dict(cursor.fetchall())
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL's")
+def test_only_tickets_given_a_new_fact_are_locked(departments, anna, eager_tasks):
+    """A row lock marks the ticket's row (its xmax): a ticket that has a fact is held by
+    the fact's lock alone; one that gets its first fact is held against deletion."""
+    ids = _desk(anna)
+    TicketFact.objects.filter(ticket_id=ids[0]).delete()
+    before = _ticket_xmax(ids)
+
+    facts_refresh(ids)
+
+    after = _ticket_xmax(ids)
+    assert after[ids[0]] != before[ids[0]]  # locked FOR KEY SHARE: its fact was created
+    assert [after[i] for i in ids[1:]] == [before[i] for i in ids[1:]]
+    assert TicketFact.objects.filter(ticket_id__in=ids).count() == 3
+    assert TicketFact.objects.get(ticket_id=ids[0]).contributions  # filled, not left empty
