@@ -12,12 +12,14 @@ part of our transaction. The Message-ID stays the same, so mail clients show one
 
 from __future__ import annotations
 
+import json
 import logging
 import smtplib
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
@@ -25,11 +27,12 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.utils import CursorWrapper
 from django.db.models import F, Field, Q
 from django.utils import timezone
 
 from .delivery_errors import DeliveryError, classify
-from .models import MailStatus, OutgoingMail
+from .models import MailStatus, OutgoingAttachment, OutgoingMail
 from .services import mails_dispatch
 
 logger = logging.getLogger(__name__)
@@ -47,29 +50,34 @@ def mails_send(mail_ids: Sequence[int]) -> Counter[str]:
     claimed = _claim(ids)
     if skipped := len(ids) - len(claimed):  # sent, failed, not due, or another worker has it
         outcome["skipped"] = skipped
+    if not claimed:
+        return outcome
     untouched = {mail.pk for mail in claimed}
+    # One cursor writes every outcome (each still its own statement, as it happens).
+    cursor = connections[DEFAULT_DB_ALIAS].cursor()
     try:
         for mail in claimed:
             untouched.discard(mail.pk)
             if mail.expires_at is not None and timezone.now() >= mail.expires_at:
-                _finish(mail, MailStatus.FAILED, error="expired before it could be sent")
+                _finish(cursor, mail, MailStatus.FAILED, error="expired before it could be sent")
                 outcome[MailStatus.FAILED] += 1
                 continue
             if down is not None:  # each would wait for the same timeout: retry them later
-                outcome[_failed(mail, down, retries)] += 1
+                outcome[_failed(cursor, mail, down, retries)] += 1
                 continue
             try:
                 if connection is None:
                     connection = get_connection()
                     connection.open()
-                _deliver(mail, connection)
+                _deliver(cursor, mail, connection)
             except SoftTimeLimitExceeded:
-                _failed(mail, DeliveryError(True, "the send task ran out of time"), retries)
+                timed_out = DeliveryError(True, "the send task ran out of time")
+                _failed(cursor, mail, timed_out, retries)
                 raise
             except Exception as exc:  # classified: temporary ones retry, the rest fail
                 error = classify(exc)
                 logger.warning("outgoing mail %s not sent: %s", mail.pk, error.reason)
-                outcome[_failed(mail, error, retries)] += 1
+                outcome[_failed(cursor, mail, error, retries)] += 1
                 if error.transient and connection is not None:
                     _drop(connection)  # a fresh connection for the next mail
                     connection = None
@@ -80,6 +88,7 @@ def mails_send(mail_ids: Sequence[int]) -> Counter[str]:
             else:
                 outcome[MailStatus.SENT] += 1
     finally:
+        cursor.close()
         if connection is not None:
             _drop(connection)
         if untouched:  # the task stopped early (time limit, database): hand the rest back
@@ -97,31 +106,129 @@ def _unreachable(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException)
 
 
-def _claim(mail_ids: list[int]) -> list[OutgoingMail]:
+@dataclass(slots=True)
+class ClaimedMail:
+    """A claimed mail as the send loop needs it, read by the claim's own UPDATE."""
+
+    pk: int
+    claim: str
+    message_id: str
+    from_email: str
+    to: list[str]
+    cc: list[str]
+    reply_to: list[str]
+    subject: str
+    body_text: str
+    body_html: str
+    headers: dict[str, str]
+    sensitive: bool
+    attempts: int
+    created_at: datetime
+    expires_at: datetime | None
+    # (filename, content, content type) in id order; read only for mails that have files.
+    attachments: list[tuple[str, bytes, str]] = field(default_factory=list)
+
+
+# What the claim returns, in ClaimedMail's order after pk and claim.
+CLAIMED_FIELDS = (
+    "message_id", "from_email", "to", "cc", "reply_to", "subject", "body_text", "body_html",
+    "headers", "sensitive", "attempts", "created_at", "expires_at",
+)  # fmt: skip
+JSON_FIELDS = frozenset({"to", "cc", "reply_to", "headers"})
+
+
+def _claim(mail_ids: list[int]) -> list[ClaimedMail]:
     """Claim the due mails among ``mail_ids`` with one token; return them in id order.
 
-    Three statements for the whole batch (the claim, the rows, their attachments), where
-    one by one it was three a mail; each outcome is still written as it happens.
+    One statement claims and returns the rows (and whether each has files); a second
+    reads the files, only when one has any. Each outcome is still written as it happens.
+    (Reading the claimed rows back as model instances with their prefetched attachments
+    was ~45% of the send task's CPU.)
     """
     if not mail_ids:
         return []
     now = timezone.now()
     token = uuid.uuid4().hex
-    claimed = OutgoingMail.objects.filter(
-        pk__in=mail_ids,
-        status=MailStatus.PENDING,
-        next_attempt_at__lte=now + timedelta(seconds=1),
-    ).update(
-        status=MailStatus.SENDING,
-        claim=token,
-        claimed_until=now + timedelta(seconds=settings.SUPPORTDESK_OUTBOX_LEASE_SECONDS),
-        attempts=F("attempts") + 1,
-        last_attempt_at=now,
+    db = connections[DEFAULT_DB_ALIAS]
+    ops = db.ops
+    postgres = db.vendor == "postgresql"
+    ids_test, ids = ("= ANY(%s)", [mail_ids]) if postgres else _in_list(mail_ids)
+    lease = timedelta(seconds=settings.SUPPORTDESK_OUTBOX_LEASE_SECONDS)
+    with db.cursor() as cursor:
+        cursor.execute(
+            _claim_sql().format(ids=ids_test),
+            [
+                MailStatus.SENDING.value,
+                token,
+                ops.adapt_datetimefield_value(now + lease),
+                ops.adapt_datetimefield_value(now),
+                *ids,
+                MailStatus.PENDING.value,
+                ops.adapt_datetimefield_value(now + timedelta(seconds=1)),
+            ],
+        )
+        rows = sorted(cursor.fetchall())
+    claimed = []
+    with_files = []
+    for pk, *values, has_files in rows:
+        fields = dict(zip(CLAIMED_FIELDS, values, strict=True))
+        for name in JSON_FIELDS:
+            if isinstance(fields[name], str | bytes):
+                fields[name] = json.loads(fields[name])
+        fields["sensitive"] = bool(fields["sensitive"])
+        fields["created_at"] = _aware(fields["created_at"])
+        fields["expires_at"] = _aware(fields["expires_at"])
+        mail = ClaimedMail(pk=pk, claim=token, **fields)
+        claimed.append(mail)
+        if has_files:
+            with_files.append(mail)
+    if with_files:
+        by_pk = {mail.pk: mail for mail in with_files}
+        for item in OutgoingAttachment.objects.filter(mail_id__in=by_pk).order_by("pk"):
+            by_pk[item.mail_id].attachments.append(
+                (item.filename, bytes(item.content), item.content_type)
+            )
+    return claimed
+
+
+def _in_list(ids: list[int]) -> tuple[str, list[int]]:
+    return "IN (" + ", ".join(["%s"] * len(ids)) + ")", list(ids)
+
+
+def _aware(moment: Any) -> Any:
+    """Return a datetime read with a plain cursor as an aware one (SQLite's is naive UTC
+    or text; the ORM would have converted it)."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if isinstance(moment, datetime) and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+@cache
+def _claim_sql() -> str:
+    """The claim's ``UPDATE … RETURNING`` (``{ids}``: the test of the mail ids), with the
+    names from the model, built once a process."""
+    meta = OutgoingMail._meta
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    table = quote(meta.db_table)
+
+    def column(name: str) -> str:
+        return quote(str(cast(Field, meta.get_field(name)).column))
+
+    files = OutgoingAttachment._meta
+    mail_fk = quote(str(cast(Field, files.get_field("mail")).column))
+    returned = ", ".join(column(name) for name in ("id", *CLAIMED_FIELDS))
+    attempts = column("attempts")
+    return (
+        f"UPDATE {table} SET {column('status')} = %s, {column('claim')} = %s, "  # noqa: S608 - names from _meta
+        f"{column('claimed_until')} = %s, {attempts} = {attempts} + 1, "
+        f"{column('last_attempt_at')} = %s "
+        f"WHERE {column('id')} {{ids}} AND {column('status')} = %s "
+        f"AND {column('next_attempt_at')} <= %s "
+        f"RETURNING {returned}, EXISTS (SELECT 1 FROM {quote(files.db_table)} a "
+        f"WHERE a.{mail_fk} = {table}.{column('id')})"
     )
-    if not claimed:
-        return []
-    rows = OutgoingMail.objects.prefetch_related("attachments").filter(claim=token)
-    return list(rows.order_by("pk"))
 
 
 def _release(token: str, mail_ids: set[int]) -> None:
@@ -138,15 +245,16 @@ def _release(token: str, mail_ids: set[int]) -> None:
         logger.exception("could not hand back %d claimed mails; their lease will", len(mail_ids))
 
 
-def _deliver(mail: OutgoingMail, connection) -> None:
+def _deliver(cursor: CursorWrapper, mail: ClaimedMail, connection) -> None:
     message = email_message(mail, connection)
     if message.send() != 1:
         raise ConnectionError("the mail backend accepted nothing")
     status = getattr(message, "anymail_status", None)
-    _finish(mail, MailStatus.SENT, provider_id=str(getattr(status, "message_id", "") or ""))
+    provider_id = str(getattr(status, "message_id", "") or "")
+    _finish(cursor, mail, MailStatus.SENT, provider_id=provider_id)
 
 
-def email_message(mail: OutgoingMail, connection=None) -> EmailMultiAlternatives:
+def email_message(mail: ClaimedMail, connection=None) -> EmailMultiAlternatives:
     """Return the Django mail for a stored row (the same bytes on every attempt)."""
     message = EmailMultiAlternatives(
         subject=mail.subject,
@@ -160,26 +268,29 @@ def email_message(mail: OutgoingMail, connection=None) -> EmailMultiAlternatives
     )
     if mail.body_html:
         message.attach_alternative(mail.body_html, "text/html")
-    for item in mail.attachments.all():
-        message.attach(item.filename, bytes(item.content), item.content_type)
+    for filename, content, content_type in mail.attachments:
+        message.attach(filename, content, content_type)
     return message
 
 
-def _failed(mail: OutgoingMail, error: DeliveryError, retries: dict[int, list[int]]) -> str:
+def _failed(
+    cursor: CursorWrapper, mail: ClaimedMail, error: DeliveryError, retries: dict[int, list[int]]
+) -> str:
     """Record a failed attempt: a temporary one waits and is queued again, unless the mail
     is older than SUPPORTDESK_OUTBOX_GIVE_UP_HOURS; a final one ends ``failed``."""
     now = timezone.now()
     if not error.transient:
-        _finish(mail, MailStatus.FAILED, error=error.reason)
+        _finish(cursor, mail, MailStatus.FAILED, error=error.reason)
         return MailStatus.FAILED
     give_up = timedelta(hours=settings.SUPPORTDESK_OUTBOX_GIVE_UP_HOURS)
     if now - mail.created_at >= give_up:
         hours = settings.SUPPORTDESK_OUTBOX_GIVE_UP_HOURS
         reason = f"gave up after {mail.attempts} attempts in {hours} h; last: {error.reason}"
-        _finish(mail, MailStatus.FAILED, error=reason)
+        _finish(cursor, mail, MailStatus.FAILED, error=reason)
         return MailStatus.FAILED
     delay = retry_delay(mail.attempts)
     _finish(
+        cursor,
         mail,
         MailStatus.PENDING,
         error=f"attempt {mail.attempts}: {error.reason} (next in {delay} s)",
@@ -196,7 +307,8 @@ def retry_delay(attempts: int) -> int:
 
 
 def _finish(
-    mail: OutgoingMail,
+    cursor: CursorWrapper,
+    mail: ClaimedMail,
     status: str,
     *,
     error: str = "",
@@ -212,17 +324,17 @@ def _finish(
             fields |= {"body_text": ERASED, "body_html": ""}
     if next_attempt_at is not None:
         fields["next_attempt_at"] = next_attempt_at
-    sql, columns = _finish_sql(tuple(fields))
-    db = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the proxy
-    values = [field.get_db_prep_save(fields[field.name], db) for field in columns]
-    with db.cursor() as cursor:
-        cursor.execute(sql, [*values, mail.pk, mail.claim])
+    # Text and NULL go as they are; only the times need the database's form (what
+    # get_db_prep_save did, at a fraction of its cost a field).
+    adapt = cursor.db.ops.adapt_datetimefield_value
+    values: list[Any] = [adapt(v) if isinstance(v, datetime) else v for v in fields.values()]
+    cursor.execute(_finish_sql(tuple(fields)), [*values, mail.pk, mail.claim])
 
 
 @cache
-def _finish_sql(names: tuple[str, ...]) -> tuple[str, list[Any]]:
-    """The outcome's ``UPDATE … WHERE id = %s AND claim = %s`` for these fields, and the
-    fields, built once a process: the ORM's filter() and update() built it for every
+def _finish_sql(names: tuple[str, ...]) -> str:
+    """The outcome's ``UPDATE … WHERE id = %s AND claim = %s`` for these fields, built
+    once a process: the ORM's filter() and update() built it for every
     mail, ~0.3 ms of the worker's CPU each (more than handing the mail to a relay)."""
     meta = OutgoingMail._meta
     quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
@@ -233,7 +345,7 @@ def _finish_sql(names: tuple[str, ...]) -> tuple[str, list[Any]]:
         f"UPDATE {quote(meta.db_table)} SET {assignments} "  # noqa: S608 - names from _meta
         f"WHERE {quote(str(meta.pk.column))} = %s AND {claim} = %s"
     )
-    return sql, columns
+    return sql
 
 
 def _drop(connection) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -15,7 +15,15 @@ from django.utils import timezone
 
 from tickets.models import Ticket
 
-from .contributions import Key, decode, encode, report_zone, ticket_states
+from .contributions import (
+    Key,
+    TicketState,
+    aware,
+    decode,
+    encode,
+    report_zone,
+    ticket_states,
+)
 from .models import DailyFigure, TicketFact
 from .open_now import OpenKey, open_add, open_keys_of, open_rebuild
 
@@ -38,51 +46,102 @@ def facts_refresh(ticket_ids: Iterable[int]) -> int:
 @transaction.atomic
 def _refresh_chunk(ids: list[int], *, rollups: bool = True) -> None:
     _lock(shared=True)
-    # Only tickets that still exist get a fact row: a refresh queued before a ticket was
-    # deleted must not fail the whole chunk at COMMIT on the deferred foreign key.
-    live = _tickets_held(ids)
-    TicketFact.objects.bulk_create(
-        [TicketFact(ticket_id=i) for i in ids if i in live], ignore_conflicts=True
-    )
-    facts = {
-        f.ticket_id: f
-        for f in TicketFact.objects.select_for_update().filter(ticket_id__in=ids).order_by("pk")
-    }
-    states = ticket_states(ids)  # read after the locks: what committed before us
+    _facts_create(ids)
+    facts = _facts_locked(ids)
+    states = ticket_states(list(facts))  # read after the locks: what committed before us
     delta: Counter[Key] = Counter()
     open_delta: Counter[OpenKey] = Counter()
-    changed = []
+    changed: list[tuple[int, TicketState, str]] = []
     for ticket_id, fact in facts.items():
         state = states.get(ticket_id)
         if state is None:
             continue  # the ticket is gone (its fact goes with it)
-        old = decode(fact.contributions)
-        delta.subtract(old)
+        stored = json.dumps(encode(state.contributions))
+        if stored == fact.contributions and _dimensions(fact) == _dimensions(state):
+            continue  # unchanged (most refreshes of a ticket): new − old = 0, nothing to write
+        delta.subtract(decode(_loads(fact.contributions)))
         delta.update(state.contributions)
         open_delta.subtract(open_keys_of(fact))  # what it counted in, and counts in now
         open_delta.update(open_keys_of(state))
-        fact.line_id, fact.department_id = state.line_id, state.department_id
-        fact.status, fact.assignee_id = state.status, state.assignee_id
-        fact.created_at, fact.excluded = state.created_at, state.excluded
-        fact.last_day = state.last_day
-        fact.contributions = encode(state.contributions)
-        changed.append(fact)
+        changed.append((ticket_id, state, stored))
     facts_write(changed)
     if rollups:
         figures_add({k: v for k, v in delta.items() if v})
         open_add(dict(open_delta))
 
 
-def _tickets_held(ids: list[int]) -> set[int]:
-    """The ids among ``ids`` whose tickets exist, held (on PostgreSQL) against deletion
-    until this transaction ends: FOR KEY SHARE blocks a DELETE, not the desk's updates."""
-    if connection.vendor != "postgresql":  # SQLite: one writer at a time
-        return set(Ticket.objects.filter(pk__in=ids).values_list("pk", flat=True))
+class StoredFact(NamedTuple):
+    """A fact row as read for a refresh (``contributions`` as the database prints it)."""
+
+    line_id: int
+    department_id: int
+    status: str
+    assignee_id: int
+    created_at: datetime | None
+    excluded: bool
+    contributions: Any
+
+
+def _dimensions(fact: StoredFact | TicketState) -> tuple[Any, ...]:
+    return (
+        fact.line_id,
+        fact.department_id,
+        fact.status,
+        fact.assignee_id,
+        fact.created_at,
+        bool(fact.excluded),
+    )
+
+
+def _loads(contributions: Any) -> list[list[Any]]:
+    return json.loads(contributions) if isinstance(contributions, str | bytes) else contributions
+
+
+def _facts_create(ids: list[int]) -> None:
+    """Give each ticket of ``ids`` that exists and has none an empty fact row. Only tickets
+    that still exist get one: a refresh queued before a ticket was deleted must not fail
+    the whole chunk at COMMIT on the deferred foreign key. On PostgreSQL those tickets are
+    held against deletion until this transaction ends (FOR KEY SHARE blocks a DELETE, not
+    the desk's updates); SQLite runs one writer at a time. Tickets that have a fact are
+    not locked (their fact's own lock is enough: deleting the ticket deletes the fact
+    first): a row lock writes to the ticket's page, and beside the intake's own lock on
+    the same ticket makes a multixact."""
+    postgres = connection.vendor == "postgresql"
+    where, params = _in("t.id", ids)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT id FROM tickets_ticket WHERE id = ANY(%s) ORDER BY id FOR KEY SHARE", [ids]
+            "INSERT INTO reports_ticketfact (ticket_id, line_id, department_id, status, "  # noqa: S608 - placeholders only
+            "assignee_id, excluded, contributions) SELECT t.id, 0, 0, '', 0, "
+            f"{'false' if postgres else '0'}, '[]' FROM tickets_ticket t WHERE {where} "
+            "AND NOT EXISTS (SELECT 1 FROM reports_ticketfact f WHERE f.ticket_id = t.id) "
+            f"ORDER BY t.id{' FOR KEY SHARE OF t' if postgres else ''} "
+            "ON CONFLICT (ticket_id) DO NOTHING",
+            params,
         )
-        return {row[0] for row in cursor.fetchall()}
+
+
+def _facts_locked(ids: list[int]) -> dict[int, StoredFact]:
+    """Return the fact rows of ``ids``, locked (on PostgreSQL) in id order."""
+    where, params = _in("ticket_id", ids)
+    lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT ticket_id, line_id, department_id, status, assignee_id, created_at, "  # noqa: S608 - placeholders only
+            f"excluded, contributions FROM reports_ticketfact WHERE {where} "
+            f"ORDER BY ticket_id{lock}",
+            params,
+        )
+        return {
+            row[0]: StoredFact(row[1], row[2], row[3], row[4], aware(row[5]), bool(row[6]), row[7])
+            for row in cursor.fetchall()
+        }
+
+
+def _in(column: str, ids: list[int]) -> tuple[str, list[Any]]:
+    """Return the test of ``column`` against ``ids`` and its parameters."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [ids]
+    return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
 
 
 FACT_COLUMNS = (
@@ -97,27 +156,27 @@ FACT_COLUMNS = (
 )
 
 
-def facts_write(facts: list[TicketFact]) -> None:
-    """Update the locked fact rows in one statement (Django's bulk_update builds a CASE
-    per row and column: seconds for 500 rows)."""
-    if not facts:
+def facts_write(changed: list[tuple[int, TicketState, str]]) -> None:
+    """Update the locked fact rows of ``changed`` (ticket id, state, its contributions as
+    JSON) in one statement (Django's bulk_update builds a CASE per row and column:
+    seconds for 500 rows)."""
+    if not changed:
         return
     postgres = connection.vendor == "postgresql"
     row = "(" + ", ".join(["%s"] * (len(FACT_COLUMNS) + 1)) + ")"
     params: list = []
-    for fact in facts:
-        params.append(fact.ticket_id)
-        params += [getattr(fact, column) for column in FACT_COLUMNS[:-4]]
-        params.append(connection.ops.adapt_datetimefield_value(fact.created_at))
-        params.append(fact.excluded)
-        params.append(connection.ops.adapt_datefield_value(fact.last_day))
-        params.append(json.dumps(fact.contributions))
+    for ticket_id, state, contributions in changed:
+        params += [ticket_id, state.line_id, state.department_id, state.status, state.assignee_id]
+        params.append(connection.ops.adapt_datetimefield_value(state.created_at))
+        params.append(state.excluded)
+        params.append(connection.ops.adapt_datefield_value(state.last_day))
+        params.append(contributions)
     casts = {"contributions": "::jsonb", "last_day": "::date"} if postgres else {}
     assignments = ", ".join(f"{c} = v.{c}{casts.get(c, '')}" for c in FACT_COLUMNS)
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH v(ticket_id, {', '.join(FACT_COLUMNS)}) AS (VALUES "  # noqa: S608 - names
-            f"{', '.join([row] * len(facts))}) UPDATE reports_ticketfact SET {assignments} "
+            f"{', '.join([row] * len(changed))}) UPDATE reports_ticketfact SET {assignments} "
             "FROM v WHERE reports_ticketfact.ticket_id = v.ticket_id",
             params,
         )

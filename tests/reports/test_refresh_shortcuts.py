@@ -1,0 +1,154 @@
+"""A refresh skips the tickets whose facts it would not change, and reads the tickets'
+states with plain SQL: both give what the full path gives (the random history of
+test_rollups checks the figures end to end; these check the shortcuts themselves)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from reports.contributions import aware, ticket_states
+from reports.facts import facts_refresh
+from reports.models import OpenFigure, TicketFact
+from tests.factories import AgentFactory, open_ticket
+from tickets import services
+from tickets.models import Status, Ticket
+from tickets.services import MessageIn, message_add
+
+from .direct import direct_figures, rollup_figures
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _desk(anna) -> list[int]:
+    """Open, answer, solve and leave open a few tickets (facts refreshed as they commit)."""
+    agent = AgentFactory(username="olga")
+    with time_machine.travel(datetime(2026, 3, 2, 23, 30, tzinfo=UTC), tick=False) as clock:
+        tickets = [
+            open_ticket(subject=f"Problem {i}", body=f"Broken {i}", contact=anna) for i in range(3)
+        ]
+        clock.shift(timedelta(hours=2))  # past midnight in the report zone
+        message_add(
+            ticket=tickets[0],
+            message=MessageIn(
+                channel="email", direction="outbound", body_text="On it.", author_user=agent
+            ),
+        )
+        services.ticket_assign(ticket=tickets[1], assignee=agent)
+        services.ticket_status_set(ticket=tickets[1], status=Status.SOLVED, actor=agent)
+    return [t.pk for t in tickets]
+
+
+def _fact_writes(queries: list[dict]) -> list[str]:
+    """The statements that wrote facts or figures."""
+    written = ("reports_ticketfact", "reports_dailyfigure", "reports_openfigure")
+    return [
+        q["sql"]
+        for q in queries
+        if q["sql"].lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE", "WITH"))
+        and any(table in q["sql"] for table in written)
+        and not q["sql"].startswith("INSERT INTO reports_ticketfact")  # the empty rows' insert
+    ]
+
+
+def test_a_refresh_of_unchanged_tickets_writes_nothing(departments, anna, eager_tasks):
+    """The stored contributions, as the database prints them, equal the new ones encoded:
+    the refresh compares them and writes no fact and no figure."""
+    ids = _desk(anna)
+    figures = rollup_figures()
+    assert figures == direct_figures()
+
+    with CaptureQueriesContext(connection) as captured:
+        assert facts_refresh(ids) == 3
+
+    assert _fact_writes(captured.captured_queries) == []
+    assert rollup_figures() == figures
+
+
+def test_a_fact_stored_in_another_form_takes_the_full_path(departments, anna, eager_tasks):
+    """Contributions stored in another order (an older writer, a hand edit) differ as text
+    from the new ones: the refresh decodes them, adds new − old (zero here) and rewrites
+    the fact in the canonical form; the next refresh skips it."""
+    ids = _desk(anna)
+    figures = rollup_figures()
+    fact = TicketFact.objects.get(ticket_id=ids[1])
+    canonical = fact.contributions
+    assert len(canonical) > 1
+    TicketFact.objects.filter(pk=fact.pk).update(contributions=canonical[::-1])
+
+    with CaptureQueriesContext(connection) as captured:
+        facts_refresh(ids)
+
+    assert any("UPDATE reports_ticketfact" in q["sql"] for q in captured.captured_queries)
+    assert TicketFact.objects.get(ticket_id=ids[1]).contributions == canonical
+    assert rollup_figures() == figures == direct_figures()
+    with CaptureQueriesContext(connection) as captured:
+        facts_refresh(ids)
+    assert _fact_writes(captured.captured_queries) == []
+
+
+def test_a_changed_dimension_alone_is_written(departments, anna, eager_tasks):
+    """A status change that moves no daily figure (open → pending) still updates the fact
+    and what is open now: the shortcut compares the dimensions too."""
+    ids = _desk(anna)
+    ticket = Ticket.objects.get(pk=ids[2])
+    Ticket.objects.filter(pk=ticket.pk).update(status=Status.PENDING_CUSTOMER)  # no event
+
+    facts_refresh([ticket.pk])
+
+    assert TicketFact.objects.get(ticket_id=ticket.pk).status == Status.PENDING_CUSTOMER
+    assert OpenFigure.objects.filter(status=Status.PENDING_CUSTOMER, value=1).count() == 1
+    assert rollup_figures() == direct_figures()
+
+
+def test_states_read_with_sql_equal_the_models(departments, anna, eager_tasks):
+    """Each state's dimensions equal the ticket's as the ORM reads it (aware datetimes on
+    SQLite too), and a ticket that does not exist has none."""
+    ids = _desk(anna)
+    states = ticket_states([*ids, 10**9])
+    assert sorted(states) == ids
+    for ticket in Ticket.objects.filter(pk__in=ids):
+        state = states[ticket.pk]
+        assert (state.line_id, state.department_id, state.status, state.assignee_id) == (
+            ticket.line_id,
+            ticket.department_id,
+            ticket.status,
+            ticket.assignee_id or 0,
+        )
+        assert state.created_at == ticket.created_at
+        assert state.created_at.utcoffset() == timedelta(0)
+
+
+def test_aware_reads_what_either_database_returns():
+    moment = datetime(2026, 3, 2, 23, 30, tzinfo=UTC)
+    assert aware(moment) == moment
+    assert aware(moment.replace(tzinfo=None)) == moment
+    assert aware("2026-03-02 23:30:00") == moment
+    assert aware(None) is None
+
+
+def _ticket_xmax(ids: list[int]) -> dict[int, str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, xmax::text FROM tickets_ticket WHERE id = ANY(%s)", [ids])
+        return dict(cursor.fetchall())
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL's")
+def test_only_tickets_given_a_new_fact_are_locked(departments, anna, eager_tasks):
+    """A row lock marks the ticket's row (its xmax): a ticket that has a fact is held by
+    the fact's lock alone; one that gets its first fact is held against deletion."""
+    ids = _desk(anna)
+    TicketFact.objects.filter(ticket_id=ids[0]).delete()
+    before = _ticket_xmax(ids)
+
+    facts_refresh(ids)
+
+    after = _ticket_xmax(ids)
+    assert after[ids[0]] != before[ids[0]]  # locked FOR KEY SHARE: its fact was created
+    assert [after[i] for i in ids[1:]] == [before[i] for i in ids[1:]]
+    assert TicketFact.objects.filter(ticket_id__in=ids).count() == 3
+    assert TicketFact.objects.get(ticket_id=ids[0]).contributions  # filled, not left empty
