@@ -275,7 +275,10 @@ def _insert_messages(pairs: list[tuple[Ticket, MessageIn]], now: datetime) -> li
     # whole save path per file); each file is already written by then (_attachment), so
     # FileField.pre_save has nothing left to do.
     Attachment.objects.bulk_create(files)
-    messages_stored.send(sender=Message, messages=stored)
+    filenames: dict[int, list[str]] = {}
+    for attachment in files:  # in id order, as a read of the message's attachments gives
+        filenames.setdefault(attachment.message_id, []).append(attachment.filename)
+    messages_stored.send(sender=Message, messages=stored, filenames=filenames)
     return stored
 
 
