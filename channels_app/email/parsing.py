@@ -30,6 +30,7 @@ from .headers import (
 )
 from .html_text import merge_segments, sanitize_html
 from .mime import Attachment, MimeWalker, safe_filename
+from .parts import Part
 
 __all__ = [
     "Attachment",
@@ -105,7 +106,7 @@ class ParsedEmail:
 
 # --- entry point ----------------------------------------------------------------------------
 
-_PARSER = BytesParser(policy=compat32)
+_PARSER = BytesParser(Part, policy=compat32)
 
 
 def parse_email(raw: bytes) -> ParsedEmail:
@@ -252,7 +253,7 @@ def _parse_single_part(raw: bytes) -> Message | None:
             return None  # no "Name:", an envelope line: the feed parser's cases
     else:
         return None  # the text ended inside the header block
-    msg = Message(policy=compat32)
+    msg = Part(policy=compat32)
     for source in sources:
         msg.set_raw(*compat32.header_source_parse(source))
     if msg.get_content_maintype() in ("multipart", "message"):
