@@ -49,8 +49,8 @@ def record_events(
     ]
     ids = insert_rows(TicketEvent, rows)
     refs = [
-        TicketEventRef(row["ticket_id"], pk, row["kind"], row["data"])
-        for row, pk in zip(rows, ids, strict=True)
+        TicketEventRef(ticket.pk, pk, kind, data)
+        for (ticket, kind, _, data), pk in zip(items, ids, strict=True)
     ]
     if refs:
         transaction.on_commit(lambda: _announce(refs))
