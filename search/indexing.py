@@ -12,6 +12,7 @@ migrations put trigram indexes on those tables themselves.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,7 +76,7 @@ def message_row(
     regions = phone_regions() if regions is None else regions
     written = identifiers(text, regions=regions, filenames=filenames)
     lexemes = list(written)
-    for value in identifiers("", regions=regions, extra=senders):
+    for value in _sender_identifiers(tuple(senders), tuple(regions)):
         if value not in lexemes:
             lexemes.append(value)
     for value in senders:  # a caller's number as the phone log wrote it
@@ -196,6 +197,13 @@ def _write_sqlite(rows: Sequence[Row]) -> None:
             "INSERT INTO search_fts (rowid, body, idents) VALUES (%s, %s, %s)",
             [(e.pk, r.body, " ".join(r.lexemes)) for e, r in zip(created, rows, strict=True)],
         )
+
+
+# A batch's mails come from a few senders again and again (replies, a reseller's staff).
+@functools.lru_cache(maxsize=4096)
+def _sender_identifiers(senders: tuple[str, ...], regions: tuple[str, ...]) -> tuple[str, ...]:
+    """Return the identifiers of the senders' addresses (``identifiers`` of no text)."""
+    return tuple(identifiers("", regions=regions, extra=senders))
 
 
 def _values(value: Any) -> Iterable[Any]:

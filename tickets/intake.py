@@ -25,6 +25,7 @@ from .errors import InvalidInput, TicketClosed
 from .events import record_events, record_status_change
 from .idempotency import fit_external_id, write_new
 from .inputs import (
+    SEVERITIES,
     AttachmentIn,
     MessageAdd,
     MessageIn,
@@ -317,7 +318,7 @@ def _prepare_open(item: TicketOpen, lines: dict[int | None, SupportLine]) -> _Pr
         raise InvalidInput(
             "department", f"{item.department} is inactive; choose an active department."
         )
-    if item.severity not in Severity.values:
+    if item.severity not in SEVERITIES:
         raise InvalidInput(
             "severity", f"{item.severity!r} is not a severity; use 1 (critical) to 4 (low)."
         )
