@@ -12,7 +12,8 @@ migrations put trigram indexes on those tables themselves.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,16 +64,19 @@ def phone_regions() -> list[str]:
     return regions
 
 
-def message_row(message: Message, filenames: Sequence[str] = ()) -> Row:
-    """Return what ``message`` contributes to the index."""
+def message_row(
+    message: Message, filenames: Sequence[str] = (), regions: Sequence[str] | None = None
+) -> Row:
+    """Return what ``message`` contributes to the index (``regions``: phone_regions(),
+    which a batch reads once)."""
     text = searchable_text(message.body_text or _html_text(message.body_html))
     meta = message.metadata if isinstance(message.metadata, dict) else {}
     senders = [str(v) for f in SENDER_FIELDS for v in _values(meta.get(f))]
     names = " ".join(str(v) for f in NAME_FIELDS for v in _values(meta.get(f)))
-    regions = phone_regions()
+    regions = phone_regions() if regions is None else regions
     written = identifiers(text, regions=regions, filenames=filenames)
     lexemes = list(written)
-    for value in identifiers("", regions=regions, extra=senders):
+    for value in _sender_identifiers(tuple(senders), tuple(regions)):
         if value not in lexemes:
             lexemes.append(value)
     for value in senders:  # a caller's number as the phone log wrote it
@@ -95,17 +99,28 @@ def subject_row(ticket: Ticket) -> Row:
 
 
 @receiver(messages_stored, dispatch_uid="search.index_messages")
-def index_messages(sender: Any, messages: Sequence[Message], **kwargs: Any) -> None:
-    """Index the messages just inserted, in their transaction."""
+def index_messages(
+    sender: Any,
+    messages: Sequence[Message],
+    filenames: Mapping[int, Sequence[str]] | None = None,
+    **kwargs: Any,
+) -> None:
+    """Index the messages just inserted, in their transaction (their attachments' names
+    as the sender hands them over, else read)."""
     if not messages:
         return
+    names = filenames if filenames is not None else _attachment_names([m.pk for m in messages])
+    regions = phone_regions()
+    entries_write([message_row(m, names.get(m.pk, ()), regions) for m in messages])
+
+
+def _attachment_names(message_ids: list[int]) -> dict[int, list[str]]:
     names: dict[int, list[str]] = {}
-    ids = [m.pk for m in messages]
-    for message_id, filename in Attachment.objects.filter(message_id__in=ids).values_list(
+    for message_id, filename in Attachment.objects.filter(message_id__in=message_ids).values_list(
         "message_id", "filename"
     ):
         names.setdefault(message_id, []).append(filename)
-    entries_write([message_row(m, names.get(m.pk, ())) for m in messages])
+    return names
 
 
 @receiver(tickets_stored, dispatch_uid="search.index_subjects")
@@ -182,6 +197,13 @@ def _write_sqlite(rows: Sequence[Row]) -> None:
             "INSERT INTO search_fts (rowid, body, idents) VALUES (%s, %s, %s)",
             [(e.pk, r.body, " ".join(r.lexemes)) for e, r in zip(created, rows, strict=True)],
         )
+
+
+# A batch's mails come from a few senders again and again (replies, a reseller's staff).
+@functools.lru_cache(maxsize=4096)
+def _sender_identifiers(senders: tuple[str, ...], regions: tuple[str, ...]) -> tuple[str, ...]:
+    """Return the identifiers of the senders' addresses (``identifiers`` of no text)."""
+    return tuple(identifiers("", regions=regions, extra=senders))
 
 
 def _values(value: Any) -> Iterable[Any]:

@@ -111,12 +111,19 @@ def clean_subject(subject: str) -> str:
     return cleaned
 
 
+# The choices' values, read once (``Choices.values`` builds a list each time it
+# is read: twice for every message of an intake).
+CHANNELS = tuple(Channel.values)
+DIRECTIONS = tuple(Direction.values)
+SEVERITIES = tuple(Severity.values)
+
+
 def validate_message(message: MessageIn) -> None:
-    if message.channel not in Channel.values:
+    if message.channel not in CHANNELS:
         raise InvalidInput(
             "channel", f"{message.channel!r} is not a channel; use one of {Channel.values}."
         )
-    if message.direction not in Direction.values:
+    if message.direction not in DIRECTIONS:
         raise InvalidInput("direction", f"{message.direction!r} is not a direction.")
     if (message.channel == Channel.NOTE) != (message.direction == Direction.INTERNAL):
         raise InvalidInput(

@@ -58,6 +58,38 @@ def insert_new(objs: Sequence[M]) -> list[M]:
     return objs
 
 
+def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert ``rows`` (each a value for every column but the primary key, by attribute
+    name) into ``model``'s table; return their new primary keys, in order.
+
+    For rows that are only written (a batch's ticket events): no model instance is built
+    for each (``Model.__init__`` sets every field, defaults and descriptors included).
+    Other databases than PostgreSQL build the instances and use ``bulk_create``.
+    """
+    if not rows:
+        return []
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql":
+        return [obj.pk for obj in model._default_manager.bulk_create([model(**r) for r in rows])]
+    sql_head, sql_tail, fields = _plan(model)
+    row_marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    ids: list[int] = []
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start : start + CHUNK]
+        params: list[Any] = []
+        for row in chunk:
+            for attname, prep in fields:
+                value = row[attname]
+                params.append(value if prep is None else prep(value, db))
+        with db.cursor() as cursor:
+            cursor.execute(
+                f"{sql_head} VALUES {', '.join([row_marks] * len(chunk))} {sql_tail}",
+                params,
+            )
+            ids += [row[0] for row in cursor.fetchall()]  # in the order given (see above)
+    return ids
+
+
 @cache
 def _plan(model: type[models.Model]) -> tuple[str, str, list[tuple[str, _Prep]]]:
     """The statement's head and tail and, per column, the attribute and how its value is

@@ -25,6 +25,7 @@ from .errors import InvalidInput, TicketClosed
 from .events import record_events, record_status_change
 from .idempotency import fit_external_id, write_new
 from .inputs import (
+    SEVERITIES,
     AttachmentIn,
     MessageAdd,
     MessageIn,
@@ -275,7 +276,10 @@ def _insert_messages(pairs: list[tuple[Ticket, MessageIn]], now: datetime) -> li
     # whole save path per file); each file is already written by then (_attachment), so
     # FileField.pre_save has nothing left to do.
     Attachment.objects.bulk_create(files)
-    messages_stored.send(sender=Message, messages=stored)
+    filenames: dict[int, list[str]] = {}
+    for attachment in files:  # in id order, as a read of the message's attachments gives
+        filenames.setdefault(attachment.message_id, []).append(attachment.filename)
+    messages_stored.send(sender=Message, messages=stored, filenames=filenames)
     return stored
 
 
@@ -314,7 +318,7 @@ def _prepare_open(item: TicketOpen, lines: dict[int | None, SupportLine]) -> _Pr
         raise InvalidInput(
             "department", f"{item.department} is inactive; choose an active department."
         )
-    if item.severity not in Severity.values:
+    if item.severity not in SEVERITIES:
         raise InvalidInput(
             "severity", f"{item.severity!r} is not a severity; use 1 (critical) to 4 (low)."
         )

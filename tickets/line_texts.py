@@ -8,6 +8,7 @@ i18n, with the ticket number and the line's signature around it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.utils import translation
@@ -80,16 +81,51 @@ def auto_reply_content(
     preference or the text of the mail; else the line's) and signed with the line.
     ``table`` is ``tickets.lines.texts_of`` the tickets' lines, for many replies at once.
     """
+    return auto_reply_contents([(ticket, key)], table)[0]
+
+
+def auto_reply_contents(
+    items: Sequence[tuple[Ticket, str]], table: TextTable | None = None
+) -> list[MailContent]:
+    """Return ``auto_reply_content`` of each (ticket, key), in order.
+
+    The words depend on the ticket's language, line and department and the key only:
+    they are looked up and translated once for each such group (an intake's hundreds of
+    acknowledgements are a handful of groups), then each ticket's number is put in.
+    """
+    words: dict[tuple[str, int, str, int], tuple[str, str, str, str, str]] = {}
+    out = []
+    for ticket, key in items:
+        group = (ticket.language, ticket.line_id, key, ticket.department_id)
+        if group not in words:
+            words[group] = _words(ticket, key, table)
+        language, hello, text, keep, signature = words[group]
+        reference = ticket.reference
+        body = "\n\n".join(
+            [
+                hello,
+                text.replace("{reference}", reference),
+                keep.format(reference=reference),
+                signature,
+            ]
+        )
+        subject = f"[{reference}] {ticket.subject}"[:255]
+        out.append(MailContent(subject=subject, body=body + "\n", language=language))
+    return out
+
+
+def _words(ticket: Ticket, key: str, table: TextTable | None) -> tuple[str, str, str, str, str]:
+    """The parts of an automatic mail's body before the ticket's number is put in: its
+    language, the greeting, the line's text, the "keep the number" line, the signature."""
     language = ticket.language if ticket.language in Language.values else ticket.line.language
     with translation.override(language):
-        text = text_for(ticket, key, table)
+        text_language = ticket.language or ticket.line.language  # as text_for reads it
+        text = line_text(ticket.line, key, text_language, STANDARD_TEXTS[TextKey(key)], table)
         keep = _(
             "Please keep [{reference}] in the subject when you write about this matter "
             "again, so your message reaches the same ticket."
-        ).format(reference=ticket.reference)
+        )
         signature = ticket.department.name
         if ticket.line.organisation:
             signature = f"{signature}\n{ticket.line.organisation}"
-        body = "\n\n".join([_("Hello,"), text, keep, signature]) + "\n"
-    subject = f"[{ticket.reference}] {ticket.subject}"[:255]
-    return MailContent(subject=subject, body=body, language=language)
+        return language, _("Hello,"), text, keep, signature

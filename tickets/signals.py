@@ -28,7 +28,9 @@ ticket_events = Signal()
 # commits or rolls back with the change itself. Receivers must only write rows of their
 # own; an exception aborts the change. Bulk inserts send one signal for the whole batch.
 messages_stored = Signal()
-"""``messages``: the Message rows just inserted (their attachments stored)."""
+"""``messages``: the Message rows just inserted (their attachments stored); optionally
+``filenames``: each of those messages' attachment file names in id order (none: no
+attachments), which the sender holds, so a receiver need not read them back."""
 tickets_stored = Signal()
 """``tickets``: the Ticket rows just inserted (opened or split off)."""
 messages_moved = Signal()

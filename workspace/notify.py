@@ -19,7 +19,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -153,8 +153,16 @@ def from_ticket_events(events: list[TicketEventRef]) -> int:
     ]
     if not wanted:
         return 0
-    tickets = Ticket.objects.in_bulk({e.ticket_id for e in wanted})
-    actors = dict(_event_actors([e.event_id for e in wanted]))
+    # A customer's reply tells only the ticket's assignee: of those tickets (every mail of
+    # an intake) only the assigned ones are read, where all were read as whole tickets.
+    replied = {e.ticket_id for e in wanted if e.kind == EventKind.MESSAGE_ADDED}
+    others = {e.ticket_id for e in wanted if e.kind != EventKind.MESSAGE_ADDED}
+    tickets = {
+        t.pk: t
+        for t in Ticket.objects.filter(Q(pk__in=others) | Q(pk__in=replied, assignee__isnull=False))
+    }
+    assigned = [e.event_id for e in wanted if e.kind == EventKind.ASSIGNED]
+    actors = dict(_event_actors(assigned)) if assigned else {}
     notices = []
     for event in wanted:
         ticket = tickets.get(event.ticket_id)

@@ -28,7 +28,7 @@ from outbox.services import (
     new_message_id,
 )
 from tickets.errors import InvalidInput
-from tickets.line_texts import auto_reply_content
+from tickets.line_texts import auto_reply_contents
 from tickets.lines import texts_of
 from tickets.models import Channel, ContactEmail, Direction, Message, TextKey, Ticket
 from tickets.reply_senders import register_reply_sender
@@ -94,8 +94,8 @@ def auto_replies_queue(replies: Sequence[AutoReply]) -> None:
     mails = []
     # The words are the line's, in the ticket's language (one query for the lines' texts).
     table = texts_of({reply.ticket.line for reply in replies}) if replies else {}
-    for reply in replies:
-        content = auto_reply_content(reply.ticket, reply.text_key, table)
+    contents = auto_reply_contents([(r.ticket, r.text_key) for r in replies], table)
+    for reply, content in zip(replies, contents, strict=True):
         subject = content.subject
         verification = reply.kind == MailKind.VERIFICATION
         mails.append(

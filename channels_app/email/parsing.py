@@ -30,6 +30,7 @@ from .headers import (
 )
 from .html_text import merge_segments, sanitize_html
 from .mime import Attachment, MimeWalker, safe_filename
+from .parts import Part
 
 __all__ = [
     "Attachment",
@@ -105,7 +106,7 @@ class ParsedEmail:
 
 # --- entry point ----------------------------------------------------------------------------
 
-_PARSER = BytesParser(policy=compat32)
+_PARSER = BytesParser(Part, policy=compat32)
 
 
 def parse_email(raw: bytes) -> ParsedEmail:
@@ -225,46 +226,104 @@ def _parse_structure(raw: bytes, defects: list[str]) -> Message:
 
 def _parse_single_part(raw: bytes) -> Message | None:
     """Return what ``_PARSER`` returns for a mail that is one part with a clean header
-    block, or None for any other mail (multipart, message/*, a header line the feed parser
-    would treat as a defect, body or envelope line): those go to the feed parser.
+    block, or a multipart of such parts (``_multipart``); None for any other mail
+    (message/*, nested multiparts, a header line the feed parser would treat as a defect,
+    body or envelope line): those go to the feed parser.
 
     For such a mail the feed parser splits the text into lines, reads the header lines
     and keeps the rest of the text, as it is, as the payload; doing just that skips its
     line buffer and its generator's work on every line of the body.
     """
     text = raw.decode("ascii", "surrogateescape")  # as BytesParser decodes it
+    lines = _LINE_RE.findall(text)
+    msg, body = _part(lines, 0, len(lines))
+    if msg is None:
+        return None
+    if msg.get_content_maintype() == "multipart":
+        return _multipart(msg, lines, body)
+    if msg.get_content_maintype() == "message":
+        return None
+    msg.set_payload("".join(lines[body:]))
+    return msg
+
+
+def _part(lines: list[str], start: int, end: int) -> tuple[Part | None, int]:
+    """Read the clean header block of ``lines[start:end]``; return the message with those
+    headers and the index of its first body line (None: not clean, or no blank line)."""
     sources: list[list[str]] = []
-    position = 0
-    for line in _LINE_RE.finditer(text):
-        value = line.group()
-        position = line.end()
+    for index in range(start, end):
+        value = lines[index]
         if value in ("\n", "\r\n", "\r"):
             break  # the blank line between header and body
         if value[0] in " \t":
             if not sources:
-                return None  # a continuation first: a defect
+                return None, 0  # a continuation first: a defect
             sources[-1].append(value)
         elif _FIELD_RE.match(value) and not value.startswith("From "):
-            if value[:13].lower() == "content-type:" and _PARTS_RE.search(value):
-                return None  # multipart or message/*, most likely: stop reading here
             sources.append([value])
         else:
-            return None  # no "Name:", an envelope line: the feed parser's cases
+            return None, 0  # no "Name:", an envelope line: the feed parser's cases
     else:
-        return None  # the text ended inside the header block
-    msg = Message(policy=compat32)
+        return None, 0  # the text ended inside the header block
+    msg = Part(policy=compat32)
     for source in sources:
         msg.set_raw(*compat32.header_source_parse(source))
-    if msg.get_content_maintype() in ("multipart", "message"):
+    return msg, index + 1
+
+
+def _multipart(msg: Part, lines: list[str], body: int) -> Message | None:
+    """Split a multipart's body as the feed parser does (RFC 2046: the line break before a
+    boundary belongs to it) when it is simple: a start and a close boundary, one or more
+    parts between them, each one part with a clean header block. Return None for anything
+    else (no boundary, a nested multipart or message/*, a digest, boundaries back to back,
+    a missing close boundary, an encoded multipart): the feed parser's defects and cases."""
+    boundary = msg.get_boundary()
+    encoding = str(msg.get("content-transfer-encoding", "8bit")).lower()
+    if boundary is None or msg.get_content_type() == "multipart/digest":
         return None
-    msg.set_payload(text[position:])
+    if encoding not in ("7bit", "8bit", "binary"):
+        return None
+    separator = "--" + boundary
+    marks = [  # (index, whether closing, its line break) of each boundary line
+        (index, bool(found.group("end")), found.group("linesep"))
+        for index in range(body, len(lines))
+        if lines[index].startswith(separator)
+        and (found := _BOUNDARY_END_RE.match(lines[index], len(separator)))
+    ]
+    close = next((n for n, (_, closing, _) in enumerate(marks) if closing), None)
+    if close is None or close == 0:
+        return None  # no close boundary, or no start boundary before it
+    marks = marks[: close + 1]
+    if any(b[0] == a[0] + 1 for a, b in zip(marks, marks[1:], strict=False)):
+        return None  # boundaries back to back: the feed parser skips the second
+    if body < marks[0][0]:  # a preamble; its last line break belongs to the boundary
+        preamble = lines[body : marks[0][0]]
+        preamble[-1] = _EOL_RE.sub("", preamble[-1], count=1)
+        msg.preamble = "".join(preamble)
+    for (start, _, _), (end, _, _) in zip(marks, marks[1:], strict=False):
+        part, part_body = _part(lines, start + 1, end)
+        if part is None or part.get_content_maintype() in ("multipart", "message"):
+            return None
+        payload = "".join(lines[part_body:end])
+        found = _EOL_RE.search(payload)
+        part.set_payload(payload[: found.start()] if found else payload)
+        msg.attach(part)
+    epilogue = [""] if marks[-1][2] else []
+    epilogue += lines[marks[-1][0] + 1 :]
+    if epilogue and (found := _BOL_RE.match(epilogue[0])):
+        epilogue[0] = epilogue[0][found.end() :]
+    msg.epilogue = "".join(epilogue)
     return msg
 
 
 # A line as the feed parser splits text (universal newlines), and a field's "Name:".
 _LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _FIELD_RE = re.compile(r"[\041-\071\073-\176]+:")
-_PARTS_RE = re.compile(r"multipart|message", re.I)
+# The feed parser's (email.feedparser, Python 3.11): what follows "--boundary" on a
+# boundary line, a line break ending a text and one starting it.
+_BOUNDARY_END_RE = re.compile(r"(?P<end>--)?(?P<ws>[ \t]*)(?P<linesep>\r\n|\r|\n)?$")
+_EOL_RE = re.compile(r"(\r\n|\r|\n)\Z")
+_BOL_RE = re.compile(r"(\r\n|\r|\n)")
 
 
 def _repair_header_block(raw: bytes) -> tuple[bytes, int]:

@@ -141,6 +141,53 @@ def test_attachment_file_names_and_order_numbers(anna):
     assert refs(ticket_search("NW-88412")) == [ticket.reference]
 
 
+def test_the_file_names_the_intake_hands_over_are_those_read_back(departments):
+    """messages_stored carries each message's attachment names, in the order a read of
+    its attachments gives: the index rows built from them are those built from a read."""
+    from search.indexing import _attachment_names, message_row
+    from tickets.models import Message
+    from tickets.signals import messages_stored
+
+    handed: list[tuple[list[Message], dict[int, list[str]]]] = []
+
+    def keep(sender, messages, filenames=None, **kwargs):
+        handed.append((list(messages), filenames))
+
+    messages_stored.connect(keep, dispatch_uid="test.keep_filenames")
+    try:
+        files = [
+            AttachmentIn(f"report-{n}_v{n}.pdf", b"%PDF x", "application/pdf") for n in (3, 1, 2)
+        ]
+        opened = tickets_open(
+            [
+                TicketOpen(
+                    subject=f"Files {i}",
+                    department=departments["customer-support"],
+                    message=MessageIn(
+                        channel="email", body_text="see files", attachments=files[: i + 1]
+                    ),
+                )
+                for i in range(3)
+            ]
+            + [
+                TicketOpen(
+                    subject="No files",
+                    department=departments["customer-support"],
+                    message=MessageIn(channel="email", body_text="nothing attached"),
+                )
+            ]
+        )
+    finally:
+        messages_stored.disconnect(dispatch_uid="test.keep_filenames")
+    ((messages, filenames),) = handed
+    read = _attachment_names([m.pk for m in messages])
+    assert filenames == read
+    assert [len(filenames.get(r.message.pk, [])) for r in opened] == [1, 2, 3, 0]
+    assert [message_row(m, filenames.get(m.pk, ())) for m in messages] == [
+        message_row(m, read.get(m.pk, ())) for m in messages
+    ]
+
+
 def test_a_fragment_of_an_identifier_finds_it(ivan, departments):
     ticket = open_ticket(subject="Hi", body="Hello", contact=ivan)
     assert ticket.reference in refs(ticket_search("1234567"))  # the end of the phone number

@@ -134,3 +134,22 @@ def test_the_fragment_of_a_phone_number_is_what_typed_and_read_digits_end_in():
     assert parse_query("0806607", prefix="SD", regions=regions).partial.endswith("806607")
     assert parse_query("8 (495) 123-45-67", prefix="SD", regions=regions).partial == ("4951234567")
     assert parse_query("+31 20 123 4567", prefix="SD", regions=regions).partial == ("31201234567")
+
+
+def test_sender_identifiers_remembered_are_those_worked_out():
+    """The index remembers the identifiers of a sender's addresses (one sender writes
+    many mails): asked again, and for the same addresses in another order, they are
+    what ``identifiers`` works out for them."""
+    from search.indexing import _sender_identifiers
+
+    cases = [
+        ("anna@shop.northwind.example", "+31 20 123 4567"),
+        ("+31 20 123 4567", "anna@shop.northwind.example"),
+        ("ivan@roga.example", "", "not an address"),
+        (),
+    ]
+    for senders in cases + cases:
+        assert _sender_identifiers(senders, tuple(REGIONS)) == tuple(
+            identifiers("", regions=REGIONS, extra=senders)
+        )
+    assert "northwind.example" in _sender_identifiers(cases[0], tuple(REGIONS))

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tickets.inserts import insert_new
+from tickets.inserts import insert_new, insert_rows
 from tickets.models import Channel, Direction, EventKind, Message, Severity, Ticket, TicketEvent
 
 from ..factories import open_ticket
@@ -114,3 +114,28 @@ def test_many_rows_go_in_one_statement_each_and_keep_their_order(departments):
         Message.objects.filter(pk__in=[m.pk for m in rows]).values_list("pk", "body_text")
     )
     assert [stored[m.pk] for m in rows] == [f"note {i}" for i in range(250)]
+
+
+def test_rows_without_instances_store_what_bulk_create_stores(departments, agent):
+    """insert_rows (a batch's events, written as plain values) stores each row as
+    bulk_create stores the same values as instances, in order, with its own id."""
+    ticket = open_ticket(subject="rows")
+    now = timezone.now()
+    values = [
+        {
+            "ticket_id": ticket.pk,
+            "kind": kind,
+            "actor_id": agent.pk if i % 2 else None,
+            "data": {"message": i, "nested": {"list": [1, "two", None]}, "text": "ünï"},
+            "created_at": now + timedelta(microseconds=i),
+        }
+        for i, kind in enumerate([EventKind.CREATED, EventKind.MESSAGE_ADDED] * 3)
+    ]
+    ids = insert_rows(TicketEvent, values)
+    copies = TicketEvent.objects.bulk_create([TicketEvent(**v) for v in values])
+    assert len(set(ids)) == len(values)
+    for pk, copy, value in zip(ids, copies, values, strict=True):
+        mine, theirs = _columns(TicketEvent(pk=pk)), _columns(copy)
+        assert mine == theirs
+        assert mine["data"] == value["data"] and mine["created_at"] == value["created_at"]
+    assert insert_rows(TicketEvent, []) == []

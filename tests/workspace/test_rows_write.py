@@ -84,3 +84,73 @@ def test_the_tag_rows_follow_up_is_planned_once_per_connection(departments, sett
         )
         (generic_plans,) = cursor.fetchone()
     assert generic_plans >= 2
+
+
+@pytest.mark.postgres
+def test_rows_built_in_sql_are_the_rows_built_from_a_read(departments, agent):
+    """PostgreSQL builds the rows in the upsert; they equal, column for column, the rows
+    the read path builds (used on other databases): open, solved and waiting tickets;
+    running, paused and stopped clocks, ties, at-risk moments passed, future, empty and
+    absent; suggested and dismissed flags; a ticket with no clock; a deleted ticket."""
+    from duplicates.models import DuplicateFlag, FlagStatus
+    from tickets.models import Status, Ticket
+    from workspace import rows
+
+    now = timezone.now()
+    tickets = [open_ticket(subject=f"Same {i}") for i in range(12)]
+    statuses = [Status.NEW, Status.OPEN, Status.SOLVED, Status.PENDING_CUSTOMER, Status.CLOSED]
+    for i, ticket in enumerate(tickets):
+        Ticket.objects.filter(pk=ticket.pk).update(
+            status=statuses[i % len(statuses)],
+            assignee=agent if i % 3 == 0 else None,
+            needs_verification=i % 2 == 0,
+        )
+        if i == 11:
+            continue  # no clock at all
+        tie = now + timedelta(hours=1)
+        risks = [now - timedelta(minutes=5), now + timedelta(minutes=5), None, ""]
+        risk = risks[i % len(risks)]
+        TicketSla.objects.update_or_create(
+            ticket=ticket,
+            defaults={
+                "first_response_due": tie if i % 2 else now + timedelta(hours=3),
+                "first_response_state": ["running", "paused", "met"][i % 3],
+                "next_response_due": tie if i % 4 != 1 else None,
+                "next_response_state": "running",
+                "resolution_due": tie - timedelta(minutes=i),
+                "resolution_state": "running" if i % 5 else "stopped",
+                "explanation": {
+                    "targets": {
+                        name: {"risk_at": risk.isoformat() if risk else risk}
+                        for name in ("first_response", "next_response")
+                    }
+                    | {"resolution": {"risk_at": (now + timedelta(minutes=i)).isoformat()}}
+                },
+            },
+        )
+    for i, ticket in enumerate(tickets[:6]):
+        DuplicateFlag.objects.create(
+            ticket=ticket,
+            candidate=tickets[-1],
+            score=0.9,
+            status=FlagStatus.SUGGESTED if i % 2 == 0 else FlagStatus.DISMISSED,
+        )
+    ids = [t.pk for t in tickets]
+    gone = tickets[5]
+    rows.rows_refresh(ids)
+    Ticket.objects.filter(pk=gone.pk).delete()
+
+    def stored() -> dict:
+        return {r["ticket_id"]: r for r in TicketRow.objects.filter(ticket_id__in=ids).values()}
+
+    assert rows._refresh_chunk_read(ids) == 11
+    read = stored()
+    TicketRow.objects.filter(ticket_id__in=ids).update(subject="stale", sla_due=None)
+    assert rows._refresh_chunk_in_sql(ids) == 11
+    built = stored()
+    assert gone.pk not in built and len(built) == 11
+    for pk in built:
+        assert built[pk] == read[pk], pk
+    assert any(r["sla_risk_reached"] for r in built.values())
+    assert any(r["possible_duplicate"] for r in built.values())
+    assert any(r["sla_due"] is not None for r in built.values())

@@ -29,6 +29,12 @@ _ATTRIBUTION_RE = re.compile(
     r")\s*$",
     re.IGNORECASE,
 )
+# What every attribution line holds (the words after each ``.{4,}`` above, as the regex
+# reads them: same flags): a text without any has no attribution line, alone or joined
+# with the next line (the join's space is a line break in the joined text).
+_ATTRIBUTION_HINT_RE = re.compile(
+    r"wrote:|schrieb|a[ \n]écrit|escribió:|schreef|написал|пишет", re.IGNORECASE
+)
 # Outlook-style separators; what follows is the original message.
 _SEPARATOR_RE = re.compile(
     r"^\s*(?:-{2,}\s*(?:Original Message|Ursprüngliche Nachricht|Message d'origine|"
@@ -75,19 +81,31 @@ def strip_reply(text: str) -> str:
 
 def history_start(lines: list[str]) -> int:
     """Return the index of the first line of quoted history or signature (len if none)."""
+    # One scan of the text for the words of an attribution; without them no line is
+    # tried against the attribution patterns (each backtracks over the whole line, twice
+    # a line: alone and joined with the next). Most mails of an intake have none.
+    attribution = _ATTRIBUTION_HINT_RE.search("\n".join(lines)) is not None
     for index, line in enumerate(lines):
-        if _SIGNATURE_RE.match(line) or is_quote_header(lines, index):
+        if _SIGNATURE_RE.match(line) or is_quote_header(lines, index, attribution=attribution):
             return index
     return len(lines)
 
 
-def is_quote_header(lines: list[str], index: int) -> bool:
-    """Return whether ``lines[index]`` starts a quoted earlier message."""
+def is_quote_header(lines: list[str], index: int, *, attribution: bool = True) -> bool:
+    """Return whether ``lines[index]`` starts a quoted earlier message.
+
+    ``attribution=False`` says the lines hold none of an attribution's words (see
+    ``history_start``): the attribution patterns are then not tried.
+    """
     line = lines[index]
-    if _SEPARATOR_RE.match(line) or _ATTRIBUTION_RE.match(line):
+    if _SEPARATOR_RE.match(line) or (attribution and _ATTRIBUTION_RE.match(line)):
         return True
     # Gmail wraps long attributions: "On Mon, ... John <" / "john@x.com> wrote:".
-    if index + 1 < len(lines) and _ATTRIBUTION_RE.match(f"{line} {lines[index + 1]}"):
+    if (
+        attribution
+        and index + 1 < len(lines)
+        and _ATTRIBUTION_RE.match(f"{line} {lines[index + 1]}")
+    ):
         if lines[index + 1].rstrip().endswith(":") and not line.rstrip().endswith(":"):
             return True
     return bool(_FROM_RE.match(line)) and any(
