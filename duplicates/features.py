@@ -12,6 +12,7 @@ from functools import cached_property
 
 from . import language, markers, minhash
 from .identifiers import GENERIC_ERRORS, UBIQUITOUS_DOMAINS, extract_identifiers
+from .lexicon import CONCEPTS
 from .normalize import clean_stripped, strip_quotes_and_signature, strip_subject
 from .text import content_tokens
 
@@ -19,6 +20,7 @@ from .text import content_tokens
 FREE_MAIL = UBIQUITOUS_DOMAINS | frozenset(
     "hotmail.es yahoo.es live.nl hotmail.nl yandex.by ukr.net mail.com".split()
 )
+_CONCEPT_NAMES = frozenset(CONCEPTS)
 MAX_TOKENS = 400  # enough to judge; bounds storage and scoring time for long mails
 # Bumped when tokens or identifiers are computed differently: older signatures are filed
 # again before they are compared (``signatures.candidates``).
@@ -52,6 +54,12 @@ class Features:
     @cached_property
     def subject_set(self) -> frozenset[str]:
         return frozenset(self.subject_tokens)
+
+    @cached_property
+    def topic_set(self) -> frozenset[str]:
+        # Its words that are the desk's topics (``scoring.below``: once a ticket, where
+        # its ~14 candidates each took them again).
+        return self.token_set & _CONCEPT_NAMES
 
     @property
     def shingle_set(self) -> set[str]:

@@ -1,0 +1,87 @@
+"""``scoring.below``, the batch's shortcut past ``score``: it may only say "below" of a pair
+whose score is below the threshold (no database)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from duplicates.features import Features
+from duplicates.identifiers import KINDS
+from duplicates.lexicon import CONCEPTS
+from duplicates.markers import MARKS
+from duplicates.scoring import BELOW_READS, WEIGHTS, below, pair_features, score
+from duplicates.tuning import side_features
+
+PAIRS = Path(__file__).with_name("pairs.jsonl")
+THRESHOLDS = (0.0, 0.3, 0.45, 0.58, 0.5805, 0.7, 0.9, 0.95, 1.0)
+# The measures ``below`` does not read: flags, each 0 or 1, counted at their weight.
+UNREAD = {"same_contact", "same_account", "other_codes", "solved_before", "question_before"}
+UNREAD |= {"domain_only"}
+
+WORDS = sorted(CONCEPTS)[:6] + ["transfer", "invoice", "shop", "wrong", "still", "rate"]
+VALUES = ("a", "b", "c")
+START = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+
+
+@st.composite
+def features(draw: st.DrawFn) -> Features:
+    kinds = [*KINDS, "identity", "org", "service"]
+    identifiers = {
+        kind: frozenset(values)
+        for kind in draw(st.lists(st.sampled_from(kinds), max_size=4, unique=True))
+        if (values := draw(st.sets(st.sampled_from(VALUES), max_size=2)))
+    }
+    hours = draw(st.none() | st.integers(0, 24 * 60))
+    return Features(
+        tokens=tuple(draw(st.lists(st.sampled_from(WORDS), max_size=8))),
+        subject_tokens=tuple(draw(st.lists(st.sampled_from(WORDS), max_size=3))),
+        identifiers=identifiers,
+        text_hash=draw(st.sampled_from(("h1", "h2", "h3"))),
+        minhash=(),
+        occurred_at=None if hours is None else START + timedelta(hours=hours),
+        contact_id=draw(st.none() | st.integers(1, 2)),
+        account_id=draw(st.none() | st.integers(1, 2)),
+        language=draw(st.sampled_from(("en", "nl"))),
+        marks=frozenset(draw(st.sets(st.sampled_from(MARKS)))),
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(features(), features(), st.sampled_from(THRESHOLDS) | st.floats(0, 1))
+def test_below_only_when_the_score_is_below(new, old, threshold):
+    """Whatever the evidence and threshold: "below" means the score is below."""
+    if below(new, old, threshold):
+        assert score(new, old) < threshold
+
+
+def test_below_on_the_labelled_pairs():
+    """On the 454 labelled pairs, at any threshold, it rejects only pairs scored below it,
+    and at the default one most of those the detector does not flag (else it saves
+    nothing)."""
+    rows = [json.loads(line) for line in PAIRS.read_text().splitlines()]
+    pairs = [(side_features(row["b"]), side_features(row["a"])) for row in rows]
+    rejected = 0
+    for new, old in pairs:
+        scored = score(new, old)
+        for threshold in THRESHOLDS:
+            if below(new, old, threshold):
+                assert scored < threshold, (new, old, threshold)
+        rejected += below(new, old, 0.58)
+    unflagged = sum(score(new, old) < 0.58 for new, old in pairs)
+    assert rejected >= 0.5 * unflagged
+
+
+def test_the_measures_below_does_not_read_are_flags():
+    """``below`` counts each measure it does not compute at its weight (its value at most
+    1): a new measure must be read by it or be such a flag."""
+    assert set(WEIGHTS) - BELOW_READS == UNREAD
+    rows = [json.loads(line) for line in PAIRS.read_text().splitlines()]
+    for row in rows[:120]:
+        measured = pair_features(side_features(row["b"]), side_features(row["a"]))
+        assert set(measured) == set(WEIGHTS)
+        assert all(measured[name] in (0.0, 1.0) for name in UNREAD)
