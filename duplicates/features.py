@@ -61,6 +61,13 @@ class Features:
         # its ~14 candidates each took them again).
         return self.token_set & _CONCEPT_NAMES
 
+    @cached_property
+    def index_keys(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        # ``retrieval_keys`` and ``global_keys``, hashed once: filing a ticket's keys and
+        # looking up its candidates both read them (~40 blake2b hashes a ticket).
+        everywhere = _global_keys(self)
+        return tuple(_retrieval_keys(self, everywhere)), tuple(everywhere)
+
     @property
     def shingle_set(self) -> set[str]:
         return minhash.shingles(self.tokens)
@@ -210,6 +217,10 @@ def outage_keys(features: Features) -> dict[int, tuple[str, str]]:
 def global_keys(features: Features) -> list[int]:
     """Return the keys that meet other accounts' tickets: one object or error code, and the
     contact's own addresses and numbers (another contact record of the same person)."""
+    return list(features.index_keys[1])
+
+
+def _global_keys(features: Features) -> list[int]:
     keys: list[int] = []
     for kind in GLOBAL_KINDS:
         values: Collection[str] = features.identifiers.get(kind, ())
@@ -225,6 +236,10 @@ def global_keys(features: Features) -> list[int]:
 def retrieval_keys(features: Features) -> list[int]:
     """Return the indexed keys a ticket is filed under: LSH bands and identifiers in its
     account's namespace, and its global keys."""
+    return list(features.index_keys[0])
+
+
+def _retrieval_keys(features: Features, everywhere: list[int]) -> list[int]:
     scope = scope_of(features.contact_id, features.account_id)
     if scope is None:
         return []
@@ -233,4 +248,4 @@ def retrieval_keys(features: Features) -> list[int]:
         for value in sorted(features.identifiers.get(kind, ()))[:10]:
             keys.append(minhash.signed64(f"{scope}|{kind}|{value}"))
     keys.append(minhash.signed64(f"{scope}|exact|{features.text_hash}"))
-    return sorted(set(keys) | set(global_keys(features)))
+    return sorted(set(keys) | set(everywhere))

@@ -10,7 +10,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from duplicates.features import Features
+from duplicates import minhash
+from duplicates.features import Features, global_keys, retrieval_keys
 from duplicates.identifiers import KINDS
 from duplicates.lexicon import CONCEPTS
 from duplicates.markers import MARKS
@@ -85,3 +86,37 @@ def test_the_measures_below_does_not_read_are_flags():
         measured = pair_features(side_features(row["b"]), side_features(row["a"]))
         assert set(measured) == set(WEIGHTS)
         assert all(measured[name] in (0.0, 1.0) for name in UNREAD)
+
+
+def test_index_keys_are_hashed_once_and_handed_out_as_copies():
+    """``retrieval_keys`` and ``global_keys`` keep what they hashed on the features; a
+    caller that changes the list it got does not change what the next one gets."""
+    features = Features(
+        tokens=("transfer", "pending"),
+        subject_tokens=(),
+        identifiers={"domain": frozenset({"example.com"}), "identity": frozenset({"a@b.nl"})},
+        text_hash="h",
+        minhash=tuple(range(64)),
+        contact_id=1,
+        account_id=2,
+    )
+    keys, everywhere = retrieval_keys(features), global_keys(features)
+    assert set(everywhere) < set(keys) and len(everywhere) == 2
+    keys.clear()
+    everywhere.append(1)
+    assert retrieval_keys(features) == sorted(features.index_keys[0]) != []
+    assert global_keys(features) == list(features.index_keys[1])
+    assert "index_keys" in features.__dict__
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sets(st.text(max_size=6), max_size=12))
+def test_minhash_signature_from_kept_rows_is_the_computed_one(items):
+    """The signature from the rows kept per word equals the one computed from scratch."""
+    hashes = [minhash.hash64(item) & minhash._MAX for item in items]
+    expected = [
+        min(((a * x + b) % minhash._PRIME for x in hashes), default=minhash._MAX)
+        for a, b in minhash._PERMS
+    ]
+    assert minhash.signature(items) == expected
+    assert minhash.signature(list(items) * 2) == expected  # repeats read once
