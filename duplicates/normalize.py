@@ -100,8 +100,21 @@ def strip_subject(subject: str, prefix: str = "SD") -> str:
 def strip_quotes_and_signature(text: str) -> str:
     """Return ``text`` without the quoted earlier messages and the signature block."""
     text = unicodedata.normalize("NFKC", text or "").replace("\r\n", "\n").replace("\r", "\n")
-    lines = _cut_signature(_cut_quotes(text.split("\n")))
+    lines = _cut(text.split("\n"))
     return "\n".join(line for line in lines if not line.lstrip().startswith(">"))
+
+
+def _cut(lines: list[str]) -> list[str]:
+    """``_cut_signature(_cut_quotes(lines))``, without looking for quote headers past the
+    first signature delimiter, where the text ends whatever follows: a thread's messages
+    are stripped joined, and the first one's "-- " ended it while every line of the later
+    ones was checked for a quote header (three patterns each; ~0.1 ms a reply)."""
+    for index, line in enumerate(lines):
+        if index and is_quote_header(lines, index):
+            return _cut_signature(lines[:index])  # as ``_cut_quotes`` cuts
+        if _SIGNATURE_DELIMITER.match(line):
+            return lines[:index]  # as ``_cut_signature`` cuts: its first delimiter
+    return _cut_signature(lines)
 
 
 def clean_body(text: str, prefix: str = "SD") -> str:

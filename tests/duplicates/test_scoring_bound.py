@@ -10,7 +10,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from duplicates import minhash
+from duplicates import minhash, normalize
 from duplicates.features import Features, global_keys, retrieval_keys
 from duplicates.identifiers import KINDS
 from duplicates.lexicon import CONCEPTS
@@ -120,3 +120,38 @@ def test_minhash_signature_from_kept_rows_is_the_computed_one(items):
     ]
     assert minhash.signature(items) == expected
     assert minhash.signature(list(items) * 2) == expected  # repeats read once
+
+
+LINES = [
+    "Hello,",
+    "",
+    "The transfer of example.com fails.",
+    "-- ",
+    "--",
+    "Sent from my iPhone",
+    "Kind regards,",
+    "Thanks",
+    "Anna de Vries",
+    "Northwind Domains",
+    "On Tue, 5 Mar 2024 at 10:15, Support wrote:",
+    "On Tue, 5 Mar 2024 at 10:15, Support <support@x.example>",
+    "wrote:",
+    "-----Original Message-----",
+    "From: Support",
+    "Sent: Tuesday",
+    "_" * 24,
+    "> We are looking into it.",
+    "Ирина пишет 05.03.2024:",
+    "still broken, order 4471203",
+]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(LINES), max_size=14))
+def test_stripping_stops_at_the_first_delimiter_as_the_full_cut(lines):
+    """Looking for quote headers only up to the first signature delimiter cuts where the
+    quote cut, then the signature cut, of every line did."""
+    assert normalize._cut(lines) == normalize._cut_signature(normalize._cut_quotes(lines))
+    text = "\n\n".join(["\n".join(lines), "\n".join(reversed(lines))])
+    full = normalize._cut_signature(normalize._cut_quotes(text.split("\n")))
+    assert normalize._cut(text.split("\n")) == full
