@@ -10,9 +10,10 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from duplicates import minhash, normalize
+from duplicates import language, markers, minhash, normalize
 from duplicates.features import Features, global_keys, retrieval_keys
 from duplicates.identifiers import KINDS
+from duplicates.language import LANGUAGES
 from duplicates.lexicon import CONCEPTS
 from duplicates.markers import MARKS
 from duplicates.scoring import BELOW_READS, WEIGHTS, below, pair_features, score
@@ -155,3 +156,31 @@ def test_stripping_stops_at_the_first_delimiter_as_the_full_cut(lines):
     text = "\n\n".join(["\n".join(lines), "\n".join(reversed(lines))])
     full = normalize._cut_signature(normalize._cut_quotes(text.split("\n")))
     assert normalize._cut(text.split("\n")) == full
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0123456789", min_size=1, max_size=14), st.sampled_from(LANGUAGES))
+def test_a_number_stems_to_itself_as_the_stemmer_says(number, lang):
+    """``language.stem`` returns a number as it is without the stemmer: what it returns."""
+    stemmer = language._STEMMER["en" if lang == "ru" else lang]
+    assert language.stem(number, lang) == number == stemmer.stemWord(number)
+
+
+def test_the_ascii_copies_of_the_marks_patterns_find_what_the_patterns_find():
+    """On ASCII text the copies without the alternatives that need a non-ASCII letter
+    find what the case-blind patterns find (the labelled pairs' texts, and each phrase the
+    patterns name); _CONTINUES's Russian phrases are left out of its copy."""
+    rows = [json.loads(line) for line in PAIRS.read_text().splitlines()]
+    texts = [f"{row[side]['subject']}\n{row[side]['body']}" for row in rows for side in "ab"]
+    texts += ["still", "re: x", "already wrote", "how do i", "done", "noch immer", "todavia"]
+    texts = [text for text in texts if text.isascii()]
+    assert len(texts) > 400
+    for pattern, fast in markers._FAST.items():
+        assert 1 <= len(fast) <= 2
+        for text in texts:
+            found = any(each.search(text.lower()) for each in fast)
+            assert found == bool(pattern.search(text)), text
+    fast_continues = "|".join(each.pattern for each in markers._FAST[markers._CONTINUES])
+    assert "опять" in markers._CONTINUES.pattern and "опять" not in fast_continues
+    assert "^\\s*re" in fast_continues
+    assert markers._ascii_only(r"(?:é|e)x|[ё]|ö?k|ök|ab") == ["(?:é|e)x", "[ё]", "ö?k", "ab"]
