@@ -309,10 +309,12 @@ def flags_announce_many(*, ticket_ids: Iterable[int]) -> dict[int, list[int]]:
             for pk, group in live.items()
         ]
     )
-    announced = {pk: [flag.pk for flag in group] for pk, group in live.items()}
+    for pk, group in live.items():
+        for flag in group:
+            flag.ticket = tickets[pk]
     # Stored with the notes, sent after commit.
-    notifications.tell_assignees(flag_ids=[pk for group in announced.values() for pk in group])
-    return announced
+    notifications.tell_assignees_of([flag for group in live.values() for flag in group])
+    return {pk: [flag.pk for flag in group] for pk, group in live.items()}
 
 
 def flags_dismiss_pair(*, first_id: int, second_id: int) -> int:
