@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import connection
@@ -252,8 +252,7 @@ def _bands_insert(cursor: Any, bands: list[tuple[Any, ...]]) -> None:
                 _int_array(tickets),
                 _int_array(contacts),
                 _int_array(accounts),
-                # isoformat: aware datetimes with their offset, which timestamptz reads.
-                "{" + ",".join(f'"{when.isoformat()}"' for when in created) + "}",
+                _time_array(created),
             ],
         )
         return
@@ -267,7 +266,25 @@ def _bands_insert(cursor: Any, bands: list[tuple[Any, ...]]) -> None:
 
 def _int_array(values: Sequence[int | None]) -> str:
     """Return a PostgreSQL array literal of integers and NULLs."""
-    return "{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}"
+    if None not in values:  # keys and tickets: no NULL to spell, joined in C
+        return "{" + ",".join(map(str, map(int, cast("Sequence[int]", values)))) + "}"
+    # A contact or account column: each ticket's value repeats for its ~20 keys.
+    spelled: dict[int | None, str] = {None: "NULL"}
+    return "{" + ",".join([spelled.get(v) or _spell(spelled, v) for v in values]) + "}"
+
+
+def _spell(spelled: dict[int | None, str], value: int | None) -> str:
+    spelled[value] = text = "NULL" if value is None else str(int(value))
+    return text
+
+
+def _time_array(values: Sequence[datetime]) -> str:
+    """Return a PostgreSQL array literal of aware datetimes (isoformat: with their offset,
+    which timestamptz reads). Each ticket's time object, repeated for its keys, is spelled
+    once (by identity: an equal time of another offset spells otherwise)."""
+    spelled: dict[int, str] = {}
+    parts = [spelled.get(id(v)) or spelled.setdefault(id(v), f'"{v.isoformat()}"') for v in values]
+    return "{" + ",".join(parts) + "}"
 
 
 def _filed(features: Features) -> tuple[object, ...]:

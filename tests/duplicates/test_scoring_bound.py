@@ -4,13 +4,13 @@ whose score is below the threshold (no database)."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from duplicates import language, markers, minhash, normalize
+from duplicates import language, markers, minhash, normalize, signatures
 from duplicates.features import Features, global_keys, retrieval_keys
 from duplicates.identifiers import KINDS
 from duplicates.language import LANGUAGES
@@ -28,6 +28,7 @@ UNREAD |= {"domain_only"}
 WORDS = sorted(CONCEPTS)[:6] + ["transfer", "invoice", "shop", "wrong", "still", "rate"]
 VALUES = ("a", "b", "c")
 START = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+TWO_HOURS = timezone(timedelta(hours=2))
 
 
 @st.composite
@@ -184,3 +185,18 @@ def test_the_ascii_copies_of_the_marks_patterns_find_what_the_patterns_find():
     assert "опять" in markers._CONTINUES.pattern and "опять" not in fast_continues
     assert "^\\s*re" in fast_continues
     assert markers._ascii_only(r"(?:é|e)x|[ё]|ö?k|ök|ab") == ["(?:é|e)x", "[ё]", "ö?k", "ab"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.none() | st.integers(-(2**63), 2**63 - 1), max_size=30),
+    st.lists(st.sampled_from([START, START + timedelta(hours=1), START.astimezone(TWO_HOURS)])),
+)
+def test_the_key_arrays_are_spelled_as_one_value_at_a_time(values, times):
+    """The array literals the keys are inserted with, each repeated value spelled once,
+    are the ones spelled value by value."""
+    expected = "{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}"
+    assert signatures._int_array(values) == expected
+    assert signatures._int_array(tuple(values)) == expected
+    spelled = "{" + ",".join(f'"{when.isoformat()}"' for when in times) + "}"
+    assert signatures._time_array(times) == spelled
