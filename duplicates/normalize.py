@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from tickets.text import is_quote_header, strip_references, strip_reply_prefixes
 
@@ -125,28 +126,35 @@ def clean_body(text: str, prefix: str = "SD") -> str:
 def clean_stripped(stripped: str, prefix: str = "SD") -> str:
     """``clean_body`` of a text ``strip_quotes_and_signature`` has already stripped."""
     lines = strip_ticket_tokens(stripped, prefix).split("\n")
-    kept: list[str] = []
-    for index, line in enumerate(lines):
-        if index < 3 and not _GREETING_LEAD.match(line) and _GREETING.match(line):
-            continue
-        stamped = _CHAT_TIMESTAMP.match(line) is not None
-        line = _CHAT_TIMESTAMP.sub("", line, count=1)
-        if _CHAT_SYSTEM.match(line) or _PHONE_PREAMBLE.match(line) or _WHEN_LINE.match(line):
-            continue
-        line = _FORM_LABEL.sub("", line, count=1)
-        speaker = _SPEAKER.match(line)
-        if speaker and _is_speaker_label(*speaker.group(1, 2)):
-            # Agents' lines in a transcript are our words, not the customer's problem; the
-            # customer's name before a transcript line is layout.
-            if _is_agent(*speaker.group(1, 2)):
-                continue
-            if stamped:
-                line = speaker.group(3)
-        line = _GREETING_LEAD.sub("", line, count=1)
-        if _GREETING.match(line) or _CLOSINGS.match(line):
-            continue
-        kept.append(line.strip())
+    kept = [_clean_line(line, index < 3) for index, line in enumerate(lines)]
     return "\n".join(line for line in kept if line)
+
+
+@lru_cache(maxsize=8192)
+def _clean_line(line: str, opening: bool) -> str:
+    """What ``clean_stripped`` keeps of a line ("" if nothing); ``opening``: among the
+    first three, where a greeting alone is dropped. A line's fate depends on nothing else,
+    and a desk's greetings, closings, form labels and account lines repeat: kept per
+    process (each line went through up to a dozen patterns)."""
+    if opening and not _GREETING_LEAD.match(line) and _GREETING.match(line):
+        return ""
+    stamped = _CHAT_TIMESTAMP.match(line) is not None
+    line = _CHAT_TIMESTAMP.sub("", line, count=1)
+    if _CHAT_SYSTEM.match(line) or _PHONE_PREAMBLE.match(line) or _WHEN_LINE.match(line):
+        return ""
+    line = _FORM_LABEL.sub("", line, count=1)
+    speaker = _SPEAKER.match(line)
+    if speaker and _is_speaker_label(*speaker.group(1, 2)):
+        # Agents' lines in a transcript are our words, not the customer's problem; the
+        # customer's name before a transcript line is layout.
+        if _is_agent(*speaker.group(1, 2)):
+            return ""
+        if stamped:
+            line = speaker.group(3)
+    line = _GREETING_LEAD.sub("", line, count=1)
+    if _GREETING.match(line) or _CLOSINGS.match(line):
+        return ""
+    return line.strip()
 
 
 def _cut_quotes(lines: list[str]) -> list[str]:

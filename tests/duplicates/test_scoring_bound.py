@@ -200,3 +200,59 @@ def test_the_key_arrays_are_spelled_as_one_value_at_a_time(values, times):
     assert signatures._int_array(tuple(values)) == expected
     spelled = "{" + ",".join(f'"{when.isoformat()}"' for when in times) + "}"
     assert signatures._time_array(times) == spelled
+
+
+def _clean_line_by_line(stripped: str, prefix: str = "SD") -> str:
+    """``normalize.clean_stripped`` as it was written before its lines were kept."""
+    n = normalize
+    lines = n.strip_ticket_tokens(stripped, prefix).split("\n")
+    kept: list[str] = []
+    for index, line in enumerate(lines):
+        if index < 3 and not n._GREETING_LEAD.match(line) and n._GREETING.match(line):
+            continue
+        stamped = n._CHAT_TIMESTAMP.match(line) is not None
+        line = n._CHAT_TIMESTAMP.sub("", line, count=1)
+        if n._CHAT_SYSTEM.match(line) or n._PHONE_PREAMBLE.match(line) or n._WHEN_LINE.match(line):
+            continue
+        line = n._FORM_LABEL.sub("", line, count=1)
+        speaker = n._SPEAKER.match(line)
+        if speaker and n._is_speaker_label(*speaker.group(1, 2)):
+            if n._is_agent(*speaker.group(1, 2)):
+                continue
+            if stamped:
+                line = speaker.group(3)
+        line = n._GREETING_LEAD.sub("", line, count=1)
+        if n._GREETING.match(line) or n._CLOSINGS.match(line):
+            continue
+        kept.append(line.strip())
+    return "\n".join(line for line in kept if line)
+
+
+CLEAN_LINES = [
+    *LINES,
+    "Hi team,",
+    "Hola, la lista de dominios no carga",
+    "Здравствуйте!",
+    "[10:42] Anna: the transfer of northwind-shop.nl fails",
+    "[10:43] Agent Mark: Which error do you see?",
+    "10:44 Anna: auth code invalid",
+    "*** Mark joined the chat ***",
+    "Chat ended by visitor",
+    "Call summary: customer called about DNS",
+    "When it happened: yesterday",
+    "Domain: shop.example",
+    "Reseller ID: 200033",
+    "Anna (customer): still down",
+    "Ticket [SD-104233] again",
+    "  Best regards  ",
+]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(CLEAN_LINES), max_size=10))
+def test_cleaning_line_by_line_kept_per_process_is_the_same(lines):
+    """Each line's fate kept per process (it depends on the line and on whether it is
+    among the first three only): the cleaned text is the one cleaned line by line."""
+    text = "\n".join(lines)
+    assert normalize.clean_stripped(text) == _clean_line_by_line(text)
+    assert normalize.clean_stripped(text, "XY") == _clean_line_by_line(text, "XY")
