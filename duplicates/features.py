@@ -12,6 +12,7 @@ from functools import cached_property
 
 from . import language, markers, minhash
 from .identifiers import GENERIC_ERRORS, UBIQUITOUS_DOMAINS, extract_identifiers
+from .lexicon import CONCEPTS
 from .normalize import clean_stripped, strip_quotes_and_signature, strip_subject
 from .text import content_tokens
 
@@ -19,6 +20,7 @@ from .text import content_tokens
 FREE_MAIL = UBIQUITOUS_DOMAINS | frozenset(
     "hotmail.es yahoo.es live.nl hotmail.nl yandex.by ukr.net mail.com".split()
 )
+_CONCEPT_NAMES = frozenset(CONCEPTS)
 MAX_TOKENS = 400  # enough to judge; bounds storage and scoring time for long mails
 # Bumped when tokens or identifiers are computed differently: older signatures are filed
 # again before they are compared (``signatures.candidates``).
@@ -52,6 +54,19 @@ class Features:
     @cached_property
     def subject_set(self) -> frozenset[str]:
         return frozenset(self.subject_tokens)
+
+    @cached_property
+    def topic_set(self) -> frozenset[str]:
+        # Its words that are the desk's topics (``scoring.below``: once a ticket, where
+        # its ~14 candidates each took them again).
+        return self.token_set & _CONCEPT_NAMES
+
+    @cached_property
+    def index_keys(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        # ``retrieval_keys`` and ``global_keys``, hashed once: filing a ticket's keys and
+        # looking up its candidates both read them (~40 blake2b hashes a ticket).
+        everywhere = _global_keys(self)
+        return tuple(_retrieval_keys(self, everywhere)), tuple(everywhere)
 
     @property
     def shingle_set(self) -> set[str]:
@@ -202,6 +217,10 @@ def outage_keys(features: Features) -> dict[int, tuple[str, str]]:
 def global_keys(features: Features) -> list[int]:
     """Return the keys that meet other accounts' tickets: one object or error code, and the
     contact's own addresses and numbers (another contact record of the same person)."""
+    return list(features.index_keys[1])
+
+
+def _global_keys(features: Features) -> list[int]:
     keys: list[int] = []
     for kind in GLOBAL_KINDS:
         values: Collection[str] = features.identifiers.get(kind, ())
@@ -217,6 +236,10 @@ def global_keys(features: Features) -> list[int]:
 def retrieval_keys(features: Features) -> list[int]:
     """Return the indexed keys a ticket is filed under: LSH bands and identifiers in its
     account's namespace, and its global keys."""
+    return list(features.index_keys[0])
+
+
+def _retrieval_keys(features: Features, everywhere: list[int]) -> list[int]:
     scope = scope_of(features.contact_id, features.account_id)
     if scope is None:
         return []
@@ -225,4 +248,4 @@ def retrieval_keys(features: Features) -> list[int]:
         for value in sorted(features.identifiers.get(kind, ()))[:10]:
             keys.append(minhash.signed64(f"{scope}|{kind}|{value}"))
     keys.append(minhash.signed64(f"{scope}|exact|{features.text_hash}"))
-    return sorted(set(keys) | set(global_keys(features)))
+    return sorted(set(keys) | set(everywhere))

@@ -42,6 +42,10 @@ class TicketSignature(models.Model):
     # scored again, one that leaves the second not looked up or scored. Written after
     # the flags, so a run cut off in between detects again.
     checked = models.CharField(max_length=64, blank=True, default="", db_default="")
+    # A digest of the evidence a lookup decodes (the columns above but the MinHash): a
+    # candidate's lookup row carries it, and a process that decoded that evidence before
+    # keeps it, so the JSON is neither sent nor decoded again. NULL: filed before it was.
+    evidence_stamp = models.BigIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"signature of ticket {self.ticket_id}"

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .features import Features
-from .identifiers import GENERIC_ERRORS, conflicting_kinds, shared_identifiers
+from .identifiers import GENERIC_ERRORS, KINDS, conflicting_kinds, shared_identifiers
 from .lexicon import CONCEPTS
 
 _LABELS = {
@@ -197,6 +198,75 @@ def score(new: Features, old: Features) -> float:
     """Return ``compare(new, old).score`` without the reasons: a batch's detection scores
     ~10 candidates a ticket and explains only the few it flags."""
     return _scored(new, old)[3]
+
+
+def below(new: Features, old: Features, threshold: float) -> bool:
+    """Return True only if ``score(new, old) < threshold``, from an upper bound of the
+    score that costs a quarter of it: a batch's detection scores ~14 candidates a new
+    ticket (a reseller's open tickets) and flags about one in thirty; the rest are told
+    apart by their words, topics, conflicting objects and age alone. False: score it.
+
+    The bound is the model's sum with every measure it reads computed as ``_measure``
+    does, and the rest (same contact and account, earlier codes, marks of the older
+    ticket, a domain alone) at their largest contribution; the caps only lower a score.
+    An exact re-send is raised to 0.9 whatever its sum: never rejected here."""
+    if new.tokens and new.text_hash == old.text_hash:
+        return False
+    a, b = new.token_set, old.token_set
+    common = a & b
+    z = _UNREAD_MAX
+    if n := len(common):
+        z += _W_SHARED * min(1.0, n / 4) + _W_NEW_IN_OLD * (n / len(a))
+        z += _W_SPECIFIC_WORDS * min(1.0, len(common - CONCEPT_NAMES) / 3)
+    z += _W_SUBJECT * max(_subject_in(new, b), _subject_in(old, a))
+    if marks := new.marks:
+        z += _W_REFERS_BACK * ("refers_back" in marks) + _W_CONTINUES * ("continues" in marks)
+    if new.language != old.language:
+        z += _W_CROSS_LANGUAGE
+    hours = 24.0 * 7
+    if new.occurred_at and old.occurred_at:
+        hours = abs((new.occurred_at - old.occurred_at).total_seconds()) / 3600
+    z += _W_LOG_HOURS * math.log1p(hours)
+    topics_a, topics_b = new.topic_set, old.topic_set
+    if topics_a and topics_b and topics_a.isdisjoint(topics_b):
+        z += _W_OTHER_TOPICS
+    # Identifiers of a kind both name: most pairs have none, so no sets are built.
+    if new.identifiers.keys() & old.identifiers.keys() & _KINDS:
+        shared = _shared(new, old)
+        z += _W_SPECIFIC * min(2, sum(len(v) for k, v in shared.items() if k in _SPECIFIC))
+        z += _W_DOMAIN * min(2, len(shared.get("domain", ())) + len(shared.get("ip", ())))
+        z += _W_ERROR * min(1, len(shared.get("error", ())))
+        if conflicting_kinds(new.identifiers, old.identifiers):
+            z += _W_CONFLICT
+    # The margin covers the other order of the sum's float additions.
+    return z + 1e-9 < _z_below(threshold)
+
+
+# ``below``'s weights, and the most the measures it does not read can add (each is 0..1).
+_W_SHARED, _W_NEW_IN_OLD = WEIGHTS["shared"], WEIGHTS["new_in_old"]
+_W_SPECIFIC_WORDS, _W_SUBJECT = WEIGHTS["specific_words"], WEIGHTS["subject"]
+_W_SPECIFIC, _W_DOMAIN, _W_ERROR = WEIGHTS["specific"], WEIGHTS["domain"], WEIGHTS["error"]
+_W_REFERS_BACK, _W_CONTINUES = WEIGHTS["refers_back"], WEIGHTS["continues"]
+_W_CONFLICT, _W_OTHER_TOPICS = WEIGHTS["conflict"], WEIGHTS["other_topics"]
+_W_LOG_HOURS, _W_CROSS_LANGUAGE = WEIGHTS["log_hours"], WEIGHTS["cross_language"]
+BELOW_READS = frozenset(
+    "shared new_in_old specific_words subject specific domain error refers_back continues "
+    "conflict other_topics log_hours cross_language".split()
+)
+_UNREAD_MAX = BIAS + sum(max(0.0, w) for name, w in WEIGHTS.items() if name not in BELOW_READS)
+_KINDS = frozenset(KINDS)
+
+
+@lru_cache(maxsize=16)
+def _z_below(threshold: float) -> float:
+    """The model's sum under which the rounded score is below ``threshold`` for certain:
+    ``round(s, 3)`` adds at most 0.0005 to ``s``."""
+    edge = threshold - 0.0005 - 1e-6
+    if edge <= 0:
+        return -math.inf  # no score is below it for certain
+    if edge >= 1:
+        return math.inf  # every score is below it
+    return math.log(edge / (1 - edge))
 
 
 def _scored(

@@ -25,7 +25,7 @@ from tickets.services import MessageAdd, MessageIn, messages_add, ticket_merge
 from . import notifications, signatures
 from .features import Features, outage_keys
 from .models import DuplicateFlag, FlagStatus
-from .scoring import Match, compare, score
+from .scoring import Match, below, compare, score
 from .signatures import Candidate, TicketRow
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,10 @@ def duplicates_detect(
     if looked_up is None:
         looked_up = signatures.candidates(row, features)
     for other in looked_up:
-        if not scored and score(features, other.features) < threshold:
+        if not scored and (
+            below(features, other.features, threshold)
+            or score(features, other.features) < threshold
+        ):
             continue  # the same score compare gives, without building its reasons
         match = compare(features, other.features)
         if match.score >= threshold:
@@ -306,10 +309,12 @@ def flags_announce_many(*, ticket_ids: Iterable[int]) -> dict[int, list[int]]:
             for pk, group in live.items()
         ]
     )
-    announced = {pk: [flag.pk for flag in group] for pk, group in live.items()}
+    for pk, group in live.items():
+        for flag in group:
+            flag.ticket = tickets[pk]
     # Stored with the notes, sent after commit.
-    notifications.tell_assignees(flag_ids=[pk for group in announced.values() for pk in group])
-    return announced
+    notifications.tell_assignees_of([flag for group in live.values() for flag in group])
+    return {pk: [flag.pk for flag in group] for pk, group in live.items()}
 
 
 def flags_dismiss_pair(*, first_id: int, second_id: int) -> int:

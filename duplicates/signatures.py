@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import connection
@@ -52,6 +52,7 @@ MAX_CANDIDATES = 100
 MAX_MESSAGES = 20
 MAX_TEXT = 20_000
 LOOKUP_CHUNK = 50  # tickets per candidates statement (~60 parameters each)
+EVIDENCE_CHUNK = 500  # candidates' evidence read a statement
 STORE_CHUNK = 2000  # key rows per insert when filing many signatures (5 parameters each)
 ARRAY_CHUNK = 20_000  # the same on PostgreSQL, where they go as five array parameters
 NOT_CANDIDATES = (Status.MERGED, Status.CLOSED)
@@ -68,6 +69,11 @@ _EVIDENCE = (
     "s.text_hash, s.tokens, s.subject_tokens, s.identifiers, s.occurred_at, s.contact_id, "
     "s.account_id, s.language, s.version, s.marks"
 )
+# What a candidate lookup returns of each signature: whether one is filed and current,
+# and its evidence's digest. The evidence is read apart, of the candidates this process
+# has not decoded (``_evidence_of``): sent and decoded with every row it was a quarter of
+# the lookup's database CPU and ~40% of its Python.
+_STAMP = "s.version, s.evidence_stamp"
 
 
 @dataclass(frozen=True)
@@ -246,8 +252,7 @@ def _bands_insert(cursor: Any, bands: list[tuple[Any, ...]]) -> None:
                 _int_array(tickets),
                 _int_array(contacts),
                 _int_array(accounts),
-                # isoformat: aware datetimes with their offset, which timestamptz reads.
-                "{" + ",".join(f'"{when.isoformat()}"' for when in created) + "}",
+                _time_array(created),
             ],
         )
         return
@@ -261,7 +266,25 @@ def _bands_insert(cursor: Any, bands: list[tuple[Any, ...]]) -> None:
 
 def _int_array(values: Sequence[int | None]) -> str:
     """Return a PostgreSQL array literal of integers and NULLs."""
-    return "{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}"
+    if None not in values:  # keys and tickets: no NULL to spell, joined in C
+        return "{" + ",".join(map(str, map(int, cast("Sequence[int]", values)))) + "}"
+    # A contact or account column: each ticket's value repeats for its ~20 keys.
+    spelled: dict[int | None, str] = {None: "NULL"}
+    return "{" + ",".join([spelled.get(v) or _spell(spelled, v) for v in values]) + "}"
+
+
+def _spell(spelled: dict[int | None, str], value: int | None) -> str:
+    spelled[value] = text = "NULL" if value is None else str(int(value))
+    return text
+
+
+def _time_array(values: Sequence[datetime]) -> str:
+    """Return a PostgreSQL array literal of aware datetimes (isoformat: with their offset,
+    which timestamptz reads). Each ticket's time object, repeated for its keys, is spelled
+    once (by identity: an equal time of another offset spells otherwise)."""
+    spelled: dict[int, str] = {}
+    parts = [spelled.get(id(v)) or spelled.setdefault(id(v), f'"{v.isoformat()}"') for v in values]
+    return "{" + ",".join(parts) + "}"
 
 
 def _filed(features: Features) -> tuple[object, ...]:
@@ -280,7 +303,7 @@ def _filed(features: Features) -> tuple[object, ...]:
 _SIGNATURE_COLUMNS: tuple[str, ...] = ("contact_id", "account_id", "occurred_at", "text_hash")
 _SIGNATURE_COLUMNS += ("tokens",)
 _SIGNATURE_COLUMNS += ("subject_tokens", "identifiers", "minhash", "language", "version")
-_SIGNATURE_COLUMNS += ("marks", "updated_at")
+_SIGNATURE_COLUMNS += ("marks", "updated_at", "evidence_stamp")
 
 
 def _signature_sql(count: int) -> str:
@@ -295,7 +318,7 @@ def _signature_sql(count: int) -> str:
 
 def _signature_params(row: TicketRow, features: Features) -> list[Any]:
     adapt = connection.ops.adapt_datetimefield_value
-    return [
+    params = [
         row.pk,
         features.contact_id,
         features.account_id,
@@ -310,6 +333,10 @@ def _signature_params(row: TicketRow, features: Features) -> list[Any]:
         json.dumps(sorted(features.marks)),
         adapt(timezone.now()),
     ]
+    # In ``_EVIDENCE``'s order: text hash, tokens, subject, identifiers, time, contact,
+    # account, language, version, marks.
+    evidence = [*params[4:8], params[3], *params[1:3], *params[9:12]]
+    return [*params, evidence_stamp(evidence)]
 
 
 def ticket_features(row: TicketRow) -> Features:
@@ -398,7 +425,7 @@ def candidates(row: TicketRow, features: Features) -> list[Candidate]:
             signature_store(older)
         rows = [r for r in rows if not _unfiled(r)]
         rows += _live(", ".join(["%s"] * len(missing)), missing, row.pk)
-    return _earlier(row, rows)
+    return _earlier(row, rows, _evidence_of(rows))
 
 
 def candidates_many(items: list[tuple[TicketRow, Features]]) -> dict[int, list[Candidate]] | None:
@@ -409,15 +436,17 @@ def candidates_many(items: list[tuple[TicketRow, Features]]) -> dict[int, list[C
     one (``candidates``), which keeps what each ticket finds the same as alone.
     """
     out: dict[int, list[Candidate]] = {row.pk: [] for row, _ in items}
-    decoded: dict[int, Candidate] = {}  # each candidate built (its evidence decoded) once
     if connection.vendor == "postgresql":
         found = _found_lateral([(row, features) for row, features in items])
         if found is None:
             return None
         by_ticket = _by_source(found)
+        evidence = _evidence_of([r[1:] for r in found])
+        decoded: dict[int, Candidate] = {}  # each candidate built once a batch
         for row, _ in items:
-            out[row.pk] = _earlier(row, by_ticket.get(row.pk, []), decoded)
+            out[row.pk] = _earlier(row, by_ticket.get(row.pk, []), evidence, decoded)
         return out
+    found = []
     lookups = [(row, lookup) for row, features in items if (lookup := _lookup(row, features))]
     for start in range(0, len(lookups), LOOKUP_CHUNK):
         chunk = lookups[start : start + LOOKUP_CHUNK]
@@ -429,7 +458,7 @@ def candidates_many(items: list[tuple[TicketRow, Features]]) -> dict[int, list[C
         params: list[Any] = [v for row, (_, values) in chunk for v in (row.pk, *values)]
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT q.src, t.id, t.number, t.created_at, {_EVIDENCE} FROM ({ids}) q "  # noqa: S608 - names from _meta
+                f"SELECT q.src, t.id, t.number, t.created_at, {_STAMP} FROM ({ids}) q "  # noqa: S608 - names from _meta
                 f"JOIN {_TICKET} t ON t.id = q.ticket_id "
                 f"LEFT JOIN {_SIGNATURE} s ON s.ticket_id = t.id "
                 "WHERE t.id <> q.src AND t.status NOT IN (%s, %s)",
@@ -438,9 +467,12 @@ def candidates_many(items: list[tuple[TicketRow, Features]]) -> dict[int, list[C
             rows = cursor.fetchall()
         if any(_unfiled(r[1:]) for r in rows):
             return None
-        by_chunk = _by_source(rows)
-        for row, _ in chunk:
-            out[row.pk] = _earlier(row, by_chunk.get(row.pk, []), decoded)
+        found += rows
+    by_ticket = _by_source(found)
+    evidence = _evidence_of([r[1:] for r in found])
+    decoded = {}
+    for row, _ in lookups:
+        out[row.pk] = _earlier(row, by_ticket.get(row.pk, []), evidence, decoded)
     return out
 
 
@@ -457,7 +489,7 @@ def _by_source(rows: Sequence[tuple[Any, ...]]) -> dict[int, list[tuple[Any, ...
 # UNION ALL of 50 lookups it replaces cost PostgreSQL ~70 ms to plan (3x its run time),
 # about 0.7 ms of database CPU a mail.
 _LATERAL = f"""
-SELECT p.src, t.id, t.number, t.created_at, {_EVIDENCE}
+SELECT p.src, t.id, t.number, t.created_at, {_STAMP}
 FROM jsonb_to_recordset(%s::jsonb) AS p(
     src bigint, scoped bigint[], everywhere bigint[], lo timestamptz, hi timestamptz,
     since timestamptz, contact bigint, account bigint)
@@ -488,7 +520,7 @@ WHERE t.id <> p.src AND t.status NOT IN (%s, %s)
 
 
 def _found_lateral(items: list[tuple[TicketRow, Features]]) -> list[tuple[Any, ...]] | None:
-    """Return (src, id, number, created_at, evidence…) of every item's candidates, in one
+    """Return (src, id, number, created_at, version, stamp) of every item's candidates, in one
     statement per ``LOOKUP_CHUNK * 4`` tickets; None when one's signature is unfiled."""
     specs = [spec for row, features in items if (spec := _lookup_spec(row, features))]
     found: list[tuple[Any, ...]] = []
@@ -582,60 +614,102 @@ def _lookup(row: TicketRow, features: Features) -> tuple[str, list[Any]] | None:
 
 def _unfiled(row: tuple[Any, ...]) -> bool:
     """A ``_live`` row whose signature is missing or older than ``features.VERSION``."""
-    return row[3] is None or row[11] != VERSION
+    return row[3] != VERSION  # None without one
 
 
 def _earlier(
-    row: TicketRow, rows: list[tuple[Any, ...]], decoded: dict[int, Candidate] | None = None
+    row: TicketRow,
+    rows: list[tuple[Any, ...]],
+    evidence: dict[int, Features],
+    decoded: dict[int, Candidate] | None = None,
 ) -> list[Candidate]:
-    """The rows' tickets created before ``row``'s, as candidates. ``decoded``: candidates
-    already built by ticket id (a batch's tickets share most of their candidates: the
-    same open tickets of a contact or reseller; decoding their JSON evidence once per
-    batch instead of once per pair was ~4% of an import's CPU)."""
+    """The rows' tickets created before ``row``'s, as candidates with their ``evidence``.
+    ``decoded``: candidates already built by ticket id (a batch's tickets share most of
+    their candidates: the same open tickets of a contact or reseller)."""
     memo: dict[int, Candidate] = {} if decoded is None else decoded
     earlier = (row.created_at, row.pk)
     out = []
     # By id: the batch's statement and the single lookup return them in whatever order
     # their plans give (SQLite's differ), and detection must not depend on it.
     for r in sorted(rows, key=itemgetter(0)):
-        if r[3] is not None and (_aware(r[2]), r[0]) < earlier:
-            # A Candidate is the same whichever ticket met it: built once a batch too.
+        if r[3] is not None and r[0] in evidence and (_aware(r[2]), r[0]) < earlier:
             if (candidate := memo.get(r[0])) is None:
-                candidate = memo[r[0]] = _candidate(r)
+                candidate = Candidate(r[0], format_reference(r[1]), evidence[r[0]])
+                memo[r[0]] = candidate
             out.append(candidate)
     return out
 
 
-# Candidates' evidence decoded by this process, by the evidence as read: the next batches
-# meet the same open tickets of the same contacts and accounts, and evidence filed again
-# is another key. Bounded: emptied when full.
-_DECODED: dict[tuple[Any, ...], Features] = {}
+# Candidates' evidence decoded by this process, by ticket and evidence stamp: the next
+# batches meet the same open tickets of the same contacts and accounts, and evidence
+# filed again has another stamp. Bounded: emptied when full.
+_DECODED: dict[tuple[int, int], Features] = {}
 DECODED_MAX = 4096
 
 
-def _candidate(row: tuple[Any, ...]) -> Candidate:
-    """Return the candidate of a ``_live`` row (id, number, created_at, evidence…)."""
-    evidence = row[3:]
-    try:
-        features = _DECODED.get(evidence)
-    except TypeError:  # a driver that hands JSON over decoded: not a key
-        return Candidate(row[0], format_reference(row[1]), _features(row))
-    if features is None:
+def _evidence_of(rows: Sequence[tuple[Any, ...]]) -> dict[int, Features]:
+    """Return the evidence of the filed tickets of lookup rows (id, number, created_at,
+    version, stamp[, evidence…]), by ticket: kept from an earlier lookup of this process
+    if its stamp is the same, else decoded from the row or read in one statement (a
+    signature filed before stamps were, each time). A ticket whose signature went
+    meanwhile is left out."""
+    out: dict[int, Features] = {}
+    missing: set[int] = set()
+    for r in rows:
+        if r[3] is None or r[0] in out:
+            continue
+        if r[4] is not None and (features := _DECODED.get((r[0], r[4]))) is not None:
+            out[r[0]] = features
+        elif len(r) > 5:
+            out[r[0]] = _decoded(r[0], r[4], r[5:])
+        else:
+            missing.add(r[0])
+    if not missing:
+        return out
+    ids = sorted(missing)
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), EVIDENCE_CHUNK):
+            part = ids[start : start + EVIDENCE_CHUNK]
+            params: list[Any] = part
+            where = f"IN ({', '.join(['%s'] * len(part))})"
+            if connection.vendor == "postgresql":  # one statement text, the ids an array
+                where, params = "= ANY(%s::bigint[])", [_int_array(part)]
+            cursor.execute(
+                f"SELECT s.ticket_id, s.evidence_stamp, {_EVIDENCE} FROM {_SIGNATURE} s "  # noqa: S608 - names from _meta
+                f"WHERE s.ticket_id {where}",
+                params,
+            )
+            for pk, stamp, *evidence in cursor.fetchall():
+                out[pk] = _decoded(pk, stamp, evidence)
+    return out
+
+
+def _decoded(pk: int, stamp: int | None, evidence: Sequence[Any]) -> Features:
+    """Decode the evidence; kept by its ticket and stamp, if it has one."""
+    features = _features(evidence)
+    if stamp is not None:
         if len(_DECODED) >= DECODED_MAX:
             _DECODED.clear()
-        features = _DECODED[evidence] = _features(row)
-    return Candidate(row[0], format_reference(row[1]), features)
+        _DECODED[(pk, stamp)] = features
+    return features
+
+
+def evidence_stamp(params: Sequence[Any]) -> int:
+    """The digest of a signature's evidence as filed: ``_signature_params``' values of
+    the ``_EVIDENCE`` columns, in their order."""
+    return minhash.signed64(json.dumps([str(v) for v in params]))
 
 
 # --- helpers ---------------------------------------------------------------------------
 
 
 def _live(ids_sql: str, params: list[Any], exclude: int) -> list[tuple[Any, ...]]:
-    """Return (id, number, created_at, evidence…) of the tickets in ``ids_sql`` that are
-    not closed or merged; the evidence is NULL where no signature is filed."""
+    """Return (id, number, created_at, version, stamp, evidence…) of the tickets in
+    ``ids_sql`` that are not closed or merged; NULLs where no signature is filed. One
+    ticket's lookup reads the evidence with it (a statement fewer than apart)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT t.id, t.number, t.created_at, {_EVIDENCE} FROM {_TICKET} t "  # noqa: S608
+            f"SELECT t.id, t.number, t.created_at, {_STAMP}, {_EVIDENCE} FROM {_TICKET} t "  # noqa: S608
             f"LEFT JOIN {_SIGNATURE} s ON s.ticket_id = t.id WHERE t.id IN ({ids_sql}) "
             "AND t.id <> %s AND t.status NOT IN (%s, %s)",
             [*params, exclude, *(status.value for status in NOT_CANDIDATES)],
@@ -643,8 +717,11 @@ def _live(ids_sql: str, params: list[Any], exclude: int) -> list[tuple[Any, ...]
         return cursor.fetchall()
 
 
-def _features(row: tuple[Any, ...]) -> Features:
-    text_hash, tokens, subject_tokens, identifiers, occurred_at, contact_id, account_id = row[3:10]
+def _features(evidence: Sequence[Any]) -> Features:
+    """The features of ``_EVIDENCE``'s columns."""
+    text_hash, tokens, subject_tokens, identifiers, occurred_at, contact_id, account_id = evidence[
+        :7
+    ]
     return Features(
         tokens=tuple(_json(tokens)),
         subject_tokens=tuple(_json(subject_tokens)),
@@ -654,8 +731,8 @@ def _features(row: tuple[Any, ...]) -> Features:
         occurred_at=_aware(occurred_at),
         contact_id=contact_id,
         account_id=account_id,
-        language=row[10] or "en",
-        marks=frozenset(_json(row[12]) or ()),
+        language=evidence[7] or "en",
+        marks=frozenset(_json(evidence[9]) or ()),
     )
 
 

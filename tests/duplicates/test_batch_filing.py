@@ -3,10 +3,14 @@ a second): fewer statements per ticket, the same flags as one ticket at a time."
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
+from duplicates import signatures
 from duplicates.features import Features, retrieval_keys
 from duplicates.models import DuplicateBand, DuplicateFlag, TicketSignature
 from duplicates.services import duplicates_detect, duplicates_detect_many
@@ -14,6 +18,7 @@ from duplicates.signatures import (
     _bands_insert,
     candidates,
     candidates_many,
+    signature_store,
     signatures_store,
     ticket_rows,
 )
@@ -242,10 +247,35 @@ def test_later_batches_reuse_the_evidence_decoded_before_unless_it_was_filed_aga
         return {c.ticket_id: c.features for pk in later for c in found[pk]}
 
     first = looked_up(6)
-    TicketSignature.objects.filter(ticket_id=earlier[0]).update(tokens=["renamed", "words"])
+    # Filed again: other evidence, another stamp (``signatures._signature_params``).
+    TicketSignature.objects.filter(ticket_id=earlier[0]).update(
+        tokens=["renamed", "words"], evidence_stamp=F("evidence_stamp") + 1
+    )
     second = looked_up(9)
     kept = (set(first) & set(second) & set(earlier)) - {earlier[0]}
     assert kept  # the same earlier tickets are candidates of both batches
     assert all(second[pk] is first[pk] for pk in kept)
     assert earlier[0] in second
     assert second[earlier[0]].tokens == ("renamed", "words")
+
+
+def test_the_evidence_stamp_is_the_same_for_the_same_evidence_only(departments):
+    """Filing a ticket's unchanged features again keeps its evidence's stamp (its decoded
+    evidence stays good); a change in what a lookup decodes changes it."""
+    (pk,) = _tickets(1, contacts=[ContactFactory()])
+    row = ticket_rows([pk])[pk]
+    features = signatures_store([row])[pk]
+    stamp = TicketSignature.objects.get(ticket_id=pk).evidence_stamp
+    assert stamp is not None
+    signatures_store([ticket_rows([pk])[pk]])  # filed as it was: nothing moved
+    signature_store(ticket_rows([pk])[pk])
+    assert TicketSignature.objects.get(ticket_id=pk).evidence_stamp == stamp
+    for changed in (
+        replace(features, tokens=(*features.tokens, "more")),
+        replace(features, marks=frozenset({"question"})),
+        replace(features, language="nl"),
+        replace(features, account_id=None),
+    ):
+        with connection.cursor() as cursor:
+            cursor.execute(signatures._signature_sql(1), signatures._signature_params(row, changed))
+        assert TicketSignature.objects.get(ticket_id=pk).evidence_stamp != stamp

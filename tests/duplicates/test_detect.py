@@ -401,3 +401,32 @@ def test_colleagues_of_one_account_by_chat_and_email_are_flagged(departments, re
     flag = DuplicateFlag.objects.get(ticket=chat, candidate=mail_ticket)
     assert "same account" in flag.reasons
     assert "refers to an earlier report" in flag.reasons
+
+
+def test_the_announcement_mails_the_assignees_of_the_flags_it_holds(
+    mail_ticket, anna, agent, django_capture_on_commit_callbacks
+):
+    """The announce task hands the flags, tickets and candidates it read to the assignees'
+    mails (they were read again with their assignees): the mails are the ones read by the
+    flags' ids give, and no flag is read twice."""
+    from duplicates import notifications
+    from duplicates.tasks import announce as task
+    from outbox.models import MailKind, OutgoingMail
+
+    chats = _flagged_chats(anna, range(3))
+    services.ticket_assign(ticket=chats[1], assignee=agent)  # a pair assigned on both sides
+    flags = DuplicateFlag.objects.filter(ticket__in=chats)
+    columns = ("kind", "to", "subject", "body_text", "headers", "ticket_id")
+    alerts = OutgoingMail.objects.filter(kind=MailKind.DUPLICATE_ALERT).order_by("pk")
+    assigned = [f for f in flags.select_related("ticket", "candidate") if f.ticket.assignee_id]
+    assigned += [f for f in flags if not f.ticket.assignee_id and f.candidate.assignee_id]
+    assert notifications.tell_assignees(flag_ids=[f.pk for f in flags]) == len(assigned) > 1
+    by_id = list(alerts.values_list(*columns))
+    alerts.delete()
+    with django_capture_on_commit_callbacks(execute=True):  # the notes' receivers after
+        with CaptureQueriesContext(connection) as queries:
+            assert task.run([c.pk for c in chats]) == flags.count()
+    assert list(alerts.values_list(*columns)) == by_id
+    flag_table = DuplicateFlag._meta.db_table
+    reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT") and flag_table in q["sql"]]
+    assert len(reads) == 1, reads  # the one that locks them (where the database can)
