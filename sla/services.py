@@ -32,7 +32,7 @@ from tickets.models import (
 from .calendar import CalendarMath
 from .calendar_store import calendar_for
 from .clocks import Clock, History, MessageFact, Target, replay
-from .explain import Explained, explain
+from .explain import Explained, ExplainMemo, explain
 from .models import (
     TARGETS,
     BusinessCalendar,
@@ -66,6 +66,8 @@ class SlaLookups:
     # Facts (ids, not names) → the winning policy and the losers: a batch's tickets share
     # a few lines, departments and channels, so each combination is resolved once.
     resolved: dict[Facts, tuple[SlaPolicy | None, list[SlaPolicy]]] = field(default_factory=dict)
+    # The parts of the explanations the batch's tickets share (``sla.explain``).
+    explained: ExplainMemo = field(default_factory=ExplainMemo)
 
     @classmethod
     def load(cls) -> SlaLookups:
@@ -191,7 +193,11 @@ class HistoryRows:
     latest_event: dict[int, int] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, ticket_ids: Iterable[int]) -> HistoryRows:
+    def load(
+        cls, ticket_ids: Iterable[int], latest_event: dict[int, int] | None = None
+    ) -> HistoryRows:
+        """Read the rows; ``latest_event`` if the caller read the newest events already
+        (``sla.intake.event_marks``)."""
         ids = list(ticket_ids)
         rows = cls({}, defaultdict(list), defaultdict(list), defaultdict(set))
         for survivor, start in (
@@ -221,6 +227,8 @@ class HistoryRows:
             .values("ticket_id")
             .annotate(latest=Max("id"))
             .values_list("ticket_id", "latest")
+            if latest_event is None
+            else latest_event
         )
         for ticket_id, target, kind, due in SlaAlert.objects.filter(ticket_id__in=ids).values_list(
             "ticket_id", "target", "kind", "due_at"
@@ -304,7 +312,18 @@ def ticket_sla_fields(
     fields["breached_at"] = min(breach_times) if breach_times else None
     names = lookups.names_of(row) if row is not None else {}
     fields["explanation"] = explain(
-        Explained(ticket, resolution, row, cal, targets, clocks, escalations, history, names)
+        Explained(
+            ticket,
+            resolution,
+            row,
+            cal,
+            targets,
+            clocks,
+            escalations,
+            history,
+            names,
+            lookups.explained,
+        )  # fmt: skip
     )
     return fields
 
@@ -325,10 +344,12 @@ def tickets_sla_recompute(
     now: datetime | None = None,
     lookups: SlaLookups | None = None,
     announce: bool = True,
+    latest_event: dict[int, int] | None = None,
 ) -> dict[int, TicketSla | None]:
     """``ticket_sla_recompute`` for many tickets: the reads are a fixed number of queries
     (``lookups``, ``HistoryRows``), the writes one per changed ticket. ``announce`` False
     sends no ``deadlines_changed`` (the caller's own ticket events refresh the same rows).
+    ``latest_event``: the tickets' newest event ids, if the caller read them already.
 
     The tickets' SLA rows are locked (in id order) before their history is read: two
     recomputes of a ticket run one after the other, and the later one reads what the
@@ -340,13 +361,13 @@ def tickets_sla_recompute(
     out: dict[int, TicketSla | None] = dict.fromkeys(ids)
     with transaction.atomic():
         current = _lock_rows(ids)
-        tickets = _tickets_with_related(ids)
+        tickets = with_related(Ticket.objects.in_bulk(ids))
         stored = sorted(tickets)
         if stored and announce:  # registered inside the block: sent once committed
             transaction.on_commit(
                 lambda: deadlines_changed.send(sender=TicketSla, ticket_ids=stored)
             )
-        rows = HistoryRows.load(tickets)
+        rows = HistoryRows.load(tickets, latest_event)
         changed: list[TicketSla] = []
         fresh: list[TicketSla] = []
         names: list[str] = []
@@ -383,18 +404,17 @@ def tickets_sla_recompute(
                 setattr(row, name, value)
             row.computed_at = now
             out[row.pk] = row
-        taken = _insert(fresh)
+        taken = insert_rows(fresh)
         _write(changed, [*names, "computed_at"])
         if taken:  # another recompute stored them since the lock: this one runs after it
             out.update(tickets_sla_recompute(taken, now=now, lookups=lookups, announce=False))
     return out
 
 
-def _tickets_with_related(ids: list[int]) -> dict[int, Ticket]:
-    """The tickets with their account, line and department, each of those built once a
-    batch: a batch's 200 tickets share a few lines and departments, which
-    ``select_related`` joined and built again for every ticket."""
-    tickets = Ticket.objects.in_bulk(ids)
+def with_related(tickets: dict[int, Ticket]) -> dict[int, Ticket]:
+    """Give the tickets their account, line and department, each of those read and built
+    once a batch: a batch's 200 tickets share a few lines and departments, which
+    ``select_related`` joined and built again for every ticket. Return ``tickets``."""
     related: list[tuple[str, Any]] = [
         ("account", Account),
         ("line", SupportLine),
@@ -430,7 +450,7 @@ def _explanations(ids: list[int]) -> dict[int, Any]:
     return dict(TicketSla.objects.filter(pk__in=ids).values_list("pk", "explanation"))
 
 
-def _insert(rows: list[TicketSla]) -> list[int]:
+def insert_rows(rows: list[TicketSla]) -> list[int]:
     """Insert the computed rows of tickets that had none, one statement per
     ``WRITE_CHUNK``; return the tickets whose row another transaction inserted first
     (``ON CONFLICT DO NOTHING``: the insert waits for that one to commit)."""
