@@ -35,11 +35,11 @@ from .models import TicketSla
 from .services import (
     HistoryRows,
     SlaLookups,
-    insert_rows,
     ticket_sla_fields,
     tickets_sla_recompute,
     with_related,
 )
+from .writes import insert_rows
 
 
 @dataclass(frozen=True)
@@ -70,13 +70,11 @@ def event_marks(ticket_ids: Iterable[int]) -> dict[int, EventMarks]:
     }
 
 
-def intake_sla_store(
-    messages: Sequence[Message], *, now: datetime | None = None
-) -> dict[int, TicketSla | None]:
+def intake_sla_store(messages: Sequence[Message], *, now: datetime | None = None) -> dict[int, int]:
     """Store the deadlines of the tickets the intake gave ``messages`` (customer messages
-    it stored, each with the ticket it holds); return them by ticket as
-    ``tickets_sla_recompute`` does. Sends no ``deadlines_changed`` (the intake's own ticket
-    events refresh the same rows)."""
+    it stored, each with the ticket it holds); return by ticket the newest event they were
+    computed from (a ticket deleted meanwhile is left out). Sends no ``deadlines_changed``
+    (the intake's own ticket events refresh the same rows)."""
     now = now or timezone.now()
     ids = sorted({m.ticket_id for m in messages})
     lookups = SlaLookups.load()
@@ -90,17 +88,27 @@ def intake_sla_store(
         if pk in marks and marks[pk].opening_only and len(held[pk]) == 1 and _as_held(held[pk][0])
     }
     rest = [pk for pk in ids if pk not in opened]
-    out: dict[int, TicketSla | None] = {}
+    out: dict[int, int] = {}
     if rest:
         latest = {pk: marks[pk].latest for pk in rest if pk in marks}
         out.update(
-            tickets_sla_recompute(
-                rest, now=now, lookups=lookups, announce=False, latest_event=latest
+            _covered(
+                tickets_sla_recompute(
+                    rest, now=now, lookups=lookups, announce=False, latest_event=latest
+                )
             )
         )
     if opened:
         out.update(_store_opened(opened, marks, now, lookups))
-    return {pk: out.get(pk) for pk in ids}
+    return out
+
+
+def _covered(rows: dict[int, TicketSla | None]) -> dict[int, int]:
+    return {
+        pk: row.computed_from_event
+        for pk, row in rows.items()
+        if row is not None and row.computed_from_event is not None
+    }
 
 
 def _as_held(message: Message) -> bool:
@@ -118,27 +126,33 @@ def _store_opened(
     marks: dict[int, EventMarks],
     now: datetime,
     lookups: SlaLookups,
-) -> dict[int, TicketSla | None]:
+) -> dict[int, int]:
     """Compute the deadlines of just-opened tickets from the intake's objects and insert
-    them; a row another recompute stored first sends its ticket the full way."""
+    them (as values, no model instances); a row another recompute stored first sends its
+    ticket the full way."""
     tickets = with_related({pk: _detached(m.ticket) for pk, m in opened.items()})
-    rows = HistoryRows({}, {}, {}, {}, {})
+    history = HistoryRows({}, {}, {}, {}, {})
     for pk, message in opened.items():
-        rows.messages[pk] = [
-            (_utc(message.occurred_at), _plain(message.direction), _plain(message.channel))
-        ]
-        rows.latest_event[pk] = marks[pk].latest
-    out: dict[int, TicketSla | None] = {}
-    fresh: list[TicketSla] = []
+        fact = (_utc(message.occurred_at), _plain(message.direction), _plain(message.channel))
+        history.messages[pk] = [fact]
+        history.latest_event[pk] = marks[pk].latest
+    rows: list[dict[str, Any]] = []
     for pk in sorted(opened):
-        fields = ticket_sla_fields(tickets[pk], now, lookups, rows)
-        fields["computed_from_event"] = marks[pk].latest
-        row = TicketSla(ticket_id=pk, computed_at=now, **fields)
-        fresh.append(row)
-        out[pk] = row
-    taken = insert_rows(fresh)
+        fields = ticket_sla_fields(tickets[pk], now, lookups, history)
+        policy, calendar = fields.pop("policy"), fields.pop("calendar")
+        fields.update(
+            ticket_id=pk,
+            policy_id=policy.pk if policy is not None else None,
+            calendar_id=calendar.pk if calendar is not None else None,
+            computed_at=now,
+            computed_from_event=marks[pk].latest,
+        )
+        rows.append(fields)
+    taken = set(insert_rows(rows))
+    out = {pk: marks[pk].latest for pk in opened if pk not in taken}
     if taken:
-        out.update(tickets_sla_recompute(taken, now=now, lookups=lookups, announce=False))
+        redone = tickets_sla_recompute(sorted(taken), now=now, lookups=lookups, announce=False)
+        out.update(_covered(redone))
     return out
 
 

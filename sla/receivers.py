@@ -55,19 +55,18 @@ def recompute_in_intake(
     try:
         with transaction.atomic():
             if messages is not None and {m.ticket_id for m in messages} == set(ticket_ids):
-                stored = intake_sla_store(messages)
+                through = intake_sla_store(messages)
             else:
-                stored = tickets_sla_recompute(ticket_ids, announce=False)
+                through = {
+                    pk: row.computed_from_event
+                    for pk, row in tickets_sla_recompute(ticket_ids, announce=False).items()
+                    if row is not None and row.computed_from_event is not None
+                }
     except OperationalError:
         raise  # the database: the intake itself is retried
     except Exception:
         log.exception("SLA recompute of %d tickets in their intake failed", len(ticket_ids))
         return
-    through = {
-        pk: row.computed_from_event
-        for pk, row in stored.items()
-        if row is not None and row.computed_from_event is not None
-    }
     transaction.on_commit(lambda: _remember(through))
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -45,6 +45,7 @@ from .models import (
 )
 from .policies import Facts, Resolution, resolve
 from .signals import deadlines_changed
+from .writes import insert_rows, update_rows
 
 
 def at_risk_fraction() -> float:
@@ -404,8 +405,8 @@ def tickets_sla_recompute(
                 setattr(row, name, value)
             row.computed_at = now
             out[row.pk] = row
-        taken = insert_rows(fresh)
-        _write(changed, [*names, "computed_at"])
+        taken = insert_rows([vars(row) for row in fresh])
+        update_rows(changed, [*names, "computed_at"])
         if taken:  # another recompute stored them since the lock: this one runs after it
             out.update(tickets_sla_recompute(taken, now=now, lookups=lookups, announce=False))
     return out
@@ -450,41 +451,6 @@ def _explanations(ids: list[int]) -> dict[int, Any]:
     return dict(TicketSla.objects.filter(pk__in=ids).values_list("pk", "explanation"))
 
 
-def insert_rows(rows: list[TicketSla]) -> list[int]:
-    """Insert the computed rows of tickets that had none, one statement per
-    ``WRITE_CHUNK``; return the tickets whose row another transaction inserted first
-    (``ON CONFLICT DO NOTHING``: the insert waits for that one to commit)."""
-    if not rows:
-        return []
-    meta = TicketSla._meta
-    quote = connection.ops.quote_name
-    fields: list[Any] = list(meta.concrete_fields)
-    columns = ", ".join(quote(f.column) for f in fields)
-    pk_field: Any = meta.pk
-    key = quote(pk_field.column)
-    inserted: set[int] = set()
-    db = _db()
-    prepare = _preparers(fields, db)
-    for start in range(0, len(rows), WRITE_CHUNK):
-        chunk = rows[start : start + WRITE_CHUNK]
-        params: list[Any] = []
-        for row in chunk:
-            params += [
-                value if plain(value) else f.get_db_prep_save(f.pre_save(row, True), db)
-                for f, plain in prepare
-                for value in (getattr(row, f.attname),)
-            ]
-        values = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(chunk))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {values} "  # noqa: S608
-                f"ON CONFLICT ({key}) DO NOTHING RETURNING {key}",  # names from _meta
-                params,
-            )
-            inserted.update(pk for (pk,) in cursor.fetchall())
-    return [row.pk for row in rows if row.pk not in inserted]
-
-
 def stale_ticket_ids(rows: Iterable[TicketSla]) -> list[int]:
     """Return the tickets among ``rows`` with an event newer than their deadlines."""
     rows = list(rows)
@@ -498,7 +464,6 @@ def stale_ticket_ids(rows: Iterable[TicketSla]) -> list[int]:
 
 
 RECOMPUTE_CHUNK = 200  # tickets per read of their histories
-WRITE_CHUNK = 200  # SLA rows per UPDATE (SQLite allows 32,766 parameters a statement)
 NOT_LIVE = ("solved", "closed", "merged")
 
 
@@ -513,79 +478,6 @@ def ticket_ids_to_recompute(*, include_done: bool = False) -> list[int]:
 
 def chunks(ids: list[int], size: int = RECOMPUTE_CHUNK) -> list[list[int]]:
     return [ids[start : start + size] for start in range(0, len(ids), size)]
-
-
-def _write(rows: list[TicketSla], names: list[str]) -> None:
-    """Write these fields of the rows, one statement per ``WRITE_CHUNK`` rows (Django's
-    bulk_update builds a CASE per row and field, and saving row by row is a round trip
-    each: together most of a batch's recompute)."""
-    meta = TicketSla._meta
-    quote = connection.ops.quote_name
-    postgres = connection.vendor == "postgresql"
-    key: Any = meta.pk
-    fields: list[Any] = [meta.get_field(name) for name in names]
-    table, columns = quote(meta.db_table), [quote(f.column) for f in (key, *fields)]
-    # VALUES guesses a column's type from its values (text for NULLs): cast to the field's.
-    assignments = ", ".join(
-        f"{quote(f.column)} = v.{quote(f.column)}"
-        + (f"::{f.cast_db_type(connection)}" if postgres else "")
-        for f in fields
-    )
-    db = _db()
-    prepare = _preparers(fields, db)
-    for start in range(0, len(rows), WRITE_CHUNK):
-        chunk = rows[start : start + WRITE_CHUNK]
-        params: list[Any] = []
-        for row in chunk:
-            params.append(row.pk)
-            params += [
-                value if plain(value) else f.get_db_prep_save(value, db)
-                for f, plain in prepare
-                for value in (getattr(row, f.attname),)
-            ]
-        values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(chunk))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"WITH v({', '.join(columns)}) AS (VALUES {values}) "  # noqa: S608 - names
-                f"UPDATE {table} SET {assignments} FROM v "  # from _meta, values as params
-                f"WHERE {table}.{columns[0]} = v.{columns[0]}",
-                params,
-            )
-
-
-# The field types whose ``get_db_prep_save`` hands PostgreSQL a value of this exact type
-# over unchanged (an aware datetime, text, a bool, an int): passed as they are, they skip
-# Django's chain of a few calls a field (~20 fields a row, ~0.1 ms a row).
-_PLAIN_TYPES: dict[str, type] = {
-    "DateTimeField": datetime,
-    "CharField": str,
-    "BooleanField": bool,
-    "PositiveIntegerField": int,
-    "BigIntegerField": int,
-}
-
-
-def _preparers(fields: list[Any], db: Any) -> list[tuple[Any, Any]]:
-    """Each field with a test of whether a value goes to the database as it is."""
-    postgres = db.vendor == "postgresql"
-
-    def plain_test(kind: type | None) -> Any:
-        if not postgres or kind is None:
-            return lambda value: False  # a JSON null, a foreign key: the field's own way
-        if kind is datetime:  # a naive one is made aware (with a warning) by the field
-            return lambda value: (
-                value is None or (type(value) is datetime and value.tzinfo is not None)
-            )
-        return lambda value: value is None or type(value) is kind
-
-    return [(f, plain_test(_PLAIN_TYPES.get(f.get_internal_type()))) for f in fields]
-
-
-def _db() -> Any:
-    """The default connection itself: ``django.db.connection`` is a proxy that looks the
-    connection up (thread-local) on every attribute a field's ``get_db_prep_save`` reads,
-    ~20 fields a row: a fifth of writing a batch's SLA rows."""
-    return connections[DEFAULT_DB_ALIAS]
 
 
 def _differs(current: TicketSla, name: str, value: Any) -> bool:

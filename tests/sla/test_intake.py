@@ -182,7 +182,7 @@ def test_a_row_stored_meanwhile_sends_the_ticket_the_full_way(presets):
     TicketSla.objects.create(ticket_id=result.ticket.pk)  # blank: another recompute's
     later = MONDAY + timedelta(hours=2)
     out = intake_sla_store([result.message], now=later)
-    assert out[result.ticket.pk] is not None
+    assert out == {result.ticket.pk: event_marks([result.ticket.pk])[result.ticket.pk].latest}
     assert stored(result.ticket.pk) == full(result.ticket.pk, later)
 
 
