@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from tickets.models import EventKind, Message, Ticket, TicketEvent
 
+from .ids import ids_in
 from .models import TicketSla
 from .services import (
     HistoryRows,
@@ -54,7 +55,7 @@ class EventMarks:
 def event_marks(ticket_ids: Iterable[int]) -> dict[int, EventMarks]:
     """Return each ticket's ``EventMarks`` (tickets without events are left out)."""
     rows = (
-        TicketEvent.objects.filter(ticket_id__in=list(ticket_ids))
+        TicketEvent.objects.filter(ids_in("ticket_id", ticket_ids))
         .values("ticket_id")
         .annotate(
             latest=Max("id"),

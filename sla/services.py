@@ -33,6 +33,7 @@ from .calendar import CalendarMath
 from .calendar_store import calendar_for
 from .clocks import Clock, History, MessageFact, Target, replay
 from .explain import Explained, ExplainMemo, explain
+from .ids import ids_in
 from .models import (
     TARGETS,
     BusinessCalendar,
@@ -202,7 +203,7 @@ class HistoryRows:
         ids = list(ticket_ids)
         rows = cls({}, defaultdict(list), defaultdict(list), defaultdict(set))
         for survivor, start in (
-            Ticket.objects.filter(merged_into__in=ids)
+            Ticket.objects.filter(ids_in("merged_into", ids))
             .values("merged_into")
             .annotate(start=Min("created_at"))
             .values_list("merged_into", "start")
@@ -210,7 +211,7 @@ class HistoryRows:
             if survivor is not None:  # always: filtered on merged_into
                 rows.absorbed_start[survivor] = start
         for ticket_id, occurred_at, direction, channel in (
-            Message.objects.filter(ticket_id__in=ids)
+            Message.objects.filter(ids_in("ticket_id", ids))
             .order_by("ticket_id", "occurred_at", "id")
             .values_list("ticket_id", "occurred_at", "direction", "channel")
         ):
@@ -218,22 +219,22 @@ class HistoryRows:
         # Only the kinds the replay reads (``ticket_history``): a ticket's events are mostly
         # ``message_added``, whose data decoded and dropped was a third of this load.
         for ticket_id, *event in (
-            TicketEvent.objects.filter(ticket_id__in=ids, kind__in=REPLAYED_KINDS)
+            TicketEvent.objects.filter(ids_in("ticket_id", ids), kind__in=REPLAYED_KINDS)
             .order_by("ticket_id", "created_at", "id")
             .values_list("ticket_id", "kind", "data", "created_at")
         ):
             rows.events[ticket_id].append(tuple(event))
         rows.latest_event.update(
-            TicketEvent.objects.filter(ticket_id__in=ids)
+            TicketEvent.objects.filter(ids_in("ticket_id", ids))
             .values("ticket_id")
             .annotate(latest=Max("id"))
             .values_list("ticket_id", "latest")
             if latest_event is None
             else latest_event
         )
-        for ticket_id, target, kind, due in SlaAlert.objects.filter(ticket_id__in=ids).values_list(
-            "ticket_id", "target", "kind", "due_at"
-        ):
+        for ticket_id, target, kind, due in SlaAlert.objects.filter(
+            ids_in("ticket_id", ids)
+        ).values_list("ticket_id", "target", "kind", "due_at"):
             rows.alerts[ticket_id].add((target, kind, due.astimezone(UTC)))
         return rows
 
@@ -362,7 +363,7 @@ def tickets_sla_recompute(
     out: dict[int, TicketSla | None] = dict.fromkeys(ids)
     with transaction.atomic():
         current = _lock_rows(ids)
-        tickets = with_related(Ticket.objects.in_bulk(ids))
+        tickets = with_related(_by_pk(Ticket, ids))
         stored = sorted(tickets)
         if stored and announce:  # registered inside the block: sent once committed
             transaction.on_commit(
@@ -424,7 +425,7 @@ def with_related(tickets: dict[int, Ticket]) -> dict[int, Ticket]:
     for name, model in related:
         attname = f"{name}_id"
         wanted = {getattr(t, attname) for t in tickets.values()} - {None}
-        found = model.objects.in_bulk(wanted) if wanted else {}
+        found = _by_pk(model, wanted) if wanted else {}
         for ticket in tickets.values():
             key = getattr(ticket, attname)
             if key is not None and key in found:  # else (deleted meanwhile) read lazily
@@ -432,12 +433,17 @@ def with_related(tickets: dict[int, Ticket]) -> dict[int, Ticket]:
     return tickets
 
 
+def _by_pk(model: Any, ids: Iterable[int]) -> dict[int, Any]:
+    """``model.objects.in_bulk(ids)``, the ids written into the statement (``sla.ids``)."""
+    return {row.pk: row for row in model.objects.filter(ids_in("pk", ids))}
+
+
 def _lock_rows(ids: list[int]) -> dict[int, TicketSla]:
     """Lock the stored SLA rows of the tickets (in id order: two recomputes of a ticket
     run one after the other, the later reading what the earlier saw and more)."""
     rows = (
         TicketSla.objects.select_for_update()
-        .filter(pk__in=ids)
+        .filter(ids_in("pk", ids))
         .order_by("pk")
         .defer("explanation")  # read only where needed: ``_explanations``
     )
@@ -448,14 +454,14 @@ def _explanations(ids: list[int]) -> dict[int, Any]:
     """The stored explanations of these (locked) SLA rows."""
     if not ids:
         return {}
-    return dict(TicketSla.objects.filter(pk__in=ids).values_list("pk", "explanation"))
+    return dict(TicketSla.objects.filter(ids_in("pk", ids)).values_list("pk", "explanation"))
 
 
 def stale_ticket_ids(rows: Iterable[TicketSla]) -> list[int]:
     """Return the tickets among ``rows`` with an event newer than their deadlines."""
     rows = list(rows)
     latest = dict(
-        TicketEvent.objects.filter(ticket_id__in=[r.pk for r in rows])
+        TicketEvent.objects.filter(ids_in("ticket_id", [r.pk for r in rows]))
         .values("ticket_id")
         .annotate(latest=Max("id"))
         .values_list("ticket_id", "latest")
