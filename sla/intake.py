@@ -90,17 +90,15 @@ def intake_sla_store(messages: Sequence[Message], *, now: datetime | None = None
     }
     rest = [pk for pk in ids if pk not in opened]
     out: dict[int, int] = {}
+    related: dict[Any, dict[int, Any]] = {}  # accounts, lines, departments: read once
     if rest:
         latest = {pk: marks[pk].latest for pk in rest if pk in marks}
-        out.update(
-            _covered(
-                tickets_sla_recompute(
-                    rest, now=now, lookups=lookups, announce=False, latest_event=latest
-                )
-            )
+        recomputed = tickets_sla_recompute(
+            rest, now=now, lookups=lookups, announce=False, latest_event=latest, related=related
         )
+        out.update(_covered(recomputed))
     if opened:
-        out.update(_store_opened(opened, marks, now, lookups))
+        out.update(_store_opened(opened, marks, now, lookups, related))
     return out
 
 
@@ -127,11 +125,12 @@ def _store_opened(
     marks: dict[int, EventMarks],
     now: datetime,
     lookups: SlaLookups,
+    related: dict[Any, dict[int, Any]],
 ) -> dict[int, int]:
     """Compute the deadlines of just-opened tickets from the intake's objects and insert
     them (as values, no model instances); a row another recompute stored first sends its
     ticket the full way."""
-    tickets = with_related({pk: _detached(m.ticket) for pk, m in opened.items()})
+    tickets = with_related({pk: _detached(m.ticket) for pk, m in opened.items()}, related)
     history = HistoryRows({}, {}, {}, {}, {})
     for pk, message in opened.items():
         fact = (_utc(message.occurred_at), _plain(message.direction), _plain(message.channel))

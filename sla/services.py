@@ -347,11 +347,13 @@ def tickets_sla_recompute(
     lookups: SlaLookups | None = None,
     announce: bool = True,
     latest_event: dict[int, int] | None = None,
+    related: dict[Any, dict[int, Any]] | None = None,
 ) -> dict[int, TicketSla | None]:
     """``ticket_sla_recompute`` for many tickets: the reads are a fixed number of queries
     (``lookups``, ``HistoryRows``), the writes one per changed ticket. ``announce`` False
     sends no ``deadlines_changed`` (the caller's own ticket events refresh the same rows).
-    ``latest_event``: the tickets' newest event ids, if the caller read them already.
+    ``latest_event``: the tickets' newest event ids, if the caller read them already;
+    ``related``: accounts, lines and departments it read in this transaction (``with_related``).
 
     The tickets' SLA rows are locked (in id order) before their history is read: two
     recomputes of a ticket run one after the other, and the later one reads what the
@@ -363,7 +365,7 @@ def tickets_sla_recompute(
     out: dict[int, TicketSla | None] = dict.fromkeys(ids)
     with transaction.atomic():
         current = _lock_rows(ids)
-        tickets = with_related(_by_pk(Ticket, ids))
+        tickets = with_related(_by_pk(Ticket, ids), related)
         stored = sorted(tickets)
         if stored and announce:  # registered inside the block: sent once committed
             transaction.on_commit(
@@ -413,19 +415,26 @@ def tickets_sla_recompute(
     return out
 
 
-def with_related(tickets: dict[int, Ticket]) -> dict[int, Ticket]:
+def with_related(
+    tickets: dict[int, Ticket], known: dict[Any, dict[int, Any]] | None = None
+) -> dict[int, Ticket]:
     """Give the tickets their account, line and department, each of those read and built
     once a batch: a batch's 200 tickets share a few lines and departments, which
-    ``select_related`` joined and built again for every ticket. Return ``tickets``."""
+    ``select_related`` joined and built again for every ticket. Return ``tickets``.
+    ``known``: rows read for other tickets of the same transaction (by model, by id), which
+    are reused and added to."""
     related: list[tuple[str, Any]] = [
         ("account", Account),
         ("line", SupportLine),
         ("department", Department),
     ]
+    known = {} if known is None else known
     for name, model in related:
         attname = f"{name}_id"
-        wanted = {getattr(t, attname) for t in tickets.values()} - {None}
-        found = _by_pk(model, wanted) if wanted else {}
+        found = known.setdefault(model, {})
+        wanted = {getattr(t, attname) for t in tickets.values()} - {None} - found.keys()
+        if wanted:
+            found.update(_by_pk(model, wanted))
         for ticket in tickets.values():
             key = getattr(ticket, attname)
             if key is not None and key in found:  # else (deleted meanwhile) read lazily

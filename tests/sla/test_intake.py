@@ -142,6 +142,19 @@ def test_a_customer_reply_resumes_a_paused_ticket_and_agrees(presets, agent):
     assert not row.paused and row.explanation["targets"]["resolution"]["pauses"]
 
 
+def test_a_mixed_batch_reads_accounts_lines_and_departments_once(presets, agent):
+    (first,) = intake([make_mail(subject="earlier", message_id="e@example.org")], MONDAY)
+    reply = make_mail(subject="Re: earlier", headers=_answering("e@example.org"))
+    seen: list[str] = []
+    later = MONDAY + timedelta(hours=1)
+    messages = intake([reply, make_mail(subject="fresh"), make_mail(subject="new")], later, seen)
+    assert len({m.ticket_id for m in messages}) == 3
+    assert_as_full(messages, later)
+    sla_part = _from_event_marks(seen)
+    for table in ("tickets_account", "tickets_supportline", "tickets_department"):
+        assert len([q for q in sla_part if f'FROM "{table}"' in q]) <= 1, table
+
+
 def test_a_ticket_answered_in_its_own_batch_agrees(presets):
     first = make_mail(subject="twice", message_id="first@example.org")
     second = make_mail(
