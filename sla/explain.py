@@ -21,6 +21,7 @@ from .models import TARGET_LABELS, BusinessCalendar
 from .policies import Resolution
 
 EXPLAINED_DAYS = 62  # list exceptions (holidays, short days) up to this far per clock
+MEMO_LIMIT = 4096  # parts of a kind an ``ExplainMemo`` holds before it starts again
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,19 @@ class ExplainMemo:
     dues: dict[tuple[datetime, str], str] = field(default_factory=dict)
     keep: list[dict[date, str]] = field(default_factory=list)
 
+    def bounded(self) -> ExplainMemo:
+        """Return the memo, emptied first once it holds ``MEMO_LIMIT`` parts of a kind (a
+        recompute of every live ticket shares one ``SlaLookups``, hence one memo)."""
+        if max(len(self.matches), len(self.days), len(self.counted), len(self.dues)) >= (
+            MEMO_LIMIT
+        ):
+            self.matches, self.days, self.counted, self.dues, self.keep = {}, {}, {}, {}, []
+        return self
+
 
 def explain(x: Explained) -> dict[str, Any]:
     """Return the explanation record (JSON) of the ticket's deadlines."""
-    memo = x.memo or ExplainMemo()
+    memo = x.memo.bounded() if x.memo is not None else ExplainMemo()
     policy = x.resolution.policy
     line = str(x.ticket.line) if x.ticket.line_id else ""
     calendar = x.row.name if x.row else "always open (no calendar configured)"

@@ -92,6 +92,10 @@ def intake_sla_store(messages: Sequence[Message], *, now: datetime | None = None
     out: dict[int, int] = {}
     related: dict[Any, dict[int, Any]] = {}  # accounts, lines, departments: read once
     if rest:
+        # Read before their rows are locked: an event committed in between is in the
+        # history read after the lock but not in ``computed_from_event``, which then names
+        # an older event (the scan recomputes such a row first, and that event's own
+        # announcement queues a recompute); a row never claims an event it did not read.
         latest = {pk: marks[pk].latest for pk in rest if pk in marks}
         recomputed = tickets_sla_recompute(
             rest, now=now, lookups=lookups, announce=False, latest_event=latest, related=related

@@ -325,7 +325,7 @@ def ticket_sla_fields(
             history,
             names,
             lookups.explained,
-        )  # fmt: skip
+        )
     )
     return fields
 

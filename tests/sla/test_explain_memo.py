@@ -92,3 +92,15 @@ def test_tickets_of_the_same_day_share_their_days(presets, agent):
     assert first["summary"].rsplit("; due", 1)[0] == second["summary"].rsplit("; due", 1)[0]
     assert first["summary"] != second["summary"]  # five minutes apart: their own deadlines
     assert first["days"][0]["date"] == "2026-11-23"
+
+
+def test_a_full_memo_starts_again_and_explains_the_same(presets, agent, monkeypatch):
+    monkeypatch.setattr("sla.explain.MEMO_LIMIT", 2)
+    at = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)
+    ids = [
+        _open(at + timedelta(hours=n), "customer-support", 3, agent, False, False) for n in range(5)
+    ]
+    lookups = SlaLookups.load()
+    now = at + timedelta(hours=6)
+    assert _explanations(ids, now, lookups) == _explanations(ids, now, None)
+    assert len(lookups.explained.dues) <= 2
