@@ -334,15 +334,14 @@ def _process_batch(records: list[InboundRecord]) -> None:
 def _announce_intake(records: Sequence[InboundRecord]) -> None:
     """Tell the receivers of ``intake_stored`` (inside the transaction) which tickets the
     records gave a customer message: the SLA deadlines are stored in this same commit."""
-    ticket_ids = sorted(
-        {
-            r.message.ticket_id
-            for r in records
-            if isinstance(r.message, Message) and r.message.direction != Direction.INTERNAL
-        }
-    )
-    if ticket_ids:
-        intake_stored.send(sender=InboundRecord, ticket_ids=ticket_ids)
+    messages = [
+        r.message
+        for r in records
+        if isinstance(r.message, Message) and r.message.direction != Direction.INTERNAL
+    ]
+    if messages:
+        ticket_ids = sorted({m.ticket_id for m in messages})
+        intake_stored.send(sender=InboundRecord, ticket_ids=ticket_ids, messages=messages)
 
 
 def _save_outcomes(records: list[InboundRecord]) -> None:

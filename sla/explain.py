@@ -8,7 +8,7 @@ no policy matches gets a warning instead of silently having no deadlines.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -21,11 +21,13 @@ from .models import TARGET_LABELS, BusinessCalendar
 from .policies import Resolution
 
 EXPLAINED_DAYS = 62  # list exceptions (holidays, short days) up to this far per clock
+MEMO_LIMIT = 4096  # parts of a kind an ``ExplainMemo`` holds before it starts again
 
 
 @dataclass(frozen=True)
 class Explained:
-    """Everything the explanation of one ticket's clocks is made from."""
+    """Everything the explanation of one ticket's clocks is made from; ``memo`` the parts
+    already built for other tickets of the same batch (``ExplainMemo``)."""
 
     ticket: Ticket
     resolution: Resolution
@@ -36,10 +38,36 @@ class Explained:
     escalations: list[dict[str, Any]]
     history: History
     names: dict[date, str]
+    memo: ExplainMemo | None = None
+
+
+@dataclass
+class ExplainMemo:
+    """The parts of explanations that a batch's tickets share, built once a batch: a
+    batch's tickets match a few policies, on a few calendars, and their clocks start and
+    end on the same few days. Each part is the value its function returns for the same
+    inputs (the keys hold every input), so an explanation is the same with or without
+    the memo; the parts are shared between the explanations (never changed after)."""
+
+    matches: dict[tuple[Any, ...], dict[str, object]] = field(default_factory=dict)
+    days: dict[tuple[Any, ...], list[dict[str, Any]]] = field(default_factory=dict)
+    counted: dict[tuple[Any, ...], str] = field(default_factory=dict)
+    dues: dict[tuple[datetime, str], str] = field(default_factory=dict)
+    keep: list[dict[date, str]] = field(default_factory=list)
+
+    def bounded(self) -> ExplainMemo:
+        """Return the memo, emptied first once it holds ``MEMO_LIMIT`` parts of a kind (a
+        recompute of every live ticket shares one ``SlaLookups``, hence one memo)."""
+        if max(len(self.matches), len(self.days), len(self.counted), len(self.dues)) >= (
+            MEMO_LIMIT
+        ):
+            self.matches, self.days, self.counted, self.dues, self.keep = {}, {}, {}, {}, []
+        return self
 
 
 def explain(x: Explained) -> dict[str, Any]:
     """Return the explanation record (JSON) of the ticket's deadlines."""
+    memo = x.memo.bounded() if x.memo is not None else ExplainMemo()
     policy = x.resolution.policy
     line = str(x.ticket.line) if x.ticket.line_id else ""
     calendar = x.row.name if x.row else "always open (no calendar configured)"
@@ -47,7 +75,7 @@ def explain(x: Explained) -> dict[str, Any]:
         "line": line,
         "policy": policy.name if policy else None,
         "policy_id": policy.pk if policy else None,
-        "match": x.resolution.explain(),
+        "match": _match(x.resolution, memo),
         "calendar": calendar,
         "time_zone": x.cal.zone.key,
         "started_at": iso(x.history.start),
@@ -59,7 +87,7 @@ def explain(x: Explained) -> dict[str, Any]:
     for name, clock in x.clocks.items():
         target = x.targets[name]
         info: dict[str, Any] = {
-            "target": target.describe() if target else None,
+            "target": _describe(target) if target else None,
             "state": clock.state,
             "started_at": iso(clock.started_at),
             "due": iso(clock.due),
@@ -72,13 +100,53 @@ def explain(x: Explained) -> dict[str, Any]:
         }
         if clock.started_at is not None and target is not None:
             end = clock.due or clock.met_at or clock.started_at
-            info["days"] = days(x.cal, clock.started_at, end, x.names)
-            info["summary"] = summary(
-                TARGET_LABELS[name], line, policy.name if policy else "", calendar, x.cal,
-                target, clock, info["days"],
-            )  # fmt: skip
+            span = _span(x.cal, clock.started_at, end)
+            # The names by identity: one dict a calendar version, kept alive by the memo
+            # (``keep``) so that no other dict takes its id meanwhile.
+            days_key = (x.cal, *span, id(x.names))
+            if (counted := memo.days.get(days_key)) is None:
+                memo.keep.append(x.names)
+                counted = memo.days[days_key] = _days(x.cal, *span, x.names)
+            info["days"] = counted
+            label, policy_name = TARGET_LABELS[name], policy.name if policy else ""
+            text_key = (*days_key, label, line, policy_name, calendar, target, clock.applied)
+            if (head := memo.counted.get(text_key)) is None:
+                head = memo.counted[text_key] = _summary_head(
+                    label, line, policy_name, calendar, x.cal, target, clock, counted
+                )
+            info["summary"] = f"{head}; {_due_text(clock, x.cal, memo)}."
         out["targets"][name] = info
     return out
+
+
+def _match(resolution: Resolution, memo: ExplainMemo) -> dict[str, object]:
+    """``resolution.explain()``, once per policy, losers and ticket facts (names too)."""
+    policy = resolution.policy
+    key = (
+        policy.pk if policy else None,
+        tuple(p.pk for p in resolution.losers),
+        resolution.facts,
+        tuple(resolution.facts.names.items()),
+    )
+    if (found := memo.matches.get(key)) is None:
+        found = memo.matches[key] = resolution.explain()
+    return found
+
+
+@lru_cache(maxsize=1024)
+def _describe(target: Target) -> str:
+    return target.describe()  # a frozen value: the same text every time
+
+
+def _due_text(clock: Clock, cal: CalendarMath, memo: ExplainMemo) -> str:
+    if clock.due is None:
+        return "no deadline while paused"
+    key = (clock.due, cal.zone.key)
+    if (text := memo.dues.get(key)) is None:
+        text = memo.dues[key] = (
+            f"due {clock.due.astimezone(cal.zone):%a %Y-%m-%d %H:%M} {cal.zone.key}"
+        )
+    return text
 
 
 def clock_text(clock: Clock, target: Target, calendar: str, cal: CalendarMath) -> str:
@@ -106,6 +174,22 @@ def summary(
     counted: list[dict[str, Any]],
 ) -> str:
     """Return one sentence: line, policy, clock, the days and hours counted, the deadline."""
+    head = _summary_head(label, line, policy, calendar, cal, target, clock, counted)
+    return f"{head}; {_due_text(clock, cal, ExplainMemo())}."
+
+
+def _summary_head(
+    label: str,
+    line: str,
+    policy: str,
+    calendar: str,
+    cal: CalendarMath,
+    target: Target,
+    clock: Clock,
+    counted: list[dict[str, Any]],
+) -> str:
+    """The summary up to its deadline: the same for every clock of the same target, kind
+    of clock and days counted."""
     open_days = [
         f"{d['weekday']} {d['date']} {d['hours']}" + (f" ({d['why']})" if d["why"] else "")
         for d in counted
@@ -116,29 +200,33 @@ def summary(
         for d in counted
         if d["hours"] == "closed"
     ]
-    due = (
-        f"due {clock.due.astimezone(cal.zone):%a %Y-%m-%d %H:%M} {cal.zone.key}"
-        if clock.due
-        else "no deadline while paused"
-    )
     parts = [
-        f"{label}: {target.describe()} on line {line or '–'} under “{policy}”",
+        f"{label}: {_describe(target)} on line {line or '–'} under “{policy}”",
         f"clock: {clock_text(clock, target, calendar, cal)}",
     ]
     if clock.applied != DAYS_OFF and target.unit != "calendar_hours":
         parts.append("counted " + ("; ".join(open_days) or "no open hours"))
         if closed:
             parts.append("closed " + ", ".join(closed))
-    parts.append(due)
-    return "; ".join(parts) + "."
+    return "; ".join(parts)
 
 
 def days(
     cal: CalendarMath, start: datetime, end: datetime, names: dict[date, str]
 ) -> list[dict[str, Any]]:
     """Return each local date from start to end with its hours and why they differ."""
+    return _days(cal, *_span(cal, start, end), names)
+
+
+def _span(cal: CalendarMath, start: datetime, end: datetime) -> tuple[date, date]:
+    """The first and last local dates ``days`` lists."""
     first = start.astimezone(cal.zone).date()
-    last = min(end.astimezone(cal.zone).date(), first + timedelta(days=EXPLAINED_DAYS))
+    return first, min(end.astimezone(cal.zone).date(), first + timedelta(days=EXPLAINED_DAYS))
+
+
+def _days(
+    cal: CalendarMath, first: date, last: date, names: dict[date, str]
+) -> list[dict[str, Any]]:
     out = []
     day = first
     while day <= last:

@@ -16,6 +16,7 @@ from typing import Any
 from django.db import OperationalError, transaction
 from django.dispatch import receiver
 
+from tickets.models import Message
 from tickets.signals import TicketEventRef, intake_stored, ticket_events
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,11 @@ def _covered() -> dict[int, int]:
 
 
 @receiver(intake_stored, dispatch_uid="sla.recompute_in_intake")
-def recompute_in_intake(sender: Any, ticket_ids: list[int], **kwargs: Any) -> None:
-    """Store the deadlines of the intake's tickets in the intake's own transaction.
+def recompute_in_intake(
+    sender: Any, ticket_ids: list[int], messages: list[Message] | None = None, **kwargs: Any
+) -> None:
+    """Store the deadlines of the intake's tickets in the intake's own transaction: from
+    the ``messages`` it held where they are the whole story (``sla.intake``), else read.
 
     In a savepoint: if it fails the intake stands and the ticket events queue the task as
     for any other change. What it covered is remembered once the intake commits (an
@@ -45,21 +49,24 @@ def recompute_in_intake(sender: Any, ticket_ids: list[int], **kwargs: Any) -> No
     has a higher id than any the recompute read, so it is never taken for covered. The
     map is emptied when it grows (a queued recompute too many, no harm).
     """
+    from .intake import intake_sla_store
     from .services import tickets_sla_recompute
 
     try:
         with transaction.atomic():
-            stored = tickets_sla_recompute(ticket_ids, announce=False)
+            if messages is not None and {m.ticket_id for m in messages} == set(ticket_ids):
+                through = intake_sla_store(messages)
+            else:
+                through = {
+                    pk: row.computed_from_event
+                    for pk, row in tickets_sla_recompute(ticket_ids, announce=False).items()
+                    if row is not None and row.computed_from_event is not None
+                }
     except OperationalError:
         raise  # the database: the intake itself is retried
     except Exception:
         log.exception("SLA recompute of %d tickets in their intake failed", len(ticket_ids))
         return
-    through = {
-        pk: row.computed_from_event
-        for pk, row in stored.items()
-        if row is not None and row.computed_from_event is not None
-    }
     transaction.on_commit(lambda: _remember(through))
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -32,7 +32,8 @@ from tickets.models import (
 from .calendar import CalendarMath
 from .calendar_store import calendar_for
 from .clocks import Clock, History, MessageFact, Target, replay
-from .explain import Explained, explain
+from .explain import Explained, ExplainMemo, explain
+from .ids import ids_in
 from .models import (
     TARGETS,
     BusinessCalendar,
@@ -45,6 +46,7 @@ from .models import (
 )
 from .policies import Facts, Resolution, resolve
 from .signals import deadlines_changed
+from .writes import insert_rows, update_rows
 
 
 def at_risk_fraction() -> float:
@@ -66,6 +68,8 @@ class SlaLookups:
     # Facts (ids, not names) → the winning policy and the losers: a batch's tickets share
     # a few lines, departments and channels, so each combination is resolved once.
     resolved: dict[Facts, tuple[SlaPolicy | None, list[SlaPolicy]]] = field(default_factory=dict)
+    # The parts of the explanations the batch's tickets share (``sla.explain``).
+    explained: ExplainMemo = field(default_factory=ExplainMemo)
 
     @classmethod
     def load(cls) -> SlaLookups:
@@ -191,11 +195,15 @@ class HistoryRows:
     latest_event: dict[int, int] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, ticket_ids: Iterable[int]) -> HistoryRows:
+    def load(
+        cls, ticket_ids: Iterable[int], latest_event: dict[int, int] | None = None
+    ) -> HistoryRows:
+        """Read the rows; ``latest_event`` if the caller read the newest events already
+        (``sla.intake.event_marks``)."""
         ids = list(ticket_ids)
         rows = cls({}, defaultdict(list), defaultdict(list), defaultdict(set))
         for survivor, start in (
-            Ticket.objects.filter(merged_into__in=ids)
+            Ticket.objects.filter(ids_in("merged_into", ids))
             .values("merged_into")
             .annotate(start=Min("created_at"))
             .values_list("merged_into", "start")
@@ -203,7 +211,7 @@ class HistoryRows:
             if survivor is not None:  # always: filtered on merged_into
                 rows.absorbed_start[survivor] = start
         for ticket_id, occurred_at, direction, channel in (
-            Message.objects.filter(ticket_id__in=ids)
+            Message.objects.filter(ids_in("ticket_id", ids))
             .order_by("ticket_id", "occurred_at", "id")
             .values_list("ticket_id", "occurred_at", "direction", "channel")
         ):
@@ -211,20 +219,22 @@ class HistoryRows:
         # Only the kinds the replay reads (``ticket_history``): a ticket's events are mostly
         # ``message_added``, whose data decoded and dropped was a third of this load.
         for ticket_id, *event in (
-            TicketEvent.objects.filter(ticket_id__in=ids, kind__in=REPLAYED_KINDS)
+            TicketEvent.objects.filter(ids_in("ticket_id", ids), kind__in=REPLAYED_KINDS)
             .order_by("ticket_id", "created_at", "id")
             .values_list("ticket_id", "kind", "data", "created_at")
         ):
             rows.events[ticket_id].append(tuple(event))
         rows.latest_event.update(
-            TicketEvent.objects.filter(ticket_id__in=ids)
+            TicketEvent.objects.filter(ids_in("ticket_id", ids))
             .values("ticket_id")
             .annotate(latest=Max("id"))
             .values_list("ticket_id", "latest")
+            if latest_event is None
+            else latest_event
         )
-        for ticket_id, target, kind, due in SlaAlert.objects.filter(ticket_id__in=ids).values_list(
-            "ticket_id", "target", "kind", "due_at"
-        ):
+        for ticket_id, target, kind, due in SlaAlert.objects.filter(
+            ids_in("ticket_id", ids)
+        ).values_list("ticket_id", "target", "kind", "due_at"):
             rows.alerts[ticket_id].add((target, kind, due.astimezone(UTC)))
         return rows
 
@@ -304,7 +314,18 @@ def ticket_sla_fields(
     fields["breached_at"] = min(breach_times) if breach_times else None
     names = lookups.names_of(row) if row is not None else {}
     fields["explanation"] = explain(
-        Explained(ticket, resolution, row, cal, targets, clocks, escalations, history, names)
+        Explained(
+            ticket,
+            resolution,
+            row,
+            cal,
+            targets,
+            clocks,
+            escalations,
+            history,
+            names,
+            lookups.explained,
+        )
     )
     return fields
 
@@ -325,10 +346,14 @@ def tickets_sla_recompute(
     now: datetime | None = None,
     lookups: SlaLookups | None = None,
     announce: bool = True,
+    latest_event: dict[int, int] | None = None,
+    related: dict[Any, dict[int, Any]] | None = None,
 ) -> dict[int, TicketSla | None]:
     """``ticket_sla_recompute`` for many tickets: the reads are a fixed number of queries
     (``lookups``, ``HistoryRows``), the writes one per changed ticket. ``announce`` False
     sends no ``deadlines_changed`` (the caller's own ticket events refresh the same rows).
+    ``latest_event``: the tickets' newest event ids, if the caller read them already;
+    ``related``: accounts, lines and departments it read in this transaction (``with_related``).
 
     The tickets' SLA rows are locked (in id order) before their history is read: two
     recomputes of a ticket run one after the other, and the later one reads what the
@@ -340,13 +365,13 @@ def tickets_sla_recompute(
     out: dict[int, TicketSla | None] = dict.fromkeys(ids)
     with transaction.atomic():
         current = _lock_rows(ids)
-        tickets = _tickets_with_related(ids)
+        tickets = with_related(_by_pk(Ticket, ids), related)
         stored = sorted(tickets)
         if stored and announce:  # registered inside the block: sent once committed
             transaction.on_commit(
                 lambda: deadlines_changed.send(sender=TicketSla, ticket_ids=stored)
             )
-        rows = HistoryRows.load(tickets)
+        rows = HistoryRows.load(tickets, latest_event)
         changed: list[TicketSla] = []
         fresh: list[TicketSla] = []
         names: list[str] = []
@@ -383,27 +408,33 @@ def tickets_sla_recompute(
                 setattr(row, name, value)
             row.computed_at = now
             out[row.pk] = row
-        taken = _insert(fresh)
-        _write(changed, [*names, "computed_at"])
+        taken = insert_rows([vars(row) for row in fresh])
+        update_rows(changed, [*names, "computed_at"])
         if taken:  # another recompute stored them since the lock: this one runs after it
             out.update(tickets_sla_recompute(taken, now=now, lookups=lookups, announce=False))
     return out
 
 
-def _tickets_with_related(ids: list[int]) -> dict[int, Ticket]:
-    """The tickets with their account, line and department, each of those built once a
-    batch: a batch's 200 tickets share a few lines and departments, which
-    ``select_related`` joined and built again for every ticket."""
-    tickets = Ticket.objects.in_bulk(ids)
+def with_related(
+    tickets: dict[int, Ticket], known: dict[Any, dict[int, Any]] | None = None
+) -> dict[int, Ticket]:
+    """Give the tickets their account, line and department, each of those read and built
+    once a batch: a batch's 200 tickets share a few lines and departments, which
+    ``select_related`` joined and built again for every ticket. Return ``tickets``.
+    ``known``: rows read for other tickets of the same transaction (by model, by id), which
+    are reused and added to."""
     related: list[tuple[str, Any]] = [
         ("account", Account),
         ("line", SupportLine),
         ("department", Department),
     ]
+    known = {} if known is None else known
     for name, model in related:
         attname = f"{name}_id"
-        wanted = {getattr(t, attname) for t in tickets.values()} - {None}
-        found = model.objects.in_bulk(wanted) if wanted else {}
+        found = known.setdefault(model, {})
+        wanted = {getattr(t, attname) for t in tickets.values()} - {None} - found.keys()
+        if wanted:
+            found.update(_by_pk(model, wanted))
         for ticket in tickets.values():
             key = getattr(ticket, attname)
             if key is not None and key in found:  # else (deleted meanwhile) read lazily
@@ -411,12 +442,17 @@ def _tickets_with_related(ids: list[int]) -> dict[int, Ticket]:
     return tickets
 
 
+def _by_pk(model: Any, ids: Iterable[int]) -> dict[int, Any]:
+    """``model.objects.in_bulk(ids)``, the ids written into the statement (``sla.ids``)."""
+    return {row.pk: row for row in model.objects.filter(ids_in("pk", ids))}
+
+
 def _lock_rows(ids: list[int]) -> dict[int, TicketSla]:
     """Lock the stored SLA rows of the tickets (in id order: two recomputes of a ticket
     run one after the other, the later reading what the earlier saw and more)."""
     rows = (
         TicketSla.objects.select_for_update()
-        .filter(pk__in=ids)
+        .filter(ids_in("pk", ids))
         .order_by("pk")
         .defer("explanation")  # read only where needed: ``_explanations``
     )
@@ -427,49 +463,14 @@ def _explanations(ids: list[int]) -> dict[int, Any]:
     """The stored explanations of these (locked) SLA rows."""
     if not ids:
         return {}
-    return dict(TicketSla.objects.filter(pk__in=ids).values_list("pk", "explanation"))
-
-
-def _insert(rows: list[TicketSla]) -> list[int]:
-    """Insert the computed rows of tickets that had none, one statement per
-    ``WRITE_CHUNK``; return the tickets whose row another transaction inserted first
-    (``ON CONFLICT DO NOTHING``: the insert waits for that one to commit)."""
-    if not rows:
-        return []
-    meta = TicketSla._meta
-    quote = connection.ops.quote_name
-    fields: list[Any] = list(meta.concrete_fields)
-    columns = ", ".join(quote(f.column) for f in fields)
-    pk_field: Any = meta.pk
-    key = quote(pk_field.column)
-    inserted: set[int] = set()
-    db = _db()
-    prepare = _preparers(fields, db)
-    for start in range(0, len(rows), WRITE_CHUNK):
-        chunk = rows[start : start + WRITE_CHUNK]
-        params: list[Any] = []
-        for row in chunk:
-            params += [
-                value if plain(value) else f.get_db_prep_save(f.pre_save(row, True), db)
-                for f, plain in prepare
-                for value in (getattr(row, f.attname),)
-            ]
-        values = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(chunk))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {values} "  # noqa: S608
-                f"ON CONFLICT ({key}) DO NOTHING RETURNING {key}",  # names from _meta
-                params,
-            )
-            inserted.update(pk for (pk,) in cursor.fetchall())
-    return [row.pk for row in rows if row.pk not in inserted]
+    return dict(TicketSla.objects.filter(ids_in("pk", ids)).values_list("pk", "explanation"))
 
 
 def stale_ticket_ids(rows: Iterable[TicketSla]) -> list[int]:
     """Return the tickets among ``rows`` with an event newer than their deadlines."""
     rows = list(rows)
     latest = dict(
-        TicketEvent.objects.filter(ticket_id__in=[r.pk for r in rows])
+        TicketEvent.objects.filter(ids_in("ticket_id", [r.pk for r in rows]))
         .values("ticket_id")
         .annotate(latest=Max("id"))
         .values_list("ticket_id", "latest")
@@ -478,7 +479,6 @@ def stale_ticket_ids(rows: Iterable[TicketSla]) -> list[int]:
 
 
 RECOMPUTE_CHUNK = 200  # tickets per read of their histories
-WRITE_CHUNK = 200  # SLA rows per UPDATE (SQLite allows 32,766 parameters a statement)
 NOT_LIVE = ("solved", "closed", "merged")
 
 
@@ -493,79 +493,6 @@ def ticket_ids_to_recompute(*, include_done: bool = False) -> list[int]:
 
 def chunks(ids: list[int], size: int = RECOMPUTE_CHUNK) -> list[list[int]]:
     return [ids[start : start + size] for start in range(0, len(ids), size)]
-
-
-def _write(rows: list[TicketSla], names: list[str]) -> None:
-    """Write these fields of the rows, one statement per ``WRITE_CHUNK`` rows (Django's
-    bulk_update builds a CASE per row and field, and saving row by row is a round trip
-    each: together most of a batch's recompute)."""
-    meta = TicketSla._meta
-    quote = connection.ops.quote_name
-    postgres = connection.vendor == "postgresql"
-    key: Any = meta.pk
-    fields: list[Any] = [meta.get_field(name) for name in names]
-    table, columns = quote(meta.db_table), [quote(f.column) for f in (key, *fields)]
-    # VALUES guesses a column's type from its values (text for NULLs): cast to the field's.
-    assignments = ", ".join(
-        f"{quote(f.column)} = v.{quote(f.column)}"
-        + (f"::{f.cast_db_type(connection)}" if postgres else "")
-        for f in fields
-    )
-    db = _db()
-    prepare = _preparers(fields, db)
-    for start in range(0, len(rows), WRITE_CHUNK):
-        chunk = rows[start : start + WRITE_CHUNK]
-        params: list[Any] = []
-        for row in chunk:
-            params.append(row.pk)
-            params += [
-                value if plain(value) else f.get_db_prep_save(value, db)
-                for f, plain in prepare
-                for value in (getattr(row, f.attname),)
-            ]
-        values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(chunk))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"WITH v({', '.join(columns)}) AS (VALUES {values}) "  # noqa: S608 - names
-                f"UPDATE {table} SET {assignments} FROM v "  # from _meta, values as params
-                f"WHERE {table}.{columns[0]} = v.{columns[0]}",
-                params,
-            )
-
-
-# The field types whose ``get_db_prep_save`` hands PostgreSQL a value of this exact type
-# over unchanged (an aware datetime, text, a bool, an int): passed as they are, they skip
-# Django's chain of a few calls a field (~20 fields a row, ~0.1 ms a row).
-_PLAIN_TYPES: dict[str, type] = {
-    "DateTimeField": datetime,
-    "CharField": str,
-    "BooleanField": bool,
-    "PositiveIntegerField": int,
-    "BigIntegerField": int,
-}
-
-
-def _preparers(fields: list[Any], db: Any) -> list[tuple[Any, Any]]:
-    """Each field with a test of whether a value goes to the database as it is."""
-    postgres = db.vendor == "postgresql"
-
-    def plain_test(kind: type | None) -> Any:
-        if not postgres or kind is None:
-            return lambda value: False  # a JSON null, a foreign key: the field's own way
-        if kind is datetime:  # a naive one is made aware (with a warning) by the field
-            return lambda value: (
-                value is None or (type(value) is datetime and value.tzinfo is not None)
-            )
-        return lambda value: value is None or type(value) is kind
-
-    return [(f, plain_test(_PLAIN_TYPES.get(f.get_internal_type()))) for f in fields]
-
-
-def _db() -> Any:
-    """The default connection itself: ``django.db.connection`` is a proxy that looks the
-    connection up (thread-local) on every attribute a field's ``get_db_prep_save`` reads,
-    ~20 fields a row: a fifth of writing a batch's SLA rows."""
-    return connections[DEFAULT_DB_ALIAS]
 
 
 def _differs(current: TicketSla, name: str, value: Any) -> bool:

@@ -39,7 +39,9 @@ intake_stored = Signal()
 """``ticket_ids``: the tickets an intake (a batch of stored inbound records) opened or gave
 a customer message, sent once it has written everything, still inside its transaction: a
 receiver brings what it keeps of those tickets up to date in the same commit (the SLA
-deadlines), so nothing waits for a follow-up task behind the next intake."""
+deadlines), so nothing waits for a follow-up task behind the next intake. ``messages``:
+those customer messages as stored, each with the ticket object the intake holds (a
+receiver reads what they already say from them instead of reading it back)."""
 # Sent by ``manage.py seed_demo`` inside its transaction, with ``contacts`` (by email
 # address), ``agent`` (the demo login, or None) and ``password_for`` (a username's demo
 # password): other apps add their demo data and return lines for the banner.

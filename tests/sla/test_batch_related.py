@@ -23,7 +23,7 @@ def test_the_batchs_tickets_share_their_related_rows_and_read_none_of_them_again
     tickets = [open_ticket(subject=f"Shared {i}") for i in range(3)]
     Ticket.objects.filter(pk__in=[t.pk for t in tickets[:2]]).update(account=account)
     with CaptureQueriesContext(connection) as queries:
-        found = services._tickets_with_related([t.pk for t in tickets])
+        found = services.with_related(Ticket.objects.in_bulk([t.pk for t in tickets]))
     read = len(queries.captured_queries)
     first, second, third = (found[t.pk] for t in tickets)
     with CaptureQueriesContext(connection) as queries:

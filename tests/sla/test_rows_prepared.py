@@ -4,11 +4,14 @@ unchanged (issue 16: ~20 fields a row, every ingest batch), else the field's own
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
+from hypothesis import given
+from hypothesis import strategies as st
 
-from sla import services
+from sla import services, writes
 from sla.models import TargetState, TicketSla
 from tests.factories import open_ticket
 
@@ -19,7 +22,7 @@ def test_a_value_passed_as_it_is_is_what_the_field_would_have_prepared(departmen
     tickets = [open_ticket(subject=f"Prepared {i}") for i in range(3)]
     rows = services.tickets_sla_recompute([t.pk for t in tickets], announce=False)
     fields = list(TicketSla._meta.concrete_fields)
-    prepare = services._preparers(fields, connection)
+    prepare = writes._preparers(fields, connection)
     passed = 0
     for row in rows.values():
         assert row is not None
@@ -34,7 +37,7 @@ def test_a_value_passed_as_it_is_is_what_the_field_would_have_prepared(departmen
 
 def test_values_the_field_would_change_are_prepared_by_the_field():
     fields = {f.name: f for f in TicketSla._meta.concrete_fields}
-    prepare = dict(services._preparers(list(fields.values()), connection))
+    prepare = dict(writes._preparers(list(fields.values()), connection))
     naive = datetime(2026, 12, 7, 9, 0, tzinfo=UTC).replace(tzinfo=None)  # made aware (warned)
     assert not prepare[fields["first_response_due"]](naive)
     assert not prepare[fields["first_response_state"]](TargetState.RUNNING)  # an enum member
@@ -44,3 +47,27 @@ def test_values_the_field_would_change_are_prepared_by_the_field():
     if connection.vendor == "postgresql":
         assert prepare[fields["first_response_due"]](datetime(2026, 12, 7, tzinfo=UTC))
         assert prepare[fields["first_response_state"]]("running")
+
+
+@pytest.mark.postgres
+@given(
+    value=st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(2**63), max_value=2**63 - 1),
+        st.datetimes(
+            min_value=datetime(1900, 1, 1),  # noqa: DTZ001 - naive bounds, zones given
+            max_value=datetime(2200, 1, 1),  # noqa: DTZ001
+            timezones=st.sampled_from([UTC, ZoneInfo("Europe/Moscow"), ZoneInfo("Asia/Kolkata")]),
+        ),
+    )
+)
+def test_a_value_written_in_is_the_text_psycopg2_would_send(value):
+    with connection.cursor() as cursor:
+        sent = cursor.cursor.mogrify("%s", [value]).decode()
+    assert writes._literal(value) == sent
+
+
+def test_text_is_never_written_in():
+    assert writes._literal("running") is None
+    assert writes._literal("it's 100%") is None
