@@ -137,7 +137,7 @@ def _ticket_xmax(ids: list[int]) -> dict[int, str]:
         return dict(cursor.fetchall())
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL's")
+@pytest.mark.postgres  # row locks: PostgreSQL's (deselected in the embedded pass)
 def test_only_tickets_given_a_new_fact_are_locked(departments, anna, eager_tasks):
     """A row lock marks the ticket's row (its xmax): a ticket that has a fact is held by
     the fact's lock alone; one that gets its first fact is held against deletion."""
