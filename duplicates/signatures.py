@@ -16,15 +16,15 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any, cast
 
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
+from supportdesk.sql import aware
 from tickets.models import (
     ContactEmail,
     ContactPhone,
@@ -137,7 +137,7 @@ def _ticket_row(row: tuple[Any, ...]) -> TicketRow:
         filed = (row[8], _json(row[9]), _json(row[10]), row[11], row[12], row[13])
         filed += (sorted(_json(row[14]) or ()),)
     pk, number, status, _, contact_id, account_id, subject, channel = row[:8]
-    when, checked = _aware(row[3]), row[15] or ""
+    when, checked = aware(row[3]), row[15] or ""
     return TicketRow(
         pk, number, status, when, contact_id, account_id, subject, channel, filed, checked
     )
@@ -381,7 +381,7 @@ def ticket_features_many(
         cursor.execute(sql, params)
         for kind, owner, pk, text, when in cursor.fetchall():
             if kind == 0:
-                texts[owner].append((_aware(when), pk, text))
+                texts[owner].append((aware(when), pk, text))
             else:
                 identities[owner].append(text)
     out: dict[int, Features] = {}
@@ -392,7 +392,7 @@ def ticket_features_many(
             "subject": row.subject,
             "body": body,
             "channel": row.origin_channel,
-            "occurred_at": _aware(messages[0][1]) if messages else row.created_at,
+            "occurred_at": aware(messages[0][1]) if messages else row.created_at,
             "contact_id": row.contact_id,
             "account_id": row.account_id,
             "ticket_prefix": settings.SUPPORTDESK_TICKET_PREFIX,
@@ -632,7 +632,7 @@ def _earlier(
     # By id: the batch's statement and the single lookup return them in whatever order
     # their plans give (SQLite's differ), and detection must not depend on it.
     for r in sorted(rows, key=itemgetter(0)):
-        if r[3] is not None and r[0] in evidence and (_aware(r[2]), r[0]) < earlier:
+        if r[3] is not None and r[0] in evidence and (aware(r[2]), r[0]) < earlier:
             if (candidate := memo.get(r[0])) is None:
                 candidate = Candidate(r[0], format_reference(r[1]), evidence[r[0]])
                 memo[r[0]] = candidate
@@ -728,7 +728,7 @@ def _features(evidence: Sequence[Any]) -> Features:
         identifiers={k: frozenset(v) for k, v in _json(identifiers).items()},
         text_hash=text_hash,
         minhash=(),
-        occurred_at=_aware(occurred_at),
+        occurred_at=aware(occurred_at),
         contact_id=contact_id,
         account_id=account_id,
         language=evidence[7] or "en",
@@ -739,12 +739,3 @@ def _features(evidence: Sequence[Any]) -> Features:
 def _json(value: Any) -> Any:
     # Django has psycopg2 hand jsonb over as text (JSONField decodes it); SQLite stores text.
     return json.loads(value) if isinstance(value, str | bytes) else value
-
-
-def _aware(value: Any) -> Any:
-    # PostgreSQL returns aware datetimes; SQLite naive UTC ones (or text for a NULL join).
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    if isinstance(value, datetime) and timezone.is_naive(value):
-        return value.replace(tzinfo=UTC)
-    return value

@@ -19,7 +19,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
@@ -30,6 +30,8 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.utils import CursorWrapper
 from django.db.models import F, Field, Q
 from django.utils import timezone
+
+from supportdesk.sql import aware, ids_test
 
 from .delivery_errors import DeliveryError, classify
 from .models import MailStatus, OutgoingAttachment, OutgoingMail
@@ -151,12 +153,11 @@ def _claim(mail_ids: list[int]) -> list[ClaimedMail]:
     token = uuid.uuid4().hex
     db = connections[DEFAULT_DB_ALIAS]
     ops = db.ops
-    postgres = db.vendor == "postgresql"
-    ids_test, ids = ("= ANY(%s)", [mail_ids]) if postgres else _in_list(mail_ids)
+    test, ids = ids_test(mail_ids, db.vendor)
     lease = timedelta(seconds=settings.SUPPORTDESK_OUTBOX_LEASE_SECONDS)
     with db.cursor() as cursor:
         cursor.execute(
-            _claim_sql().format(ids=ids_test),
+            _claim_sql().format(ids=test),
             [
                 MailStatus.SENDING.value,
                 token,
@@ -176,8 +177,8 @@ def _claim(mail_ids: list[int]) -> list[ClaimedMail]:
             if isinstance(fields[name], str | bytes):
                 fields[name] = json.loads(fields[name])
         fields["sensitive"] = bool(fields["sensitive"])
-        fields["created_at"] = _aware(fields["created_at"])
-        fields["expires_at"] = _aware(fields["expires_at"])
+        fields["created_at"] = aware(fields["created_at"])
+        fields["expires_at"] = aware(fields["expires_at"])
         mail = ClaimedMail(pk=pk, claim=token, **fields)
         claimed.append(mail)
         if has_files:
@@ -189,20 +190,6 @@ def _claim(mail_ids: list[int]) -> list[ClaimedMail]:
                 (item.filename, bytes(item.content), item.content_type)
             )
     return claimed
-
-
-def _in_list(ids: list[int]) -> tuple[str, list[int]]:
-    return "IN (" + ", ".join(["%s"] * len(ids)) + ")", list(ids)
-
-
-def _aware(moment: Any) -> Any:
-    """Return a datetime read with a plain cursor as an aware one (SQLite's is naive UTC
-    or text; the ORM would have converted it)."""
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    if isinstance(moment, datetime) and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
 
 
 @cache

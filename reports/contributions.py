@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,6 +22,7 @@ from django.db import connection
 from csat.models import Survey
 from duplicates.models import DuplicateFlag
 from sla.models import TicketSla
+from supportdesk.sql import aware, ids_test
 from tickets.models import Direction, EventKind, Message, Status, Ticket, TicketEvent
 
 HAS_LINE = any(f.name == "line" for f in Ticket._meta.get_fields())
@@ -119,27 +120,13 @@ def ticket_states(ticket_ids: list[int]) -> dict[int, TicketState]:
     return states
 
 
-def aware(moment: Any) -> Any:
-    """Return a datetime column read with a plain cursor as an aware datetime: SQLite's
-    converter gives naive UTC (the ORM would have made it aware), PostgreSQL aware."""
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
-
-
 def _rows(sql: str, ids: list[int]) -> list[tuple[Any, ...]]:
     """Run ``sql``, whose ``{ids}`` tests a ticket id against ``ids``; return its rows."""
     if not ids:
         return []
-    params: list[Any]
-    if connection.vendor == "postgresql":
-        sql, params = sql.format(ids="= ANY(%s)"), [ids]
-    else:  # SQLite: no arrays
-        sql, params = sql.format(ids="IN (" + ", ".join(["%s"] * len(ids)) + ")"), list(ids)
+    test, params = ids_test(ids, connection.vendor)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql.format(ids=test), params)
         return cursor.fetchall()
 
 

@@ -18,9 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
+from supportdesk.sql import aware  # noqa: F401 - reads, search and queues take it from here
 from tickets.models import Account, Channel, Contact, Department, Status, Tag, Ticket
 
 from .models import TicketRow, TicketRowTag
@@ -267,12 +266,3 @@ def page_sql(
         "ORDER BY r.due_sort, r.ticket_id"
     )
     return sql, params
-
-
-def aware(value: Any) -> Any:
-    """Return a datetime column's value as an aware datetime (SQLite gives strings)."""
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    if isinstance(value, datetime) and timezone.is_naive(value):
-        value = timezone.make_aware(value, UTC)
-    return value

@@ -11,9 +11,10 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from reports.contributions import aware, ticket_states
+from reports.contributions import ticket_states
 from reports.facts import facts_refresh
 from reports.models import OpenFigure, TicketFact
+from supportdesk.sql import aware
 from tests.factories import AgentFactory, open_ticket
 from tickets import services
 from tickets.models import Status, Ticket
