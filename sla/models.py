@@ -431,3 +431,22 @@ class SlaAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {TARGET_LABELS.get(self.target, self.target)}"
+
+
+class LookupsStamp(models.Model):
+    """One row whose ``stamp`` changes, in the same transaction, with every write to the
+    tables the recompute's ``SlaLookups`` are read from (policies, calendars, their links
+    to departments and lines, departments, lines): database triggers write it
+    (migration 0006), so queryset updates, raw SQL and other processes are seen too. A
+    stamp is random, never a counter: one a rolled-back transaction wrote never comes back
+    with other rows. A process keeps the lookups it read under the stamp it read them at
+    (``services.SlaLookups.load``)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True)
+    stamp = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = "SLA lookups stamp"
+
+    def __str__(self) -> str:
+        return f"SLA lookups stamp {self.stamp}"

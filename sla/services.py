@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -39,6 +39,7 @@ from .models import (
     BusinessCalendar,
     DepartmentCalendar,
     LineCalendar,
+    LookupsStamp,
     SlaAlert,
     SlaPolicy,
     TargetState,
@@ -73,27 +74,20 @@ class SlaLookups:
 
     @classmethod
     def load(cls) -> SlaLookups:
+        """Return the lookups as committed (and as this transaction wrote them): the rows
+        the process read last if the lookups' stamp is still the one they were read at
+        (``LookupsStamp``: one query instead of five), else read again. Every load has
+        its own memos (``resolved``, ``explained``, ``day_names``)."""
         default = getattr(settings, "SLA_DEFAULT_CALENDAR", "")
-        return cls(
-            policies=list(
-                SlaPolicy.objects.filter(is_active=True).select_related(
-                    "calendar", "line", "department"
-                )
-            ),
-            department_calendars={
-                link.department_id: link.calendar
-                for link in DepartmentCalendar.objects.select_related("calendar")
-            },
-            default_calendar=(
-                BusinessCalendar.objects.filter(slug=default).first() if default else None
-            ),
-            line_calendars={
-                row.line_id: row.calendar
-                for row in LineCalendar.objects.select_related("calendar")
-                if row.calendar is not None
-            },
-            department_names=dict(Department.objects.values_list("pk", "name")),
-        )
+        stamp = _lookups_stamp()
+        key = (connection.settings_dict["NAME"], stamp, default)
+        if stamp is None or (rows := _LOOKUPS.get(key)) is None:
+            rows = _lookups_rows(default)
+            # Kept only if nothing committed a change while they were read.
+            if stamp is not None and _lookups_stamp() == stamp:
+                _LOOKUPS.clear()
+                _LOOKUPS[key] = rows
+        return cls(**rows)
 
     def names_of(self, row: BusinessCalendar) -> dict[date, str]:
         """Return the calendar's named days (holidays, short days), cached per version."""
@@ -109,6 +103,45 @@ class SlaLookups:
 # (three years of holidays a calendar, read and built as model instances).
 _DAY_NAMES: dict[tuple[int, int, datetime, str], dict[date, str]] = {}
 _DAY_NAMES_LOCK = threading.Lock()
+
+
+# The rows of the last ``SlaLookups.load`` by (database, stamp, default calendar slug):
+# each batch of the intake read the five tables again (~6% of its SLA store), though they
+# change only when an admin edits policies, calendars, departments or lines. The rows are
+# shared by the loads (never changed after).
+_LOOKUPS: dict[tuple[Any, str, str], dict[str, Any]] = {}
+
+
+def _lookups_stamp() -> str | None:
+    """The lookups' stamp as this transaction sees it (None before any write made one)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT stamp FROM {LookupsStamp._meta.db_table} WHERE id = 1")  # noqa: S608
+        found = cursor.fetchone()
+    return found[0] if found else None
+
+
+def _lookups_rows(default: str) -> dict[str, Any]:
+    """Read what ``SlaLookups`` holds besides its memos."""
+    return {
+        "policies": list(
+            SlaPolicy.objects.filter(is_active=True).select_related(
+                "calendar", "line", "department"
+            )
+        ),
+        "department_calendars": {
+            link.department_id: link.calendar
+            for link in DepartmentCalendar.objects.select_related("calendar")
+        },
+        "default_calendar": (
+            BusinessCalendar.objects.filter(slug=default).first() if default else None
+        ),
+        "line_calendars": {
+            row.line_id: row.calendar
+            for row in LineCalendar.objects.select_related("calendar")
+            if row.calendar is not None
+        },
+        "department_names": dict(Department.objects.values_list("pk", "name")),
+    }
 
 
 def _day_names(row: BusinessCalendar) -> dict[date, str]:
