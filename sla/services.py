@@ -71,6 +71,8 @@ class SlaLookups:
     resolved: dict[Facts, tuple[SlaPolicy | None, list[SlaPolicy]]] = field(default_factory=dict)
     # The parts of the explanations the batch's tickets share (``sla.explain``).
     explained: ExplainMemo = field(default_factory=ExplainMemo)
+    # A policy's targets by its id (None: no policy), built once a load (never changed).
+    targets: dict[int | None, dict[str, Target | None]] = field(default_factory=dict)
 
     @classmethod
     def load(cls) -> SlaLookups:
@@ -88,6 +90,15 @@ class SlaLookups:
                 _LOOKUPS.clear()
                 _LOOKUPS[key] = rows
         return cls(**rows)
+
+    def targets_of(self, policy: SlaPolicy | None) -> dict[str, Target | None]:
+        """Return ``policy_targets(policy)``, built once a load for a saved policy."""
+        if policy is not None and policy.pk is None:
+            return policy_targets(policy)
+        key = policy.pk if policy is not None else None
+        if (targets := self.targets.get(key)) is None:
+            targets = self.targets[key] = policy_targets(policy)
+        return targets
 
     def names_of(self, row: BusinessCalendar) -> dict[date, str]:
         """Return the calendar's named days (holidays, short days), cached per version."""
@@ -320,7 +331,7 @@ def ticket_sla_fields(
     for escalation in escalations:  # names, not ids: they outlive renamed departments' ids
         escalation["from_name"] = lookups.department_names.get(escalation["from"], "")
         escalation["to_name"] = lookups.department_names.get(escalation["to"], "")
-    targets = policy_targets(policy)
+    targets = lookups.targets_of(policy)
     clocks = replay(cal, targets, history, now, at_risk_fraction())
     alerts = rows.alerts.get(ticket.pk, set())
     fields: dict[str, Any] = {

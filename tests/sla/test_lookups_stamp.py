@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from sla.calendar_store import calendar_bump
 from sla.models import BusinessCalendar, DepartmentCalendar, LineCalendar, SlaPolicy
-from sla.services import SlaLookups, _lookups_rows
+from sla.services import SlaLookups, _lookups_rows, policy_targets
 from tickets.models import Department, SupportLine
 
 pytestmark = pytest.mark.django_db
@@ -123,3 +123,14 @@ def test_kept_lookups_equal_a_fresh_read_after_any_edits(presets, edits):
         edit(kind, n)
         assert contents(SlaLookups.load()) == fresh(), kind
         assert contents(SlaLookups.load()) == fresh(), f"{kind}, loaded twice"
+
+
+def test_a_policys_targets_are_built_once_a_load_and_equal_policy_targets(presets):
+    lookups = SlaLookups.load()
+    for policy in [*lookups.policies, None]:
+        assert lookups.targets_of(policy) == policy_targets(policy)
+        assert lookups.targets_of(policy) is lookups.targets_of(policy)
+    unsaved = SlaPolicy(name="draft", first_response_amount=Decimal("2"))
+    unsaved.first_response_unit = "business_hours"
+    assert lookups.targets_of(unsaved) == policy_targets(unsaved)
+    assert lookups.targets_of(unsaved) != lookups.targets_of(None)
