@@ -120,7 +120,7 @@ _DAY_NAMES_LOCK = threading.Lock()
 # each batch of the intake read the five tables again (~6% of its SLA store), though they
 # change only when an admin edits policies, calendars, departments or lines. The rows are
 # shared by the loads (never changed after).
-_LOOKUPS: dict[tuple[Any, str, str], dict[str, Any]] = {}
+_LOOKUPS: dict[tuple[Any, str | None, Any], dict[str, Any]] = {}
 
 
 def _lookups_stamp() -> str | None:
