@@ -27,7 +27,7 @@ from duplicates.signatures import (
     signatures_store,
     ticket_rows,
 )
-from tickets.models import Channel, Contact
+from tickets.models import Channel, Contact, Ticket
 
 from ..factories import AccountFactory, ContactFactory, open_ticket
 
@@ -341,3 +341,28 @@ def test_the_evidence_stamp_is_the_same_for_the_same_evidence_only(departments):
         with connection.cursor() as cursor:
             cursor.execute(signatures._signature_sql(1), signatures._signature_params(row, changed))
         assert TicketSignature.objects.get(ticket_id=pk).evidence_stamp != stamp
+
+
+def test_a_batch_looks_up_only_earlier_tickets_as_one_by_one_even_at_the_same_moment(
+    departments,
+):
+    """The batch's statement keeps only the tickets opened before each (its time, then its
+    id, compared there: the times are not sent back); what each finds is what its own
+    lookup finds, also for tickets opened at the same microsecond."""
+    ids = _tickets(8)
+    moment = Ticket.objects.get(pk=ids[2]).created_at
+    Ticket.objects.filter(pk__in=ids[2:6]).update(created_at=moment)  # four at one moment
+    rows = ticket_rows(ids)
+    features = signatures_store(list(rows.values()))
+    together = candidates_many([(rows[pk], features[pk]) for pk in ids])
+    assert together is not None
+    for pk in ids:
+        alone = candidates(rows[pk], features[pk])
+        assert [c.ticket_id for c in together[pk]] == [c.ticket_id for c in alone]
+        earlier = (rows[pk].created_at, pk)
+        assert all((rows[c.ticket_id].created_at, c.ticket_id) < earlier for c in alone)
+    # Of one contact, at the same moment: the one opened first (smaller id) is found.
+    assert ids[2] in {c.ticket_id for c in together[ids[5]]}
+    tied = set(ids[2:6])
+    for pk in tied:
+        assert all(c.ticket_id < pk for c in together[pk] if c.ticket_id in tied)
