@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from duplicates import signatures
 from duplicates.features import Features, retrieval_keys
 from duplicates.models import DuplicateBand, DuplicateFlag, TicketSignature
-from duplicates.services import duplicates_detect, duplicates_detect_many
+from duplicates.services import duplicates_detect, duplicates_detect_many, flags_file_pending
 from duplicates.signatures import (
     _bands_insert,
     _chunks,
@@ -366,3 +366,44 @@ def test_a_batch_looks_up_only_earlier_tickets_as_one_by_one_even_at_the_same_mo
     tied = set(ids[2:6])
     for pk in tied:
         assert all(c.ticket_id < pk for c in together[pk] if c.ticket_id in tied)
+
+
+def test_pending_flags_are_filed_as_bulk_create_files_them(departments):
+    """``flags_file_pending`` writes the statement ``bulk_create(ignore_conflicts=True)``
+    sends: the same rows, a pair filed already left as it was."""
+    contact = ContactFactory(account=AccountFactory())
+    a, b, c = (
+        open_ticket(subject="Transfer", body=STORIES[0].format(d=f"d{i}.example"), contact=contact)
+        for i in range(3)
+    )
+
+    def flags() -> list[DuplicateFlag]:
+        return [
+            DuplicateFlag(ticket_id=b.pk, candidate_id=a.pk, score=0.8125, reasons=["same 'x'"]),
+            DuplicateFlag(ticket_id=c.pk, candidate_id=a.pk, score=0.5, reasons=["ü", 'a "b"']),
+            DuplicateFlag(ticket_id=c.pk, candidate_id=b.pk, score=1.0, reasons=[]),
+        ]
+
+    def filed() -> set[tuple[object, ...]]:
+        fields = [f.attname for f in DuplicateFlag._meta.concrete_fields if f.attname != "id"]
+        rows = DuplicateFlag.objects.values_list(*fields)
+        return {tuple(str(v) if isinstance(v, list) else v for v in row) for row in rows}
+
+    for file in (
+        flags_file_pending,
+        lambda f: DuplicateFlag.objects.bulk_create(f, ignore_conflicts=True),
+    ):
+        DuplicateFlag.objects.all().delete()
+        first = DuplicateFlag(ticket_id=c.pk, candidate_id=b.pk, score=0.25, reasons=["old"])
+        first.created_at = first.updated_at = a.created_at
+        first.save()  # filed by a concurrent run: it stands
+        pending = flags()
+        for flag in pending:
+            flag.created_at = flag.updated_at = b.created_at
+        file(pending)
+        if file is flags_file_pending:
+            assert pending == []  # emptied
+            ours = filed()
+        else:
+            assert filed() == ours
+    assert len(ours) == 3 and ("['old']" in {row[3] for row in ours})
