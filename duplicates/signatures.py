@@ -474,8 +474,7 @@ def candidates_many(items: list[tuple[TicketRow, Features]]) -> dict[int, list[C
         evidence = _evidence_of([r[1:] for r in found])
         decoded: dict[int, Candidate] = {}  # each candidate built once a batch
         for row, _ in items:
-            rows = by_ticket.get(row.pk, [])
-            out[row.pk] = _earlier(row, rows, evidence, decoded, compared=True)
+            out[row.pk] = _earlier(row, by_ticket.get(row.pk, []), evidence, decoded)
         return out
     found = []
     lookups = [(row, lookup) for row, features in items if (lookup := _lookup(row, features))]
@@ -518,11 +517,9 @@ def _by_source(rows: Sequence[tuple[Any, ...]]) -> dict[int, list[tuple[Any, ...
 # PostgreSQL: every ticket's lookup (``_lookup``'s four parts, their limits kept) in one
 # statement of a fixed text, the tickets' keys and windows as one JSON parameter. The
 # UNION ALL of 50 lookups it replaces cost PostgreSQL ~70 ms to plan (3x its run time),
-# about 0.7 ms of database CPU a mail. Only tickets opened before the one looking up
-# are returned (``_earlier``'s test, as a row comparison): their times are neither sent
-# nor parsed (~9,000 rows a 1,000-mail import, a sixth of the lookup's Python).
+# about 0.7 ms of database CPU a mail.
 _LATERAL = f"""
-SELECT p.src, t.id, t.number, NULL, {_STAMP}
+SELECT p.src, t.id, t.number, t.created_at, {_STAMP}
 FROM jsonb_to_recordset(%s::jsonb) AS p(
     src bigint, scoped bigint[], everywhere bigint[], lo timestamptz, hi timestamptz,
     since timestamptz, contact bigint, account bigint)
@@ -548,14 +545,13 @@ CROSS JOIN LATERAL (
 ) q
 JOIN {_TICKET} t ON t.id = q.ticket_id
 LEFT JOIN {_SIGNATURE} s ON s.ticket_id = t.id
-WHERE (t.created_at, t.id) < (p.hi, p.src) AND t.status NOT IN (%s, %s)
+WHERE t.id <> p.src AND t.status NOT IN (%s, %s)
 """  # noqa: S608 - names from _meta, values as parameters
 
 
 def _found_lateral(items: list[tuple[TicketRow, Features]]) -> list[tuple[Any, ...]] | None:
-    """Return (src, id, number, None, version, stamp) of every item's candidates opened
-    before it, in one statement per ``LOOKUP_CHUNK * 4`` tickets; None when one's
-    signature is unfiled."""
+    """Return (src, id, number, created_at, version, stamp) of every item's candidates, in one
+    statement per ``LOOKUP_CHUNK * 4`` tickets; None when one's signature is unfiled."""
     specs = [spec for row, features in items if (spec := _lookup_spec(row, features))]
     found: list[tuple[Any, ...]] = []
     half = MAX_CANDIDATES // 2
@@ -656,20 +652,17 @@ def _earlier(
     rows: list[tuple[Any, ...]],
     evidence: dict[int, Features],
     decoded: dict[int, Candidate] | None = None,
-    *,
-    compared: bool = False,
 ) -> list[Candidate]:
     """The rows' tickets created before ``row``'s, as candidates with their ``evidence``.
     ``decoded``: candidates already built by ticket id (a batch's tickets share most of
-    their candidates: the same open tickets of a contact or reseller). ``compared``: the
-    statement returned only earlier tickets (``_LATERAL``), without their times."""
+    their candidates: the same open tickets of a contact or reseller)."""
     memo: dict[int, Candidate] = {} if decoded is None else decoded
     earlier = (row.created_at, row.pk)
     out = []
     # By id: the batch's statement and the single lookup return them in whatever order
     # their plans give (SQLite's differ), and detection must not depend on it.
     for r in sorted(rows, key=itemgetter(0)):
-        if r[3] is not None and r[0] in evidence and (compared or (aware(r[2]), r[0]) < earlier):
+        if r[3] is not None and r[0] in evidence and (aware(r[2]), r[0]) < earlier:
             if (candidate := memo.get(r[0])) is None:
                 candidate = Candidate(r[0], format_reference(r[1]), evidence[r[0]])
                 memo[r[0]] = candidate

@@ -346,9 +346,8 @@ def test_the_evidence_stamp_is_the_same_for_the_same_evidence_only(departments):
 def test_a_batch_looks_up_only_earlier_tickets_as_one_by_one_even_at_the_same_moment(
     departments,
 ):
-    """The batch's statement keeps only the tickets opened before each (its time, then its
-    id, compared there: the times are not sent back); what each finds is what its own
-    lookup finds, also for tickets opened at the same microsecond."""
+    """The batch's statement finds for each ticket what its own lookup finds: the tickets
+    opened before it (its time, then its id), also those opened at the same microsecond."""
     ids = _tickets(8)
     moment = Ticket.objects.get(pk=ids[2]).created_at
     Ticket.objects.filter(pk__in=ids[2:6]).update(created_at=moment)  # four at one moment
