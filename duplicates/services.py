@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -384,7 +385,7 @@ def flags_file_pending(pending: list[DuplicateFlag]) -> None:
     if not pending:
         return
     adapt = connection.ops.adapt_datetimefield_value
-    params: list[object] = []
+    params: list[Any] = []
     for flag in pending:
         params += [
             flag.ticket_id,

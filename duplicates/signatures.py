@@ -217,8 +217,8 @@ def signatures_store(rows: list[TicketRow], *, skip_checked: bool = False) -> di
     # lookup that meets a ticket without one, see ``candidates``) files it again.
     with connection.cursor() as cursor:
         step = ARRAY_CHUNK if connection.vendor == "postgresql" else STORE_CHUNK
-        for part in _chunks(bands, step):
-            _bands_insert(cursor, part)
+        for run in _chunks(bands, step):
+            _bands_insert(cursor, run)
         # One statement whether a signature is new or refreshed (a concurrent run too).
         for start in range(0, len(moved), STORE_CHUNK // 20):
             part = moved[start : start + STORE_CHUNK // 20]
