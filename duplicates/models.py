@@ -54,9 +54,12 @@ class TicketSignature(models.Model):
 class DuplicateBand(models.Model):
     """One retrieval key of a ticket; the (band_key, created_at) index answers lookups."""
 
+    # The key is the pair: a surrogate id was one more index entry (and a sequence step)
+    # on every insert into this, the largest table, and nothing read it. The pair's index
+    # serves what is read by ticket (its keys filed before, a deleted ticket's keys) and
+    # refuses a key filed twice (``signatures._bands_insert``). Migration 0010.
+    pk = models.CompositePrimaryKey("ticket", "band_key")
     band_key = models.BigIntegerField()
-    # No separate index: the unique (ticket, band_key) constraint serves ticket lookups,
-    # and every index is paid on each insert into this, the largest table.
     # No foreign key in the database: its check (``SELECT 1 … FOR KEY SHARE`` on the ticket,
     # one a key, ~19 keys a new ticket) was ~40% of the keys' insert (bench/README.md,
     # 2026-12-07 ingest-follow). Deleting a ticket still deletes its keys (Django's cascade,
@@ -72,9 +75,6 @@ class DuplicateBand(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["band_key", "created_at"], name="dupband_key_created")]
-        constraints = [
-            models.UniqueConstraint(fields=["ticket", "band_key"], name="dupband_ticket_key_unique")
-        ]
 
     def __str__(self) -> str:
         return f"{self.band_key} -> ticket {self.ticket_id}"

@@ -21,7 +21,7 @@ from operator import itemgetter
 from typing import Any, cast
 
 from django.conf import settings
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from supportdesk.sql import aware
@@ -203,23 +203,22 @@ def signatures_store(rows: list[TicketRow], *, skip_checked: bool = False) -> di
         ):
             filed[ticket_id].add(key)
     adapt = connection.ops.adapt_datetimefield_value
-    bands = []
+    bands: list[TicketKeys] = []
     for row, each in moved:
         keys = set(retrieval_keys(each))
         if stale := filed[row.pk] - keys:
             DuplicateBand.objects.filter(ticket_id=row.pk, band_key__in=stale).delete()
-        created = adapt(row.created_at)
-        bands += [
-            (key, row.pk, row.contact_id, row.account_id, created)
-            for key in sorted(keys - filed[row.pk])
-        ]
+        if new := keys - filed[row.pk]:
+            bands.append(
+                (row.pk, row.contact_id, row.account_id, adapt(row.created_at), sorted(new))
+            )
     # No transaction, two round trips fewer: keys go first and the signatures last, so a
     # run cut off in between leaves a missing or stale signature, and the next run (or a
     # lookup that meets a ticket without one, see ``candidates``) files it again.
     with connection.cursor() as cursor:
         step = ARRAY_CHUNK if connection.vendor == "postgresql" else STORE_CHUNK
-        for start in range(0, len(bands), step):
-            _bands_insert(cursor, bands[start : start + step])
+        for run in _chunks(bands, step):
+            _bands_insert(cursor, run)
         # One statement whether a signature is new or refreshed (a concurrent run too).
         for start in range(0, len(moved), STORE_CHUNK // 20):
             part = moved[start : start + STORE_CHUNK // 20]
@@ -228,39 +227,80 @@ def signatures_store(rows: list[TicketRow], *, skip_checked: bool = False) -> di
     return features
 
 
+# One ticket's keys to file: (ticket_id, contact_id, account_id, created_at, keys).
+TicketKeys = tuple[int, int | None, int | None, Any, Sequence[int]]
+
+
+def _chunks(bands: list[TicketKeys], size: int) -> list[list[TicketKeys]]:
+    """The tickets in runs of at most ``size`` keys (a ticket's keys stay together)."""
+    out: list[list[TicketKeys]] = []
+    count = 0
+    for band in bands:
+        if not out or (out[-1] and count + len(band[4]) > size):
+            out.append([])
+            count = 0
+        out[-1].append(band)
+        count += len(band[4])
+    return out
+
+
 _BAND_COLUMNS = "band_key, ticket_id, contact_id, account_id, created_at"
-# PostgreSQL: the keys as five array parameters, one text literal each. Rows of
-# ``VALUES (%s, …)`` were ~10,000 constants a statement for the server to parse and
-# plan, and for psycopg2 to quote one by one: a third of the statement's server CPU and
-# ~85% of its client CPU (bench/README.md, 2026-12-07 ingest-work).
+# PostgreSQL: each ticket's contact, account and time once (a ticket has ~20 keys), and
+# all the keys in one array of which each ticket reads its slice; one text literal a
+# parameter. Rows of ``VALUES (%s, …)`` were ~10,000 constants a statement for the
+# server to parse and plan and for psycopg2 to quote one by one (bench/README.md,
+# 2026-12-07 ingest-work); five arrays of a value a key still had it parse each
+# ticket's time ~20 times (a fifth of the insert's server CPU, ingest-bands).
 _BANDS_UNNEST = (
     f"INSERT INTO {_BAND} ({_BAND_COLUMNS}) "  # noqa: S608 - names from _meta
-    "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], "
-    "%s::timestamptz[]) ON CONFLICT (ticket_id, band_key) DO NOTHING"
+    "SELECT k.key, t.id, t.contact, t.account, t.created "
+    "FROM (SELECT %s::bigint[] AS keys) p, "
+    "unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::timestamptz[], %s::int[], %s::int[]) "
+    "AS t(id, contact, account, created, lo, hi), unnest(p.keys[t.lo:t.hi]) AS k(key)"
 )
+_ON_CONFLICT = " ON CONFLICT (ticket_id, band_key) DO NOTHING"
 
 
-def _bands_insert(cursor: Any, bands: list[tuple[Any, ...]]) -> None:
-    """Insert (band_key, ticket_id, contact_id, account_id, created_at) rows; the ones
-    filed already (a concurrent run's) are left as they are."""
+def _bands_insert(cursor: Any, bands: list[TicketKeys]) -> None:
+    """Insert each ticket's keys; the ones filed already (a concurrent run's, or a run's
+    cut off before its signature was filed) are left as they are.
+
+    On PostgreSQL, outside a transaction, a plain insert first: ``ON CONFLICT`` is a
+    speculative insertion, a probe of the key's index and a token a row, ~30% of the
+    insert's server CPU for a conflict that almost never is (bench/README.md,
+    2026-12-07 night, ingest-bands). A statement that meets one is undone whole and
+    goes again with it."""
     if connection.vendor == "postgresql":
-        keys, tickets, contacts, accounts, created = zip(*bands, strict=True)
-        cursor.execute(
-            _BANDS_UNNEST,
-            [
-                _int_array(keys),
-                _int_array(tickets),
-                _int_array(contacts),
-                _int_array(accounts),
-                _time_array(created),
-            ],
-        )
+        keys: list[int] = []
+        bounds: list[int] = []
+        for band in bands:
+            bounds.append(len(keys) + 1)
+            keys += band[4]
+            bounds.append(len(keys))
+        params = [
+            _int_array(keys),
+            _int_array([band[0] for band in bands]),
+            _int_array([band[1] for band in bands]),
+            _int_array([band[2] for band in bands]),
+            _time_array([band[3] for band in bands]),
+            _int_array(bounds[0::2]),
+            _int_array(bounds[1::2]),
+        ]
+        if connection.in_atomic_block:
+            # A failed statement would abort the caller's transaction, and a savepoint
+            # is two statements more: detection's tasks file in autocommit.
+            cursor.execute(_BANDS_UNNEST + _ON_CONFLICT, params)
+            return
+        try:
+            cursor.execute(_BANDS_UNNEST, params)
+        except IntegrityError:
+            cursor.execute(_BANDS_UNNEST + _ON_CONFLICT, params)
         return
+    rows = [(key, *band[:4]) for band in bands for key in band[4]]
     cursor.execute(
         f"INSERT INTO {_BAND} ({_BAND_COLUMNS}) "  # noqa: S608 - names from _meta
-        f"VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(bands))} "
-        "ON CONFLICT (ticket_id, band_key) DO NOTHING",
-        [v for band in bands for v in band],
+        f"VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(rows))}{_ON_CONFLICT}",
+        [v for row in rows for v in row],
     )
 
 
@@ -268,23 +308,13 @@ def _int_array(values: Sequence[int | None]) -> str:
     """Return a PostgreSQL array literal of integers and NULLs."""
     if None not in values:  # keys and tickets: no NULL to spell, joined in C
         return "{" + ",".join(map(str, map(int, cast("Sequence[int]", values)))) + "}"
-    # A contact or account column: each ticket's value repeats for its ~20 keys.
-    spelled: dict[int | None, str] = {None: "NULL"}
-    return "{" + ",".join([spelled.get(v) or _spell(spelled, v) for v in values]) + "}"
-
-
-def _spell(spelled: dict[int | None, str], value: int | None) -> str:
-    spelled[value] = text = "NULL" if value is None else str(int(value))
-    return text
+    return "{" + ",".join(["NULL" if v is None else str(int(v)) for v in values]) + "}"
 
 
 def _time_array(values: Sequence[datetime]) -> str:
     """Return a PostgreSQL array literal of aware datetimes (isoformat: with their offset,
-    which timestamptz reads). Each ticket's time object, repeated for its keys, is spelled
-    once (by identity: an equal time of another offset spells otherwise)."""
-    spelled: dict[int, str] = {}
-    parts = [spelled.get(id(v)) or spelled.setdefault(id(v), f'"{v.isoformat()}"') for v in values]
-    return "{" + ",".join(parts) + "}"
+    which timestamptz reads)."""
+    return "{" + ",".join([f'"{v.isoformat()}"' for v in values]) + "}"
 
 
 def _filed(features: Features) -> tuple[object, ...]:

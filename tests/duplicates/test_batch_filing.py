@@ -3,26 +3,31 @@ a second): fewer statements per ticket, the same flags as one ticket at a time."
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
+from hypothesis import given
+from hypothesis import strategies as st
 
 from duplicates import signatures
 from duplicates.features import Features, retrieval_keys
 from duplicates.models import DuplicateBand, DuplicateFlag, TicketSignature
-from duplicates.services import duplicates_detect, duplicates_detect_many
+from duplicates.services import duplicates_detect, duplicates_detect_many, flags_file_pending
 from duplicates.signatures import (
     _bands_insert,
+    _chunks,
     candidates,
     candidates_many,
     signature_store,
     signatures_store,
     ticket_rows,
 )
-from tickets.models import Channel, Contact
+from tickets.models import Channel, Contact, Ticket
 
 from ..factories import AccountFactory, ContactFactory, open_ticket
 
@@ -167,10 +172,67 @@ def test_the_keys_are_filed_with_their_ticket_contact_account_and_time(departmen
         "band_key", "ticket_id", "contact_id", "account_id", "created_at"
     )
     assert set(filed) == expected
-    again = [(key, pk, contact, account, when) for key, pk, contact, account, when in expected]
+    adapt = connection.ops.adapt_datetimefield_value
+    again = [
+        (t.pk, t.contact_id, t.account_id, adapt(t.created_at), retrieval_keys(features[t.pk]))
+        for t in tickets
+    ]
     with connection.cursor() as cursor:
         _bands_insert(cursor, again)  # a concurrent run's: nothing doubled, no error
     assert sorted(filed) == sorted(expected)
+
+
+@pytest.mark.parametrize(
+    "atomic", [True, pytest.param(False, marks=pytest.mark.django_db(transaction=True))]
+)
+def test_keys_filed_already_are_left_and_the_others_filed_with_them(departments, atomic):
+    """Keys that meet keys filed already (a concurrent run's, a run's cut off before its
+    signature) leave those as they were and file the others, in a transaction (``ON
+    CONFLICT DO NOTHING``, and the transaction goes on) or not (a plain insert first,
+    then again with it on PostgreSQL)."""
+    contact = ContactFactory(account=AccountFactory())
+    first, second = (
+        open_ticket(subject="Transfer", body=STORIES[0].format(d=f"d{i}.example"), contact=contact)
+        for i in range(2)
+    )
+    when, later = first.created_at, first.created_at + timedelta(hours=1)
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        _bands_insert(cursor, [(first.pk, contact.pk, contact.account_id, adapt(when), [1, 2, 3])])
+    # The same pair with another time: a key filed already keeps what it was filed with.
+    batch = [
+        (second.pk, contact.pk, None, adapt(later), [2, 4]),
+        (first.pk, None, None, adapt(later), [2, 3, 4, 5]),
+    ]
+    with transaction.atomic() if atomic else nullcontext(), connection.cursor() as cursor:
+        assert connection.in_atomic_block == atomic
+        _bands_insert(cursor, batch)
+        DuplicateBand.objects.filter(ticket_id=second.pk).count()  # the transaction is usable
+    filed = set(
+        DuplicateBand.objects.values_list(
+            "ticket_id", "band_key", "contact_id", "account_id", "created_at"
+        )
+    )
+    assert filed == {
+        *((first.pk, key, contact.pk, contact.account_id, when) for key in (1, 2, 3)),
+        *((first.pk, key, None, None, later) for key in (4, 5)),
+        *((second.pk, key, contact.pk, None, later) for key in (2, 4)),
+    }
+
+
+@given(
+    st.lists(st.integers(min_value=0, max_value=30), max_size=40),
+    st.integers(min_value=1, max_value=50),
+)
+def test_keys_are_filed_in_runs_of_whole_tickets(counts, size):
+    """``_chunks``: every ticket once, in order, its keys together; a run holds at most
+    ``size`` keys unless one ticket alone has more."""
+    bands = [(i, None, None, None, list(range(n))) for i, n in enumerate(counts)]
+    runs = _chunks(bands, size)
+    assert [band for run in runs for band in run] == bands
+    for run in runs:
+        assert run
+        assert len(run) == 1 or sum(len(band[4]) for band in run) <= size
 
 
 def test_a_deleted_ticket_takes_its_keys_with_it(departments):
@@ -279,3 +341,68 @@ def test_the_evidence_stamp_is_the_same_for_the_same_evidence_only(departments):
         with connection.cursor() as cursor:
             cursor.execute(signatures._signature_sql(1), signatures._signature_params(row, changed))
         assert TicketSignature.objects.get(ticket_id=pk).evidence_stamp != stamp
+
+
+def test_a_batch_looks_up_only_earlier_tickets_as_one_by_one_even_at_the_same_moment(
+    departments,
+):
+    """The batch's statement finds for each ticket what its own lookup finds: the tickets
+    opened before it (its time, then its id), also those opened at the same microsecond."""
+    ids = _tickets(8)
+    moment = Ticket.objects.get(pk=ids[2]).created_at
+    Ticket.objects.filter(pk__in=ids[2:6]).update(created_at=moment)  # four at one moment
+    rows = ticket_rows(ids)
+    features = signatures_store(list(rows.values()))
+    together = candidates_many([(rows[pk], features[pk]) for pk in ids])
+    assert together is not None
+    for pk in ids:
+        alone = candidates(rows[pk], features[pk])
+        assert [c.ticket_id for c in together[pk]] == [c.ticket_id for c in alone]
+        earlier = (rows[pk].created_at, pk)
+        assert all((rows[c.ticket_id].created_at, c.ticket_id) < earlier for c in alone)
+    # Of one contact, at the same moment: the one opened first (smaller id) is found.
+    assert ids[2] in {c.ticket_id for c in together[ids[5]]}
+    tied = set(ids[2:6])
+    for pk in tied:
+        assert all(c.ticket_id < pk for c in together[pk] if c.ticket_id in tied)
+
+
+def test_pending_flags_are_filed_as_bulk_create_files_them(departments):
+    """``flags_file_pending`` writes the statement ``bulk_create(ignore_conflicts=True)``
+    sends: the same rows, a pair filed already left as it was."""
+    contact = ContactFactory(account=AccountFactory())
+    a, b, c = (
+        open_ticket(subject="Transfer", body=STORIES[0].format(d=f"d{i}.example"), contact=contact)
+        for i in range(3)
+    )
+
+    def flags() -> list[DuplicateFlag]:
+        return [
+            DuplicateFlag(ticket_id=b.pk, candidate_id=a.pk, score=0.8125, reasons=["same 'x'"]),
+            DuplicateFlag(ticket_id=c.pk, candidate_id=a.pk, score=0.5, reasons=["ü", 'a "b"']),
+            DuplicateFlag(ticket_id=c.pk, candidate_id=b.pk, score=1.0, reasons=[]),
+        ]
+
+    def filed() -> set[tuple[object, ...]]:
+        fields = [f.attname for f in DuplicateFlag._meta.concrete_fields if f.attname != "id"]
+        rows = DuplicateFlag.objects.values_list(*fields)
+        return {tuple(str(v) if isinstance(v, list) else v for v in row) for row in rows}
+
+    for file in (
+        flags_file_pending,
+        lambda f: DuplicateFlag.objects.bulk_create(f, ignore_conflicts=True),
+    ):
+        DuplicateFlag.objects.all().delete()
+        first = DuplicateFlag(ticket_id=c.pk, candidate_id=b.pk, score=0.25, reasons=["old"])
+        first.created_at = first.updated_at = a.created_at
+        first.save()  # filed by a concurrent run: it stands
+        pending = flags()
+        for flag in pending:
+            flag.created_at = flag.updated_at = b.created_at
+        file(pending)
+        if file is flags_file_pending:
+            assert pending == []  # emptied
+            ours = filed()
+        else:
+            assert filed() == ours
+    assert len(ours) == 3 and ("['old']" in {row[3] for row in ours})
