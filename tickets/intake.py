@@ -226,12 +226,18 @@ def _append_fresh(items: Sequence[MessageAdd], todo: list[int], results: list[An
 
 def _lock_survivors(tickets: Iterable[Ticket]) -> dict[int, Ticket]:
     """Lock the tickets (in id order: two batches cannot deadlock on them) and the tickets
-    they were merged into; return each given id's surviving, locked ticket."""
+    they were merged into; return each given id's surviving, locked ticket.
+
+    ``FOR NO KEY UPDATE``: what an UPDATE of these rows takes anyway (a message changes a
+    ticket's status and times, never its id). Every other writer of a ticket still waits
+    for it, but the foreign-key checks of rows that refer to the tickets (another batch's
+    detection bands, SLA and report rows, committed meanwhile) no longer do, nor does this
+    lock wait for theirs, as it did behind ``FOR UPDATE``."""
     wanted = {t.pk for t in tickets}
     locked: dict[int, Ticket] = {}
     missing = set(wanted)
     while missing:
-        rows = Ticket.objects.select_for_update().filter(pk__in=missing).order_by("pk")
+        rows = Ticket.objects.select_for_update(no_key=True).filter(pk__in=missing).order_by("pk")
         for row in rows:
             locked[row.pk] = row
         missing = {

@@ -239,7 +239,7 @@ def test_a_batch_writes_its_records_outcomes_in_one_statement(departments):
 
 @pytest.mark.postgres
 def test_a_batch_locks_the_tickets_it_answers_after_opening_its_new_ones(departments):
-    """PostgreSQL: the tickets a batch answers are locked (``FOR UPDATE``) after its new
+    """PostgreSQL: the tickets a batch answers are locked (``FOR NO KEY UPDATE``) after its new
     tickets and their acknowledgements are written, so a concurrent batch answering the
     same tickets waits only for the end of this one (was: locked first, held while the
     new tickets were opened)."""
@@ -257,7 +257,7 @@ def test_a_batch_locks_the_tickets_it_answers_after_opening_its_new_ones(departm
         inbound_process_many(ids)
     sql = [q["sql"] for q in captured]
     selects = [i for i, s in enumerate(sql) if s.startswith('SELECT "tickets_ticket"')]
-    locks = [i for i in selects if "FOR UPDATE" in sql[i]]
+    locks = [i for i in selects if "FOR NO KEY UPDATE" in sql[i]]
     opened = [i for i, s in enumerate(sql) if s.startswith('INSERT INTO "tickets_ticket"')]
     acknowledged = [i for i, s in enumerate(sql) if s.startswith('INSERT INTO "outbox_')]
     assert locks and opened and acknowledged, sql
