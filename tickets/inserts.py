@@ -11,7 +11,7 @@ set on the instances; other databases than PostgreSQL use ``bulk_create``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
@@ -88,6 +88,39 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> li
             )
             ids += [row[0] for row in cursor.fetchall()]  # in the order given (see above)
     return ids
+
+
+def build(
+    model: type[M], values: Mapping[str, Any], related: Mapping[str, models.Model | None]
+) -> M:
+    """Return the new instance ``model(**values, **related)`` would build, built faster.
+
+    ``values`` by attribute name (``ticket_id``, not ``ticket``), ``related`` the related
+    objects by field name: their ids are set and the objects cached, as the model's
+    keyword arguments do; every other field takes its default. Django's ``__init__`` with
+    keyword arguments looks each field up by name and attribute name and sets related
+    objects through their descriptors, three times the cost of the positional form the
+    ORM itself uses to build a row it read (~50 µs a message in an intake).
+    """
+    args: list[Any] = []
+    for attname, name, field in _fields_of(model):
+        if attname in values:
+            args.append(values[attname])
+        elif name in related:
+            obj = related[name]
+            args.append(None if obj is None else getattr(obj, field.target_field.attname))
+        else:
+            args.append(field.get_default())
+    instance = model(*args)
+    meta = model._meta
+    for name, obj in related.items():
+        meta.get_field(name).set_cached_value(instance, obj)  # type: ignore[union-attr]
+    return instance
+
+
+@cache
+def _fields_of(model: type[models.Model]) -> list[tuple[str, str, Any]]:
+    return [(f.attname, f.name, f) for f in model._meta.concrete_fields]
 
 
 @cache

@@ -34,7 +34,7 @@ from .inputs import (
     clean_subject,
     validate_message,
 )
-from .inserts import insert_new
+from .inserts import build, insert_new
 from .lengths import fit
 from .lines import default_line, line_check, lines_for
 from .models import (
@@ -146,20 +146,25 @@ def _open_fresh(items: list[TicketOpen], prepared: list[_Prepared]) -> list[Mess
     numbers = next_ticket_numbers(len(items))
     tickets = insert_new(
         [
-            Ticket(
-                number=number,
-                subject=ready.subject,
-                department=item.department,
-                severity=item.severity,
-                account=ready.account,
-                contact=item.contact,
-                line=ready.line,
-                language=item.language or ready.line.language,
-                origin_channel=item.message.channel,
-                needs_verification=item.needs_verification,
-                linked_to=item.linked_to,
-                created_at=_reached(item.message, now),
-                updated_at=now,
+            build(
+                Ticket,
+                {
+                    "number": number,
+                    "subject": ready.subject,
+                    "severity": item.severity,
+                    "language": item.language or ready.line.language,
+                    "origin_channel": item.message.channel,
+                    "needs_verification": item.needs_verification,
+                    "created_at": _reached(item.message, now),
+                    "updated_at": now,
+                },
+                {
+                    "department": item.department,
+                    "account": ready.account,
+                    "contact": item.contact,
+                    "line": ready.line,
+                    "linked_to": item.linked_to,
+                },
             )
             for item, number, ready in zip(items, numbers, prepared, strict=True)
         ]
@@ -257,18 +262,23 @@ def _lock_survivors(tickets: Iterable[Ticket]) -> dict[int, Ticket]:
 def _insert_messages(pairs: list[tuple[Ticket, MessageIn]], now: datetime) -> list[Message]:
     stored = insert_new(
         [
-            Message(
-                ticket=ticket,
-                channel=message.channel,
-                direction=message.direction,
-                author_contact=message.author_contact,
-                author_user=message.author_user,
-                body_text=message.body_text,
-                body_html=sanitize_html(message.body_html) if message.body_html else "",
-                occurred_at=message.occurred_at or now,
-                received_at=_reached(message, now),
-                external_id=fit_external_id(message.external_id),
-                metadata=message.metadata,
+            build(
+                Message,
+                {
+                    "channel": message.channel,
+                    "direction": message.direction,
+                    "body_text": message.body_text,
+                    "body_html": sanitize_html(message.body_html) if message.body_html else "",
+                    "occurred_at": message.occurred_at or now,
+                    "received_at": _reached(message, now),
+                    "external_id": fit_external_id(message.external_id),
+                    "metadata": message.metadata,
+                },
+                {
+                    "ticket": ticket,
+                    "author_contact": message.author_contact,
+                    "author_user": message.author_user,
+                },
             )
             for ticket, message in pairs
         ]

@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tickets.inserts import insert_new, insert_rows
+from tickets.inserts import build, insert_new, insert_rows
 from tickets.models import Channel, Direction, EventKind, Message, Severity, Ticket, TicketEvent
 
 from ..factories import open_ticket
@@ -139,3 +141,68 @@ def test_rows_without_instances_store_what_bulk_create_stores(departments, agent
         assert mine == theirs
         assert mine["data"] == value["data"] and mine["created_at"] == value["created_at"]
     assert insert_rows(TicketEvent, []) == []
+
+
+def _state_of(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An instance's field values and its cached related objects (by identity)."""
+    values = {k: v for k, v in vars(obj).items() if k != "_state"}
+    cached = {k: id(v) for k, v in obj._state.fields_cache.items()}
+    return values, cached
+
+
+@given(
+    text=st.text(max_size=30),
+    external=st.one_of(st.none(), st.text(min_size=1, max_size=20)),
+    with_contact=st.booleans(),
+    with_account=st.booleans(),
+    linked=st.booleans(),
+    severity=st.sampled_from([s.value for s in Severity]),
+    verify=st.booleans(),
+)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_build_makes_the_instance_keyword_arguments_make(
+    departments, anna, text, external, with_contact, with_account, linked, severity, verify
+):
+    """build(model, values, related) equals model(**values, **related): the same field
+    values (defaults included) and the same related objects cached, for tickets and
+    messages with and without their optional relations."""
+    department = departments["technical-support"]
+    now = timezone.now()
+    contact = anna if with_contact else None
+    account = anna.account if with_account else None
+    other = Ticket(pk=7, subject="other") if linked else None
+    values = {
+        "number": 41,
+        "subject": text or "subject",
+        "severity": severity,
+        "language": "en",
+        "origin_channel": Channel.EMAIL,
+        "needs_verification": verify,
+        "created_at": now,
+        "updated_at": now,
+    }
+    related = {
+        "department": department,
+        "account": account,
+        "contact": contact,
+        "line": department.line,
+        "linked_to": other,
+    }
+    ticket = build(Ticket, values, related)
+    assert _state_of(ticket) == _state_of(Ticket(**values, **related))
+    assert ticket.department is department and ticket.linked_to is other
+    message_values = {
+        "channel": Channel.EMAIL,
+        "direction": Direction.INBOUND,
+        "body_text": text,
+        "body_html": "",
+        "occurred_at": now,
+        "received_at": now,
+        "external_id": external,
+        "metadata": {"from": text},
+    }
+    message_related = {"ticket": ticket, "author_contact": contact, "author_user": None}
+    message = build(Message, message_values, message_related)
+    expected = Message(**message_values, **message_related)
+    assert _state_of(message) == _state_of(expected)
+    assert message.ticket is ticket and message._state.adding and message._state.db is None
