@@ -206,3 +206,45 @@ def test_build_makes_the_instance_keyword_arguments_make(
     expected = Message(**message_values, **message_related)
     assert _state_of(message) == _state_of(expected)
     assert message.ticket is ticket and message._state.adding and message._state.db is None
+
+
+def test_stored_messages_are_found_by_channel_and_external_id(departments):
+    """find_external's plain statement finds what the ORM's per-channel IN finds: the
+    stored (channel, external id) pairs asked for, not the same id on another channel,
+    nothing for ids never stored, and nothing (no ORM query) when none is stored."""
+    from django.db.models import Q
+
+    from tickets.idempotency import find_external
+    from tickets.inputs import MessageIn
+
+    ticket = open_ticket(subject="ids")
+    stored = insert_new(
+        [
+            Message(ticket=ticket, channel=channel, direction=Direction.INBOUND,
+                    body_text="x", external_id=external, metadata={},
+                    occurred_at=timezone.now(), received_at=timezone.now())
+            for channel, external in [
+                (Channel.EMAIL, "<a@x>"), (Channel.EMAIL, "<b@x>"), (Channel.CHAT, "<a@x>"),
+                (Channel.CHAT, "c-1"),
+            ]
+        ]
+    )
+    asked = [
+        MessageIn(channel=c, direction=Direction.INBOUND, body_text="x", external_id=e)
+        for c, e in [
+            (Channel.EMAIL, "<a@x>"), (Channel.CHAT, "c-1"), (Channel.EMAIL, "c-1"),
+            (Channel.PHONE, "<a@x>"), (Channel.EMAIL, "<new@x>"), (Channel.EMAIL, None),
+        ]
+    ]
+    orm = Message.objects.filter(
+        Q(channel=Channel.EMAIL, external_id__in=["<a@x>", "c-1", "<new@x>"])
+        | Q(channel=Channel.CHAT, external_id__in=["c-1"])
+        | Q(channel=Channel.PHONE, external_id__in=["<a@x>"])
+    )
+    found = find_external(asked)
+    assert {k: m.pk for k, m in found.items()} == {(m.channel, m.external_id): m.pk for m in orm}
+    assert set(found) == {(Channel.EMAIL, "<a@x>"), (Channel.CHAT, "c-1")}
+    assert found[(Channel.CHAT, "c-1")].ticket == ticket and stored
+    with CaptureQueriesContext(connection) as queries:
+        assert find_external(asked[4:]) == {}
+    assert len(queries) == 1
