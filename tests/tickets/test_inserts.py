@@ -248,3 +248,19 @@ def test_stored_messages_are_found_by_channel_and_external_id(departments):
     with CaptureQueriesContext(connection) as queries:
         assert find_external(asked[4:]) == {}
     assert len(queries) == 1
+    # Threading's lookup of referenced ids: the same answer as the ORM's IN.
+    from tickets.selectors import ticket_ids_by_external_ids
+
+    referenced = ["<a@x>", "<b@x>", "c-1", "<new@x>"]
+    for channel in (Channel.EMAIL, Channel.CHAT, Channel.PHONE):
+        orm_ids = dict(
+            Message.objects.filter(channel=channel, external_id__in=referenced).values_list(
+                "external_id", "ticket_id"
+            )
+        )
+        assert ticket_ids_by_external_ids(channel, referenced) == orm_ids
+    assert ticket_ids_by_external_ids(Channel.EMAIL, referenced) == {
+        "<a@x>": ticket.pk,
+        "<b@x>": ticket.pk,
+    }
+    assert ticket_ids_by_external_ids(Channel.EMAIL, []) == {}
