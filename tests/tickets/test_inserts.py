@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tickets.inserts import build, insert_new, insert_rows
 from tickets.models import Channel, Direction, EventKind, Message, Severity, Ticket, TicketEvent
@@ -159,7 +159,9 @@ def _state_of(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     severity=st.sampled_from([s.value for s in Severity]),
     verify=st.booleans(),
 )
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 def test_build_makes_the_instance_keyword_arguments_make(
     departments, anna, text, external, with_contact, with_account, linked, severity, verify
 ):
@@ -220,11 +222,20 @@ def test_stored_messages_are_found_by_channel_and_external_id(departments):
     ticket = open_ticket(subject="ids")
     stored = insert_new(
         [
-            Message(ticket=ticket, channel=channel, direction=Direction.INBOUND,
-                    body_text="x", external_id=external, metadata={},
-                    occurred_at=timezone.now(), received_at=timezone.now())
+            Message(
+                ticket=ticket,
+                channel=channel,
+                direction=Direction.INBOUND,
+                body_text="x",
+                external_id=external,
+                metadata={},
+                occurred_at=timezone.now(),
+                received_at=timezone.now(),
+            )
             for channel, external in [
-                (Channel.EMAIL, "<a@x>"), (Channel.EMAIL, "<b@x>"), (Channel.CHAT, "<a@x>"),
+                (Channel.EMAIL, "<a@x>"),
+                (Channel.EMAIL, "<b@x>"),
+                (Channel.CHAT, "<a@x>"),
                 (Channel.CHAT, "c-1"),
             ]
         ]
@@ -232,8 +243,12 @@ def test_stored_messages_are_found_by_channel_and_external_id(departments):
     asked = [
         MessageIn(channel=c, direction=Direction.INBOUND, body_text="x", external_id=e)
         for c, e in [
-            (Channel.EMAIL, "<a@x>"), (Channel.CHAT, "c-1"), (Channel.EMAIL, "c-1"),
-            (Channel.PHONE, "<a@x>"), (Channel.EMAIL, "<new@x>"), (Channel.EMAIL, None),
+            (Channel.EMAIL, "<a@x>"),
+            (Channel.CHAT, "c-1"),
+            (Channel.EMAIL, "c-1"),
+            (Channel.PHONE, "<a@x>"),
+            (Channel.EMAIL, "<new@x>"),
+            (Channel.EMAIL, None),
         ]
     ]
     orm = Message.objects.filter(
@@ -264,3 +279,46 @@ def test_stored_messages_are_found_by_channel_and_external_id(departments):
         "<b@x>": ticket.pk,
     }
     assert ticket_ids_by_external_ids(Channel.EMAIL, []) == {}
+
+
+# PostgreSQL's jsonb refuses \u0000 (either way of sending it).
+_chars = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53), 2**53)
+    | st.text(_chars, max_size=8)
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(_chars, max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@given(
+    data=st.dictionaries(st.text(_chars, max_size=6), _json, max_size=4),
+    items=st.lists(_json, max_size=3),
+)
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_json_columns_store_what_the_fields_own_preparation_stores(departments, data, items):
+    """A dict or list goes to a JSON column as json.dumps text (cast by its placeholder):
+    the stored value reads back as bulk_create's copy does (nested values, unicode,
+    floats, JSON null inside); other values keep the field's own preparation."""
+    ticket = open_ticket(subject="json")
+    now = timezone.now()
+
+    def events() -> list[TicketEvent]:
+        return [
+            TicketEvent(ticket=ticket, kind=EventKind.CREATED, data=value, created_at=now)
+            for value in (data, items, {"x": items})
+        ]
+
+    ours, theirs = insert_new(events()), TicketEvent.objects.bulk_create(events())
+    read = dict(
+        TicketEvent.objects.filter(pk__in=[e.pk for e in ours + theirs]).values_list("pk", "data")
+    )
+    assert [read[e.pk] for e in ours] == [read[e.pk] for e in theirs]
