@@ -29,7 +29,6 @@ from django.db.models import F, Field
 from django.utils import timezone
 
 from supportdesk.sql import ids_test
-
 from tickets.errors import TicketError
 from tickets.events import announcements_batched
 from tickets.lengths import fit

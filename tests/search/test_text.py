@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from search.query import parse_query
 from search import text as text_module
+from search.query import parse_query
 from search.text import identifiers, language_config, phone_number, searchable_text
 
 REGIONS = ["NL", "RU", "ES"]
