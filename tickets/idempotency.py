@@ -93,8 +93,8 @@ def _stored_ids(by_channel: dict[str, list[str]]) -> list[int]:
     meta = Message._meta
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
-    channel = quote(cast(Field, meta.get_field("channel")).column)
-    external = quote(cast(Field, meta.get_field("external_id")).column)
+    channel = quote(str(cast(Field, meta.get_field("channel")).column))
+    external = quote(str(cast(Field, meta.get_field("external_id")).column))
     tests: list[str] = []
     params: list[Any] = []
     for name, ids in by_channel.items():

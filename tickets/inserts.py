@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
 
@@ -122,14 +122,19 @@ def _fields_of(model: type[models.Model]) -> list[tuple[str, str, str, Callable[
     """Each concrete field's attribute, name, the attribute its related object gives its
     value from (foreign keys), and its default."""
     return [
-        (f.attname, f.name, f.target_field.attname if f.is_relation else "", f.get_default)
+        (
+            f.attname,
+            f.name,
+            cast(Any, f).target_field.attname if f.is_relation else "",
+            f.get_default,
+        )
         for f in model._meta.concrete_fields
     ]
 
 
 @cache
 def _cache_names(model: type[models.Model]) -> dict[str, str]:
-    return {f.name: f.cache_name for f in model._meta.concrete_fields if f.is_relation}
+    return {f.name: cast(Any, f).cache_name for f in model._meta.concrete_fields if f.is_relation}
 
 
 @cache

@@ -53,7 +53,7 @@ def ticket_ids_by_external_ids(channel: str, external_ids: Iterable[str]) -> dic
     meta = Message._meta
     quote = connection.ops.quote_name
     columns = [
-        quote(cast(Field, meta.get_field(name)).column)
+        quote(str(cast(Field, meta.get_field(name)).column))
         for name in ("external_id", "ticket", "channel")
     ]
     test, params = ids_test(ids, connection.vendor)
