@@ -21,10 +21,9 @@ def aware(value: Any) -> Any:
     return value
 
 
-def ids_test(ids: Sequence[int | str], vendor: str) -> tuple[str, list[Any]]:
+def ids_test(ids: Sequence[int], vendor: str) -> tuple[str, list[Any]]:
     """Return the SQL test of a column against ``ids`` (to follow the column) and its
-    parameters: one array parameter on PostgreSQL, a placeholder an id elsewhere. Text
-    keys (external ids) work the same way."""
+    parameters: one array parameter on PostgreSQL, a placeholder an id elsewhere."""
     if vendor == "postgresql":
         return "= ANY(%s)", [list(ids)]
     return "IN (" + ", ".join(["%s"] * len(ids)) + ")", list(ids)

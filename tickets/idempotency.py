@@ -13,11 +13,10 @@ from typing import Any, cast
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Field
 
-from supportdesk.sql import ids_test
-
 from .inputs import MessageIn, MessageResult
 from .lengths import fit
 from .models import Message
+from .sql import values_test
 
 
 def write_new(
@@ -98,7 +97,7 @@ def _stored_ids(by_channel: dict[str, list[str]]) -> list[int]:
     tests: list[str] = []
     params: list[Any] = []
     for name, ids in by_channel.items():
-        test, values = ids_test(ids, connection.vendor)
+        test, values = values_test(ids, connection.vendor)
         tests.append(f"({channel} = %s AND {external} {test})")
         params += [name, *values]
     with connection.cursor() as cursor:

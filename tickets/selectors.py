@@ -9,10 +9,9 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Field, OuterRef, Prefetch, QuerySet, Subquery
 
-from supportdesk.sql import ids_test
-
 from .models import Attachment, Contact, ContactEmail, Message, Ticket
 from .phones import normalize_phone
+from .sql import values_test
 from .text import references as text_references
 
 
@@ -56,7 +55,7 @@ def ticket_ids_by_external_ids(channel: str, external_ids: Iterable[str]) -> dic
         quote(str(cast(Field, meta.get_field(name)).column))
         for name in ("external_id", "ticket", "channel")
     ]
-    test, params = ids_test(ids, connection.vendor)
+    test, params = values_test(ids, connection.vendor)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {columns[0]}, {columns[1]} FROM {quote(meta.db_table)} "  # noqa: S608 - names from _meta
