@@ -28,6 +28,7 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections,
 from django.db.models import F, Field
 from django.utils import timezone
 
+from supportdesk.sql import ids_test
 from tickets.errors import TicketError
 from tickets.events import announcements_batched
 from tickets.lengths import fit
@@ -229,53 +230,98 @@ def inbound_process_many(record_ids: Sequence[int]) -> list[InboundRecord]:
     attempt never finished (the worker died) are suspects: each is processed alone, least
     tried first, so a mail that kills the worker holds back no other. The ticket events of
     the whole call are announced as one list. Raise InboundTransient, naming the records
-    left waiting, when some hit a transient error; the others are done by then.
+    left waiting, when some hit a transient error; the others are done by then. Return
+    the records as processed (those not waiting any more as stored), in id order.
     """
     ids = sorted(set(record_ids))
     with _retry_if_transient(ids):
-        peek = InboundRecord.objects.filter(pk__in=ids, status=InboundStatus.RECEIVED)
-        waiting = dict(peek.values_list("pk", "attempts"))
-    fresh = [pk for pk in ids if waiting.get(pk) == 0]
-    batched = fresh if len(fresh) > 1 else []
-    singles = sorted(set(waiting) - set(batched), key=lambda pk: (waiting[pk], pk))
+        claimed = _claim_first_attempts(ids) if len(ids) > 1 else []
+        taken = set(claimed)
+        rest = [pk for pk in ids if pk not in taken]
+        # Only what the claim did not take is read: none of an intake's fresh batch.
+        peek = InboundRecord.objects.filter(pk__in=rest, status=InboundStatus.RECEIVED)
+        waiting = dict(peek.values_list("pk", "attempts")) if rest else {}
+    singles = sorted(waiting, key=lambda pk: (waiting[pk], pk))
     left: list[int] = []
     cause: BaseException | None = None
+    held: dict[int, InboundRecord] = {}
     with announcements_batched():
-        # (id, whether its attempt still has to be counted)
-        todo = [(pk, False) for pk in _process_fresh_batch(batched)] if batched else []
+        # (id, whether its attempt still has to be counted); a lone claimed record runs
+        # alone, as a lone fresh one always did.
+        todo = [(pk, False) for pk in claimed] if len(claimed) == 1 else []
+        if len(claimed) > 1:
+            fallback, done = _process_fresh_batch(claimed)
+            todo += [(pk, False) for pk in fallback]
+            held.update((r.pk, r) for r in done)
         todo += [(pk, True) for pk in singles]
         for position, (pk, count) in enumerate(todo):
             try:
-                inbound_process(pk) if count else _process_alone(pk)
+                record = inbound_process(pk) if count else _process_alone(pk)
             except InboundTransient as exc:
                 left.append(pk)
                 cause = cause or exc.__cause__
                 if isinstance(exc.__cause__, SoftTimeLimitExceeded):  # no time for the rest
                     left += [other for other, _ in todo[position + 1 :]]
                     break
+            else:
+                held[pk] = record
     if left:
         raise InboundTransient(left) from cause
-    # Without the raw bytes and payload: read back, they were most of what the database
-    # sent and the worker decoded here, and a caller wants the outcomes (both load if read).
-    done = InboundRecord.objects.filter(pk__in=ids).defer("raw", "payload")
-    return list(done.order_by("pk"))
+    # The records processed here are handed back as they were written; only the others
+    # (done before, or not found) are read, without the raw bytes and payload (most of
+    # what the database would send, and a caller wants the outcomes).
+    unread = [pk for pk in ids if pk not in held]
+    if unread:
+        stored = InboundRecord.objects.filter(pk__in=unread).defer("raw", "payload")
+        held.update((r.pk, r) for r in stored)
+    return [held[pk] for pk in ids if pk in held]
 
 
-def _process_fresh_batch(ids: list[int]) -> list[int]:
-    """Count an attempt on each record and process them as one batch; return the ids to
-    process one by one instead (all of them when the batch raised)."""
-    with _retry_if_transient(ids):
-        started = _start_attempts(ids)
+def _claim_first_attempts(ids: Sequence[int]) -> list[int]:
+    """Count the first attempt of each waiting, never tried record of ``ids``; return
+    their ids, ascending.
+
+    One ``UPDATE … WHERE attempts = 0 … RETURNING id``, committed on its own before any
+    processing (an attempt that kills the worker is rolled back, its count is not), where
+    a read of the batch's attempts, a locking read and an UPDATE were three statements
+    and two writes of every row. Of two processes given the same records, the second
+    finds them tried (attempts 1) and treats them as suspects, as before.
+    """
+    meta = InboundRecord._meta
+    table, pk = connection.ops.quote_name(meta.db_table), _quoted_column(meta.pk)
+    attempts = _quoted_column(cast(Field, meta.get_field("attempts")))
+    stamp = cast(Field, meta.get_field("last_attempt_at"))
+    status = _quoted_column(cast(Field, meta.get_field("status")))
+    test, params = ids_test(ids, connection.vendor)
+    db = connections[DEFAULT_DB_ALIAS]  # not the proxy: see _insert_or_ignore
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {attempts} = 1, {_quoted_column(stamp)} = %s "  # noqa: S608 - names from _meta
+            f"WHERE {pk} {test} AND {status} = %s AND {attempts} = 0 AND %s > 0 "
+            f"RETURNING {pk}",
+            [
+                stamp.get_db_prep_save(timezone.now(), db),
+                *params,
+                InboundStatus.RECEIVED.value,
+                settings.SUPPORTDESK_INBOUND_MAX_ATTEMPTS,
+            ],
+        )
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def _process_fresh_batch(ids: list[int]) -> tuple[list[int], list[InboundRecord]]:
+    """Process the claimed records ``ids`` as one batch; return the ids to process one by
+    one instead (all of them when the batch raised) and the records as written."""
     try:
         with transaction.atomic():
             records = list(
-                InboundRecord.objects.select_for_update().filter(pk__in=started).order_by("pk")
+                InboundRecord.objects.select_for_update().filter(pk__in=ids).order_by("pk")
             )
             _process_batch([r for r in records if r.status == InboundStatus.RECEIVED])
     except Exception:  # incl. DatabaseError: one at a time, each fails (or retries) alone
         logger.warning("a batch of %d records falls back to one by one", len(ids), exc_info=True)
-        return started
-    return []
+        return ids, []
+    return [], records
 
 
 def _start_attempts(ids: Sequence[int]) -> list[int]:

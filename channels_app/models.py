@@ -23,7 +23,7 @@ class InboundRecord(models.Model):
     source = models.CharField(
         max_length=100, blank=True, help_text="Where it came from: mailgun, imap:support, import…"
     )
-    external_id = models.CharField(max_length=998, null=True, blank=True, db_index=True)  # noqa: DJ001
+    external_id = models.CharField(max_length=998, null=True, blank=True)  # noqa: DJ001
     raw = models.BinaryField(null=True, blank=True, help_text="Raw bytes as received.")
     payload = models.JSONField(null=True, blank=True, help_text="Structured payload as received.")
     # Identical arrivals (a webhook retried, a mailbox re-read) are stored once.
@@ -42,7 +42,13 @@ class InboundRecord(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
-        indexes = [models.Index(fields=["status", "received_at"], name="inbound_status_received")]
+        indexes = [
+            models.Index(fields=["status", "received_at"], name="inbound_status_received"),
+            # A plain index (API re-sends look a record up by it): db_index=True also made
+            # a pattern-ops copy for LIKE, which nothing runs, written with every record
+            # and every non-HOT update of one (migration 0005).
+            models.Index(fields=["external_id"], name="inbound_external_id"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["channel", "sha256"], name="inbound_unique_content"),
             models.CheckConstraint(

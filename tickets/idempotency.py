@@ -8,14 +8,15 @@ that wins the race gets the stored message back (``created`` False) instead of a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Field
 
 from .inputs import MessageIn, MessageResult
 from .lengths import fit
 from .models import Message
+from .sql import values_test
 
 
 def write_new(
@@ -74,8 +75,35 @@ def find_external(messages: Iterable[MessageIn]) -> dict[tuple[str, str | None],
     by_channel: dict[str, list[str]] = {}
     for channel, external_id in keys:
         by_channel.setdefault(channel, []).append(external_id)
-    condition = Q()
-    for channel, ids in by_channel.items():
-        condition |= Q(channel=channel, external_id__in=ids)
-    found = Message.objects.select_related("ticket").filter(condition)
+    stored = _stored_ids(by_channel)
+    if not stored:  # the usual answer for new mail: no ORM query built for it
+        return {}
+    found = Message.objects.select_related("ticket").filter(pk__in=stored)
     return {(m.channel, m.external_id): m for m in found}
+
+
+def _stored_ids(by_channel: dict[str, list[str]]) -> list[int]:
+    """Return the ids of the messages stored under these external ids, per channel.
+
+    A plain statement, one array parameter a channel on PostgreSQL: the ORM's ``IN`` of
+    an intake batch's 200 ids prepared every id through the field and the lookup, a
+    query built for an answer that is nearly always empty.
+    """
+    meta = Message._meta
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    channel = quote(str(cast(Field, meta.get_field("channel")).column))
+    external = quote(str(cast(Field, meta.get_field("external_id")).column))
+    tests: list[str] = []
+    params: list[Any] = []
+    for name, ids in by_channel.items():
+        test, values = values_test(ids, connection.vendor)
+        tests.append(f"({channel} = %s AND {external} {test})")
+        params += [name, *values]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {quote(str(meta.pk.column))} FROM {table} WHERE "  # noqa: S608 - names from _meta
+            + " OR ".join(tests),
+            params,
+        )
+        return [row[0] for row in cursor.fetchall()]

@@ -11,10 +11,11 @@ set on the instances; other databases than PostgreSQL use ``bulk_create``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
 
@@ -33,9 +34,7 @@ def insert_new(objs: Sequence[M]) -> list[M]:
     db = connections[DEFAULT_DB_ALIAS]
     if db.vendor != "postgresql":
         return model._default_manager.bulk_create(objs)
-    sql_head, sql_tail, fields = _plan(model)
-    width = len(fields)
-    row_marks = "(" + ", ".join(["%s"] * width) + ")"
+    sql_head, sql_tail, fields, row_marks = _plan(model)
     for start in range(0, len(objs), CHUNK):
         chunk = objs[start : start + CHUNK]
         params: list[Any] = []
@@ -71,8 +70,7 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> li
     db = connections[DEFAULT_DB_ALIAS]
     if db.vendor != "postgresql":
         return [obj.pk for obj in model._default_manager.bulk_create([model(**r) for r in rows])]
-    sql_head, sql_tail, fields = _plan(model)
-    row_marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql_head, sql_tail, fields, row_marks = _plan(model)
     ids: list[int] = []
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
@@ -90,10 +88,59 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> li
     return ids
 
 
+def build(
+    model: type[M], values: Mapping[str, Any], related: Mapping[str, models.Model | None]
+) -> M:
+    """Return the new instance ``model(**values, **related)`` would build, built faster.
+
+    ``values`` by attribute name (``ticket_id``, not ``ticket``), ``related`` the related
+    objects by field name: their ids are set and the objects cached, as the model's
+    keyword arguments do; every other field takes its default. Django's ``__init__`` with
+    keyword arguments looks each field up by name and attribute name and sets related
+    objects through their descriptors, three times the cost of the positional form the
+    ORM itself uses to build a row it read (~50 µs a message in an intake).
+    """
+    args: list[Any] = []
+    for attname, name, target, default in _fields_of(model):
+        if attname in values:
+            args.append(values[attname])
+        elif name in related:
+            obj = related[name]
+            args.append(None if obj is None else getattr(obj, target))
+        else:
+            args.append(default())
+    instance = model(*args)
+    cache_names = _cache_names(model)
+    cached = instance._state.fields_cache
+    for name, obj in related.items():
+        cached[cache_names[name]] = obj  # what the field's set_cached_value does
+    return instance
+
+
 @cache
-def _plan(model: type[models.Model]) -> tuple[str, str, list[tuple[str, _Prep]]]:
-    """The statement's head and tail and, per column, the attribute and how its value is
-    prepared."""
+def _fields_of(model: type[models.Model]) -> list[tuple[str, str, str, Callable[[], Any]]]:
+    """Each concrete field's attribute, name, the attribute its related object gives its
+    value from (foreign keys), and its default."""
+    return [
+        (
+            f.attname,
+            f.name,
+            cast(Any, f).target_field.attname if f.is_relation else "",
+            f.get_default,
+        )
+        for f in model._meta.concrete_fields
+    ]
+
+
+@cache
+def _cache_names(model: type[models.Model]) -> dict[str, str]:
+    return {f.name: cast(Any, f).cache_name for f in model._meta.concrete_fields if f.is_relation}
+
+
+@cache
+def _plan(model: type[models.Model]) -> tuple[str, str, list[tuple[str, _Prep]], str]:
+    """The statement's head and tail, per column the attribute and how its value is
+    prepared, and a row's placeholders (a JSON column's typed: its value is JSON text)."""
     meta = model._meta
     pk: Any = meta.pk
     fields: list[Any] = [f for f in meta.concrete_fields if not f.primary_key]
@@ -105,7 +152,18 @@ def _plan(model: type[models.Model]) -> tuple[str, str, list[tuple[str, _Prep]]]
     quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     head = f"INSERT INTO {quote(meta.db_table)} ({columns})"  # names from _meta
-    return head, f"RETURNING {quote(pk.column)}", [(f.attname, _prep_for(f)) for f in fields]
+    marks = ", ".join(_mark(f) for f in fields)
+    plan = [(f.attname, _prep_for(f)) for f in fields]
+    return head, f"RETURNING {quote(pk.column)}", plan, f"({marks})"
+
+
+def _mark(field: Any) -> str:
+    """A column's placeholder: typed where its value goes as text (JSON, a datetime)."""
+    if isinstance(field, models.JSONField) and field.encoder is None:
+        return "%s::jsonb"
+    if isinstance(field, models.DateTimeField):
+        return "%s::timestamptz"
+    return "%s"
 
 
 def _prep_for(field: Any) -> _Prep:
@@ -115,8 +173,11 @@ def _prep_for(field: Any) -> _Prep:
     if isinstance(field, models.DateTimeField):
 
         def aware(value: Any, db: Any) -> Any:
-            plain = value is None or (isinstance(value, datetime) and value.tzinfo is not None)
-            return value if plain else prepare(value, db)
+            # An aware datetime goes as the ISO text psycopg2's adapter would write for it
+            # (the very literal, which the placeholder casts): 3.0 µs where the adapter took 4.2.
+            if isinstance(value, datetime) and value.tzinfo is not None:
+                return value.isoformat()
+            return value if value is None else prepare(value, db)
 
         return aware
     if isinstance(field, models.CharField | models.TextField):
@@ -125,4 +186,16 @@ def _prep_for(field: Any) -> _Prep:
             return value if value is None or isinstance(value, str) else prepare(value, db)
 
         return text
-    return prepare  # JSON and anything else: the field's own preparation
+    if isinstance(field, models.JSONField) and field.encoder is None:
+
+        def json_text(value: Any, db: Any) -> Any:
+            # The text the field's adapter would send (json.dumps, no encoder), without
+            # the adapter object and its Python-level quoting (~8 µs a value, an intake
+            # has three or four a mail); the placeholder casts it. None (SQL NULL) and
+            # anything but a dict or list take the field's own way.
+            if isinstance(value, dict | list):
+                return json.dumps(value)
+            return prepare(value, db)
+
+        return json_text
+    return prepare  # anything else: the field's own preparation

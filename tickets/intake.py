@@ -34,7 +34,7 @@ from .inputs import (
     clean_subject,
     validate_message,
 )
-from .inserts import insert_new
+from .inserts import build, insert_new
 from .lengths import fit
 from .lines import default_line, line_check, lines_for
 from .models import (
@@ -146,20 +146,25 @@ def _open_fresh(items: list[TicketOpen], prepared: list[_Prepared]) -> list[Mess
     numbers = next_ticket_numbers(len(items))
     tickets = insert_new(
         [
-            Ticket(
-                number=number,
-                subject=ready.subject,
-                department=item.department,
-                severity=item.severity,
-                account=ready.account,
-                contact=item.contact,
-                line=ready.line,
-                language=item.language or ready.line.language,
-                origin_channel=item.message.channel,
-                needs_verification=item.needs_verification,
-                linked_to=item.linked_to,
-                created_at=_reached(item.message, now),
-                updated_at=now,
+            build(
+                Ticket,
+                {
+                    "number": number,
+                    "subject": ready.subject,
+                    "severity": item.severity,
+                    "language": item.language or ready.line.language,
+                    "origin_channel": item.message.channel,
+                    "needs_verification": item.needs_verification,
+                    "created_at": _reached(item.message, now),
+                    "updated_at": now,
+                },
+                {
+                    "department": item.department,
+                    "account": ready.account,
+                    "contact": item.contact,
+                    "line": ready.line,
+                    "linked_to": item.linked_to,
+                },
             )
             for item, number, ready in zip(items, numbers, prepared, strict=True)
         ]
@@ -226,12 +231,18 @@ def _append_fresh(items: Sequence[MessageAdd], todo: list[int], results: list[An
 
 def _lock_survivors(tickets: Iterable[Ticket]) -> dict[int, Ticket]:
     """Lock the tickets (in id order: two batches cannot deadlock on them) and the tickets
-    they were merged into; return each given id's surviving, locked ticket."""
+    they were merged into; return each given id's surviving, locked ticket.
+
+    ``FOR NO KEY UPDATE``: what an UPDATE of these rows takes anyway (a message changes a
+    ticket's status and times, never its id). Every other writer of a ticket still waits
+    for it, but the foreign-key checks of rows that refer to the tickets (another batch's
+    detection bands, SLA and report rows, committed meanwhile) no longer do, nor does this
+    lock wait for theirs, as it did behind ``FOR UPDATE``."""
     wanted = {t.pk for t in tickets}
     locked: dict[int, Ticket] = {}
     missing = set(wanted)
     while missing:
-        rows = Ticket.objects.select_for_update().filter(pk__in=missing).order_by("pk")
+        rows = Ticket.objects.select_for_update(no_key=True).filter(pk__in=missing).order_by("pk")
         for row in rows:
             locked[row.pk] = row
         missing = {
@@ -251,18 +262,23 @@ def _lock_survivors(tickets: Iterable[Ticket]) -> dict[int, Ticket]:
 def _insert_messages(pairs: list[tuple[Ticket, MessageIn]], now: datetime) -> list[Message]:
     stored = insert_new(
         [
-            Message(
-                ticket=ticket,
-                channel=message.channel,
-                direction=message.direction,
-                author_contact=message.author_contact,
-                author_user=message.author_user,
-                body_text=message.body_text,
-                body_html=sanitize_html(message.body_html) if message.body_html else "",
-                occurred_at=message.occurred_at or now,
-                received_at=_reached(message, now),
-                external_id=fit_external_id(message.external_id),
-                metadata=message.metadata,
+            build(
+                Message,
+                {
+                    "channel": message.channel,
+                    "direction": message.direction,
+                    "body_text": message.body_text,
+                    "body_html": sanitize_html(message.body_html) if message.body_html else "",
+                    "occurred_at": message.occurred_at or now,
+                    "received_at": _reached(message, now),
+                    "external_id": fit_external_id(message.external_id),
+                    "metadata": message.metadata,
+                },
+                {
+                    "ticket": ticket,
+                    "author_contact": message.author_contact,
+                    "author_user": message.author_user,
+                },
             )
             for ticket, message in pairs
         ]

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from outbox.selectors import ticket_ids_by_sent_message_ids
-from tickets.models import Channel, Contact, Message, Ticket
+from tickets.models import Channel, Contact, Ticket
+from tickets.selectors import ticket_ids_by_external_ids
 from tickets.text import subject_token
 
 from .parsing import ParsedEmail
@@ -84,13 +85,8 @@ def _tickets_by_message_ids(ids: set[str]) -> dict[str, Ticket]:
     if not ids:
         return {}
     ticket_ids = ticket_ids_by_sent_message_ids(ids)
-    ticket_ids.update(  # a stored message wins over a sent one with the same id
-        (external_id, ticket_id)
-        for external_id, ticket_id in Message.objects.filter(
-            channel=Channel.EMAIL, external_id__in=ids
-        ).values_list("external_id", "ticket_id")
-        if external_id is not None  # always: filtered on it
-    )
+    # A stored message wins over a sent one with the same id.
+    ticket_ids.update(ticket_ids_by_external_ids(Channel.EMAIL, ids))
     tickets = Ticket.objects.select_related("merged_into").in_bulk(set(ticket_ids.values()))
     out = {}
     for message_id, ticket_id in ticket_ids.items():

@@ -239,7 +239,7 @@ def test_a_batch_writes_its_records_outcomes_in_one_statement(departments):
 
 @pytest.mark.postgres
 def test_a_batch_locks_the_tickets_it_answers_after_opening_its_new_ones(departments):
-    """PostgreSQL: the tickets a batch answers are locked (``FOR UPDATE``) after its new
+    """PostgreSQL: the tickets a batch answers are locked (``FOR NO KEY UPDATE``) after its new
     tickets and their acknowledgements are written, so a concurrent batch answering the
     same tickets waits only for the end of this one (was: locked first, held while the
     new tickets were opened)."""
@@ -257,7 +257,7 @@ def test_a_batch_locks_the_tickets_it_answers_after_opening_its_new_ones(departm
         inbound_process_many(ids)
     sql = [q["sql"] for q in captured]
     selects = [i for i, s in enumerate(sql) if s.startswith('SELECT "tickets_ticket"')]
-    locks = [i for i in selects if "FOR UPDATE" in sql[i]]
+    locks = [i for i in selects if "FOR NO KEY UPDATE" in sql[i]]
     opened = [i for i, s in enumerate(sql) if s.startswith('INSERT INTO "tickets_ticket"')]
     acknowledged = [i for i, s in enumerate(sql) if s.startswith('INSERT INTO "outbox_')]
     assert locks and opened and acknowledged, sql
@@ -343,16 +343,72 @@ def test_a_batch_stores_its_attachments_in_an_insert_for_its_new_tickets_and_its
     assert stored["log-2-1.txt"].sha256 == hashlib.sha256(b"line 2 1\n").hexdigest()
 
 
-def test_a_batch_reads_its_records_back_without_their_raw_mail(departments):
-    """The records returned after a batch carry their outcomes, not the raw bytes the
-    database would send and the worker decode again (they load if read)."""
+# What a caller reads of a processed record: the outcome and the attempt.
+RECORD_FIELDS = ("pk", "status", "error", "attempts", "last_attempt_at", "processed_at")
+
+
+def as_stored(records: list[InboundRecord]) -> list[tuple[object, ...]]:
+    return [(*(getattr(r, f) for f in RECORD_FIELDS), r.message_id) for r in records]
+
+
+def test_a_batch_hands_back_the_records_it_wrote_as_a_read_back_gives_them(departments):
+    """The records returned after a batch are the ones it processed, not read back:
+    they equal what the database holds (outcome, attempt, message) for processed,
+    failed and ignored mails, a suspect run alone, a record done before and an unknown
+    id; only the record done before is read."""
+    done_before = store([make_mail(subject="Earlier")], enqueue=False)
+    inbound_process_many(done_before)
     raws = [make_mail(subject=f"R{n}") for n in range(3)]
+    raws += [b"not a mail", make_mail(subject="News", headers={"List-Id": "<news.example>"})]
+    raws.append(make_mail(subject="Tried before"))
     ids = store(raws, enqueue=False)
+    InboundRecord.objects.filter(pk=ids[-1]).update(attempts=1)  # died mid-batch once
+    asked = [*ids, done_before[0], 10**9]
     with CaptureQueriesContext(connection) as queries:
-        records = inbound_process_many(ids)
+        records = inbound_process_many(asked)
+    assert [r.pk for r in records] == sorted([*ids, done_before[0]])
+    fresh = list(InboundRecord.objects.filter(pk__in=asked).order_by("pk"))
+    assert as_stored(records) == as_stored(fresh)
+    assert [r.status for r in fresh if r.pk in ids] == [InboundStatus.PROCESSED] * 3 + [
+        InboundStatus.FAILED,
+        InboundStatus.IGNORED,
+        InboundStatus.PROCESSED,
+    ]
+    assert [r.attempts for r in fresh if r.pk in ids] == [1, 1, 1, 1, 1, 2]
     last = queries[-1]["sql"]
-    assert last.startswith('SELECT "channels_app_inboundrecord"."id"')
+    assert last.startswith('SELECT "channels_app_inboundrecord"."id"')  # the one done before
     assert '"channels_app_inboundrecord"."raw"' not in last
-    assert [r.status for r in records] == [InboundStatus.PROCESSED] * 3
-    assert all(r.message_id and r.processed_at for r in records)
-    assert bytes(records[1].raw) == raws[1]
+    handed = {r.pk: r for r in records}
+    assert all(bytes(handed[pk].raw) == raw for pk, raw in zip(ids, raws, strict=True))
+
+
+def test_a_fresh_batch_is_claimed_in_one_statement(departments):
+    """The first attempt of a batch's fresh records is counted by one UPDATE that returns
+    them (no read of their attempts, no locking read before it), committed before the
+    batch; records another process claimed meanwhile are not claimed again."""
+    ids = store([make_mail(subject=f"C{n}") for n in range(4)], enqueue=False)
+    InboundRecord.objects.filter(pk=ids[0]).update(attempts=1)  # claimed by another worker
+    with CaptureQueriesContext(connection) as queries:
+        inbound_process_many(ids)
+    sql = [q["sql"] for q in queries]
+    on_records = [s for s in sql if '"channels_app_inboundrecord"' in s]
+    assert on_records[0].startswith('UPDATE "channels_app_inboundrecord" SET "attempts" = 1')
+    assert "RETURNING" in on_records[0]
+    # Then the one left: its attempts read, counted again and processed alone.
+    assert on_records[1].startswith('SELECT "channels_app_inboundrecord"."id"')
+    records = InboundRecord.objects.filter(pk__in=ids).order_by("pk")
+    assert [r.attempts for r in records] == [2, 1, 1, 1]
+    assert {r.status for r in records} == {InboundStatus.PROCESSED}
+    assert all(r.last_attempt_at is not None for r in records)
+
+
+def test_a_batch_whose_attempts_are_spent_is_not_claimed(departments, settings):
+    """With no attempts allowed, the claim takes nothing: each record fails as one at a
+    time does, without being tried."""
+    settings.SUPPORTDESK_INBOUND_MAX_ATTEMPTS = 0
+    ids = store([make_mail(subject=f"S{n}") for n in range(2)], enqueue=False)
+    records = inbound_process_many(ids)
+    assert [(r.status, r.attempts, r.message_id) for r in records] == [
+        (InboundStatus.FAILED, 0, None)
+    ] * 2
+    assert all(r.error.startswith("Processing was started 0 times") for r in records)

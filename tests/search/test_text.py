@@ -4,7 +4,10 @@ how a query is read."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from search import text as text_module
 from search.query import parse_query
 from search.text import identifiers, language_config, phone_number, searchable_text
 
@@ -153,3 +156,10 @@ def test_sender_identifiers_remembered_are_those_worked_out():
             identifiers("", regions=REGIONS, extra=senders)
         )
     assert "northwind.example" in _sender_identifiers(cases[0], tuple(REGIONS))
+
+
+@given(st.text(alphabet=st.characters(blacklist_characters="@"), max_size=200))
+def test_a_text_without_an_at_sign_has_no_address_to_scan_for(text):
+    """identifiers() skips the address pattern when the text has no @: the pattern finds
+    nothing in such a text, so the identifiers are those of the full scan."""
+    assert text_module._EMAIL.search(text) is None

@@ -9,8 +9,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from tickets.inserts import insert_new, insert_rows
+from tickets.inserts import build, insert_new, insert_rows
 from tickets.models import Channel, Direction, EventKind, Message, Severity, Ticket, TicketEvent
 
 from ..factories import open_ticket
@@ -139,3 +141,184 @@ def test_rows_without_instances_store_what_bulk_create_stores(departments, agent
         assert mine == theirs
         assert mine["data"] == value["data"] and mine["created_at"] == value["created_at"]
     assert insert_rows(TicketEvent, []) == []
+
+
+def _state_of(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An instance's field values and its cached related objects (by identity)."""
+    values = {k: v for k, v in vars(obj).items() if k != "_state"}
+    cached = {k: id(v) for k, v in obj._state.fields_cache.items()}
+    return values, cached
+
+
+@given(
+    text=st.text(max_size=30),
+    external=st.one_of(st.none(), st.text(min_size=1, max_size=20)),
+    with_contact=st.booleans(),
+    with_account=st.booleans(),
+    linked=st.booleans(),
+    severity=st.sampled_from([s.value for s in Severity]),
+    verify=st.booleans(),
+)
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_build_makes_the_instance_keyword_arguments_make(
+    departments, anna, text, external, with_contact, with_account, linked, severity, verify
+):
+    """build(model, values, related) equals model(**values, **related): the same field
+    values (defaults included) and the same related objects cached, for tickets and
+    messages with and without their optional relations."""
+    department = departments["technical-support"]
+    now = timezone.now()
+    contact = anna if with_contact else None
+    account = anna.account if with_account else None
+    other = Ticket(pk=7, subject="other") if linked else None
+    values = {
+        "number": 41,
+        "subject": text or "subject",
+        "severity": severity,
+        "language": "en",
+        "origin_channel": Channel.EMAIL,
+        "needs_verification": verify,
+        "created_at": now,
+        "updated_at": now,
+    }
+    related = {
+        "department": department,
+        "account": account,
+        "contact": contact,
+        "line": department.line,
+        "linked_to": other,
+    }
+    ticket = build(Ticket, values, related)
+    assert _state_of(ticket) == _state_of(Ticket(**values, **related))
+    assert ticket.department is department and ticket.linked_to is other
+    message_values = {
+        "channel": Channel.EMAIL,
+        "direction": Direction.INBOUND,
+        "body_text": text,
+        "body_html": "",
+        "occurred_at": now,
+        "received_at": now,
+        "external_id": external,
+        "metadata": {"from": text},
+    }
+    message_related = {"ticket": ticket, "author_contact": contact, "author_user": None}
+    message = build(Message, message_values, message_related)
+    expected = Message(**message_values, **message_related)
+    assert _state_of(message) == _state_of(expected)
+    assert message.ticket is ticket and message._state.adding and message._state.db is None
+
+
+def test_stored_messages_are_found_by_channel_and_external_id(departments):
+    """find_external's plain statement finds what the ORM's per-channel IN finds: the
+    stored (channel, external id) pairs asked for, not the same id on another channel,
+    nothing for ids never stored, and nothing (no ORM query) when none is stored."""
+    from django.db.models import Q
+
+    from tickets.idempotency import find_external
+    from tickets.inputs import MessageIn
+
+    ticket = open_ticket(subject="ids")
+    stored = insert_new(
+        [
+            Message(
+                ticket=ticket,
+                channel=channel,
+                direction=Direction.INBOUND,
+                body_text="x",
+                external_id=external,
+                metadata={},
+                occurred_at=timezone.now(),
+                received_at=timezone.now(),
+            )
+            for channel, external in [
+                (Channel.EMAIL, "<a@x>"),
+                (Channel.EMAIL, "<b@x>"),
+                (Channel.CHAT, "<a@x>"),
+                (Channel.CHAT, "c-1"),
+            ]
+        ]
+    )
+    asked = [
+        MessageIn(channel=c, direction=Direction.INBOUND, body_text="x", external_id=e)
+        for c, e in [
+            (Channel.EMAIL, "<a@x>"),
+            (Channel.CHAT, "c-1"),
+            (Channel.EMAIL, "c-1"),
+            (Channel.PHONE, "<a@x>"),
+            (Channel.EMAIL, "<new@x>"),
+            (Channel.EMAIL, None),
+        ]
+    ]
+    orm = Message.objects.filter(
+        Q(channel=Channel.EMAIL, external_id__in=["<a@x>", "c-1", "<new@x>"])
+        | Q(channel=Channel.CHAT, external_id__in=["c-1"])
+        | Q(channel=Channel.PHONE, external_id__in=["<a@x>"])
+    )
+    found = find_external(asked)
+    assert {k: m.pk for k, m in found.items()} == {(m.channel, m.external_id): m.pk for m in orm}
+    assert set(found) == {(Channel.EMAIL, "<a@x>"), (Channel.CHAT, "c-1")}
+    assert found[(Channel.CHAT, "c-1")].ticket == ticket and stored
+    with CaptureQueriesContext(connection) as queries:
+        assert find_external(asked[4:]) == {}
+    assert len(queries) == 1
+    # Threading's lookup of referenced ids: the same answer as the ORM's IN.
+    from tickets.selectors import ticket_ids_by_external_ids
+
+    referenced = ["<a@x>", "<b@x>", "c-1", "<new@x>"]
+    for channel in (Channel.EMAIL, Channel.CHAT, Channel.PHONE):
+        orm_ids = dict(
+            Message.objects.filter(channel=channel, external_id__in=referenced).values_list(
+                "external_id", "ticket_id"
+            )
+        )
+        assert ticket_ids_by_external_ids(channel, referenced) == orm_ids
+    assert ticket_ids_by_external_ids(Channel.EMAIL, referenced) == {
+        "<a@x>": ticket.pk,
+        "<b@x>": ticket.pk,
+    }
+    assert ticket_ids_by_external_ids(Channel.EMAIL, []) == {}
+
+
+# PostgreSQL's jsonb refuses \u0000 (either way of sending it).
+_chars = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53), 2**53)
+    | st.text(_chars, max_size=8)
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(_chars, max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@given(
+    data=st.dictionaries(st.text(_chars, max_size=6), _json, max_size=4),
+    items=st.lists(_json, max_size=3),
+)
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_json_columns_store_what_the_fields_own_preparation_stores(departments, data, items):
+    """A dict or list goes to a JSON column as json.dumps text (cast by its placeholder):
+    the stored value reads back as bulk_create's copy does (nested values, unicode,
+    floats, JSON null inside); other values keep the field's own preparation."""
+    ticket = open_ticket(subject="json")
+    now = timezone.now()
+
+    def events() -> list[TicketEvent]:
+        return [
+            TicketEvent(ticket=ticket, kind=EventKind.CREATED, data=value, created_at=now)
+            for value in (data, items, {"x": items})
+        ]
+
+    ours, theirs = insert_new(events()), TicketEvent.objects.bulk_create(events())
+    read = dict(
+        TicketEvent.objects.filter(pk__in=[e.pk for e in ours + theirs]).values_list("pk", "data")
+    )
+    assert [read[e.pk] for e in ours] == [read[e.pk] for e in theirs]
