@@ -46,17 +46,29 @@ def facts_refresh(ticket_ids: Iterable[int]) -> int:
 @transaction.atomic
 def _refresh_chunk(ids: list[int], *, rollups: bool = True) -> None:
     _lock(shared=True)
-    _facts_create(ids)
     facts = _facts_locked(ids)
-    states = ticket_states(list(facts))  # read after the locks: what committed before us
+    states = ticket_states(ids)  # read after the locks: what committed before us
+    # Tickets without a fact get theirs complete, in one insert (not an empty row that
+    # the same refresh then updates). One that another refresh gave a fact since our
+    # read (or that was deleted) is not inserted: it takes the locked path below, its
+    # state read again after the lock, since ours may be older than what that one wrote.
+    new = {pk: state for pk, state in states.items() if pk not in facts}
+    inserted = facts_insert([(pk, state, _stored(state)) for pk, state in new.items()])
+    if late := sorted(pk for pk in new if pk not in inserted):
+        late_facts = _facts_locked(late)
+        facts.update(late_facts)
+        states.update(ticket_states(list(late_facts)))
     delta: Counter[Key] = Counter()
     open_delta: Counter[OpenKey] = Counter()
+    for pk in inserted:  # new − nothing
+        delta.update(new[pk].contributions)
+        open_delta.update(open_keys_of(new[pk]))
     changed: list[tuple[int, TicketState, str]] = []
     for ticket_id, fact in facts.items():
         state = states.get(ticket_id)
         if state is None:
             continue  # the ticket is gone (its fact goes with it)
-        stored = json.dumps(encode(state.contributions))
+        stored = _stored(state)
         if stored == fact.contributions and _dimensions(fact) == _dimensions(state):
             continue  # unchanged (most refreshes of a ticket): new − old = 0, nothing to write
         delta.subtract(decode(_loads(fact.contributions)))
@@ -68,6 +80,11 @@ def _refresh_chunk(ids: list[int], *, rollups: bool = True) -> None:
     if rollups:
         figures_add({k: v for k, v in delta.items() if v})
         open_add(dict(open_delta))
+
+
+def _stored(state: TicketState) -> str:
+    """Return the state's contributions as the database prints them (what we compare)."""
+    return json.dumps(encode(state.contributions))
 
 
 class StoredFact(NamedTuple):
@@ -97,27 +114,36 @@ def _loads(contributions: Any) -> list[list[Any]]:
     return json.loads(contributions) if isinstance(contributions, str | bytes) else contributions
 
 
-def _facts_create(ids: list[int]) -> None:
-    """Give each ticket of ``ids`` that exists and has none an empty fact row. Only tickets
-    that still exist get one: a refresh queued before a ticket was deleted must not fail
-    the whole chunk at COMMIT on the deferred foreign key. On PostgreSQL those tickets are
-    held against deletion until this transaction ends (FOR KEY SHARE blocks a DELETE, not
-    the desk's updates); SQLite runs one writer at a time. Tickets that have a fact are
-    not locked (their fact's own lock is enough: deleting the ticket deletes the fact
-    first): a row lock writes to the ticket's page, and beside the intake's own lock on
-    the same ticket makes a multixact."""
+def facts_insert(rows: list[tuple[int, TicketState, str]]) -> set[int]:
+    """Insert the complete facts of ``rows`` (ticket id, state, contributions as JSON) in
+    one statement; return the ticket ids inserted. Only tickets that still exist get one:
+    a refresh queued before a ticket was deleted must not fail the whole chunk at COMMIT
+    on the deferred foreign key. On PostgreSQL those tickets are held against deletion
+    until this transaction ends (FOR KEY SHARE blocks a DELETE, not the desk's updates);
+    SQLite runs one writer at a time. Tickets that have a fact are not locked (their
+    fact's own lock is enough: deleting the ticket deletes the fact first): a row lock
+    writes to the ticket's page, and beside the intake's own lock on the same ticket
+    makes a multixact. A fact another refresh inserted first is left to it (ON CONFLICT
+    DO NOTHING, after waiting for that one's commit) and not returned."""
+    if not rows:
+        return set()
     postgres = connection.vendor == "postgresql"
-    where, params = _in("t.id", ids)
+    values = ", ".join(["(" + ", ".join(["%s"] * (len(FACT_COLUMNS) + 1)) + ")"] * len(rows))
+    casts = {"created_at": "::timestamptz", "last_day": "::date", "contributions": "::jsonb"}
+    columns = ", ".join(
+        f"v.column{i}{casts.get(c, '') if postgres else ''}"
+        for i, c in enumerate(FACT_COLUMNS, start=2)
+    )
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO reports_ticketfact (ticket_id, line_id, department_id, status, "  # noqa: S608 - placeholders only
-            "assignee_id, excluded, contributions) SELECT t.id, 0, 0, '', 0, "
-            f"{'false' if postgres else '0'}, '[]' FROM tickets_ticket t WHERE {where} "
-            "AND NOT EXISTS (SELECT 1 FROM reports_ticketfact f WHERE f.ticket_id = t.id) "
+            f"INSERT INTO reports_ticketfact (ticket_id, {', '.join(FACT_COLUMNS)}) "  # noqa: S608 - names
+            f"SELECT v.column1, {columns} FROM (VALUES {values}) v "
+            "JOIN tickets_ticket t ON t.id = v.column1 WHERE true "  # WHERE: SQLite's upsert
             f"ORDER BY t.id{' FOR KEY SHARE OF t' if postgres else ''} "
-            "ON CONFLICT (ticket_id) DO NOTHING",
-            params,
+            "ON CONFLICT (ticket_id) DO NOTHING RETURNING ticket_id",
+            _fact_params(rows),
         )
+        return {row[0] for row in cursor.fetchall()}
 
 
 def _facts_locked(ids: list[int]) -> dict[int, StoredFact]:
@@ -164,13 +190,7 @@ def facts_write(changed: list[tuple[int, TicketState, str]]) -> None:
         return
     postgres = connection.vendor == "postgresql"
     row = "(" + ", ".join(["%s"] * (len(FACT_COLUMNS) + 1)) + ")"
-    params: list = []
-    for ticket_id, state, contributions in changed:
-        params += [ticket_id, state.line_id, state.department_id, state.status, state.assignee_id]
-        params.append(connection.ops.adapt_datetimefield_value(state.created_at))
-        params.append(state.excluded)
-        params.append(connection.ops.adapt_datefield_value(state.last_day))
-        params.append(contributions)
+    params = _fact_params(changed)
     casts = {"contributions": "::jsonb", "last_day": "::date"} if postgres else {}
     assignments = ", ".join(f"{c} = v.{c}{casts.get(c, '')}" for c in FACT_COLUMNS)
     with connection.cursor() as cursor:
@@ -180,6 +200,19 @@ def facts_write(changed: list[tuple[int, TicketState, str]]) -> None:
             "FROM v WHERE reports_ticketfact.ticket_id = v.ticket_id",
             params,
         )
+
+
+def _fact_params(rows: list[tuple[int, TicketState, str]]) -> list[Any]:
+    """The parameters of ``rows`` in the order of ticket_id and FACT_COLUMNS."""
+    ops = connection.ops  # once: each attribute of the connection proxy is a lookup
+    params: list[Any] = []
+    for ticket_id, state, contributions in rows:
+        params += [ticket_id, state.line_id, state.department_id, state.status, state.assignee_id]
+        params.append(ops.adapt_datetimefield_value(state.created_at))
+        params.append(state.excluded)
+        params.append(ops.adapt_datefield_value(state.last_day))
+        params.append(contributions)
+    return params
 
 
 def figures_add(delta: dict[Key, int]) -> None:
