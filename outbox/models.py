@@ -58,13 +58,15 @@ class OutgoingMail(models.Model):
         on_delete=models.SET_NULL,
         related_name="outgoing_mails",
         help_text=_("The timeline message this mail carries (agent replies)."),
+        db_index=False,  # indexed only where set (Meta): most mails carry none
     )
     from_email = models.CharField(max_length=320)
     to = models.JSONField(default=list)
     cc = models.JSONField(default=list, blank=True)
     reply_to = models.JSONField(default=list, blank=True)
-    # The first recipient, lower-cased: what the per-sender rate limit counts.
-    to_email = models.EmailField(max_length=254, db_index=True)
+    # The first recipient, lower-cased: what the per-sender rate limit counts (looked up
+    # through outbox_rate_window, which starts with it: no index of its own).
+    to_email = models.EmailField(max_length=254)
     subject = models.CharField(max_length=255, blank=True)
     body_text = models.TextField(blank=True)
     body_html = models.TextField(blank=True)
@@ -90,9 +92,24 @@ class OutgoingMail(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("outgoing mail")
         verbose_name_plural = _("outgoing mails")
+        # Every index here gets an entry for each version of a row: the insert, the
+        # claim and the outcome (updates of ``status``, which an index holds, so none is
+        # HOT). Hence only what a query needs: the mails still waiting (a few, not the
+        # whole history: a sent or failed version adds no entry), the rate window, the
+        # carried timeline messages (for SET NULL when one is deleted). The unique
+        # Message-ID's pattern-ops twin is dropped in migration 0008 (nothing runs LIKE).
         indexes = [
-            models.Index(fields=["status", "next_attempt_at"], name="outbox_due"),
+            models.Index(
+                fields=["status", "next_attempt_at"],
+                name="outbox_waiting",
+                condition=Q(status__in=[MailStatus.PENDING, MailStatus.SENDING]),
+            ),
             models.Index(fields=["to_email", "kind", "created_at"], name="outbox_rate_window"),
+            models.Index(
+                fields=["timeline_message"],
+                name="outbox_timeline_message",
+                condition=Q(timeline_message__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=MailKind.values), name="outbox_kind_valid"),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import smtplib
 import uuid
 from collections import Counter, defaultdict
@@ -315,7 +316,39 @@ def _finish(
     # get_db_prep_save did, at a fraction of its cost a field).
     adapt = cursor.db.ops.adapt_datetimefield_value
     values: list[Any] = [adapt(v) if isinstance(v, datetime) else v for v in fields.values()]
-    cursor.execute(_finish_sql(tuple(fields)), [*values, mail.pk, mail.claim])
+    params = [*values, mail.pk, mail.claim]
+    sql = _finish_sql(tuple(fields))
+    name = _prepared(cursor.db, sql)
+    if name is None:
+        cursor.execute(sql, params)
+    else:
+        cursor.execute(f"EXECUTE {name}({', '.join(['%s'] * len(params))})", params)
+
+
+def _prepared(db: Any, sql: str) -> str | None:
+    """Return the name of ``sql`` prepared on ``db``'s connection (PREPARE the first time
+    a connection runs it), or None where statements are not prepared (SQLite, or
+    ``DB_PREPARED_STATEMENTS`` off behind a pooler in transaction mode).
+
+    The outcome runs once a mail, and PostgreSQL spent about as long planning it as
+    running it (~0.04 ms each). psycopg2 binds values on the client, so this prepares in
+    SQL; the values of ``EXECUTE`` are still quoted by psycopg2. (``workspace.prepared``
+    does the same for the workspace; the outbox may not import it.)"""
+    if db.vendor != "postgresql" or not getattr(settings, "DB_PREPARED_STATEMENTS", False):
+        return None
+    state = getattr(db, "_outbox_prepared", None)
+    if state is None or state[0] is not db.connection:  # a new connection has none
+        state = (db.connection, {})
+        db._outbox_prepared = state
+    names: dict[str, str] = state[1]
+    if (name := names.get(sql)) is None:
+        name = f"outbox_finish_{len(names)}"
+        count = iter(range(1, 100))
+        body = re.sub(r"%s", lambda _match: f"${next(count)}", sql)
+        with db.connection.cursor() as raw:  # not in the query log: a connection's setup
+            raw.execute(f"PREPARE {name} AS {body}")
+        names[sql] = name
+    return name
 
 
 @cache

@@ -255,3 +255,60 @@ def test_an_outcome_is_written_only_while_the_worker_holds_the_claim(settings):
     mails_send([taken.pk])
     taken = reload(taken)
     assert (taken.status, taken.claim, taken.sent_at) == (MailStatus.SENDING, "other", None)
+
+
+def _outcomes(smtp_settings, mail_server) -> list[tuple]:
+    """Send one of each outcome (sent, a sign-in link sent and erased, expired, rejected,
+    temporarily refused) and return what each row says after (no ids, no times)."""
+    mail_server.rejected = {"nobody@example.org"}
+    mails = [
+        queue(),
+        queue(kind=MailKind.MAGIC_LINK, sensitive=True, body_text="https://desk/x/"),
+        queue(expires_at=timezone.now() - timedelta(seconds=1)),
+        queue(to="nobody@example.org"),
+    ]
+    outcome = mails_send([m.pk for m in mails])
+    mail_server.tempfail = True
+    retried = queue()
+    outcome += mails_send([retried.pk])
+    rows = [reload(m) for m in [*mails, retried]]
+    return [dict(outcome)] + [
+        (r.status, r.error.split(" (next")[0], r.claim, r.claimed_until, r.body_text,
+         r.sent_at is not None, r.next_attempt_at > r.created_at)
+        for r in rows
+    ]  # fmt: skip
+
+
+def test_the_outcomes_are_the_same_written_as_prepared_statements_or_not(
+    smtp_settings, mail_server, settings
+):
+    """On PostgreSQL each outcome runs as a statement prepared once a connection (planned
+    once): what it writes equals what the plain statement writes."""
+    from django.db import connection
+
+    mail_server.start()
+    settings.DB_PREPARED_STATEMENTS = False
+    plain = _outcomes(smtp_settings, mail_server)
+    mail_server.tempfail = False
+    settings.DB_PREPARED_STATEMENTS = True
+    prepared = _outcomes(smtp_settings, mail_server)
+    assert prepared == plain
+    assert plain[0] == {"sent": 2, "failed": 2, "retry": 1}
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'outbox%'")
+            assert cursor.fetchone()[0] == 4  # sent, sent and erased, failed, retry
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_connection_prepares_the_outcome_again(smtp_settings, mail_server, settings):
+    from django.db import connection
+
+    settings.DB_PREPARED_STATEMENTS = True
+    mail_server.start()
+    first = queue()
+    assert mails_send([first.pk]) == {"sent": 1}
+    connection.close()  # a reconnect: PostgreSQL forgot the statement, so must we
+    second = queue()
+    assert mails_send([second.pk]) == {"sent": 1}
+    assert reload(second).status == MailStatus.SENT

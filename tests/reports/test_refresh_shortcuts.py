@@ -4,16 +4,20 @@ test_rollups checks the figures end to end; these check the shortcuts themselves
 
 from __future__ import annotations
 
+import json
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from reports.contributions import ticket_states
-from reports.facts import facts_refresh
+from reports.contributions import decode, encode, ticket_states
+from reports.facts import facts_insert, facts_refresh, figures_add
 from reports.models import OpenFigure, TicketFact
+from reports.open_now import open_add, open_keys_of
 from supportdesk.sql import aware
 from tests.factories import AgentFactory, open_ticket
 from tickets import services
@@ -153,3 +157,113 @@ def test_only_tickets_given_a_new_fact_are_locked(departments, anna, eager_tasks
     assert [after[i] for i in ids[1:]] == [before[i] for i in ids[1:]]
     assert TicketFact.objects.filter(ticket_id__in=ids).count() == 3
     assert TicketFact.objects.get(ticket_id=ids[0]).contributions  # filled, not left empty
+
+
+def _forget(ticket_id: int) -> None:
+    """Delete a ticket's fact and take what it counted out of the figures: the ticket is
+    as one whose first refresh has not run yet."""
+    fact = TicketFact.objects.get(ticket_id=ticket_id)
+    figures_add({k: -v for k, v in decode(fact.contributions).items()})
+    open_add({k: -1 for k in open_keys_of(fact)})
+    fact.delete()
+
+
+def test_a_first_fact_is_inserted_complete_in_one_statement(departments, anna, eager_tasks):
+    """A ticket without a fact gets it complete, by one INSERT and no UPDATE of the same
+    row, and the figures equal the full recount; a ticket that is gone gets none."""
+    ids = _desk(anna)
+    _forget(ids[0])
+
+    with CaptureQueriesContext(connection) as captured:
+        facts_refresh([ids[0], 10**9])
+
+    sqls = [q["sql"] for q in captured.captured_queries]
+    assert len([s for s in sqls if s.startswith("INSERT INTO reports_ticketfact")]) == 1
+    assert not [s for s in sqls if "UPDATE reports_ticketfact" in s]
+    assert TicketFact.objects.get(ticket_id=ids[0]).contributions == encode(
+        ticket_states([ids[0]])[ids[0]].contributions
+    )
+    assert not TicketFact.objects.filter(ticket_id=10**9).exists()
+    assert rollup_figures() == direct_figures()
+
+
+def test_facts_insert_leaves_an_existing_fact_alone(departments, anna, eager_tasks):
+    """The insert's ON CONFLICT: a fact another refresh wrote first is neither overwritten
+    nor reported as inserted (the refresh then takes the locked path for it)."""
+    ids = _desk(anna)
+    before = TicketFact.objects.get(ticket_id=ids[1]).contributions
+    state = ticket_states([ids[1]])[ids[1]]
+    state.contributions = {}
+
+    assert facts_insert([(ids[1], state, "[]")]) == set()
+    assert TicketFact.objects.get(ticket_id=ids[1]).contributions == before
+
+
+@pytest.mark.postgres  # two connections and a row lock: PostgreSQL's
+def test_a_fact_inserted_by_another_refresh_meanwhile_is_corrected(departments, anna, eager_tasks):
+    """Another refresh inserts the ticket's first fact from an older state after ours
+    read the facts; the ticket changes while our insert waits for that one: our refresh
+    finds the fact and corrects it by new − old with the state read again after the lock
+    (the one read before is older than the change). The figures equal the full recount."""
+    ids = _desk(anna)
+    ticket_id = ids[0]
+    _forget(ticket_id)
+    stale = ticket_states([ticket_id])[ticket_id]
+    stale.contributions = {k: v for k, v in stale.contributions.items() if k[6] != "replies"}
+    stale.status = Status.NEW
+    assert stale.contributions  # still counts as created
+    inserted, go = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def other_refresh() -> None:
+        try:
+            with transaction.atomic():
+                facts_insert([(ticket_id, stale, json.dumps(encode(stale.contributions)))])
+                figures_add(dict(stale.contributions))
+                open_add({k: 1 for k in open_keys_of(stale)})
+                inserted.set()
+                go.wait(30)
+        except BaseException as exc:  # reported by the test below
+            errors.append(exc)
+            inserted.set()
+        finally:
+            connection.close()
+
+    def ours() -> None:
+        try:
+            facts_refresh([ticket_id])
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    other = threading.Thread(target=other_refresh)
+    other.start()
+    assert inserted.wait(30)
+    refresh = threading.Thread(target=ours)
+    refresh.start()
+    _wait_for_a_lock_wait()
+    Ticket.objects.filter(pk=ticket_id).update(status=Status.PENDING_CUSTOMER)  # no event
+    go.set()
+    other.join(30)
+    refresh.join(30)
+
+    assert errors == []
+    fact = TicketFact.objects.get(ticket_id=ticket_id)
+    assert fact.contributions == encode(ticket_states([ticket_id])[ticket_id].contributions)
+    assert fact.status == Status.PENDING_CUSTOMER
+    assert rollup_figures() == direct_figures()
+
+
+def _wait_for_a_lock_wait() -> None:
+    """Return once another backend waits for a lock (ours, on the other's insert)."""
+    for _ in range(3000):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0]:
+                return
+        time.sleep(0.01)
+    raise AssertionError("the refresh never waited for the other one's insert")
