@@ -52,3 +52,28 @@ def test_languages_of_plain_messages() -> None:
     assert detect_language("Hola, el dominio no funciona desde ayer, por favor") == "es"
     assert detect_language("Здравствуйте, домен не работает") == "ru"
     assert detect_language("ok") == ""
+
+
+_ASCII_STOP = [w for w in _STOP if w.isascii()]
+# ASCII text takes the bytes path: stop words (one with an apostrophe among them), their
+# capitals, digits, underscores, punctuation and control characters between them.
+_ASCII_PIECES = st.one_of(
+    st.sampled_from(_ASCII_STOP),
+    st.sampled_from(_ASCII_STOP).map(str.upper),
+    st.sampled_from(_ASCII_STOP).map(str.title),
+    st.text(alphabet=st.characters(max_codepoint=127), max_size=12),
+)
+
+
+@given(
+    st.lists(_ASCII_PIECES, max_size=80).map(
+        lambda ws: "".join(f"{w}{' ' * (i % 2)}" for i, w in enumerate(ws))
+    )
+)
+@settings(max_examples=600, deadline=None)
+@example("The_the and1and: THE,and")
+@example("doesn't doesn't the")
+@example("ab" * 2100 + " the and")  # past BODY_CHARS
+def test_ascii_text_same_language_as_first_written(text: str) -> None:
+    assert text.isascii()
+    assert detect_language(text) == _first_written(text)
