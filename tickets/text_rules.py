@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 BODY_CHARS = 4000  # what is read of a body: the complaint is said early, quotes come later
 
@@ -246,10 +247,15 @@ def detect_language(text: str) -> str:
     # The words are counted in C and only the stop words among them are walked: a
     # Python loop over every word of a 4,000-character body was most of this function,
     # and every message of an intake is read here twice. Same scores as one vote a word.
-    counts = Counter(map(str.lower, _WORD.findall(sample)))
+    return _most_voted(Counter(map(str.lower, _WORD.findall(sample))), _STOPWORD_LANGS)
+
+
+def _most_voted(counts: Counter[Any], langs_of: dict[Any, tuple[str, ...]]) -> str:
+    """The language whose stop words ``counts`` holds most (English wins a tie with it),
+    "" below two; ``langs_of``: the languages each stop word counts for."""
     scores = dict.fromkeys(_STOPWORDS, 0)
-    for word in counts.keys() & _STOPWORD_LANGS.keys():
-        for lang in _STOPWORD_LANGS[word]:
+    for word in counts.keys() & langs_of.keys():
+        for lang in langs_of[word]:
             scores[lang] += counts[word]
     best = max(scores, key=lambda lang: (scores[lang], lang == "en"))
     return best if scores[best] >= 2 else ""
@@ -274,9 +280,4 @@ def _detect_ascii(sample: bytes) -> str:
     if len(sample.translate(None, _ASCII_NOT_LETTERS)) < 12:
         return ""
     counts = Counter(sample.lower().translate(_ASCII_WORDS).split())
-    scores = dict.fromkeys(_STOPWORDS, 0)
-    for word in counts.keys() & _ASCII_STOPWORD_LANGS.keys():
-        for lang in _ASCII_STOPWORD_LANGS[word]:
-            scores[lang] += counts[word]
-    best = max(scores, key=lambda lang: (scores[lang], lang == "en"))
-    return best if scores[best] >= 2 else ""
+    return _most_voted(counts, _ASCII_STOPWORD_LANGS)
